@@ -1,0 +1,165 @@
+/**
+ * `billing simulate` (contract §5): the real functions on the embedded local stack, steps in order,
+ * on a virtual clock that starts at the earliest event time and only moves forward.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { startLocalBillingSystem } from "../local/billing-system.js";
+import type { AccountCloseReport } from "../shared/app/close-period.js";
+import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { periodWindow } from "../shared/core/time.js";
+import { VirtualClock } from "../shared/ports/clock.js";
+import { writeExports } from "./exports.js";
+
+export class SimulationInputError extends Error {
+  override readonly name = "SimulationInputError";
+}
+
+export interface SimulationOptions {
+  readonly accountsFile: string;
+  readonly tariffsFile: string;
+  readonly steps: readonly string[];
+  readonly outDir: string;
+  readonly progress: (msg: string) => void;
+  readonly print: (msg: string) => void;
+}
+
+type Step =
+  | { kind: "ingest"; file: string; bodies: string[]; maxTime?: number }
+  | { kind: "close"; period: string };
+
+async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new SimulationInputError(`${file}: cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SimulationInputError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export async function loadConfigFiles(accountsFile: string, tariffsFile: string): Promise<BillingConfig> {
+  const tariffs = parseTariffs(await readJsonFile(tariffsFile), tariffsFile);
+  const accounts = parseAccounts(await readJsonFile(accountsFile), tariffs, accountsFile);
+  return { accounts, tariffs };
+}
+
+const timeOf = (body: string): number | undefined => {
+  try {
+    const t = Date.parse((JSON.parse(body) as { time?: string }).time ?? "");
+    return Number.isNaN(t) ? undefined : t;
+  } catch {
+    return undefined;
+  }
+};
+
+async function parseSteps(steps: readonly string[]): Promise<Step[]> {
+  const out: Step[] = [];
+  for (const s of steps) {
+    const [kind, arg] = [s.slice(0, s.indexOf(":")), s.slice(s.indexOf(":") + 1)];
+    if (kind === "ingest" && arg) {
+      let text: string;
+      try {
+        text = await readFile(arg, "utf8");
+      } catch (e) {
+        throw new SimulationInputError(`${arg}: cannot be read: ${(e as Error).message}`);
+      }
+      const bodies = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+      const times = bodies.map(timeOf).filter((t): t is number => t !== undefined);
+      out.push({
+        kind: "ingest",
+        file: arg,
+        bodies,
+        ...(times.length ? { maxTime: Math.max(...times) } : {}),
+      });
+    } else if (kind === "close" && /^\d{4}-(0[1-9]|1[0-2])$/.test(arg)) {
+      out.push({ kind: "close", period: arg });
+    } else {
+      throw new SimulationInputError(`bad --step "${s}": expected ingest:FILE.jsonl or close:YYYY-MM`);
+    }
+  }
+  return out;
+}
+
+export async function runSimulation(
+  opts: SimulationOptions,
+): Promise<{ reports: AccountCloseReport[]; files: string[] }> {
+  const config = await loadConfigFiles(opts.accountsFile, opts.tariffsFile);
+  const steps = await parseSteps(opts.steps);
+  const eventTimes = steps
+    .flatMap((s) => (s.kind === "ingest" ? s.bodies.map(timeOf) : []))
+    .filter((t) => t !== undefined);
+  const clock = new VirtualClock(eventTimes.length ? Math.min(...(eventTimes as number[])) : Date.now());
+  opts.progress(
+    `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
+  );
+  const system = await startLocalBillingSystem({ clock });
+  const reports: AccountCloseReport[] = [];
+  try {
+    await system.loadConfig(config);
+    for (const step of steps) {
+      if (step.kind === "ingest") {
+        const name = resolve(step.file);
+        await system.send(step.bodies);
+        opts.progress(`ingest ${name}: sent ${step.bodies.length} messages`);
+        let last = 0;
+        const tally = await system.drain((processed) => {
+          if (processed - last >= 500) {
+            last = processed;
+            opts.progress(`  processed ${processed}/${step.bodies.length}`);
+          }
+        });
+        opts.progress(
+          `  processed ${step.bodies.length - tally.failed}: stored ${tally.stored}, duplicates ${tally.duplicate}, conflicts ${tally.conflict}, dead-lettered ${tally["dead-lettered"]}, retried ${tally.failed}`,
+        );
+        if (step.maxTime !== undefined) clock.advanceTo(step.maxTime);
+      } else {
+        // The close runs once the period has ended for every account (G3: in its own time zone).
+        const end = Math.max(...config.accounts.map((a) => periodWindow(step.period, a.timezone).end));
+        clock.advanceTo(end);
+        const closed = await system.close(step.period);
+        reports.push(...closed);
+        opts.progress(
+          `close ${step.period}: ${closed.length} accounts closed at ${new Date(clock.now()).toISOString()}`,
+        );
+      }
+    }
+    const files = await writeExports(opts.outDir, {
+      lines: await system.store.allLines(),
+      reports,
+      deadLetters: await system.store.list(),
+      marketplaceUsage: [],
+    });
+    printSummary(reports, opts.print);
+    opts.print(`exports: ${files.join(", ")}`);
+    return { reports, files };
+  } finally {
+    await system.stop();
+  }
+}
+
+function printSummary(reports: readonly AccountCloseReport[], print: (m: string) => void) {
+  const rows = reports.map((r) => [
+    r.accountId,
+    r.period,
+    r.billingChannel,
+    String(r.lines),
+    `${r.totals.amount} ${r.currency}`,
+    String(r.suspense.reduce((s, x) => s + x.events, 0)),
+    String(r.conflicts.length),
+    String(r.rejectedMessages.length),
+  ]);
+  const header = ["account", "period", "channel", "lines", "total", "suspense", "conflicts", "rejected"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  print(fmt(header));
+  for (const r of rows) print(fmt(r));
+}

@@ -1,0 +1,405 @@
+/**
+ * The single DynamoDB table behind every storage port (pk/sk single-table design).
+ *
+ * | item                | pk                       | sk                                   |
+ * |---------------------|--------------------------|--------------------------------------|
+ * | event identity (G5) | IDEM#<source,id>         | IDEM                                 |
+ * | ledger event        | ACCT#<account>           | EVT#<time ISO>#<source,id>           |
+ * | conflict (G5)       | ACCT#<account>           | CONFLICT#<source,id>#<hash>          |
+ * | period close        | ACCT#<account>           | CLOSE#<period>                       |
+ * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
+ * | invoice line        | ACCT#<account>           | LINE#<ref period>#<period>#<line id> |
+ * | dead letter         | DEADLETTER               | <SQS message id>                     |
+ * | configuration       | CONFIG                   | CURRENT                              |
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { InvoiceLine } from "../../contract/invoice-line.js";
+import type { BillingConfig } from "../../core/config.js";
+import type { LedgerEvent } from "../../core/rating/types.js";
+import type { PeriodId } from "../../core/time.js";
+import type {
+  CloseRecord,
+  ConfigStore,
+  ConflictRecord,
+  DeadLetter,
+  DeadLetterStore,
+  LedgerStore,
+  PeriodStore,
+  RecordOutcome,
+} from "../../ports/storage.js";
+
+const identity = (source: string, id: string) => JSON.stringify([source, id]);
+const acct = (accountId: string) => `ACCT#${accountId}`;
+
+export async function ensureBillingTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof ResourceInUseException)) throw e;
+  }
+  for (let i = 0; i < 50; i++) {
+    const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (d.Table?.TableStatus === "ACTIVE") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterStore, ConfigStore {
+  private readonly doc: DynamoDBDocumentClient;
+  constructor(
+    client: DynamoDBClient,
+    private readonly table: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private async queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey }));
+      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  // ---- LedgerStore ----
+  async record(
+    event: LedgerEvent,
+    meta: { hash: string; receivedAt: number; body: string },
+  ): Promise<RecordOutcome> {
+    const key = identity(event.source, event.id);
+    const sk = `EVT#${new Date(event.t).toISOString()}#${key}`;
+    try {
+      // Both or neither: the identity claim and the ledger entry (G5, nothing counted twice).
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  pk: `IDEM#${key}`,
+                  sk: "IDEM",
+                  hash: meta.hash,
+                  accountId: event.subject,
+                  eventSk: sk,
+                },
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  pk: acct(event.subject),
+                  sk,
+                  event: JSON.stringify(event),
+                  receivedAt: meta.receivedAt,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return { kind: "stored" };
+    } catch (e) {
+      if (!(e instanceof TransactionCanceledException)) throw e;
+      if (e.CancellationReasons?.[0]?.Code !== "ConditionalCheckFailed") throw e;
+    }
+    const first = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `IDEM#${key}`, sk: "IDEM" }, ConsistentRead: true }),
+    );
+    const firstHash = String(first.Item?.hash);
+    const accountId = String(first.Item?.accountId);
+    if (firstHash === meta.hash) return { kind: "duplicate", accountId };
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: acct(accountId),
+            sk: `CONFLICT#${key}#${meta.hash}`,
+            source: event.source,
+            id: event.id,
+            firstHash,
+            conflictingHash: meta.hash,
+            conflictingBody: meta.body,
+            seenAt: meta.receivedAt,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      )
+      .catch((e: unknown) => {
+        if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
+      });
+    return { kind: "conflict", accountId, firstHash };
+  }
+
+  async eventsOf(accountId: string, until: number): Promise<LedgerEvent[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+      ExpressionAttributeValues: {
+        ":pk": acct(accountId),
+        ":from": "EVT#",
+        ":to": `EVT#${new Date(until).toISOString()}`,
+      },
+      ConsistentRead: true,
+    });
+    return items.map((i) => JSON.parse(String(i.event)) as LedgerEvent).filter((e) => e.t < until);
+  }
+
+  async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "CONFLICT#" },
+      ConsistentRead: true,
+    });
+    return items.map((i) => ({
+      accountId,
+      source: String(i.source),
+      id: String(i.id),
+      firstHash: String(i.firstHash),
+      conflictingHash: String(i.conflictingHash),
+      conflictingBody: String(i.conflictingBody),
+      seenAt: Number(i.seenAt),
+    }));
+  }
+
+  // ---- PeriodStore ----
+  async getClose(accountId: string, period: PeriodId): Promise<CloseRecord | undefined> {
+    const r = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: acct(accountId), sk: `CLOSE#${period}` },
+        ConsistentRead: true,
+      }),
+    );
+    return r.Item ? toClose(r.Item) : undefined;
+  }
+
+  async beginClose(accountId: string, period: PeriodId, at: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: acct(accountId),
+            sk: `CLOSE#${period}`,
+            accountId,
+            period,
+            status: "closing",
+            startedAt: at,
+          },
+          ConditionExpression: "attribute_not_exists(pk) OR #s = :closing",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: { ":closing": "closing" },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as { name?: string }).name === "ConditionalCheckFailedException") return false;
+      throw e;
+    }
+  }
+
+  async finishClose(accountId: string, period: PeriodId, at: number, lines: InvoiceLine[], report: unknown) {
+    // Lines first (idempotent ids), then the close record: a crash in between leaves "closing", which a rerun redoes.
+    for (let i = 0; i < lines.length; i += 25) {
+      const chunk = lines.slice(i, i + 25);
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: chunk.map((l) => ({
+            Put: {
+              TableName: this.table,
+              Item: {
+                pk: acct(accountId),
+                sk: `LINE#${l.reference_period}#${l.period}#${l.line_id}`,
+                line: l,
+              },
+            },
+          })),
+        }),
+      );
+    }
+    const prior = await this.getClose(accountId, period);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: acct(accountId),
+          sk: `CLOSE#${period}`,
+          accountId,
+          period,
+          status: "closed",
+          startedAt: prior?.startedAt ?? at,
+          closedAt: at,
+          report: JSON.stringify(report),
+        },
+      }),
+    );
+  }
+
+  async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: acct(accountId), sk: `LATE#${period}`, period, markedAt: at },
+      }),
+    );
+  }
+
+  async latePeriods(accountId: string) {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LATE#" },
+      ConsistentRead: true,
+    });
+    return items.map((i) => ({ period: String(i.period), markedAt: Number(i.markedAt) }));
+  }
+
+  async clearLate(accountId: string, period: PeriodId, markedAt: number): Promise<void> {
+    // Only the marker that was read: one written meanwhile stays for the next close.
+    await this.doc
+      .send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: acct(accountId), sk: `LATE#${period}` },
+          ConditionExpression: "markedAt = :m",
+          ExpressionAttributeValues: { ":m": markedAt },
+        }),
+      )
+      .catch((e: unknown) => {
+        if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
+      });
+  }
+
+  async linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": acct(accountId), ":p": `LINE#${referencePeriod}#` },
+      ConsistentRead: true,
+    });
+    return items.map((i) => i.line as InvoiceLine);
+  }
+
+  private async scanAll(prefix: string, field: "sk" | "pk"): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: `begins_with(${field}, :p)`,
+          ExpressionAttributeValues: { ":p": prefix },
+          ExclusiveStartKey,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  async allLines(): Promise<InvoiceLine[]> {
+    return (await this.scanAll("LINE#", "sk")).map((i) => i.line as InvoiceLine);
+  }
+
+  async allCloses(): Promise<CloseRecord[]> {
+    return (await this.scanAll("CLOSE#", "sk")).map(toClose);
+  }
+
+  // ---- DeadLetterStore ----
+  async put(letter: DeadLetter): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: "DEADLETTER", sk: letter.deadLetterId, ...letter },
+      }),
+    );
+  }
+
+  async list(): Promise<DeadLetter[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": "DEADLETTER" },
+      ConsistentRead: true,
+    });
+    const letters = items.map((i) => ({
+      deadLetterId: String(i.deadLetterId),
+      messageId: String(i.messageId),
+      receivedAt: Number(i.receivedAt),
+      reason: String(i.reason),
+      body: String(i.body),
+      ...(i.subject !== undefined ? { subject: String(i.subject) } : {}),
+    }));
+    return letters.sort((a, b) => a.receivedAt - b.receivedAt || (a.deadLetterId < b.deadLetterId ? -1 : 1));
+  }
+
+  async remove(deadLetterId: string): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: "DEADLETTER", sk: deadLetterId } }),
+    );
+  }
+
+  // ---- ConfigStore ----
+  async loadConfig(): Promise<BillingConfig> {
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: "CONFIG", sk: "CURRENT" }, ConsistentRead: true }),
+    );
+    if (!r.Item)
+      throw new Error("no billing configuration loaded (run `billing config load` or `billing simulate`)");
+    return JSON.parse(String(r.Item.config)) as BillingConfig;
+  }
+
+  async saveConfig(config: BillingConfig): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: "CONFIG", sk: "CURRENT", config: JSON.stringify(config) },
+      }),
+    );
+  }
+}
+
+function toClose(i: Record<string, unknown>): CloseRecord {
+  return {
+    accountId: String(i.accountId),
+    period: String(i.period),
+    status: i.status === "closed" ? "closed" : "closing",
+    startedAt: Number(i.startedAt),
+    ...(i.closedAt !== undefined ? { closedAt: Number(i.closedAt) } : {}),
+    ...(i.report !== undefined ? { report: JSON.parse(String(i.report)) } : {}),
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Closing a billing period (rating-rules G7, G8, G10; contract §4): rate every account's period
+ * from its ledger, emit invoice lines, and bill late events of earlier closed periods as adjustments.
+ */
+import type { Account } from "../contract/accounts.js";
+import type { InvoiceLine } from "../contract/invoice-line.js";
+import { type BillingConfig, configIndex } from "../core/config.js";
+import { formatDecimal, formatMoney, ZERO } from "../core/money.js";
+import { ratePeriod } from "../core/rating/engine.js";
+import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
+import type { SuspenseItem } from "../core/rating/types.js";
+import { type PeriodId, periodWindow } from "../core/time.js";
+import type { Clock } from "../ports/clock.js";
+import type { DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
+
+export interface CloseDeps {
+  readonly ledger: LedgerStore;
+  readonly periods: PeriodStore;
+  readonly deadLetters: DeadLetterStore;
+  readonly clock: Clock;
+  readonly config: () => Promise<BillingConfig>;
+}
+
+export interface AccountCloseReport {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  readonly status: "closed" | "already-closed";
+  readonly billingChannel: Account["billingChannel"];
+  readonly currency: string;
+  readonly closedAt: string;
+  readonly events: number;
+  readonly lines: number;
+  readonly totals: {
+    /** Sum of every line of this close; for azure-marketplace accounts Microsoft invoices it (rating-rules §6). */
+    readonly amount: string;
+    readonly invoicedByProvider: string;
+    readonly byLineType: Record<string, string>;
+  };
+  readonly adjustments: { referencePeriod: PeriodId; amount: string; lines: number }[];
+  readonly suspense: { product: string; reason: string; quantity: string; events: number }[];
+  readonly conflicts: { source: string; id: string; seenAt: string }[];
+  readonly rejectedMessages: { messageId: string; reason: string }[];
+  readonly compliance: Record<string, unknown>;
+}
+
+function summarizeSuspense(items: readonly SuspenseItem[]) {
+  const groups = new Map<
+    string,
+    { product: string; reason: string; quantity: typeof ZERO; events: number }
+  >();
+  for (const s of items) {
+    const k = `${s.product}|${s.reason}`;
+    const g = groups.get(k) ?? { product: s.product, reason: s.reason, quantity: ZERO, events: 0 };
+    g.quantity = g.quantity.plus(s.quantity);
+    g.events += 1;
+    groups.set(k, g);
+  }
+  return [...groups.values()]
+    .sort((a, b) => (a.product + a.reason < b.product + b.reason ? -1 : 1))
+    .map((g) => ({ ...g, quantity: formatDecimal(g.quantity) }));
+}
+
+export async function closePeriod(
+  periodId: PeriodId,
+  deps: CloseDeps,
+  opts: { accountIds?: readonly string[] } = {},
+): Promise<AccountCloseReport[]> {
+  const config = await deps.config();
+  const index = configIndex(config);
+  const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
+  const reports: AccountCloseReport[] = [];
+  for (const account of accounts)
+    reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps));
+  return reports;
+}
+
+async function closeAccountPeriod(
+  account: Account,
+  tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
+  periodId: PeriodId,
+  deps: CloseDeps,
+): Promise<AccountCloseReport> {
+  const existing = await deps.periods.getClose(account.accountId, periodId);
+  if (existing?.status === "closed") {
+    // G7: a closed period is immutable; closing it again changes nothing.
+    return { ...(existing.report as AccountCloseReport), status: "already-closed" };
+  }
+  const startedAt = deps.clock.now();
+  await deps.periods.beginClose(account.accountId, periodId, startedAt);
+  const period = periodWindow(periodId, account.timezone);
+  // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
+  const events = await deps.ledger.eventsOf(account.accountId, period.end);
+  const currency = tariff.currency;
+  const rating = ratePeriod({ account, tariff, periodId, events });
+  const lines: InvoiceLine[] = rating.lines.map((l) =>
+    toInvoiceLine(account, currency, periodId, periodId, l),
+  );
+
+  // G7: re-rate each earlier closed period that received late events; bill only the difference.
+  const adjustments: AccountCloseReport["adjustments"] = [];
+  const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
+  late.sort((a, b) => (a.period < b.period ? -1 : 1));
+  for (const { period: ref } of late) {
+    const rerated = ratePeriod({ account, tariff, periodId: ref, events });
+    const emitted = await deps.periods.linesForReference(account.accountId, ref);
+    const adj = adjustmentLines(account, currency, periodId, ref, emitted, rerated.lines);
+    lines.push(...adj);
+    adjustments.push({
+      referencePeriod: ref,
+      amount: formatMoney(
+        adj.reduce((s, l) => s.plus(l.amount), ZERO),
+        currency,
+      ),
+      lines: adj.length,
+    });
+  }
+
+  const sorted = sortInvoiceLines(lines);
+  const byLineType: Record<string, string> = {};
+  for (const l of sorted)
+    byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
+  const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
+  const conflicts = await deps.ledger.conflictsOf(account.accountId);
+  const rejected = (await deps.deadLetters.list()).filter((d) => d.subject === account.accountId);
+  const closedAt = deps.clock.now();
+  const report: AccountCloseReport = {
+    accountId: account.accountId,
+    period: periodId,
+    status: "closed",
+    billingChannel: account.billingChannel,
+    currency,
+    closedAt: new Date(closedAt).toISOString(),
+    events: rating.eventCount,
+    lines: sorted.length,
+    totals: {
+      amount: formatMoney(amount, currency),
+      invoicedByProvider: formatMoney(account.billingChannel === "direct" ? amount : ZERO, currency),
+      byLineType,
+    },
+    adjustments,
+    suspense: summarizeSuspense(rating.suspense),
+    conflicts: conflicts.map((c) => ({
+      source: c.source,
+      id: c.id,
+      seenAt: new Date(c.seenAt).toISOString(),
+    })),
+    rejectedMessages: rejected.map((d) => ({ messageId: d.messageId, reason: d.reason })),
+    compliance: rating.compliance,
+  };
+  await deps.periods.finishClose(account.accountId, periodId, closedAt, sorted, report);
+  for (const l of late) await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
+  return report;
+}

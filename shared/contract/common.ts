@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/** A non-negative decimal string; unit prices have up to 6 decimals (rating-rules G4). */
+export const unitPriceString = z
+  .string()
+  .regex(/^\d+(\.\d{1,6})?$/, 'decimal string with at most 6 decimals, e.g. "0.012"');
+export const moneyString = z.string().regex(/^\d+(\.\d+)?$/, 'non-negative decimal string, e.g. "100.00"');
+export const currencyCode = z.string().regex(/^[A-Z]{3}$/, "ISO 4217 currency code");
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/i;
+
+/** True for a calendar-valid RFC 3339 date-time (Date.parse alone accepts 2025-02-30 and rolls over). */
+export function isRealDateTime(s: string): boolean {
+  const m = RFC3339.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const offsetOk = m[9] === undefined || (Number(m[9]) < 24 && Number(m[10]) < 60);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h < 24 && mi < 60 && se < 60 && offsetOk;
+}
+
+/** RFC 3339 with an explicit offset (Z or ±hh:mm), calendar-valid. */
+export const isoInstant = z.string().regex(RFC3339, "RFC 3339 timestamp with offset").refine(isRealDateTime, "not a real date-time");
+
+export const ianaTimeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, "unknown IANA time zone");

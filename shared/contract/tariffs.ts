@@ -1,0 +1,76 @@
+/** Tariffs file contract (contract.md §3). */
+import { z } from "zod";
+import { currencyCode, isoInstant, moneyString, unitPriceString } from "./common.js";
+
+export const tierStepSchema = z.object({
+  upTo: z.number().positive().nullable(),
+  unitPrice: unitPriceString,
+});
+
+export const rateSchema = z
+  .object({
+    product: z.string().min(1),
+    match: z.record(z.string(), z.string()).default({}),
+    unitPrice: unitPriceString.optional(),
+    tiers: z
+      .object({
+        mode: z.enum(["graduated", "volume"]),
+        steps: z.array(tierStepSchema).min(1),
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.unitPrice === undefined) === (r.tiers === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: ["unitPrice"],
+        message: "exactly one of unitPrice or tiers is required",
+      });
+    if (r.tiers) {
+      const steps = r.tiers.steps;
+      steps.forEach((s, i) => {
+        const last = i === steps.length - 1;
+        if (last && s.upTo !== null)
+          ctx.addIssue({
+            code: "custom",
+            path: ["tiers", "steps", i, "upTo"],
+            message: "the last step must be null",
+          });
+        if (!last && s.upTo === null)
+          ctx.addIssue({
+            code: "custom",
+            path: ["tiers", "steps", i, "upTo"],
+            message: "only the last step may be null",
+          });
+        const prev = steps[i - 1]?.upTo;
+        if (i > 0 && s.upTo !== null && prev != null && s.upTo <= prev)
+          ctx.addIssue({ code: "custom", path: ["tiers", "steps", i, "upTo"], message: "steps must ascend" });
+      });
+    }
+  });
+
+export const packageSchema = z.object({
+  product: z.string().min(1),
+  includedQuantity: z.number().nonnegative(),
+  fee: moneyString,
+  overageUnitPrice: unitPriceString,
+});
+
+export const tariffVersionSchema = z.object({
+  publishedAt: isoInstant,
+  effectiveFrom: isoInstant,
+  rates: z.array(rateSchema).default([]),
+  packages: z.array(packageSchema).default([]),
+});
+
+export const tariffSchema = z.object({
+  tariffId: z.string().min(1),
+  currency: currencyCode,
+  versions: z.array(tariffVersionSchema).min(1),
+});
+
+export const tariffsFileSchema = z.array(tariffSchema);
+export type Tariff = z.infer<typeof tariffSchema>;
+export type TariffVersion = z.infer<typeof tariffVersionSchema>;
+export type Rate = z.infer<typeof rateSchema>;
+export type TariffPackage = z.infer<typeof packageSchema>;

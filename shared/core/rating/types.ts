@@ -1,0 +1,88 @@
+/**
+ * Types of the pure rating core. Rating happens at period close from the account's ledger
+ * (docs/decisions.md): every rule is a pure function of the account and its events, so the
+ * invoice lines cannot depend on arrival order, batching or retries (rating-rules G6).
+ */
+import type { Account } from "../../contract/accounts.js";
+import type { EventData, UsageEvent, UsageEventType } from "../../contract/usage-event.js";
+import type { ProductCode } from "../catalogue.js";
+import type { Dec } from "../money.js";
+import type { PeriodWindow } from "../time.js";
+
+/** A usage event as stored in the ledger: validated, with its `time` as epoch ms. */
+export type LedgerEvent = UsageEvent & { readonly t: number };
+export type LedgerEventOf<T extends UsageEventType> = Extract<UsageEvent, { type: T }> & {
+  readonly t: number;
+};
+export type { EventData };
+
+export type Dimensions = Readonly<Record<string, string>>;
+
+/** One chargeable quantity of a product, before pricing. */
+export interface Charge {
+  readonly product: ProductCode;
+  /** Only the dimensions the event gives (G14), keys from the catalogue (rating-rules §1.1). */
+  readonly dimensions: Dimensions;
+  readonly quantity: Dec;
+  /**
+   * The instant whose tariff version prices this charge (G8): the event's `time` for a per-event
+   * charge (a call's set-up time, G13), the period's first instant for a per-period charge.
+   */
+  readonly pricedAt: number;
+  /** What produced it (event source/id, or a description of the period metric), for suspense and audit. */
+  readonly ref: string;
+  /** Viber sender whose minimum commitment this charge counts towards (rating-rules §3.1). */
+  readonly commitmentServiceId?: string;
+}
+
+/** A charge held in suspense (G10) or a figure a rule could not rate, with its reason. */
+export interface SuspenseItem {
+  readonly product: string;
+  readonly reason: string;
+  readonly ref: string;
+  readonly quantity: Dec;
+  readonly dimensions?: Dimensions;
+}
+
+export interface RuleInput {
+  readonly account: Account;
+  readonly period: PeriodWindow;
+  /**
+   * Every ledger event of the account with `t < period.end`, including earlier periods (windows,
+   * sessions and resources carry over, G11/G12), in canonical order (G12, see ordering.ts).
+   */
+  readonly events: readonly LedgerEvent[];
+}
+
+export interface RuleOutput {
+  /** Charges that belong to this period. */
+  readonly charges: Charge[];
+  /** Signals-blocked traffic of this period (G2): reported as informational lines, never charged. */
+  readonly blocked?: Charge[];
+  readonly suspense?: SuspenseItem[];
+  /** Compliance figures for the close report (rating-rules §5), never charged. */
+  readonly compliance?: Record<string, unknown>;
+}
+
+export type ProductRule = (input: RuleInput) => RuleOutput;
+
+/** Helper for rules: the events of some types, typed. */
+export function eventsOfType<T extends UsageEventType>(
+  events: readonly LedgerEvent[],
+  ...types: T[]
+): LedgerEventOf<T>[] {
+  const wanted = new Set<string>(types);
+  return events.filter((e) => wanted.has(e.type)) as LedgerEventOf<T>[];
+}
+
+/** True when t lies in the period: [start, end). */
+export const inPeriod = (t: number, p: PeriodWindow): boolean => t >= p.start && t < p.end;
+
+/** Builds a dimensions record keeping only the keys that are present (G14). */
+export function dims(values: Record<string, string | undefined>): Dimensions {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== "") out[k] = v;
+  return out;
+}
+
+export const refOf = (e: { source: string; id: string }): string => `${e.source}#${e.id}`;

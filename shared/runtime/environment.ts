@@ -1,0 +1,27 @@
+/** Lambda configuration, read once and validated at start-up. */
+import { z } from "zod";
+
+const environmentSchema = z.object({
+  BILLING_TABLE: z.string().min(1),
+  USAGE_QUEUE_URL: z.string().url().optional(),
+  USAGE_DLQ_URL: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Only for the local stack; Lambda uses the regional endpoints. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  SQS_ENDPOINT: z.string().url().optional(),
+  CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+});
+export type Environment = z.infer<typeof environmentSchema>;
+
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  const r = environmentSchema.safeParse(env);
+  if (!r.success)
+    throw new ConfigurationError(
+      `invalid environment: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  return r.data;
+}

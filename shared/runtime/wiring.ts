@@ -1,0 +1,54 @@
+/** Builds the adapters behind the ports, for Lambda (from the environment) or the local stack. */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
+import type { BillingConfig } from "../core/config.js";
+import type { Clock } from "../ports/clock.js";
+
+export interface Endpoints {
+  readonly region: string;
+  readonly dynamodbEndpoint?: string;
+  readonly sqsEndpoint?: string;
+}
+
+const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
+
+export function dynamoClient(e: Endpoints): DynamoDBClient {
+  return new DynamoDBClient({
+    region: e.region,
+    ...(e.dynamodbEndpoint ? { endpoint: e.dynamodbEndpoint, credentials: localCredentials } : {}),
+  });
+}
+
+export function sqsClient(e: Endpoints): SQSClient {
+  return new SQSClient({
+    region: e.region,
+    ...(e.sqsEndpoint ? { endpoint: e.sqsEndpoint, credentials: localCredentials } : {}),
+  });
+}
+
+export interface BillingDeps {
+  readonly store: DynamoBillingStore;
+  readonly clock: Clock;
+  readonly config: () => Promise<BillingConfig>;
+}
+
+/** Configuration cached for `cacheMs` of the given clock (a new tariff reaches warm Lambdas within it). */
+export function cachedConfig(
+  store: DynamoBillingStore,
+  clock: Clock,
+  cacheMs: number,
+): () => Promise<BillingConfig> {
+  let cached: { at: number; config: Promise<BillingConfig> } | undefined;
+  return () => {
+    const now = clock.now();
+    if (!cached || now - cached.at > cacheMs || now < cached.at) {
+      const config = store.loadConfig();
+      cached = { at: now, config };
+      config.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.config;
+  };
+}
