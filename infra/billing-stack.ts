@@ -1,0 +1,213 @@
+/**
+ * The billing stack: one KMS key, the single DynamoDB table, the usage queue and its DLQ, the four
+ * billing functions with least-privilege grants, their schedules, and the alarms operators act on.
+ */
+import { fileURLToPath } from "node:url";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as kms from "aws-cdk-lib/aws-kms";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { BillingFunction } from "./constructs/billing-function.js";
+
+export type BillingFunctionName = "ingestUsage" | "closePeriod" | "marketplaceReporter" | "deadLetter";
+
+const functionsDir = (name: string) =>
+  fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
+
+/** The real handler files; tests may replace them with a fixture. */
+export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
+  ingestUsage: functionsDir("ingest-usage"),
+  closePeriod: functionsDir("close-period"),
+  marketplaceReporter: functionsDir("marketplace-reporter"),
+  deadLetter: functionsDir("dead-letter"),
+};
+
+export interface BillingStackProps extends StackProps {
+  /** Base URL of the marketplace metering API the hourly reporter calls. */
+  readonly marketplaceApiUrl: string;
+  /** Entry files per function. @default DEFAULT_ENTRIES (functions/<name>/handler.ts) */
+  readonly entries?: Partial<Record<BillingFunctionName, string>>;
+  /** @default "INFO" */
+  readonly logLevel?: string;
+}
+
+/** Timeout of the ingest function; the usage queue's visibility timeout is derived from it. */
+const INGEST_TIMEOUT = Duration.seconds(30);
+const INGEST_BATCHING_WINDOW = Duration.seconds(5);
+
+export class BillingStack extends Stack {
+  readonly key: kms.Key;
+  readonly table: dynamodb.Table;
+  readonly usageQueue: sqs.Queue;
+  readonly usageDlq: sqs.Queue;
+  readonly functions: Readonly<Record<BillingFunctionName, BillingFunction>>;
+
+  constructor(scope: Construct, id: string, props: BillingStackProps) {
+    super(scope, id, props);
+    const entries = { ...DEFAULT_ENTRIES, ...props.entries };
+
+    this.key = new kms.Key(this, "BillingKey", {
+      description: "Encrypts the billing table, queues and Lambda environment variables",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.table = new dynamodb.Table(this, "BillingTable", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      timeToLiveAttribute: "expiresAt",
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.usageDlq = new sqs.Queue(this, "UsageDeadLetterQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      // Longer than the source queue's: a redriven message keeps its original enqueue time.
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.usageQueue = new sqs.Queue(this, "UsageQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      // AWS guidance: at least 6x the function timeout, plus the batching window.
+      visibilityTimeout: Duration.seconds(
+        6 * INGEST_TIMEOUT.toSeconds() + INGEST_BATCHING_WINDOW.toSeconds(),
+      ),
+      deadLetterQueue: { queue: this.usageDlq, maxReceiveCount: 5 },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const common = {
+      encryptionKey: this.key,
+      logLevel: props.logLevel ?? "INFO",
+      environment: {
+        BILLING_TABLE: this.table.tableName,
+        USAGE_QUEUE_URL: this.usageQueue.queueUrl,
+        USAGE_DLQ_URL: this.usageDlq.queueUrl,
+      },
+    };
+
+    const ingestUsage = new BillingFunction(this, "IngestUsage", {
+      ...common,
+      entry: entries.ingestUsage,
+      description: "Rates CloudEvents usage messages from the usage queue into the billing table",
+      timeout: INGEST_TIMEOUT,
+    });
+    const closePeriod = new BillingFunction(this, "ClosePeriod", {
+      ...common,
+      entry: entries.closePeriod,
+      description: "Closes a monthly billing period for every account (scheduled, or by hand)",
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    });
+    const marketplaceReporter = new BillingFunction(this, "MarketplaceReporter", {
+      ...common,
+      environment: { ...common.environment, MARKETPLACE_API_URL: props.marketplaceApiUrl },
+      entry: entries.marketplaceReporter,
+      description: "Reports rated usage to the marketplace metering API every hour",
+      timeout: Duration.minutes(5),
+    });
+    const deadLetter = new BillingFunction(this, "DeadLetter", {
+      ...common,
+      entry: entries.deadLetter,
+      description: "Operator tool: lists and redrives dead-lettered usage messages",
+      timeout: Duration.minutes(5),
+    });
+    this.functions = { ingestUsage, closePeriod, marketplaceReporter, deadLetter };
+
+    // Least privilege: data-plane item access on the one table (no DDL), and only the queue actions each needs.
+    // The table grants also cover the KMS key the table is encrypted with.
+    for (const f of [ingestUsage, closePeriod, marketplaceReporter, deadLetter]) {
+      this.table.grantReadWriteData(f.function);
+    }
+    // The event source grants ingest ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the usage queue.
+    ingestUsage.function.addEventSource(
+      new SqsEventSource(this.usageQueue, {
+        batchSize: 100,
+        maxBatchingWindow: INGEST_BATCHING_WINDOW,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.usageQueue.grantSendMessages(deadLetter.function);
+    this.usageDlq.grantConsumeMessages(deadLetter.function);
+
+    // Schedules (EventBridge Scheduler). An empty payload makes close-period close the previous month.
+    new scheduler.Schedule(this, "ClosePeriodSchedule", {
+      description: "Close the previous billing period at 13:00 UTC on day 1, once the month has ended in every time zone (UTC−12 ends it at 12:00 UTC)",
+      schedule: scheduler.ScheduleExpression.cron({
+        minute: "0",
+        hour: "13",
+        day: "1",
+        month: "*",
+        year: "*",
+      }),
+      target: new LambdaInvoke(closePeriod.function, { input: scheduler.ScheduleTargetInput.fromObject({}) }),
+    });
+    new scheduler.Schedule(this, "MarketplaceReporterSchedule", {
+      description: "Report marketplace usage every hour",
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+      target: new LambdaInvoke(marketplaceReporter.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+      }),
+    });
+
+    // Alarms.
+    new cloudwatch.Alarm(this, "UsageDlqNotEmptyAlarm", {
+      alarmDescription: "Usage messages reached the dead-letter queue after 5 receives",
+      metric: this.usageDlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, "IngestErrorsAlarm", {
+      alarmDescription: "The ingest function threw (whole batch returned to the queue)",
+      metric: ingestUsage.function.metricErrors({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const [id, f] of [
+      ["ClosePeriodFailedAlarm", closePeriod],
+      ["MarketplaceReporterFailedAlarm", marketplaceReporter],
+    ] as const) {
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: `A scheduled ${f.node.id} run failed after its retries (see its failure queue)`,
+        metric: f.failureQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    new CfnOutput(this, "BillingTableName", { value: this.table.tableName });
+    new CfnOutput(this, "UsageQueueUrl", { value: this.usageQueue.queueUrl });
+    new CfnOutput(this, "UsageDeadLetterQueueUrl", { value: this.usageDlq.queueUrl });
+    new CfnOutput(this, "ClosePeriodFunctionName", { value: closePeriod.function.functionName });
+    new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
+  }
+}

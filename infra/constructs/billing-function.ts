@@ -1,0 +1,110 @@
+/**
+ * The one Lambda shape every billing function uses: Node.js 22 on arm64, bundled locally by esbuild as
+ * ESM, X-Ray tracing, an explicit log group with retention, environment encrypted with the stack's KMS
+ * key, and an encrypted SQS queue that receives failed asynchronous invocations (scheduled runs).
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+/** Project root (the folder holding package-lock.json), independent of the working directory. */
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Gives bundled CommonJS dependencies a `require` inside the ESM output. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __billingCreateRequire } from 'node:module'; const require = __billingCreateRequire(import.meta.url);";
+
+export interface BillingFunctionProps {
+  /** Path of the TypeScript entry file (exports `handler`); must lie under the project root. */
+  readonly entry: string;
+  /** Shown in the Lambda console. */
+  readonly description: string;
+  /** KMS key that encrypts the environment variables and the failed-invocation queue. */
+  readonly encryptionKey: kms.IKey;
+  /** Extra variables; they override the defaults (POWERTOOLS_SERVICE_NAME, LOG_LEVEL, NODE_OPTIONS). */
+  readonly environment?: Record<string, string>;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default - no reserved concurrency (uses the account's unreserved pool) */
+  readonly reservedConcurrency?: number;
+  /** @default "cpaas-billing" */
+  readonly serviceName?: string;
+  /** @default "INFO" */
+  readonly logLevel?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Removal policy of the log group and the failed-invocation queue. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Retries of a failed asynchronous invocation before it goes to the failure queue. @default 2 */
+  readonly asyncRetryAttempts?: number;
+}
+
+export class BillingFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  /** Receives asynchronous invocations (e.g. scheduled runs) that failed after all retries. */
+  readonly failureQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: BillingFunctionProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.logGroup = new logs.LogGroup(this, "LogGroup", {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+
+    this.failureQueue = new sqs.Queue(this, "FailureQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+
+    this.function = new nodejs.NodejsFunction(this, "Function", {
+      entry: props.entry,
+      handler: "handler",
+      description: props.description,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, "package-lock.json"),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 512,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      environmentEncryption: props.encryptionKey,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? "cpaas-billing",
+        LOG_LEVEL: props.logLevel ?? "INFO",
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+      onFailure: new SqsDestination(this.failureQueue),
+      retryAttempts: props.asyncRetryAttempts ?? 2,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        target: "node22",
+        format: nodejs.OutputFormat.ESM,
+        mainFields: ["module", "main"],
+        banner: ESM_REQUIRE_BANNER,
+        externalModules: ["@aws-sdk/*"],
+      },
+    });
+  }
+}

@@ -1,0 +1,271 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { App, type CfnElement } from "aws-cdk-lib";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BillingStack, DEFAULT_ENTRIES } from "../../infra/billing-stack.js";
+
+// The fixture stands in for every handler, so this test does not depend on functions/*/handler.ts.
+const fixture = fileURLToPath(new URL("./fixtures/echo-handler.ts", import.meta.url));
+const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
+  app: string;
+  context: Record<string, unknown>;
+};
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+
+describe("BillingStack", () => {
+  let outdir: string;
+  let stack: BillingStack;
+  let template: Template;
+  let resources: Record<string, Resource>;
+
+  const id = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
+  const arnOf = (c: IConstruct) => ({ "Fn::GetAtt": [id(c), "Arn"] });
+  const resourceOf = (c: IConstruct): Resource => {
+    const r = resources[id(c)];
+    if (!r) throw new Error(`no resource for ${c.node.path}`);
+    return r;
+  };
+  const propsOf = (c: IConstruct) => resourceOf(c).Properties;
+
+  /** All statements of the policies attached to a function's execution role. */
+  const statementsOf = (name: keyof BillingStack["functions"]): Statement[] => {
+    const role = id(stack.functions[name].function.role!);
+    return Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+  };
+  const allows = (statements: Statement[], action: string, resource: unknown) =>
+    statements.some(
+      (s) =>
+        s.Effect === "Allow" &&
+        [s.Action].flat().includes(action) &&
+        [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(resource)),
+    );
+
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), "billing-stack-test-"));
+    const app = new App({ context: cdkJson.context, outdir });
+    stack = new BillingStack(app, "CpaasBilling", {
+      marketplaceApiUrl: "https://marketplace.test/v1/usage",
+      entries: {
+        ingestUsage: fixture,
+        closePeriod: fixture,
+        marketplaceReporter: fixture,
+        deadLetter: fixture,
+      },
+    });
+    template = Template.fromStack(stack);
+    resources = template.toJSON().Resources as Record<string, Resource>;
+  }, 120_000);
+
+  afterAll(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it("is run by cdk.json and defaults to the real handler files", () => {
+    expect(cdkJson.app).toBe("npx tsx infra/app.ts");
+    expect(DEFAULT_ENTRIES.ingestUsage).toMatch(/functions\/ingest-usage\/handler\.ts$/);
+    expect(DEFAULT_ENTRIES.closePeriod).toMatch(/functions\/close-period\/handler\.ts$/);
+    expect(DEFAULT_ENTRIES.marketplaceReporter).toMatch(/functions\/marketplace-reporter\/handler\.ts$/);
+    expect(DEFAULT_ENTRIES.deadLetter).toMatch(/functions\/dead-letter\/handler\.ts$/);
+  });
+
+  it("creates four arm64 nodejs22.x functions with active tracing, encrypted env and a retained log group", () => {
+    template.resourceCountIs("AWS::Lambda::Function", 4);
+    for (const f of Object.values(stack.functions)) {
+      const props = propsOf(f.function);
+      expect(props).toMatchObject({
+        Architectures: ["arm64"],
+        Runtime: "nodejs22.x",
+        TracingConfig: { Mode: "Active" },
+        KmsKeyArn: arnOf(stack.key),
+        LoggingConfig: { LogGroup: { Ref: id(f.logGroup) } },
+      });
+      const logGroup = resourceOf(f.logGroup);
+      expect(logGroup.Type).toBe("AWS::Logs::LogGroup");
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it("gives every function the table, queue and logging variables, and the reporter the marketplace URL", () => {
+    for (const f of Object.values(stack.functions)) {
+      const vars = (propsOf(f.function).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(vars).toMatchObject({
+        BILLING_TABLE: { Ref: id(stack.table) },
+        USAGE_QUEUE_URL: { Ref: id(stack.usageQueue) },
+        USAGE_DLQ_URL: { Ref: id(stack.usageDlq) },
+        POWERTOOLS_SERVICE_NAME: "cpaas-billing",
+        LOG_LEVEL: "INFO",
+      });
+      expect("MARKETPLACE_API_URL" in vars).toBe(f === stack.functions.marketplaceReporter);
+    }
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: { MARKETPLACE_API_URL: "https://marketplace.test/v1/usage" } },
+    });
+  });
+
+  it("feeds ingest from the usage queue in batches of 100 with partial batch responses", () => {
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: arnOf(stack.usageQueue),
+      FunctionName: { Ref: id(stack.functions.ingestUsage.function) },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("encrypts the usage queue with KMS, redrives to the DLQ after 5 receives, and waits 6x the ingest timeout", () => {
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      KmsMasterKeyId: arnOf(stack.key),
+      RedrivePolicy: { deadLetterTargetArn: arnOf(stack.usageDlq), maxReceiveCount: 5 },
+    });
+    const visibility = propsOf(stack.usageQueue).VisibilityTimeout as number;
+    const ingestTimeout = propsOf(stack.functions.ingestUsage.function).Timeout as number;
+    expect(visibility).toBeGreaterThanOrEqual(6 * ingestTimeout);
+    expect(propsOf(stack.usageDlq).KmsMasterKeyId).toEqual(arnOf(stack.key));
+  });
+
+  it("encrypts every queue with the stack key and denies non-TLS access to each", () => {
+    const queues = template.findResources("AWS::SQS::Queue");
+    expect(Object.keys(queues)).toHaveLength(6); // usage, DLQ, one failure queue per function
+    for (const [queueId, q] of Object.entries(queues)) {
+      expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.key));
+      template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("keeps the table on demand with pk/sk, PITR, KMS SSE with the stack key, TTL, and retained", () => {
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      Properties: {
+        BillingMode: "PAY_PER_REQUEST",
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: arnOf(stack.key) },
+        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      },
+    });
+    template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+  });
+
+  it("has no wildcard actions, no wildcard DynamoDB access, and '*' resources only for X-Ray", () => {
+    const statements = Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Statement[],
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const s of statements) {
+      const actions = [s.Action].flat();
+      expect(actions).not.toContain("*");
+      for (const a of actions) expect(a).not.toMatch(/^[a-z0-9-]+:\*$/);
+      if ([s.Resource].flat().includes("*")) {
+        expect(actions.every((a) => a === "xray:PutTraceSegments" || a === "xray:PutTelemetryRecords")).toBe(
+          true,
+        );
+      }
+      if (actions.some((a) => a.startsWith("dynamodb:"))) {
+        expect([s.Resource].flat()).toEqual([arnOf(stack.table)]);
+      }
+    }
+  });
+
+  it("grants each function only what it needs", () => {
+    const table = arnOf(stack.table);
+    const usageQueue = arnOf(stack.usageQueue);
+    const dlq = arnOf(stack.usageDlq);
+    const ingest = statementsOf("ingestUsage");
+    const close = statementsOf("closePeriod");
+    const reporter = statementsOf("marketplaceReporter");
+    const deadLetter = statementsOf("deadLetter");
+
+    for (const s of [ingest, close, reporter, deadLetter]) {
+      expect(allows(s, "dynamodb:PutItem", table)).toBe(true);
+      expect(allows(s, "dynamodb:Query", table)).toBe(true);
+      expect(allows(s, "dynamodb:DeleteTable", table)).toBe(false);
+    }
+    for (const s of [ingest, close, reporter]) expect(allows(s, "sqs:ReceiveMessage", dlq)).toBe(false);
+    expect(allows(ingest, "sqs:ReceiveMessage", usageQueue)).toBe(true);
+    expect(allows(ingest, "sqs:DeleteMessage", usageQueue)).toBe(true);
+    expect(allows(ingest, "sqs:SendMessage", usageQueue)).toBe(false);
+    for (const s of [close, reporter]) {
+      expect(allows(s, "sqs:ReceiveMessage", usageQueue)).toBe(false);
+      expect(allows(s, "sqs:SendMessage", usageQueue)).toBe(false);
+    }
+    expect(allows(deadLetter, "sqs:SendMessage", usageQueue)).toBe(true);
+    expect(allows(deadLetter, "sqs:ReceiveMessage", usageQueue)).toBe(false);
+    expect(allows(deadLetter, "sqs:ReceiveMessage", dlq)).toBe(true);
+    expect(allows(deadLetter, "sqs:DeleteMessage", dlq)).toBe(true);
+  });
+
+  it("schedules close-period monthly at 13:00 UTC on day 1 (after the month ended in every time zone) and the reporter hourly", () => {
+    template.resourceCountIs("AWS::Scheduler::Schedule", 2);
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(0 13 1 * ? *)",
+      ScheduleExpressionTimezone: "Etc/UTC",
+      State: "ENABLED",
+      Target: Match.objectLike({ Arn: arnOf(stack.functions.closePeriod.function), Input: "{}" }),
+    });
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "rate(1 hour)",
+      State: "ENABLED",
+      Target: Match.objectLike({ Arn: arnOf(stack.functions.marketplaceReporter.function) }),
+    });
+  });
+
+  it("sends failed scheduled runs to each function's failure queue", () => {
+    for (const f of Object.values(stack.functions)) {
+      template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+        FunctionName: { Ref: id(f.function) },
+        DestinationConfig: { OnFailure: { Destination: arnOf(f.failureQueue) } },
+      });
+    }
+  });
+
+  it("alarms on a non-empty DLQ and on ingest errors", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [id(stack.usageDlq), "QueueName"] } }],
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: id(stack.functions.ingestUsage.function) } }],
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+    });
+  });
+
+  it("outputs the table name and the queue URLs", () => {
+    template.hasOutput("BillingTableName", { Value: { Ref: id(stack.table) } });
+    template.hasOutput("UsageQueueUrl", { Value: { Ref: id(stack.usageQueue) } });
+    template.hasOutput("UsageDeadLetterQueueUrl", { Value: { Ref: id(stack.usageDlq) } });
+  });
+
+  it("synthesizes without warnings or errors", () => {
+    Annotations.fromStack(stack).hasNoWarning("*", Match.anyValue());
+    Annotations.fromStack(stack).hasNoError("*", Match.anyValue());
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * End to end on real parts (DynamoDB Local, the SQS-compatible server, the event-source poller and
+ * the real handlers): duplicates, conflicts and malformed messages in one batch (G1, G5, contract §1),
+ * suspense (G10) and late events billed as adjustments on the next close (G7).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { VirtualClock } from "../../shared/ports/clock.js";
+import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+
+const tariffs = parseTariffs([
+  {
+    tariffId: "std",
+    currency: "EUR",
+    versions: [
+      {
+        publishedAt: "2024-12-01T00:00:00Z",
+        effectiveFrom: "2025-01-01T00:00:00Z",
+        rates: [
+          { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
+          { product: "sms.mt", unitPrice: "0.05" },
+          { product: "sms.mo", unitPrice: "0.005" },
+        ],
+      },
+    ],
+  },
+]);
+const accounts = parseAccounts([{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }], tariffs);
+
+const msg = (id: string, time: string, data: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+  JSON.stringify({ specversion: "1.0", id, source: "/gw/eu-1", type: "sms.mt", subject: "acme", time, data, ...over });
+const tr = (to: string) => ({ to, country: "TR", status: "submitted" });
+
+describe("ingest → close on the local stack", () => {
+  let system: LocalBillingSystem;
+  const clock = new VirtualClock(Date.parse("2025-07-01T00:00:00Z"));
+  beforeAll(async () => {
+    system = await startLocalBillingSystem({ clock });
+    await system.loadConfig({ accounts, tariffs });
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it("one batch with a duplicate, a conflict and five kinds of malformed message: exact totals, reasons kept, nothing lost", async () => {
+    const good = [
+      msg("a1", "2025-07-02T09:00:00Z", tr("1")),
+      msg("a2", "2025-07-02T09:00:01Z", tr("2")),
+      msg("a3", "2025-07-02T09:00:02Z", { to: "3", country: "DE", status: "submitted" }),
+      msg("a4", "2025-07-02T09:00:03Z", { from: "4", country: "TR", status: "accepted" }, { type: "sms.mo" }),
+      msg("a5", "2025-07-02T09:00:04Z", { to: "5", country: "TR", status: "rejected" }), // G1: free
+      msg("a6", "2025-07-02T09:00:05Z", { to: "6", country: "FR", status: "submitted" }, { subject: "acme" }),
+    ];
+    const duplicate = good[0]!;
+    const conflicting = msg("a2", "2025-07-02T09:00:01Z", tr("2-changed"));
+    const malformed = [
+      "{this is not json",
+      msg("", "2025-07-02T09:00:00Z", tr("x")), // empty id
+      msg("b2", "2025-07-02T09:00:00Z", tr("x"), { type: "fax.page" }), // unknown type
+      msg("b3", "2025-07-02T09:00:00Z", { to: "x", country: "Turkey", status: "submitted" }), // bad data
+      msg("b4", "2025-07-02T09:00:00Z", tr("x"), { subject: "nobody" }), // unknown account
+    ];
+    await system.send([...good, duplicate, conflicting, ...malformed]);
+    const tally = await system.drain();
+    expect(tally).toEqual({ stored: 6, duplicate: 1, conflict: 1, "dead-lettered": 5, failed: 0 });
+
+    const letters = await system.store.list();
+    expect(letters.map((l) => l.reason).sort()).toEqual(
+      [
+        expect.stringMatching(/^body is not JSON/),
+        expect.stringMatching(/^invalid CloudEvents envelope: id:/),
+        expect.stringMatching(/^invalid CloudEvents envelope: type:/),
+        expect.stringMatching(/^invalid data for sms.mt: data.country:/),
+        'unknown account "nobody" (subject)',
+      ].sort(),
+    );
+    expect(letters.every((l) => l.body.length > 0)).toBe(true);
+
+    clock.advanceTo(Date.parse("2025-08-01T00:00:00Z"));
+    const [report] = await system.close("2025-07");
+    const lines = await system.store.allLines();
+    const view = lines.map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`).sort();
+    expect(view).toEqual([
+      "usage sms.mo country=TR 1 0.005 0.01",
+      "usage sms.mt country=DE 1 0.05 0.05",
+      "usage sms.mt country=FR 1 0.05 0.05",
+      "usage sms.mt country=TR 2 0.012 0.02",
+    ]);
+    expect(report?.totals.amount).toBe("0.13");
+    expect(report?.conflicts).toEqual([{ source: "/gw/eu-1", id: "a2", seenAt: "2025-07-01T00:00:00.000Z" }]);
+    expect(report?.rejectedMessages).toHaveLength(0); // the unknown account's message is not acme's
+    expect(report?.events).toBe(6);
+  });
+
+  it("a closed period is immutable; a late event is billed on the next close as an adjustment (G7)", async () => {
+    const again = await system.close("2025-07");
+    expect(again[0]?.status).toBe("already-closed");
+
+    await system.send([msg("late-1", "2025-07-31T23:59:59Z", tr("late")), msg("aug-1", "2025-08-03T10:00:00Z", tr("aug"))]);
+    await system.drain();
+    clock.advanceTo(Date.parse("2025-09-01T00:00:00Z"));
+    const [report] = await system.close("2025-08");
+    const aug = (await system.store.allLines()).filter((l) => l.period === "2025-08");
+    expect(aug.map((l) => `${l.line_type} ${l.reference_period} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`).sort()).toEqual([
+      // July re-rated: 3 × 0.012 = 0.036 → 0.04, minus the 0.02 already billed
+      "adjustment 2025-07 sms.mt country=TR 1 0.012 0.02",
+      "usage 2025-08 sms.mt country=TR 1 0.012 0.01",
+    ]);
+    expect(report?.adjustments).toEqual([{ referencePeriod: "2025-07", amount: "0.02", lines: 1 }]);
+    // The late marker is consumed: closing September finds nothing more to adjust.
+    clock.advanceTo(Date.parse("2025-10-01T00:00:00Z"));
+    const [sept] = await system.close("2025-09");
+    expect(sept?.adjustments).toEqual([]);
+  });
+
+  it("an unpriced event is held in suspense with its reason, never dropped (G10)", async () => {
+    await system.send([msg("mms-1", "2025-10-02T09:00:00Z", { to: "1", country: "TR", status: "submitted" }, { type: "mms.mt" })]);
+    await system.drain();
+    clock.advanceTo(Date.parse("2025-11-01T00:00:00Z"));
+    const [report] = await system.close("2025-10");
+    expect(report?.suspense).toEqual([
+      { product: "mms.mt", reason: "no rate for mms.mt (country=TR) in tariff std version 2025-01-01T00:00:00Z", quantity: "1", events: 1 },
+    ]);
+  });
+
+  it("dead letters are redriven to the usage queue; once the account exists they are rated", async () => {
+    const withNobody = parseAccounts(
+      [
+        { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
+        { accountId: "nobody", name: "Late account", currency: "EUR", tariffId: "std" },
+      ],
+      tariffs,
+    );
+    await system.loadConfig({ accounts: withNobody, tariffs });
+    const { redriveDeadLetters } = await import("../../shared/app/dead-letters.js");
+    const r = await redriveDeadLetters(system.store, system.usageQueue);
+    expect(r.redriven).toBe(5);
+    const tally = await system.drain();
+    expect(tally).toMatchObject({ stored: 1, "dead-lettered": 4 });
+    expect((await system.store.list()).some((l) => l.reason.includes("nobody"))).toBe(false);
+  });
+});
