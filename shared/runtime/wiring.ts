@@ -42,7 +42,7 @@ export function cachedConfig(
   let cached: { at: number; config: Promise<BillingConfig> } | undefined;
   return () => {
     const now = clock.now();
-    if (!cached || now - cached.at > cacheMs || now < cached.at) {
+    if (!cached || cacheMs === 0 || now - cached.at > cacheMs || now < cached.at) {
       const config = store.loadConfig();
       cached = { at: now, config };
       config.catch(() => {

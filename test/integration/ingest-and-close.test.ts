@@ -88,7 +88,12 @@ describe("ingest → close on the local stack", () => {
     ]);
     expect(report?.totals.amount).toBe("0.13");
     expect(report?.conflicts).toEqual([{ source: "/gw/eu-1", id: "a2", seenAt: "2025-07-01T00:00:00.000Z" }]);
-    expect(report?.rejectedMessages).toHaveLength(0); // the unknown account's message is not acme's
+    // The three rejected messages that name acme are in its report; the unknown account's is not.
+    expect(report?.rejectedMessages.map((r) => r.reason.split(":")[0]).sort()).toEqual([
+      "invalid CloudEvents envelope",
+      "invalid CloudEvents envelope",
+      "invalid data for sms.mt",
+    ]);
     expect(report?.events).toBe(6);
   });
 

@@ -1,0 +1,120 @@
+/**
+ * The whole billing system on the embedded local stack: DynamoDB Local, the SQS-compatible server,
+ * the event-source poller invoking the real ingest handler, and the close function — all on an
+ * injected clock. Used by `billing simulate`, the integration tests and the benchmarks.
+ */
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
+import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
+import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
+import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
+import type { IngestOutcome } from "../shared/app/ingest-usage.js";
+import type { BillingConfig } from "../shared/core/config.js";
+import type { PeriodId } from "../shared/core/time.js";
+import type { Clock } from "../shared/ports/clock.js";
+import { cachedConfig, dynamoClient, sqsClient } from "../shared/runtime/wiring.js";
+import { startDynamoDbLocal } from "./dynamodb-local.js";
+import { SqsEventSourcePoller } from "./event-source-poller.js";
+import { createUsageQueues } from "./queues.js";
+import { startSqsServer } from "./sqs-server.js";
+
+export const REGION = "us-east-1";
+
+export type IngestTally = Record<IngestOutcome["kind"] | "failed", number>;
+
+export interface LocalBillingSystem {
+  readonly store: DynamoBillingStore;
+  readonly sqs: SQSClient;
+  readonly usageQueue: SqsUsageQueue;
+  readonly failedMessages: SqsFailedMessageQueue;
+  readonly queueUrls: { usage: string; deadLetter: string };
+  readonly endpoints: { dynamodb: string; sqs: string };
+  readonly tableName: string;
+  loadConfig(config: BillingConfig): Promise<void>;
+  /** Sends usage message bodies to the usage queue. */
+  send(bodies: readonly string[]): Promise<void>;
+  /** Runs the event-source poller until the usage queue is empty; returns the outcome counts. */
+  drain(onProgress?: (processed: number) => void): Promise<IngestTally>;
+  close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
+  stop(): Promise<void>;
+}
+
+export interface LocalSystemOptions {
+  readonly clock: Clock;
+  readonly maxReceiveCount?: number;
+  readonly batchSize?: number;
+  readonly log?: (msg: string) => void;
+}
+
+export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise<LocalBillingSystem> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const dynamo = await startDynamoDbLocal(opts.log ? { log: opts.log } : {});
+    stops.push(dynamo.stop);
+    const sqsServer = await startSqsServer();
+    stops.push(sqsServer.stop);
+    const endpoints = { region: REGION, dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsServer.endpoint };
+    const ddb = dynamoClient(endpoints);
+    const sqs = sqsClient(endpoints);
+    stops.push(async () => {
+      ddb.destroy();
+      sqs.destroy();
+    });
+    const tableName = "billing";
+    await ensureBillingTable(ddb, tableName);
+    const queues = await createUsageQueues(sqs, {
+      prefix: "billing",
+      maxReceiveCount: opts.maxReceiveCount ?? 3,
+      visibilityTimeoutSeconds: 30,
+    });
+    const store = new DynamoBillingStore(ddb, tableName);
+    const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
+    const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);
+    const config = cachedConfig(store, opts.clock, 0);
+    const deps = { ledger: store, periods: store, deadLetters: store, clock: opts.clock, config };
+    const ingest = createIngestHandler(deps);
+    const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
+    // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.
+    const lambda = wrapIngestHandler(async (event, context) => {
+      const r = await ingest(event, context);
+      for (const [k, v] of Object.entries(r.outcomes)) tally[k as keyof IngestTally] += v;
+      return r;
+    });
+    const poller = new SqsEventSourcePoller({
+      sqs,
+      queueUrl: queues.usageQueueUrl,
+      handler: lambda,
+      batchSize: opts.batchSize ?? 10,
+      region: REGION,
+      functionName: "ingest-usage",
+    });
+    return {
+      store,
+      sqs,
+      usageQueue,
+      failedMessages,
+      queueUrls: { usage: queues.usageQueueUrl, deadLetter: queues.deadLetterQueueUrl },
+      endpoints: { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint },
+      tableName,
+      loadConfig: (c) => store.saveConfig(c),
+      send: (bodies) => usageQueue.send(bodies),
+      async drain(onProgress) {
+        const before = { ...tally };
+        await poller.drain(onProgress ? { onProgress: (p) => onProgress(p.processed) } : {});
+        const delta = { ...tally };
+        for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];
+        return delta;
+      },
+      close: (period, accountIds) => closePeriod(period, deps, accountIds ? { accountIds } : {}),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * The hourly Marketplace reporter (rating-rules §6): for every account billed through the Microsoft
+ * Marketplace, report the usage above the plan's included quantities, one usage event per
+ * dimension and completed hour (what is reported: shared/core/marketplace/usage.ts).
+ *
+ * A run, for each azure-marketplace account:
+ * 1. reads its watermark (the last hour reported) and its usage records of the billing months in
+ *    play, and loads its ledger once;
+ * 2. computes the completed hours after the watermark up to the clock's current hour — only those
+ *    still within the Marketplace's 24 hours (usage of older hours is reported in the first hour
+ *    reported, nothing is lost); an account without a watermark starts at `fromHour` (the
+ *    simulation passes its clock's start) or as far back as the Marketplace allows;
+ * 3. writes one *pending* record per event to send (conditional: an hour/dimension is never
+ *    recorded twice), then moves the watermark to the last hour computed;
+ * then all runs' events — new ones and those still pending from earlier runs — go out in batches of
+ * at most 25, and each answer is recorded:
+ * - Accepted → accepted.
+ * - Duplicate → the Marketplace already holds an event for that resource/dimension/hour (our own,
+ *   sent by a call whose answer was lost): accepted, with the quantity Microsoft holds; never resent.
+ *   If Microsoft holds another quantity than ours, the record says so (reason) and the run report
+ *   lists it for reconciliation.
+ * - Expired, or any rejection (ResourceNotFound, InvalidDimension, BadArgument, Error …) → kept with
+ *   the Marketplace's status and reason, listed in the run report, never counted as accepted and
+ *   never sent again (no blind retry). Its quantity is NOT carried into later hours: a finance team
+ *   expects the Marketplace invoice to be explainable event by event, and quietly re-billing
+ *   refused usage under another hour would hide the refusal (and re-trigger it for configuration
+ *   errors every hour). It stays "reported, not accepted" for manual handling (a Partner Center
+ *   correction, a credit, or a fix of the plan's dimensions), visible in the store and the report.
+ * - No answer (network, timeout, HTTP 4xx/5xx, unreadable body) → nothing is recorded as accepted;
+ *   the records stay pending and the same events are sent again by the next run (hourly), which
+ *   is safe: an event the Marketplace did take comes back Duplicate. A pending event older than
+ *   24 hours comes back Expired and is then handled as above.
+ * Because the records are written before the call and the watermark only after them, a crash at any
+ * point neither loses an hour nor reports one twice. Runs should not overlap (one scheduled
+ * invocation at a time); if they do, the conditional writes still keep one event per hour.
+ */
+import type { Account } from "../contract/accounts.js";
+import type { BillingConfig } from "../core/config.js";
+import {
+  batches,
+  byPeriodStrings,
+  type HourOverage,
+  hourIso,
+  hoursToReport,
+  overageByHour,
+  planHourlyUsage,
+  type UsageEventRequest,
+} from "../core/marketplace/usage.js";
+import { dec, formatDecimal } from "../core/money.js";
+import { HOUR, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
+import type { Clock } from "../ports/clock.js";
+import type {
+  MarketplaceMeteringClient,
+  MarketplaceStore,
+  MarketplaceUsageRecord,
+  UsageEventResult,
+  UsageRecordUpdate,
+} from "../ports/marketplace.js";
+import type { LedgerStore } from "../ports/storage.js";
+
+export interface MarketplaceReporterDeps {
+  readonly ledger: LedgerStore;
+  readonly store: MarketplaceStore;
+  readonly client: MarketplaceMeteringClient;
+  readonly clock: Clock;
+  readonly config: () => Promise<BillingConfig>;
+}
+
+export interface MarketplaceReportOptions {
+  /** First hour (epoch ms) for an account that has no watermark yet (default: 24 hours back). */
+  readonly fromHour?: number;
+  /** Only these accounts (default: every azure-marketplace account). */
+  readonly accountIds?: readonly string[];
+}
+
+export type UsageEventOutcome = "accepted" | "duplicate" | "expired" | "rejected" | "pending";
+
+export interface ReportedUsageEvent {
+  readonly accountId: string;
+  readonly dimension: string;
+  readonly effectiveStartTime: string;
+  readonly quantity: string;
+  readonly outcome: UsageEventOutcome;
+  /** The Marketplace's status word, when it answered. */
+  readonly marketplaceStatus?: string;
+  /** Quantity the Marketplace holds for the hour (after a Duplicate it may differ from ours). */
+  readonly acceptedQuantity?: string;
+  /** Rejection reason, mismatch note, or the call error for a pending event. */
+  readonly reason?: string;
+  /** True when the event was pending from an earlier run and sent again. */
+  readonly resent: boolean;
+}
+
+export interface AccountMarketplaceReport {
+  readonly accountId: string;
+  readonly resourceId: string;
+  readonly planId: string;
+  /** Hours computed by this run (first and last effectiveStartTime), or null when none had completed. */
+  readonly hours: { readonly first: string; readonly last: string; readonly count: number } | null;
+  /** Completed hours older than 24 hours not reported one by one (their usage went into `hours.first`). */
+  readonly skippedHours: number;
+  /** The last hour reported after this run. */
+  readonly watermark: string | null;
+  readonly events: ReportedUsageEvent[];
+  /** An unexpected failure for this account (the other accounts still ran); the run is retried. */
+  readonly error?: string;
+}
+
+export interface MarketplaceRunReport {
+  readonly ranAt: string;
+  readonly accounts: AccountMarketplaceReport[];
+  readonly calls: number;
+  readonly totals: Record<UsageEventOutcome, number>;
+  /** Expired and rejected events, and Duplicates holding another quantity: for manual handling. */
+  readonly needsAttention: ReportedUsageEvent[];
+  /** Calls that got no per-event answer (their events stay pending for the next run). */
+  readonly callErrors: string[];
+}
+
+const ACCOUNT_CONCURRENCY = 8;
+
+interface Outgoing {
+  readonly record: MarketplaceUsageRecord;
+  readonly resent: boolean;
+  readonly report: ReportedUsageEvent[];
+}
+
+const requestOf = (r: MarketplaceUsageRecord): UsageEventRequest => ({
+  resourceId: r.resourceId,
+  planId: r.planId,
+  dimension: r.dimension,
+  quantity: Number(r.quantity),
+  effectiveStartTime: r.effectiveStartTime,
+});
+
+export async function reportMarketplaceUsage(
+  deps: MarketplaceReporterDeps,
+  opts: MarketplaceReportOptions = {},
+): Promise<MarketplaceRunReport> {
+  const now = deps.clock.now();
+  const config = await deps.config();
+  const accounts = config.accounts.filter(
+    (a) =>
+      a.billingChannel === "azure-marketplace" &&
+      a.azure !== undefined &&
+      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
+  );
+  // Accounts are prepared a few at a time; reports and sends keep the accounts' order.
+  const prepared: { report: AccountMarketplaceReport; send: Omit<Outgoing, "report">[] }[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < accounts.length; i = next++) {
+      const account = accounts[i]!;
+      const events: ReportedUsageEvent[] = [];
+      try {
+        const p = await prepareAccount(account, deps, now, opts.fromHour);
+        prepared[i] = { report: { ...p.report, events }, send: p.send };
+      } catch (e) {
+        prepared[i] = {
+          report: {
+            accountId: account.accountId,
+            resourceId: account.azure!.resourceId,
+            planId: account.azure!.planId,
+            hours: null,
+            skippedHours: 0,
+            watermark: null,
+            events,
+            error: (e as Error)?.message ?? String(e),
+          },
+          send: [],
+        };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ACCOUNT_CONCURRENCY, accounts.length) }, worker));
+  const reports = prepared.map((p) => p.report);
+  const outgoing: Outgoing[] = prepared.flatMap((p) => p.send.map((o) => ({ ...o, report: p.report.events })));
+
+  let calls = 0;
+  const callErrors: string[] = [];
+  for (const batch of batches(outgoing)) {
+    calls += 1;
+    let results: UsageEventResult[] | undefined;
+    let failure: string | undefined;
+    try {
+      results = await deps.client.submitBatch(batch.map((o) => requestOf(o.record)));
+      if (results.length !== batch.length)
+        throw new Error(`${results.length} results for ${batch.length} usage events`);
+    } catch (e) {
+      failure = (e as Error)?.message ?? String(e);
+      results = undefined;
+      callErrors.push(failure);
+    }
+    const at = deps.clock.now();
+    for (const [i, o] of batch.entries()) {
+      const result = results?.[i];
+      const { update, event } = result
+        ? answered(o.record, result, at, o.resent)
+        : failedCall(o.record, failure ?? "no answer", at, o.resent);
+      await deps.store.updateUsageRecord(o.record.accountId, o.record.dimension, o.record.hour, update);
+      o.report.push(event);
+    }
+  }
+
+  const all = reports.flatMap((r) => r.events);
+  const totals: Record<UsageEventOutcome, number> = {
+    accepted: 0,
+    duplicate: 0,
+    expired: 0,
+    rejected: 0,
+    pending: 0,
+  };
+  for (const e of all) totals[e.outcome] += 1;
+  return {
+    ranAt: new Date(now).toISOString(),
+    accounts: reports,
+    calls,
+    totals,
+    needsAttention: all.filter(
+      (e) =>
+        e.outcome === "expired" ||
+        e.outcome === "rejected" ||
+        ((e.outcome === "accepted" || e.outcome === "duplicate") && e.reason !== undefined),
+    ),
+    callErrors,
+  };
+}
+
+async function prepareAccount(
+  account: Account,
+  deps: MarketplaceReporterDeps,
+  now: number,
+  fromHour: number | undefined,
+): Promise<{
+  send: { record: MarketplaceUsageRecord; resent: boolean }[];
+  report: Omit<AccountMarketplaceReport, "events">;
+}> {
+  const azure = account.azure!;
+  const watermark = await deps.store.getWatermark(account.accountId);
+  const { hours, skipped } = hoursToReport(now, watermark?.lastHour, watermark ? undefined : fromHour);
+  const firstHour = watermark?.firstHour ?? hours[0];
+  const dimensions = [...new Set(Object.values(azure.dimensions))].sort();
+  // Records that can count towards the months in play: from the start of the month before the
+  // first hour's month (late usage of the previous month, usage.ts), less one hour (a month that
+  // starts mid-hour).
+  const anchor = hours[0] ?? now;
+  const since = periodWindow(shiftPeriod(periodOf(anchor, account.timezone), -1), account.timezone).start - HOUR;
+  // (A record still pending from before that — a month of failed calls — is left for manual handling.)
+  const records = await deps.store.usageRecords(account.accountId, { fromHour: since, dimensions });
+  const send = records.filter((r) => r.status === "pending").map((record) => ({ record, resent: true }));
+
+  if (hours.length > 0) {
+    const last = hours[hours.length - 1]!;
+    const events = await deps.ledger.eventsOf(account.accountId, last + HOUR);
+    const overages: HourOverage[] = overageByHour(account, events, hours, { firstHour: firstHour! });
+    const at = deps.clock.now();
+    for (const p of planHourlyUsage(account, overages, records)) {
+      const record: MarketplaceUsageRecord = {
+        accountId: account.accountId,
+        ...p.request,
+        hour: p.hour,
+        quantity: formatDecimal(p.quantity),
+        byPeriod: byPeriodStrings(p.byPeriod),
+        status: "pending",
+        failedAttempts: 0,
+        createdAt: at,
+        updatedAt: at,
+      };
+      // False: another run recorded this hour meanwhile; it owns sending it.
+      if (await deps.store.createUsageRecord(record)) send.push({ record, resent: false });
+    }
+    await deps.store.advanceWatermark(account.accountId, { lastHour: last, firstHour: firstHour! });
+  }
+  const lastHour = hours.length > 0 ? hours[hours.length - 1]! : watermark?.lastHour;
+  return {
+    send,
+    report: {
+      accountId: account.accountId,
+      resourceId: azure.resourceId,
+      planId: azure.planId,
+      hours:
+        hours.length > 0
+          ? { first: hourIso(hours[0]!), last: hourIso(hours[hours.length - 1]!), count: hours.length }
+          : null,
+      skippedHours: skipped,
+      watermark: lastHour !== undefined ? hourIso(lastHour) : null,
+    },
+  };
+}
+
+function answered(
+  record: MarketplaceUsageRecord,
+  result: UsageEventResult,
+  at: number,
+  resent: boolean,
+): { update: UsageRecordUpdate; event: ReportedUsageEvent } {
+  const base = {
+    accountId: record.accountId,
+    dimension: record.dimension,
+    effectiveStartTime: record.effectiveStartTime,
+    quantity: record.quantity,
+    marketplaceStatus: result.status,
+    resent,
+  };
+  const usageEventId = result.usageEventId !== undefined ? { usageEventId: result.usageEventId } : {};
+  if (result.status === "Accepted" || result.status === "Duplicate") {
+    const held = result.acceptedQuantity !== undefined ? formatDecimal(dec(result.acceptedQuantity)) : record.quantity;
+    const reason =
+      held !== record.quantity
+        ? `the Marketplace already holds ${held} for this hour; ${record.quantity} was to be reported`
+        : undefined;
+    return {
+      update: {
+        kind: "answered",
+        status: "accepted",
+        marketplaceStatus: result.status,
+        acceptedQuantity: held,
+        ...usageEventId,
+        ...(reason ? { reason } : {}),
+        at,
+      },
+      event: {
+        ...base,
+        outcome: result.status === "Accepted" ? "accepted" : "duplicate",
+        acceptedQuantity: held,
+        ...(reason ? { reason } : {}),
+      },
+    };
+  }
+  const status = result.status === "Expired" ? "expired" : "rejected";
+  const reason =
+    [result.error?.code, result.error?.message].filter((s) => s !== undefined && s !== "").join(": ") ||
+    result.status;
+  return {
+    update: { kind: "answered", status, marketplaceStatus: result.status, reason, ...usageEventId, at },
+    event: { ...base, outcome: status, reason },
+  };
+}
+
+function failedCall(
+  record: MarketplaceUsageRecord,
+  error: string,
+  at: number,
+  resent: boolean,
+): { update: UsageRecordUpdate; event: ReportedUsageEvent } {
+  return {
+    update: { kind: "call-failed", error, at },
+    event: {
+      accountId: record.accountId,
+      dimension: record.dimension,
+      effectiveStartTime: record.effectiveStartTime,
+      quantity: record.quantity,
+      outcome: "pending",
+      reason: error,
+      resent,
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Viber business messages (rating-rules §3.1) and Viber Bot (§3.2), with G2, G12, G13.
+ * Both rules replay the account's whole history (windows and sessions carry over from earlier
+ * periods, G12) and emit only the charges of `input.period`.
+ */
+
+import { dec } from "../../money.js";
+import { DAY } from "../../time.js";
+import { type Charge, eventsOfType, inPeriod, type LedgerEvent, type ProductRule, refOf } from "../types.js";
+
+const ONE = dec(1);
+/** §3.1: a session covers at most this many delivered session-type messages. */
+export const VIBER_SESSION_MESSAGES = 60;
+/** §3.1 session length and §3.2 CSW length; both half-open [start, start + 24 h) (G12). */
+const WINDOW = DAY;
+
+interface ViberSession {
+  readonly opener: LedgerEvent;
+  readonly start: number;
+  /** Delivered, unblocked session-type messages taken by the session so far (≤ 60). */
+  covered: number;
+  /** G2: a blocked message already reported as the one that would have made the session chargeable. */
+  blockedReported: boolean;
+}
+
+const keyOf = (a: string, b: string) => `${a}\u0000${b}`;
+
+/**
+ * §3.1 `viber.message` (by `messageType`) and `viber.session`. Every charge carries
+ * `commitmentServiceId` so that pricing can compute the per-sender minimum commitment true-up.
+ *
+ * Session charge timing (G12 with "only if ≥ 1 session-type message was delivered in it"), (policy):
+ * the session is charged once, when its first session-type message is delivered. That is the
+ * period of the inbound that opened it (G12) unless the session straddles the period boundary and
+ * its first session message falls in the next period; then it is charged in that next period,
+ * because a period must be closable from the events up to its end (G7) and at the opener's close
+ * the session was not (yet) chargeable. It is priced at the opening inbound's time (G8: the
+ * session's event is the inbound that opened it).
+ *
+ * G2 (policy): a blocked message is counted in nothing (it takes no session slot and does not make
+ * a session chargeable); it is reported with what it would have been charged at its instant
+ * against the sessions opened by real traffic: a stand-alone `viber.message` of its type, nothing
+ * when an open session with room would have covered it, or `viber.session` when it would have
+ * been the first message of such a session (once per session).
+ */
+export const rateViber: ProductRule = ({ period, events }) => {
+  const charges: Charge[] = [];
+  const blocked: Charge[] = [];
+  const sessions = new Map<string, ViberSession>();
+  const openSession = (key: string, t: number): ViberSession | undefined => {
+    const s = sessions.get(key);
+    return s && t < s.start + WINDOW ? s : undefined;
+  };
+
+  for (const e of eventsOfType(events, "viber.inbound", "viber.message")) {
+    const key = keyOf(e.data.serviceId, e.data.endUserId);
+    if (e.type === "viber.inbound") {
+      // §3.1: an end-user inbound opens a fixed 24 h session when none is open; later inbounds
+      // inside it neither extend it nor open another.
+      if (!openSession(key, e.t))
+        sessions.set(key, { opener: e, start: e.t, covered: 0, blockedReported: false });
+      continue;
+    }
+    // G1: charged per delivered message; an undelivered one counts for nothing.
+    if (!e.data.delivered) continue;
+    const here = inPeriod(e.t, period);
+    const serviceId = e.data.serviceId;
+    // G2: blocked traffic counts towards nothing, the commitment included, so only real charges carry the sender.
+    const message = (): Charge => ({
+      product: "viber.message",
+      dimensions: { messageType: e.data.messageType },
+      quantity: ONE,
+      pricedAt: e.t,
+      ref: refOf(e),
+    });
+    const session = e.data.messageType === "session" ? openSession(key, e.t) : undefined;
+    const room = session !== undefined && session.covered < VIBER_SESSION_MESSAGES;
+
+    if (e.data.blocked) {
+      if (!room) {
+        if (here) blocked.push(message());
+      } else if (session.covered === 0 && !session.blockedReported) {
+        session.blockedReported = true;
+        if (here)
+          blocked.push({
+            product: "viber.session",
+            dimensions: {},
+            quantity: ONE,
+            pricedAt: e.t,
+            ref: refOf(e),
+          });
+      }
+      continue;
+    }
+
+    if (room) {
+      session.covered += 1;
+      // Charged once, with its first delivered session message (see the policy above).
+      if (session.covered === 1 && here)
+        charges.push({
+          product: "viber.session",
+          dimensions: {},
+          quantity: ONE,
+          pricedAt: session.start,
+          ref: refOf(session.opener),
+          commitmentServiceId: serviceId,
+        });
+      continue;
+    }
+    // §3.1 (policy): transactional/promotional always; session-type beyond the 60th or with no
+    // open session as `viber.message` of type `session`.
+    if (here) charges.push({ ...message(), commitmentServiceId: serviceId });
+  }
+  return { charges, blocked };
+};
+
+/**
+ * §3.2 `viber_bot.message`: each delivered bot message outside the CSW, which is 24 h from the end
+ * user's latest `viber_bot.inbound` to that bot. Inside the CSW it is free and gives no charge.
+ * G2: a blocked message outside the CSW is informational; inside it would have been free, so
+ * nothing. Outbound messages never open or extend the CSW.
+ */
+export const rateViberBot: ProductRule = ({ period, events }) => {
+  const charges: Charge[] = [];
+  const blocked: Charge[] = [];
+  const latestInbound = new Map<string, number>();
+  for (const e of eventsOfType(events, "viber_bot.inbound", "viber_bot.message")) {
+    const key = keyOf(e.data.botId, e.data.endUserId);
+    if (e.type === "viber_bot.inbound") {
+      latestInbound.set(key, e.t);
+      continue;
+    }
+    if (!e.data.delivered || !inPeriod(e.t, period)) continue;
+    const last = latestInbound.get(key);
+    // G12: half-open, a message at exactly +24 h is outside the CSW.
+    if (last !== undefined && e.t < last + WINDOW) continue;
+    const charge: Charge = {
+      product: "viber_bot.message",
+      dimensions: {},
+      quantity: ONE,
+      pricedAt: e.t,
+      ref: refOf(e),
+    };
+    (e.data.blocked ? blocked : charges).push(charge);
+  }
+  return { charges, blocked };
+};

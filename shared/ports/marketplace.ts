@@ -1,0 +1,137 @@
+/**
+ * Ports of the Marketplace pass-through (rating-rules §6): the Microsoft Marketplace Metering API
+ * and the store of what was reported to it. Policies: shared/core/marketplace/usage.ts (what is
+ * reported) and shared/app/report-marketplace-usage.ts (what happens to each answer).
+ */
+import type { UsageEventRequest } from "../core/marketplace/usage.js";
+import type { PeriodId } from "../core/time.js";
+
+export type { UsageEventRequest };
+
+/** Per-event statuses of a batchUsageEvent answer, as Microsoft documents them. */
+export type MarketplaceUsageStatus =
+  | "Accepted"
+  | "Expired"
+  | "Duplicate"
+  | "Error"
+  | "ResourceNotFound"
+  | "ResourceNotAuthorized"
+  | "InvalidDimension"
+  | "InvalidQuantity"
+  | "BadArgument";
+
+/** The Marketplace's answer for one usage event of a batch. */
+export interface UsageEventResult {
+  /** A MarketplaceUsageStatus, or whatever else the API answered (handled as a rejection). */
+  readonly status: string;
+  readonly usageEventId?: string;
+  readonly messageTime?: string;
+  /**
+   * The quantity the Marketplace holds for this resource/dimension/hour: the event's own when
+   * Accepted; for a Duplicate, the one accepted earlier (`error.additionalInfo.acceptedMessage`).
+   */
+  readonly acceptedQuantity?: number;
+  readonly error?: { readonly code?: string; readonly message?: string };
+}
+
+/** Thrown when a call has no per-event answer (network, timeout, HTTP 4xx/5xx, unreadable body). */
+export class MeteringCallError extends Error {
+  override readonly name = "MeteringCallError";
+  constructor(
+    message: string,
+    /** HTTP status when the API answered, undefined for network errors and timeouts. */
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface MarketplaceMeteringClient {
+  /**
+   * POST batchUsageEvent with at most 25 events. Result i answers event i. Throws
+   * MeteringCallError when the call gives no per-event answer: nothing may be assumed accepted.
+   */
+  submitBatch(events: readonly UsageEventRequest[]): Promise<UsageEventResult[]>;
+}
+
+/**
+ * pending: written before the call, the answer is not known yet (sent again on the next run);
+ * accepted: Accepted, or Duplicate (the hour was accepted before);
+ * expired / rejected: the Marketplace refused it; kept for manual handling, never sent again.
+ */
+export type UsageRecordStatus = "pending" | "accepted" | "expired" | "rejected";
+
+/** One usage event we decided to send: one per account, dimension and hour, ever. */
+export interface MarketplaceUsageRecord {
+  readonly accountId: string;
+  readonly resourceId: string;
+  readonly planId: string;
+  readonly dimension: string;
+  /** Start of the hour (epoch ms). */
+  readonly hour: number;
+  readonly effectiveStartTime: string;
+  /** The quantity sent (decimal string). */
+  readonly quantity: string;
+  /** Which billing month's overage the quantity is (decimal strings summing to `quantity`). */
+  readonly byPeriod: Readonly<Record<PeriodId, string>>;
+  readonly status: UsageRecordStatus;
+  /** The Marketplace's status word (Accepted, Duplicate, Expired, ResourceNotFound …). */
+  readonly marketplaceStatus?: string;
+  /** What the Marketplace holds for the hour (differs from `quantity` only after a Duplicate). */
+  readonly acceptedQuantity?: string;
+  readonly usageEventId?: string;
+  /** Why it was refused, or a note (a Duplicate holding another quantity). */
+  readonly reason?: string;
+  /** Calls that carried it without an answer. */
+  readonly failedAttempts: number;
+  readonly lastError?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type UsageRecordUpdate =
+  | {
+      readonly kind: "answered";
+      readonly status: Exclude<UsageRecordStatus, "pending">;
+      readonly marketplaceStatus: string;
+      readonly acceptedQuantity?: string;
+      readonly usageEventId?: string;
+      readonly reason?: string;
+      readonly at: number;
+    }
+  | { readonly kind: "call-failed"; readonly error: string; readonly at: number };
+
+export interface MarketplaceWatermark {
+  /** The last hour reported (start, epoch ms): the next run starts at the hour after it. */
+  readonly lastHour: number;
+  /** The first hour ever reported for the account: earlier billing months are never reported. */
+  readonly firstHour: number;
+}
+
+/** A usage event the Marketplace holds (Accepted or Duplicate), for reconciliation. */
+export interface AcceptedMarketplaceUsage extends UsageEventRequest {
+  readonly accountId: string;
+  readonly usageEventId?: string;
+}
+
+export interface MarketplaceStore {
+  getWatermark(accountId: string): Promise<MarketplaceWatermark | undefined>;
+  /** Moves the watermark forward to lastHour (never back); firstHour is kept once set. */
+  advanceWatermark(accountId: string, watermark: MarketplaceWatermark): Promise<void>;
+  /** Writes a new pending record; false when the account already has one for that dimension and hour. */
+  createUsageRecord(record: MarketplaceUsageRecord): Promise<boolean>;
+  /** Records an answer (only on a pending record: an answered one never changes) or a failed call. */
+  updateUsageRecord(
+    accountId: string,
+    dimension: string,
+    hour: number,
+    update: UsageRecordUpdate,
+  ): Promise<void>;
+  /** The account's records with hour ≥ fromHour (all when omitted), of the given dimensions (all when omitted). */
+  usageRecords(
+    accountId: string,
+    opts?: { readonly fromHour?: number; readonly dimensions?: readonly string[] },
+  ): Promise<MarketplaceUsageRecord[]>;
+  /** Every accepted usage event of every account, by hour, account and dimension. */
+  acceptedUsage(): Promise<AcceptedMarketplaceUsage[]>;
+}

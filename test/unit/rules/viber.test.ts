@@ -1,0 +1,280 @@
+/** Viber business messages and Viber Bot (rating-rules §3.1, §3.2, G1, G2, G3, G12, G13). */
+import { describe, expect, it } from "vitest";
+import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
+import { rateViber, rateViberBot } from "../../../shared/core/rating/rules/viber.js";
+import type { Charge, LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
+import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
+import { account, ev } from "../../support/events.js";
+
+const july = periodWindow("2025-07", "UTC");
+const june = periodWindow("2025-06", "UTC");
+const T = "2025-07-02T09:00:00Z";
+const H = 3_600_000;
+/** An instant `hours` (and `ms`) after `base`. */
+const at = (hours: number, ms = 0, base = T) => new Date(Date.parse(base) + hours * H + ms).toISOString();
+const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
+
+/** "product[k=v] @pricedAt #commitmentServiceId" */
+const fmt = (c: Charge) => {
+  const d = Object.entries(c.dimensions)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(";");
+  const q = c.quantity.eq(1) ? "" : ` x${c.quantity.toFixed()}`;
+  return `${c.product}${d ? `[${d}]` : ""}${q} @${iso(c.pricedAt)}${c.commitmentServiceId ? ` #${c.commitmentServiceId}` : ""}`;
+};
+const run = (rule: ProductRule, events: LedgerEvent[], period: PeriodWindow = july) => {
+  const out = rule({
+    account: account({ timezone: period.timezone }),
+    period,
+    events: canonicalOrder(events),
+  });
+  return { charges: out.charges.map(fmt), blocked: (out.blocked ?? []).map(fmt) };
+};
+
+// Viber helpers: end user u1, service svc1 unless told.
+const inb = (time: string, endUserId = "u1", serviceId = "svc1") =>
+  ev("viber.inbound", time, { endUserId, serviceId });
+const vmsg = (time: string, messageType = "session", extra: Record<string, unknown> = {}) =>
+  ev("viber.message", time, { endUserId: "u1", serviceId: "svc1", messageType, delivered: true, ...extra });
+const sessionMsgs = (n: number, fromHour: number) =>
+  Array.from({ length: n }, (_, i) => vmsg(at(fromHour, i * 1000)));
+
+const SESSION = `viber.session @${T} #svc1`;
+const msgAt = (time: string, type = "session", svc = "svc1") =>
+  `viber.message[messageType=${type}] @${iso(Date.parse(time))} #${svc}`;
+
+describe("rateViber (§3.1)", () => {
+  it.each<[string, LedgerEvent[], string[], string[]]>([
+    [
+      "§3.1 transactional delivered: viber.message by messageType",
+      [vmsg(T, "transactional")],
+      [msgAt(T, "transactional")],
+      [],
+    ],
+    ["§3.1 promotional delivered", [vmsg(T, "promotional")], [msgAt(T, "promotional")], []],
+    ["G1 undelivered message is free", [vmsg(T, "promotional", { delivered: false })], [], []],
+    ["§3.1 (policy) session-type with no open session → viber.message session", [vmsg(T)], [msgAt(T)], []],
+    [
+      "§3.1 an inbound opens a session; its session messages are covered by one viber.session",
+      [inb(T), vmsg(at(1)), vmsg(at(2)), vmsg(at(3))],
+      [SESSION],
+      [],
+    ],
+    [
+      "§3.1 a session with no session-type message delivered costs nothing",
+      [inb(T), vmsg(at(1), "transactional"), vmsg(at(2), "session", { delivered: false })],
+      [msgAt(at(1), "transactional")],
+      [],
+    ],
+    [
+      "§3.1 other types inside a session are charged as usual",
+      [inb(T), vmsg(at(1), "promotional"), vmsg(at(2))],
+      [msgAt(at(1), "promotional"), SESSION],
+      [],
+    ],
+    ["§3.1 session covers up to 60 session messages", [inb(T), ...sessionMsgs(60, 1)], [SESSION], []],
+    [
+      "§3.1 (policy) the 61st session message → viber.message session",
+      [inb(T), ...sessionMsgs(61, 1)],
+      [SESSION, msgAt(at(1, 60_000))],
+      [],
+    ],
+    [
+      "G12 session message at exactly +24 h is outside the session",
+      [inb(T), vmsg(at(1)), vmsg(at(24))],
+      [SESSION, msgAt(at(24))],
+      [],
+    ],
+    ["G12 session message 1 ms before +24 h is inside", [inb(T), vmsg(at(24, -1))], [SESSION], []],
+    [
+      "§3.1 fixed: a later inbound inside the session does not extend it",
+      [inb(T), inb(at(12)), vmsg(at(1)), vmsg(at(25))],
+      [SESSION, msgAt(at(25))],
+      [],
+    ],
+    [
+      "§3.1 an inbound at +24 h opens a new session",
+      [inb(T), vmsg(at(1)), inb(at(24)), vmsg(at(25))],
+      [SESSION, `viber.session @${at(24).replace(".000Z", "Z")} #svc1`],
+      [],
+    ],
+    ["G12 same time: the inbound is taken before the outbound message", [vmsg(T), inb(T)], [SESSION], []],
+    [
+      "§3.1 an outbound message before the inbound is not in the session",
+      [vmsg(at(-1)), inb(T), vmsg(at(1))],
+      [msgAt(at(-1)), SESSION],
+      [],
+    ],
+    [
+      "§3.1 session per (serviceId, end user): another end user has none",
+      [inb(T, "u2"), vmsg(at(1))],
+      [msgAt(at(1))],
+      [],
+    ],
+    [
+      "§3.1 session per (serviceId, end user): another service has none",
+      [inb(T, "u1", "svc2"), vmsg(at(1))],
+      [msgAt(at(1))],
+      [],
+    ],
+    [
+      "§3.1 every charge carries the sender as commitmentServiceId",
+      [
+        inb(T, "u1", "svc2"),
+        vmsg(at(1), "session", { serviceId: "svc2" }),
+        vmsg(at(2), "transactional", { serviceId: "svc2" }),
+      ],
+      [`viber.session @${T} #svc2`, msgAt(at(2), "transactional", "svc2")],
+      [],
+    ],
+    [
+      "G2 blocked transactional: informational only",
+      [vmsg(T, "transactional", { blocked: true })],
+      [],
+      [`viber.message[messageType=transactional] @${T}`],
+    ],
+    [
+      "G2 blocked and undelivered: nothing",
+      [vmsg(T, "transactional", { blocked: true, delivered: false })],
+      [],
+      [],
+    ],
+    [
+      "G2 blocked session message with no session: informational viber.message session",
+      [vmsg(T, "session", { blocked: true })],
+      [],
+      [`viber.message[messageType=session] @${T}`],
+    ],
+    [
+      "G2 (policy) blocked first message of a session: informational session, the session is not charged",
+      [inb(T), vmsg(at(1), "session", { blocked: true }), vmsg(at(2), "session", { blocked: true })],
+      [],
+      [`viber.session @${at(1).replace(".000Z", "Z")}`],
+    ],
+    [
+      "G2 (policy) blocked message in a session already charged: nothing more",
+      [inb(T), vmsg(at(1)), vmsg(at(2), "session", { blocked: true })],
+      [SESSION],
+      [],
+    ],
+    [
+      "G2 blocked messages take no session slot",
+      [inb(T), ...sessionMsgs(59, 1), vmsg(at(2), "session", { blocked: true }), vmsg(at(3))],
+      [SESSION],
+      [],
+    ],
+    [
+      "G2 blocked message after the 60th: informational viber.message session",
+      [inb(T), ...sessionMsgs(60, 1), vmsg(at(2), "session", { blocked: true })],
+      [SESSION],
+      [`viber.message[messageType=session] @${at(2).replace(".000Z", "Z")}`],
+    ],
+  ])("%s", (_name, events, charges, blocked) => {
+    expect(run(rateViber, events)).toEqual({ charges, blocked });
+  });
+
+  it("G12 a session opened and charged in June keeps covering July without a second charge", () => {
+    const events = [inb("2025-06-30T23:00:00Z"), vmsg("2025-06-30T23:30:00Z"), vmsg("2025-07-01T10:00:00Z")];
+    expect(run(rateViber, events, june).charges).toEqual(["viber.session @2025-06-30T23:00:00Z #svc1"]);
+    expect(run(rateViber, events, july).charges).toEqual([]);
+  });
+
+  it("G12 June session: its 60 slots are shared across the boundary", () => {
+    const events = [
+      inb("2025-06-30T20:00:00Z"),
+      ...Array.from({ length: 30 }, (_, i) => vmsg(at(0, i * 1000, "2025-06-30T21:00:00Z"))),
+      ...Array.from({ length: 31 }, (_, i) => vmsg(at(0, i * 1000, "2025-07-01T01:00:00Z"))),
+    ];
+    expect(run(rateViber, events, july).charges).toEqual([msgAt("2025-07-01T01:00:30Z")]);
+  });
+
+  it("G12 (policy) a session opened in June whose first session message is in July is charged in July, priced at its opening", () => {
+    const events = [inb("2025-06-30T23:00:00Z"), vmsg("2025-07-01T01:00:00Z"), vmsg("2025-07-01T02:00:00Z")];
+    expect(run(rateViber, events, june).charges).toEqual([]);
+    expect(run(rateViber, events, july).charges).toEqual(["viber.session @2025-06-30T23:00:00Z #svc1"]);
+  });
+
+  it("G3 the session belongs to the account's time-zone month (Europe/Istanbul, UTC+3)", () => {
+    const istJuly = periodWindow("2025-07", "Europe/Istanbul");
+    const istJune = periodWindow("2025-06", "Europe/Istanbul");
+    // 21:30Z on 30 June is 00:30 on 1 July in Istanbul; 20:30Z is still June there.
+    const julySession = [inb("2025-06-30T21:30:00Z", "u1"), vmsg("2025-06-30T21:45:00Z")];
+    const juneSession = [
+      inb("2025-06-30T20:30:00Z", "u2"),
+      vmsg("2025-06-30T20:45:00Z", "session", { endUserId: "u2" }),
+    ];
+    const events = [...julySession, ...juneSession];
+    expect(run(rateViber, events, istJuly).charges).toEqual(["viber.session @2025-06-30T21:30:00Z #svc1"]);
+    expect(run(rateViber, events, istJune).charges).toEqual(["viber.session @2025-06-30T20:30:00Z #svc1"]);
+  });
+
+  it("G6 the result depends only on the set of events (canonical order)", () => {
+    const events = [
+      inb(T),
+      vmsg(at(1)),
+      vmsg(at(1), "promotional"),
+      inb(T, "u2"),
+      vmsg(at(2), "session", { endUserId: "u2" }),
+    ];
+    const a = run(rateViber, events);
+    expect(run(rateViber, [...events].reverse())).toEqual(a);
+  });
+});
+
+// Viber Bot helpers: end user u1, bot b1 unless told.
+const binb = (time: string, endUserId = "u1", botId = "b1") =>
+  ev("viber_bot.inbound", time, { endUserId, botId });
+const bmsg = (time: string, extra: Record<string, unknown> = {}) =>
+  ev("viber_bot.message", time, { endUserId: "u1", botId: "b1", delivered: true, ...extra });
+const BOT = (time: string) => `viber_bot.message @${iso(Date.parse(time))}`;
+
+describe("rateViberBot (§3.2)", () => {
+  it.each<[string, LedgerEvent[], string[], string[]]>([
+    ["§3.2 delivered bot message with no CSW is charged", [bmsg(T)], [BOT(T)], []],
+    ["§3.2 inside the CSW it is free", [binb(T), bmsg(at(1)), bmsg(at(23))], [], []],
+    [
+      "G12 at exactly +24 h from the inbound it is outside the CSW",
+      [binb(T), bmsg(at(24))],
+      [BOT(at(24))],
+      [],
+    ],
+    ["G12 1 ms before +24 h it is inside", [binb(T), bmsg(at(24, -1))], [], []],
+    [
+      "§3.2 the CSW runs from the latest inbound",
+      [binb(T), binb(at(20)), bmsg(at(30)), bmsg(at(44))],
+      [BOT(at(44))],
+      [],
+    ],
+    ["G12 same time: the inbound is taken before the bot message", [bmsg(T), binb(T)], [], []],
+    ["§3.2 bot messages never open a CSW", [bmsg(T), bmsg(at(1))], [BOT(T), BOT(at(1))], []],
+    [
+      "§3.2 CSW per bot: an inbound to another bot does not cover",
+      [binb(T, "u1", "b2"), bmsg(at(1))],
+      [BOT(at(1))],
+      [],
+    ],
+    ["§3.2 CSW per end user", [binb(T, "u2"), bmsg(at(1))], [BOT(at(1))], []],
+    ["G1 undelivered bot message is free", [bmsg(T, { delivered: false })], [], []],
+    ["G2 blocked outside the CSW: informational", [bmsg(T, { blocked: true })], [], [BOT(T)]],
+    ["G2 blocked inside the CSW: free anyway, nothing", [binb(T), bmsg(at(1), { blocked: true })], [], []],
+  ])("%s", (_name, events, charges, blocked) => {
+    expect(run(rateViberBot, events)).toEqual({ charges, blocked });
+  });
+
+  it("G12 a CSW opened in June covers July; June messages are not charged in July", () => {
+    const events = [
+      bmsg("2025-06-30T11:00:00Z"),
+      binb("2025-06-30T12:00:00Z"),
+      bmsg("2025-07-01T06:00:00Z"),
+      bmsg("2025-07-01T12:00:00Z"),
+    ];
+    expect(run(rateViberBot, events, july).charges).toEqual([BOT("2025-07-01T12:00:00Z")]);
+    expect(run(rateViberBot, events, june).charges).toEqual([BOT("2025-06-30T11:00:00Z")]);
+  });
+
+  it("G3 the period boundary is the account's time zone (Europe/Istanbul)", () => {
+    const istJuly = periodWindow("2025-07", "Europe/Istanbul");
+    const events = [bmsg("2025-06-30T20:59:59Z"), bmsg("2025-06-30T21:00:00Z"), bmsg("2025-07-31T21:00:00Z")];
+    expect(run(rateViberBot, events, istJuly).charges).toEqual([BOT("2025-06-30T21:00:00Z")]);
+  });
+});
