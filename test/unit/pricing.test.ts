@@ -178,6 +178,10 @@ describe("§3.1 Viber minimum commitment", () => {
     expect(lines).toContain("commitment_true_up viber.commitment [serviceId=svc-1] 1 x 0.8625 = 0.86 @2025-01-01T00:00:00Z");
     expect(lines.some((l) => l.includes("svc-idle"))).toBe(false);
   });
+  it("a sender active only through a session charged in an earlier period owes the whole minimum", () => {
+    const lines = summary(priceCharges({ account: a, tariff: t, period: july, charges: [], blocked: [], commitmentSenders: new Set(["svc-idle"]) }));
+    expect(lines).toEqual(["commitment_true_up viber.commitment [serviceId=svc-idle] 1 x 5 = 5.00 @2025-01-01T00:00:00Z"]);
+  });
 });
 
 describe("G2 informational lines", () => {

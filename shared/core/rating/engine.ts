@@ -34,14 +34,16 @@ export function ratePeriod({ account, tariff, periodId, events }: RatePeriodInpu
   const blocked: Charge[] = [];
   const suspense: SuspenseItem[] = [];
   const compliance: Record<string, unknown> = {};
+  const commitmentSenders = new Set<string>();
   for (const rule of productRules) {
     const out = rule({ account, period, events: history });
     charges.push(...out.charges);
     if (out.blocked) blocked.push(...out.blocked);
     if (out.suspense) suspense.push(...out.suspense);
     if (out.compliance) Object.assign(compliance, out.compliance);
+    for (const s of out.commitmentSenders ?? []) commitmentSenders.add(s);
   }
-  const priced = priceCharges({ account, tariff, period, charges, blocked });
+  const priced = priceCharges({ account, tariff, period, charges, blocked, commitmentSenders });
   return {
     period,
     lines: priced.lines,

@@ -84,6 +84,8 @@ export interface PricingInput {
   readonly period: PeriodWindow;
   readonly charges: readonly Charge[];
   readonly blocked: readonly Charge[];
+  /** Senders active in the period for §3.1 commitments, besides those with a charge. */
+  readonly commitmentSenders?: ReadonlySet<string>;
 }
 
 export function priceCharges(input: PricingInput): PricingResult {
@@ -216,9 +218,11 @@ export function priceCharges(input: PricingInput): PricingResult {
 
   // §3.1: Viber minimum monthly commitment per active sender.
   for (const commitment of account.commitments) {
-    const base = commitmentBase.get(commitment.serviceId);
-    const active = input.charges.some((c) => c.commitmentServiceId === commitment.serviceId);
-    if (!active || base === undefined) continue;
+    const base = commitmentBase.get(commitment.serviceId) ?? ZERO;
+    const active =
+      input.commitmentSenders?.has(commitment.serviceId) ||
+      input.charges.some((c) => c.commitmentServiceId === commitment.serviceId);
+    if (!active) continue;
     const shortfall = dec(commitment.minimumAmount).minus(base);
     if (shortfall.gt(0))
       add({

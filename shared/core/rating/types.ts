@@ -60,6 +60,11 @@ export interface RuleOutput {
   /** Signals-blocked traffic of this period (G2): reported as informational lines, never charged. */
   readonly blocked?: Charge[];
   readonly suspense?: SuspenseItem[];
+  /**
+   * Senders active in the period for a minimum commitment (rating-rules §3.1): a sender whose
+   * messages were all covered by a session charged earlier is active without a charge of its own.
+   */
+  readonly commitmentSenders?: string[];
   /** Compliance figures for the close report (rating-rules §5), never charged. */
   readonly compliance?: Record<string, unknown>;
 }

@@ -47,6 +47,8 @@ export const rateViber: ProductRule = ({ period, events }) => {
   const charges: Charge[] = [];
   const blocked: Charge[] = [];
   const sessions = new Map<string, ViberSession>();
+  /** §3.1: senders with at least one delivered (not blocked) message in the period. */
+  const activeSenders = new Set<string>();
   const openSession = (key: string, t: number): ViberSession | undefined => {
     const s = sessions.get(key);
     return s && t < s.start + WINDOW ? s : undefined;
@@ -93,6 +95,7 @@ export const rateViber: ProductRule = ({ period, events }) => {
       continue;
     }
 
+    if (here) activeSenders.add(serviceId);
     if (room) {
       session.covered += 1;
       // Charged once, with its first delivered session message (see the policy above).
@@ -111,7 +114,7 @@ export const rateViber: ProductRule = ({ period, events }) => {
     // open session as `viber.message` of type `session`.
     if (here) charges.push({ ...message(), commitmentServiceId: serviceId });
   }
-  return { charges, blocked };
+  return { charges, blocked, commitmentSenders: [...activeSenders].sort() };
 };
 
 /**
