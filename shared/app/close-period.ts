@@ -37,13 +37,17 @@ export interface AccountCloseReport {
     readonly byLineType: Record<string, string>;
   };
   readonly adjustments: { referencePeriod: PeriodId; amount: string; lines: number }[];
-  readonly suspense: { product: string; reason: string; quantity: string; events: number }[];
+  readonly suspense: SuspenseSummary[];
+  /** G10: suspense of earlier closed periods still unpriced after re-rating them at this close. */
+  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseSummary[] }[];
   readonly conflicts: { source: string; id: string; seenAt: string }[];
   readonly rejectedMessages: { messageId: string; reason: string }[];
   readonly compliance: Record<string, unknown>;
 }
 
-function summarizeSuspense(items: readonly SuspenseItem[]) {
+type SuspenseSummary = { product: string; reason: string; quantity: string; events: number };
+
+function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {
   const groups = new Map<
     string,
     { product: string; reason: string; quantity: typeof ZERO; events: number }
@@ -97,11 +101,18 @@ async function closeAccountPeriod(
   );
 
   // G7: re-rate each earlier closed period that received late events; bill only the difference.
+  // G10: a period closed with suspense stays marked, so each close re-rates it until a rate prices it.
   const adjustments: AccountCloseReport["adjustments"] = [];
+  const suspenseCarried: AccountCloseReport["suspenseCarried"] = [];
+  const stillSuspended: PeriodId[] = [];
   const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
   late.sort((a, b) => (a.period < b.period ? -1 : 1));
   for (const { period: ref } of late) {
     const rerated = ratePeriod({ account, tariff, periodId: ref, events });
+    if (rerated.suspense.length > 0) {
+      stillSuspended.push(ref);
+      suspenseCarried.push({ referencePeriod: ref, items: summarizeSuspense(rerated.suspense) });
+    }
     const emitted = await deps.periods.linesForReference(account.accountId, ref);
     const adj = adjustmentLines(account, currency, periodId, ref, emitted, rerated.lines);
     lines.push(...adj);
@@ -139,6 +150,7 @@ async function closeAccountPeriod(
     },
     adjustments,
     suspense: summarizeSuspense(rating.suspense),
+    suspenseCarried,
     conflicts: conflicts.map((c) => ({
       source: c.source,
       id: c.id,
@@ -149,5 +161,7 @@ async function closeAccountPeriod(
   };
   await deps.periods.finishClose(account.accountId, periodId, closedAt, sorted, report);
   for (const l of late) await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
+  if (rating.suspense.length > 0) stillSuspended.push(periodId);
+  for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
   return report;
 }

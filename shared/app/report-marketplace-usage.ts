@@ -174,7 +174,9 @@ export async function reportMarketplaceUsage(
   };
   await Promise.all(Array.from({ length: Math.min(ACCOUNT_CONCURRENCY, accounts.length) }, worker));
   const reports = prepared.map((p) => p.report);
-  const outgoing: Outgoing[] = prepared.flatMap((p) => p.send.map((o) => ({ ...o, report: p.report.events })));
+  const outgoing: Outgoing[] = prepared.flatMap((p) =>
+    p.send.map((o) => ({ ...o, report: p.report.events })),
+  );
 
   let calls = 0;
   const callErrors: string[] = [];
@@ -244,7 +246,8 @@ async function prepareAccount(
   // first hour's month (late usage of the previous month, usage.ts), less one hour (a month that
   // starts mid-hour).
   const anchor = hours[0] ?? now;
-  const since = periodWindow(shiftPeriod(periodOf(anchor, account.timezone), -1), account.timezone).start - HOUR;
+  const since =
+    periodWindow(shiftPeriod(periodOf(anchor, account.timezone), -1), account.timezone).start - HOUR;
   // (A record still pending from before that — a month of failed calls — is left for manual handling.)
   const records = await deps.store.usageRecords(account.accountId, { fromHour: since, dimensions });
   const send = records.filter((r) => r.status === "pending").map((record) => ({ record, resent: true }));
@@ -304,7 +307,8 @@ function answered(
   };
   const usageEventId = result.usageEventId !== undefined ? { usageEventId: result.usageEventId } : {};
   if (result.status === "Accepted" || result.status === "Duplicate") {
-    const held = result.acceptedQuantity !== undefined ? formatDecimal(dec(result.acceptedQuantity)) : record.quantity;
+    const held =
+      result.acceptedQuantity !== undefined ? formatDecimal(dec(result.acceptedQuantity)) : record.quantity;
     const reason =
       held !== record.quantity
         ? `the Marketplace already holds ${held} for this hour; ${record.quantity} was to be reported`

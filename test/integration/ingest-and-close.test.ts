@@ -4,9 +4,9 @@
  * suspense (G10) and late events billed as adjustments on the next close (G7).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 
 const tariffs = parseTariffs([
   {
@@ -25,10 +25,22 @@ const tariffs = parseTariffs([
     ],
   },
 ]);
-const accounts = parseAccounts([{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }], tariffs);
+const accounts = parseAccounts(
+  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
+  tariffs,
+);
 
 const msg = (id: string, time: string, data: Record<string, unknown>, over: Record<string, unknown> = {}) =>
-  JSON.stringify({ specversion: "1.0", id, source: "/gw/eu-1", type: "sms.mt", subject: "acme", time, data, ...over });
+  JSON.stringify({
+    specversion: "1.0",
+    id,
+    source: "/gw/eu-1",
+    type: "sms.mt",
+    subject: "acme",
+    time,
+    data,
+    ...over,
+  });
 const tr = (to: string) => ({ to, country: "TR", status: "submitted" });
 
 describe("ingest → close on the local stack", () => {
@@ -79,7 +91,9 @@ describe("ingest → close on the local stack", () => {
     clock.advanceTo(Date.parse("2025-08-01T00:00:00Z"));
     const [report] = await system.close("2025-07");
     const lines = await system.store.allLines();
-    const view = lines.map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`).sort();
+    const view = lines
+      .map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`)
+      .sort();
     expect(view).toEqual([
       "usage sms.mo country=TR 1 0.005 0.01",
       "usage sms.mt country=DE 1 0.05 0.05",
@@ -101,12 +115,22 @@ describe("ingest → close on the local stack", () => {
     const again = await system.close("2025-07");
     expect(again[0]?.status).toBe("already-closed");
 
-    await system.send([msg("late-1", "2025-07-31T23:59:59Z", tr("late")), msg("aug-1", "2025-08-03T10:00:00Z", tr("aug"))]);
+    await system.send([
+      msg("late-1", "2025-07-31T23:59:59Z", tr("late")),
+      msg("aug-1", "2025-08-03T10:00:00Z", tr("aug")),
+    ]);
     await system.drain();
     clock.advanceTo(Date.parse("2025-09-01T00:00:00Z"));
     const [report] = await system.close("2025-08");
     const aug = (await system.store.allLines()).filter((l) => l.period === "2025-08");
-    expect(aug.map((l) => `${l.line_type} ${l.reference_period} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`).sort()).toEqual([
+    expect(
+      aug
+        .map(
+          (l) =>
+            `${l.line_type} ${l.reference_period} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`,
+        )
+        .sort(),
+    ).toEqual([
       // July re-rated: 3 × 0.012 = 0.036 → 0.04, minus the 0.02 already billed
       "adjustment 2025-07 sms.mt country=TR 1 0.012 0.02",
       "usage 2025-08 sms.mt country=TR 1 0.012 0.01",
@@ -119,12 +143,24 @@ describe("ingest → close on the local stack", () => {
   });
 
   it("an unpriced event is held in suspense with its reason, never dropped (G10)", async () => {
-    await system.send([msg("mms-1", "2025-10-02T09:00:00Z", { to: "1", country: "TR", status: "submitted" }, { type: "mms.mt" })]);
+    await system.send([
+      msg(
+        "mms-1",
+        "2025-10-02T09:00:00Z",
+        { to: "1", country: "TR", status: "submitted" },
+        { type: "mms.mt" },
+      ),
+    ]);
     await system.drain();
     clock.advanceTo(Date.parse("2025-11-01T00:00:00Z"));
     const [report] = await system.close("2025-10");
     expect(report?.suspense).toEqual([
-      { product: "mms.mt", reason: "no rate for mms.mt (country=TR) in tariff std version 2025-01-01T00:00:00Z", quantity: "1", events: 1 },
+      {
+        product: "mms.mt",
+        reason: "no rate for mms.mt (country=TR) in tariff std version 2025-01-01T00:00:00Z",
+        quantity: "1",
+        events: 1,
+      },
     ]);
   });
 
@@ -143,5 +179,41 @@ describe("ingest → close on the local stack", () => {
     const tally = await system.drain();
     expect(tally).toMatchObject({ stored: 1, "dead-lettered": 4 });
     expect((await system.store.list()).some((l) => l.reason.includes("nobody"))).toBe(false);
+  });
+
+  it("G10: once a rate exists, the next close re-rates the suspended period and bills it as an adjustment", async () => {
+    const withMms = parseTariffs([
+      {
+        tariffId: "std",
+        currency: "EUR",
+        versions: [
+          {
+            publishedAt: "2024-12-01T00:00:00Z",
+            effectiveFrom: "2025-01-01T00:00:00Z",
+            rates: [
+              { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
+              { product: "sms.mt", unitPrice: "0.05" },
+              { product: "sms.mo", unitPrice: "0.005" },
+              { product: "mms.mt", unitPrice: "0.20" },
+            ],
+          },
+        ],
+      },
+    ]);
+    await system.loadConfig({
+      accounts: parseAccounts(
+        [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
+        withMms,
+      ),
+      tariffs: withMms,
+    });
+    clock.advanceTo(Date.parse("2025-12-01T00:00:00Z"));
+    const [report] = await system.close("2025-11");
+    expect(report?.suspenseCarried).toEqual([]);
+    expect(report?.adjustments).toEqual([{ referencePeriod: "2025-10", amount: "0.20", lines: 1 }]);
+    const nov = (await system.store.allLines()).filter((l) => l.period === "2025-11");
+    expect(
+      nov.map((l) => `${l.line_type} ${l.reference_period} ${l.product} ${l.quantity} ${l.amount}`),
+    ).toEqual(["adjustment 2025-10 mms.mt 1 0.20"]);
   });
 });

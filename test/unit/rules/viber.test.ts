@@ -283,9 +283,25 @@ describe("§3.1 active senders for the minimum commitment", () => {
   it("a sender whose July messages are all covered by a June session is active in July without a charge", () => {
     const events = canonicalOrder([
       ev("viber.inbound", "2025-06-30T20:00:00Z", { endUserId: "u1", serviceId: "svc-1" }),
-      ev("viber.message", "2025-06-30T21:00:00Z", { endUserId: "u1", serviceId: "svc-1", messageType: "session", delivered: true }),
-      ev("viber.message", "2025-07-01T01:00:00Z", { endUserId: "u1", serviceId: "svc-1", messageType: "session", delivered: true }),
-      ev("viber.message", "2025-07-01T02:00:00Z", { endUserId: "u1", serviceId: "svc-2", messageType: "promotional", delivered: true, blocked: true }),
+      ev("viber.message", "2025-06-30T21:00:00Z", {
+        endUserId: "u1",
+        serviceId: "svc-1",
+        messageType: "session",
+        delivered: true,
+      }),
+      ev("viber.message", "2025-07-01T01:00:00Z", {
+        endUserId: "u1",
+        serviceId: "svc-1",
+        messageType: "session",
+        delivered: true,
+      }),
+      ev("viber.message", "2025-07-01T02:00:00Z", {
+        endUserId: "u1",
+        serviceId: "svc-2",
+        messageType: "promotional",
+        delivered: true,
+        blocked: true,
+      }),
     ]);
     const out = rateViber({ account: account(), period: july, events });
     expect(out.charges).toEqual([]);
