@@ -109,8 +109,10 @@ async function startOnce(log: ((msg: string) => void) | undefined): Promise<Dyna
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
 
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // 'close' comes after the output is complete, which start-up errors quote.
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("close", (code, signal) => resolve({ code, signal })),
   );
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
   // SIGKILL is synchronous, the only kind of work an 'exit' handler can do.
@@ -131,9 +133,9 @@ async function startOnce(log: ((msg: string) => void) | undefined): Promise<Dyna
         ? new JavaMissingError()
         : new Error(`could not start java: ${e.message}`),
     ),
-    exited.then(({ code, signal }) =>
+    closed.then(({ code, signal }) =>
       /Failed to bind|Address already in use/i.test(output)
-        ? new PortTakenError(port, output)
+        ? new PortTakenError(port, `DynamoDB Local could not bind port ${port}. Output:\n${output}`)
         : new Error(
             `DynamoDB Local exited during start-up (code ${code}, signal ${signal}). Output:\n${output}`,
           ),

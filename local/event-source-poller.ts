@@ -126,7 +126,7 @@ export class SqsEventSourcePoller {
     let batches = 0;
     for (let idle = 0; ; ) {
       const r = await this.pollOnce();
-      let counters: Record<string, string> = {};
+      let counters: Record<string, string> | undefined;
       if (r.received > 0) {
         batches += 1;
         processed += r.received - r.failed;
@@ -134,13 +134,18 @@ export class SqsEventSourcePoller {
         idle = 0;
         opts.onProgress?.({ processed, failed });
       } else {
-        counters = await this.counters();
-        if (EMPTY_COUNTERS.every((k) => (counters[k] ?? "0") === "0")) return { processed, failed, batches };
+        const c = await this.counters();
+        if (EMPTY_COUNTERS.every((k) => (c[k] ?? "0") === "0")) return { processed, failed, batches };
+        counters = c;
         // Messages in flight elsewhere or delayed: wait for their visibility timeout or delay.
         await sleep(Math.min(1_000, 25 * 2 ** idle++));
       }
       if (Date.now() > deadline)
-        throw new DrainTimeoutError(timeoutMs, { processed, failed, batches }, counters);
+        throw new DrainTimeoutError(
+          timeoutMs,
+          { processed, failed, batches },
+          counters ?? (await this.counters()),
+        );
     }
   }
 
