@@ -35,7 +35,7 @@ export interface LocalBillingSystem {
   /** Sends usage message bodies to the usage queue. */
   send(bodies: readonly string[]): Promise<void>;
   /** Runs the event-source poller until the usage queue is empty; returns the outcome counts. */
-  drain(onProgress?: (processed: number) => void): Promise<IngestTally>;
+  drain(onProgress?: (processed: number) => void, opts?: { batchSize?: number }): Promise<IngestTally>;
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   stop(): Promise<void>;
 }
@@ -85,14 +85,22 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       for (const [k, v] of Object.entries(r.outcomes)) tally[k as keyof IngestTally] += v;
       return r;
     });
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: queues.usageQueueUrl,
-      handler: lambda,
-      batchSize: opts.batchSize ?? 10,
-      region: REGION,
-      functionName: "ingest-usage",
-    });
+    const pollers = new Map<number, SqsEventSourcePoller>();
+    const pollerFor = (batchSize: number) => {
+      let p = pollers.get(batchSize);
+      if (!p) {
+        p = new SqsEventSourcePoller({
+          sqs,
+          queueUrl: queues.usageQueueUrl,
+          handler: lambda,
+          batchSize,
+          region: REGION,
+          functionName: "ingest-usage",
+        });
+        pollers.set(batchSize, p);
+      }
+      return p;
+    };
     return {
       store,
       sqs,
@@ -103,8 +111,9 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       tableName,
       loadConfig: (c) => store.saveConfig(c),
       send: (bodies) => usageQueue.send(bodies),
-      async drain(onProgress) {
+      async drain(onProgress, drainOpts) {
         const before = { ...tally };
+        const poller = pollerFor(drainOpts?.batchSize ?? opts.batchSize ?? 10);
         await poller.drain(onProgress ? { onProgress: (p) => onProgress(p.processed) } : {});
         const delta = { ...tally };
         for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];

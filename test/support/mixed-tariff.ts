@@ -4,7 +4,17 @@ export const mixedTariffVersion = {
   effectiveFrom: "2025-01-01T00:00:00Z",
   rates: [
     { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-    { product: "sms.mt", match: { country: "DE" }, tiers: { mode: "graduated", steps: [{ upTo: 3, unitPrice: "0.07" }, { upTo: null, unitPrice: "0.05" }] } },
+    {
+      product: "sms.mt",
+      match: { country: "DE" },
+      tiers: {
+        mode: "graduated",
+        steps: [
+          { upTo: 3, unitPrice: "0.07" },
+          { upTo: null, unitPrice: "0.05" },
+        ],
+      },
+    },
     { product: "sms.mo", unitPrice: "0.005" },
     { product: "whatsapp.template", match: { category: "marketing" }, unitPrice: "0.05" },
     { product: "whatsapp.template", match: { category: "utility" }, unitPrice: "0.01" },
@@ -25,6 +35,11 @@ export const mixedTariffVersion = {
     { product: "moments.engaged_people", includedQuantity: 1, fee: "200.00", overageUnitPrice: "0.15" },
     { product: "answers.active_sessions", includedQuantity: 2, fee: "50.00", overageUnitPrice: "0.20" },
     { product: "conversations.active_agents", includedQuantity: 1, fee: "30.00", overageUnitPrice: "10.00" },
-    { product: "conversations.active_conversations", includedQuantity: 2, fee: "10.00", overageUnitPrice: "0.50" },
+    {
+      product: "conversations.active_conversations",
+      includedQuantity: 2,
+      fee: "10.00",
+      overageUnitPrice: "0.50",
+    },
   ],
 };
