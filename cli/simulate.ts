@@ -98,6 +98,9 @@ export async function runSimulation(
     `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
   );
   const system = await startLocalBillingSystem({ clock });
+  opts.progress(
+    `local stack: DynamoDB Local pid ${system.dynamodbPid} at ${system.endpoints.dynamodb}, SQS at ${system.endpoints.sqs}`,
+  );
   const reports: AccountCloseReport[] = [];
   try {
     await system.loadConfig(config);

@@ -30,6 +30,8 @@ export interface LocalBillingSystem {
   readonly failedMessages: SqsFailedMessageQueue;
   readonly queueUrls: { usage: string; deadLetter: string };
   readonly endpoints: { dynamodb: string; sqs: string };
+  /** The DynamoDB Local JVM's process id (it must be gone after stop()). */
+  readonly dynamodbPid: number;
   readonly tableName: string;
   loadConfig(config: BillingConfig): Promise<void>;
   /** Sends usage message bodies to the usage queue. */
@@ -108,6 +110,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       failedMessages,
       queueUrls: { usage: queues.usageQueueUrl, deadLetter: queues.deadLetterQueueUrl },
       endpoints: { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint },
+      dynamodbPid: dynamo.pid,
       tableName,
       loadConfig: (c) => store.saveConfig(c),
       send: (bodies) => usageQueue.send(bodies),

@@ -1,0 +1,139 @@
+/** The `billing` command as a user runs it (contract §5): exit codes, messages, nothing left running. */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..", "..");
+const billing = (args: string[]) =>
+  run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, timeout: 120_000 }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: e.code ?? -1,
+      stdout: e.stdout ?? "",
+      stderr: e.stderr ?? "",
+    }),
+  );
+const refused = (url: string) =>
+  new Promise<boolean>((done) => {
+    const u = new URL(url);
+    const s = connect({ host: u.hostname, port: Number(u.port) });
+    s.once("connect", () => {
+      s.destroy();
+      done(false);
+    });
+    s.once("error", () => done(true));
+  });
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    // A zombie (exited, not yet reaped by this sandbox's init) is not running.
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2]?.startsWith("Z");
+  } catch {
+    return false;
+  }
+};
+
+describe("billing simulate", () => {
+  it("runs the example month end, prints the per-account summary, writes the exports and leaves nothing running", async () => {
+    const out = await mkdtemp(join(tmpdir(), "billing-sim-"));
+    const ex = join(root, "examples", "basic");
+    const r = await billing([
+      "simulate",
+      "--accounts",
+      join(ex, "accounts.json"),
+      "--tariffs",
+      join(ex, "tariffs.json"),
+      "--step",
+      `ingest:${join(ex, "events.jsonl")}`,
+      "--step",
+      "close:2025-07",
+      "--out",
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^account\s+period\s+channel\s+lines\s+total/m);
+    expect(r.stdout).toMatch(/^acme\s+2025-07\s+direct\s+\d+\s+\d+\.\d\d EUR/m);
+    expect(r.stderr).toMatch(/sent 24 messages/);
+    expect(r.stderr).toMatch(/stored 23, duplicates 1/);
+    const csv = await readFile(join(out, "invoice-lines.csv"), "utf8");
+    expect(csv.split("\n")[0]).toBe(
+      "account_id,period,line_id,line_type,product,dimensions,description,quantity,unit,unit_price,amount,currency,billing_channel,reference_period,tariff_version",
+    );
+    expect(JSON.parse(await readFile(join(out, "invoice-lines.json"), "utf8"))).toHaveLength(
+      csv.trim().split("\n").length - 1,
+    );
+    expect(JSON.parse(await readFile(join(out, "close-report.json"), "utf8")).reports[0].accountId).toBe(
+      "acme",
+    );
+    expect(JSON.parse(await readFile(join(out, "marketplace-usage.json"), "utf8"))).toEqual([]);
+
+    const m = /DynamoDB Local pid (\d+) at (\S+), SQS at (\S+)/.exec(r.stderr);
+    expect(m).not.toBeNull();
+    const [, pid, dynamo, sqs] = m!;
+    expect(alive(Number(pid))).toBe(false);
+    expect(await refused(dynamo!)).toBe(true);
+    expect(await refused(sqs!)).toBe(true);
+  }, 120_000);
+
+  it("refuses a bad tariffs file with a non-zero exit naming the file, the entry and the field", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "billing-bad-"));
+    const tariffs = join(dir, "tariffs.json");
+    await writeFile(
+      tariffs,
+      JSON.stringify([
+        {
+          tariffId: "std-eur",
+          currency: "EUR",
+          versions: [
+            {
+              publishedAt: "2024-12-01T00:00:00Z",
+              effectiveFrom: "2025-01-01T00:00:00Z",
+              rates: [{ product: "fax.page", unitPrice: "1" }],
+            },
+          ],
+        },
+      ]),
+    );
+    const ex = join(root, "examples", "basic");
+    const r = await billing([
+      "simulate",
+      "--accounts",
+      join(ex, "accounts.json"),
+      "--tariffs",
+      tariffs,
+      "--step",
+      `ingest:${join(ex, "events.jsonl")}`,
+      "--step",
+      "close:2025-07",
+      "--out",
+      join(dir, "out"),
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `${tariffs}: entry 0 (std-eur), field versions.0.rates.0.product: unknown product "fax.page"`,
+    );
+  });
+
+  it("refuses an unknown step", async () => {
+    const ex = join(root, "examples", "basic");
+    const r = await billing([
+      "simulate",
+      "--accounts",
+      join(ex, "accounts.json"),
+      "--tariffs",
+      join(ex, "tariffs.json"),
+      "--step",
+      "close:2025-13",
+      "--out",
+      "/tmp/x",
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/bad --step "close:2025-13"/);
+  });
+});
