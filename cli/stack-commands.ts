@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js";
+import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-store.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
@@ -97,7 +98,8 @@ export async function runStackCommand(
           lines: await store.allLines(),
           reports: closes.filter((c) => c.report).map((c) => c.report as AccountCloseReport),
           deadLetters: await store.list(),
-          marketplaceUsage: [],
+          // What the Metering API accepted, as our records hold it (rating-rules §6).
+          marketplaceUsage: await new DynamoMarketplaceStore(ddb, env.BILLING_TABLE).acceptedUsage(),
         });
         console.log(`exports: ${files.join(", ")}`);
         return 0;

@@ -249,12 +249,14 @@ async function prepareAccount(
   const since =
     periodWindow(shiftPeriod(periodOf(anchor, account.timezone), -1), account.timezone).start - HOUR;
   // (A record still pending from before that — a month of failed calls — is left for manual handling.)
-  const records = await deps.store.usageRecords(account.accountId, { fromHour: since, dimensions });
+  const last = hours.length > 0 ? hours[hours.length - 1]! : undefined;
+  const [records, events] = await Promise.all([
+    deps.store.usageRecords(account.accountId, { fromHour: since, dimensions }),
+    last !== undefined ? deps.ledger.eventsOf(account.accountId, last + HOUR) : Promise.resolve([]),
+  ]);
   const send = records.filter((r) => r.status === "pending").map((record) => ({ record, resent: true }));
 
-  if (hours.length > 0) {
-    const last = hours[hours.length - 1]!;
-    const events = await deps.ledger.eventsOf(account.accountId, last + HOUR);
+  if (last !== undefined) {
     const overages: HourOverage[] = overageByHour(account, events, hours, { firstHour: firstHour! });
     const at = deps.clock.now();
     for (const p of planHourlyUsage(account, overages, records)) {
@@ -274,7 +276,7 @@ async function prepareAccount(
     }
     await deps.store.advanceWatermark(account.accountId, { lastHour: last, firstHour: firstHour! });
   }
-  const lastHour = hours.length > 0 ? hours[hours.length - 1]! : watermark?.lastHour;
+  const lastHour = last ?? watermark?.lastHour;
   return {
     send,
     report: {
@@ -282,9 +284,7 @@ async function prepareAccount(
       resourceId: azure.resourceId,
       planId: azure.planId,
       hours:
-        hours.length > 0
-          ? { first: hourIso(hours[0]!), last: hourIso(hours[hours.length - 1]!), count: hours.length }
-          : null,
+        last !== undefined ? { first: hourIso(hours[0]!), last: hourIso(last), count: hours.length } : null,
       skippedHours: skipped,
       watermark: lastHour !== undefined ? hourIso(lastHour) : null,
     },

@@ -62,9 +62,9 @@ describe("dimension mapping (contract §2 azure.dimensions)", () => {
   it("maps a product code, a product.category key wins over it, unmapped products count for nothing", () => {
     const a = azureAccount();
     expect(marketplaceDimensionOf(a, { product: "sms.mt", dimensions: { country: "TR" } })).toBe("sms_mt");
-    expect(marketplaceDimensionOf(a, { product: "whatsapp.template", dimensions: { category: "marketing" } })).toBe(
-      "wa_mkt",
-    );
+    expect(
+      marketplaceDimensionOf(a, { product: "whatsapp.template", dimensions: { category: "marketing" } }),
+    ).toBe("wa_mkt");
     expect(
       marketplaceDimensionOf(a, { product: "whatsapp.template", dimensions: { category: "utility" } }),
     ).toBeUndefined();
@@ -81,8 +81,16 @@ describe("dimension mapping (contract §2 azure.dimensions)", () => {
       sms("2025-07-02T09:08:00Z", { blocked: true }),
       mo("2025-07-02T09:09:00Z"),
     ];
-    const totals = cumulativeByDimension(a, periodWindow("2025-07", "UTC"), events, at("2025-07-02T10:00:00Z"));
-    expect(Object.fromEntries([...totals].map(([d, q]) => [d, q.toNumber()]))).toEqual({ sms_mt: 2, sms_mo: 1 });
+    const totals = cumulativeByDimension(
+      a,
+      periodWindow("2025-07", "UTC"),
+      events,
+      at("2025-07-02T10:00:00Z"),
+    );
+    expect(Object.fromEntries([...totals].map(([d, q]) => [d, q.toNumber()]))).toEqual({
+      sms_mt: 2,
+      sms_mo: 1,
+    });
   });
 });
 
@@ -150,7 +158,12 @@ describe("late usage and what is already accounted", () => {
     const reported = planHourlyUsage(a, overageByHour(a, first, hoursFrom("2025-07-02T09:00:00Z", 2)), []);
     expect(reported.map((p) => p.request.quantity)).toEqual([1, 1]);
     // Two events of 09:xx arrive after hours 09 and 10 were reported; hour 11 has one of its own.
-    const late = [...first, sms("2025-07-02T09:30:00Z"), sms("2025-07-02T09:45:00Z"), sms("2025-07-02T11:05:00Z")];
+    const late = [
+      ...first,
+      sms("2025-07-02T09:30:00Z"),
+      sms("2025-07-02T09:45:00Z"),
+      sms("2025-07-02T11:05:00Z"),
+    ];
     expect(planHours(a, late, [at("2025-07-02T11:00:00Z")], reported.map(toAccounted))).toEqual([
       ["2025-07-02T11:00:00Z", "sms_mt", 3],
     ]);
@@ -159,7 +172,11 @@ describe("late usage and what is already accounted", () => {
   it("records of every status count as accounted: expired or rejected quantity is not carried to later hours", () => {
     const a = azureAccount({ included: {} });
     const events = [sms("2025-07-02T09:10:00Z"), sms("2025-07-02T09:20:00Z"), sms("2025-07-02T10:10:00Z")];
-    const expired: AccountedUsage = { dimension: "sms_mt", hour: at("2025-07-02T09:00:00Z"), byPeriod: { "2025-07": "2" } };
+    const expired: AccountedUsage = {
+      dimension: "sms_mt",
+      hour: at("2025-07-02T09:00:00Z"),
+      byPeriod: { "2025-07": "2" },
+    };
     expect(planHours(a, events, [at("2025-07-02T10:00:00Z")], [expired])).toEqual([
       ["2025-07-02T10:00:00Z", "sms_mt", 1],
     ]);
@@ -168,7 +185,11 @@ describe("late usage and what is already accounted", () => {
   it("an hour that already has a record for the dimension is never reported again: its new usage goes to the next hour", () => {
     const a = azureAccount({ included: {} });
     const events = [sms("2025-07-02T09:10:00Z"), sms("2025-07-02T09:20:00Z")];
-    const existing: AccountedUsage = { dimension: "sms_mt", hour: at("2025-07-02T09:00:00Z"), byPeriod: { "2025-07": "1" } };
+    const existing: AccountedUsage = {
+      dimension: "sms_mt",
+      hour: at("2025-07-02T09:00:00Z"),
+      byPeriod: { "2025-07": "1" },
+    };
     expect(planHours(a, events, hoursFrom("2025-07-02T09:00:00Z", 2), [existing])).toEqual([
       ["2025-07-02T10:00:00Z", "sms_mt", 1],
     ]);
@@ -193,11 +214,17 @@ describe("late usage and what is already accounted", () => {
 
   it("never reports a month that ended before the account's first reported hour", () => {
     expect(periodsConsideredFor(at("2025-08-01T05:00:00Z"), "UTC")).toEqual(["2025-07", "2025-08"]);
-    expect(periodsConsideredFor(at("2025-08-01T05:00:00Z"), "UTC", at("2025-08-01T00:00:00Z"))).toEqual(["2025-08"]);
+    expect(periodsConsideredFor(at("2025-08-01T05:00:00Z"), "UTC", at("2025-08-01T00:00:00Z"))).toEqual([
+      "2025-08",
+    ]);
     const a = azureAccount({ included: {} });
     const events = [sms("2025-07-20T10:00:00Z"), sms("2025-08-01T05:10:00Z")];
     const hour = at("2025-08-01T05:00:00Z");
-    expect(planHourlyUsage(a, overageByHour(a, events, [hour], { firstHour: hour }), []).map((p) => p.quantity.toNumber())).toEqual([1]);
+    expect(
+      planHourlyUsage(a, overageByHour(a, events, [hour], { firstHour: hour }), []).map((p) =>
+        p.quantity.toNumber(),
+      ),
+    ).toEqual([1]);
   });
 });
 
@@ -205,12 +232,18 @@ describe("hours to report (one event per hour, within 24 hours)", () => {
   const now = at("2025-07-02T12:20:00Z");
   it("reports the completed hours after the watermark, up to the last completed hour", () => {
     const { hours, skipped } = hoursToReport(now, at("2025-07-02T08:00:00Z"));
-    expect(hours.map(hourIso)).toEqual(["2025-07-02T09:00:00Z", "2025-07-02T10:00:00Z", "2025-07-02T11:00:00Z"]);
+    expect(hours.map(hourIso)).toEqual([
+      "2025-07-02T09:00:00Z",
+      "2025-07-02T10:00:00Z",
+      "2025-07-02T11:00:00Z",
+    ]);
     expect(skipped).toBe(0);
   });
   it("nothing when the watermark is the last completed hour, or no hour has completed since fromHour", () => {
     expect(hoursToReport(now, at("2025-07-02T11:00:00Z")).hours).toEqual([]);
-    expect(hoursToReport(at("2025-07-02T09:05:00Z"), undefined, at("2025-07-02T09:05:00Z")).hours).toEqual([]);
+    expect(hoursToReport(at("2025-07-02T09:05:00Z"), undefined, at("2025-07-02T09:05:00Z")).hours).toEqual(
+      [],
+    );
   });
   it("starts at fromHour for an account without a watermark", () => {
     expect(hoursToReport(now, undefined, at("2025-07-02T10:30:00Z")).hours.map(hourIso)).toEqual([
@@ -225,7 +258,9 @@ describe("hours to report (one event per hour, within 24 hours)", () => {
     expect(skipped).toBe(25); // 2025-06-30T12:00 … 2025-07-01T12:00
     expect(hoursToReport(now, undefined).hours).toHaveLength(23);
     // On an hour boundary, the hour exactly 24 hours back is still within the window.
-    expect(hourIso(hoursToReport(at("2025-07-02T12:00:00Z"), undefined).hours[0]!)).toBe("2025-07-01T12:00:00Z");
+    expect(hourIso(hoursToReport(at("2025-07-02T12:00:00Z"), undefined).hours[0]!)).toBe(
+      "2025-07-01T12:00:00Z",
+    );
   });
   it("formats effectiveStartTime as the UTC hour", () => {
     expect(hourIso(at("2025-07-02T10:59:59.999Z"))).toBe("2025-07-02T10:00:00Z");

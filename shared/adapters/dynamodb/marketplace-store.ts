@@ -46,7 +46,11 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
 
   async getWatermark(accountId: string): Promise<MarketplaceWatermark | undefined> {
     const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(accountId), sk: "WATERMARK" }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(accountId), sk: "WATERMARK" },
+        ConsistentRead: true,
+      }),
     );
     if (!r.Item) return undefined;
     return { lastHour: Number(r.Item.lastHour), firstHour: Number(r.Item.firstHour) };
@@ -135,7 +139,12 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
             UpdateExpression: "SET failedAttempts = failedAttempts + :one, lastError = :e, updatedAt = :at",
             ConditionExpression: "#s = :pending",
             ExpressionAttributeNames: { "#s": "status" },
-            ExpressionAttributeValues: { ":one": 1, ":e": update.error, ":at": update.at, ":pending": "pending" },
+            ExpressionAttributeValues: {
+              ":one": 1,
+              ":e": update.error,
+              ":at": update.at,
+              ":pending": "pending",
+            },
           }),
         );
       }
@@ -184,8 +193,13 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
     const wanted = opts.dimensions ? new Set(opts.dimensions) : undefined;
     return items
       .map(toRecord)
-      .filter((r) => (!wanted || wanted.has(r.dimension)) && (opts.fromHour === undefined || r.hour >= opts.fromHour))
-      .sort((a, b) => a.hour - b.hour || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0));
+      .filter(
+        (r) =>
+          (!wanted || wanted.has(r.dimension)) && (opts.fromHour === undefined || r.hour >= opts.fromHour),
+      )
+      .sort(
+        (a, b) => a.hour - b.hour || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0),
+      );
   }
 
   async acceptedUsage(): Promise<AcceptedMarketplaceUsage[]> {

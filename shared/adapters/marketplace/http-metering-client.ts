@@ -74,11 +74,14 @@ function instantOf(time: string | undefined): number {
 }
 const hourOf = (time: string | undefined) => Math.floor(instantOf(time) / 3_600_000);
 const matches = (e: UsageEventRequest, r: RawResult) =>
-  r.resourceId === e.resourceId && r.dimension === e.dimension && hourOf(r.effectiveStartTime) === hourOf(e.effectiveStartTime);
+  r.resourceId === e.resourceId &&
+  r.dimension === e.dimension &&
+  hourOf(r.effectiveStartTime) === hourOf(e.effectiveStartTime);
 
 function toResult(r: RawResult): UsageEventResult {
   const earlier = r.error?.additionalInfo?.acceptedMessage;
-  const acceptedQuantity = r.status === "Accepted" ? r.quantity : r.status === "Duplicate" ? earlier?.quantity : undefined;
+  const acceptedQuantity =
+    r.status === "Accepted" ? r.quantity : r.status === "Duplicate" ? earlier?.quantity : undefined;
   const usageEventId = r.usageEventId ?? earlier?.usageEventId;
   return {
     status: r.status,
@@ -108,7 +111,10 @@ export class HttpMeteringClient implements MarketplaceMeteringClient {
     if (events.length === 0) return [];
     if (events.length > MAX_EVENTS_PER_BATCH)
       throw new RangeError(`at most ${MAX_EVENTS_PER_BATCH} usage events per batch, got ${events.length}`);
-    const url = new URL("api/batchUsageEvent", this.opts.baseUrl.endsWith("/") ? this.opts.baseUrl : `${this.opts.baseUrl}/`);
+    const url = new URL(
+      "api/batchUsageEvent",
+      this.opts.baseUrl.endsWith("/") ? this.opts.baseUrl : `${this.opts.baseUrl}/`,
+    );
     url.searchParams.set("api-version", METERING_API_VERSION);
     const requestId = randomUUID();
     const headers: Record<string, string> = {
@@ -129,7 +135,9 @@ export class HttpMeteringClient implements MarketplaceMeteringClient {
       });
       text = await response.text();
     } catch (e) {
-      throw new MeteringCallError(`batchUsageEvent ${requestId}: no answer: ${(e as Error).message ?? String(e)}`);
+      throw new MeteringCallError(
+        `batchUsageEvent ${requestId}: no answer: ${(e as Error).message ?? String(e)}`,
+      );
     }
     if (response.status !== 200)
       throw new MeteringCallError(
@@ -155,7 +163,8 @@ export class HttpMeteringClient implements MarketplaceMeteringClient {
         }
       // An answer that does not echo the event can only be matched by position.
       const positional = results[i];
-      if (found === undefined && positional && unused.has(i) && positional.resourceId === undefined) found = i;
+      if (found === undefined && positional && unused.has(i) && positional.resourceId === undefined)
+        found = i;
       if (found === undefined)
         throw new MeteringCallError(
           `batchUsageEvent ${requestId}: no result for ${e.resourceId}/${e.dimension}/${e.effectiveStartTime}`,
@@ -188,17 +197,20 @@ export function entraTokenProvider(opts: {
   let cached: { token: string; until: number } | undefined;
   return async () => {
     if (cached && now() < cached.until) return cached.token;
-    const res = await doFetch(`https://login.microsoftonline.com/${encodeURIComponent(opts.tenantId)}/oauth2/token`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "client_credentials",
-        client_id: opts.clientId,
-        client_secret: opts.clientSecret,
-        resource: MARKETPLACE_TOKEN_RESOURCE,
-      }).toString(),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const res = await doFetch(
+      `https://login.microsoftonline.com/${encodeURIComponent(opts.tenantId)}/oauth2/token`,
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: opts.clientId,
+          client_secret: opts.clientSecret,
+          resource: MARKETPLACE_TOKEN_RESOURCE,
+        }).toString(),
+        signal: AbortSignal.timeout(30_000),
+      },
+    );
     const text = await res.text();
     if (!res.ok) throw new Error(`Entra ID token request failed: HTTP ${res.status}: ${text.slice(0, 300)}`);
     const body = tokenResponseSchema.parse(JSON.parse(text));

@@ -63,7 +63,8 @@ export interface UsageEventRequest {
 export const hourStartOf = (t: number): number => Math.floor(t / HOUR) * HOUR;
 
 /** `2025-07-02T10:00:00Z`: the effectiveStartTime of the hour starting at `hour` (epoch ms). */
-export const hourIso = (hour: number): string => `${new Date(hourStartOf(hour)).toISOString().slice(0, 13)}:00:00Z`;
+export const hourIso = (hour: number): string =>
+  `${new Date(hourStartOf(hour)).toISOString().slice(0, 13)}:00:00Z`;
 
 /** The Marketplace dimension a charge counts towards, if the account's plan maps its product. */
 export function marketplaceDimensionOf(
@@ -287,7 +288,8 @@ export function hoursToReport(
 
 /** Splits items into batches of at most `size` (default: the Marketplace's 25 per call). */
 export function batches<T>(items: readonly T[], size = MAX_EVENTS_PER_BATCH): T[][] {
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`batch size must be a positive integer: ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`batch size must be a positive integer: ${size}`);
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
