@@ -1,9 +1,22 @@
 /** The usage-message contract (contract.md §1): every type validates, malformed messages get a readable reason. */
 import { describe, expect, it } from "vitest";
-import { InvalidUsageMessageError, parseUsageMessage, usageEventTypes } from "../../shared/contract/usage-event.js";
+import {
+  InvalidUsageMessageError,
+  parseUsageMessage,
+  usageEventTypes,
+} from "../../shared/contract/usage-event.js";
 
 const envelope = (type: string, data: unknown, over: Record<string, unknown> = {}) =>
-  JSON.stringify({ specversion: "1.0", id: "e1", source: "/gw", type, subject: "acme", time: "2025-07-02T09:00:00+03:00", data, ...over });
+  JSON.stringify({
+    specversion: "1.0",
+    id: "e1",
+    source: "/gw",
+    type,
+    subject: "acme",
+    time: "2025-07-02T09:00:00+03:00",
+    data,
+    ...over,
+  });
 
 /** One valid `data` per event type of contract §1. */
 export const validData: Record<string, unknown> = {
@@ -31,7 +44,13 @@ export const validData: Record<string, unknown> = {
   "viber_bot.inbound": { endUserId: "u1", botId: "b" },
   "viber_bot.message": { endUserId: "u1", botId: "b", delivered: true },
   "whatsapp.inbound": { endUserId: "u1", senderId: "wa1" },
-  "whatsapp.message": { endUserId: "u1", senderId: "wa1", kind: "template", category: "utility", delivered: true },
+  "whatsapp.message": {
+    endUserId: "u1",
+    senderId: "wa1",
+    kind: "template",
+    category: "utility",
+    delivered: true,
+  },
   "conversations.user": { userId: "agent1", action: "added" },
   "conversations.message": { conversationId: "c1", direction: "inbound" },
   "moments.flow_entered": { endUserId: "u1", flowId: "f1" },
@@ -39,7 +58,13 @@ export const validData: Record<string, unknown> = {
   "answers.session_ended": { botId: "b", endUserId: "u1", reason: "transferred" },
   "genai.interaction": { feature: "summary", model: "m1", units: 2.5 },
   "resource.activated": { resourceId: "n1", resourceType: "number", numberType: "long", country: "US" },
-  "resource.deactivated": { resourceId: "t1", resourceType: "sip_trunk", channels: 10, plan: "unlimited_us", country: "US" },
+  "resource.deactivated": {
+    resourceId: "t1",
+    resourceType: "sip_trunk",
+    channels: 10,
+    plan: "unlimited_us",
+    country: "US",
+  },
   "voice.call": {
     callId: "c1",
     service: "calls",
@@ -51,7 +76,10 @@ export const validData: Record<string, unknown> = {
     amd: true,
     recording: { startedAt: "2025-07-02T09:00:00Z", endedAt: "2025-07-02T09:01:00Z" },
   },
-  "voice.conference": { conferenceId: "r1", participants: [{ participantId: "p1", joinedAt: "2025-07-02T09:00:00Z", leftAt: "2025-07-02T09:10:00Z" }] },
+  "voice.conference": {
+    conferenceId: "r1",
+    participants: [{ participantId: "p1", joinedAt: "2025-07-02T09:00:00Z", leftAt: "2025-07-02T09:10:00Z" }],
+  },
   "recording.storage": { day: "2025-07-02", minutes: 10, gigabytes: 0.5 },
   "recording.exported": { recordingId: "rec1" },
 };
@@ -75,14 +103,34 @@ describe("contract §1: malformed messages are refused with a clear reason", () 
     ["unknown type", envelope("fax.sent", {}), /type/],
     ["missing id", envelope("sms.mt", validData["sms.mt"], { id: "" }), /id/],
     ["id over 256 chars", envelope("sms.mt", validData["sms.mt"], { id: "x".repeat(257) }), /id/],
-    ["time without offset", envelope("sms.mt", validData["sms.mt"], { time: "2025-07-02T09:00:00" }), /time: RFC 3339/],
+    [
+      "time without offset",
+      envelope("sms.mt", validData["sms.mt"], { time: "2025-07-02T09:00:00" }),
+      /time: RFC 3339/,
+    ],
     ["impossible date", envelope("sms.mt", validData["sms.mt"], { time: "2025-02-30T09:00:00Z" }), /time/],
     ["bad country", envelope("sms.mt", { to: "1", country: "TUR", status: "submitted" }), /data\.country/],
     ["bad status", envelope("sms.mt", { to: "1", country: "TR", status: "delivered" }), /data\.status/],
-    ["missing data field", envelope("rcs.mt", { to: "1", country: "TR", status: "submitted" }), /data\.delivered/],
-    ["template without category", envelope("whatsapp.message", { endUserId: "u", senderId: "s", kind: "template", delivered: true }), /data\.category/],
-    ["number resource without numberType", envelope("resource.activated", { resourceId: "n", resourceType: "number", country: "US" }), /data\.numberType/],
-    ["fractional duration", envelope("voice.call", { ...(validData["voice.call"] as object), durationSeconds: 1.5 }), /data\.durationSeconds/],
+    [
+      "missing data field",
+      envelope("rcs.mt", { to: "1", country: "TR", status: "submitted" }),
+      /data\.delivered/,
+    ],
+    [
+      "template without category",
+      envelope("whatsapp.message", { endUserId: "u", senderId: "s", kind: "template", delivered: true }),
+      /data\.category/,
+    ],
+    [
+      "number resource without numberType",
+      envelope("resource.activated", { resourceId: "n", resourceType: "number", country: "US" }),
+      /data\.numberType/,
+    ],
+    [
+      "fractional duration",
+      envelope("voice.call", { ...(validData["voice.call"] as object), durationSeconds: 1.5 }),
+      /data\.durationSeconds/,
+    ],
     ["genai units not positive", envelope("genai.interaction", { feature: "f", units: 0 }), /data\.units/],
   ])("%s", (_name, body, reason) => {
     let error: unknown;

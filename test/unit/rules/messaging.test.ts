@@ -10,31 +10,117 @@ const T = "2025-07-02T09:00:00Z";
 const run = (rule: ProductRule, events: ReturnType<typeof ev>[], period = july) => {
   const out = rule({ account: account(), period, events });
   const fmt = (c: { product: string; dimensions: Record<string, string>; quantity: { toFixed(): string } }) =>
-    `${c.product}[${Object.entries(c.dimensions).map(([k, v]) => `${k}=${v}`).join(";")}]x${c.quantity.toFixed()}`;
+    `${c.product}[${Object.entries(c.dimensions)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(";")}]x${c.quantity.toFixed()}`;
   return { charges: out.charges.map(fmt), blocked: (out.blocked ?? []).map(fmt) };
 };
 
 describe("rateMessages", () => {
   it.each([
-    ["G1 sms.mt submitted is charged with country and network", "sms.mt", { to: "1", country: "TR", network: "tcell", status: "submitted" }, ["sms.mt[country=TR;network=tcell]x1"], []],
+    [
+      "G1 sms.mt submitted is charged with country and network",
+      "sms.mt",
+      { to: "1", country: "TR", network: "tcell", status: "submitted" },
+      ["sms.mt[country=TR;network=tcell]x1"],
+      [],
+    ],
     ["G1 sms.mt rejected is free", "sms.mt", { to: "1", country: "TR", status: "rejected" }, [], []],
-    ["G2 blocked sms.mt is informational", "sms.mt", { to: "1", country: "TR", status: "submitted", blocked: true }, [], ["sms.mt[country=TR]x1"]],
-    ["G2 blocked but rejected: nothing would have been charged", "sms.mt", { to: "1", country: "TR", status: "rejected", blocked: true }, [], []],
-    ["G14 sms.mt without network carries only country", "sms.mt", { to: "1", country: "DE", status: "submitted" }, ["sms.mt[country=DE]x1"], []],
-    ["§3 mms.mo accepted", "mms.mo", { from: "1", country: "TR", status: "accepted" }, ["mms.mo[country=TR]x1"], []],
+    [
+      "G2 blocked sms.mt is informational",
+      "sms.mt",
+      { to: "1", country: "TR", status: "submitted", blocked: true },
+      [],
+      ["sms.mt[country=TR]x1"],
+    ],
+    [
+      "G2 blocked but rejected: nothing would have been charged",
+      "sms.mt",
+      { to: "1", country: "TR", status: "rejected", blocked: true },
+      [],
+      [],
+    ],
+    [
+      "G14 sms.mt without network carries only country",
+      "sms.mt",
+      { to: "1", country: "DE", status: "submitted" },
+      ["sms.mt[country=DE]x1"],
+      [],
+    ],
+    [
+      "§3 mms.mo accepted",
+      "mms.mo",
+      { from: "1", country: "TR", status: "accepted" },
+      ["mms.mo[country=TR]x1"],
+      [],
+    ],
     ["§3 sms.mo rejected is free", "sms.mo", { from: "1", country: "TR", status: "rejected" }, [], []],
-    ["§3 rcs.mt submitted and delivered", "rcs.mt", { to: "1", country: "TR", status: "submitted", delivered: true }, ["rcs.mt[country=TR]x1"], []],
-    ["§3 rcs.mt submitted, not delivered: free", "rcs.mt", { to: "1", country: "TR", status: "submitted", delivered: false }, [], []],
-    ["§3 number lookup sent", "number_lookup.request", { msisdn: "1", country: "TR", status: "sent" }, ["number_lookup.request[country=TR]x1"], []],
-    ["§3 number lookup rejected", "number_lookup.request", { msisdn: "1", country: "TR", status: "rejected" }, [], []],
-    ["§3 e-mail to a block-listed address is charged", "email.message", { to: "a", status: "suppressed" }, ["email.message[]x1"], []],
+    [
+      "§3 rcs.mt submitted and delivered",
+      "rcs.mt",
+      { to: "1", country: "TR", status: "submitted", delivered: true },
+      ["rcs.mt[country=TR]x1"],
+      [],
+    ],
+    [
+      "§3 rcs.mt submitted, not delivered: free",
+      "rcs.mt",
+      { to: "1", country: "TR", status: "submitted", delivered: false },
+      [],
+      [],
+    ],
+    [
+      "§3 number lookup sent",
+      "number_lookup.request",
+      { msisdn: "1", country: "TR", status: "sent" },
+      ["number_lookup.request[country=TR]x1"],
+      [],
+    ],
+    [
+      "§3 number lookup rejected",
+      "number_lookup.request",
+      { msisdn: "1", country: "TR", status: "rejected" },
+      [],
+      [],
+    ],
+    [
+      "§3 e-mail to a block-listed address is charged",
+      "email.message",
+      { to: "a", status: "suppressed" },
+      ["email.message[]x1"],
+      [],
+    ],
     ["G1 e-mail rejected is free", "email.message", { to: "a", status: "rejected" }, [], []],
-    ["§3 e-mail validation submitted", "email.validation", { address: "a", status: "submitted", result: "no" }, ["email.validation[]x1"], []],
-    ["§3 push submitted by platform", "push.notification", { platform: "android", status: "submitted" }, ["push.notification[platform=android]x1"], []],
+    [
+      "§3 e-mail validation submitted",
+      "email.validation",
+      { address: "a", status: "submitted", result: "no" },
+      ["email.validation[]x1"],
+      [],
+    ],
+    [
+      "§3 push submitted by platform",
+      "push.notification",
+      { platform: "android", status: "submitted" },
+      ["push.notification[platform=android]x1"],
+      [],
+    ],
     ["§3 LINE delivered", "line.message", { endUserId: "u", delivered: true }, ["line.message[]x1"], []],
     ["§3 Zalo undelivered is free", "zalo.message", { endUserId: "u", delivered: false }, [], []],
-    ["§3 Kakao alimtalk delivered", "kakao.message", { endUserId: "u", product: "alimtalk", delivered: true }, ["kakao.alimtalk[]x1"], []],
-    ["G2 Kakao chingutalk blocked", "kakao.message", { endUserId: "u", product: "chingutalk", delivered: true, blocked: true }, [], ["kakao.chingutalk[]x1"]],
+    [
+      "§3 Kakao alimtalk delivered",
+      "kakao.message",
+      { endUserId: "u", product: "alimtalk", delivered: true },
+      ["kakao.alimtalk[]x1"],
+      [],
+    ],
+    [
+      "G2 Kakao chingutalk blocked",
+      "kakao.message",
+      { endUserId: "u", product: "chingutalk", delivered: true, blocked: true },
+      [],
+      ["kakao.chingutalk[]x1"],
+    ],
   ])("%s", (_n, type, data, charges, blocked) => {
     expect(run(rateMessages, [ev(type, T, data)])).toEqual({ charges, blocked });
   });
@@ -46,7 +132,9 @@ describe("rateMessages", () => {
       ev("sms.mt", "2025-06-30T20:59:59Z", { to: "1", country: "TR", status: "submitted" }), // still June there
       ev("sms.mt", "2025-07-31T21:00:00Z", { to: "1", country: "TR", status: "submitted" }), // August there
     ];
-    expect(rateMessages({ account: account({ timezone: "Europe/Istanbul" }), period: ist, events: e }).charges).toHaveLength(1);
+    expect(
+      rateMessages({ account: account({ timezone: "Europe/Istanbul" }), period: ist, events: e }).charges,
+    ).toHaveLength(1);
   });
 });
 
@@ -57,10 +145,16 @@ describe("rateSessions", () => {
       ev("ussd.session", T, { sessionId: "s1", country: "NG", initiatedBy: "account" }),
       ev("ussd.session", T, { sessionId: "s2", country: "NG", initiatedBy: "third_party" }),
     ];
-    expect(run(rateSessions, e).charges).toEqual(["ussd.session[country=NG]x1", "ussd.session[country=NG]x1"]);
+    expect(run(rateSessions, e).charges).toEqual([
+      "ussd.session[country=NG]x1",
+      "ussd.session[country=NG]x1",
+    ]);
   });
   it("§3 Kakao Sangdam: a session reported in June is not charged again in July", () => {
-    const e = [ev("kakao.sangdam_session", "2025-06-30T23:00:00Z", { endUserId: "u", sessionId: "k1" }), ev("kakao.sangdam_session", T, { endUserId: "u", sessionId: "k1" })];
+    const e = [
+      ev("kakao.sangdam_session", "2025-06-30T23:00:00Z", { endUserId: "u", sessionId: "k1" }),
+      ev("kakao.sangdam_session", T, { endUserId: "u", sessionId: "k1" }),
+    ];
     expect(run(rateSessions, e).charges).toEqual([]);
   });
 });
@@ -74,7 +168,10 @@ describe("rateActiveUsers", () => {
       ev("telegram.message", T, { endUserId: "u1", delivered: true }),
       ev("messenger.message", "2025-06-30T23:59:59Z", { endUserId: "u3", delivered: true }),
     ];
-    expect(run(rateActiveUsers, e).charges).toEqual(["messenger.active_user[]x1", "telegram.active_user[]x1"]);
+    expect(run(rateActiveUsers, e).charges).toEqual([
+      "messenger.active_user[]x1",
+      "telegram.active_user[]x1",
+    ]);
   });
   it("G2 users reached only by blocked messages are informational, never counted", () => {
     const e = [
@@ -82,6 +179,9 @@ describe("rateActiveUsers", () => {
       ev("apple_bc.message", T, { endUserId: "u2", delivered: true, blocked: true }),
       ev("apple_bc.message", T, { endUserId: "u2", delivered: true }),
     ];
-    expect(run(rateActiveUsers, e)).toEqual({ charges: ["apple_bc.active_user[]x1"], blocked: ["apple_bc.active_user[]x1"] });
+    expect(run(rateActiveUsers, e)).toEqual({
+      charges: ["apple_bc.active_user[]x1"],
+      blocked: ["apple_bc.active_user[]x1"],
+    });
   });
 });
