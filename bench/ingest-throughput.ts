@@ -3,11 +3,13 @@
  * `npm run bench [-- --events 5000 --accounts 5]` prints figures; nothing is asserted.
  */
 import { parseArgs } from "node:util";
+import { startLocalBillingSystem } from "../local/billing-system.js";
 import { parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { VirtualClock } from "../shared/ports/clock.js";
-import { startLocalBillingSystem } from "../local/billing-system.js";
 
-const { values } = parseArgs({ options: { events: { type: "string", default: "5000" }, accounts: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: { events: { type: "string", default: "5000" }, accounts: { type: "string", default: "5" } },
+});
 const n = Number(values.events);
 const accountCount = Number(values.accounts);
 
@@ -25,13 +27,25 @@ const tariffs = parseTariffs([
           { product: "whatsapp.freeform", unitPrice: "0.005" },
           { product: "voice.minute", unitPrice: "0.011" },
         ],
-        packages: [{ product: "moments.engaged_people", includedQuantity: 100, fee: "200.00", overageUnitPrice: "0.15" }],
+        packages: [
+          {
+            product: "moments.engaged_people",
+            includedQuantity: 100,
+            fee: "200.00",
+            overageUnitPrice: "0.15",
+          },
+        ],
       },
     ],
   },
 ]);
 const accounts = parseAccounts(
-  Array.from({ length: accountCount }, (_, i) => ({ accountId: `acct-${i}`, name: `Account ${i}`, currency: "EUR", tariffId: "std" })),
+  Array.from({ length: accountCount }, (_, i) => ({
+    accountId: `acct-${i}`,
+    name: `Account ${i}`,
+    currency: "EUR",
+    tariffId: "std",
+  })),
   tariffs,
 );
 const start = Date.parse("2025-07-01T00:00:00Z");
@@ -43,11 +57,38 @@ const bodies = Array.from({ length: n }, (_, i) => {
     kind === 0
       ? ["sms.mt", { to: `${i}`, country: "TR", status: "submitted" }]
       : kind === 1
-        ? ["whatsapp.message", { endUserId: `u${i % 300}`, senderId: "wa1", kind: "template", category: "marketing", delivered: true }]
+        ? [
+            "whatsapp.message",
+            {
+              endUserId: `u${i % 300}`,
+              senderId: "wa1",
+              kind: "template",
+              category: "marketing",
+              delivered: true,
+            },
+          ]
         : kind === 2
           ? ["moments.flow_entered", { endUserId: `u${i % 500}`, flowId: "f1" }]
-          : ["voice.call", { callId: `c${i}`, service: "calls", direction: "outbound", country: "US", answered: true, durationSeconds: i % 300 }];
-  return JSON.stringify({ specversion: "1.0", id: `bench-${i}`, source: "/bench", type, subject, time, data });
+          : [
+              "voice.call",
+              {
+                callId: `c${i}`,
+                service: "calls",
+                direction: "outbound",
+                country: "US",
+                answered: true,
+                durationSeconds: i % 300,
+              },
+            ];
+  return JSON.stringify({
+    specversion: "1.0",
+    id: `bench-${i}`,
+    source: "/bench",
+    type,
+    subject,
+    time,
+    data,
+  });
 });
 
 const clock = new VirtualClock(start);
@@ -65,10 +106,18 @@ try {
   const tClosed = performance.now();
   const s = (ms: number) => (ms / 1000).toFixed(2);
   console.log(`local stack start       ${s(tStack - t0)} s`);
-  console.log(`send ${n} messages       ${s(tSent - tStack)} s  (${Math.round(n / ((tSent - tStack) / 1000))} msg/s)`);
-  console.log(`ingest (poll+rate+store) ${s(tDrained - tSent)} s  (${Math.round(n / ((tDrained - tSent) / 1000))} msg/s)  ${JSON.stringify(tally)}`);
-  console.log(`close ${accountCount} accounts        ${s(tClosed - tDrained)} s  (${reports.reduce((x, r) => x + r.lines, 0)} lines)`);
-  console.log(`peak RSS                ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (this process; DynamoDB Local is a separate JVM)`);
+  console.log(
+    `send ${n} messages       ${s(tSent - tStack)} s  (${Math.round(n / ((tSent - tStack) / 1000))} msg/s)`,
+  );
+  console.log(
+    `ingest (poll+rate+store) ${s(tDrained - tSent)} s  (${Math.round(n / ((tDrained - tSent) / 1000))} msg/s)  ${JSON.stringify(tally)}`,
+  );
+  console.log(
+    `close ${accountCount} accounts        ${s(tClosed - tDrained)} s  (${reports.reduce((x, r) => x + r.lines, 0)} lines)`,
+  );
+  console.log(
+    `peak RSS                ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (this process; DynamoDB Local is a separate JVM)`,
+  );
 } finally {
   await system.stop();
 }

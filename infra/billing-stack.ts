@@ -146,7 +146,8 @@ export class BillingStack extends Stack {
 
     // Schedules (EventBridge Scheduler). An empty payload makes close-period close the previous month.
     new scheduler.Schedule(this, "ClosePeriodSchedule", {
-      description: "Close the previous billing period at 13:00 UTC on day 1, once the month has ended in every time zone (UTC−12 ends it at 12:00 UTC)",
+      description:
+        "Close the previous billing period at 13:00 UTC on day 1, once the month has ended in every time zone (UTC−12 ends it at 12:00 UTC)",
       schedule: scheduler.ScheduleExpression.cron({
         minute: "0",
         hour: "13",

@@ -8,7 +8,11 @@ import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { SqsFailedMessageQueue } from "../../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../../shared/adapters/sqs/usage-queue.js";
-import { type FailedMessageQueue, listDeadLetters, redriveDeadLetters } from "../../shared/app/dead-letters.js";
+import {
+  type FailedMessageQueue,
+  listDeadLetters,
+  redriveDeadLetters,
+} from "../../shared/app/dead-letters.js";
 import type { DeadLetterStore, UsageQueue } from "../../shared/ports/storage.js";
 import { ConfigurationError, readEnvironment } from "../../shared/runtime/environment.js";
 import { dynamoClient, sqsClient } from "../../shared/runtime/wiring.js";
@@ -18,7 +22,11 @@ const requestSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("redrive"), ids: z.array(z.string().min(1)).optional() }),
 ]);
 
-export function createDeadLetterHandler(deps: { store: DeadLetterStore; queue: UsageQueue; dlq?: FailedMessageQueue }) {
+export function createDeadLetterHandler(deps: {
+  store: DeadLetterStore;
+  queue: UsageQueue;
+  dlq?: FailedMessageQueue;
+}) {
   return async (input: unknown) => {
     const req = requestSchema.parse(input);
     if (req.action === "list") return listDeadLetters(deps.store, deps.dlq);
@@ -33,12 +41,19 @@ let lambdaHandler: ((input: unknown, context: Context) => Promise<unknown>) | un
 export const handler = (input: unknown, context: Context) => {
   if (!lambdaHandler) {
     const env = readEnvironment();
-    if (!env.USAGE_QUEUE_URL) throw new ConfigurationError("USAGE_QUEUE_URL is required by the dead-letter function");
-    const endpoints = { region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT, sqsEndpoint: env.SQS_ENDPOINT };
+    if (!env.USAGE_QUEUE_URL)
+      throw new ConfigurationError("USAGE_QUEUE_URL is required by the dead-letter function");
+    const endpoints = {
+      region: env.AWS_REGION,
+      dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
+      sqsEndpoint: env.SQS_ENDPOINT,
+    };
     const sqs = sqsClient(endpoints);
     const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
     const queue = new SqsUsageQueue(sqs, env.USAGE_QUEUE_URL);
-    const dlq = env.USAGE_DLQ_URL ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, env.USAGE_QUEUE_URL) : undefined;
+    const dlq = env.USAGE_DLQ_URL
+      ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, env.USAGE_QUEUE_URL)
+      : undefined;
     lambdaHandler = middy(createDeadLetterHandler({ store, queue, ...(dlq ? { dlq } : {}) }));
   }
   return lambdaHandler(input, context);

@@ -20,7 +20,10 @@ export function isRealDateTime(s: string): boolean {
 }
 
 /** RFC 3339 with an explicit offset (Z or ±hh:mm), calendar-valid. */
-export const isoInstant = z.string().regex(RFC3339, "RFC 3339 timestamp with offset").refine(isRealDateTime, "not a real date-time");
+export const isoInstant = z
+  .string()
+  .regex(RFC3339, "RFC 3339 timestamp with offset")
+  .refine(isRealDateTime, "not a real date-time");
 
 export const ianaTimeZone = z.string().refine((tz) => {
   try {

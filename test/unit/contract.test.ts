@@ -19,7 +19,7 @@ const envelope = (type: string, data: unknown, over: Record<string, unknown> = {
   });
 
 /** One valid `data` per event type of contract §1. */
-export const validData: Record<string, unknown> = {
+const validData: Record<string, unknown> = {
   "sms.mt": { to: "9053", country: "TR", status: "submitted" },
   "mms.mt": { to: "9053", country: "TR", network: "tcell", status: "rejected", blocked: true },
   "rcs.mt": { to: "9053", country: "TR", status: "submitted", delivered: true },
