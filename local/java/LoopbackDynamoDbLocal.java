@@ -13,8 +13,9 @@ import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
  * system property that changes it. This launcher builds the server the way ServerRunner.main does,
  * sets the connector's host before start() binds, then starts it.
  *
- * <p>Compiled once by local/dynamodb-local.ts into a cache next to node_modules; run with
- * DynamoDBLocal.jar on the class path (its manifest's Class-Path brings in Jetty and the rest).
+ * <p>Compiled once by local/dynamodb-local.ts into node_modules/.cache/billing-dynamodb-local/; run
+ * with DynamoDBLocal.jar on the class path (its manifest's Class-Path brings in Jetty and the rest).
+ * Any start-up failure (a port taken, a jar whose internals changed) prints why and exits 1.
  */
 public final class LoopbackDynamoDbLocal {
   private static final String HOST = "127.0.0.1";
@@ -35,8 +36,8 @@ public final class LoopbackDynamoDbLocal {
         }
         ((ServerConnector) connector).setHost(HOST);
       }
-      // safeStart() is Jetty's start() without the telemetry (we always pass -disableTelemetry) and,
-      // unlike start(), lets a bind failure through instead of printing it and carrying on.
+      // safeStart() is start() without the telemetry event (we pass -disableTelemetry anyway) and
+      // without start()'s own handling of socket errors: every failure reaches the exit below.
       proxy.safeStart();
     } catch (Throwable e) {
       System.err.println("LoopbackDynamoDbLocal: could not start DynamoDB Local on " + HOST + ": " + e);

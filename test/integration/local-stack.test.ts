@@ -4,7 +4,9 @@
  * retries, DLQ after maxReceiveCount). Ends by checking that stop() leaves nothing running.
  */
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { endianness } from "node:os";
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -42,6 +44,39 @@ const accepts = (port: number) =>
   });
 
 const portOf = (endpoint: string) => Number(new URL(endpoint).port);
+
+/**
+ * The local addresses of the TCP sockets listening on a port, from Linux's /proc/net/tcp and tcp6
+ * (no `ss` needed). The kernel prints each address as 32-bit words in host byte order.
+ */
+function listeningAddresses(port: number): string[] {
+  const hostBytes = (hex: string) =>
+    (hex.match(/.{8}/g) ?? []).flatMap((word) => {
+      const bytes = (word.match(/../g) ?? []).map((b) => Number.parseInt(b, 16));
+      return endianness() === "LE" ? bytes.reverse() : bytes;
+    });
+  const addresses: string[] = [];
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, "utf8").trim().split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [hex, portHex] = local?.split(":") ?? [];
+      if (state !== "0A" || !hex || Number.parseInt(portHex ?? "", 16) !== port) continue; // 0A: LISTEN
+      const b = hostBytes(hex);
+      if (b.length === 4) addresses.push(b.join("."));
+      else if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff)
+        addresses.push(`::ffff:${b.slice(12).join(".")}`);
+      else if (b.every((x) => x === 0)) addresses.push("::");
+      else
+        addresses.push(
+          Array.from({ length: 8 }, (_, i) =>
+            (((b[2 * i] ?? 0) << 8) | (b[2 * i + 1] ?? 0)).toString(16),
+          ).join(":"),
+        );
+    }
+  }
+  return addresses;
+}
 
 async function sendAll(sqs: SQSClient, queueUrl: string, bodies: string[]) {
   for (let i = 0; i < bodies.length; i += 10) {
@@ -85,6 +120,15 @@ describe("local stack", { timeout: 60_000 }, () => {
     expect(dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(sqsServer.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
+
+  it.skipIf(!existsSync("/proc/net/tcp"))(
+    "binds DynamoDB Local to 127.0.0.1 only, not all interfaces",
+    () => {
+      const addresses = listeningAddresses(portOf(dynamo.endpoint));
+      expect(addresses.length).toBeGreaterThan(0);
+      for (const address of addresses) expect(["127.0.0.1", "::ffff:127.0.0.1"]).toContain(address);
+    },
+  );
 
   it("round-trips an item through DynamoDB Local", async () => {
     await ddb.send(

@@ -2,6 +2,8 @@
 import type { ProductRule } from "../types.js";
 import { rateActiveUsers, rateMessages, rateSessions } from "./messaging.js";
 import { rateRecording } from "./recording.js";
+import { rateResources } from "./recurring-fees.js";
+import { rateAnswers, rateConversations, rateGenAi, rateMoments } from "./saas-metrics.js";
 import { rateViber, rateViberBot } from "./viber.js";
 import { rateVoice } from "./voice.js";
 import { rateWhatsApp } from "./whatsapp.js";
@@ -15,4 +17,9 @@ export const productRules: readonly ProductRule[] = [
   rateWhatsApp,
   rateVoice,
   rateRecording,
+  rateConversations,
+  rateMoments,
+  rateAnswers,
+  rateGenAi,
+  rateResources,
 ];
