@@ -131,7 +131,9 @@ async function closeAccountPeriod(
   for (const l of sorted)
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
-  const conflicts = await deps.ledger.conflictsOf(account.accountId);
+  const conflicts = (await deps.ledger.conflictsOf(account.accountId)).filter(
+    (c) => c.t >= period.start && c.t < period.end,
+  );
   const rejected = (await deps.deadLetters.list()).filter((d) => d.subject === account.accountId);
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {

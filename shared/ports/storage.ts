@@ -20,6 +20,8 @@ export interface ConflictRecord {
   readonly conflictingHash: string;
   readonly conflictingBody: string;
   readonly seenAt: number;
+  /** The event time of the first-stored version: the conflict is reported in that period. */
+  readonly t: number;
 }
 
 /** The usage ledger: each event identity (source + id, G5) is stored once; the first wins. */

@@ -156,6 +156,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
             conflictingHash: meta.hash,
             conflictingBody: meta.body,
             seenAt: meta.receivedAt,
+            t: Number(first.Item?.t ?? event.t),
           },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
@@ -193,6 +194,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
       conflictingHash: String(i.conflictingHash),
       conflictingBody: String(i.conflictingBody),
       seenAt: Number(i.seenAt),
+      t: Number(i.t),
     }));
   }
 
