@@ -114,6 +114,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
                   hash: meta.hash,
                   accountId: event.subject,
                   eventSk: sk,
+                  t: event.t,
                 },
                 ConditionExpression: "attribute_not_exists(pk)",
               },
