@@ -13,7 +13,11 @@ import { account } from "../support/events.js";
 const a = account();
 const V = "2025-01-01T00:00:00Z";
 const priced = (
-  over: Partial<PricedLine> & { quantity: string; unitPrice: string; amount: string },
+  over: Partial<Omit<PricedLine, "quantity" | "unitPrice" | "amount">> & {
+    quantity: string;
+    unitPrice: string;
+    amount: string;
+  },
 ): PricedLine => ({
   lineType: "usage",
   product: "sms.mt",
