@@ -7,6 +7,8 @@ import { startLocalBillingSystem } from "../local/billing-system.js";
 import { parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 
+// Local tools run on Node 20 by design (Lambda runs nodejs22.x): the SDK's Node 22 notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { values } = parseArgs({
   options: { events: { type: "string", default: "5000" }, accounts: { type: "string", default: "5" } },
 });
