@@ -21,7 +21,9 @@ export const rateConversations: ProductRule = ({ period, events }) => {
   const byInstant = new Map<number, typeof users>();
   for (const e of users) byInstant.set(e.t, [...(byInstant.get(e.t) ?? []), e]);
   for (const [t, group] of [...byInstant].sort((a, b) => a[0] - b[0])) {
-    if (t >= period.start && provisioned.size > peak) peak = provisioned.size; // state at the period start
+    // The state just before a change strictly inside the period was provisioned at some moment of it;
+    // a change at exactly the first instant replaces it (half-open, like G11).
+    if (t > period.start && provisioned.size > peak) peak = provisioned.size;
     for (const e of group) if (e.data.action === "removed") provisioned.delete(e.data.userId);
     for (const e of group) if (e.data.action === "added") provisioned.add(e.data.userId);
     if (t >= period.start) peak = Math.max(peak, provisioned.size);
