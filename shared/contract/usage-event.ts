@@ -131,12 +131,17 @@ export const eventDataSchemas = {
         ctx.addIssue({ code: "custom", path: ["category"], message: "required for kind template" });
     }),
   "conversations.user": data({ userId: nonEmpty, action: z.enum(["added", "removed"]) }),
-  "conversations.message": data({ conversationId: nonEmpty, direction: z.enum(["inbound", "outbound"]) }),
+  "conversations.message": data({
+    conversationId: nonEmpty,
+    direction: z.enum(["inbound", "outbound"]),
+    blocked,
+  }),
   "moments.flow_entered": data({ endUserId: nonEmpty, flowId: nonEmpty }),
   "answers.message": data({
     botId: nonEmpty,
     endUserId: nonEmpty,
     direction: z.enum(["inbound", "outbound"]),
+    blocked,
   }),
   "answers.session_ended": data({
     botId: nonEmpty,

@@ -2,8 +2,8 @@
 import type { ProductRule } from "../types.js";
 import { rateActiveUsers, rateMessages, rateSessions } from "./messaging.js";
 import { rateRecording } from "./recording.js";
-import { rateResources } from "./recurring-fees.js";
-import { rateAnswers, rateConversations, rateGenAi, rateMoments } from "./saas-metrics.js";
+import { rateResources } from "./resources.js";
+import { rateAnswers, rateConversations, rateGenAi, rateMoments } from "./saas.js";
 import { rateViber, rateViberBot } from "./viber.js";
 import { rateVoice } from "./voice.js";
 import { rateWhatsApp } from "./whatsapp.js";

@@ -9,7 +9,7 @@ import {
   rateConversations,
   rateGenAi,
   rateMoments,
-} from "../../../shared/core/rating/rules/saas-metrics.js";
+} from "../../../shared/core/rating/rules/saas.js";
 import type { Charge, LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, ev, tariff, v2025 } from "../../support/events.js";
@@ -105,9 +105,14 @@ describe("rateConversations: conversations.active_agents (§2 peak named users)"
       agents(1),
     ],
     [
-      "§2 (policy) removal and re-addition of the same user at the same instant keeps them provisioned",
-      [add(T, "u1"), add(at(60), "u1", "a-add"), rem(at(60), "u1", "z-rem"), add(at(90), "u2")],
+      "§2, G12 changes at one instant apply in canonical order (source, id): re-added after its removal, u1 stays",
+      [add(T, "u1"), rem(at(60), "u1", "a-rem"), add(at(60), "u1", "z-add"), add(at(90), "u2")],
       agents(2),
+    ],
+    [
+      "§2, G12 changes at one instant apply in canonical order (source, id): removed after its addition, u1 goes",
+      [add(T, "u1"), add(at(60), "u1", "a-add"), rem(at(60), "u1", "z-rem"), add(at(90), "u2")],
+      agents(1),
     ],
     ["§2 removing a user never added changes nothing", [rem(T, "ghost"), add(at(60), "u1")], agents(1)],
     ["§2 no charge when nobody was provisioned", [], []],

@@ -1,7 +1,7 @@
 /** Numbers, features and senders: recurring and one-time resource fees (rating-rules §4, §3.3, G8, G11). */
 import { describe, expect, it } from "vitest";
 import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
-import { rateResources } from "../../../shared/core/rating/rules/recurring-fees.js";
+import { rateResources } from "../../../shared/core/rating/rules/resources.js";
 import type { Charge, LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, ev } from "../../support/events.js";
