@@ -24,9 +24,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
-  ScanCommand,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
@@ -43,6 +41,7 @@ import type {
   PeriodStore,
   RecordOutcome,
 } from "../../ports/storage.js";
+import { queryAll, scanAll } from "./paginate.js";
 
 const identity = (source: string, id: string) => JSON.stringify([source, id]);
 const acct = (accountId: string) => `ACCT#${accountId}`;
@@ -82,15 +81,8 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  private async queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey }));
-      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, "TableName">) {
+    return queryAll(this.doc, this.table, input);
   }
 
   // ---- LedgerStore ----
@@ -316,23 +308,12 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
     return items.map((i) => i.line as InvoiceLine);
   }
 
-  private async scanAll(prefix: string, field: "sk" | "pk"): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: `begins_with(${field}, :p)`,
-          ExpressionAttributeValues: { ":p": prefix },
-          ExclusiveStartKey,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
+  private scanAll(prefix: string, field: "sk" | "pk") {
+    return scanAll(this.doc, this.table, {
+      FilterExpression: `begins_with(${field}, :p)`,
+      ExpressionAttributeValues: { ":p": prefix },
+      ConsistentRead: true,
+    });
   }
 
   async allLines(): Promise<InvoiceLine[]> {

@@ -10,14 +10,13 @@
  * hour on are one range query. A usage record is created once (conditional put): the same account,
  * dimension and hour can never be reported twice, even by two overlapping runs.
  */
+
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
-  ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { hourIso } from "../../core/marketplace/usage.js";
@@ -29,6 +28,7 @@ import type {
   UsageRecordStatus,
   UsageRecordUpdate,
 } from "../../ports/marketplace.js";
+import { queryAll, scanAll } from "./paginate.js";
 
 const pk = (accountId: string) => `MKT#${accountId}`;
 const usageSk = (dimension: string, hour: number) => `USAGE#${dimension}#${hourIso(hour)}`;
@@ -153,15 +153,8 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
     }
   }
 
-  private async queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey }));
-      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, "TableName">) {
+    return queryAll(this.doc, this.table, input);
   }
 
   async usageRecords(
@@ -203,22 +196,12 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
   }
 
   async acceptedUsage(): Promise<AcceptedMarketplaceUsage[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #s = :accepted",
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: { ":mkt": "MKT#", ":usage": "USAGE#", ":accepted": "accepted" },
-          ExclusiveStartKey,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await scanAll(this.doc, this.table, {
+      FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #s = :accepted",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: { ":mkt": "MKT#", ":usage": "USAGE#", ":accepted": "accepted" },
+      ConsistentRead: true,
+    });
     return items
       .map(toRecord)
       .sort(
