@@ -1,0 +1,94 @@
+/**
+ * `billing config load | ingest | close | export | dead-letters` against a configured stack
+ * (contract §5): here the embedded local stack, named by environment variables as a deployed one would be.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { systemClock } from "../../shared/ports/clock.js";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..", "..");
+const basic = join(root, "examples", "basic");
+
+describe("billing commands against a configured stack", () => {
+  let system: LocalBillingSystem;
+  let env: NodeJS.ProcessEnv;
+  const billing = (...args: string[]) =>
+    run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env, timeout: 60_000 }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: e.code ?? -1,
+        stdout: e.stdout ?? "",
+        stderr: e.stderr ?? "",
+      }),
+    );
+
+  beforeAll(async () => {
+    system = await startLocalBillingSystem({ clock: systemClock });
+    env = {
+      ...process.env,
+      BILLING_TABLE: system.tableName,
+      AWS_REGION: "us-east-1",
+      DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
+      SQS_ENDPOINT: system.endpoints.sqs,
+      USAGE_QUEUE_URL: system.queueUrls.usage,
+      USAGE_DLQ_URL: system.queueUrls.deadLetter,
+    };
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it("loads the configuration, ingests, closes, exports and lists dead letters", async () => {
+    const load = await billing(
+      "config",
+      "load",
+      "--accounts",
+      join(basic, "accounts.json"),
+      "--tariffs",
+      join(basic, "tariffs.json"),
+    );
+    expect(load.code, load.stderr).toBe(0);
+    expect(load.stdout).toContain("loaded 1 accounts and 1 tariffs");
+
+    const dir = await mkdtemp(join(tmpdir(), "billing-stack-"));
+    const events = join(dir, "events.jsonl");
+    await writeFile(events, `${await readFile(join(basic, "events.jsonl"), "utf8")}{"not":"a cloudevent"}\n`);
+    const ingest = await billing("ingest", events, "--drain");
+    expect(ingest.code, ingest.stderr).toBe(0);
+    expect(ingest.stderr).toMatch(/sent 25 messages/);
+    expect(ingest.stderr).toMatch(/drained: 25 processed/);
+
+    const close = await billing("close", "--period", "2025-07");
+    expect(close.code, close.stderr).toBe(0);
+    expect(close.stdout).toMatch(/^acme 2025-07 closed: 12 lines, 225\.44 EUR$/m);
+
+    const out = join(dir, "out");
+    const exported = await billing("export", "--out", out);
+    expect(exported.code, exported.stderr).toBe(0);
+    const csv = await readFile(join(out, "invoice-lines.csv"), "utf8");
+    expect(csv.trim().split("\n")).toHaveLength(13);
+    expect(JSON.parse(await readFile(join(out, "close-report.json"), "utf8")).reports[0].totals.amount).toBe(
+      "225.44",
+    );
+
+    const letters = await billing("dead-letters", "list");
+    expect(letters.code, letters.stderr).toBe(0);
+    expect(letters.stdout).toMatch(/invalid CloudEvents envelope/);
+    expect(letters.stderr).toMatch(/1 invalid messages, 0 in the dead-letter queue/);
+  });
+
+  it("refuses to run without a configured stack", async () => {
+    const saved = env;
+    env = { ...process.env, BILLING_TABLE: "" };
+    const r = await billing("close", "--period", "2025-07");
+    env = saved;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/invalid environment: BILLING_TABLE/);
+  });
+});
