@@ -9,7 +9,7 @@ import { formatDecimal, formatMoney, ZERO } from "../core/money.js";
 import { ratePeriod } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
-import { type PeriodId, periodWindow } from "../core/time.js";
+import { type PeriodId, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
 import type { DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
 
@@ -40,6 +40,12 @@ export interface AccountCloseReport {
   readonly suspense: SuspenseSummary[];
   /** G10: suspense of earlier closed periods still unpriced after re-rating them at this close. */
   readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseSummary[] }[];
+  /**
+   * Earlier periods that hold usage but were never closed (e.g. usage from before the account's
+   * first close). Not billed automatically (they may be context only, such as a window opened the
+   * month before); listed so that nothing is silently left unbilled: close them explicitly.
+   */
+  readonly unclosedEarlierPeriods: { period: PeriodId; events: number }[];
   readonly conflicts: { source: string; id: string; seenAt: string }[];
   readonly rejectedMessages: { messageId: string; reason: string }[];
   readonly compliance: Record<string, unknown>;
@@ -135,6 +141,16 @@ async function closeAccountPeriod(
     (c) => c.t >= period.start && c.t < period.end,
   );
   const rejected = (await deps.deadLetters.list()).filter((d) => d.subject === account.accountId);
+  const earlier = new Map<PeriodId, number>();
+  for (const e of events) {
+    if (e.t >= period.start) continue;
+    const p = periodOf(e.t, account.timezone);
+    earlier.set(p, (earlier.get(p) ?? 0) + 1);
+  }
+  const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
+  for (const [p, count] of [...earlier].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    if (!(await deps.periods.getClose(account.accountId, p)))
+      unclosedEarlierPeriods.push({ period: p, events: count });
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,
@@ -153,6 +169,7 @@ async function closeAccountPeriod(
     adjustments,
     suspense: summarizeSuspense(rating.suspense),
     suspenseCarried,
+    unclosedEarlierPeriods,
     conflicts: conflicts.map((c) => ({
       source: c.source,
       id: c.id,

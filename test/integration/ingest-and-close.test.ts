@@ -150,10 +150,13 @@ describe("ingest → close on the local stack", () => {
         { to: "1", country: "TR", status: "submitted" },
         { type: "mms.mt" },
       ),
+      // Usage of a period that was never closed: listed in the report, never silently dropped.
+      msg("may-1", "2025-05-20T09:00:00Z", tr("may")),
     ]);
     await system.drain();
     clock.advanceTo(Date.parse("2025-11-01T00:00:00Z"));
     const [report] = await system.close("2025-10");
+    expect(report?.unclosedEarlierPeriods).toEqual([{ period: "2025-05", events: 1 }]);
     expect(report?.suspense).toEqual([
       {
         product: "mms.mt",
