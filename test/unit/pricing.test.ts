@@ -254,6 +254,7 @@ describe("§2 packages", () => {
       (l) => l.lineType === "proration",
     );
     expect(pr?.amount.toFixed(2)).toBe("-3.23"); // 100 × 1/31 = 3.2258…
+    expect(pr?.unitPrice.toFixed()).toBe("-3.225806"); // G4: unit prices carry up to 6 decimals
   });
 });
 

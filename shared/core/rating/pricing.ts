@@ -30,6 +30,9 @@ export interface PricingResult {
   readonly suspense: SuspenseItem[];
 }
 
+/** Unit prices have up to 6 decimals (rating-rules G4). */
+export const UNIT_PRICE_DECIMALS = 6;
+
 /** The version in force at instant t (G8): the last one whose effectiveFrom ≤ t. */
 export function versionAt(tariff: Tariff, t: number): TariffVersion | undefined {
   let found: TariffVersion | undefined;
@@ -147,7 +150,7 @@ export function priceCharges(input: PricingInput): PricingResult {
         tariffVersion: version,
       });
     if (product === "conversations.active_agents") {
-      const credit = namedUserProration(account, period, dec(pkg.fee), currency);
+      const credit = namedUserProration(account, period, dec(pkg.fee));
       if (credit)
         add({
           lineType: "proration",
@@ -321,15 +324,19 @@ export function namedUserProration(
   account: Account,
   period: PeriodWindow,
   fee: Dec,
-  currency: string,
 ): { unitPrice: Dec; note: string } | undefined {
   const start = account.settings.namedUserPricingStart;
   if (!start || start.slice(0, 7) !== period.id) return undefined;
   const d = Number(start.slice(8, 10));
   if (d <= 1) return undefined;
   const D = daysInPeriod(period.id);
-  // One rounding per line (G4): the exact credit is rounded once and, the quantity being 1, is the unit price.
-  const credit = roundMoney(fee.times(d - 1).dividedBy(D), currency).negated();
+  // G4: unit prices carry up to 6 decimals; the line's amount (1 × unit price) is then rounded once
+  // to the currency (policy: −fee × 10/31 is shown as −96.774194, amount −96.77).
+  const credit = fee
+    .times(d - 1)
+    .dividedBy(D)
+    .toDecimalPlaces(UNIT_PRICE_DECIMALS, Dec.ROUND_HALF_UP)
+    .negated();
   return {
     unitPrice: credit,
     note: `first month of named-user pricing from ${start}: fee prorated by (${D} − ${d} + 1) / ${D}, credit ${d - 1}/${D}`,
