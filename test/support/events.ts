@@ -10,9 +10,10 @@ export function ev(
   type: string,
   time: string,
   data: Record<string, unknown>,
-  extra: Partial<{ id: string; source: string; subject: string }> = {},
+  extraOrId: string | Partial<{ id: string; source: string; subject: string }> = {},
 ): LedgerEvent {
   seq += 1;
+  const extra = typeof extraOrId === "string" ? { id: extraOrId } : extraOrId;
   return {
     specversion: "1.0",
     id: extra.id ?? `e${String(seq).padStart(6, "0")}`,

@@ -6,26 +6,12 @@ import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
 import { rateResources } from "../../../shared/core/rating/rules/resources.js";
 import type { Charge, LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
+import { ev } from "../../support/events.js";
 
 const july = periodWindow("2025-07", "UTC");
 const june = periodWindow("2025-06", "UTC");
 const august = periodWindow("2025-08", "UTC");
 
-let seq = 0;
-/** A ledger event (data not validated: the contract tests do that), t = Date.parse(time). */
-function ev(type: string, time: string, data: Record<string, unknown>, id?: string): LedgerEvent {
-  seq += 1;
-  return {
-    specversion: "1.0",
-    id: id ?? `r${String(seq).padStart(6, "0")}`,
-    source: "/test",
-    type,
-    subject: "acme",
-    time,
-    data,
-    t: Date.parse(time),
-  } as unknown as LedgerEvent;
-}
 const on = (time: string, resourceId: string, resourceType: string, extra: Record<string, unknown> = {}) =>
   ev("resource.activated", time, { resourceId, resourceType, ...extra });
 const off = (time: string, resourceId: string, resourceType: string, extra: Record<string, unknown> = {}) =>

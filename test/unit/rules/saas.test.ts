@@ -11,26 +11,11 @@ import {
 } from "../../../shared/core/rating/rules/saas.js";
 import type { Charge, LedgerEvent, ProductRule, RuleOutput } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
+import { ev } from "../../support/events.js";
 
 const july = periodWindow("2025-07", "UTC");
 const june = periodWindow("2025-06", "UTC");
 const julyIst = periodWindow("2025-07", "Europe/Istanbul"); // starts 2025-06-30T21:00:00Z
-
-let seq = 0;
-/** A ledger event (data not validated: the contract tests do that), t = Date.parse(time). */
-function ev(type: string, time: string, data: Record<string, unknown>, id?: string): LedgerEvent {
-  seq += 1;
-  return {
-    specversion: "1.0",
-    id: id ?? `e${String(seq).padStart(6, "0")}`,
-    source: "/test",
-    type,
-    subject: "acme",
-    time,
-    data,
-    t: Date.parse(time),
-  } as unknown as LedgerEvent;
-}
 
 const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
 /** "product[k=v;…] xQ @pricedAt", dimensions sorted by key. */
