@@ -10,7 +10,7 @@ import { type AccountCloseReport, closePeriod } from "../shared/app/close-period
 import { listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { readEnvironment } from "../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient, sqsClient } from "../shared/runtime/wiring.js";
+import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
 import { loadConfigFiles } from "./simulate.js";
 
@@ -29,7 +29,7 @@ export async function runStackCommand(
   const sqs = sqsClient(endpoints);
   const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
   const config = cachedConfig(store, systemClock, 0);
-  const deps = { ledger: store, periods: store, deadLetters: store, clock: systemClock, config };
+  const deps = storeDeps(store, systemClock, config);
   const need = (v: string | undefined, name: string) => {
     if (!v) throw new Error(`${name} must be set for this command`);
     return v;

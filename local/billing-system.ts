@@ -13,7 +13,7 @@ import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import type { PeriodId } from "../shared/core/time.js";
 import type { Clock } from "../shared/ports/clock.js";
-import { cachedConfig, dynamoClient, sqsClient } from "../shared/runtime/wiring.js";
+import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";
 import { createUsageQueues } from "./queues.js";
@@ -78,7 +78,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
     const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);
     const config = cachedConfig(store, opts.clock, 0);
-    const deps = { ledger: store, periods: store, deadLetters: store, clock: opts.clock, config };
+    const deps = storeDeps(store, opts.clock, config);
     const ingest = createIngestHandler(deps);
     const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
     // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.

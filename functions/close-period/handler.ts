@@ -12,7 +12,7 @@ import { type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import { periodOf, shiftPeriod } from "../../shared/core/time.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
+import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 const closeRequestSchema = z.object({
   period: z
@@ -40,9 +40,7 @@ export const handler = (input: unknown, context: Context) => {
       env.BILLING_TABLE,
     );
     const config = cachedConfig(store, systemClock, 0);
-    lambdaHandler = middy(
-      createCloseHandler({ ledger: store, periods: store, deadLetters: store, clock: systemClock, config }),
-    );
+    lambdaHandler = middy(createCloseHandler(storeDeps(store, systemClock, config)));
   }
   return lambdaHandler(input, context);
 };

@@ -9,7 +9,7 @@ import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table
 import { type IngestDeps, type IngestOutcome, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
+import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
   readonly outcomes: Record<IngestOutcome["kind"] | "failed", number>;
@@ -64,9 +64,7 @@ export const handler = (event: SQSEvent, context: Context) => {
       env.BILLING_TABLE,
     );
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-    lambdaHandler = wrapIngestHandler(
-      createIngestHandler({ ledger: store, periods: store, deadLetters: store, clock: systemClock, config }),
-    );
+    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config)));
   }
   return lambdaHandler(event, context);
 };

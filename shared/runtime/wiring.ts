@@ -27,10 +27,9 @@ export function sqsClient(e: Endpoints): SQSClient {
   });
 }
 
-export interface BillingDeps {
-  readonly store: DynamoBillingStore;
-  readonly clock: Clock;
-  readonly config: () => Promise<BillingConfig>;
+/** The ports every use case needs, all served by the one DynamoDB store (ingest and close alike). */
+export function storeDeps(store: DynamoBillingStore, clock: Clock, config: () => Promise<BillingConfig>) {
+  return { ledger: store, periods: store, deadLetters: store, clock, config };
 }
 
 /** Configuration cached for `cacheMs` of the given clock (a new tariff reaches warm Lambdas within it). */
