@@ -11,7 +11,7 @@ import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
-import type { DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
+import type { DeadLetter, DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
 
 export interface CloseDeps {
   readonly ledger: LedgerStore;
@@ -78,9 +78,11 @@ export async function closePeriod(
   const config = await deps.config();
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
+  // Read once for the whole run, not once per account: each report keeps only its own letters.
+  const deadLetters = await deps.deadLetters.list();
   const reports: AccountCloseReport[] = [];
   for (const account of accounts)
-    reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps));
+    reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps, deadLetters));
   return reports;
 }
 
@@ -89,6 +91,7 @@ async function closeAccountPeriod(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
+  deadLetters: readonly DeadLetter[],
 ): Promise<AccountCloseReport> {
   const existing = await deps.periods.getClose(account.accountId, periodId);
   if (existing?.status === "closed") {
@@ -140,7 +143,7 @@ async function closeAccountPeriod(
   const conflicts = (await deps.ledger.conflictsOf(account.accountId)).filter(
     (c) => c.t >= period.start && c.t < period.end,
   );
-  const rejected = (await deps.deadLetters.list()).filter((d) => d.subject === account.accountId);
+  const rejected = deadLetters.filter((d) => d.subject === account.accountId);
   const earlier = new Map<PeriodId, number>();
   for (const e of events) {
     if (e.t >= period.start) continue;

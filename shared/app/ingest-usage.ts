@@ -50,13 +50,14 @@ export async function ingestUsageMessage(
 ): Promise<IngestOutcome> {
   const receivedAt = deps.clock.now();
   const deadLetter = async (reason: string): Promise<IngestOutcome> => {
+    const subject = subjectOf(body);
     await deps.deadLetters.put({
       deadLetterId: messageId, // an SQS re-delivery of the same message replaces, never doubles, its letter
       messageId,
       receivedAt,
       reason,
       body,
-      ...(subjectOf(body) !== undefined ? { subject: subjectOf(body) } : {}),
+      ...(subject !== undefined ? { subject } : {}),
     });
     return { kind: "dead-lettered", reason };
   };
