@@ -41,7 +41,7 @@ import type {
   PeriodStore,
   RecordOutcome,
 } from "../../ports/storage.js";
-import { queryAll, scanAll } from "./paginate.js";
+import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
 
 const identity = (source: string, id: string) => JSON.stringify([source, id]);
 const acct = (accountId: string) => `ACCT#${accountId}`;
@@ -155,7 +155,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
         }),
       )
       .catch((e: unknown) => {
-        if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
+        if (!isConditionFailure(e)) throw e;
       });
     return { kind: "conflict", accountId, firstHash };
   }
@@ -223,7 +223,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
       );
       return true;
     } catch (e) {
-      if ((e as { name?: string }).name === "ConditionalCheckFailedException") return false;
+      if (isConditionFailure(e)) return false;
       throw e;
     }
   }
@@ -295,7 +295,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
         }),
       )
       .catch((e: unknown) => {
-        if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
+        if (!isConditionFailure(e)) throw e;
       });
   }
 

@@ -28,12 +28,10 @@ import type {
   UsageRecordStatus,
   UsageRecordUpdate,
 } from "../../ports/marketplace.js";
-import { queryAll, scanAll } from "./paginate.js";
+import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
 
 const pk = (accountId: string) => `MKT#${accountId}`;
 const usageSk = (dimension: string, hour: number) => `USAGE#${dimension}#${hourIso(hour)}`;
-const isConditionFailure = (e: unknown) =>
-  (e as { name?: string }).name === "ConditionalCheckFailedException";
 
 export class DynamoMarketplaceStore implements MarketplaceStore {
   private readonly doc: DynamoDBDocumentClient;

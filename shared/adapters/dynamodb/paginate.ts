@@ -1,4 +1,5 @@
-/** Reads every page of a Query or Scan (DynamoDB returns at most 1 MB per call). */
+/** Helpers both DynamoDB stores share: reading every page of a Query or Scan (DynamoDB returns at
+ * most 1 MB per call) and telling a failed condition from a real error. */
 import {
   type DynamoDBDocumentClient,
   QueryCommand,
@@ -38,3 +39,7 @@ export async function scanAll(
   } while (ExclusiveStartKey);
   return items;
 }
+
+/** A conditional write that found its condition false (an expected outcome, not a fault). */
+export const isConditionFailure = (e: unknown): boolean =>
+  (e as { name?: string }).name === "ConditionalCheckFailedException";
