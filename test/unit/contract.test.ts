@@ -143,3 +143,59 @@ describe("contract §1: malformed messages are refused with a clear reason", () 
     expect((error as Error).message).toMatch(reason);
   });
 });
+
+describe("contract §1: a value that becomes a pricing dimension", () => {
+  // The free-text dimension fields (the others are enums or country codes): where each lives.
+  const carriers: [string, string, Record<string, unknown>][] = [
+    ["network", "sms.mt", validData["sms.mt"] as Record<string, unknown>],
+    ["platform", "push.notification", validData["push.notification"] as Record<string, unknown>],
+    ["numberType", "resource.activated", validData["resource.activated"] as Record<string, unknown>],
+    ["feature", "genai.interaction", validData["genai.interaction"] as Record<string, unknown>],
+    ["model", "genai.interaction", validData["genai.interaction"] as Record<string, unknown>],
+  ];
+  const refused: [string, string, RegExp][] = [
+    ["empty", "", /1–128 characters/],
+    ["129 characters", "x".repeat(129), /1–128 characters/],
+    ["a semicolon", "chat;v2", /";"/],
+    ["an equals sign", "tier=2", /"="/],
+    ["a tab (control character)", "chat\tv2", /control/],
+    ["a newline (control character)", "chat\nv2", /control/],
+    ["NUL (control character)", "chat\u0000v2", /control/],
+    ["DEL (control character)", "chat\u007fv2", /control/],
+    ["a C1 control character", "chat\u0085v2", /control/],
+    ["a line separator (not printable)", "chat\u2028v2", /printable/],
+    ["a zero-width format character (not printable)", "chat\u200bv2", /printable/],
+    ["a lone surrogate (not printable)", "chat\ud800v2", /printable/],
+  ];
+  const accepted = [
+    "chat|v2",
+    "a,b",
+    'say "hi"',
+    "it's",
+    " spaced  out ",
+    "Çağrı özeti",
+    "要約",
+    "emoji 🚀",
+    "x".repeat(128),
+    "🚀".repeat(128), // 128 characters (code points), 256 UTF-16 units
+  ];
+  for (const [field, type, data] of carriers) {
+    it.each(refused)(`${field} with %s is refused, naming the field`, (_name, value, reason) => {
+      let error: unknown;
+      try {
+        parseUsageMessage(envelope(type, { ...data, [field]: value }));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidUsageMessageError);
+      expect((error as Error).message).toContain(`data.${field}:`);
+      expect((error as Error).message).toMatch(reason);
+    });
+    it(`${field} keeps every other character unchanged`, () => {
+      for (const value of accepted) {
+        const e = parseUsageMessage(envelope(type, { ...data, [field]: value }));
+        expect((e.data as Record<string, unknown>)[field]).toBe(value);
+      }
+    });
+  }
+});
