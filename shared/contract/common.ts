@@ -33,3 +33,41 @@ export const ianaTimeZone = z.string().refine((tz) => {
     return false;
   }
 }, "unknown IANA time zone");
+
+/** Longest pricing-dimension value, in characters (Unicode code points), contract §1. */
+export const DIMENSION_VALUE_MAX = 128;
+/** Control characters (C0, DEL, C1). */
+const CONTROL = /\p{Cc}/u;
+/**
+ * Not printable (policy): format characters (zero-width, bidi controls), line and paragraph
+ * separators, private-use code points and lone surrogates. Unassigned code points are not refused:
+ * that set changes with the Unicode version of the runtime (Node 20 and Lambda nodejs22.x differ).
+ */
+const NOT_PRINTABLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Co}]|\p{Cs}/u;
+/**
+ * A string that becomes a pricing dimension (contract §1, rating-rules §1.1): 1–128 characters of
+ * printable Unicode without `;`, `=` or control characters, which the invoice line's
+ * `key=value;key=value` form could not carry. Every other character (`|`, `,`, quotes, spaces,
+ * non-ASCII) is kept unchanged.
+ */
+export const dimensionValue = z
+  .string()
+  .superRefine((s, ctx) => {
+    const refuse = (message: string) => ctx.addIssue({ code: "custom", message });
+    const length = [...s].length;
+    if (length < 1 || length > DIMENSION_VALUE_MAX)
+      refuse(`a pricing dimension is 1–${DIMENSION_VALUE_MAX} characters (got ${length})`);
+    if (s.includes(";")) refuse('a pricing dimension may not contain ";"');
+    if (s.includes("=")) refuse('a pricing dimension may not contain "="');
+    if (CONTROL.test(s)) refuse("a pricing dimension may not contain control characters");
+    else if (NOT_PRINTABLE.test(s)) refuse("a pricing dimension is printable Unicode only");
+  })
+  .meta({
+    // The same rule for the published JSON Schema (a refinement has no JSON Schema form of its own);
+    // JSON Schema counts lengths in code points, as the refinement does.
+    description:
+      "Pricing dimension value (contract §1): printable Unicode without ';', '=' or control characters",
+    minLength: 1,
+    maxLength: DIMENSION_VALUE_MAX,
+    pattern: "^[^;=\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Co}\\p{Cs}]*$",
+  });

@@ -1,6 +1,6 @@
 /** Tariffs file contract (contract.md §3). */
 import { z } from "zod";
-import { currencyCode, isoInstant, moneyString, unitPriceString } from "./common.js";
+import { currencyCode, dimensionValue, isoInstant, moneyString, unitPriceString } from "./common.js";
 
 export const tierStepSchema = z.object({
   upTo: z.number().positive().nullable(),
@@ -10,7 +10,8 @@ export const tierStepSchema = z.object({
 export const rateSchema = z
   .object({
     product: z.string().min(1),
-    match: z.record(z.string(), z.string()).default({}),
+    // A rate matches event dimensions (contract §1) and a tiered line takes its match as dimensions.
+    match: z.record(z.string(), dimensionValue).default({}),
     unitPrice: unitPriceString.optional(),
     tiers: z
       .object({

@@ -5,6 +5,7 @@ import {
   parseUsageMessage,
   usageEventTypes,
 } from "../../shared/contract/usage-event.js";
+import { parseTariffs } from "../../shared/core/config.js";
 
 const envelope = (type: string, data: unknown, over: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -198,4 +199,27 @@ describe("contract §1: a value that becomes a pricing dimension", () => {
       }
     });
   }
+});
+
+describe("contract §3: a tariff rate's match value is a pricing-dimension value", () => {
+  it("refuses a value that no event could carry, naming the rate", () => {
+    const file = (value: string) => [
+      {
+        tariffId: "t1",
+        currency: "EUR",
+        versions: [
+          {
+            publishedAt: "2024-12-01T00:00:00Z",
+            effectiveFrom: "2025-01-01T00:00:00Z",
+            rates: [{ product: "genai.interaction", match: { feature: value }, unitPrice: "0.1" }],
+          },
+        ],
+      },
+    ];
+    expect(() => parseTariffs(file("chat;v2"))).toThrow(/match\.feature.*";"/);
+    expect(() => parseTariffs(file("tier=2"))).toThrow(/match\.feature.*"="/);
+    expect(parseTariffs(file('chat|v2, "β"'))[0]?.versions[0]?.rates[0]?.match).toEqual({
+      feature: 'chat|v2, "β"',
+    });
+  });
 });

@@ -132,6 +132,26 @@ describe("G7 adjustments", () => {
       adj.map((l) => [l.line_type, l.period, l.reference_period, l.quantity, l.unit_price, l.amount]),
     ).toEqual([["adjustment", "2025-08", "2025-07", "1", "0.012", "0.01"]]);
   });
+  it("contract §1: keep a dimension value with `|` whole, at its own unit price", () => {
+    const dimensions = { feature: "chat|v2", model: "a|b,c" };
+    const before = [
+      toInvoiceLine(a, "EUR", "2025-07", "2025-07", {
+        ...priced({ quantity: "1", unitPrice: "0.3", amount: "0.30" }),
+        product: "genai.interaction",
+        dimensions,
+      }),
+    ];
+    const adj = adjustmentLines(a, "EUR", "2025-08", "2025-07", before, [
+      {
+        ...priced({ quantity: "3", unitPrice: "0.3", amount: "0.90" }),
+        product: "genai.interaction",
+        dimensions,
+      },
+    ]);
+    expect(adj.map((l) => [l.dimensions, l.tariff_version, l.quantity, l.unit_price, l.amount])).toEqual([
+      ["feature=chat|v2;model=a|b,c", V, "2", "0.3", "0.60"],
+    ]);
+  });
   it("credit what a late event made free (negative difference)", () => {
     const adj = adjustmentLines(a, "EUR", "2025-08", "2025-07", emitted, [
       priced({ quantity: "2", unitPrice: "0.012", amount: "0.02" }),

@@ -198,7 +198,8 @@ export interface PlannedUsage {
   readonly request: UsageEventRequest;
 }
 
-const key = (a: string, b: string | number) => `${a}\u0000${b}`;
+/** Map key of a pair: JSON of it, an injective encoding (never split back). */
+const key = (a: string, b: string | number) => JSON.stringify([a, b]);
 
 /**
  * The usage events to send for the given hours (ascending), given what is already accounted

@@ -8,9 +8,12 @@ import { Dec, dec, formatDecimal, formatMoney, ZERO } from "../money.js";
 import type { PeriodId } from "../time.js";
 import { dimensionsKey, type PricedLine } from "./pricing.js";
 
-/** Deterministic id: the same inputs give the same id on every run (contract §4). */
+/**
+ * Deterministic id: the same inputs give the same id on every run (contract §4). The parts are
+ * hashed as a JSON array, an injective encoding, so no two different part lists share an input.
+ */
 function lineId(parts: string[]): string {
-  return `L-${createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 20)}`;
+  return `L-${createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 20)}`;
 }
 
 export function toInvoiceLine(
@@ -85,60 +88,84 @@ export function adjustmentLines(
   alreadyEmitted: readonly InvoiceLine[],
   rerated: readonly PricedLine[],
 ): InvoiceLine[] {
-  type Sum = { quantity: Dec; amount: Dec; sample: PricedLine | InvoiceLine };
+  type Sum = { quantity: Dec; amount: Dec };
+  /** What an adjustment is computed per (G7). Kept as values; the map key is only their encoding. */
+  interface Group {
+    readonly klass: "informational" | "billed";
+    readonly product: string;
+    /** The invoice-line form (contract §4); injective because values hold no `;` or `=` (contract §1). */
+    readonly dimensions: string;
+    readonly tariffVersion: string;
+    readonly unitPrice: string;
+    before: Sum;
+    after: Sum;
+    sample: PricedLine | InvoiceLine;
+  }
   const cls = (t: string) => (t === "informational" ? "informational" : "billed");
-  const sums = new Map<string, { before: Sum; after: Sum }>();
-  const slot = (k: string, sample: PricedLine | InvoiceLine) => {
-    let s = sums.get(k);
+  const groups = new Map<string, Group>();
+  const groupOf = (
+    g: Pick<Group, "klass" | "product" | "dimensions" | "tariffVersion" | "unitPrice">,
+    sample: PricedLine | InvoiceLine,
+  ): Group => {
+    // JSON of an array of strings is injective: no two groups share a key, whatever the values hold.
+    const k = JSON.stringify([g.klass, g.product, g.dimensions, g.tariffVersion, g.unitPrice]);
+    let s = groups.get(k);
     if (!s) {
       s = {
-        before: { quantity: ZERO, amount: ZERO, sample },
-        after: { quantity: ZERO, amount: ZERO, sample },
+        ...g,
+        before: { quantity: ZERO, amount: ZERO },
+        after: { quantity: ZERO, amount: ZERO },
+        sample,
       };
-      sums.set(k, s);
+      groups.set(k, s);
     }
     return s;
   };
   for (const l of alreadyEmitted) {
     if (l.reference_period !== referencePeriod) continue;
-    const k = [
-      cls(l.line_type),
-      l.product,
-      l.dimensions,
-      l.tariff_version,
-      formatDecimal(dec(l.unit_price)),
-    ].join("|");
-    const s = slot(k, l).before;
-    s.quantity = s.quantity.plus(l.quantity);
-    s.amount = s.amount.plus(l.amount);
+    const g = groupOf(
+      {
+        klass: cls(l.line_type),
+        product: l.product,
+        dimensions: l.dimensions,
+        tariffVersion: l.tariff_version,
+        unitPrice: formatDecimal(dec(l.unit_price)),
+      },
+      l,
+    );
+    g.before.quantity = g.before.quantity.plus(l.quantity);
+    g.before.amount = g.before.amount.plus(l.amount);
   }
   for (const l of rerated) {
-    const k = [
-      cls(l.lineType),
-      l.product,
-      dimensionsKey(l.dimensions),
-      l.tariffVersion,
-      formatDecimal(l.unitPrice),
-    ].join("|");
-    const s = slot(k, l).after;
-    s.sample = l;
-    s.quantity = s.quantity.plus(l.quantity);
-    s.amount = s.amount.plus(l.amount);
+    const g = groupOf(
+      {
+        klass: cls(l.lineType),
+        product: l.product,
+        dimensions: dimensionsKey(l.dimensions),
+        tariffVersion: l.tariffVersion,
+        unitPrice: formatDecimal(l.unitPrice),
+      },
+      l,
+    );
+    g.sample = l;
+    g.after.quantity = g.after.quantity.plus(l.quantity);
+    g.after.amount = g.after.amount.plus(l.amount);
   }
   const out: InvoiceLine[] = [];
-  for (const [k, { before, after }] of sums) {
+  for (const {
+    klass,
+    product,
+    dimensions,
+    tariffVersion,
+    unitPrice,
+    before,
+    after,
+    sample,
+  } of groups.values()) {
     const dq = after.quantity.minus(before.quantity);
     const da = after.amount.minus(before.amount);
     if (dq.isZero() && da.isZero()) continue;
-    const [klass, product, dimensions, tariffVersion, unitPrice] = k.split("|") as [
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
     const informational = klass === "informational";
-    const sample = after.sample;
     const originalType = "lineType" in sample ? sample.lineType : sample.line_type;
     const unit = sample.unit;
     const lineType = informational ? "informational" : "adjustment";

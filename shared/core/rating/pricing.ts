@@ -97,13 +97,14 @@ export function priceCharges(input: PricingInput): PricingResult {
   const suspense: SuspenseItem[] = [];
   const acc = new Map<string, Accumulator>();
   const add = (a: Accumulator) => {
-    const key = [
+    // An injective encoding of what a line groups by; the values stay in the accumulator.
+    const key = JSON.stringify([
       a.lineType,
       a.product,
       dimensionsKey(a.dimensions),
       a.tariffVersion,
       a.unitPrice.toFixed(),
-    ].join("|");
+    ]);
     const prev = acc.get(key);
     if (prev) prev.quantity = prev.quantity.plus(a.quantity);
     else acc.set(key, { ...a });

@@ -103,7 +103,7 @@ export const rateSessions: ProductRule = ({ period, events }) => {
   const charges: Charge[] = [];
   const seen = new Set<string>();
   for (const e of eventsOfType(events, "ussd.session", "kakao.sangdam_session")) {
-    const key = `${e.type}\u0000${e.data.sessionId}`;
+    const key = JSON.stringify([e.type, e.data.sessionId]);
     if (seen.has(key)) continue;
     seen.add(key);
     if (!inPeriod(e.t, period)) continue;

@@ -23,7 +23,8 @@ interface ViberSession {
   blockedReported: boolean;
 }
 
-const keyOf = (a: string, b: string) => `${a}\u0000${b}`;
+/** Map key of a (service or bot, end user) pair: JSON of the pair, an injective encoding. */
+const keyOf = (a: string, b: string) => JSON.stringify([a, b]);
 
 /**
  * §3.1 `viber.message` (by `messageType`) and `viber.session`. Every charge carries

@@ -24,7 +24,8 @@ interface Thread {
   readonly conversations: Map<Category, number>;
 }
 
-const keyOf = (senderId: string, endUserId: string) => `${senderId}\u0000${endUserId}`;
+/** Map key of a (sender, end user) thread: JSON of the pair, an injective encoding. */
+const keyOf = (senderId: string, endUserId: string) => JSON.stringify([senderId, endUserId]);
 
 export const rateWhatsApp: ProductRule = ({ period, events }) => {
   const charges: Charge[] = [];

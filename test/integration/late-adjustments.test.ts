@@ -1,0 +1,156 @@
+/**
+ * Late-event adjustments (rating-rules G7) through the real ingest and close on the local stack
+ * (DynamoDB Local, the SQS-compatible server, the event-source poller), then the finance exports.
+ * A dimension value may hold any printable character but `;` and `=` (contract §1): each reaches the
+ * adjustment line, the CSV (RFC 4180) and the JSON export unchanged; a refused one is dead-lettered.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeExports } from "../../cli/exports.js";
+import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { VirtualClock } from "../../shared/ports/clock.js";
+import { csvRecords } from "../support/csv.js";
+
+/** Feature values with the characters contract §1 lets through, each with its own price. */
+const FEATURES: [feature: string, unitPrice: string][] = [
+  ["chat|v2", "0.3"],
+  ["a,b", "0.4"],
+  ["say \"hi\", 'bye'", "0.5"],
+  [" spaced  out ", "0.6"],
+  ["Çağrı özeti 要約 🚀", "0.7"],
+  ["x|y,z\"w'v", "0.8"],
+];
+
+const tariffs = parseTariffs([
+  {
+    tariffId: "std",
+    currency: "EUR",
+    versions: [
+      {
+        publishedAt: "2024-12-01T00:00:00Z",
+        effectiveFrom: "2025-01-01T00:00:00Z",
+        rates: [
+          // "chat" is what the value before the first `|` would match: a corrupted key prices wrong.
+          { product: "genai.interaction", match: { feature: "chat" }, unitPrice: "0.10" },
+          ...FEATURES.map(([feature, unitPrice]) => ({
+            product: "genai.interaction",
+            match: { feature },
+            unitPrice,
+          })),
+          { product: "genai.interaction", unitPrice: "0.01" },
+        ],
+      },
+    ],
+  },
+]);
+const accounts = parseAccounts(
+  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
+  tariffs,
+);
+
+/**
+ * SQS accepts characters above U+FFFF, but the fauxqs server (1.9.2) refuses every surrogate code
+ * unit; a JSON `\\uXXXX` escape of such a character is the same message to any JSON reader.
+ */
+const escapeAstral = (body: string) =>
+  body.replace(/[\u{10000}-\u{10FFFF}]/gu, (c) =>
+    [...c.split("")].map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`).join(""),
+  );
+
+const genai = (id: string, time: string, data: Record<string, unknown>) =>
+  escapeAstral(
+    JSON.stringify({
+      specversion: "1.0",
+      id,
+      source: "/genai/eu-1",
+      type: "genai.interaction",
+      subject: "acme",
+      time,
+      data,
+    }),
+  );
+
+const view = (l: InvoiceLine) => [
+  l.period,
+  l.line_type,
+  l.reference_period,
+  l.product,
+  l.dimensions,
+  l.quantity,
+  l.unit_price,
+  l.amount,
+];
+
+describe("late-event adjustments through ingest and close", () => {
+  let system: LocalBillingSystem;
+  let out: string;
+  const clock = new VirtualClock(Date.parse("2025-07-01T00:00:00Z"));
+  beforeAll(async () => {
+    system = await startLocalBillingSystem({ clock });
+    await system.loadConfig({ accounts, tariffs });
+    out = await mkdtemp(join(tmpdir(), "late-adjustments-"));
+  });
+  afterAll(async () => {
+    await system?.stop();
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it("contract §1, G7: every allowed character of a dimension reaches the adjustment line and both exports unchanged", async () => {
+    await system.send(
+      FEATURES.map(([feature], i) => genai(`jul-${i}`, "2025-07-10T10:00:00Z", { feature, model: `m|${i}` })),
+    );
+    expect(await system.drain()).toMatchObject({ stored: FEATURES.length, "dead-lettered": 0, failed: 0 });
+    clock.advanceTo(Date.parse("2025-08-01T13:00:00Z"));
+    await system.close("2025-07");
+
+    // Late July usage (two units each) and one refused value, then August's close.
+    await system.send([
+      ...FEATURES.map(([feature], i) =>
+        genai(`late-${i}`, "2025-07-31T23:59:59Z", { feature, model: `m|${i}`, units: 2 }),
+      ),
+      genai("late-bad", "2025-07-31T23:59:59Z", { feature: "chat;v2" }),
+    ]);
+    expect(await system.drain()).toMatchObject({
+      stored: FEATURES.length,
+      "dead-lettered": 1,
+      failed: 0,
+    });
+    const letters = await system.store.list();
+    expect(letters).toHaveLength(1);
+    const [letter] = letters;
+    expect(letter?.reason).toMatch(/^invalid data for genai.interaction: data\.feature: .*";"/);
+    expect(JSON.parse(letter?.body ?? "{}").id).toBe("late-bad");
+
+    clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
+    const [report] = await system.close("2025-08");
+    const lines = await system.store.allLines();
+    const expected = FEATURES.flatMap(([feature, price], i) => {
+      const dimensions = `feature=${feature};model=m|${i}`;
+      const amount = (x: number) => (Number(price) * x).toFixed(2);
+      return [
+        ["2025-07", "usage", "2025-07", "genai.interaction", dimensions, "1", price, amount(1)],
+        ["2025-08", "adjustment", "2025-07", "genai.interaction", dimensions, "2", price, amount(2)],
+      ];
+    });
+    expect(lines.map(view).sort()).toEqual(expected.sort());
+    expect(report?.adjustments).toEqual([{ referencePeriod: "2025-07", amount: "6.60", lines: 6 }]);
+
+    // The finance exports: the CSV read back by an independent RFC 4180 reader equals the JSON export,
+    // column for column, and both carry each value unchanged.
+    await writeExports(out, { lines, reports: [], deadLetters: [], marketplaceUsage: [] });
+    const csv = await readFile(join(out, "invoice-lines.csv"), "utf8");
+    const json = JSON.parse(await readFile(join(out, "invoice-lines.json"), "utf8")) as InvoiceLine[];
+    expect(csvRecords(csv)).toEqual(json);
+    expect(json.map(view).sort()).toEqual(expected.sort());
+    for (const [feature] of FEATURES) {
+      const adjustment = json.find(
+        (l) => l.line_type === "adjustment" && l.dimensions.startsWith(`feature=${feature};`),
+      );
+      expect(adjustment?.description).toContain(feature);
+    }
+  });
+});
