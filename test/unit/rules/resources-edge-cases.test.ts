@@ -5,6 +5,7 @@ import { rateResources } from "../../../shared/core/rating/rules/resources.js";
 import type { Charge, LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, ev } from "../../support/events.js";
+import { rateInEveryOrder } from "../../support/orders.js";
 
 const p = (id: string, tz = "UTC") => periodWindow(id, tz);
 const june = p("2025-06");
@@ -335,7 +336,7 @@ describe("rateResources: G6, G8", () => {
     ]);
   });
 
-  it("G6 the result depends only on the set of events", () => {
+  it("G6 the result depends only on the set of events: adversarial orders through ratePeriod", () => {
     const events = [
       numOn("2025-06-10T10:00:00Z"),
       numOff("2025-07-05T10:00:00Z"),
@@ -343,9 +344,18 @@ describe("rateResources: G6, G8", () => {
       trunk("2025-07-02T10:00:00Z", "t1", 10),
       trunk("2025-07-10T10:00:00Z", "t1", 12),
       on("2025-07-02T10:00:00Z", "wa1", "whatsapp_sender", { hosting: "hosted" }),
+      // Same instant: the trunk drops to 8 channels as the sender goes and n2 comes back.
+      trunk("2025-07-20T10:00:00Z", "t1", 8),
+      off("2025-07-20T10:00:00Z", "wa1", "whatsapp_sender", { hosting: "hosted" }),
+      numOff("2025-07-20T10:00:00Z", "n2", { numberType: "toll_free", country: "US" }),
+      numOn("2025-07-20T10:00:00Z", "n2", { numberType: "long", country: "US" }),
     ];
-    const a = run(events);
-    expect(run([...events].reverse())).toEqual(a);
-    expect(a).toHaveLength(5);
+    expect(rateInEveryOrder(events)).toEqual([
+      "one_time number.setup[country=US;numberType=toll_free] x1",
+      "recurring number.monthly[country=TR;numberType=long] x1",
+      "recurring number.monthly[country=US;numberType=long] x1",
+      "recurring whatsapp.sender[hosting=hosted] x1",
+      "recurring sip_trunk.channel[country=US;plan=metered] x12",
+    ]);
   });
 });

@@ -1,5 +1,4 @@
 /** SaaS metrics and GEN AI rules (rating-rules §2, §2.1, G2, G3, G6, G8, G12, G14). */
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type AccountInput, accountSchema } from "../../../shared/contract/accounts.js";
 import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
@@ -12,6 +11,7 @@ import {
 import type { Charge, LedgerEvent, ProductRule, RuleOutput } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { ev } from "../../support/events.js";
+import { rateInEveryOrder } from "../../support/orders.js";
 
 const july = periodWindow("2025-07", "UTC");
 const june = periodWindow("2025-06", "UTC");
@@ -497,7 +497,7 @@ describe("G6 the charges do not depend on arrival order", () => {
   const history = [
     add("2025-06-02T10:00:00Z", "u1"),
     add("2025-07-02T10:00:00Z", "u2"),
-    rem("2025-07-02T10:00:00Z", "u1"),
+    rem("2025-07-02T10:00:00Z", "u1"), // same instant as u2's add: a swap, never both (policy)
     add("2025-07-03T10:00:00Z", "u3"),
     msg("2025-07-02T10:00:00Z", "c1"),
     msg("2025-07-02T10:00:00Z", "c2", "outbound"),
@@ -505,29 +505,20 @@ describe("G6 the charges do not depend on arrival order", () => {
     flow("2025-07-04T10:00:00Z", "p1", "f2"),
     inb("2025-06-30T23:50:00Z"),
     inb("2025-07-01T00:19:00Z"),
-    ended("2025-07-01T00:19:00Z"),
+    ended("2025-07-01T00:19:00Z"), // same instant as an inbound: the inbound first (policy)
     inb("2025-07-01T00:19:30Z"),
     outb("2025-07-01T00:40:00Z"),
     inb("2025-07-01T00:49:30Z"),
     gen("2025-07-05T10:00:00Z", { feature: "summary", units: 2 }),
   ];
-  const all = (events: LedgerEvent[]) =>
-    [rateConversations, rateMoments, rateAnswers, rateGenAi].flatMap((r) => run(r, events, july, T30));
 
-  it("any permutation of the history gives the same charges", () => {
-    const expected = all(history);
-    expect(expected).toEqual([
-      `conversations.active_agents x2 ${JUL1}`,
-      `conversations.active_conversations x2 ${JUL1}`,
-      `moments.engaged_people x1 ${JUL1}`,
-      `answers.active_sessions x1 ${JUL1}`,
-      "genai.interaction[feature=summary] x2 @2025-07-05T10:00:00Z",
+  it("the history in adversarial orders through ratePeriod gives the same lines", () => {
+    expect(rateInEveryOrder(history, "2025-07", T30)).toEqual([
+      "usage conversations.active_agents x2",
+      "usage conversations.active_conversations x2",
+      "usage moments.engaged_people x1",
+      "usage answers.active_sessions x1",
+      "usage genai.interaction[feature=summary] x2",
     ]);
-    fc.assert(
-      fc.property(fc.shuffledSubarray(history, { minLength: history.length }), (shuffled) => {
-        expect(all(shuffled)).toEqual(expected);
-      }),
-      { numRuns: 50 },
-    );
   });
 });

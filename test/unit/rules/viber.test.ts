@@ -5,6 +5,7 @@ import { rateViber, rateViberBot } from "../../../shared/core/rating/rules/viber
 import type { Charge, LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, ev } from "../../support/events.js";
+import { rateInEveryOrder } from "../../support/orders.js";
 
 const july = periodWindow("2025-07", "UTC");
 const june = periodWindow("2025-06", "UTC");
@@ -208,16 +209,24 @@ describe("rateViber (§3.1)", () => {
     expect(run(rateViber, events, istJune).charges).toEqual(["viber.session @2025-06-30T20:30:00Z #svc1"]);
   });
 
-  it("G6 the result depends only on the set of events (canonical order)", () => {
+  it("G6 the charges depend only on the set of events: adversarial orders through ratePeriod", () => {
     const events = [
+      vmsg(T), // same instant as the inbound that opens the session: covered by it (G12)
       inb(T),
-      vmsg(at(1)),
       vmsg(at(1), "promotional"),
+      inb(at(2)), // inside the session: opens nothing
+      vmsg(at(3)),
       inb(T, "u2"),
       vmsg(at(2), "session", { endUserId: "u2" }),
+      vmsg(at(24)), // +24 h: outside the session
+      vmsg(at(24), "transactional", { blocked: true }),
     ];
-    const a = run(rateViber, events);
-    expect(run(rateViber, [...events].reverse())).toEqual(a);
+    expect(rateInEveryOrder(events)).toEqual([
+      "usage viber.session x2",
+      "usage viber.message[messageType=promotional] x1",
+      "usage viber.message[messageType=session] x1",
+      "informational viber.message[messageType=transactional] x1",
+    ]);
   });
 });
 

@@ -5,6 +5,7 @@ import { rateWhatsApp } from "../../../shared/core/rating/rules/whatsapp.js";
 import type { Charge, LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, ev } from "../../support/events.js";
+import { rateInEveryOrder } from "../../support/orders.js";
 
 const june = periodWindow("2025-06", "UTC");
 const july = periodWindow("2025-07", "UTC");
@@ -317,14 +318,21 @@ describe("rateWhatsApp from 2025-07-01: per message (§3.3)", () => {
     ]);
   });
 
-  it("G6 the result depends only on the set of events", () => {
+  it("G6 the charges depend only on the set of events: adversarial orders through ratePeriod", () => {
     const events = [
       inb(T),
       tpl(at(T, 1), "utility"),
       free(at(T, 1)),
       tpl(at(T, 2), "marketing", { endUserId: "u2" }),
-      tpl("2025-06-30T23:00:00Z", "utility"),
+      tpl("2025-06-30T23:00:00Z", "utility"), // June conversation, covers nothing in July
+      tpl(at(T, 5), "utility", { endUserId: "u3" }), // same instant as u3's inbound: free in its CSW (G12)
+      inb(at(T, 5), { endUserId: "u3" }),
+      tpl(at(T, 24), "utility"), // +24 h from u1's inbound: outside the CSW, charged
     ];
-    expect(run([...events].reverse(), july)).toEqual(run(events, july));
+    expect(rateInEveryOrder(events)).toEqual([
+      "usage whatsapp.freeform x1",
+      "usage whatsapp.template[category=marketing] x1",
+      "usage whatsapp.template[category=utility] x1",
+    ]);
   });
 });
