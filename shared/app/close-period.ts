@@ -6,7 +6,7 @@ import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { formatDecimal, formatMoney, ZERO } from "../core/money.js";
-import { ratePeriod } from "../core/rating/engine.js";
+import { RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, periodOf, periodWindow } from "../core/time.js";
@@ -102,7 +102,8 @@ async function closeAccountPeriod(
   await deps.periods.beginClose(account.accountId, periodId, startedAt);
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
-  const events = await deps.ledger.eventsOf(account.accountId, period.end);
+  // Read past the end too: the events just after it can complete the period's charges (§3.1).
+  const events = await deps.ledger.eventsOf(account.accountId, period.end + RATING_LOOKAHEAD);
   const currency = tariff.currency;
   const rating = ratePeriod({ account, tariff, periodId, events });
   const lines: InvoiceLine[] = rating.lines.map((l) =>

@@ -1,11 +1,13 @@
 /**
  * Ingesting one usage message: validate (contract §1), store it once in the ledger (G5), and mark
- * its period for adjustment when that period was already closed (G7). Rating itself happens at close.
+ * each period whose charges it can change (its own; for a Viber session message also the period
+ * that may have opened its session, §3.1) for adjustment when already closed (G7). Rating itself
+ * happens at close.
  */
 import { createHash } from "node:crypto";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
 import type { BillingConfig } from "../core/config.js";
-import { periodOf } from "../core/time.js";
+import { periodsChangedBy } from "../core/rating/engine.js";
 import type { Clock } from "../ports/clock.js";
 import type { DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
 
@@ -82,8 +84,11 @@ export async function ingestUsageMessage(
   if (outcome.kind !== "stored") return outcome;
 
   // G7: written first, then checked, so that an event stored after a close began is always marked.
-  const period = periodOf(t, account.timezone);
-  const close = await deps.periods.getClose(account.accountId, period);
-  if (close) await deps.periods.markLate(account.accountId, period, receivedAt);
-  return { kind: "stored", accountId: account.accountId, late: close !== undefined };
+  let late = false;
+  for (const period of periodsChangedBy({ ...event, t }, account.timezone)) {
+    if (!(await deps.periods.getClose(account.accountId, period))) continue;
+    await deps.periods.markLate(account.accountId, period, receivedAt);
+    late = true;
+  }
+  return { kind: "stored", accountId: account.accountId, late };
 }

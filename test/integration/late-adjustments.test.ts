@@ -46,9 +46,35 @@ const tariffs = parseTariffs([
       },
     ],
   },
+  {
+    tariffId: "viber-usd",
+    currency: "USD",
+    versions: [
+      {
+        publishedAt: "2024-12-01T00:00:00Z",
+        effectiveFrom: "2025-01-01T00:00:00Z",
+        rates: [
+          { product: "viber.session", unitPrice: "0.10" },
+          { product: "viber.message", unitPrice: "0.02" },
+        ],
+      },
+      {
+        // From September in New York: a session priced here would show it was priced too late (G8).
+        publishedAt: "2025-08-01T00:00:00Z",
+        effectiveFrom: "2025-09-01T04:00:00Z",
+        rates: [
+          { product: "viber.session", unitPrice: "0.25" },
+          { product: "viber.message", unitPrice: "0.03" },
+        ],
+      },
+    ],
+  },
 ]);
 const accounts = parseAccounts(
-  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
+  [
+    { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
+    { accountId: "nyc", name: "NYC", currency: "USD", tariffId: "viber-usd", timezone: "America/New_York" },
+  ],
   tariffs,
 );
 
@@ -105,7 +131,7 @@ describe("late-event adjustments through ingest and close", () => {
     );
     expect(await system.drain()).toMatchObject({ stored: FEATURES.length, "dead-lettered": 0, failed: 0 });
     clock.advanceTo(Date.parse("2025-08-01T13:00:00Z"));
-    await system.close("2025-07");
+    await system.close("2025-07", ["acme"]);
 
     // Late July usage (two units each) and one refused value, then August's close.
     await system.send([
@@ -126,8 +152,8 @@ describe("late-event adjustments through ingest and close", () => {
     expect(JSON.parse(letter?.body ?? "{}").id).toBe("late-bad");
 
     clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
-    const [report] = await system.close("2025-08");
-    const lines = await system.store.allLines();
+    const [report] = await system.close("2025-08", ["acme"]);
+    const lines = (await system.store.allLines()).filter((l) => l.account_id === "acme");
     const expected = FEATURES.flatMap(([feature, price], i) => {
       const dimensions = `feature=${feature};model=m|${i}`;
       const amount = (x: number) => (Number(price) * x).toFixed(2);
@@ -152,5 +178,48 @@ describe("late-event adjustments through ingest and close", () => {
       );
       expect(adjustment?.description).toContain(feature);
     }
+  });
+
+  it("§3.1, G7: a Viber session opened in a period closed before its first message is an adjustment for that period", async () => {
+    const viber = (id: string, type: string, time: string, data: Record<string, unknown>) =>
+      JSON.stringify({
+        specversion: "1.0",
+        id,
+        source: "/viber/us-1",
+        type,
+        subject: "nyc",
+        time,
+        data: { endUserId: "u1", serviceId: "svc-1", ...data },
+      });
+    // The issue's case: the end user writes at 17:05 on 31 August in New York …
+    await system.send([viber("in-1", "viber.inbound", "2025-08-31T17:05:00-04:00", {})]);
+    expect(await system.drain()).toMatchObject({ stored: 1, failed: 0 });
+    // … August is closed at 13:00 UTC on 1 September, with no session message yet: no session charge.
+    clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
+    const [august] = await system.close("2025-08", ["nyc"]);
+    expect(august?.lines).toBe(0);
+    // … and the first session message is delivered at 16:25 on 1 September, inside the 24 h session.
+    clock.advanceTo(Date.parse("2025-09-01T20:30:00Z"));
+    await system.send([
+      viber("out-1", "viber.message", "2025-09-01T16:25:00-04:00", {
+        messageType: "session",
+        delivered: true,
+      }),
+      viber("out-2", "viber.message", "2025-09-01T16:26:00-04:00", {
+        messageType: "session",
+        delivered: true,
+      }),
+    ]);
+    expect(await system.drain()).toMatchObject({ stored: 2, failed: 0 });
+
+    clock.advanceTo(Date.parse("2025-10-01T13:00:00Z"));
+    const [september] = await system.close("2025-09", ["nyc"]);
+    const nyc = (await system.store.allLines()).filter((l) => l.account_id === "nyc");
+    // Charged for August (the inbound's period), priced at the inbound's time (version 2025-01-01),
+    // billed on September's close; September itself has nothing (both messages are covered).
+    expect(nyc.map((l) => [...view(l), l.tariff_version])).toEqual([
+      ["2025-09", "adjustment", "2025-08", "viber.session", "", "1", "0.1", "0.10", "2025-01-01T00:00:00Z"],
+    ]);
+    expect(september?.adjustments).toEqual([{ referencePeriod: "2025-08", amount: "0.10", lines: 1 }]);
   });
 });

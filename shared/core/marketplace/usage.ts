@@ -40,6 +40,7 @@
  */
 import type { Account } from "../../contract/accounts.js";
 import { type Dec, dec, formatDecimal, ZERO } from "../money.js";
+import { RATING_LOOKAHEAD } from "../rating/engine.js";
 import { canonicalOrder } from "../rating/ordering.js";
 import { productRules } from "../rating/rules/index.js";
 import type { Charge, LedgerEvent } from "../rating/types.js";
@@ -103,12 +104,17 @@ export function cumulativeByDimension(
   ordered: readonly LedgerEvent[],
   until: number,
 ): Map<string, Dec> {
-  // Rules take the events with t < period.end (types.ts RuleInput); here also t < until.
+  // Rules take the events with t < period.end and those just after it (types.ts RuleInput); here
+  // only those with t < until.
   const events = ordered.slice(0, countBefore(ordered, Math.min(until, period.end)));
+  const following = ordered.slice(
+    events.length,
+    countBefore(ordered, Math.min(until, period.end + RATING_LOOKAHEAD)),
+  );
   const totals = new Map<string, Dec>();
   if (events.length === 0) return totals;
   for (const rule of productRules) {
-    for (const charge of rule({ account, period, events }).charges) {
+    for (const charge of rule({ account, period, events, following }).charges) {
       const dimension = marketplaceDimensionOf(account, charge);
       if (dimension === undefined) continue;
       totals.set(dimension, (totals.get(dimension) ?? ZERO).plus(charge.quantity));

@@ -4,11 +4,31 @@
  */
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
-import { type PeriodId, type PeriodWindow, periodWindow } from "../time.js";
+import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
 import { canonicalOrder } from "./ordering.js";
 import { type PricedLine, priceCharges } from "./pricing.js";
 import { productRules } from "./rules/index.js";
+import { VIBER_SESSION_LENGTH } from "./rules/viber.js";
 import type { Charge, LedgerEvent, SuspenseItem } from "./types.js";
+
+/**
+ * How far after a period's end events can still change its charges: a Viber session opened in the
+ * period is charged there once its first session message is delivered, up to 24 h later (§3.1).
+ * A close reads the ledger this far past the period's end.
+ */
+export const RATING_LOOKAHEAD = VIBER_SESSION_LENGTH;
+
+/**
+ * The periods whose charges an event can change (G7): its own, and for a session-type Viber
+ * message the period in which a session covering it may have been opened, `(t − 24 h, t]` (§3.1).
+ * Ingestion marks each of them late when it is already closed.
+ */
+export function periodsChangedBy(e: LedgerEvent, timezone: string): PeriodId[] {
+  const own = periodOf(e.t, timezone);
+  if (e.type !== "viber.message" || e.data.messageType !== "session") return [own];
+  const opener = periodOf(e.t - VIBER_SESSION_LENGTH + 1, timezone);
+  return opener === own ? [own] : [opener, own];
+}
 
 export interface PeriodRating {
   readonly period: PeriodWindow;
@@ -23,20 +43,25 @@ export interface RatePeriodInput {
   readonly account: Account;
   readonly tariff: Tariff;
   readonly periodId: PeriodId;
-  /** The account's ledger events; any order, any extra events after the period are ignored. */
+  /**
+   * The account's ledger events, in any order. Events after the period's end are ignored except
+   * those within RATING_LOOKAHEAD of it, which may complete a charge of the period (§3.1).
+   */
   readonly events: readonly LedgerEvent[];
 }
 
 export function ratePeriod({ account, tariff, periodId, events }: RatePeriodInput): PeriodRating {
   const period = periodWindow(periodId, account.timezone);
-  const history = canonicalOrder(events.filter((e) => e.t < period.end && e.subject === account.accountId));
+  const own = canonicalOrder(events.filter((e) => e.subject === account.accountId));
+  const history = own.filter((e) => e.t < period.end);
+  const following = own.filter((e) => e.t >= period.end && e.t < period.end + RATING_LOOKAHEAD);
   const charges: Charge[] = [];
   const blocked: Charge[] = [];
   const suspense: SuspenseItem[] = [];
   const compliance: Record<string, unknown> = {};
   const commitmentSenders = new Set<string>();
   for (const rule of productRules) {
-    const out = rule({ account, period, events: history });
+    const out = rule({ account, period, events: history, following });
     charges.push(...out.charges);
     if (out.blocked) blocked.push(...out.blocked);
     if (out.suspense) suspense.push(...out.suspense);

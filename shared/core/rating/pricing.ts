@@ -223,9 +223,12 @@ export function priceCharges(input: PricingInput): PricingResult {
   // §3.1: Viber minimum monthly commitment per active sender.
   for (const commitment of account.commitments) {
     const base = commitmentBase.get(commitment.serviceId) ?? ZERO;
-    const active =
-      input.commitmentSenders?.has(commitment.serviceId) ||
-      input.charges.some((c) => c.commitmentServiceId === commitment.serviceId);
+    // Active = delivered a message in the period (§3.1), as the rules report it. A charge alone does
+    // not make a sender active: a session is charged in its opener's period even when its messages
+    // (and so its sender's activity) fall in the next one. Without the rules' set, the charges tell.
+    const active = input.commitmentSenders
+      ? input.commitmentSenders.has(commitment.serviceId)
+      : input.charges.some((c) => c.commitmentServiceId === commitment.serviceId);
     if (!active) continue;
     const shortfall = dec(commitment.minimumAmount).minus(base);
     if (shortfall.gt(0))

@@ -52,6 +52,13 @@ export interface RuleInput {
    * sessions and resources carry over, G11/G12), in canonical order (G12, see ordering.ts).
    */
   readonly events: readonly LedgerEvent[];
+  /**
+   * The ledger events already known with `period.end ≤ t < period.end + RATING_LOOKAHEAD`
+   * (engine.ts), in canonical order. A rule uses them only to complete a charge that belongs to
+   * this period but depends on what follows its end: rating-rules §3.1, a Viber session opened in
+   * the period is charged in it once a session message is delivered, even after the period ended.
+   */
+  readonly following?: readonly LedgerEvent[];
 }
 
 export interface RuleOutput {

@@ -1,10 +1,11 @@
 /** Viber business messages and Viber Bot (rating-rules §3.1, §3.2, G1, G2, G3, G12, G13). */
 import { describe, expect, it } from "vitest";
+import { RATING_LOOKAHEAD, ratePeriod } from "../../../shared/core/rating/engine.js";
 import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
 import { rateViber, rateViberBot } from "../../../shared/core/rating/rules/viber.js";
 import type { Charge, LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
-import { account, ev } from "../../support/events.js";
+import { account, ev, tariff, v2025 } from "../../support/events.js";
 import { rateInEveryOrder } from "../../support/orders.js";
 
 const july = periodWindow("2025-07", "UTC");
@@ -23,11 +24,14 @@ const fmt = (c: Charge) => {
   const q = c.quantity.eq(1) ? "" : ` x${c.quantity.toFixed()}`;
   return `${c.product}${d ? `[${d}]` : ""}${q} @${iso(c.pricedAt)}${c.commitmentServiceId ? ` #${c.commitmentServiceId}` : ""}`;
 };
+/** As the engine does: history up to the period's end, and the events just after it (`following`). */
 const run = (rule: ProductRule, events: LedgerEvent[], period: PeriodWindow = july) => {
+  const ordered = canonicalOrder(events);
   const out = rule({
     account: account({ timezone: period.timezone }),
     period,
-    events: canonicalOrder(events),
+    events: ordered.filter((e) => e.t < period.end),
+    following: ordered.filter((e) => e.t >= period.end && e.t < period.end + RATING_LOOKAHEAD),
   });
   return { charges: out.charges.map(fmt), blocked: (out.blocked ?? []).map(fmt) };
 };
@@ -150,7 +154,7 @@ describe("rateViber (§3.1)", () => {
       "G2 (policy) blocked first message of a session: informational session, the session is not charged",
       [inb(T), vmsg(at(1), "session", { blocked: true }), vmsg(at(2), "session", { blocked: true })],
       [],
-      [`viber.session @${at(1).replace(".000Z", "Z")}`],
+      [`viber.session @${T}`],
     ],
     [
       "G2 (policy) blocked message in a session already charged: nothing more",
@@ -189,10 +193,41 @@ describe("rateViber (§3.1)", () => {
     expect(run(rateViber, events, july).charges).toEqual([msgAt("2025-07-01T01:00:30Z")]);
   });
 
-  it("G12 (policy) a session opened in June whose first session message is in July is charged in July, priced at its opening", () => {
+  it("§3.1 a session opened in June whose first session message is in July is June's, priced at its opening", () => {
     const events = [inb("2025-06-30T23:00:00Z"), vmsg("2025-07-01T01:00:00Z"), vmsg("2025-07-01T02:00:00Z")];
+    expect(run(rateViber, events, june).charges).toEqual(["viber.session @2025-06-30T23:00:00Z #svc1"]);
+    expect(run(rateViber, events, july).charges).toEqual([]);
+  });
+
+  it("§3.1, G7 the issue's case (America/New_York): inbound 17:05 on 31 August, first session message 16:25 on 1 September", () => {
+    const ny = (id: string) => periodWindow(id, "America/New_York");
+    // 17:05 EDT = 21:05Z; 16:25 EDT = 20:25Z the next day (inside the 24 h session).
+    const events = [
+      inb("2025-08-31T21:05:00Z"),
+      vmsg("2025-09-01T20:25:00Z"),
+      vmsg("2025-09-01T20:30:00Z", "transactional"),
+    ];
+    const august = run(rateViber, events, ny("2025-08"));
+    const september = run(rateViber, events, ny("2025-09"));
+    expect(august.charges).toEqual(["viber.session @2025-08-31T21:05:00Z #svc1"]);
+    expect(september.charges).toEqual([msgAt("2025-09-01T20:30:00Z", "transactional")]);
+    // G7: August is charged only from what it can see; a session with no message yet costs nothing.
+    expect(run(rateViber, events.slice(0, 1), ny("2025-08")).charges).toEqual([]);
+  });
+
+  it("§3.1 a session of the previous period whose first message is at +24 h or later is not charged", () => {
+    const events = [inb("2025-06-30T23:00:00Z"), vmsg("2025-07-01T23:00:00Z")];
     expect(run(rateViber, events, june).charges).toEqual([]);
-    expect(run(rateViber, events, july).charges).toEqual(["viber.session @2025-06-30T23:00:00Z #svc1"]);
+    expect(run(rateViber, events, july).charges).toEqual([msgAt("2025-07-01T23:00:00Z")]);
+  });
+
+  it("G2 (policy) a blocked first message after the period's end is reported in the opener's period", () => {
+    const events = [inb("2025-06-30T23:00:00Z"), vmsg("2025-07-01T01:00:00Z", "session", { blocked: true })];
+    expect(run(rateViber, events, june)).toEqual({
+      charges: [],
+      blocked: ["viber.session @2025-06-30T23:00:00Z"],
+    });
+    expect(run(rateViber, events, july)).toEqual({ charges: [], blocked: [] });
   });
 
   it("G3 the session belongs to the account's time-zone month (Europe/Istanbul, UTC+3)", () => {
@@ -316,5 +351,36 @@ describe("§3.1 active senders for the minimum commitment", () => {
     expect(out.charges).toEqual([]);
     // svc-2 only sent blocked traffic: G2, it counts for nothing.
     expect(out.commitmentSenders).toEqual(["svc-1"]);
+  });
+});
+
+describe("§3.1 a session charged in the opener's period, through ratePeriod", () => {
+  const t = tariff([
+    v2025([
+      { product: "viber.session", unitPrice: "0.10" },
+      { product: "viber.message", unitPrice: "0.02" },
+    ]),
+    {
+      publishedAt: "2025-06-01T00:00:00Z",
+      effectiveFrom: "2025-07-01T00:00:00Z",
+      rates: [
+        { product: "viber.session", unitPrice: "0.25" },
+        { product: "viber.message", unitPrice: "0.03" },
+      ],
+    },
+  ]);
+  const a = account({ commitments: [{ serviceId: "svc1", minimumAmount: "1.00" }] });
+  const lines = (periodId: string, events: LedgerEvent[]) =>
+    ratePeriod({ account: a, tariff: t, periodId, events }).lines.map(
+      (l) =>
+        `${l.lineType} ${l.product} ${l.quantity.toFixed()} x ${l.unitPrice.toFixed()} = ${l.amount.toFixed(2)}`,
+    );
+  const events = [inb("2025-06-30T23:00:00Z"), vmsg("2025-07-01T01:00:00Z")];
+
+  it("G8 priced at the inbound's time; the sender, silent in June, owes no June minimum", () => {
+    expect(lines("2025-06", events)).toEqual(["usage viber.session 1 x 0.1 = 0.10"]);
+  });
+  it("July: the sender delivered a message covered by June's session, so it owes its whole minimum", () => {
+    expect(lines("2025-07", events)).toEqual(["commitment_true_up viber.commitment 1 x 1 = 1.00"]);
   });
 });

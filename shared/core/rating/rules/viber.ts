@@ -12,7 +12,8 @@ const ONE = dec(1);
 /** §3.1: a session covers at most this many delivered session-type messages. */
 export const VIBER_SESSION_MESSAGES = 60;
 /** §3.1 session length and §3.2 CSW length; both half-open [start, start + 24 h) (G12). */
-const WINDOW = DAY;
+export const VIBER_SESSION_LENGTH = DAY;
+const WINDOW = VIBER_SESSION_LENGTH;
 
 interface ViberSession {
   readonly opener: LedgerEvent;
@@ -30,21 +31,21 @@ const keyOf = (a: string, b: string) => JSON.stringify([a, b]);
  * §3.1 `viber.message` (by `messageType`) and `viber.session`. Every charge carries
  * `commitmentServiceId` so that pricing can compute the per-sender minimum commitment true-up.
  *
- * Session charge timing (G12 with "only if ≥ 1 session-type message was delivered in it"), (policy):
- * the session is charged once, when its first session-type message is delivered. That is the
- * period of the inbound that opened it (G12) unless the session straddles the period boundary and
- * its first session message falls in the next period; then it is charged in that next period,
- * because a period must be closable from the events up to its end (G7) and at the opener's close
- * the session was not (yet) chargeable. It is priced at the opening inbound's time (G8: the
- * session's event is the inbound that opened it).
+ * Session charge (§3.1, G12, G8, G7): a session is one `viber.session` charge once at least one
+ * session-type message was delivered in it. The charge belongs to the period of the inbound that
+ * opened the session and is priced at that inbound's time, even when the first session message
+ * falls in the next period: the rule then sees it among `following` (the events up to 24 h after
+ * the period's end). When the opener's period was closed before that message arrived, ingestion
+ * marks the period late and the next close bills the session as its adjustment.
  *
  * G2 (policy): a blocked message is counted in nothing (it takes no session slot and does not make
- * a session chargeable); it is reported with what it would have been charged at its instant
- * against the sessions opened by real traffic: a stand-alone `viber.message` of its type, nothing
- * when an open session with room would have covered it, or `viber.session` when it would have
- * been the first message of such a session (once per session).
+ * a session chargeable); it is reported with what it would have been charged against the sessions
+ * opened by real traffic: a stand-alone `viber.message` of its type (in its own period), nothing
+ * when an open session with room would have covered it, or `viber.session` (in the opener's
+ * period, priced at the opener's time, once per session) when it would have been the first
+ * message of such a session.
  */
-export const rateViber: ProductRule = ({ period, events }) => {
+export const rateViber: ProductRule = ({ period, events, following = [] }) => {
   const charges: Charge[] = [];
   const blocked: Charge[] = [];
   const sessions = new Map<string, ViberSession>();
@@ -55,7 +56,9 @@ export const rateViber: ProductRule = ({ period, events }) => {
     return s && t < s.start + WINDOW ? s : undefined;
   };
 
-  for (const e of eventsOfType(events, "viber.inbound", "viber.message")) {
+  // `following` only completes sessions opened in the period: nothing after the end is charged
+  // in its own right (every other charge below requires its event to be in the period).
+  for (const e of eventsOfType([...events, ...following], "viber.inbound", "viber.message")) {
     const key = keyOf(e.data.serviceId, e.data.endUserId);
     if (e.type === "viber.inbound") {
       // §3.1: an end-user inbound opens a fixed 24 h session when none is open; later inbounds
@@ -84,13 +87,13 @@ export const rateViber: ProductRule = ({ period, events }) => {
         if (here) blocked.push(message());
       } else if (session.covered === 0 && !session.blockedReported) {
         session.blockedReported = true;
-        if (here)
+        if (inPeriod(session.start, period))
           blocked.push({
             product: "viber.session",
             dimensions: {},
             quantity: ONE,
-            pricedAt: e.t,
-            ref: refOf(e),
+            pricedAt: session.start,
+            ref: refOf(session.opener),
           });
       }
       continue;
@@ -99,8 +102,8 @@ export const rateViber: ProductRule = ({ period, events }) => {
     if (here) activeSenders.add(serviceId);
     if (room) {
       session.covered += 1;
-      // Charged once, with its first delivered session message (see the policy above).
-      if (session.covered === 1 && here)
+      // Charged once, with its first delivered session message, in the opener's period (above).
+      if (session.covered === 1 && inPeriod(session.start, period))
         charges.push({
           product: "viber.session",
           dimensions: {},
