@@ -32,8 +32,6 @@ export interface BillingStackProps extends StackProps {
   readonly marketplaceApiUrl: string;
   /** Entry files per function. @default DEFAULT_ENTRIES (functions/<name>/handler.ts) */
   readonly entries?: Partial<Record<BillingFunctionName, string>>;
-  /** @default "INFO" */
-  readonly logLevel?: string;
 }
 
 /** Timeout of the ingest function; the usage queue's visibility timeout is derived from it. */
@@ -64,7 +62,6 @@ export class BillingStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
-      timeToLiveAttribute: "expiresAt",
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -92,7 +89,6 @@ export class BillingStack extends Stack {
 
     const common = {
       encryptionKey: this.key,
-      logLevel: props.logLevel ?? "INFO",
       environment: {
         BILLING_TABLE: this.table.tableName,
         USAGE_QUEUE_URL: this.usageQueue.queueUrl,

@@ -28,7 +28,7 @@ export interface BillingFunctionProps {
   readonly description: string;
   /** KMS key that encrypts the environment variables and the failed-invocation queue. */
   readonly encryptionKey: kms.IKey;
-  /** Extra variables; they override the defaults (POWERTOOLS_SERVICE_NAME, LOG_LEVEL, NODE_OPTIONS). */
+  /** Extra variables; they override the default (NODE_OPTIONS). */
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
@@ -36,10 +36,6 @@ export interface BillingFunctionProps {
   readonly memorySize?: number;
   /** @default - no reserved concurrency (uses the account's unreserved pool) */
   readonly reservedConcurrency?: number;
-  /** @default "cpaas-billing" */
-  readonly serviceName?: string;
-  /** @default "INFO" */
-  readonly logLevel?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy of the log group and the failed-invocation queue. @default RemovalPolicy.RETAIN */
@@ -85,8 +81,6 @@ export class BillingFunction extends Construct {
       logGroup: this.logGroup,
       environmentEncryption: props.encryptionKey,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? "cpaas-billing",
-        LOG_LEVEL: props.logLevel ?? "INFO",
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },

@@ -43,7 +43,6 @@ export const resourceTypes = [
   "ip_address",
   "byoc",
 ] as const;
-export const numberTypes = ["long", "toll_free", "short_code", "voice", "viber_voice"] as const;
 
 const resourceData = data({
   resourceId: nonEmpty,

@@ -78,11 +78,6 @@ export const periodOf = (t: number, tz: string): PeriodId => {
   return `${pad(p.year, 4)}-${pad(p.month)}`;
 };
 
-export const localDayOf = (t: number, tz: string): string => {
-  const p = localParts(t, tz);
-  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}`;
-};
-
 export function parsePeriod(id: PeriodId): { year: number; month: number } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(id);
   if (!m) throw new RangeError(`not a period (YYYY-MM): ${id}`);

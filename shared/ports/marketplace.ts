@@ -8,21 +8,12 @@ import type { PeriodId } from "../core/time.js";
 
 export type { UsageEventRequest };
 
-/** Per-event statuses of a batchUsageEvent answer, as Microsoft documents them. */
-export type MarketplaceUsageStatus =
-  | "Accepted"
-  | "Expired"
-  | "Duplicate"
-  | "Error"
-  | "ResourceNotFound"
-  | "ResourceNotAuthorized"
-  | "InvalidDimension"
-  | "InvalidQuantity"
-  | "BadArgument";
-
 /** The Marketplace's answer for one usage event of a batch. */
 export interface UsageEventResult {
-  /** A MarketplaceUsageStatus, or whatever else the API answered (handled as a rejection). */
+  /**
+   * Microsoft's per-event status: `Accepted` and `Duplicate` are handled as accepted, anything
+   * else (`Expired`, `ResourceNotFound`, `InvalidDimension` …) as a rejection kept with its reason.
+   */
   readonly status: string;
   readonly usageEventId?: string;
   readonly messageTime?: string;

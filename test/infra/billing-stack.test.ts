@@ -89,16 +89,16 @@ describe("BillingStack", () => {
     }
   });
 
-  it("gives every function the table, queue and logging variables, and the reporter the marketplace URL", () => {
+  it("gives every function the table and queue variables, and the reporter the marketplace URL", () => {
     for (const f of Object.values(stack.functions)) {
       const vars = (propsOf(f.function).Environment as { Variables: Record<string, unknown> }).Variables;
       expect(vars).toMatchObject({
         BILLING_TABLE: { Ref: id(stack.table) },
         USAGE_QUEUE_URL: { Ref: id(stack.usageQueue) },
         USAGE_DLQ_URL: { Ref: id(stack.usageDlq) },
-        POWERTOOLS_SERVICE_NAME: "cpaas-billing",
-        LOG_LEVEL: "INFO",
       });
+      // No defaults that nothing reads (no logger reads them).
+      expect("POWERTOOLS_SERVICE_NAME" in vars || "LOG_LEVEL" in vars).toBe(false);
       expect("MARKETPLACE_API_URL" in vars).toBe(f === stack.functions.marketplaceReporter);
     }
     template.hasResourceProperties("AWS::Lambda::Function", {
@@ -144,7 +144,7 @@ describe("BillingStack", () => {
     }
   });
 
-  it("keeps the table on demand with pk/sk, PITR, KMS SSE with the stack key, TTL, and retained", () => {
+  it("keeps the table on demand with pk/sk, PITR, KMS SSE with the stack key, no TTL, and retained", () => {
     template.hasResource("AWS::DynamoDB::Table", {
       DeletionPolicy: "Retain",
       Properties: {
@@ -155,7 +155,8 @@ describe("BillingStack", () => {
         ],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: arnOf(stack.key) },
-        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+        // No TTL: nothing writes an expiry attribute, and billing records are kept.
+        TimeToLiveSpecification: Match.absent(),
       },
     });
     template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });

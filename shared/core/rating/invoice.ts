@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Account } from "../../contract/accounts.js";
 import { type InvoiceLine, invoiceLineColumns } from "../../contract/invoice-line.js";
-import { Dec, dec, formatDecimal, formatMoney, ZERO } from "../money.js";
+import { type Dec, dec, formatDecimal, formatMoney, ZERO } from "../money.js";
 import type { PeriodId } from "../time.js";
 import { dimensionsKey, type PricedLine } from "./pricing.js";
 
@@ -206,6 +206,3 @@ export function invoiceLinesToCsv(lines: readonly InvoiceLine[]): string {
   for (const l of lines) rows.push(invoiceLineColumns.map((c) => csvCell(l[c])).join(","));
   return `${rows.join("\n")}\n`;
 }
-
-export const sumAmounts = (lines: readonly InvoiceLine[]): Dec =>
-  lines.reduce((s, l) => s.plus(l.amount), new Dec(0));

@@ -74,10 +74,6 @@ export function resourceTimelines(events: readonly LedgerEvent[]): Map<string, R
   return out;
 }
 
-/** True when the resource was active at some moment of [start, end). */
-export const activeDuring = (tl: ResourceTimeline, start: number, end: number): boolean =>
-  tl.segments.some((s) => s.from < end && s.to > start);
-
 /** The segment active at instant t, if any. */
 export const segmentAt = (tl: ResourceTimeline, t: number): ResourceSegment | undefined =>
   tl.segments.find((s) => s.from <= t && t < s.to);
