@@ -32,11 +32,14 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
           receivedAt: new Date(d.receivedAt).toISOString(),
         })),
         // Lines of ingest files the usage queue refused (never sent): where they are, and why.
-        refusedLines: bundle.deadLetters.filter(isRefusedLine).map((d) => ({
-          deadLetterId: d.deadLetterId,
-          ...(refusedLineOrigin(d.messageId) ?? { file: null, line: null }),
-          reason: d.reason,
-        })),
+        refusedLines: bundle.deadLetters
+          .filter(isRefusedLine)
+          .map((d) => ({
+            deadLetterId: d.deadLetterId,
+            ...(refusedLineOrigin(d.messageId) ?? { file: "", line: 0 }),
+            reason: d.reason,
+          }))
+          .sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1)),
       },
       null,
       2,

@@ -173,8 +173,15 @@ export async function runSimulation(
             opts.progress(`  processed ${processed}/${sent}`);
           }
         });
+        // Sent but with no outcome: failed maxReceiveCount times, now in the SQS dead-letter queue.
+        const toDlq = Math.max(
+          0,
+          sent - tally.stored - tally.duplicate - tally.conflict - tally["dead-lettered"],
+        );
         opts.progress(
-          `  processed ${sent - tally.failed}: stored ${tally.stored}, duplicates ${tally.duplicate}, conflicts ${tally.conflict}, dead-lettered ${tally["dead-lettered"]}, retried ${tally.failed}`,
+          `  drained: stored ${tally.stored}, duplicates ${tally.duplicate}, conflicts ${tally.conflict}, dead-lettered ${tally["dead-lettered"]}, retried ${tally.failed}${
+            toDlq > 0 ? `, moved to the SQS dead-letter queue ${toDlq}` : ""
+          }`,
         );
         if (step.maxTime !== undefined) await advance(step.maxTime);
       } else {
