@@ -83,6 +83,18 @@ const expected = (e: unknown) =>
   e instanceof IngestFileError ||
   e instanceof UnknownDeadLetterError;
 
+// Anything escaping main (an error event, a stray rejection) still ends in a message, not a trace;
+// process.exit runs the 'exit' handlers that kill a DynamoDB Local JVM.
+for (const event of ["uncaughtException", "unhandledRejection"] as const)
+  process.on(event, (e: unknown) => {
+    if (interruptedBy()) return;
+    console.error(`billing: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(
+      debug && e instanceof Error && e.stack ? e.stack : "(run with --debug for the stack trace)",
+    );
+    process.exit(EXIT.failure);
+  });
+
 main(args.filter((a) => a !== "--debug")).then(
   (code) => {
     process.exitCode = code;
