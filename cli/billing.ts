@@ -5,26 +5,40 @@
  *   billing config load --accounts F --tariffs F   billing dead-letters list|redrive [--id ID …]
  * The last four work against a configured stack: BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL,
  * USAGE_DLQ_URL and, for a local stack, DYNAMODB_ENDPOINT and SQS_ENDPOINT.
+ *
+ * Exit codes: 0 ok, 1 failure, 2 usage error. Stack traces only with --debug.
  */
-import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { UnknownDeadLetterError } from "../shared/app/dead-letters.js";
 import { ConfigFileError } from "../shared/core/config.js";
+import { ConfigurationError } from "../shared/runtime/environment.js";
+import { IngestFileError } from "./ingest-file.js";
+import { handleInterrupts, interruptedBy } from "./shutdown.js";
 import { runSimulation, SimulationInputError } from "./simulate.js";
-import { runStackCommand } from "./stack-commands.js";
+import { parseStackCommand, runStackCommand } from "./stack-commands.js";
+import { COMMANDS, type CommandName, EXIT, HELP, parse, UsageError } from "./usage.js";
 
-const usage = `usage:
-  billing simulate --accounts FILE --tariffs FILE --step ingest:FILE.jsonl --step close:YYYY-MM [--step …] --out DIR
-  billing config load --accounts FILE --tariffs FILE
-  billing ingest FILE.jsonl [--drain]
-  billing close --period YYYY-MM [--account ID …]
-  billing export --out DIR
-  billing dead-letters list | redrive [--id ID …]`;
+const isCommand = (c: string): c is CommandName => (COMMANDS as readonly string[]).includes(c);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined) {
+    console.error(HELP.billing);
+    return EXIT.usage;
+  }
+  if (command === "--help" || command === "-h" || command === "help") {
+    const topic = rest[0];
+    console.log(topic && isCommand(topic) ? HELP[topic] : HELP.billing);
+    return EXIT.ok;
+  }
+  if (!isCommand(command)) throw new UsageError(`unknown command "${command}"`);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(HELP[command]);
+    return EXIT.ok;
+  }
   if (command === "simulate") {
-    const { values } = parseArgs({
+    const { values, positionals } = parse({
       args: rest,
+      allowPositionals: true,
       options: {
         accounts: { type: "string" },
         tariffs: { type: "string" },
@@ -33,35 +47,70 @@ async function main(argv: string[]): Promise<number> {
         quiet: { type: "boolean" },
       },
     });
-    if (!values.accounts || !values.tariffs || !values.out || !values.step?.length) {
-      console.error(usage);
-      return 2;
-    }
+    if (positionals.length) throw new UsageError(`simulate takes no argument "${positionals[0]}"`);
+    const missing = [
+      ...(values.accounts ? [] : ["--accounts"]),
+      ...(values.tariffs ? [] : ["--tariffs"]),
+      ...(values.step?.length ? [] : ["--step"]),
+      ...(values.out ? [] : ["--out"]),
+    ];
+    if (missing.length) throw new UsageError(`simulate needs ${missing.join(", ")}`);
+    handleInterrupts((m) => process.stderr.write(`${m}\n`));
     await runSimulation({
-      accountsFile: values.accounts,
-      tariffsFile: values.tariffs,
-      steps: values.step,
-      outDir: values.out,
+      accountsFile: values.accounts as string,
+      tariffsFile: values.tariffs as string,
+      steps: values.step as string[],
+      outDir: values.out as string,
       progress: values.quiet ? () => undefined : (m) => process.stderr.write(`${m}\n`),
       print: (m) => process.stdout.write(`${m}\n`),
     });
-    return 0;
+    return EXIT.ok;
   }
-  if (command === "--help" || command === "help" || command === undefined) {
-    console.log(usage);
-    return command === undefined ? 2 : 0;
-  }
-  return runStackCommand(command, rest, { usage, readFile: (p) => readFile(p, "utf8") });
+  // Arguments are checked before the environment is read or any storage is touched.
+  const parsed = parseStackCommand(command, rest);
+  return runStackCommand(parsed);
 }
 
-main(process.argv.slice(2)).then(
+const args = process.argv.slice(2);
+const debug = args.includes("--debug");
+
+/** Errors whose message says it all: no stack trace (unless --debug). */
+const expected = (e: unknown) =>
+  e instanceof UsageError ||
+  e instanceof ConfigurationError ||
+  e instanceof ConfigFileError ||
+  e instanceof SimulationInputError ||
+  e instanceof IngestFileError ||
+  e instanceof UnknownDeadLetterError;
+
+// Anything escaping main (an error event, a stray rejection) still ends in a message, not a trace;
+// process.exit runs the 'exit' handlers that kill a DynamoDB Local JVM.
+for (const event of ["uncaughtException", "unhandledRejection"] as const)
+  process.on(event, (e: unknown) => {
+    if (interruptedBy()) return;
+    console.error(`billing: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(
+      debug && e instanceof Error && e.stack ? e.stack : "(run with --debug for the stack trace)",
+    );
+    process.exit(EXIT.failure);
+  });
+
+main(args.filter((a) => a !== "--debug")).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof ConfigFileError || e instanceof SimulationInputError)
-      console.error(`billing: ${e.message}`);
-    else console.error(`billing: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exitCode = 1;
+    // Work torn down by Ctrl-C/SIGTERM fails on its way out: the signal handler reports and exits.
+    if (interruptedBy()) return;
+    const message = e instanceof Error ? e.message : String(e);
+    const usage =
+      e instanceof UsageError || e instanceof ConfigurationError || e instanceof UnknownDeadLetterError;
+    console.error(`billing: ${message}`);
+    const command = args.find((a) => a !== "--debug");
+    if (e instanceof UsageError || e instanceof ConfigurationError)
+      console.error(`run \`billing ${command && isCommand(command) ? `${command} ` : ""}--help\` for usage`);
+    if (debug && e instanceof Error && e.stack) console.error(e.stack);
+    else if (!expected(e)) console.error("(run with --debug for the stack trace)");
+    process.exitCode = usage ? EXIT.usage : EXIT.failure;
   },
 );

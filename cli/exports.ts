@@ -2,9 +2,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AccountCloseReport } from "../shared/app/close-period.js";
+import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
 import type { DeadLetter } from "../shared/ports/storage.js";
+import { refusedLineOrigin } from "./ingest-file.js";
 
 export interface ExportBundle {
   readonly lines: readonly InvoiceLine[];
@@ -29,6 +31,15 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
           reason: d.reason,
           receivedAt: new Date(d.receivedAt).toISOString(),
         })),
+        // Lines of ingest files the usage queue refused (never sent): where they are, and why.
+        refusedLines: bundle.deadLetters
+          .filter(isRefusedLine)
+          .map((d) => ({
+            deadLetterId: d.deadLetterId,
+            ...(refusedLineOrigin(d.messageId) ?? { file: "", line: 0 }),
+            reason: d.reason,
+          }))
+          .sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1)),
       },
       null,
       2,

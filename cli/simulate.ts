@@ -15,6 +15,14 @@ import { HOUR, periodWindow } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
+import {
+  IngestFileError,
+  type IngestLine,
+  type RefusedLine,
+  readIngestFile,
+  sendIngestLines,
+} from "./ingest-file.js";
+import { onInterrupt } from "./shutdown.js";
 
 export class SimulationInputError extends Error {
   override readonly name = "SimulationInputError";
@@ -30,7 +38,7 @@ export interface SimulationOptions {
 }
 
 type Step =
-  | { kind: "ingest"; file: string; bodies: string[]; maxTime?: number }
+  | { kind: "ingest"; file: string; lines: IngestLine[]; maxTime?: number }
   | { kind: "close"; period: string };
 
 async function readJsonFile(file: string): Promise<unknown> {
@@ -67,18 +75,21 @@ async function parseSteps(steps: readonly string[]): Promise<Step[]> {
   for (const s of steps) {
     const [kind, arg] = [s.slice(0, s.indexOf(":")), s.slice(s.indexOf(":") + 1)];
     if (kind === "ingest" && arg) {
-      let text: string;
+      let lines: IngestLine[];
       try {
-        text = await readFile(arg, "utf8");
+        lines = await readIngestFile(arg);
       } catch (e) {
-        throw new SimulationInputError(`${arg}: cannot be read: ${(e as Error).message}`);
+        if (e instanceof IngestFileError) throw new SimulationInputError(e.message);
+        throw e;
       }
-      const bodies = text.split(/\r?\n/).filter((l) => l.trim() !== "");
-      const times = bodies.map(timeOf).filter((t): t is number => t !== undefined);
+      const times = lines
+        .filter((l) => l.invalid === undefined)
+        .map((l) => timeOf(l.text))
+        .filter((t): t is number => t !== undefined);
       out.push({
         kind: "ingest",
         file: arg,
-        bodies,
+        lines,
         ...(times.length ? { maxTime: Math.max(...times) } : {}),
       });
     } else if (kind === "close" && /^\d{4}-(0[1-9]|1[0-2])$/.test(arg)) {
@@ -92,17 +103,18 @@ async function parseSteps(steps: readonly string[]): Promise<Step[]> {
 
 export async function runSimulation(
   opts: SimulationOptions,
-): Promise<{ reports: AccountCloseReport[]; files: string[] }> {
+): Promise<{ reports: AccountCloseReport[]; files: string[]; refusedLines: RefusedLine[] }> {
   const config = await loadConfigFiles(opts.accountsFile, opts.tariffsFile);
   const steps = await parseSteps(opts.steps);
   const eventTimes = steps
-    .flatMap((s) => (s.kind === "ingest" ? s.bodies.map(timeOf) : []))
+    .flatMap((s) => (s.kind === "ingest" ? s.lines.filter((l) => !l.invalid).map((l) => timeOf(l.text)) : []))
     .filter((t) => t !== undefined);
   const clock = new VirtualClock(eventTimes.length ? Math.min(...(eventTimes as number[])) : Date.now());
   opts.progress(
     `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
   );
   const system = await startLocalBillingSystem({ clock });
+  const stopSystemOnInterrupt = onInterrupt(() => system.stop());
   opts.progress(
     `local stack: DynamoDB Local pid ${system.dynamodbPid} at ${system.endpoints.dynamodb}, SQS at ${system.endpoints.sqs}`,
   );
@@ -111,9 +123,12 @@ export async function runSimulation(
   const start = clock.now();
   const meteringApi = new LocalMeteringApi({ clock, resources: meteringResourcesOf(config.accounts) });
   const metering = await meteringApi.start().catch(async (e: unknown) => {
+    stopSystemOnInterrupt();
     await system.stop();
     throw e;
   });
+  const stopMeteringOnInterrupt = onInterrupt(() => metering.stop());
+  const refusedLines: RefusedLine[] = [];
   const ddb = dynamoClient({ region: REGION, dynamodbEndpoint: system.endpoints.dynamodb });
   const reporter = {
     ledger: system.store,
@@ -140,17 +155,33 @@ export async function runSimulation(
     for (const step of steps) {
       if (step.kind === "ingest") {
         const name = resolve(step.file);
-        await system.send(step.bodies);
-        opts.progress(`ingest ${name}: sent ${step.bodies.length} messages`);
+        // A line that cannot be sent is dead-lettered with its file and line; the others go on.
+        const { sent, refused } = await sendIngestLines(step.file, step.lines, {
+          queue: system.usageQueue,
+          deadLetters: system.store,
+          clock,
+        });
+        refusedLines.push(...refused);
+        opts.progress(
+          `ingest ${name}: sent ${sent} messages${refused.length ? `, refused ${refused.length} lines (dead-lettered)` : ""}`,
+        );
+        for (const r of refused) opts.progress(`  refused ${r.file} line ${r.line}: ${r.reason}`);
         let last = 0;
         const tally = await system.drain((processed) => {
           if (processed - last >= 500) {
             last = processed;
-            opts.progress(`  processed ${processed}/${step.bodies.length}`);
+            opts.progress(`  processed ${processed}/${sent}`);
           }
         });
+        // Sent but with no outcome: failed maxReceiveCount times, now in the SQS dead-letter queue.
+        const toDlq = Math.max(
+          0,
+          sent - tally.stored - tally.duplicate - tally.conflict - tally["dead-lettered"],
+        );
         opts.progress(
-          `  processed ${step.bodies.length - tally.failed}: stored ${tally.stored}, duplicates ${tally.duplicate}, conflicts ${tally.conflict}, dead-lettered ${tally["dead-lettered"]}, retried ${tally.failed}`,
+          `  drained: stored ${tally.stored}, duplicates ${tally.duplicate}, conflicts ${tally.conflict}, dead-lettered ${tally["dead-lettered"]}, retried ${tally.failed}${
+            toDlq > 0 ? `, moved to the SQS dead-letter queue ${toDlq}` : ""
+          }`,
         );
         if (step.maxTime !== undefined) await advance(step.maxTime);
       } else {
@@ -175,11 +206,17 @@ export async function runSimulation(
         `marketplace: ${marketplaceRuns} hourly runs, ${meteringApi.accepted().length} usage events accepted`,
       );
     printSummary(reports, opts.print);
+    if (refusedLines.length) {
+      opts.print(`refused lines (not sent, in the dead-letter store): ${refusedLines.length}`);
+      for (const r of refusedLines) opts.print(`  ${r.file} line ${r.line}: ${r.reason}`);
+    }
     opts.print(`exports: ${files.join(", ")}`);
-    return { reports, files };
+    return { reports, files, refusedLines };
   } finally {
+    stopMeteringOnInterrupt();
+    stopSystemOnInterrupt();
     ddb.destroy();
-    await metering.stop();
+    await metering.stop().catch(() => undefined);
     await system.stop();
   }
 }

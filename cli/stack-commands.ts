@@ -1,5 +1,8 @@
-/** `billing config|ingest|close|export|dead-letters` against a configured stack (local or deployed). */
-import { parseArgs } from "node:util";
+/**
+ * `billing config|ingest|close|export|dead-letters` against a configured stack (local or deployed).
+ * parseStackCommand checks the arguments (UsageError) before anything reads the environment or
+ * touches storage; runStackCommand then runs it.
+ */
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js";
@@ -7,19 +10,105 @@ import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
-import { listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import { periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
-import { readEnvironment } from "../shared/runtime/environment.js";
+import { ConfigurationError, readEnvironment } from "../shared/runtime/environment.js";
 import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
+import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
+import { EXIT, parse, UsageError } from "./usage.js";
 
-export async function runStackCommand(
-  command: string,
-  args: string[],
-  ctx: { usage: string; readFile: (p: string) => Promise<string> },
-): Promise<number> {
+export type StackCommand =
+  | { kind: "config-load"; accounts: string; tariffs: string }
+  | { kind: "ingest"; file: string; drain: boolean }
+  | { kind: "close"; period: string; accounts?: string[]; force: boolean }
+  | { kind: "export"; out: string }
+  | { kind: "dead-letters-list" }
+  | { kind: "dead-letters-redrive"; ids?: string[] };
+
+const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** Checks a stack command's arguments; nothing is read or written. */
+export function parseStackCommand(command: string, args: string[]): StackCommand {
+  switch (command) {
+    case "config": {
+      const { values, positionals } = parse({
+        args,
+        allowPositionals: true,
+        options: { accounts: { type: "string" }, tariffs: { type: "string" } },
+      });
+      if (positionals[0] !== "load" || positionals.length !== 1)
+        throw new UsageError("config takes one subcommand: config load --accounts FILE --tariffs FILE");
+      if (!values.accounts || !values.tariffs)
+        throw new UsageError("config load needs --accounts and --tariffs");
+      return { kind: "config-load", accounts: values.accounts, tariffs: values.tariffs };
+    }
+    case "ingest": {
+      const { values, positionals } = parse({
+        args,
+        allowPositionals: true,
+        options: { drain: { type: "boolean" } },
+      });
+      if (positionals.length !== 1 || !positionals[0])
+        throw new UsageError("ingest takes one file: ingest FILE.jsonl");
+      return { kind: "ingest", file: positionals[0], drain: values.drain === true };
+    }
+    case "close": {
+      const { values } = parse({
+        args,
+        options: {
+          period: { type: "string" },
+          account: { type: "string", multiple: true },
+          force: { type: "boolean" },
+        },
+      });
+      if (!values.period) throw new UsageError("close needs --period YYYY-MM");
+      if (!PERIOD.test(values.period))
+        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
+      return {
+        kind: "close",
+        period: values.period,
+        ...(values.account ? { accounts: values.account } : {}),
+        force: values.force === true,
+      };
+    }
+    case "export": {
+      const { values } = parse({ args, options: { out: { type: "string" } } });
+      if (!values.out) throw new UsageError("export needs --out DIR");
+      return { kind: "export", out: values.out };
+    }
+    case "dead-letters": {
+      const { values, positionals } = parse({
+        args,
+        allowPositionals: true,
+        options: { id: { type: "string", multiple: true } },
+      });
+      if (positionals.length !== 1 || (positionals[0] !== "list" && positionals[0] !== "redrive"))
+        throw new UsageError("dead-letters takes list or redrive");
+      if (positionals[0] === "list") {
+        if (values.id) throw new UsageError("dead-letters list takes no --id");
+        return { kind: "dead-letters-list" };
+      }
+      return { kind: "dead-letters-redrive", ...(values.id ? { ids: values.id } : {}) };
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+export async function runStackCommand(cmd: StackCommand): Promise<number> {
   const env = readEnvironment();
+  const need = (v: string | undefined, name: string) => {
+    if (!v) throw new ConfigurationError(`${name} must be set for this command`);
+    return v;
+  };
+  // Every variable the command needs is checked before the first call to storage.
+  const queueUrl =
+    cmd.kind === "ingest" || cmd.kind === "dead-letters-redrive"
+      ? need(env.USAGE_QUEUE_URL, "USAGE_QUEUE_URL")
+      : env.USAGE_QUEUE_URL;
   const endpoints = {
     region: env.AWS_REGION,
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
@@ -30,71 +119,82 @@ export async function runStackCommand(
   const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
   const config = cachedConfig(store, systemClock, 0);
   const deps = storeDeps(store, systemClock, config);
-  const need = (v: string | undefined, name: string) => {
-    if (!v) throw new Error(`${name} must be set for this command`);
-    return v;
-  };
+  const dlq =
+    env.USAGE_DLQ_URL && queueUrl ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, queueUrl) : undefined;
   try {
-    switch (command) {
-      case "config": {
-        const { values, positionals } = parseArgs({
-          args,
-          allowPositionals: true,
-          options: { accounts: { type: "string" }, tariffs: { type: "string" } },
-        });
-        if (positionals[0] !== "load" || !values.accounts || !values.tariffs) break;
-        const c = await loadConfigFiles(values.accounts, values.tariffs);
+    switch (cmd.kind) {
+      case "config-load": {
+        const c = await loadConfigFiles(cmd.accounts, cmd.tariffs);
         await store.saveConfig(c);
         console.log(`loaded ${c.accounts.length} accounts and ${c.tariffs.length} tariffs`);
-        return 0;
+        return EXIT.ok;
       }
       case "ingest": {
-        const { values, positionals } = parseArgs({
-          args,
-          allowPositionals: true,
-          options: { drain: { type: "boolean" } },
+        const url = queueUrl as string;
+        const lines = await readIngestFile(cmd.file);
+        // A line the queue refuses is dead-lettered with the file and line number; the rest are sent.
+        const { sent, refused } = await sendIngestLines(cmd.file, lines, {
+          queue: new SqsUsageQueue(sqs, url),
+          deadLetters: store,
+          clock: systemClock,
         });
-        const file = positionals[0];
-        if (!file) break;
-        const bodies = (await ctx.readFile(file)).split(/\r?\n/).filter((l) => l.trim() !== "");
-        const queueUrl = need(env.USAGE_QUEUE_URL, "USAGE_QUEUE_URL");
-        await new SqsUsageQueue(sqs, queueUrl).send(bodies);
-        console.error(`sent ${bodies.length} messages to ${queueUrl}`);
-        if (values.drain) {
+        console.error(`sent ${sent} messages to ${url}`);
+        if (refused.length) {
+          console.error(`refused ${refused.length} lines (not sent, in the dead-letter store):`);
+          for (const r of refused) console.error(`  ${r.file} line ${r.line}: ${r.reason}`);
+        }
+        if (cmd.drain) {
           // Local stacks have no Lambda: run the same handler through the event-source poller.
           const poller = new SqsEventSourcePoller({
             sqs,
-            queueUrl,
+            queueUrl: url,
             handler: wrapIngestHandler(createIngestHandler(deps)),
             region: env.AWS_REGION,
           });
-          const r = await poller.drain({ onProgress: (p) => console.error(`processed ${p.processed}`) });
+          let last = 0;
+          const r = await poller.drain({
+            onProgress: (p) => {
+              if (p.processed - last >= 500) {
+                last = p.processed;
+                console.error(`processed ${p.processed}`);
+              }
+            },
+          });
           console.error(`drained: ${r.processed} processed, ${r.failed} failed attempts`);
         }
-        return 0;
+        return EXIT.ok;
       }
       case "close": {
-        const { values } = parseArgs({
-          args,
-          options: { period: { type: "string" }, account: { type: "string", multiple: true } },
-        });
-        if (!values.period) break;
+        const c = await config();
+        const known = new Set(c.accounts.map((a) => a.accountId));
+        const unknown = (cmd.accounts ?? []).filter((id) => !known.has(id));
+        if (unknown.length)
+          throw new UsageError(`unknown account ${unknown.map((id) => `"${id}"`).join(", ")}`);
+        const chosen = c.accounts.filter((a) => !cmd.accounts || cmd.accounts.includes(a.accountId));
+        const now = systemClock.now();
+        const open = chosen
+          .map((a) => ({ a, end: periodWindow(cmd.period, a.timezone).end }))
+          .filter(({ end }) => end > now);
+        if (open.length && !cmd.force)
+          throw new UsageError(
+            `period ${cmd.period} is not over yet for ${open
+              .map(({ a, end }) => `${a.accountId} (${a.timezone}: ends ${new Date(end).toISOString()})`)
+              .join(", ")}; closing it now would bill part of a month (--force closes it anyway)`,
+          );
         const reports: AccountCloseReport[] = await closePeriod(
-          values.period,
+          cmd.period,
           deps,
-          values.account ? { accountIds: values.account } : {},
+          cmd.accounts ? { accountIds: cmd.accounts } : {},
         );
         for (const r of reports)
           console.log(
             `${r.accountId} ${r.period} ${r.status}: ${r.lines} lines, ${r.totals.amount} ${r.currency}`,
           );
-        return 0;
+        return EXIT.ok;
       }
       case "export": {
-        const { values } = parseArgs({ args, options: { out: { type: "string" } } });
-        if (!values.out) break;
         const closes = await store.allCloses();
-        const files = await writeExports(values.out, {
+        const files = await writeExports(cmd.out, {
           lines: await store.allLines(),
           reports: closes.filter((c) => c.report).map((c) => c.report as AccountCloseReport),
           deadLetters: await store.list(),
@@ -102,46 +202,33 @@ export async function runStackCommand(
           marketplaceUsage: await new DynamoMarketplaceStore(ddb, env.BILLING_TABLE).acceptedUsage(),
         });
         console.log(`exports: ${files.join(", ")}`);
-        return 0;
+        return EXIT.ok;
       }
-      case "dead-letters": {
-        const { values, positionals } = parseArgs({
-          args,
-          allowPositionals: true,
-          options: { id: { type: "string", multiple: true } },
-        });
-        const dlq =
-          env.USAGE_DLQ_URL && env.USAGE_QUEUE_URL
-            ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, env.USAGE_QUEUE_URL)
-            : undefined;
-        if (positionals[0] === "list") {
-          const l = await listDeadLetters(store, dlq);
-          for (const d of l.invalid) console.log(`${d.deadLetterId}\t${d.subject ?? "-"}\t${d.reason}`);
-          for (const d of l.failedProcessing)
-            console.log(`${d.messageId}\t(dlq, ${d.receiveCount} receives)`);
-          console.error(
-            `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue`,
-          );
-          return 0;
-        }
-        if (positionals[0] === "redrive") {
-          const queueUrl = need(env.USAGE_QUEUE_URL, "USAGE_QUEUE_URL");
-          const r = await redriveDeadLetters(store, new SqsUsageQueue(sqs, queueUrl), {
-            ...(values.id ? { ids: values.id } : {}),
-            ...(dlq ? { dlq } : {}),
-          });
+      case "dead-letters-list": {
+        const l = await listDeadLetters(store, dlq);
+        for (const d of l.invalid)
           console.log(
-            `redriven: ${r.redriven} from the dead-letter store, ${r.fromQueue} from the dead-letter queue`,
+            `${d.deadLetterId}\t${isRefusedLine(d) ? `(refused line ${d.messageId})` : (d.subject ?? "-")}\t${d.reason}`,
           );
-          return 0;
-        }
-        break;
+        for (const d of l.failedProcessing) console.log(`${d.messageId}\t(dlq, ${d.receiveCount} receives)`);
+        console.error(
+          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue`,
+        );
+        return EXIT.ok;
       }
-      default:
-        break;
+      case "dead-letters-redrive": {
+        const r = await redriveDeadLetters(store, new SqsUsageQueue(sqs, queueUrl as string), {
+          ...(cmd.ids ? { ids: cmd.ids } : {}),
+          ...(dlq ? { dlq } : {}),
+        });
+        console.log(
+          `redriven: ${r.redriven} from the dead-letter store, ${r.fromQueue} from the dead-letter queue`,
+        );
+        for (const k of r.kept) console.error(`kept ${k.deadLetterId}: ${k.reason}`);
+        // Named letters that could not be redriven are a failure; kept ones of a redrive of all are expected.
+        return cmd.ids && r.kept.length ? EXIT.failure : EXIT.ok;
+      }
     }
-    console.error(ctx.usage);
-    return 2;
   } finally {
     ddb.destroy();
     sqs.destroy();

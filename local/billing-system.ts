@@ -13,6 +13,7 @@ import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import type { PeriodId } from "../shared/core/time.js";
 import type { Clock } from "../shared/ports/clock.js";
+import type { RefusedBody } from "../shared/ports/storage.js";
 import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";
@@ -34,8 +35,8 @@ export interface LocalBillingSystem {
   readonly dynamodbPid: number;
   readonly tableName: string;
   loadConfig(config: BillingConfig): Promise<void>;
-  /** Sends usage message bodies to the usage queue. */
-  send(bodies: readonly string[]): Promise<void>;
+  /** Sends usage message bodies to the usage queue; returns those it refuses (never sent). */
+  send(bodies: readonly string[]): Promise<{ refused: RefusedBody[] }>;
   /** Runs the event-source poller until the usage queue is empty; returns the outcome counts. */
   drain(onProgress?: (processed: number) => void, opts?: { batchSize?: number }): Promise<IngestTally>;
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;

@@ -173,8 +173,19 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ ok: boolean; o
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    child.once("error", (e) => resolve({ ok: false, output: e.message }));
-    child.once("close", (code) => resolve({ ok: code === 0, output }));
+    // A compile cut short by this process exiting (e.g. Ctrl-C) must not outlive it.
+    const killOnExit = () => {
+      child.kill("SIGKILL");
+    };
+    process.on("exit", killOnExit);
+    child.once("error", (e) => {
+      process.off("exit", killOnExit);
+      resolve({ ok: false, output: e.message });
+    });
+    child.once("close", (code) => {
+      process.off("exit", killOnExit);
+      resolve({ ok: code === 0, output });
+    });
   });
 }
 

@@ -51,19 +51,26 @@ export interface DrainResult {
   readonly batches: number;
 }
 
-export class DrainTimeoutError extends Error {
+/**
+ * The queue made no progress for `stallMs`: nothing was handled and the number of messages in it
+ * (visible, in flight, delayed) did not go down. A drain has no total time budget, only this.
+ */
+export class DrainStalledError extends Error {
   constructor(
-    readonly timeoutMs: number,
+    readonly stallMs: number,
     readonly progress: DrainResult,
     readonly queueAttributes: Record<string, string>,
   ) {
     super(
-      `queue not drained within ${timeoutMs} ms (${progress.processed} processed, ` +
+      `queue made no progress for ${stallMs} ms (${progress.processed} processed, ` +
         `${progress.failed} failed deliveries); queue attributes: ${JSON.stringify(queueAttributes)}`,
     );
-    this.name = "DrainTimeoutError";
+    this.name = "DrainStalledError";
   }
 }
+
+/** How long a drain may go without progress before it gives up (not a total budget). */
+export const DEFAULT_STALL_MS = 5 * 60_000;
 
 /** Nominal invocation budget for context.getRemainingTimeInMillis() (the stack's ingest timeout). */
 const FUNCTION_TIMEOUT_MS = 30_000;
@@ -72,6 +79,10 @@ const EMPTY_COUNTERS = [
   "ApproximateNumberOfMessagesNotVisible",
   "ApproximateNumberOfMessagesDelayed",
 ] as const;
+
+/** Messages in the queue: visible, in flight and delayed. */
+const inQueue = (counters: Record<string, string>) =>
+  EMPTY_COUNTERS.reduce((n, k) => n + Number(counters[k] ?? "0"), 0);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -115,37 +126,52 @@ export class SqsEventSourcePoller {
    * Polls until the queue is empty: a receive returned nothing and the queue reports no visible,
    * in-flight or delayed messages. Exact on the local server; on real SQS, whose counters lag, set
    * waitTimeSeconds so that an empty receive means an empty queue.
+   *
+   * There is no total time budget (a large queue simply takes longer): the drain fails only when it
+   * stalls, i.e. for `stallMs` nothing was handled successfully and the queue did not shrink (a
+   * message that keeps failing with no redrive policy, a handler that fails everything). `now` is
+   * the stall detector's clock (tests inject one).
    */
   async drain(
-    opts: { timeoutMs?: number; onProgress?: (p: { processed: number; failed: number }) => void } = {},
+    opts: {
+      stallMs?: number;
+      now?: () => number;
+      onProgress?: (p: { processed: number; failed: number }) => void;
+    } = {},
   ): Promise<DrainResult> {
-    const timeoutMs = opts.timeoutMs ?? 120_000;
-    const deadline = Date.now() + timeoutMs;
+    const stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
+    const now = opts.now ?? Date.now;
     let processed = 0;
     let failed = 0;
     let batches = 0;
+    let lastProgressAt = now();
+    let smallestQueue = inQueue(await this.counters());
     for (let idle = 0; ; ) {
       const r = await this.pollOnce();
-      let counters: Record<string, string> | undefined;
       if (r.received > 0) {
         batches += 1;
         processed += r.received - r.failed;
         failed += r.failed;
         idle = 0;
+        if (r.received > r.failed) lastProgressAt = now();
         opts.onProgress?.({ processed, failed });
-      } else {
-        const c = await this.counters();
-        if (EMPTY_COUNTERS.every((k) => (c[k] ?? "0") === "0")) return { processed, failed, batches };
-        counters = c;
-        // Messages in flight elsewhere or delayed: wait for their visibility timeout or delay.
-        await sleep(Math.min(1_000, 25 * 2 ** idle++));
       }
-      if (Date.now() > deadline)
-        throw new DrainTimeoutError(
-          timeoutMs,
-          { processed, failed, batches },
-          counters ?? (await this.counters()),
-        );
+      // An empty receive may still leave messages in flight (elsewhere) or delayed; the counters say.
+      const counters =
+        r.received === 0 || now() - lastProgressAt > stallMs ? await this.counters() : undefined;
+      if (counters) {
+        const left = inQueue(counters);
+        if (r.received === 0 && left === 0) return { processed, failed, batches };
+        // The queue shrinking (e.g. a redrive policy moving poison messages to the DLQ) is progress too.
+        if (left < smallestQueue) {
+          smallestQueue = left;
+          lastProgressAt = now();
+        }
+        if (now() - lastProgressAt > stallMs)
+          throw new DrainStalledError(stallMs, { processed, failed, batches }, counters);
+        // Messages in flight elsewhere or delayed: wait for their visibility timeout or delay.
+        if (r.received === 0) await sleep(Math.min(1_000, 25 * 2 ** idle++));
+      }
     }
   }
 

@@ -9,7 +9,7 @@ import { formatDecimal, formatMoney, ZERO } from "../core/money.js";
 import { RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
-import { type PeriodId, periodOf, periodWindow } from "../core/time.js";
+import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
 import type { DeadLetter, DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
 
@@ -75,6 +75,7 @@ export async function closePeriod(
   deps: CloseDeps,
   opts: { accountIds?: readonly string[] } = {},
 ): Promise<AccountCloseReport[]> {
+  parsePeriod(periodId); // a bad period id fails here, before any close record is written
   const config = await deps.config();
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));

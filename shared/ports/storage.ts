@@ -87,7 +87,15 @@ export interface ConfigStore {
   saveConfig(config: BillingConfig): Promise<void>;
 }
 
+/** A body the queue will never take (e.g. SQS: a forbidden character, over the size limit). */
+export interface RefusedBody {
+  /** Its index in the bodies given to send(). */
+  readonly index: number;
+  readonly reason: string;
+}
+
 /** The usage queue (SQS): where upstream systems, the CLI and redrives put usage messages. */
 export interface UsageQueue {
-  send(bodies: readonly string[]): Promise<void>;
+  /** Sends every body it can; returns those the queue refuses for good (never retried, never thrown). */
+  send(bodies: readonly string[]): Promise<{ refused: RefusedBody[] }>;
 }

@@ -81,7 +81,7 @@ describe("billing commands against a configured stack", () => {
     expect(letters.code, letters.stderr).toBe(0);
     expect(letters.stdout).toMatch(/invalid CloudEvents envelope/);
     expect(letters.stderr).toMatch(/1 invalid messages, 0 in the dead-letter queue/);
-  });
+  }, 120_000); // five commands, each a fresh Node process: slow on a loaded machine, not a budget
 
   it("refuses to run without a configured stack", async () => {
     const saved = env;

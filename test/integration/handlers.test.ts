@@ -102,7 +102,7 @@ describe("Lambda handlers", () => {
       expect.objectContaining({ messageId: "m2", reason: expect.stringMatching(/^body is not JSON/) }),
     ]);
     const redriven = await handler({ action: "redrive" });
-    expect(redriven).toEqual({ redriven: 1, fromQueue: 0 });
+    expect(redriven).toEqual({ redriven: 1, fromQueue: 0, kept: [] });
     const tally = await system.drain();
     expect(tally["dead-lettered"]).toBe(1); // still not JSON: back in the store, with its reason, not lost
     await expect(handler({ action: "explode" })).rejects.toThrow();

@@ -25,7 +25,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from "../../local/dynamodb-local.js";
-import { DrainTimeoutError, SqsEventSourcePoller } from "../../local/event-source-poller.js";
+import { DrainStalledError, SqsEventSourcePoller } from "../../local/event-source-poller.js";
 import { createUsageQueues } from "../../local/queues.js";
 import { type SqsServer, startSqsServer } from "../../local/sqs-server.js";
 
@@ -270,7 +270,7 @@ describe("local stack", { timeout: 60_000 }, () => {
       },
     });
     const progress: { processed: number; failed: number }[] = [];
-    const r = await poller.drain({ timeoutMs: 30_000, onProgress: (p) => progress.push(p) });
+    const r = await poller.drain({ onProgress: (p) => progress.push(p) });
 
     expect(r).toEqual({ processed: 24, failed: 3, batches: batchSizes.length });
     expect(Math.max(...batchSizes)).toBeLessThanOrEqual(10);
@@ -364,7 +364,7 @@ describe("local stack", { timeout: 60_000 }, () => {
     expect(sizes).toEqual([20, 3]);
   });
 
-  it("throws DrainTimeoutError when messages keep failing and there is no redrive", async () => {
+  it("throws DrainStalledError when messages keep failing and there is no redrive", async () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "no-redrive" }));
     if (!QueueUrl) throw new Error("no queue url");
     await sendAll(sqs, QueueUrl, ["stuck"]);
@@ -376,10 +376,39 @@ describe("local stack", { timeout: 60_000 }, () => {
         throw new Error("always");
       },
     });
-    const err = await poller.drain({ timeoutMs: 300 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DrainTimeoutError);
-    expect((err as DrainTimeoutError).progress.processed).toBe(0);
-    expect((err as DrainTimeoutError).progress.failed).toBeGreaterThan(0);
+    // The stall detector's clock moves a minute each time it is read: no wall-clock wait.
+    let t = 0;
+    const err = await poller.drain({ now: () => (t += 60_000) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DrainStalledError);
+    expect((err as DrainStalledError).stallMs).toBe(5 * 60_000);
+    expect((err as DrainStalledError).progress.processed).toBe(0);
+    expect((err as DrainStalledError).progress.failed).toBeGreaterThan(0);
+    expect((err as Error).message).toMatch(/no progress for 300000 ms/);
+  });
+
+  it("has no total time budget: a long drain that keeps making progress completes", async () => {
+    const q = await createUsageQueues(sqs, {
+      prefix: "long",
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 30,
+    });
+    await sendAll(
+      sqs,
+      q.usageQueueUrl,
+      Array.from({ length: 60 }, (_, i) => `l-${i}`),
+    );
+    const poller = new SqsEventSourcePoller({
+      sqs,
+      queueUrl: q.usageQueueUrl,
+      batchSize: 1,
+      handler: async () => undefined,
+    });
+    // Every read of the clock is a minute later: the drain "takes" hours, far beyond any fixed budget
+    // (the old 120 s) and the 5-minute stall limit, yet each batch is progress.
+    let t = 0;
+    const r = await poller.drain({ now: () => (t += 60_000) });
+    expect(r).toEqual({ processed: 60, failed: 0, batches: 60 });
+    expect(t).toBeGreaterThan(60 * 60_000);
   });
 
   it("drains an empty queue at once", async () => {
@@ -393,7 +422,7 @@ describe("local stack", { timeout: 60_000 }, () => {
       queueUrl: q.usageQueueUrl,
       handler: async () => undefined,
     });
-    expect(await poller.drain({ timeoutMs: 2_000 })).toEqual({ processed: 0, failed: 0, batches: 0 });
+    expect(await poller.drain()).toEqual({ processed: 0, failed: 0, batches: 0 });
   });
 
   it("names a missing Java with JavaMissingError", async () => {

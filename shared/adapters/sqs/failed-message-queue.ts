@@ -1,11 +1,16 @@
 /** The SQS dead-letter queue behind the usage queue (redrive after maxReceiveCount). */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
+  type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { FailedMessageQueue } from "../../app/dead-letters.js";
+import type { FailedMessage, FailedMessageQueue } from "../../app/dead-letters.js";
+
+/** How long a listed message stays hidden while the rest of the queue is read (then shown again). */
+const HOLD_SECONDS = 300;
 
 export class SqsFailedMessageQueue implements FailedMessageQueue {
   constructor(
@@ -14,46 +19,30 @@ export class SqsFailedMessageQueue implements FailedMessageQueue {
     private readonly usageQueueUrl: string,
   ) {}
 
-  /** SQS has no peek: messages are received with a short visibility timeout and so reappear. */
-  async peek(max: number) {
-    const seen = new Map<string, { messageId: string; body: string; receiveCount: number }>();
-    for (let i = 0; i < Math.ceil(max / 10); i++) {
-      const r = await this.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.dlqUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 1,
-          WaitTimeSeconds: 0,
-          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-        }),
-      );
-      const msgs = r.Messages ?? [];
-      for (const m of msgs)
-        if (m.MessageId && !seen.has(m.MessageId))
-          seen.set(m.MessageId, {
-            messageId: m.MessageId,
-            body: m.Body ?? "",
-            receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-          });
-      if (msgs.length === 0) break;
-    }
-    return [...seen.values()];
+  /**
+   * SQS has no peek: every message is received (and so hidden) until the queue has no more to give,
+   * then made visible again at once. Not capped at any page count.
+   */
+  async listAll(): Promise<FailedMessage[]> {
+    const held = await this.receiveAll();
+    await this.release(held.map((m) => m.ReceiptHandle ?? ""));
+    return held.map((m) => ({
+      messageId: m.MessageId ?? "",
+      body: m.Body ?? "",
+      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+    }));
   }
 
-  async redriveAll(): Promise<number> {
-    let moved = 0;
-    for (;;) {
-      const r = await this.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.dlqUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 30,
-          WaitTimeSeconds: 0,
-        }),
-      );
-      const msgs = r.Messages ?? [];
-      if (msgs.length === 0) return moved;
-      for (const m of msgs) {
+  async redrive(ids?: ReadonlySet<string>): Promise<string[]> {
+    const held = await this.receiveAll();
+    const moved: string[] = [];
+    const others: string[] = [];
+    try {
+      for (const m of held) {
+        if (ids && !ids.has(m.MessageId ?? "")) {
+          others.push(m.ReceiptHandle ?? "");
+          continue;
+        }
         // Send before delete: at worst a message is delivered twice, which ingestion absorbs (G5).
         await this.sqs.send(
           new SendMessageCommand({ QueueUrl: this.usageQueueUrl, MessageBody: m.Body ?? "" }),
@@ -61,8 +50,56 @@ export class SqsFailedMessageQueue implements FailedMessageQueue {
         await this.sqs.send(
           new DeleteMessageCommand({ QueueUrl: this.dlqUrl, ReceiptHandle: m.ReceiptHandle }),
         );
-        moved += 1;
+        moved.push(m.MessageId ?? "");
       }
+    } finally {
+      await this.release(others);
     }
+    return moved;
+  }
+
+  /**
+   * Receives until SQS has nothing more: an empty short receive is confirmed by a 1 s long poll (which,
+   * on AWS, asks every server). A message seen again (its hold expired) is not counted twice.
+   */
+  private async receiveAll(): Promise<Message[]> {
+    const seen = new Map<string, Message>();
+    for (let wait = 0; ; ) {
+      const r = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.dlqUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: HOLD_SECONDS,
+          WaitTimeSeconds: wait,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+      );
+      const msgs = (r.Messages ?? []).filter((m) => m.MessageId && m.ReceiptHandle);
+      if (msgs.length === 0) {
+        if (wait > 0) return [...seen.values()];
+        wait = 1;
+        continue;
+      }
+      wait = 0;
+      let fresh = 0;
+      for (const m of msgs) {
+        if (!seen.has(m.MessageId ?? "")) fresh += 1;
+        seen.set(m.MessageId ?? "", m); // the latest receipt handle is the valid one
+      }
+      if (fresh === 0) return [...seen.values()];
+    }
+  }
+
+  /** Makes held messages visible again at once. */
+  private async release(handles: readonly string[]): Promise<void> {
+    for (let i = 0; i < handles.length; i += 10)
+      await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.dlqUrl,
+          Entries: handles
+            .slice(i, i + 10)
+            .map((h, j) => ({ Id: String(j), ReceiptHandle: h, VisibilityTimeout: 0 })),
+        }),
+      );
   }
 }

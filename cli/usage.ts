@@ -1,0 +1,74 @@
+/** Usage errors (exit 2) and the help texts of the `billing` command. */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+/** The command was called wrongly (arguments, environment): exit 2 with a message, never a stack trace. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export const COMMANDS = ["simulate", "config", "ingest", "close", "export", "dead-letters"] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+const stackEnv = `A configured stack is named by BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL, USAGE_DLQ_URL and,
+for a local one, DYNAMODB_ENDPOINT and SQS_ENDPOINT.`;
+
+export const HELP: Record<CommandName | "billing", string> = {
+  billing: `usage:
+  billing simulate --accounts FILE --tariffs FILE --step ingest:FILE.jsonl --step close:YYYY-MM [--step …] --out DIR
+  billing config load --accounts FILE --tariffs FILE
+  billing ingest FILE.jsonl [--drain]
+  billing close --period YYYY-MM [--account ID …] [--force]
+  billing export --out DIR
+  billing dead-letters list | redrive [--id ID …]
+  billing COMMAND --help
+
+Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
+${stackEnv}`,
+  simulate: `usage: billing simulate --accounts FILE --tariffs FILE --step STEP [--step STEP …] --out DIR [--quiet]
+
+Runs the real functions on an embedded local stack (DynamoDB Local, an SQS server) on a virtual clock.
+Steps run in order:
+  ingest:FILE.jsonl   sends every line of the file to the usage queue and waits until it is drained
+                      (a line the queue refuses is dead-lettered with the file and line number)
+  close:YYYY-MM       closes that period for every account
+Writes DIR/invoice-lines.csv, DIR/invoice-lines.json, DIR/close-report.json, DIR/marketplace-usage.json.
+Ctrl-C or SIGTERM stops everything it started.`,
+  config: `usage: billing config load --accounts FILE --tariffs FILE
+
+Checks the accounts and tariffs files and stores them as the stack's configuration.
+${stackEnv}`,
+  ingest: `usage: billing ingest FILE.jsonl [--drain]
+
+Sends every line of the file to the usage queue; a line the queue refuses (invalid UTF-8, a forbidden
+character, over the size limit) is dead-lettered with the file and line number. --drain runs the ingest
+handler locally until the queue is empty (local stacks have no Lambda).
+${stackEnv}`,
+  close: `usage: billing close --period YYYY-MM [--account ID …] [--force]
+
+Closes the period for every account (or those named). A period that is not over yet for an account
+(in its time zone) is refused unless --force; unknown account ids are refused.
+${stackEnv}`,
+  export: `usage: billing export --out DIR
+
+Writes the invoice lines, close reports and marketplace usage stored in the stack to DIR.
+${stackEnv}`,
+  "dead-letters": `usage: billing dead-letters list
+       billing dead-letters redrive [--id ID …]
+
+list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue.
+redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
+${stackEnv}`,
+};
+
+/** node:util parseArgs, its errors (unknown option, missing value …) turned into usage errors. */
+export function parse<const T extends ParseArgsConfig>(config: T) {
+  try {
+    return parseArgs<T>(config);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))
+      throw new UsageError((e as Error).message);
+    throw e;
+  }
+}
