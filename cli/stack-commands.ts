@@ -6,7 +6,7 @@ import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js
 import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-store.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
+import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import { listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { readEnvironment } from "../shared/runtime/environment.js";
@@ -79,14 +79,16 @@ export async function runStackCommand(
           options: { period: { type: "string" }, account: { type: "string", multiple: true } },
         });
         if (!values.period) break;
-        const reports: AccountCloseReport[] = await closePeriod(
+        const outcomes = await closePeriod(
           values.period,
           deps,
           values.account ? { accountIds: values.account } : {},
         );
-        for (const r of reports)
+        for (const r of outcomes)
           console.log(
-            `${r.accountId} ${r.period} ${r.status}: ${r.lines} lines, ${r.totals.amount} ${r.currency}`,
+            isCloseReport(r)
+              ? `${r.accountId} ${r.period} ${r.status}: ${r.lines} lines, ${r.totals.amount} ${r.currency}`
+              : `${r.accountId} ${r.period} ${r.status} by another run (${r.claimedBy}, started ${r.startedAt}): nothing written`,
           );
         return 0;
       }

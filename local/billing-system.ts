@@ -8,7 +8,7 @@ import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usag
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
+import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import type { PeriodId } from "../shared/core/time.js";
@@ -122,7 +122,13 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
         for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];
         return delta;
       },
-      close: (period, accountIds) => closePeriod(period, deps, accountIds ? { accountIds } : {}),
+      async close(period, accountIds) {
+        const outcomes = await closePeriod(period, deps, accountIds ? { accountIds } : {});
+        const busy = outcomes.filter((o) => !isCloseReport(o));
+        // This system is the only closer of its own stack: a claim held by another run is a bug here.
+        if (busy.length > 0) throw new Error(`being closed by another run: ${JSON.stringify(busy)}`);
+        return outcomes.filter(isCloseReport);
+      },
       stop,
     };
   } catch (e) {
