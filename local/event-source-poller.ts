@@ -51,19 +51,23 @@ export interface DrainResult {
   readonly batches: number;
 }
 
-export class DrainTimeoutError extends Error {
+/** drain() saw no progress for `stallCycles` consecutive poll cycles while messages remained. */
+export class DrainStalledError extends Error {
   constructor(
-    readonly timeoutMs: number,
+    readonly stallCycles: number,
     readonly progress: DrainResult,
     readonly queueAttributes: Record<string, string>,
   ) {
     super(
-      `queue not drained within ${timeoutMs} ms (${progress.processed} processed, ` +
+      `queue not drained: no progress in ${stallCycles} poll cycles (${progress.processed} processed, ` +
         `${progress.failed} failed deliveries); queue attributes: ${JSON.stringify(queueAttributes)}`,
     );
-    this.name = "DrainTimeoutError";
+    this.name = "DrainStalledError";
   }
 }
+
+/** Default stall limit: at the 1 s idle back-off, at least ten minutes without any progress. */
+const STALL_CYCLES = 600;
 
 /** Nominal invocation budget for context.getRemainingTimeInMillis() (the stack's ingest timeout). */
 const FUNCTION_TIMEOUT_MS = 30_000;
@@ -115,37 +119,43 @@ export class SqsEventSourcePoller {
    * Polls until the queue is empty: a receive returned nothing and the queue reports no visible,
    * in-flight or delayed messages. Exact on the local server; on real SQS, whose counters lag, set
    * waitTimeSeconds so that an empty receive means an empty queue.
+   *
+   * It has no deadline, so a slow machine only makes it slower: it gives up (DrainStalledError) only
+   * after `stallCycles` consecutive cycles without progress — no message handled and no change in
+   * the queue's counters (a redrive to the DLQ is progress; a message failing forever without one is not).
    */
   async drain(
-    opts: { timeoutMs?: number; onProgress?: (p: { processed: number; failed: number }) => void } = {},
+    opts: { stallCycles?: number; onProgress?: (p: { processed: number; failed: number }) => void } = {},
   ): Promise<DrainResult> {
-    const timeoutMs = opts.timeoutMs ?? 120_000;
-    const deadline = Date.now() + timeoutMs;
+    const stallCycles = opts.stallCycles ?? STALL_CYCLES;
     let processed = 0;
     let failed = 0;
     let batches = 0;
-    for (let idle = 0; ; ) {
+    let last = JSON.stringify(await this.counters());
+    for (let idle = 0, stalled = 0; ; ) {
       const r = await this.pollOnce();
-      let counters: Record<string, string> | undefined;
+      let progressed = false;
       if (r.received > 0) {
         batches += 1;
         processed += r.received - r.failed;
         failed += r.failed;
         idle = 0;
+        progressed = r.received > r.failed;
         opts.onProgress?.({ processed, failed });
-      } else {
-        const c = await this.counters();
-        if (EMPTY_COUNTERS.every((k) => (c[k] ?? "0") === "0")) return { processed, failed, batches };
-        counters = c;
-        // Messages in flight elsewhere or delayed: wait for their visibility timeout or delay.
-        await sleep(Math.min(1_000, 25 * 2 ** idle++));
       }
-      if (Date.now() > deadline)
-        throw new DrainTimeoutError(
-          timeoutMs,
-          { processed, failed, batches },
-          counters ?? (await this.counters()),
-        );
+      if (!progressed) {
+        const c = await this.counters();
+        if (r.received === 0 && EMPTY_COUNTERS.every((k) => (c[k] ?? "0") === "0"))
+          return { processed, failed, batches };
+        const now = JSON.stringify(c);
+        progressed = now !== last;
+        last = now;
+        if (!progressed && ++stalled >= stallCycles)
+          throw new DrainStalledError(stallCycles, { processed, failed, batches }, c);
+        // Messages in flight elsewhere or delayed: wait for their visibility timeout or delay.
+        if (r.received === 0) await sleep(Math.min(1_000, 25 * 2 ** idle++));
+      }
+      if (progressed) stalled = 0;
     }
   }
 

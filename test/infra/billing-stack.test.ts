@@ -58,7 +58,7 @@ describe("BillingStack", () => {
     });
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources as Record<string, Resource>;
-  }, 120_000);
+  });
 
   afterAll(() => {
     if (outdir) rmSync(outdir, { recursive: true, force: true });

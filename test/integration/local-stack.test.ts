@@ -25,7 +25,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from "../../local/dynamodb-local.js";
-import { DrainTimeoutError, SqsEventSourcePoller } from "../../local/event-source-poller.js";
+import { DrainStalledError, SqsEventSourcePoller } from "../../local/event-source-poller.js";
 import { createUsageQueues } from "../../local/queues.js";
 import { type SqsServer, startSqsServer } from "../../local/sqs-server.js";
 
@@ -98,7 +98,7 @@ async function counters(sqs: SQSClient, queueUrl: string) {
   };
 }
 
-describe("local stack", { timeout: 60_000 }, () => {
+describe("local stack", () => {
   let dynamo: DynamoDbLocal;
   let sqsServer: SqsServer;
   let ddb: DynamoDBClient;
@@ -108,13 +108,13 @@ describe("local stack", { timeout: 60_000 }, () => {
     [dynamo, sqsServer] = await Promise.all([startDynamoDbLocal(), startSqsServer()]);
     ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
     sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: REGION, credentials });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     ddb?.destroy();
     sqs?.destroy();
     await Promise.all([dynamo?.stop(), sqsServer?.stop()]);
-  }, 60_000);
+  });
 
   it("serves both endpoints on loopback", () => {
     expect(dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -234,7 +234,8 @@ describe("local stack", { timeout: 60_000 }, () => {
     expect(Number(record?.attributes.ApproximateFirstReceiveTimestamp)).toBeGreaterThanOrEqual(before - 1000);
     expect(record?.messageId).toMatch(/\S/);
     expect(record?.receiptHandle).toMatch(/\S/);
-    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeGreaterThanOrEqual(0); // a nominal budget; no assertion on how fast we got here
+    expect(remaining).toBeLessThanOrEqual(30_000);
     expect(functionArn).toBe("arn:aws:lambda:us-east-1:000000000000:function:ingest-usage");
     // Deleted after success: nothing left.
     expect(await counters(sqs, q.usageQueueUrl)).toEqual({ visible: "0", inFlight: "0" });
@@ -270,7 +271,7 @@ describe("local stack", { timeout: 60_000 }, () => {
       },
     });
     const progress: { processed: number; failed: number }[] = [];
-    const r = await poller.drain({ timeoutMs: 30_000, onProgress: (p) => progress.push(p) });
+    const r = await poller.drain({ onProgress: (p) => progress.push(p) });
 
     expect(r).toEqual({ processed: 24, failed: 3, batches: batchSizes.length });
     expect(Math.max(...batchSizes)).toBeLessThanOrEqual(10);
@@ -364,7 +365,7 @@ describe("local stack", { timeout: 60_000 }, () => {
     expect(sizes).toEqual([20, 3]);
   });
 
-  it("throws DrainTimeoutError when messages keep failing and there is no redrive", async () => {
+  it("throws DrainStalledError when messages keep failing and there is no redrive (no progress, not a clock)", async () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "no-redrive" }));
     if (!QueueUrl) throw new Error("no queue url");
     await sendAll(sqs, QueueUrl, ["stuck"]);
@@ -376,10 +377,12 @@ describe("local stack", { timeout: 60_000 }, () => {
         throw new Error("always");
       },
     });
-    const err = await poller.drain({ timeoutMs: 300 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DrainTimeoutError);
-    expect((err as DrainTimeoutError).progress.processed).toBe(0);
-    expect((err as DrainTimeoutError).progress.failed).toBeGreaterThan(0);
+    const err = await poller.drain({ stallCycles: 5 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DrainStalledError);
+    expect((err as DrainStalledError).stallCycles).toBe(5);
+    expect((err as DrainStalledError).progress.processed).toBe(0);
+    expect((err as DrainStalledError).progress.failed).toBeGreaterThan(0);
+    expect((err as DrainStalledError).queueAttributes.ApproximateNumberOfMessages).toBe("1");
   });
 
   it("drains an empty queue at once", async () => {
@@ -393,7 +396,7 @@ describe("local stack", { timeout: 60_000 }, () => {
       queueUrl: q.usageQueueUrl,
       handler: async () => undefined,
     });
-    expect(await poller.drain({ timeoutMs: 2_000 })).toEqual({ processed: 0, failed: 0, batches: 0 });
+    expect(await poller.drain()).toEqual({ processed: 0, failed: 0, batches: 0 });
   });
 
   it("names a missing Java with JavaMissingError", async () => {

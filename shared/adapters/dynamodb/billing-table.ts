@@ -75,7 +75,8 @@ export async function ensureBillingTable(client: DynamoDBClient, tableName: stri
   } catch (e) {
     if (!(e instanceof ResourceInUseException)) throw e;
   }
-  for (let i = 0; i < 50; i++) {
+  // Until ACTIVE, however long that takes (DynamoDB Local: at once; AWS: seconds).
+  for (;;) {
     const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (d.Table?.TableStatus === "ACTIVE") return;
     await new Promise((r) => setTimeout(r, 100));
