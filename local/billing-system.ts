@@ -4,7 +4,11 @@
  * injected clock. Used by `billing simulate`, the integration tests and the benchmarks.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import {
+  createIngestHandler,
+  IngestBatchFailedError,
+  wrapIngestHandler,
+} from "../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
@@ -82,10 +86,18 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     const ingest = createIngestHandler(deps);
     const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
     // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.
+    const count = (outcomes: IngestTally) => {
+      for (const [k, v] of Object.entries(outcomes)) tally[k as keyof IngestTally] += v;
+    };
     const lambda = wrapIngestHandler(async (event, context) => {
-      const r = await ingest(event, context);
-      for (const [k, v] of Object.entries(r.outcomes)) tally[k as keyof IngestTally] += v;
-      return r;
+      try {
+        const r = await ingest(event, context);
+        count(r.outcomes);
+        return r;
+      } catch (e) {
+        if (e instanceof IngestBatchFailedError) count(e.outcomes);
+        throw e;
+      }
     });
     const pollers = new Map<number, SqsEventSourcePoller>();
     const pollerFor = (batchSize: number) => {

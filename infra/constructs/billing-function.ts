@@ -13,6 +13,7 @@ import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SERVICE_NAME } from "../../shared/runtime/observability.js";
 
 /** Project root (the folder holding package-lock.json), independent of the working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -85,7 +86,7 @@ export class BillingFunction extends Construct {
       logGroup: this.logGroup,
       environmentEncryption: props.encryptionKey,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? "cpaas-billing",
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? SERVICE_NAME,
         LOG_LEVEL: props.logLevel ?? "INFO",
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
