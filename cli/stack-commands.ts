@@ -9,7 +9,7 @@ import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js
 import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-store.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
+import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
 import { periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
@@ -181,14 +181,16 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
               .map(({ a, end }) => `${a.accountId} (${a.timezone}: ends ${new Date(end).toISOString()})`)
               .join(", ")}; closing it now would bill part of a month (--force closes it anyway)`,
           );
-        const reports: AccountCloseReport[] = await closePeriod(
+        const outcomes = await closePeriod(
           cmd.period,
           deps,
           cmd.accounts ? { accountIds: cmd.accounts } : {},
         );
-        for (const r of reports)
+        for (const r of outcomes)
           console.log(
-            `${r.accountId} ${r.period} ${r.status}: ${r.lines} lines, ${r.totals.amount} ${r.currency}`,
+            isCloseReport(r)
+              ? `${r.accountId} ${r.period} ${r.status}: ${r.lines} lines, ${r.totals.amount} ${r.currency}`
+              : `${r.accountId} ${r.period} ${r.status} by another run (${r.claimedBy}, started ${r.startedAt}): nothing written`,
           );
         return EXIT.ok;
       }

@@ -12,6 +12,11 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import {
+  INGEST_UNEXPECTED_ERRORS_METRIC,
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+} from "../shared/runtime/observability.js";
 import { BillingFunction } from "./constructs/billing-function.js";
 
 export type BillingFunctionName = "ingestUsage" | "closePeriod" | "marketplaceReporter" | "deadLetter";
@@ -173,8 +178,25 @@ export class BillingStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Emitted by the ingest handler (CloudWatch EMF) for each message that failed unexpectedly.
     new cloudwatch.Alarm(this, "IngestErrorsAlarm", {
-      alarmDescription: "The ingest function threw (whole batch returned to the queue)",
+      alarmDescription:
+        "Usage messages failed to ingest with an unexpected error (returned to the queue; see the ingest log)",
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: INGEST_UNEXPECTED_ERRORS_METRIC,
+        dimensionsMap: { ...METRIC_DIMENSIONS },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, "IngestFunctionErrorsAlarm", {
+      alarmDescription:
+        "The ingest function failed (a whole batch failed, or it could not start): whole batch returned to the queue",
       metric: ingestUsage.function.metricErrors({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.SUM,

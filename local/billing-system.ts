@@ -4,11 +4,15 @@
  * injected clock. Used by `billing simulate`, the integration tests and the benchmarks.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import {
+  createIngestHandler,
+  IngestBatchFailedError,
+  wrapIngestHandler,
+} from "../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
+import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import type { PeriodId } from "../shared/core/time.js";
@@ -83,10 +87,18 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     const ingest = createIngestHandler(deps);
     const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
     // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.
+    const count = (outcomes: IngestTally) => {
+      for (const [k, v] of Object.entries(outcomes)) tally[k as keyof IngestTally] += v;
+    };
     const lambda = wrapIngestHandler(async (event, context) => {
-      const r = await ingest(event, context);
-      for (const [k, v] of Object.entries(r.outcomes)) tally[k as keyof IngestTally] += v;
-      return r;
+      try {
+        const r = await ingest(event, context);
+        count(r.outcomes);
+        return r;
+      } catch (e) {
+        if (e instanceof IngestBatchFailedError) count(e.outcomes);
+        throw e;
+      }
     });
     const pollers = new Map<number, SqsEventSourcePoller>();
     const pollerFor = (batchSize: number) => {
@@ -123,7 +135,13 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
         for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];
         return delta;
       },
-      close: (period, accountIds) => closePeriod(period, deps, accountIds ? { accountIds } : {}),
+      async close(period, accountIds) {
+        const outcomes = await closePeriod(period, deps, accountIds ? { accountIds } : {});
+        const busy = outcomes.filter((o) => !isCloseReport(o));
+        // This system is the only closer of its own stack: a claim held by another run is a bug here.
+        if (busy.length > 0) throw new Error(`being closed by another run: ${JSON.stringify(busy)}`);
+        return outcomes.filter(isCloseReport);
+      },
       stop,
     };
   } catch (e) {

@@ -51,26 +51,23 @@ export interface DrainResult {
   readonly batches: number;
 }
 
-/**
- * The queue made no progress for `stallMs`: nothing was handled and the number of messages in it
- * (visible, in flight, delayed) did not go down. A drain has no total time budget, only this.
- */
+/** drain() saw no progress for `stallCycles` consecutive poll cycles while messages remained. */
 export class DrainStalledError extends Error {
   constructor(
-    readonly stallMs: number,
+    readonly stallCycles: number,
     readonly progress: DrainResult,
     readonly queueAttributes: Record<string, string>,
   ) {
     super(
-      `queue made no progress for ${stallMs} ms (${progress.processed} processed, ` +
+      `queue not drained: no progress in ${stallCycles} poll cycles (${progress.processed} processed, ` +
         `${progress.failed} failed deliveries); queue attributes: ${JSON.stringify(queueAttributes)}`,
     );
     this.name = "DrainStalledError";
   }
 }
 
-/** How long a drain may go without progress before it gives up (not a total budget). */
-export const DEFAULT_STALL_MS = 5 * 60_000;
+/** Default stall limit: at the 1 s idle back-off, at least ten minutes without any progress. */
+const STALL_CYCLES = 600;
 
 /** Nominal invocation budget for context.getRemainingTimeInMillis() (the stack's ingest timeout). */
 const FUNCTION_TIMEOUT_MS = 30_000;
@@ -80,9 +77,6 @@ const EMPTY_COUNTERS = [
   "ApproximateNumberOfMessagesDelayed",
 ] as const;
 
-/** Messages in the queue: visible, in flight and delayed. */
-const inQueue = (counters: Record<string, string>) =>
-  EMPTY_COUNTERS.reduce((n, k) => n + Number(counters[k] ?? "0"), 0);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,51 +121,42 @@ export class SqsEventSourcePoller {
    * in-flight or delayed messages. Exact on the local server; on real SQS, whose counters lag, set
    * waitTimeSeconds so that an empty receive means an empty queue.
    *
-   * There is no total time budget (a large queue simply takes longer): the drain fails only when it
-   * stalls, i.e. for `stallMs` nothing was handled successfully and the queue did not shrink (a
-   * message that keeps failing with no redrive policy, a handler that fails everything). `now` is
-   * the stall detector's clock (tests inject one).
+   * It has no deadline, so a slow machine only makes it slower: it gives up (DrainStalledError) only
+   * after `stallCycles` consecutive cycles without progress — no message handled and no change in
+   * the queue's counters (a redrive to the DLQ is progress; a message failing forever without one is not).
    */
   async drain(
-    opts: {
-      stallMs?: number;
-      now?: () => number;
-      onProgress?: (p: { processed: number; failed: number }) => void;
-    } = {},
+    opts: { stallCycles?: number; onProgress?: (p: { processed: number; failed: number }) => void } = {},
   ): Promise<DrainResult> {
-    const stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
-    const now = opts.now ?? Date.now;
+    const stallCycles = opts.stallCycles ?? STALL_CYCLES;
     let processed = 0;
     let failed = 0;
     let batches = 0;
-    let lastProgressAt = now();
-    let smallestQueue = inQueue(await this.counters());
-    for (let idle = 0; ; ) {
+    let last = JSON.stringify(await this.counters());
+    for (let idle = 0, stalled = 0; ; ) {
       const r = await this.pollOnce();
+      let progressed = false;
       if (r.received > 0) {
         batches += 1;
         processed += r.received - r.failed;
         failed += r.failed;
         idle = 0;
-        if (r.received > r.failed) lastProgressAt = now();
+        progressed = r.received > r.failed;
         opts.onProgress?.({ processed, failed });
       }
-      // An empty receive may still leave messages in flight (elsewhere) or delayed; the counters say.
-      const counters =
-        r.received === 0 || now() - lastProgressAt > stallMs ? await this.counters() : undefined;
-      if (counters) {
-        const left = inQueue(counters);
-        if (r.received === 0 && left === 0) return { processed, failed, batches };
-        // The queue shrinking (e.g. a redrive policy moving poison messages to the DLQ) is progress too.
-        if (left < smallestQueue) {
-          smallestQueue = left;
-          lastProgressAt = now();
-        }
-        if (now() - lastProgressAt > stallMs)
-          throw new DrainStalledError(stallMs, { processed, failed, batches }, counters);
+      if (!progressed) {
+        const c = await this.counters();
+        if (r.received === 0 && EMPTY_COUNTERS.every((k) => (c[k] ?? "0") === "0"))
+          return { processed, failed, batches };
+        const now = JSON.stringify(c);
+        progressed = now !== last;
+        last = now;
+        if (!progressed && ++stalled >= stallCycles)
+          throw new DrainStalledError(stallCycles, { processed, failed, batches }, c);
         // Messages in flight elsewhere or delayed: wait for their visibility timeout or delay.
         if (r.received === 0) await sleep(Math.min(1_000, 25 * 2 ** idle++));
       }
+      if (progressed) stalled = 0;
     }
   }
 

@@ -2,18 +2,41 @@
  * SQS → ingest: validates and stores each usage message once. Bad messages go to the dead-letter
  * store with their reason and are acknowledged; only unexpected (transient) errors are reported as
  * batch item failures, so SQS retries just those and its redrive moves them to the DLQ after N receives.
+ * Each unexpected error is an ERROR log line and counts in the EMF metric the ingest-errors alarm
+ * watches; when every record of a batch fails the handler throws, so Lambda's Errors metric sees it.
  */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { type IngestDeps, type IngestOutcome, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
+import {
+  INGEST_UNEXPECTED_ERRORS_METRIC,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from "../../shared/runtime/observability.js";
 import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
   readonly outcomes: Record<IngestOutcome["kind"] | "failed", number>;
 }
+
+/** Every record of a batch failed unexpectedly (e.g. storage down): thrown so Lambda counts an error. */
+export class IngestBatchFailedError extends Error {
+  constructor(readonly outcomes: IngestBatchResult["outcomes"]) {
+    super(`all ${outcomes.failed} records of the batch failed unexpectedly; the batch returns to the queue`);
+    this.name = "IngestBatchFailedError";
+  }
+}
+
+/** JSON log lines; LOG_LEVEL and POWERTOOLS_SERVICE_NAME (set by infra) are read from the environment. */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+/** CloudWatch EMF on stdout; the infra alarm watches INGEST_UNEXPECTED_ERRORS_METRIC (observability.ts). */
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 const CONCURRENCY = 8;
 
@@ -34,26 +57,31 @@ export function createIngestHandler(deps: IngestDeps) {
           const outcome = await ingestUsageMessage(r.body, r.messageId, deps);
           outcomes[outcome.kind] += 1;
         } catch (e) {
+          // Not a bad message (those are dead-lettered with their reason): an unexpected error, e.g.
+          // throttling or storage down. SQS retries the message; operators see the log and the alarm.
           outcomes.failed += 1;
           batchItemFailures.push({ itemIdentifier: r.messageId });
-          console.error(
-            JSON.stringify({
-              level: "ERROR",
-              message: "ingest failed",
-              messageId: r.messageId,
-              error: String(e),
-            }),
-          );
+          logger.error("ingest failed unexpectedly; the message returns to the queue", {
+            messageId: r.messageId,
+            error: e as Error,
+          });
         }
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    if (outcomes.failed > 0) {
+      metrics.addMetric(INGEST_UNEXPECTED_ERRORS_METRIC, MetricUnit.Count, outcomes.failed);
+      metrics.publishStoredMetrics();
+    }
+    if (event.Records.length > 0 && outcomes.failed === event.Records.length)
+      throw new IngestBatchFailedError(outcomes);
     return { batchItemFailures, outcomes };
   };
 }
 
-/** Same wrapping for Lambda and the local event-source poller. */
-export const wrapIngestHandler = (h: ReturnType<typeof createIngestHandler>) => middy(h);
+/** Same wrapping for Lambda and the local event-source poller (log lines carry the Lambda context). */
+export const wrapIngestHandler = (h: ReturnType<typeof createIngestHandler>) =>
+  middy(h).use(injectLambdaContext(logger));
 
 let lambdaHandler: ReturnType<typeof wrapIngestHandler> | undefined;
 export const handler = (event: SQSEvent, context: Context) => {

@@ -13,6 +13,7 @@ import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SERVICE_NAME } from "../../shared/runtime/observability.js";
 
 /** Project root (the folder holding package-lock.json), independent of the working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -28,7 +29,7 @@ export interface BillingFunctionProps {
   readonly description: string;
   /** KMS key that encrypts the environment variables and the failed-invocation queue. */
   readonly encryptionKey: kms.IKey;
-  /** Extra variables; they override the default (NODE_OPTIONS). */
+  /** Extra variables; they override the defaults (POWERTOOLS_SERVICE_NAME, LOG_LEVEL, NODE_OPTIONS). */
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
@@ -36,6 +37,10 @@ export interface BillingFunctionProps {
   readonly memorySize?: number;
   /** @default - no reserved concurrency (uses the account's unreserved pool) */
   readonly reservedConcurrency?: number;
+  /** @default "cpaas-billing" */
+  readonly serviceName?: string;
+  /** @default "INFO" */
+  readonly logLevel?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy of the log group and the failed-invocation queue. @default RemovalPolicy.RETAIN */
@@ -81,6 +86,8 @@ export class BillingFunction extends Construct {
       logGroup: this.logGroup,
       environmentEncryption: props.encryptionKey,
       environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? SERVICE_NAME,
+        LOG_LEVEL: props.logLevel ?? "INFO",
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },

@@ -2,6 +2,7 @@
  * Closing a billing period (rating-rules G7, G8, G10; contract §4): rate every account's period
  * from its ledger, emit invoice lines, and bill late events of earlier closed periods as adjustments.
  */
+import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
@@ -11,7 +12,14 @@ import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
-import type { DeadLetter, DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
+import type { CloseRecord, DeadLetter, DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
+
+/**
+ * How long a close run's claim on an account-period lasts: longer than any run can live (the close
+ * Lambda's timeout is 15 minutes), so a claim still "closing" after it belongs to a crashed run and
+ * the next run takes it over; never while the claimant may still be writing.
+ */
+export const CLOSE_LEASE_MS = 20 * 60_000;
 
 export interface CloseDeps {
   readonly ledger: LedgerStore;
@@ -51,6 +59,21 @@ export interface AccountCloseReport {
   readonly compliance: Record<string, unknown>;
 }
 
+/** Another run holds this account-period's claim: this run wrote nothing for it. */
+export interface BeingClosed {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  readonly status: "being-closed";
+  readonly claimedBy: string;
+  readonly startedAt: string;
+  /** When a crashed claimant's claim may be taken over by a new run. */
+  readonly leaseUntil?: string;
+}
+
+export type AccountCloseOutcome = AccountCloseReport | BeingClosed;
+
+export const isCloseReport = (o: AccountCloseOutcome): o is AccountCloseReport => o.status !== "being-closed";
+
 type SuspenseSummary = { product: string; reason: string; quantity: string; events: number };
 
 function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {
@@ -74,14 +97,14 @@ export async function closePeriod(
   periodId: PeriodId,
   deps: CloseDeps,
   opts: { accountIds?: readonly string[] } = {},
-): Promise<AccountCloseReport[]> {
+): Promise<AccountCloseOutcome[]> {
   parsePeriod(periodId); // a bad period id fails here, before any close record is written
   const config = await deps.config();
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
   // Read once for the whole run, not once per account: each report keeps only its own letters.
   const deadLetters = await deps.deadLetters.list();
-  const reports: AccountCloseReport[] = [];
+  const reports: AccountCloseOutcome[] = [];
   for (const account of accounts)
     reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps, deadLetters));
   return reports;
@@ -93,14 +116,19 @@ async function closeAccountPeriod(
   periodId: PeriodId,
   deps: CloseDeps,
   deadLetters: readonly DeadLetter[],
-): Promise<AccountCloseReport> {
+): Promise<AccountCloseOutcome> {
   const existing = await deps.periods.getClose(account.accountId, periodId);
-  if (existing?.status === "closed") {
-    // G7: a closed period is immutable; closing it again changes nothing.
-    return { ...(existing.report as AccountCloseReport), status: "already-closed" };
-  }
+  if (existing?.status === "closed") return alreadyClosed(existing);
   const startedAt = deps.clock.now();
-  await deps.periods.beginClose(account.accountId, periodId, startedAt);
+  const owner = randomUUID();
+  const claim = await deps.periods.claimClose(
+    account.accountId,
+    periodId,
+    { owner, startedAt, leaseUntil: startedAt + CLOSE_LEASE_MS },
+    startedAt,
+  );
+  if (claim.kind === "closed") return alreadyClosed(claim.record);
+  if (claim.kind === "claimed-by-other") return beingClosed(claim.record);
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
   // Read past the end too: the events just after it can complete the period's charges (§3.1).
@@ -124,7 +152,10 @@ async function closeAccountPeriod(
       stillSuspended.push(ref);
       suspenseCarried.push({ referencePeriod: ref, items: summarizeSuspense(rerated.suspense) });
     }
-    const emitted = await deps.periods.linesForReference(account.accountId, ref);
+    // Lines this period's close emitted in a crashed earlier attempt are not "already emitted": they are redone.
+    const emitted = (await deps.periods.linesForReference(account.accountId, ref)).filter(
+      (l) => l.period !== periodId,
+    );
     const adj = adjustmentLines(account, currency, periodId, ref, emitted, rerated.lines);
     lines.push(...adj);
     adjustments.push({
@@ -183,9 +214,40 @@ async function closeAccountPeriod(
     rejectedMessages: rejected.map((d) => ({ messageId: d.messageId, reason: d.reason })),
     compliance: rating.compliance,
   };
-  await deps.periods.finishClose(account.accountId, periodId, closedAt, sorted, report);
-  for (const l of late) await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
+  // Lines, then the record, each only while this run holds the claim: a crash in between leaves the
+  // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
+  const lost = async () => {
+    // Lease passed while this run was alive and another run took over: it owns the period now.
+    const now = await deps.periods.getClose(account.accountId, periodId);
+    if (!now) throw new Error(`close record of ${account.accountId} ${periodId} vanished while closing`);
+    return now.status === "closed" ? alreadyClosed(now) : beingClosed(now);
+  };
+  if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted))) return lost();
+  // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
+  // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
+  if (!(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report))) return lost();
+  for (const l of late)
+    if (!stillSuspended.includes(l.period))
+      await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
   return report;
+}
+
+/** G7: a closed period is immutable; closing it again changes nothing and returns its report. */
+function alreadyClosed(record: CloseRecord): AccountCloseReport {
+  return { ...(record.report as AccountCloseReport), status: "already-closed" };
+}
+
+function beingClosed(
+  record: Pick<CloseRecord, "accountId" | "period" | "startedAt" | "owner" | "leaseUntil">,
+): BeingClosed {
+  return {
+    accountId: record.accountId,
+    period: record.period,
+    status: "being-closed",
+    claimedBy: record.owner ?? "(unknown run)",
+    startedAt: new Date(record.startedAt).toISOString(),
+    ...(record.leaseUntil !== undefined ? { leaseUntil: new Date(record.leaseUntil).toISOString() } : {}),
+  };
 }

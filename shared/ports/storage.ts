@@ -40,22 +40,51 @@ export interface CloseRecord {
   readonly period: PeriodId;
   readonly status: "closing" | "closed";
   readonly startedAt: number;
+  /** The run that holds (or last held) the claim on this account-period. */
+  readonly owner?: string;
+  /** A "closing" claim may be taken over by another run once this instant has passed (a crashed run). */
+  readonly leaseUntil?: number;
   readonly closedAt?: number;
   readonly report?: unknown;
 }
 
+/** One close run's claim on an account-period: the token it writes under and its lease. */
+export interface CloseClaim {
+  readonly owner: string;
+  readonly startedAt: number;
+  readonly leaseUntil: number;
+}
+
+export type ClaimOutcome =
+  | { readonly kind: "claimed" }
+  /** Already closed: immutable (G7), nothing may be written. */
+  | { readonly kind: "closed"; readonly record: CloseRecord }
+  /** Another run holds a live claim: this run must not write anything. */
+  | { readonly kind: "claimed-by-other"; readonly record: CloseRecord };
+
 /** Period state: closes, late-event markers (G7) and the invoice lines each close emitted. */
 export interface PeriodStore {
   getClose(accountId: string, period: PeriodId): Promise<CloseRecord | undefined>;
-  /** Writes the "closing" record; returns false when the period is already closed (immutable, G7). */
-  beginClose(accountId: string, period: PeriodId, at: number): Promise<boolean>;
+  /**
+   * Claims the account-period for one close run, atomically: succeeds when there is no close record,
+   * or a "closing" one whose lease has passed at `now` (its run crashed); never on a closed period
+   * or a live claim of another run.
+   */
+  claimClose(accountId: string, period: PeriodId, claim: CloseClaim, now: number): Promise<ClaimOutcome>;
+  /**
+   * Writes the lines this close emits (period = `period`), and removes lines of an earlier crashed
+   * attempt at this period that are not among them, each write only while `owner` still holds the
+   * "closing" claim. Returns false, having written nothing more, once the claim is lost.
+   */
+  writeCloseLines(accountId: string, period: PeriodId, owner: string, lines: InvoiceLine[]): Promise<boolean>;
+  /** Marks the period closed with its report, only if `owner` still holds the "closing" claim. */
   finishClose(
     accountId: string,
     period: PeriodId,
+    owner: string,
     at: number,
-    lines: InvoiceLine[],
     report: unknown,
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** Marks a closed period as having received late events (G7). */
   markLate(accountId: string, period: PeriodId, at: number): Promise<void>;
   latePeriods(accountId: string): Promise<{ period: PeriodId; markedAt: number }[]>;

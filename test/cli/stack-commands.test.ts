@@ -19,7 +19,7 @@ describe("billing commands against a configured stack", () => {
   let system: LocalBillingSystem;
   let env: NodeJS.ProcessEnv;
   const billing = (...args: string[]) =>
-    run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env, timeout: 60_000 }).then(
+    run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code?: number; stdout?: string; stderr?: string }) => ({
         code: e.code ?? -1,

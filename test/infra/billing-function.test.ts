@@ -49,7 +49,7 @@ describe("BillingFunction", () => {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     template = Template.fromStack(stack);
-  }, 120_000);
+  });
 
   afterAll(() => {
     if (assemblyDir) rmSync(assemblyDir, { recursive: true, force: true });

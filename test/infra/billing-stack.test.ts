@@ -3,9 +3,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, type CfnElement } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import type { SQSEvent } from "aws-lambda";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { BillingStack, DEFAULT_ENTRIES } from "../../infra/billing-stack.js";
+import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { systemClock } from "../../shared/ports/clock.js";
+import {
+  INGEST_UNEXPECTED_ERRORS_METRIC,
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+} from "../../shared/runtime/observability.js";
+import { dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { captureOutput, emfDocuments } from "../support/capture-output.js";
 
 // The real handlers are bundled by esbuild at synth, so this also proves each one bundles.
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
@@ -58,7 +70,7 @@ describe("BillingStack", () => {
     });
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources as Record<string, Resource>;
-  }, 120_000);
+  });
 
   afterAll(() => {
     if (outdir) rmSync(outdir, { recursive: true, force: true });
@@ -234,11 +246,19 @@ describe("BillingStack", () => {
     }
   });
 
-  it("alarms on a non-empty DLQ and on ingest errors", () => {
+  it("alarms on a non-empty DLQ, on ingest's unexpected-error metric and on ingest function errors", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/SQS",
       MetricName: "ApproximateNumberOfMessagesVisible",
       Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [id(stack.usageDlq), "QueueName"] } }],
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: INGEST_UNEXPECTED_ERRORS_METRIC,
+      Dimensions: Object.entries(METRIC_DIMENSIONS).map(([Name, Value]) => ({ Name, Value })),
+      Statistic: "Sum",
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,
     });
@@ -249,6 +269,55 @@ describe("BillingStack", () => {
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,
     });
+  });
+
+  it("the ingest-errors alarm watches exactly the metric the handler emits (namespace, name, dimensions)", async () => {
+    // The real handler and the real DynamoDB adapter, whose endpoint refuses connections: an
+    // unexpected storage failure, as a throttled or unreachable table gives.
+    const tariffs = parseTariffs([
+      {
+        tariffId: "std",
+        currency: "EUR",
+        versions: [{ publishedAt: "2024-12-01T00:00:00Z", effectiveFrom: "2025-01-01T00:00:00Z", rates: [] }],
+      },
+    ]);
+    const accounts = parseAccounts(
+      [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
+      tariffs,
+    );
+    const unreachable = new DynamoBillingStore(
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:9" }),
+      "billing",
+    );
+    const handler = createIngestHandler({
+      ...storeDeps(unreachable, systemClock, async () => ({ accounts, tariffs })),
+    });
+    const body = JSON.stringify({
+      specversion: "1.0",
+      id: "e1",
+      source: "/gw",
+      type: "sms.mt",
+      subject: "acme",
+      time: "2025-07-02T09:00:00Z",
+      data: { to: "1", country: "TR", status: "submitted" },
+    });
+    const run = await captureOutput(() => handler({ Records: [{ messageId: "m1", body }] } as SQSEvent));
+    expect(run.error).toBeInstanceOf(IngestBatchFailedError); // its only record failed: the batch fails
+    const [emf] = emfDocuments(run.stdout);
+    const directive = emf?._aws.CloudWatchMetrics[0];
+    const metric = directive?.Metrics[0];
+    expect(metric?.Name).toBe(INGEST_UNEXPECTED_ERRORS_METRIC);
+    expect(emf?.[metric?.Name ?? ""]).toBe(1);
+
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).filter(
+      (a) => a.Properties.MetricName === metric?.Name,
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties.Namespace).toBe(directive?.Namespace);
+    // CloudWatch matches a metric on its full dimension set: exactly the emitted one, with its values.
+    expect(alarms[0]?.Properties.Dimensions).toEqual(
+      (directive?.Dimensions[0] ?? []).map((Name) => ({ Name, Value: emf?.[Name] })),
+    );
   });
 
   it("outputs the table name and the queue URLs", () => {

@@ -1,17 +1,26 @@
 /**
  * The Lambda handlers' contracts on real parts: the ingest handler reports only the messages it could
- * not store as batch item failures (so SQS retries just those), and the dead-letter function lists
- * and redrives.
+ * not store as batch item failures (so SQS retries just those), each with an ERROR log line and the
+ * EMF metric the ingest-errors alarm watches, and throws when a whole batch fails; the dead-letter
+ * function lists and redrives; the close function closes the previous month on its schedule.
  */
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCloseHandler } from "../../functions/close-period/handler.js";
 import { createDeadLetterHandler } from "../../functions/dead-letter/handler.js";
-import { createIngestHandler } from "../../functions/ingest-usage/handler.js";
+import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
+import {
+  INGEST_UNEXPECTED_ERRORS_METRIC,
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from "../../shared/runtime/observability.js";
+import { dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { captureOutput, emfDocuments } from "../support/capture-output.js";
 
 const tariffs = parseTariffs([
   {
@@ -53,7 +62,7 @@ describe("Lambda handlers", () => {
     await system?.stop();
   });
 
-  it("ingest: a storage failure is reported per message, the bad message is still dead-lettered", async () => {
+  it("ingest: an unexpected storage failure is a batch item failure, an ERROR log line and the EMF metric; the bad message is still dead-lettered", async () => {
     // A real DynamoDB whose ledger table does not exist: every write fails as it would in a bad deployment.
     const broken = new DynamoBillingStore(
       dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb }),
@@ -66,12 +75,76 @@ describe("Lambda handlers", () => {
       clock,
       config: async () => ({ accounts, tariffs }),
     });
-    const r = await handler({
-      Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
-    } as SQSEvent);
-    expect(r.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m1", "m3"]);
-    expect(r.outcomes).toMatchObject({ failed: 2, "dead-lettered": 1 });
+    const run = await captureOutput(() =>
+      handler({
+        Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
+      } as SQSEvent),
+    );
+    const r = run.result;
+    expect(r?.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m1", "m3"]);
+    expect(r?.outcomes).toMatchObject({ failed: 2, "dead-lettered": 1 });
     expect((await system.store.list()).map((d) => d.messageId)).toContain("m2");
+
+    const errors = [...run.stdout, ...run.stderr].filter(
+      (l): l is Record<string, unknown> =>
+        typeof l === "object" && l !== null && (l as { level?: string }).level === "ERROR",
+    );
+    expect(errors.map((l) => l.messageId).sort()).toEqual(["m1", "m3"]);
+    for (const l of errors) {
+      expect(l).toMatchObject({
+        service: SERVICE_NAME,
+        message: expect.stringMatching(/ingest failed unexpectedly/),
+      });
+      expect(JSON.stringify(l.error)).toMatch(/ResourceNotFoundException|non-existent table|not found/i);
+    }
+    const emf = emfDocuments(run.stdout);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [Object.keys(METRIC_DIMENSIONS)],
+        Metrics: [{ Name: INGEST_UNEXPECTED_ERRORS_METRIC, Unit: "Count" }],
+      },
+    ]);
+    expect(emf[0]).toMatchObject({ ...METRIC_DIMENSIONS, [INGEST_UNEXPECTED_ERRORS_METRIC]: 2 });
+  });
+
+  it("ingest: when every record of a batch fails the handler throws (Lambda's Errors metric), after logging and counting each", async () => {
+    const broken = new DynamoBillingStore(
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb }),
+      "no-such-table",
+    );
+    const handler = createIngestHandler({
+      ledger: broken,
+      periods: broken,
+      deadLetters: system.store,
+      clock,
+      config: async () => ({ accounts, tariffs }),
+    });
+    const run = await captureOutput(() =>
+      handler({ Records: [record("x1", sms("y1")), record("x2", sms("y2"))] } as SQSEvent),
+    );
+    expect(run.error).toBeInstanceOf(IngestBatchFailedError);
+    expect((run.error as IngestBatchFailedError).outcomes).toMatchObject({ failed: 2, stored: 0 });
+    expect(emfDocuments(run.stdout).map((d) => d[INGEST_UNEXPECTED_ERRORS_METRIC])).toEqual([2]);
+    const errorLines = [...run.stdout, ...run.stderr].filter(
+      (l) => typeof l === "object" && l !== null && (l as { level?: string }).level === "ERROR",
+    );
+    expect(errorLines).toHaveLength(2);
+  });
+
+  it("ingest: a healthy batch emits no error line and no metric", async () => {
+    const handler = createIngestHandler({
+      ledger: system.store,
+      periods: system.store,
+      deadLetters: system.store,
+      clock,
+      config: async () => ({ accounts, tariffs }),
+    });
+    const run = await captureOutput(() => handler({ Records: [record("q1", sms("q1"))] } as SQSEvent));
+    expect(run.result?.outcomes).toMatchObject({ stored: 1, failed: 0 });
+    expect(emfDocuments(run.stdout)).toEqual([]);
+    expect(JSON.stringify([...run.stdout, ...run.stderr])).not.toMatch(/"ERROR"/);
   });
 
   it("ingest: a healthy batch reports no failures and stores each message once", async () => {
@@ -106,5 +179,32 @@ describe("Lambda handlers", () => {
     const tally = await system.drain();
     expect(tally["dead-lettered"]).toBe(1); // still not JSON: back in the store, with its reason, not lost
     await expect(handler({ action: "explode" })).rejects.toThrow();
+  });
+
+  it("close function: a scheduled run (no period) closes the previous month, a rerun reports it closed, bad input is refused", async () => {
+    const handler = createCloseHandler(storeDeps(system.store, clock, async () => ({ accounts, tariffs })));
+    clock.advanceTo(Date.parse("2025-08-01T13:00:00Z")); // the schedule's time
+    const july = await system.store.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
+    expect(july.length).toBeGreaterThan(0);
+    const first = await handler({});
+    expect(first).toMatchObject({
+      period: "2025-07",
+      reports: [
+        {
+          accountId: "acme",
+          status: "closed",
+          events: july.length,
+          lines: 1,
+          totals: { amount: (0.05 * july.length).toFixed(2) },
+        },
+      ],
+    });
+    expect((await system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
+    const again = await handler({ period: "2025-07", accountIds: ["acme"] });
+    expect(again).toMatchObject({
+      period: "2025-07",
+      reports: [{ accountId: "acme", status: "already-closed" }],
+    });
+    await expect(handler({ period: "2025-13" })).rejects.toThrow();
   });
 });

@@ -98,7 +98,7 @@ async function counters(sqs: SQSClient, queueUrl: string) {
   };
 }
 
-describe("local stack", { timeout: 60_000 }, () => {
+describe("local stack", () => {
   let dynamo: DynamoDbLocal;
   let sqsServer: SqsServer;
   let ddb: DynamoDBClient;
@@ -108,13 +108,13 @@ describe("local stack", { timeout: 60_000 }, () => {
     [dynamo, sqsServer] = await Promise.all([startDynamoDbLocal(), startSqsServer()]);
     ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
     sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: REGION, credentials });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     ddb?.destroy();
     sqs?.destroy();
     await Promise.all([dynamo?.stop(), sqsServer?.stop()]);
-  }, 60_000);
+  });
 
   it("serves both endpoints on loopback", () => {
     expect(dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -234,7 +234,8 @@ describe("local stack", { timeout: 60_000 }, () => {
     expect(Number(record?.attributes.ApproximateFirstReceiveTimestamp)).toBeGreaterThanOrEqual(before - 1000);
     expect(record?.messageId).toMatch(/\S/);
     expect(record?.receiptHandle).toMatch(/\S/);
-    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeGreaterThanOrEqual(0); // a nominal budget; no assertion on how fast we got here
+    expect(remaining).toBeLessThanOrEqual(30_000);
     expect(functionArn).toBe("arn:aws:lambda:us-east-1:000000000000:function:ingest-usage");
     // Deleted after success: nothing left.
     expect(await counters(sqs, q.usageQueueUrl)).toEqual({ visible: "0", inFlight: "0" });
@@ -364,7 +365,7 @@ describe("local stack", { timeout: 60_000 }, () => {
     expect(sizes).toEqual([20, 3]);
   });
 
-  it("throws DrainStalledError when messages keep failing and there is no redrive", async () => {
+  it("throws DrainStalledError when messages keep failing and there is no redrive (no progress, not a clock)", async () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "no-redrive" }));
     if (!QueueUrl) throw new Error("no queue url");
     await sendAll(sqs, QueueUrl, ["stuck"]);
@@ -376,39 +377,12 @@ describe("local stack", { timeout: 60_000 }, () => {
         throw new Error("always");
       },
     });
-    // The stall detector's clock moves a minute each time it is read: no wall-clock wait.
-    let t = 0;
-    const err = await poller.drain({ now: () => (t += 60_000) }).catch((e: unknown) => e);
+    const err = await poller.drain({ stallCycles: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DrainStalledError);
-    expect((err as DrainStalledError).stallMs).toBe(5 * 60_000);
+    expect((err as DrainStalledError).stallCycles).toBe(5);
     expect((err as DrainStalledError).progress.processed).toBe(0);
     expect((err as DrainStalledError).progress.failed).toBeGreaterThan(0);
-    expect((err as Error).message).toMatch(/no progress for 300000 ms/);
-  });
-
-  it("has no total time budget: a long drain that keeps making progress completes", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "long",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
-    await sendAll(
-      sqs,
-      q.usageQueueUrl,
-      Array.from({ length: 60 }, (_, i) => `l-${i}`),
-    );
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
-      batchSize: 1,
-      handler: async () => undefined,
-    });
-    // Every read of the clock is a minute later: the drain "takes" hours, far beyond any fixed budget
-    // (the old 120 s) and the 5-minute stall limit, yet each batch is progress.
-    let t = 0;
-    const r = await poller.drain({ now: () => (t += 60_000) });
-    expect(r).toEqual({ processed: 60, failed: 0, batches: 60 });
-    expect(t).toBeGreaterThan(60 * 60_000);
+    expect((err as DrainStalledError).queueAttributes.ApproximateNumberOfMessages).toBe("1");
   });
 
   it("drains an empty queue at once", async () => {

@@ -26,12 +26,15 @@ import {
   PutCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import type { BillingConfig } from "../../core/config.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
 import type {
+  ClaimOutcome,
+  CloseClaim,
   CloseRecord,
   ConfigStore,
   ConflictRecord,
@@ -45,6 +48,13 @@ import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
 
 const identity = (source: string, id: string) => JSON.stringify([source, id]);
 const acct = (accountId: string) => `ACCT#${accountId}`;
+const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
+/** Condition: the close record is still `owner`'s "closing" claim. */
+const heldBy = (owner: string, values: Record<string, unknown> = {}) => ({
+  ConditionExpression: "#s = :closing AND #o = :owner",
+  ExpressionAttributeNames: { "#s": "status", "#o": "owner" },
+  ExpressionAttributeValues: { ":closing": "closing", ":owner": owner, ...values },
+});
 
 export async function ensureBillingTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
@@ -65,7 +75,8 @@ export async function ensureBillingTable(client: DynamoDBClient, tableName: stri
   } catch (e) {
     if (!(e instanceof ResourceInUseException)) throw e;
   }
-  for (let i = 0; i < 50; i++) {
+  // Until ACTIVE, however long that takes (DynamoDB Local: at once; AWS: seconds).
+  for (;;) {
     const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (d.Table?.TableStatus === "ACTIVE") return;
     await new Promise((r) => setTimeout(r, 100));
@@ -196,29 +207,109 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
     const r = await this.doc.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: acct(accountId), sk: `CLOSE#${period}` },
+        Key: closeKey(accountId, period),
         ConsistentRead: true,
       }),
     );
     return r.Item ? toClose(r.Item) : undefined;
   }
 
-  async beginClose(accountId: string, period: PeriodId, at: number): Promise<boolean> {
+  async claimClose(
+    accountId: string,
+    period: PeriodId,
+    claim: CloseClaim,
+    now: number,
+  ): Promise<ClaimOutcome> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: {
-            pk: acct(accountId),
-            sk: `CLOSE#${period}`,
+            ...closeKey(accountId, period),
             accountId,
             period,
             status: "closing",
-            startedAt: at,
+            owner: claim.owner,
+            startedAt: claim.startedAt,
+            leaseUntil: claim.leaseUntil,
           },
-          ConditionExpression: "attribute_not_exists(pk) OR #s = :closing",
+          // No record yet, or a "closing" one whose run crashed (lease passed; none: written before leases).
+          ConditionExpression:
+            "attribute_not_exists(pk) OR (#s = :closing AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now))",
           ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: { ":closing": "closing" },
+          ExpressionAttributeValues: { ":closing": "closing", ":now": now },
+        }),
+      );
+      return { kind: "claimed" };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    const record = await this.getClose(accountId, period);
+    if (!record) throw new Error(`close record of ${accountId} ${period} vanished while claiming it`);
+    return record.status === "closed" ? { kind: "closed", record } : { kind: "claimed-by-other", record };
+  }
+
+  async writeCloseLines(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    lines: InvoiceLine[],
+  ): Promise<boolean> {
+    const lineKey = (l: InvoiceLine) => ({
+      pk: acct(accountId),
+      sk: `LINE#${l.reference_period}#${l.period}#${l.line_id}`,
+    });
+    const writing = new Set(lines.map((l) => lineKey(l).sk));
+    // Lines of a crashed attempt at this period that this attempt does not emit (e.g. the tariff changed).
+    const stale = (
+      await this.queryAll({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+        FilterExpression: "#l.#p = :period",
+        ExpressionAttributeNames: { "#l": "line", "#p": "period" },
+        ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
+        ConsistentRead: true,
+      })
+    ).filter((i) => !writing.has(String(i.sk)));
+    const writes = [
+      ...lines.map((l) => ({ Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } })),
+      ...stale.map((i) => ({ Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } })),
+    ];
+    // Every write in a transaction with a check that this run still holds the claim: a closed period,
+    // or one another run took over, is never written (G7: closed periods are immutable).
+    const claimCheck = {
+      ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
+    };
+    for (let i = 0; i < writes.length; i += 24) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({ TransactItems: [claimCheck, ...writes.slice(i, i + 24)] }),
+        );
+      } catch (e) {
+        if (
+          e instanceof TransactionCanceledException &&
+          e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
+        )
+          return false;
+        throw e;
+      }
+    }
+    return true;
+  }
+
+  async finishClose(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    at: number,
+    report: unknown,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: closeKey(accountId, period),
+          UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
+          ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
         }),
       );
       return true;
@@ -226,43 +317,6 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
       if (isConditionFailure(e)) return false;
       throw e;
     }
-  }
-
-  async finishClose(accountId: string, period: PeriodId, at: number, lines: InvoiceLine[], report: unknown) {
-    // Lines first (idempotent ids), then the close record: a crash in between leaves "closing", which a rerun redoes.
-    for (let i = 0; i < lines.length; i += 25) {
-      const chunk = lines.slice(i, i + 25);
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: chunk.map((l) => ({
-            Put: {
-              TableName: this.table,
-              Item: {
-                pk: acct(accountId),
-                sk: `LINE#${l.reference_period}#${l.period}#${l.line_id}`,
-                line: l,
-              },
-            },
-          })),
-        }),
-      );
-    }
-    const prior = await this.getClose(accountId, period);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: acct(accountId),
-          sk: `CLOSE#${period}`,
-          accountId,
-          period,
-          status: "closed",
-          startedAt: prior?.startedAt ?? at,
-          closedAt: at,
-          report: JSON.stringify(report),
-        },
-      }),
-    );
   }
 
   async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {
@@ -383,6 +437,8 @@ function toClose(i: Record<string, unknown>): CloseRecord {
     period: String(i.period),
     status: i.status === "closed" ? "closed" : "closing",
     startedAt: Number(i.startedAt),
+    ...(i.owner !== undefined ? { owner: String(i.owner) } : {}),
+    ...(i.leaseUntil !== undefined ? { leaseUntil: Number(i.leaseUntil) } : {}),
     ...(i.closedAt !== undefined ? { closedAt: Number(i.closedAt) } : {}),
     ...(i.report !== undefined ? { report: JSON.parse(String(i.report)) } : {}),
   };

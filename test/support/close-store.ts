@@ -1,0 +1,37 @@
+/**
+ * Wrappers around the real PeriodStore (DynamoDB) for the close tests: they count the writes a close
+ * run makes, hold a run at a point, or make its finish step fail as a crash would. Every call still
+ * reaches DynamoDB Local; nothing of storage is imitated.
+ */
+import type { PeriodStore } from "../../shared/ports/storage.js";
+
+const WRITES = ["claimClose", "writeCloseLines", "finishClose", "markLate", "clearLate"] as const;
+export type WriteCounts = Record<(typeof WRITES)[number], number>;
+
+/** The store, with `writes` counting each write method this wrapper forwarded. */
+export function countingPeriods(store: PeriodStore): PeriodStore & { writes: WriteCounts } {
+  const writes = Object.fromEntries(WRITES.map((w) => [w, 0])) as WriteCounts;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "writes") return writes;
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        if ((WRITES as readonly PropertyKey[]).includes(prop)) writes[prop as keyof WriteCounts] += 1;
+        return v.apply(target, args);
+      };
+    },
+  }) as PeriodStore & { writes: WriteCounts };
+}
+
+/** The store, whose methods named in `override` are replaced (the rest are the real ones). */
+export function withPeriods(store: PeriodStore, override: Partial<PeriodStore>): PeriodStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const o = (override as Record<PropertyKey, unknown>)[prop];
+      if (o !== undefined) return o;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
