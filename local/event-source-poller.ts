@@ -77,7 +77,6 @@ const EMPTY_COUNTERS = [
   "ApproximateNumberOfMessagesDelayed",
 ] as const;
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SqsEventSourcePoller {
