@@ -3,6 +3,7 @@
  * its period for adjustment when that period was already closed (G7). Rating itself happens at close.
  */
 import { createHash } from "node:crypto";
+import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
 import type { BillingConfig } from "../core/config.js";
 import { periodOf } from "../core/time.js";
@@ -74,7 +75,7 @@ export async function ingestUsageMessage(
   // Not lost: once the account is configured, an operator redrives it.
   if (!account) return deadLetter(`unknown account "${event.subject}" (subject)`);
 
-  const t = Date.parse(event.time);
+  const t = instantOf(event.time);
   const hash = createHash("sha256")
     .update(canonicalJson({ type: event.type, subject: event.subject, time: t, data: event.data }))
     .digest("hex");
