@@ -1,7 +1,8 @@
 /**
  * SQS → ingest: validates and stores each usage message once. Bad messages go to the dead-letter
- * store with their reason and are acknowledged; only unexpected (transient) errors are reported as
- * batch item failures, so SQS retries just those and its redrive moves them to the DLQ after N receives.
+ * store with their reason and are acknowledged; only transient errors (throttling, 5xx, network) are
+ * reported as batch item failures, so SQS retries just those and its redrive moves them to the DLQ
+ * after N receives.
  */
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -9,7 +10,7 @@ import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table
 import { type IngestDeps, type IngestOutcome, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { blobStore, cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
   readonly outcomes: Record<IngestOutcome["kind"] | "failed", number>;
@@ -59,12 +60,15 @@ let lambdaHandler: ReturnType<typeof wrapIngestHandler> | undefined;
 export const handler = (event: SQSEvent, context: Context) => {
   if (!lambdaHandler) {
     const env = readEnvironment();
-    const store = new DynamoBillingStore(
-      dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-      env.BILLING_TABLE,
-    );
+    const endpoints = {
+      region: env.AWS_REGION,
+      dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
+      s3Endpoint: env.S3_ENDPOINT,
+    };
+    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config)));
+    const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
+    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config, blobs)));
   }
   return lambdaHandler(event, context);
 };

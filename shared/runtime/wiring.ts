@@ -1,14 +1,18 @@
 /** Builds the adapters behind the ports, for Lambda (from the environment) or the local stack. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
+import { S3BlobStore } from "../adapters/s3/blob-store.js";
 import type { BillingConfig } from "../core/config.js";
+import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
 
 export interface Endpoints {
   readonly region: string;
-  readonly dynamodbEndpoint?: string;
-  readonly sqsEndpoint?: string;
+  readonly dynamodbEndpoint?: string | undefined;
+  readonly sqsEndpoint?: string | undefined;
+  readonly s3Endpoint?: string | undefined;
 }
 
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
@@ -27,9 +31,26 @@ export function sqsClient(e: Endpoints): SQSClient {
   });
 }
 
+export function s3Client(e: Endpoints): S3Client {
+  return new S3Client({
+    region: e.region,
+    // fauxqs serves path-style S3 on its one endpoint.
+    ...(e.s3Endpoint ? { endpoint: e.s3Endpoint, credentials: localCredentials, forcePathStyle: true } : {}),
+  });
+}
+
+/** The exports bucket as a blob store, when one is configured (EXPORTS_BUCKET). */
+export const blobStore = (e: Endpoints, bucket: string | undefined): BlobStore | undefined =>
+  bucket ? new S3BlobStore(s3Client(e), bucket) : undefined;
+
 /** The ports every use case needs, all served by the one DynamoDB store (ingest and close alike). */
-export function storeDeps(store: DynamoBillingStore, clock: Clock, config: () => Promise<BillingConfig>) {
-  return { ledger: store, periods: store, deadLetters: store, clock, config };
+export function storeDeps(
+  store: DynamoBillingStore,
+  clock: Clock,
+  config: () => Promise<BillingConfig>,
+  blobs?: BlobStore,
+) {
+  return { ledger: store, periods: store, deadLetters: store, clock, config, ...(blobs ? { blobs } : {}) };
 }
 
 /** Configuration cached for `cacheMs` of the given clock (a new tariff reaches warm Lambdas within it). */

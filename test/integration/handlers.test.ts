@@ -53,7 +53,7 @@ describe("Lambda handlers", () => {
     await system?.stop();
   });
 
-  it("ingest: a storage failure is reported per message, the bad message is still dead-lettered", async () => {
+  it("ingest: a storage error that is not transient dead-letters the message with the error, not retried", async () => {
     // A real DynamoDB whose ledger table does not exist: every write fails as it would in a bad deployment.
     const broken = new DynamoBillingStore(
       dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb }),
@@ -69,9 +69,35 @@ describe("Lambda handlers", () => {
     const r = await handler({
       Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
     } as SQSEvent);
-    expect(r.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m1", "m3"]);
-    expect(r.outcomes).toMatchObject({ failed: 2, "dead-lettered": 1 });
-    expect((await system.store.list()).map((d) => d.messageId)).toContain("m2");
+    expect(r.batchItemFailures).toEqual([]);
+    expect(r.outcomes).toMatchObject({ failed: 0, "dead-lettered": 3 });
+    const letters = await system.store.list();
+    for (const id of ["m1", "m3"])
+      expect(letters.find((d) => d.messageId === id)?.reason).toMatch(
+        /^processing failed \(not retried\): ResourceNotFoundException/,
+      );
+    expect(letters.map((d) => d.messageId)).toContain("m2");
+    // Those two are not the next test's business.
+    await system.store.remove("m1");
+    await system.store.remove("m3");
+  });
+
+  it("ingest: a network failure is transient: reported per message for SQS to retry", async () => {
+    // Nothing listens on port 1: every call is refused (ECONNREFUSED) after the SDK's own retries.
+    const unreachable = new DynamoBillingStore(
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
+      "billing",
+    );
+    const handler = createIngestHandler({
+      ledger: unreachable,
+      periods: unreachable,
+      deadLetters: unreachable,
+      clock,
+      config: async () => ({ accounts, tariffs }),
+    });
+    const r = await handler({ Records: [record("t1", sms("u1"))] } as SQSEvent);
+    expect(r.batchItemFailures).toEqual([{ itemIdentifier: "t1" }]);
+    expect(r.outcomes).toMatchObject({ failed: 1, "dead-lettered": 0 });
   });
 
   it("ingest: a healthy batch reports no failures and stores each message once", async () => {
