@@ -74,7 +74,7 @@ export async function ingestUsageMessage(
 ): Promise<IngestOutcome> {
   const receivedAt = deps.clock.now();
   const deadLetter = async (reason: string): Promise<IngestOutcome> => {
-    const subject = Buffer.byteLength(body) <= MAX_BODY_BYTES ? subjectOf(body) : undefined;
+    const subject = subjectOf(body);
     const letter = await putDeadLetter(deps, {
       messageId,
       receivedAt,
