@@ -10,7 +10,7 @@ import { type AccountCloseReport, closePeriod } from "../shared/app/close-period
 import { listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { readEnvironment } from "../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
+import { blobStore, cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
 import { loadConfigFiles } from "./simulate.js";
 
@@ -24,12 +24,15 @@ export async function runStackCommand(
     region: env.AWS_REGION,
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
     sqsEndpoint: env.SQS_ENDPOINT,
+    s3Endpoint: env.S3_ENDPOINT,
   };
   const ddb = dynamoClient(endpoints);
   const sqs = sqsClient(endpoints);
   const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
   const config = cachedConfig(store, systemClock, 0);
-  const deps = storeDeps(store, systemClock, config);
+  // The exports bucket keeps dead letters' large bodies (EXPORTS_BUCKET; locally S3_ENDPOINT too).
+  const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
+  const deps = storeDeps(store, systemClock, config, blobs);
   const need = (v: string | undefined, name: string) => {
     if (!v) throw new Error(`${name} must be set for this command`);
     return v;
@@ -129,10 +132,12 @@ export async function runStackCommand(
           const r = await redriveDeadLetters(store, new SqsUsageQueue(sqs, queueUrl), {
             ...(values.id ? { ids: values.id } : {}),
             ...(dlq ? { dlq } : {}),
+            ...(blobs ? { blobs } : {}),
           });
           console.log(
             `redriven: ${r.redriven} from the dead-letter store, ${r.fromQueue} from the dead-letter queue`,
           );
+          for (const n of r.notRedriven ?? []) console.error(`not redriven: ${n.id}: ${n.why}`);
           return 0;
         }
         break;

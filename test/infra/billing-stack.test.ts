@@ -289,8 +289,8 @@ describe("BillingStack", () => {
   it("lets ingest write dead letters' bodies and the dead-letter function read them, no one else", () => {
     const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/*"]] };
     const bucketVar = (name: keyof BillingStack["functions"]) =>
-      (propsOf(stack.functions[name].function).Environment as { Variables: Record<string, unknown> }).Variables
-        .EXPORTS_BUCKET;
+      (propsOf(stack.functions[name].function).Environment as { Variables: Record<string, unknown> })
+        .Variables.EXPORTS_BUCKET;
     expect(allows(statementsOf("ingestUsage"), "s3:PutObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:GetObject*", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:PutObject", objects)).toBe(false);
