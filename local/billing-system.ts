@@ -6,7 +6,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
-import { ensureBucket, S3BlobStore } from "../shared/adapters/s3/blob-store.js";
+import { ensureBucket, S3BlobStore, s3Client } from "../shared/adapters/s3/blob-store.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod } from "../shared/app/close-period.js";
@@ -15,7 +15,7 @@ import type { BillingConfig } from "../shared/core/config.js";
 import type { PeriodId } from "../shared/core/time.js";
 import type { BlobStore } from "../shared/ports/blob-store.js";
 import type { Clock } from "../shared/ports/clock.js";
-import { cachedConfig, dynamoClient, s3Client, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
+import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";
 import { createUsageQueues } from "./queues.js";

@@ -1,9 +1,7 @@
 /** Builds the adapters behind the ports, for Lambda (from the environment) or the local stack. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
-import { S3BlobStore } from "../adapters/s3/blob-store.js";
 import type { BillingConfig } from "../core/config.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
@@ -31,17 +29,24 @@ export function sqsClient(e: Endpoints): SQSClient {
   });
 }
 
-export function s3Client(e: Endpoints): S3Client {
-  return new S3Client({
-    region: e.region,
-    // fauxqs serves path-style S3 on its one endpoint.
-    ...(e.s3Endpoint ? { endpoint: e.s3Endpoint, credentials: localCredentials, forcePathStyle: true } : {}),
-  });
+/**
+ * The exports bucket as a blob store, when one is configured (EXPORTS_BUCKET). The S3 client is
+ * loaded on first use: only large dead letters need it, so no cold start or command pays for it.
+ */
+export function blobStore(e: Endpoints, bucket: string | undefined): BlobStore | undefined {
+  if (!bucket) return undefined;
+  let store: Promise<BlobStore> | undefined;
+  const open = () => {
+    store ??= import("../adapters/s3/blob-store.js").then(
+      async ({ S3BlobStore, s3Client }) => new S3BlobStore(s3Client(e), bucket),
+    );
+    return store;
+  };
+  return {
+    put: async (key, body) => (await open()).put(key, body),
+    get: async (key) => (await open()).get(key),
+  };
 }
-
-/** The exports bucket as a blob store, when one is configured (EXPORTS_BUCKET). */
-export const blobStore = (e: Endpoints, bucket: string | undefined): BlobStore | undefined =>
-  bucket ? new S3BlobStore(s3Client(e), bucket) : undefined;
 
 /** The ports every use case needs, all served by the one DynamoDB store (ingest and close alike). */
 export function storeDeps(

@@ -11,6 +11,7 @@ import { NO_CONFIGURATION } from "../../shared/app/ingest-usage.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
+import { blobStore } from "../../shared/runtime/wiring.js";
 
 const tariffs = parseTariffs([
   {
@@ -92,6 +93,10 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
     expect(h.body).toBeUndefined();
     expect(h.bodyKey).toBe(`dead-letters/${sha256(huge)}`);
     expect(await system.blobs.get(h.bodyKey!)).toBe(huge);
+    // The Lambdas' wiring (EXPORTS_BUCKET, S3 loaded on first use) reads the same object.
+    const wired = blobStore({ region: "us-east-1", s3Endpoint: system.endpoints.s3 }, system.exportsBucket);
+    expect(await wired?.get(h.bodyKey!)).toBe(huge);
+    expect(await wired?.get("dead-letters/none")).toBeUndefined();
 
     const s = await letterWith(longSource);
     expect(s.reason).toMatch(/^invalid CloudEvents envelope: source: /);

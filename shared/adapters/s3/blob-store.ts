@@ -5,9 +5,23 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import type { BlobStore } from "../../ports/blob-store.js";
+
+/** An S3 client for the region, or for a local endpoint (fauxqs serves path-style S3 on its one port). */
+export function s3Client(e: { readonly region: string; readonly s3Endpoint?: string | undefined }): S3Client {
+  return new S3Client({
+    region: e.region,
+    ...(e.s3Endpoint
+      ? {
+          endpoint: e.s3Endpoint,
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+          forcePathStyle: true,
+        }
+      : {}),
+  });
+}
 
 export class S3BlobStore implements BlobStore {
   constructor(
