@@ -102,7 +102,10 @@ export async function sendIngestLines(
       messageId: `${file}:${l.line}`,
       receivedAt: deps.clock.now(),
       reason: full,
-      body: excerpt ? l.text.slice(0, REFUSED_EXCERPT_CHARS) : l.text,
+      // Not redriven (the queue would refuse the same bytes): the excerpt is for reading only.
+      excerpt: excerpt ? l.text.slice(0, REFUSED_EXCERPT_CHARS) : l.text,
+      bodyBytes: l.raw.length,
+      bodySha256: sha,
       ...(subject !== undefined ? { subject } : {}),
     });
     refused.push({ file, line: l.line, reason, deadLetterId });

@@ -14,7 +14,7 @@ import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/ap
 import { periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { ConfigurationError, readEnvironment } from "../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
+import { blobStore, cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
@@ -113,12 +113,15 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
     region: env.AWS_REGION,
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
     sqsEndpoint: env.SQS_ENDPOINT,
+    s3Endpoint: env.S3_ENDPOINT,
   };
   const ddb = dynamoClient(endpoints);
   const sqs = sqsClient(endpoints);
   const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
   const config = cachedConfig(store, systemClock, 0);
-  const deps = storeDeps(store, systemClock, config);
+  // The exports bucket keeps dead letters' large bodies (EXPORTS_BUCKET; locally S3_ENDPOINT too).
+  const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
+  const deps = storeDeps(store, systemClock, config, blobs);
   const dlq =
     env.USAGE_DLQ_URL && queueUrl ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, queueUrl) : undefined;
   try {
@@ -222,6 +225,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         const r = await redriveDeadLetters(store, new SqsUsageQueue(sqs, queueUrl as string), {
           ...(cmd.ids ? { ids: cmd.ids } : {}),
           ...(dlq ? { dlq } : {}),
+          ...(blobs ? { blobs } : {}),
         });
         console.log(
           `redriven: ${r.redriven} from the dead-letter store, ${r.fromQueue} from the dead-letter queue`,

@@ -1,6 +1,7 @@
 /**
- * The billing stack: one KMS key, the single DynamoDB table, the usage queue and its DLQ, the four
- * billing functions with least-privilege grants, their schedules, and the alarms operators act on.
+ * The billing stack: one KMS key, the single DynamoDB table, the usage queue and its DLQ, the exports
+ * bucket, the four billing functions with least-privilege grants, their schedules, and the alarms
+ * operators act on.
  */
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
@@ -8,6 +9,7 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as sqs from "aws-cdk-lib/aws-sqs";
@@ -48,6 +50,8 @@ export class BillingStack extends Stack {
   readonly table: dynamodb.Table;
   readonly usageQueue: sqs.Queue;
   readonly usageDlq: sqs.Queue;
+  /** Whole bodies of dead letters too large for their table item (docs/decisions.md D12). */
+  readonly exportsBucket: s3.Bucket;
   readonly functions: Readonly<Record<BillingFunctionName, BillingFunction>>;
 
   constructor(scope: Construct, id: string, props: BillingStackProps) {
@@ -92,6 +96,17 @@ export class BillingStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.exportsBucket = new s3.Bucket(this, "ExportsBucket", {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const exportsEnvironment = { EXPORTS_BUCKET: this.exportsBucket.bucketName };
+
     const common = {
       encryptionKey: this.key,
       environment: {
@@ -103,6 +118,7 @@ export class BillingStack extends Stack {
 
     const ingestUsage = new BillingFunction(this, "IngestUsage", {
       ...common,
+      environment: { ...common.environment, ...exportsEnvironment },
       entry: entries.ingestUsage,
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
@@ -123,6 +139,7 @@ export class BillingStack extends Stack {
     });
     const deadLetter = new BillingFunction(this, "DeadLetter", {
       ...common,
+      environment: { ...common.environment, ...exportsEnvironment },
       entry: entries.deadLetter,
       description: "Operator tool: lists and redrives dead-lettered usage messages",
       timeout: Duration.minutes(5),
@@ -143,6 +160,9 @@ export class BillingStack extends Stack {
       }),
     );
     this.usageQueue.grantSendMessages(deadLetter.function);
+    // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
+    this.exportsBucket.grantPut(ingestUsage.function);
+    this.exportsBucket.grantRead(deadLetter.function);
     this.usageDlq.grantConsumeMessages(deadLetter.function);
 
     // Schedules (EventBridge Scheduler). An empty payload makes close-period close the previous month.
@@ -226,6 +246,7 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "BillingTableName", { value: this.table.tableName });
     new CfnOutput(this, "UsageQueueUrl", { value: this.usageQueue.queueUrl });
     new CfnOutput(this, "UsageDeadLetterQueueUrl", { value: this.usageDlq.queueUrl });
+    new CfnOutput(this, "ExportsBucketName", { value: this.exportsBucket.bucketName });
     new CfnOutput(this, "ClosePeriodFunctionName", { value: closePeriod.function.functionName });
     new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
   }

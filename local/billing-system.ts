@@ -1,7 +1,7 @@
 /**
  * The whole billing system on the embedded local stack: DynamoDB Local, the SQS-compatible server,
  * the event-source poller invoking the real ingest handler, and the close function — all on an
- * injected clock. Used by `billing simulate`, the integration tests and the benchmarks.
+ * injected clock. fauxqs also serves S3: the exports bucket holds dead letters' large bodies. Used by `billing simulate`, the integration tests and the benchmarks.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import {
@@ -10,12 +10,14 @@ import {
   wrapIngestHandler,
 } from "../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
+import { ensureBucket, S3BlobStore, s3Client } from "../shared/adapters/s3/blob-store.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import type { PeriodId } from "../shared/core/time.js";
+import type { BlobStore } from "../shared/ports/blob-store.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { RefusedBody } from "../shared/ports/storage.js";
 import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
@@ -34,7 +36,11 @@ export interface LocalBillingSystem {
   readonly usageQueue: SqsUsageQueue;
   readonly failedMessages: SqsFailedMessageQueue;
   readonly queueUrls: { usage: string; deadLetter: string };
-  readonly endpoints: { dynamodb: string; sqs: string };
+  /** fauxqs serves S3 on the SQS endpoint. */
+  readonly endpoints: { dynamodb: string; sqs: string; s3: string };
+  /** The exports bucket (dead letters' whole bodies) and its blob store. */
+  readonly exportsBucket: string;
+  readonly blobs: BlobStore;
   /** The DynamoDB Local JVM's process id (it must be gone after stop()). */
   readonly dynamodbPid: number;
   readonly tableName: string;
@@ -49,6 +55,8 @@ export interface LocalBillingSystem {
 
 export interface LocalSystemOptions {
   readonly clock: Clock;
+  /** The ingest handler's receipt clock (default: `clock`); `billing simulate` sets its own (D12). */
+  readonly receiptClock?: Clock;
   readonly maxReceiveCount?: number;
   readonly batchSize?: number;
   readonly log?: (msg: string) => void;
@@ -65,13 +73,23 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     stops.push(dynamo.stop);
     const sqsServer = await startSqsServer();
     stops.push(sqsServer.stop);
-    const endpoints = { region: REGION, dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsServer.endpoint };
+    const endpoints = {
+      region: REGION,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqsServer.endpoint,
+      s3Endpoint: sqsServer.endpoint,
+    };
     const ddb = dynamoClient(endpoints);
     const sqs = sqsClient(endpoints);
+    const s3 = s3Client(endpoints);
     stops.push(async () => {
       ddb.destroy();
       sqs.destroy();
+      s3.destroy();
     });
+    const exportsBucket = "billing-exports";
+    await ensureBucket(s3, exportsBucket);
+    const blobs = new S3BlobStore(s3, exportsBucket);
     const tableName = "billing";
     await ensureBillingTable(ddb, tableName);
     const queues = await createUsageQueues(sqs, {
@@ -83,8 +101,8 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
     const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);
     const config = cachedConfig(store, opts.clock, 0);
-    const deps = storeDeps(store, opts.clock, config);
-    const ingest = createIngestHandler(deps);
+    const deps = storeDeps(store, opts.clock, config, blobs);
+    const ingest = createIngestHandler({ ...deps, clock: opts.receiptClock ?? opts.clock });
     const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
     // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.
     const count = (outcomes: IngestTally) => {
@@ -122,7 +140,9 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       usageQueue,
       failedMessages,
       queueUrls: { usage: queues.usageQueueUrl, deadLetter: queues.deadLetterQueueUrl },
-      endpoints: { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint },
+      endpoints: { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint, s3: sqsServer.endpoint },
+      exportsBucket,
+      blobs,
       dynamodbPid: dynamo.pid,
       tableName,
       loadConfig: (c) => store.saveConfig(c),

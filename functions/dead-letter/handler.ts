@@ -13,9 +13,10 @@ import {
   listDeadLetters,
   redriveDeadLetters,
 } from "../../shared/app/dead-letters.js";
+import type { BlobStore } from "../../shared/ports/blob-store.js";
 import type { DeadLetterStore, UsageQueue } from "../../shared/ports/storage.js";
 import { ConfigurationError, readEnvironment } from "../../shared/runtime/environment.js";
-import { dynamoClient, sqsClient } from "../../shared/runtime/wiring.js";
+import { blobStore, dynamoClient, sqsClient } from "../../shared/runtime/wiring.js";
 
 const requestSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("list") }),
@@ -26,6 +27,7 @@ export function createDeadLetterHandler(deps: {
   store: DeadLetterStore;
   queue: UsageQueue;
   dlq?: FailedMessageQueue;
+  blobs?: BlobStore;
 }) {
   return async (input: unknown) => {
     const req = requestSchema.parse(input);
@@ -33,6 +35,7 @@ export function createDeadLetterHandler(deps: {
     return redriveDeadLetters(deps.store, deps.queue, {
       ...(req.ids ? { ids: req.ids } : {}),
       ...(deps.dlq ? { dlq: deps.dlq } : {}),
+      ...(deps.blobs ? { blobs: deps.blobs } : {}),
     });
   };
 }
@@ -47,6 +50,7 @@ export const handler = (input: unknown, context: Context) => {
       region: env.AWS_REGION,
       dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
       sqsEndpoint: env.SQS_ENDPOINT,
+      s3Endpoint: env.S3_ENDPOINT,
     };
     const sqs = sqsClient(endpoints);
     const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
@@ -54,7 +58,10 @@ export const handler = (input: unknown, context: Context) => {
     const dlq = env.USAGE_DLQ_URL
       ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, env.USAGE_QUEUE_URL)
       : undefined;
-    lambdaHandler = middy(createDeadLetterHandler({ store, queue, ...(dlq ? { dlq } : {}) }));
+    const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
+    lambdaHandler = middy(
+      createDeadLetterHandler({ store, queue, ...(dlq ? { dlq } : {}), ...(blobs ? { blobs } : {}) }),
+    );
   }
   return lambdaHandler(input, context);
 };

@@ -1,7 +1,8 @@
 /**
  * SQS → ingest: validates and stores each usage message once. Bad messages go to the dead-letter
- * store with their reason and are acknowledged; only unexpected (transient) errors are reported as
- * batch item failures, so SQS retries just those and its redrive moves them to the DLQ after N receives.
+ * store with their reason and are acknowledged; only transient errors (throttling, 5xx, network) are
+ * reported as batch item failures, so SQS retries just those and its redrive moves them to the DLQ
+ * after N receives.
  * Each unexpected error is an ERROR log line and counts in the EMF metric the ingest-errors alarm
  * watches; when every record of a batch fails the handler throws, so Lambda's Errors metric sees it.
  */
@@ -19,7 +20,7 @@ import {
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from "../../shared/runtime/observability.js";
-import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { blobStore, cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
   readonly outcomes: Record<IngestOutcome["kind"] | "failed", number>;
@@ -87,12 +88,15 @@ let lambdaHandler: ReturnType<typeof wrapIngestHandler> | undefined;
 export const handler = (event: SQSEvent, context: Context) => {
   if (!lambdaHandler) {
     const env = readEnvironment();
-    const store = new DynamoBillingStore(
-      dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-      env.BILLING_TABLE,
-    );
+    const endpoints = {
+      region: env.AWS_REGION,
+      dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
+      s3Endpoint: env.S3_ENDPOINT,
+    };
+    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config)));
+    const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
+    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config, blobs)));
   }
   return lambdaHandler(event, context);
 };

@@ -3,7 +3,99 @@
  * reason) and the SQS dead-letter queue (messages whose processing kept failing). Redrive puts
  * them back on the usage queue; idempotent ingestion (G5) makes a redrive safe to repeat.
  */
+import { createHash } from "node:crypto";
+import type { BlobStore } from "../ports/blob-store.js";
 import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
+import { describeError, isTransientError } from "./transient-errors.js";
+
+/** A dead letter's excerpt: the body's first 8 KiB (UTF-8); a body no longer is kept inline whole. */
+export const EXCERPT_BYTES = 8 * 1024;
+/** Reasons and subjects are cut to these lengths (a reason may quote a huge subject). */
+export const MAX_REASON_CHARS = 2000;
+export const MAX_SUBJECT_CHARS = 1024;
+
+/** The longest prefix of s with at most maxBytes of UTF-8, never splitting a character. */
+export function utf8Prefix(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  let lo = 0;
+  let hi = Math.min(s.length, maxBytes);
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (Buffer.byteLength(s.slice(0, mid)) <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  const code = s.charCodeAt(lo - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? lo - 1 : lo);
+}
+
+/** s cut to max characters, saying how much was left out. */
+export const boundText = (s: string, max: number): string =>
+  s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`;
+
+export interface DeadLetterInput {
+  readonly messageId: string;
+  readonly receivedAt: number;
+  readonly reason: string;
+  readonly body: string;
+  readonly subject?: string;
+}
+
+/**
+ * Stores a dead letter of any size (D12): reason, subject and excerpt bounded, SHA-256 of the body,
+ * and the whole body inline when it fits the excerpt, else in the blob store (content-addressed).
+ * If the blob store refuses the body for a non-transient reason, the letter is still stored with its
+ * excerpt (the reason is never lost); a transient failure is thrown, so SQS retries the message.
+ */
+export async function putDeadLetter(
+  deps: { readonly deadLetters: DeadLetterStore; readonly blobs?: BlobStore | undefined },
+  input: DeadLetterInput,
+): Promise<DeadLetter> {
+  const { body } = input;
+  const bodyBytes = Buffer.byteLength(body);
+  const bodySha256 = createHash("sha256").update(body, "utf8").digest("hex");
+  const excerpt = utf8Prefix(body, EXCERPT_BYTES);
+  let kept: { body: string } | { bodyKey: string } | Record<string, never> = {};
+  if (excerpt.length === body.length) kept = { body };
+  else if (deps.blobs) {
+    const bodyKey = `dead-letters/${bodySha256}`;
+    try {
+      await deps.blobs.put(bodyKey, body);
+      kept = { bodyKey };
+    } catch (e) {
+      if (isTransientError(e)) throw e;
+      console.error(
+        JSON.stringify({
+          level: "ERROR",
+          message: "dead letter body not kept",
+          messageId: input.messageId,
+          error: describeError(e),
+        }),
+      );
+    }
+  }
+  const letter: DeadLetter = {
+    deadLetterId: input.messageId, // an SQS re-delivery of the same message replaces, never doubles, its letter
+    messageId: input.messageId,
+    receivedAt: input.receivedAt,
+    reason: boundText(input.reason, MAX_REASON_CHARS),
+    ...(input.subject !== undefined && input.subject.length <= MAX_SUBJECT_CHARS
+      ? { subject: input.subject }
+      : {}),
+    excerpt,
+    bodyBytes,
+    bodySha256,
+    ...kept,
+  };
+  await deps.deadLetters.put(letter);
+  return letter;
+}
+
+/** The whole body of a letter (from the blob store when it was offloaded); undefined if it was not kept. */
+export async function bodyOf(letter: DeadLetter, blobs?: BlobStore): Promise<string | undefined> {
+  if (letter.body !== undefined) return letter.body;
+  if (letter.bodyKey === undefined || !blobs) return undefined;
+  return blobs.get(letter.bodyKey);
+}
 
 export interface FailedMessage {
   readonly messageId: string;
@@ -58,14 +150,15 @@ export interface RedriveResult {
 }
 
 /**
- * Sends the chosen letters back to the usage queue and removes them from the store, and moves the
+ * Sends the chosen letters back to the usage queue — the whole body, fetched from the blob store when
+ * it was offloaded and checked against its SHA-256 — and removes them from the store, and moves the
  * chosen messages of the SQS dead-letter queue back too. With ids, only what they name (every id
  * must name a letter or a queued message, else nothing is done); without, everything.
  */
 export async function redriveDeadLetters(
   store: DeadLetterStore,
   queue: UsageQueue,
-  opts: { ids?: readonly string[]; dlq?: FailedMessageQueue } = {},
+  opts: { ids?: readonly string[]; dlq?: FailedMessageQueue; blobs?: BlobStore } = {},
 ): Promise<RedriveResult> {
   const all = await store.list();
   const ids = opts.ids ? new Set(opts.ids) : undefined;
@@ -86,7 +179,21 @@ export async function redriveDeadLetters(
       });
       continue;
     }
-    const { refused } = await queue.send([l.body]);
+    const body = await bodyOf(l, opts.blobs);
+    const intact =
+      body !== undefined &&
+      (l.bodySha256 === "" || createHash("sha256").update(body, "utf8").digest("hex") === l.bodySha256);
+    if (body === undefined || !intact) {
+      kept.push({
+        deadLetterId: l.deadLetterId,
+        reason:
+          body === undefined
+            ? `only an excerpt of the ${l.bodyBytes}-byte body was kept${l.bodyKey && !opts.blobs ? " (no blob store configured)" : ""}`
+            : "the stored body does not match its SHA-256",
+      });
+      continue;
+    }
+    const { refused } = await queue.send([body]);
     if (refused[0]) {
       kept.push({ deadLetterId: l.deadLetterId, reason: refused[0].reason });
       continue;

@@ -41,9 +41,11 @@ import {
   byPeriodStrings,
   type HourOverage,
   hourIso,
+  hourStartOf,
   hoursToReport,
   overageByHour,
   planHourlyUsage,
+  reportingBoundaries,
   type UsageEventRequest,
 } from "../core/marketplace/usage.js";
 import { dec, formatDecimal } from "../core/money.js";
@@ -289,6 +291,58 @@ async function prepareAccount(
       watermark: lastHour !== undefined ? hourIso(lastHour) : null,
     },
   };
+}
+
+/** A clock the caller moves (the simulation's virtual clock). */
+export interface AdvancingClock extends Clock {
+  advanceTo(t: number): void;
+}
+
+/**
+ * Moves `deps.clock` forward to `to`, running the hourly reporter at the hour boundaries a run could
+ * report something at — the first one, after each hour holding usage of an azure-marketplace
+ * account, and at the start of a month that begins with carried-over overage — and skipping the
+ * hours between (a run there would report nothing: D9, `reportingBoundaries`). An event dated years
+ * ahead costs a few runs, not one per hour. Returns the boundaries visited.
+ */
+export async function reportMarketplaceUsageUntil(
+  deps: MarketplaceReporterDeps & { readonly clock: AdvancingClock },
+  to: number,
+  opts: MarketplaceReportOptions = {},
+): Promise<{ visited: number[]; reports: MarketplaceRunReport[] }> {
+  const from = deps.clock.now();
+  const config = await deps.config();
+  const accounts = config.accounts.filter(
+    (a) =>
+      a.billingChannel === "azure-marketplace" &&
+      a.azure !== undefined &&
+      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
+  );
+  const due = new Set<number>();
+  for (const account of accounts) {
+    if (hourStartOf(from) + HOUR > to) break;
+    const events = await deps.ledger.eventsOf(account.accountId, to);
+    for (const b of reportingBoundaries(account, events, from, to)) due.add(b);
+  }
+  const visited = [...due].sort((a, b) => a - b);
+  // A skipped hour is one a run would have reported as empty: the watermarks pass it, so that usage
+  // arriving later lands in the next hour reported, exactly as with a run every hour.
+  const passQuietHours = async (lastHour: number) => {
+    for (const account of accounts) {
+      const w = await deps.store.getWatermark(account.accountId);
+      if (w && w.lastHour < lastHour)
+        await deps.store.advanceWatermark(account.accountId, { lastHour, firstHour: w.firstHour });
+    }
+  };
+  const reports: MarketplaceRunReport[] = [];
+  for (const [i, b] of visited.entries()) {
+    if (i > 0) await passQuietHours(b - 2 * HOUR);
+    deps.clock.advanceTo(b);
+    reports.push(await reportMarketplaceUsage(deps, opts));
+  }
+  if (visited.length > 0) await passQuietHours(hourStartOf(to) - HOUR);
+  deps.clock.advanceTo(to);
+  return { visited, reports };
 }
 
 function answered(

@@ -1,8 +1,12 @@
-/** Accounts file contract (contract.md §2); defaults are those named in rating-rules. */
+/**
+ * Accounts file contract (contract.md §2); defaults are those named in rating-rules.
+ * Strict: an unknown key (e.g. `timeZone` for `timezone`) is refused, never silently dropped.
+ * Cross-field checks (tariff, currency minor units, Marketplace dimension keys) are in core/config.ts.
+ */
 import { z } from "zod";
-import { currencyCode, ianaTimeZone, moneyString } from "./common.js";
+import { currencyCode, ianaTimeZone, isRealDay, moneyString } from "./common.js";
 
-export const azureSettingsSchema = z.object({
+export const azureSettingsSchema = z.strictObject({
   resourceId: z.string().min(1),
   planId: z.string().min(1),
   /** Our product code (or product.category) → the plan's Marketplace dimension id. */
@@ -11,7 +15,7 @@ export const azureSettingsSchema = z.object({
   includedQuantities: z.record(z.string(), z.number().nonnegative()).default({}),
 });
 
-export const accountSettingsSchema = z.object({
+export const accountSettingsSchema = z.strictObject({
   /** Answers session timeout, 1–1440 minutes (rating-rules §2.1); default 1440 (policy). */
   answersSessionTimeoutMinutes: z.number().int().min(1).max(1440).default(1440),
   /** Concurrent recording limit (rating-rules §5), default 10. */
@@ -21,11 +25,12 @@ export const accountSettingsSchema = z.object({
   namedUserPricingStart: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, "YYYY-MM-DD")
+    .refine(isRealDay, "not a real calendar day")
     .optional(),
 });
 
 export const accountSchema = z
-  .object({
+  .strictObject({
     accountId: z.string().min(1),
     name: z.string().min(1),
     currency: currencyCode,
@@ -33,7 +38,9 @@ export const accountSchema = z
     tariffId: z.string().min(1),
     billingChannel: z.enum(["direct", "azure-marketplace"]).default("direct"),
     settings: accountSettingsSchema.default(() => accountSettingsSchema.parse({})),
-    commitments: z.array(z.object({ serviceId: z.string().min(1), minimumAmount: moneyString })).default([]),
+    commitments: z
+      .array(z.strictObject({ serviceId: z.string().min(1), minimumAmount: moneyString }))
+      .default([]),
     azure: azureSettingsSchema.optional(),
   })
   .superRefine((a, ctx) => {
@@ -45,6 +52,6 @@ export const accountSchema = z
       });
   });
 
-export const accountsFileSchema = z.array(accountSchema);
+export const accountsFileSchema = z.array(accountSchema).min(1, "the file holds no accounts");
 export type Account = z.infer<typeof accountSchema>;
 export type AccountInput = z.input<typeof accountSchema>;

@@ -1,20 +1,24 @@
-/** Tariffs file contract (contract.md §3). */
+/**
+ * Tariffs file contract (contract.md §3). Strict: an unknown key is refused. Cross-field checks
+ * (products, `match` keys against the product's pricing dimensions, fees within the currency's
+ * minor unit, version order, G9 notice) are in core/config.ts.
+ */
 import { z } from "zod";
 import { currencyCode, dimensionValue, isoInstant, moneyString, unitPriceString } from "./common.js";
 
-export const tierStepSchema = z.object({
+export const tierStepSchema = z.strictObject({
   upTo: z.number().positive().nullable(),
   unitPrice: unitPriceString,
 });
 
 export const rateSchema = z
-  .object({
+  .strictObject({
     product: z.string().min(1),
     // A rate matches event dimensions (contract §1) and a tiered line takes its match as dimensions.
     match: z.record(z.string(), dimensionValue).default({}),
     unitPrice: unitPriceString.optional(),
     tiers: z
-      .object({
+      .strictObject({
         mode: z.enum(["graduated", "volume"]),
         steps: z.array(tierStepSchema).min(1),
       })
@@ -50,27 +54,27 @@ export const rateSchema = z
     }
   });
 
-export const packageSchema = z.object({
+export const packageSchema = z.strictObject({
   product: z.string().min(1),
   includedQuantity: z.number().nonnegative(),
   fee: moneyString,
   overageUnitPrice: unitPriceString,
 });
 
-export const tariffVersionSchema = z.object({
+export const tariffVersionSchema = z.strictObject({
   publishedAt: isoInstant,
   effectiveFrom: isoInstant,
   rates: z.array(rateSchema).default([]),
   packages: z.array(packageSchema).default([]),
 });
 
-export const tariffSchema = z.object({
+export const tariffSchema = z.strictObject({
   tariffId: z.string().min(1),
   currency: currencyCode,
   versions: z.array(tariffVersionSchema).min(1),
 });
 
-export const tariffsFileSchema = z.array(tariffSchema);
+export const tariffsFileSchema = z.array(tariffSchema).min(1, "the file holds no tariffs");
 export type Tariff = z.infer<typeof tariffSchema>;
 export type TariffVersion = z.infer<typeof tariffVersionSchema>;
 export type Rate = z.infer<typeof rateSchema>;

@@ -192,10 +192,13 @@ export type EventData<T extends UsageEventType> = z.infer<(typeof eventDataSchem
 export const cloudEventEnvelopeSchema = z.object({
   specversion: z.literal("1.0"),
   id: z.string().min(1).max(256),
+  /** At most 1,024 bytes of UTF-8 (policy, D12): with `id` it keys the ledger. */
   source: z
     .string()
     .min(1)
-    .regex(/^[^\s]+$/, "URI-reference without white space"),
+    .max(1024)
+    .regex(/^[^\s]+$/, "URI-reference without white space")
+    .refine((s) => Buffer.byteLength(s) <= 1024, "at most 1024 bytes (UTF-8)"),
   type: z.enum(usageEventTypes as [UsageEventType, ...UsageEventType[]]),
   subject: z.string().min(1),
   time: rfc3339,

@@ -3,9 +3,26 @@
  * Every refusal names the file, the entry and the field.
  */
 import type { z } from "zod";
-import { type Account, accountsFileSchema } from "../contract/accounts.js";
-import { type Tariff, type TariffVersion, tariffsFileSchema } from "../contract/tariffs.js";
-import { isProductCode } from "./catalogue.js";
+import {
+  type Account,
+  accountSchema,
+  accountSettingsSchema,
+  accountsFileSchema,
+  azureSettingsSchema,
+} from "../contract/accounts.js";
+import { instantOf } from "../contract/common.js";
+import {
+  packageSchema,
+  rateSchema,
+  type Tariff,
+  type TariffVersion,
+  tariffSchema,
+  tariffsFileSchema,
+  tariffVersionSchema,
+  tierStepSchema,
+} from "../contract/tariffs.js";
+import { catalogue, isProductCode, type ProductDefinition } from "./catalogue.js";
+import { minorUnits } from "./money.js";
 import { DAY } from "./time.js";
 
 export class ConfigFileError extends Error {
@@ -32,11 +49,43 @@ const entryName = (arr: unknown, index: number, key: string) => {
   return `entry ${index}${id}`;
 };
 
+/** Every field name of the two files, to suggest the one an unknown key misspells (`timeZone`). */
+const knownFields = [
+  accountSchema,
+  accountSettingsSchema,
+  azureSettingsSchema,
+  tariffSchema,
+  tariffVersionSchema,
+  rateSchema,
+  packageSchema,
+  tierStepSchema,
+].flatMap((s) => Object.keys(s.shape));
+const norm = (k: string) => k.toLowerCase().replace(/[_-]/g, "");
+const closestKey = (key: string) => knownFields.find((k) => norm(k) === norm(key) && k !== key);
+
 function firstIssue(file: string, raw: unknown, error: z.ZodError, idKey: string): ConfigFileError {
   const issue = error.issues[0]!;
   const [index, ...rest] = issue.path;
-  if (typeof index !== "number") return new ConfigFileError(file, "(file)", "", issue.message);
-  return new ConfigFileError(file, entryName(raw, index, idKey), rest.map(String).join("."), issue.message);
+  let path = rest.map(String);
+  let problem = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    // Strict schemas: name the unknown field itself (the first, when several).
+    const key = issue.keys[0] ?? "";
+    path = [...path, key];
+    const hint = closestKey(key);
+    problem = `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}${issue.keys.length > 1 ? ` (also unknown: ${issue.keys.slice(1).join(", ")})` : ""}`;
+  }
+  if (typeof index !== "number") return new ConfigFileError(file, "(file)", path.join("."), problem);
+  return new ConfigFileError(file, entryName(raw, index, idKey), path.join("."), problem);
+}
+
+/** A money amount (fee, minimum) has at most the currency's minor-unit digits (G4: EUR 2, JPY 0). */
+function amountDigitsProblem(amount: string, currency: string): string | undefined {
+  const decimals = amount.split(".")[1]?.length ?? 0;
+  const allowed = minorUnits(currency);
+  return decimals > allowed
+    ? `amount "${amount}" has ${decimals} decimals; ${currency} amounts have at most ${allowed}`
+    : undefined;
 }
 
 /** Price-relevant content of a version for one product, to tell whether a new version changes it. */
@@ -64,6 +113,18 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
             `${at("rates")}.${k}.product`,
             `unknown product "${r.product}"`,
           );
+        // rating-rules §1.1: a match key that is not a pricing dimension of the product never applies.
+        const dimensions = (catalogue[r.product] as ProductDefinition).dimensions;
+        for (const key of Object.keys(r.match))
+          if (!dimensions.includes(key))
+            throw new ConfigFileError(
+              file,
+              entry,
+              `${at("rates")}.${k}.match.${key}`,
+              `"${key}" is not a pricing dimension of ${r.product} (rating-rules §1.1); ${
+                dimensions.length ? `its dimensions are ${dimensions.join(", ")}` : "it has none"
+              }`,
+            );
       });
       v.packages.forEach((p, k) => {
         if (!isProductCode(p.product))
@@ -73,11 +134,13 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
             `${at("packages")}.${k}.product`,
             `unknown product "${p.product}"`,
           );
+        const excess = amountDigitsProblem(p.fee, tariff.currency);
+        if (excess) throw new ConfigFileError(file, entry, `${at("packages")}.${k}.fee`, excess);
       });
       if (j === 0) return;
       const prev = tariff.versions[j - 1]!;
-      const from = Date.parse(v.effectiveFrom);
-      if (from <= Date.parse(prev.effectiveFrom))
+      const from = instantOf(v.effectiveFrom);
+      if (from <= instantOf(prev.effectiveFrom))
         throw new ConfigFileError(
           file,
           entry,
@@ -87,7 +150,7 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
       // G9: the first version is exempt; later ones that change a noticed price need the notice.
       for (const [product, notice] of Object.entries(noticePeriods)) {
         if (priceOf(v, product) === priceOf(prev, product)) continue;
-        const given = from - Date.parse(v.publishedAt);
+        const given = from - instantOf(v.publishedAt);
         if (given < notice)
           throw new ConfigFileError(
             file,
@@ -99,6 +162,18 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
     });
   });
   return parsed.data;
+}
+
+function isMarketplaceKey(key: string): boolean {
+  if (isProductCode(key)) return true;
+  const dot = key.lastIndexOf(".");
+  const product = key.slice(0, dot);
+  return (
+    dot > 0 &&
+    isProductCode(product) &&
+    (catalogue[product] as ProductDefinition).dimensions.includes("category") &&
+    key.length > dot + 1
+  );
 }
 
 export function parseAccounts(raw: unknown, tariffs: readonly Tariff[], file = "accounts file"): Account[] {
@@ -119,6 +194,30 @@ export function parseAccounts(raw: unknown, tariffs: readonly Tariff[], file = "
         "currency",
         `account currency ${a.currency} differs from tariff ${tariff.tariffId} currency ${tariff.currency}`,
       );
+    a.commitments.forEach((c, k) => {
+      const excess = amountDigitsProblem(c.minimumAmount, a.currency);
+      if (excess) throw new ConfigFileError(file, entry, `commitments.${k}.minimumAmount`, excess);
+    });
+    if (a.azure) {
+      // A key names a product code or `product.category` (marketplace/usage.ts); a typo never reports.
+      for (const key of Object.keys(a.azure.dimensions))
+        if (!isMarketplaceKey(key))
+          throw new ConfigFileError(
+            file,
+            entry,
+            `azure.dimensions.${key}`,
+            `"${key}" is neither a product code nor product.category of a product priced by category`,
+          );
+      const ids = new Set(Object.values(a.azure.dimensions));
+      for (const id of Object.keys(a.azure.includedQuantities))
+        if (!ids.has(id))
+          throw new ConfigFileError(
+            file,
+            entry,
+            `azure.includedQuantities.${id}`,
+            `"${id}" is not one of the plan's dimensions in azure.dimensions (${[...ids].join(", ")})`,
+          );
+    }
   });
   return parsed.data;
 }

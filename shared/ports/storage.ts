@@ -95,13 +95,27 @@ export interface PeriodStore {
   allCloses(): Promise<CloseRecord[]>;
 }
 
+/**
+ * A message that could not be rated, with its reason. Bounded whatever the message (D12): the
+ * excerpt is at most 8 KiB, the reason and subject are cut; the full body is `body` when it is no
+ * longer than the excerpt, else in the blob store under `bodyKey`; `bodySha256` identifies it.
+ */
 export interface DeadLetter {
   readonly deadLetterId: string;
   readonly messageId: string;
   readonly receivedAt: number;
   readonly reason: string;
-  readonly body: string;
+  /** The message's subject (≤ 1,024 characters; longer ones are left out). */
   readonly subject?: string;
+  /** The body's first bytes (at most 8 KiB of UTF-8), for reading. */
+  readonly excerpt: string;
+  /** Size (UTF-8 bytes) and SHA-256 (hex) of the whole body. */
+  readonly bodyBytes: number;
+  readonly bodySha256: string;
+  /** The whole body, when it is no longer than the excerpt. */
+  readonly body?: string;
+  /** Blob-store key of the whole body, when it is longer. Neither: only the excerpt was kept. */
+  readonly bodyKey?: string;
 }
 
 /** Messages that cannot be rated as they are, with the reason; an operator lists and redrives them. */
@@ -109,6 +123,14 @@ export interface DeadLetterStore {
   put(letter: DeadLetter): Promise<void>;
   list(): Promise<DeadLetter[]>;
   remove(deadLetterId: string): Promise<void>;
+}
+
+/** No accounts/tariffs were ever loaded: not transient, nothing can be rated until `billing config load`. */
+export class NoConfigurationError extends Error {
+  override readonly name = "NoConfigurationError";
+  constructor() {
+    super("no billing configuration loaded (run `billing config load` or `billing simulate`)");
+  }
 }
 
 export interface ConfigStore {

@@ -5,10 +5,14 @@ const environmentSchema = z.object({
   BILLING_TABLE: z.string().min(1),
   USAGE_QUEUE_URL: z.string().url().optional(),
   USAGE_DLQ_URL: z.string().url().optional(),
+  /** The exports bucket: whole bodies of dead letters too large for their item (D12). */
+  EXPORTS_BUCKET: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   /** Only for the local stack; Lambda uses the regional endpoints. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),
+  /** The local stack serves S3 on its SQS endpoint (fauxqs). */
+  S3_ENDPOINT: z.string().url().optional(),
   CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
 });
 export type Environment = z.infer<typeof environmentSchema>;

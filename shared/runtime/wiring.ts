@@ -3,12 +3,14 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
 import type { BillingConfig } from "../core/config.js";
+import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
 
 export interface Endpoints {
   readonly region: string;
-  readonly dynamodbEndpoint?: string;
-  readonly sqsEndpoint?: string;
+  readonly dynamodbEndpoint?: string | undefined;
+  readonly sqsEndpoint?: string | undefined;
+  readonly s3Endpoint?: string | undefined;
 }
 
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
@@ -27,9 +29,33 @@ export function sqsClient(e: Endpoints): SQSClient {
   });
 }
 
+/**
+ * The exports bucket as a blob store, when one is configured (EXPORTS_BUCKET). The S3 client is
+ * loaded on first use: only large dead letters need it, so no cold start or command pays for it.
+ */
+export function blobStore(e: Endpoints, bucket: string | undefined): BlobStore | undefined {
+  if (!bucket) return undefined;
+  let store: Promise<BlobStore> | undefined;
+  const open = () => {
+    store ??= import("../adapters/s3/blob-store.js").then(
+      async ({ S3BlobStore, s3Client }) => new S3BlobStore(s3Client(e), bucket),
+    );
+    return store;
+  };
+  return {
+    put: async (key, body) => (await open()).put(key, body),
+    get: async (key) => (await open()).get(key),
+  };
+}
+
 /** The ports every use case needs, all served by the one DynamoDB store (ingest and close alike). */
-export function storeDeps(store: DynamoBillingStore, clock: Clock, config: () => Promise<BillingConfig>) {
-  return { ledger: store, periods: store, deadLetters: store, clock, config };
+export function storeDeps(
+  store: DynamoBillingStore,
+  clock: Clock,
+  config: () => Promise<BillingConfig>,
+  blobs?: BlobStore,
+) {
+  return { ledger: store, periods: store, deadLetters: store, clock, config, ...(blobs ? { blobs } : {}) };
 }
 
 /** Configuration cached for `cacheMs` of the given clock (a new tariff reaches warm Lambdas within it). */

@@ -190,6 +190,9 @@ describe("billing dead-letters", () => {
       receivedAt: Date.UTC(2025, 6, 1) + i,
       reason: "invalid CloudEvents envelope",
       body: `{"n":${i},"padding":"${padding}"}`,
+      excerpt: `{"n":${i},"padding":"${padding}"}`,
+      bodyBytes: 0,
+      bodySha256: "",
     }));
     for (let i = 0; i < n; i += 50) await Promise.all(letters.slice(i, i + 50).map((l) => s.store.put(l)));
     const dlqIds = await sendTo(
@@ -221,6 +224,9 @@ describe("billing dead-letters", () => {
         receivedAt: Date.UTC(2025, 6, 1),
         reason: `unknown account "later" (subject)`,
         body: sms(`stored-${i}`),
+        excerpt: sms(`stored-${i}`),
+        bodyBytes: 0,
+        bodySha256: "",
       });
     const dlqIds = await sendTo(system.sqs, s.queues.deadLetterQueueUrl, [
       sms("dlq-0"),

@@ -326,6 +326,52 @@ describe("BillingStack", () => {
     template.hasOutput("UsageDeadLetterQueueUrl", { Value: { Ref: id(stack.usageDlq) } });
   });
 
+  it("keeps an exports bucket: KMS with the stack key, public access blocked, TLS only, retained", () => {
+    template.hasResource("AWS::S3::Bucket", {
+      DeletionPolicy: "Retain",
+      Properties: {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            Match.objectLike({
+              ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: arnOf(stack.key) },
+            }),
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: id(stack.exportsBucket) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+    template.hasOutput("ExportsBucketName", { Value: { Ref: id(stack.exportsBucket) } });
+  });
+
+  it("lets ingest write dead letters' bodies and the dead-letter function read them, no one else", () => {
+    const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/*"]] };
+    const bucketVar = (name: keyof BillingStack["functions"]) =>
+      (propsOf(stack.functions[name].function).Environment as { Variables: Record<string, unknown> })
+        .Variables.EXPORTS_BUCKET;
+    expect(allows(statementsOf("ingestUsage"), "s3:PutObject", objects)).toBe(true);
+    expect(allows(statementsOf("deadLetter"), "s3:GetObject*", objects)).toBe(true);
+    expect(allows(statementsOf("deadLetter"), "s3:PutObject", objects)).toBe(false);
+    for (const name of ["closePeriod", "marketplaceReporter"] as const) {
+      expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.exportsBucket));
+      expect(bucketVar(name)).toBeUndefined();
+    }
+    expect(bucketVar("ingestUsage")).toEqual({ Ref: id(stack.exportsBucket) });
+    expect(bucketVar("deadLetter")).toEqual({ Ref: id(stack.exportsBucket) });
+  });
+
   it("synthesizes without warnings or errors", () => {
     Annotations.fromStack(stack).hasNoWarning("*", Match.anyValue());
     Annotations.fromStack(stack).hasNoError("*", Match.anyValue());

@@ -62,11 +62,58 @@ describe("Lambda handlers", () => {
     await system?.stop();
   });
 
-  it("ingest: an unexpected storage failure is a batch item failure, an ERROR log line and the EMF metric; the bad message is still dead-lettered", async () => {
+  it("ingest: a storage error that is not transient dead-letters the message with the error, not retried", async () => {
     // A real DynamoDB whose ledger table does not exist: every write fails as it would in a bad deployment.
     const broken = new DynamoBillingStore(
       dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb }),
       "no-such-table",
+    );
+    const handler = createIngestHandler({
+      ledger: broken,
+      periods: broken,
+      deadLetters: system.store,
+      clock,
+      config: async () => ({ accounts, tariffs }),
+    });
+    const r = await handler({
+      Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
+    } as SQSEvent);
+    expect(r.batchItemFailures).toEqual([]);
+    expect(r.outcomes).toMatchObject({ failed: 0, "dead-lettered": 3 });
+    const letters = await system.store.list();
+    for (const id of ["m1", "m3"])
+      expect(letters.find((d) => d.messageId === id)?.reason).toMatch(
+        /^processing failed \(not retried\): ResourceNotFoundException/,
+      );
+    expect(letters.map((d) => d.messageId)).toContain("m2");
+    // Those two are not the next test's business.
+    await system.store.remove("m1");
+    await system.store.remove("m3");
+  });
+
+  it("ingest: a network failure is transient: reported per message for SQS to retry", async () => {
+    // Nothing listens on port 1: every call is refused (ECONNREFUSED) after the SDK's own retries.
+    const unreachable = new DynamoBillingStore(
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
+      "billing",
+    );
+    const handler = createIngestHandler({
+      ledger: unreachable,
+      periods: unreachable,
+      deadLetters: unreachable,
+      clock,
+      config: async () => ({ accounts, tariffs }),
+    });
+    const r = await handler({ Records: [record("t1", sms("u1"))] } as SQSEvent);
+    expect(r.batchItemFailures).toEqual([{ itemIdentifier: "t1" }]);
+    expect(r.outcomes).toMatchObject({ failed: 1, "dead-lettered": 0 });
+  });
+
+  it("ingest: a transient storage failure is a batch item failure, an ERROR log line and the EMF metric; the bad message is still dead-lettered", async () => {
+    // Nothing listens on port 1: every call is refused (ECONNREFUSED), a transient error SQS retries.
+    const broken = new DynamoBillingStore(
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
+      "billing",
     );
     const handler = createIngestHandler({
       ledger: broken,
@@ -95,7 +142,7 @@ describe("Lambda handlers", () => {
         service: SERVICE_NAME,
         message: expect.stringMatching(/ingest failed unexpectedly/),
       });
-      expect(JSON.stringify(l.error)).toMatch(/ResourceNotFoundException|non-existent table|not found/i);
+      expect(JSON.stringify(l.error)).toMatch(/ECONNREFUSED|connect/i);
     }
     const emf = emfDocuments(run.stdout);
     expect(emf).toHaveLength(1);
@@ -111,8 +158,8 @@ describe("Lambda handlers", () => {
 
   it("ingest: when every record of a batch fails the handler throws (Lambda's Errors metric), after logging and counting each", async () => {
     const broken = new DynamoBillingStore(
-      dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb }),
-      "no-such-table",
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
+      "billing",
     );
     const handler = createIngestHandler({
       ledger: broken,

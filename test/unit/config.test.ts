@@ -78,12 +78,119 @@ describe("tariffs file", () => {
       "versions.1.effectiveFrom",
       /ordered/,
     ],
+    [
+      "an unknown key in a rate",
+      [version({ rates: [{ product: "sms.mt", unitPrice: "0.05", unitprice: "0.04" }] })],
+      "versions.0.rates.0.unitprice",
+      /unknown field "unitprice" \(did you mean "unitPrice"\?\)/,
+    ],
+    [
+      "an unknown key in a version",
+      [version({ effectiveForm: "2025-01-01T00:00:00Z" })],
+      "versions.0.effectiveForm",
+      /unknown field "effectiveForm"/,
+    ],
+    [
+      "a misspelt match key",
+      [version({ rates: [{ product: "sms.mt", match: { contry: "TR" }, unitPrice: "0.05" }] })],
+      "versions.0.rates.0.match.contry",
+      /"contry" is not a pricing dimension of sms.mt \(rating-rules §1.1\); its dimensions are country, network/,
+    ],
+    [
+      "a match key on a product without dimensions",
+      [version({ rates: [{ product: "email.message", match: { country: "TR" }, unitPrice: "0.05" }] })],
+      "versions.0.rates.0.match.country",
+      /not a pricing dimension of email.message .*it has none/,
+    ],
+    [
+      "a package fee with 7 decimals",
+      [
+        version({
+          packages: [
+            {
+              product: "moments.engaged_people",
+              includedQuantity: 10,
+              fee: "1.0000001",
+              overageUnitPrice: "1",
+            },
+          ],
+        }),
+      ],
+      "versions.0.packages.0.fee",
+      /"1.0000001" has 7 decimals; EUR amounts have at most 2/,
+    ],
+    [
+      "a package fee with 3 decimals in EUR",
+      [
+        version({
+          packages: [
+            {
+              product: "moments.engaged_people",
+              includedQuantity: 10,
+              fee: "200.001",
+              overageUnitPrice: "1",
+            },
+          ],
+        }),
+      ],
+      "versions.0.packages.0.fee",
+      /EUR amounts have at most 2/,
+    ],
+    [
+      "a day that does not exist",
+      [version({ effectiveFrom: "2025-02-30T00:00:00Z" })],
+      "versions.0.effectiveFrom",
+      /not a real date-time/,
+    ],
   ])("refuses %s", (_n, versions, field, message) => {
     const e = refusal(() => parseTariffs(tariffFile(versions), "tariffs.json"));
     expect(e.file).toBe("tariffs.json");
     expect(e.entry).toBe("entry 0 (std)");
     expect(e.field).toBe(field);
     expect(e.message).toMatch(message);
+  });
+
+  it("refuses a currency that is not ISO 4217, naming the field", () => {
+    const e = refusal(() => parseTariffs(tariffFile([version()], { currency: "XYZ" }), "tariffs.json"));
+    expect(e.message).toBe("tariffs.json: entry 0 (std), field currency: not an ISO 4217 currency code");
+  });
+  it("refuses an unknown key at the top of an entry", () => {
+    const e = refusal(() => parseTariffs(tariffFile([version()], { Currency: "EUR" }), "tariffs.json"));
+    expect(e.message).toBe(
+      'tariffs.json: entry 0 (std), field Currency: unknown field "Currency" (did you mean "currency"?)',
+    );
+  });
+  it("refuses an empty file", () => {
+    expect(refusal(() => parseTariffs([], "tariffs.json")).message).toBe(
+      "tariffs.json: (file): the file holds no tariffs",
+    );
+  });
+  it("takes fees in the currency's minor unit: JPY whole, KWD 3 decimals", () => {
+    const pkg = (fee: string) =>
+      version({
+        packages: [{ product: "moments.engaged_people", includedQuantity: 1, fee, overageUnitPrice: "0.5" }],
+      });
+    expect(() => parseTariffs(tariffFile([pkg("100")], { currency: "JPY" }))).not.toThrow();
+    expect(refusal(() => parseTariffs(tariffFile([pkg("100.5")], { currency: "JPY" }))).field).toBe(
+      "versions.0.packages.0.fee",
+    );
+    expect(() => parseTariffs(tariffFile([pkg("1.125")], { currency: "KWD" }))).not.toThrow();
+  });
+  it("takes unit prices to 6 decimals and match keys that are the product's dimensions", () => {
+    const [t] = parseTariffs(
+      tariffFile([
+        version({
+          rates: [
+            {
+              product: "voice.minute",
+              match: { service: "calls", direction: "outbound" },
+              unitPrice: "0.123456",
+            },
+          ],
+        }),
+      ]),
+    );
+    expect(t?.versions[0]?.rates[0]?.unitPrice).toBe("0.123456");
   });
 
   describe("G9 notice periods", () => {
@@ -174,6 +281,61 @@ describe("accounts file", () => {
       /required when billingChannel is azure-marketplace/,
     ],
     [
+      "a misspelt key (timeZone for timezone)",
+      acct({ timeZone: "Europe/Istanbul" }),
+      "timeZone",
+      /unknown field "timeZone" \(did you mean "timezone"\?\)/,
+    ],
+    [
+      "an unknown key in settings",
+      acct({ settings: { recordingLimits: 5 } }),
+      "settings.recordingLimits",
+      /unknown field "recordingLimits"/,
+    ],
+    [
+      "an unknown key in a commitment",
+      acct({ commitments: [{ serviceId: "s", minimumAmount: "1.00", minimum: "2" }] }),
+      "commitments.0.minimum",
+      /unknown field "minimum"/,
+    ],
+    ["a currency that is not ISO 4217", acct({ currency: "XYZ" }), "currency", /not an ISO 4217 currency/],
+    ["a time-zone offset", acct({ timezone: "+03:00" }), "timezone", /IANA/],
+    [
+      "a day that does not exist",
+      acct({ settings: { namedUserPricingStart: "2025-02-30" } }),
+      "settings.namedUserPricingStart",
+      /not a real calendar day/,
+    ],
+    [
+      "a minimum amount with 7 decimals",
+      acct({ commitments: [{ serviceId: "s", minimumAmount: "100.0000001" }] }),
+      "commitments.0.minimumAmount",
+      /has 7 decimals; EUR amounts have at most 2/,
+    ],
+    [
+      "a Marketplace dimension key that is no product",
+      acct({
+        billingChannel: "azure-marketplace",
+        azure: { resourceId: "r", planId: "p", dimensions: { "sms.mtt": "sms" } },
+      }),
+      "azure.dimensions.sms.mtt",
+      /neither a product code nor product.category/,
+    ],
+    [
+      "an included quantity of no plan dimension",
+      acct({
+        billingChannel: "azure-marketplace",
+        azure: {
+          resourceId: "r",
+          planId: "p",
+          dimensions: { "whatsapp.template.marketing": "wa_mkt" },
+          includedQuantities: { wa_mtk: 10 },
+        },
+      }),
+      "azure.includedQuantities.wa_mtk",
+      /not one of the plan's dimensions/,
+    ],
+    [
       "session timeout above 24 h",
       acct({ settings: { answersSessionTimeoutMinutes: 1441 } }),
       "settings.answersSessionTimeoutMinutes",
@@ -184,5 +346,22 @@ describe("accounts file", () => {
     expect(e.message).toContain("accounts.json: entry 1 (acme)");
     expect(e.field).toBe(field);
     expect(e.message).toMatch(message);
+  });
+  it("names file, entry and field for a misspelt key in one message", () => {
+    const e = refusal(() =>
+      parseAccounts([acct({ timeZone: "Europe/Istanbul" })], tariffs, "examples/x/accounts.json"),
+    );
+    expect(e.message).toBe(
+      'examples/x/accounts.json: entry 0 (acme), field timeZone: unknown field "timeZone" (did you mean "timezone"?)',
+    );
+  });
+  it("refuses an empty accounts file", () => {
+    expect(refusal(() => parseAccounts([], tariffs, "accounts.json")).message).toBe(
+      "accounts.json: (file): the file holds no accounts",
+    );
+  });
+  it("accepts real days, a leap day included", () => {
+    const [a] = parseAccounts([acct({ settings: { namedUserPricingStart: "2024-02-29" } })], tariffs);
+    expect(a?.settings.namedUserPricingStart).toBe("2024-02-29");
   });
 });

@@ -12,6 +12,7 @@
  * | dead letter         | DEADLETTER               | <SQS message id>                     |
  * | configuration       | CONFIG                   | CURRENT                              |
  */
+import { createHash } from "node:crypto";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -44,9 +45,18 @@ import type {
   PeriodStore,
   RecordOutcome,
 } from "../../ports/storage.js";
+import { NoConfigurationError } from "../../ports/storage.js";
 import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
 
-const identity = (source: string, id: string) => JSON.stringify([source, id]);
+/**
+ * The event identity (G5) as a key. A pair longer than 512 bytes (source ≤ 1,024 bytes, id ≤ 256
+ * characters) is keyed by its SHA-256, so `IDEM#`, `EVT#` and `CONFLICT#` keys stay within
+ * DynamoDB's limits (sort key ≤ 1,024 bytes); short ones keep their readable form.
+ */
+const identity = (source: string, id: string) => {
+  const key = JSON.stringify([source, id]);
+  return Buffer.byteLength(key) <= 512 ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
+};
 const acct = (accountId: string) => `ACCT#${accountId}`;
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
 /** Condition: the close record is still `owner`'s "closing" claim. */
@@ -380,10 +390,17 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
 
   // ---- DeadLetterStore ----
   async put(letter: DeadLetter): Promise<void> {
+    // The excerpt is the body when the body is kept inline: stored once.
+    const { excerpt, ...rest } = letter;
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: "DEADLETTER", sk: letter.deadLetterId, ...letter },
+        Item: {
+          pk: "DEADLETTER",
+          sk: letter.deadLetterId,
+          ...rest,
+          ...(letter.body === undefined ? { excerpt } : {}),
+        },
       }),
     );
   }
@@ -394,14 +411,21 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
       ExpressionAttributeValues: { ":pk": "DEADLETTER" },
       ConsistentRead: true,
     });
-    const letters = items.map((i) => ({
-      deadLetterId: String(i.deadLetterId),
-      messageId: String(i.messageId),
-      receivedAt: Number(i.receivedAt),
-      reason: String(i.reason),
-      body: String(i.body),
-      ...(i.subject !== undefined ? { subject: String(i.subject) } : {}),
-    }));
+    const letters = items.map((i): DeadLetter => {
+      const body = i.body !== undefined ? String(i.body) : undefined;
+      return {
+        deadLetterId: String(i.deadLetterId),
+        messageId: String(i.messageId),
+        receivedAt: Number(i.receivedAt),
+        reason: String(i.reason),
+        ...(i.subject !== undefined ? { subject: String(i.subject) } : {}),
+        excerpt: i.excerpt !== undefined ? String(i.excerpt) : (body ?? ""),
+        bodyBytes: Number(i.bodyBytes ?? (body !== undefined ? Buffer.byteLength(body) : 0)),
+        bodySha256: String(i.bodySha256 ?? ""),
+        ...(body !== undefined ? { body } : {}),
+        ...(i.bodyKey !== undefined ? { bodyKey: String(i.bodyKey) } : {}),
+      };
+    });
     return letters.sort((a, b) => a.receivedAt - b.receivedAt || (a.deadLetterId < b.deadLetterId ? -1 : 1));
   }
 
@@ -416,8 +440,7 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
     const r = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk: "CONFIG", sk: "CURRENT" }, ConsistentRead: true }),
     );
-    if (!r.Item)
-      throw new Error("no billing configuration loaded (run `billing config load` or `billing simulate`)");
+    if (!r.Item) throw new NoConfigurationError();
     return JSON.parse(String(r.Item.config)) as BillingConfig;
   }
 

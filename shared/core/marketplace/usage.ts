@@ -305,3 +305,53 @@ export function batches<T>(items: readonly T[], size = MAX_EVENTS_PER_BATCH): T[
 /** Decimal-string form of a per-period split, for storage. */
 export const byPeriodStrings = (byPeriod: Readonly<Record<PeriodId, Dec>>): Record<PeriodId, string> =>
   Object.fromEntries(Object.entries(byPeriod).map(([p, q]) => [p, formatDecimal(q)]));
+
+/**
+ * The hour boundaries in (from, to] after which a reporter run can have something new to report for
+ * the account, given its ledger events (any order) — so a simulation moving its clock far ahead runs
+ * the reporter only there instead of every hour (`reportMarketplaceUsageUntil`). The cumulative
+ * overage of a billing month changes only with an event, or when the month begins with charges
+ * carried over from earlier events (active resources, provisioned users). So the boundaries are:
+ * the first one after `from` (events that arrived late), the one ending each hour that holds an
+ * event, and the one ending the first hour of each month that begins with carried-over overage —
+ * looked for in the months after each month with events, until one begins without any. The work
+ * is bounded by the number of events and of monthly charges, never by how far away `to` lies.
+ */
+export function reportingBoundaries(
+  account: Account,
+  events: readonly LedgerEvent[],
+  from: number,
+  to: number,
+): number[] {
+  const first = hourStartOf(from) + HOUR;
+  if (first > to) return [];
+  const due = new Set<number>([first]);
+  const ordered = canonicalOrder(events.filter((e) => e.subject === account.accountId && e.t < to));
+  const months = new Set<PeriodId>([periodOf(from, account.timezone)]);
+  for (const e of ordered) {
+    if (e.t >= hourStartOf(from)) due.add(hourStartOf(e.t) + HOUR);
+    if (e.t >= from) months.add(periodOf(e.t, account.timezone));
+  }
+  const checked = new Set<PeriodId>();
+  for (const month of months) {
+    for (
+      let next = shiftPeriod(month, 1);
+      !checked.has(next) && !months.has(next);
+      next = shiftPeriod(next, 1)
+    ) {
+      checked.add(next);
+      const window = periodWindow(next, account.timezone);
+      if (window.start >= to) break;
+      const carried = overageOf(account, cumulativeByDimension(account, window, ordered, window.start));
+      if (![...carried.values()].some((q) => q.isPositive() && !q.isZero())) break;
+      due.add(hourStartOf(window.start) + HOUR);
+    }
+    const own = periodWindow(month, account.timezone);
+    if (own.start > from && own.start < to) {
+      const carried = overageOf(account, cumulativeByDimension(account, own, ordered, own.start));
+      if ([...carried.values()].some((q) => q.isPositive() && !q.isZero()))
+        due.add(hourStartOf(own.start) + HOUR);
+    }
+  }
+  return [...due].filter((b) => b > from && b <= to).sort((a, b) => a - b);
+}

@@ -3,6 +3,7 @@
  * Pure and deterministic; amounts are exact until each line is rounded once, half-up.
  */
 import type { Account } from "../../contract/accounts.js";
+import { instantOf } from "../../contract/common.js";
 import type { LineType } from "../../contract/invoice-line.js";
 import type { Rate, Tariff, TariffPackage, TariffVersion } from "../../contract/tariffs.js";
 import { catalogue, type ProductCode, packagedProducts } from "../catalogue.js";
@@ -36,7 +37,7 @@ export const UNIT_PRICE_DECIMALS = 6;
 /** The version in force at instant t (G8): the last one whose effectiveFrom ≤ t. */
 export function versionAt(tariff: Tariff, t: number): TariffVersion | undefined {
   let found: TariffVersion | undefined;
-  for (const v of tariff.versions) if (Date.parse(v.effectiveFrom) <= t) found = v;
+  for (const v of tariff.versions) if (instantOf(v.effectiveFrom) <= t) found = v;
   return found;
 }
 

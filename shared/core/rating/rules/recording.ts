@@ -4,6 +4,7 @@
  * above the recording limit", reported, never charged.
  */
 import type { Account } from "../../../contract/accounts.js";
+import { instantOf } from "../../../contract/common.js";
 import { dec } from "../../money.js";
 import { type PeriodWindow, periodOf, periodWindow } from "../../time.js";
 import {
@@ -140,8 +141,8 @@ export function recordingAboveLimit(
   calls.forEach((c, idx) => {
     const r = c.data.recording;
     if (!r) return;
-    const from = Date.parse(r.startedAt);
-    const to = Date.parse(r.endedAt);
+    const from = instantOf(r.startedAt);
+    const to = instantOf(r.endedAt);
     if (!(to > from) || from >= period.end || to <= period.start) return;
     const carried = from < period.start; // recording since the previous period
     const start = Math.max(from, period.start);

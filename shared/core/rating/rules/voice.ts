@@ -6,6 +6,7 @@
  * G13: a call's `time` is its set-up time; the whole call (minutes, AMD, transcription, penalty)
  * belongs to that period and is priced at that instant.
  */
+import { instantOf } from "../../../contract/common.js";
 import type { EventData } from "../../../contract/usage-event.js";
 import { Dec, dec } from "../../money.js";
 import { type PeriodWindow, periodWindow, shiftPeriod } from "../../time.js";
@@ -66,8 +67,8 @@ export function conferenceExposure(
   // A participant who appears several times (left and re-joined) is one person: merge their stays (policy).
   const stays = new Map<string, [number, number][]>();
   for (const p of participants) {
-    const from = Date.parse(p.joinedAt);
-    const to = Date.parse(p.leftAt);
+    const from = instantOf(p.joinedAt);
+    const to = instantOf(p.leftAt);
     if (!(to > from)) continue;
     const list = stays.get(p.participantId) ?? [];
     list.push([from, to]);
