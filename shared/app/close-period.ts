@@ -62,7 +62,7 @@ function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {
     const k = `${s.product}|${s.reason}`;
     const g = groups.get(k) ?? { product: s.product, reason: s.reason, quantity: ZERO, events: 0 };
     g.quantity = g.quantity.plus(s.quantity);
-    g.events += 1;
+    g.events += s.events ?? 1;
     groups.set(k, g);
   }
   return [...groups.values()]
