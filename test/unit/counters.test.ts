@@ -23,7 +23,7 @@ const t = tariff([
     publishedAt: "2025-06-01T00:00:00Z",
     effectiveFrom: "2025-07-15T12:00:00Z",
     rates: [
-      ...mixedTariffVersion.rates.filter((r) => r.product !== "sms.mt" || r.match.country !== "TR"),
+      ...mixedTariffVersion.rates.filter((r) => r.product !== "sms.mt" || r.match?.country !== "TR"),
       { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.013" },
       { product: "email.message", unitPrice: "0.001" },
     ],
@@ -107,16 +107,19 @@ const suspenseTotals = (r: ReturnType<typeof ratePeriod>) => {
 describe("monthly counters", () => {
   it("rating stateful events plus counters equals rating every event (lines, suspense, event count)", () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(eventArb, extraArb), { minLength: 1, maxLength: 120 }), (events) => {
-        for (const p of ["2025-06", "2025-07", "2025-08"]) {
-          const all = ratePeriod({ account: a, tariff: t, periodId: p, events });
-          const split = viaCounters(events, p);
-          expect(view(split).csv).toBe(view(all).csv);
-          expect(split.eventCount).toBe(all.eventCount);
-          expect(suspenseTotals(split)).toEqual(suspenseTotals(all));
-        }
-      }),
-      { numRuns: 200 },
+      fc.property(
+        fc.array(fc.oneof(eventArb, extraArb), { minLength: 1, maxLength: 150, size: "max" }),
+        (events) => {
+          for (const p of ["2025-06", "2025-07", "2025-08"]) {
+            const all = ratePeriod({ account: a, tariff: t, periodId: p, events });
+            const split = viaCounters(events, p);
+            expect(view(split).csv).toBe(view(all).csv);
+            expect(split.eventCount).toBe(all.eventCount);
+            expect(suspenseTotals(split)).toEqual(suspenseTotals(all));
+          }
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 
