@@ -3,6 +3,7 @@
  * the event-source poller invoking the real ingest handler, and the close function — all on an
  * injected clock. Used by `billing simulate`, the integration tests and the benchmarks.
  */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
@@ -20,11 +21,15 @@ import { createUsageQueues } from "./queues.js";
 import { startSqsServer } from "./sqs-server.js";
 
 export const REGION = "us-east-1";
+/** Messages per ingest invocation: the deployed event source mapping's batch size (infra/billing-stack.ts). */
+export const DEFAULT_BATCH_SIZE = 100;
 
 export type IngestTally = Record<IngestOutcome["kind"] | "failed", number>;
 
 export interface LocalBillingSystem {
   readonly store: DynamoBillingStore;
+  /** The DynamoDB client every part uses (benchmarks count its requests with a middleware). */
+  readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly usageQueue: SqsUsageQueue;
   readonly failedMessages: SqsFailedMessageQueue;
@@ -45,7 +50,11 @@ export interface LocalBillingSystem {
 export interface LocalSystemOptions {
   readonly clock: Clock;
   readonly maxReceiveCount?: number;
+  /** Messages per handler invocation (default 100, as the deployed event source mapping). */
   readonly batchSize?: number;
+  /** How long ingest may use an account it read (default 0: once per batch, so config changes apply at once). */
+  readonly configCacheMs?: number;
+  readonly attemptCutoffMs?: number;
   readonly log?: (msg: string) => void;
 }
 
@@ -74,11 +83,15 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       maxReceiveCount: opts.maxReceiveCount ?? 3,
       visibilityTimeoutSeconds: 30,
     });
-    const store = new DynamoBillingStore(ddb, tableName);
+    const store = new DynamoBillingStore(
+      ddb,
+      tableName,
+      opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {},
+    );
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
     const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);
     const config = cachedConfig(store, opts.clock, 0);
-    const deps = storeDeps(store, opts.clock, config);
+    const deps = storeDeps(store, opts.clock, config, { configCacheMs: opts.configCacheMs ?? 0 });
     const ingest = createIngestHandler(deps);
     const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
     // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.
@@ -105,6 +118,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     };
     return {
       store,
+      dynamodb: ddb,
       sqs,
       usageQueue,
       failedMessages,
@@ -116,7 +130,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       send: (bodies) => usageQueue.send(bodies),
       async drain(onProgress, drainOpts) {
         const before = { ...tally };
-        const poller = pollerFor(drainOpts?.batchSize ?? opts.batchSize ?? 10);
+        const poller = pollerFor(drainOpts?.batchSize ?? opts.batchSize ?? DEFAULT_BATCH_SIZE);
         await poller.drain(onProgress ? { onProgress: (p) => onProgress(p.processed) } : {});
         const delta = { ...tally };
         for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];

@@ -1,21 +1,22 @@
 /**
- * SQS → ingest: validates and stores each usage message once. Bad messages go to the dead-letter
- * store with their reason and are acknowledged; only unexpected (transient) errors are reported as
+ * SQS → ingest: validates each usage event (a message body holds one event or a CloudEvents JSON
+ * batch) and stores the whole invocation's batch at once (shared/app/ingest-usage.ts). Bad events
+ * go to the dead-letter store with their reason and are acknowledged; only messages that could not
+ * be stored now (a transient error, or an event another running invocation holds) are reported as
  * batch item failures, so SQS retries just those and its redrive moves them to the DLQ after N receives.
  */
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
-import { type IngestDeps, type IngestOutcome, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { type IngestDeps, type IngestOutcome, ingestBatch } from "../../shared/app/ingest-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
+  /** Events per outcome; `failed` counts the messages returned to the queue. */
   readonly outcomes: Record<IngestOutcome["kind"] | "failed", number>;
 }
-
-const CONCURRENCY = 8;
 
 export function createIngestHandler(deps: IngestDeps) {
   return async (event: SQSEvent, _context?: Context): Promise<IngestBatchResult> => {
@@ -26,29 +27,13 @@ export function createIngestHandler(deps: IngestDeps) {
       "dead-lettered": 0,
       failed: 0,
     };
-    const batchItemFailures: { itemIdentifier: string }[] = [];
-    const records = [...event.Records];
-    const worker = async () => {
-      for (let r = records.shift(); r; r = records.shift()) {
-        try {
-          const outcome = await ingestUsageMessage(r.body, r.messageId, deps);
-          outcomes[outcome.kind] += 1;
-        } catch (e) {
-          outcomes.failed += 1;
-          batchItemFailures.push({ itemIdentifier: r.messageId });
-          console.error(
-            JSON.stringify({
-              level: "ERROR",
-              message: "ingest failed",
-              messageId: r.messageId,
-              error: String(e),
-            }),
-          );
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return { batchItemFailures, outcomes };
+    const r = await ingestBatch(
+      event.Records.map((m) => ({ messageId: m.messageId, body: m.body })),
+      deps,
+    );
+    for (const o of r.outcomes) outcomes[o.kind] += 1;
+    outcomes.failed = r.retry.length;
+    return { batchItemFailures: r.retry.map((itemIdentifier) => ({ itemIdentifier })), outcomes };
   };
 }
 
@@ -62,9 +47,13 @@ export const handler = (event: SQSEvent, context: Context) => {
     const store = new DynamoBillingStore(
       dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
       env.BILLING_TABLE,
+      { attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000 },
     );
-    const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config)));
+    const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
+    const config = cachedConfig(store, systemClock, configCacheMs);
+    lambdaHandler = wrapIngestHandler(
+      createIngestHandler(storeDeps(store, systemClock, config, { configCacheMs })),
+    );
   }
   return lambdaHandler(event, context);
 };

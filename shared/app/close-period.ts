@@ -11,10 +11,12 @@ import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
-import type { DeadLetter, DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
+import type { DeadLetter, DeadLetterStore, PeriodStore } from "../ports/storage.js";
+import type { UsageStore } from "../ports/usage-store.js";
 
 export interface CloseDeps {
-  readonly ledger: LedgerStore;
+  /** Counters and raw events of each period (usage-store.ts). */
+  readonly usage: UsageStore;
   readonly periods: PeriodStore;
   readonly deadLetters: DeadLetterStore;
   readonly clock: Clock;
@@ -102,9 +104,12 @@ async function closeAccountPeriod(
   await deps.periods.beginClose(account.accountId, periodId, startedAt);
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
-  const events = await deps.ledger.eventsOf(account.accountId, period.end);
+  // The raw (stateful) events of every period up to this one, and this period's monthly counters.
+  const usagePeriods = (await deps.usage.usagePeriods(account.accountId)).filter((p) => p <= periodId);
+  const events = await deps.usage.statefulEventsOf(account.accountId, usagePeriods);
+  const counters = await deps.usage.countersOf(account.accountId, periodId);
   const currency = tariff.currency;
-  const rating = ratePeriod({ account, tariff, periodId, events });
+  const rating = ratePeriod({ account, tariff, periodId, events, counters });
   const lines: InvoiceLine[] = rating.lines.map((l) =>
     toInvoiceLine(account, currency, periodId, periodId, l),
   );
@@ -117,7 +122,8 @@ async function closeAccountPeriod(
   const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
   late.sort((a, b) => (a.period < b.period ? -1 : 1));
   for (const { period: ref } of late) {
-    const rerated = ratePeriod({ account, tariff, periodId: ref, events });
+    const refCounters = await deps.usage.countersOf(account.accountId, ref);
+    const rerated = ratePeriod({ account, tariff, periodId: ref, events, counters: refCounters });
     if (rerated.suspense.length > 0) {
       stillSuspended.push(ref);
       suspenseCarried.push({ referencePeriod: ref, items: summarizeSuspense(rerated.suspense) });
@@ -140,7 +146,7 @@ async function closeAccountPeriod(
   for (const l of sorted)
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
-  const conflicts = (await deps.ledger.conflictsOf(account.accountId)).filter(
+  const conflicts = (await deps.usage.conflictsOf(account.accountId)).filter(
     (c) => c.t >= period.start && c.t < period.end,
   );
   const rejected = deadLetters.filter((d) => d.subject === account.accountId);
@@ -151,9 +157,11 @@ async function closeAccountPeriod(
     earlier.set(p, (earlier.get(p) ?? 0) + 1);
   }
   const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
-  for (const [p, count] of [...earlier].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
-    if (!(await deps.periods.getClose(account.accountId, p)))
-      unclosedEarlierPeriods.push({ period: p, events: count });
+  for (const p of usagePeriods) {
+    if (p >= periodId || (await deps.periods.getClose(account.accountId, p))) continue;
+    const count = (earlier.get(p) ?? 0) + (await deps.usage.countersOf(account.accountId, p)).events;
+    if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
+  }
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,

@@ -10,6 +10,8 @@ const environmentSchema = z.object({
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),
   CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** An ingest attempt older than this is dead: its claims are taken over (usage-store.ts). */
+  ATTEMPT_CUTOFF_SECONDS: z.coerce.number().int().min(1).default(120),
 });
 export type Environment = z.infer<typeof environmentSchema>;
 

@@ -9,6 +9,7 @@ import { createDeadLetterHandler } from "../../functions/dead-letter/handler.js"
 import { createIngestHandler } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
@@ -60,11 +61,11 @@ describe("Lambda handlers", () => {
       "no-such-table",
     );
     const handler = createIngestHandler({
-      ledger: broken,
+      usage: broken.usage,
       periods: broken,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const r = await handler({
       Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
@@ -76,11 +77,11 @@ describe("Lambda handlers", () => {
 
   it("ingest: a healthy batch reports no failures and stores each message once", async () => {
     const handler = createIngestHandler({
-      ledger: system.store,
+      usage: system.store.usage,
       periods: system.store,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const r = await handler({
       Records: [record("n1", sms("k1")), record("n2", sms("k1")), record("n3", sms("k2"))],
