@@ -195,7 +195,8 @@ export async function ingestBatch(
       const k = JSON.stringify([s.accountId, s.period]);
       if (!closes.has(k)) closes.set(k, checkLate(deps, s.accountId, s.period, now));
     }
-    for (const [k, v] of closes) late.set(k, (await v) !== undefined);
+    const found = await Promise.all(closes.values());
+    for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
   } catch (e) {
     for (const { c } of toStore) retry.add(c.messageId);
     logError("late-period check failed; the batch is delivered again", e);
