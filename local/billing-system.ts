@@ -42,7 +42,10 @@ export interface LocalBillingSystem {
   /** Sends usage message bodies to the usage queue. */
   send(bodies: readonly string[]): Promise<void>;
   /** Runs the event-source poller until the usage queue is empty; returns the outcome counts. */
-  drain(onProgress?: (processed: number) => void, opts?: { batchSize?: number }): Promise<IngestTally>;
+  drain(
+    onProgress?: (processed: number) => void,
+    opts?: { batchSize?: number; timeoutMs?: number },
+  ): Promise<IngestTally>;
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   stop(): Promise<void>;
 }
@@ -83,11 +86,10 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       maxReceiveCount: opts.maxReceiveCount ?? 3,
       visibilityTimeoutSeconds: 30,
     });
-    const store = new DynamoBillingStore(
-      ddb,
-      tableName,
-      opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {},
-    );
+    const store = new DynamoBillingStore(ddb, tableName, {
+      claimConcurrency: 8,
+      ...(opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {}),
+    });
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
     const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);
     const config = cachedConfig(store, opts.clock, 0);
@@ -131,7 +133,10 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       async drain(onProgress, drainOpts) {
         const before = { ...tally };
         const poller = pollerFor(drainOpts?.batchSize ?? opts.batchSize ?? DEFAULT_BATCH_SIZE);
-        await poller.drain(onProgress ? { onProgress: (p) => onProgress(p.processed) } : {});
+        await poller.drain({
+          ...(onProgress ? { onProgress: (p: { processed: number }) => onProgress(p.processed) } : {}),
+          ...(drainOpts?.timeoutMs !== undefined ? { timeoutMs: drainOpts.timeoutMs } : {}),
+        });
         const delta = { ...tally };
         for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];
         return delta;

@@ -5,7 +5,8 @@
  * another period, a 10,000-event burst, a batch body at the SQS size limit and 100,000 events of one
  * product for one account (docs/data-model.md).
  */
-import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler } from "../../functions/ingest-usage/handler.js";
@@ -38,7 +39,12 @@ const tariffs = parseTariffs([
   },
 ]);
 const accounts = parseAccounts(
-  ["acme", "globex"].map((accountId) => ({ accountId, name: accountId, currency: "EUR", tariffId: "std" })),
+  ["acme", "globex", "burst", "mib", "big"].map((accountId) => ({
+    accountId,
+    name: accountId,
+    currency: "EUR",
+    tariffId: "std",
+  })),
   tariffs,
 );
 const config: BillingConfig = { accounts, tariffs };
@@ -264,4 +270,128 @@ describe("ingest at volume", () => {
     expect(august?.conflicts).toEqual([]);
     expect(august?.events).toBe(0);
   });
+
+  const sendEach = async (bodies: readonly string[]) => {
+    for (const MessageBody of bodies)
+      await system.sqs.send(new SendMessageCommand({ QueueUrl: system.queueUrls.usage, MessageBody }));
+  };
+  const july = (i: number, n: number) =>
+    new Date(Date.parse("2025-07-01T00:00:00Z") + Math.floor((i / n) * 30 * 86_400_000)).toISOString();
+
+  it("a burst of 10,000 events: every one counted once, the close bills them exactly", async () => {
+    const n = 10_000;
+    const bodies = Array.from({ length: n }, (_, i) =>
+      JSON.stringify(
+        i % 5 === 4
+          ? event(
+              `burst-${i}`,
+              "whatsapp.message",
+              {
+                endUserId: `u${i}`,
+                senderId: "wa1",
+                kind: "template",
+                category: "marketing",
+                delivered: true,
+              },
+              { subject: "burst", time: july(i, n) },
+            )
+          : sms(`burst-${i}`, { subject: "burst", time: july(i, n) }),
+      ),
+    );
+    await system.send(bodies);
+    const tally = await system.drain();
+    expect(tally).toMatchObject({ stored: n, duplicate: 0, failed: 0 });
+    expect((await system.store.usage.countersOf("burst", "2025-07")).events).toBe(8_000);
+    expect(await system.store.usage.statefulEventsOf("burst", ["2025-07"])).toHaveLength(2_000);
+    clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
+    const [report] = await system.close("2025-07", ["burst"]);
+    expect(report?.events).toBe(n);
+    const lines = (await system.store.linesForReference("burst", "2025-07")).map((l) => [
+      l.product,
+      l.quantity,
+      l.amount,
+    ]);
+    expect(lines.sort()).toEqual([
+      ["sms.mt", "8000", "96.00"],
+      ["whatsapp.template", "2000", "100.00"],
+    ]);
+  }, 600_000);
+
+  it("a CloudEvents batch body at the SQS size limit (1 MiB): each event stored once", async () => {
+    const LIMIT = 1_048_576;
+    const events: string[] = [];
+    let size = 2;
+    for (let i = 0; ; i++) {
+      const e = JSON.stringify(sms(`mib-${i}`, { subject: "mib", time: july(i, 6000) }));
+      if (size + e.length + 1 > LIMIT) break;
+      events.push(e);
+      size += e.length + 1;
+    }
+    const body = `[${events.join(",")}]`;
+    expect(Buffer.byteLength(body)).toBeGreaterThan(LIMIT - 300);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(LIMIT);
+    await sendEach([body]);
+    const tally = await system.drain();
+    expect(tally).toMatchObject({ stored: events.length, "dead-lettered": 0, failed: 0 });
+    expect((await system.store.usage.countersOf("mib", "2025-07")).events).toBe(events.length);
+  }, 600_000);
+
+  it("one account sends 100,000 events of one product in one period: exact total, no item grows", async () => {
+    const perBody = 1_000;
+    const n = 100_000;
+    const bodies = Array.from({ length: n / perBody }, (_, b) =>
+      JSON.stringify(
+        Array.from({ length: perBody }, (_, j) => {
+          const i = b * perBody + j;
+          return event(
+            `big-${i}`,
+            "genai.interaction",
+            { feature: "summary", units: 0.125 },
+            { subject: "big", time: july(i, n) },
+          );
+        }),
+      ),
+    );
+    await sendEach(bodies);
+    // A hang guard only (DynamoDB Local takes one conditional put per event: minutes on a busy machine).
+    const tally = await system.drain(undefined, { batchSize: 10, timeoutMs: 1_500_000 });
+    expect(tally).toMatchObject({ stored: n, failed: 0 });
+    const counters = await system.store.usage.countersOf("big", "2025-07");
+    expect(counters.events).toBe(n);
+    expect(counters.counters.map((c) => [c.product, c.quantity.toFixed(), c.events])).toEqual([
+      ["genai.interaction", "12500", n],
+    ]);
+
+    // No item grows with volume: the largest item in the whole table stays small.
+    let largest = 0;
+    let largestKey = "";
+    let counterItems = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await system.dynamodb.send(
+        new ScanCommand({ TableName: system.tableName, ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) {
+        const size = itemSize(item);
+        if (size > largest) [largest, largestKey] = [size, `${item.pk?.S} ${item.sk?.S}`];
+        if (item.pk?.S?.startsWith("CTR#big#")) counterItems += 1;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    expect(largest, largestKey).toBeLessThan(16_384);
+    expect(counterItems).toBeLessThanOrEqual(2 * 16); // events total + one counter, per shard
+  }, 1_800_000);
 });
+
+/** Item size as DynamoDB counts it (attribute names plus values), close enough for a bound. */
+function itemSize(item: Record<string, AttributeValue>): number {
+  let size = 0;
+  for (const [name, v] of Object.entries(item)) {
+    size += Buffer.byteLength(name);
+    if (v.S !== undefined) size += Buffer.byteLength(v.S);
+    else if (v.N !== undefined) size += Math.ceil(v.N.length / 2) + 1;
+    else if (v.B !== undefined) size += v.B.byteLength;
+    else size += Buffer.byteLength(JSON.stringify(v));
+  }
+  return size;
+}

@@ -59,7 +59,6 @@ const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
 /** Raw JSON per page item before compression (an item holds at most 400 KB). */
 const MAX_PAGE_JSON = 300_000;
-const CLAIM_CONCURRENCY = 32;
 /** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
 export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
 /** A conflicting body is kept up to this size (the item limit is 400 KB). */
@@ -80,6 +79,8 @@ const EVENTS_SK = "#EVENTS";
 export interface UsageStoreOptions {
   readonly shards?: number;
   readonly attemptCutoffMs?: number;
+  /** Claims in flight at once (default 16; DynamoDB Local, one JVM, does best with fewer). */
+  readonly claimConcurrency?: number;
 }
 
 interface Winner {
@@ -144,6 +145,7 @@ class AttemptPlan {
 export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly shards: number;
   private readonly cutoffMs: number;
+  private readonly claimConcurrency: number;
   /** (account, period) pairs whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
 
@@ -154,6 +156,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   ) {
     this.shards = opts.shards ?? USAGE_SHARDS;
     this.cutoffMs = opts.attemptCutoffMs ?? DEFAULT_ATTEMPT_CUTOFF_MS;
+    this.claimConcurrency = opts.claimConcurrency ?? 16;
   }
 
   async ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]> {
@@ -187,7 +190,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
     const committedAttempts = new Set<string>();
     try {
-      await mapLimit([...groups], CLAIM_CONCURRENCY, async ([identity, [first]]) => {
+      await mapLimit([...groups], this.claimConcurrency, async ([identity, [first]]) => {
         const i = first!;
         const p = events[i]!;
         const attempt = attemptOf.get(i)!;
