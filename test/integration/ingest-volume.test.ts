@@ -176,7 +176,7 @@ describe("ingest at volume", () => {
     const again = await clean.handler(batch);
     expect(again.outcomes).toMatchObject({ stored: 0, duplicate: 8, conflict: 1 });
     expect(await snapshot(clean.store)).toEqual(expected);
-    expect(requests).toBeGreaterThan(10);
+    expect(requests).toBeGreaterThan(5);
 
     for (const mode of ["once", "crash"] as const)
       for (let n = 1; n <= requests; n++) {

@@ -14,8 +14,9 @@
  * Protocol of one `ingest` call (one handler invocation):
  * 1. period markers (once per container and (account, period));
  * 2. the batch's distinct identities are split into attempts (each commits in ONE transaction of
- *    ≤ 100 items); each identity is claimed by its attempt with a conditional put that returns the
- *    existing claim on failure (`ReturnValuesOnConditionCheckFailure: ALL_OLD`, no second read);
+ *    ≤ 100 items); each identity is claimed by its attempt with a conditional insert, 25 per
+ *    request (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; where the service returns no item
+ *    for a duplicate, one consistent BatchGetItem per 100 duplicates reads the existing claims);
  * 3. a claim owned by another attempt X: X committed → duplicate or conflict (first wins); X aborted
  *    → take the claim over; X neither and older than the cutoff → X is dead: abort it (put
  *    COMMIT#X "aborted" if absent, so X's own commit can never succeed), then take over; X young →
@@ -29,6 +30,8 @@ import { randomInt, randomUUID } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import {
   type AttributeValue,
+  BatchExecuteStatementCommand,
+  BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -190,11 +193,19 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
     const committedAttempts = new Set<string>();
     try {
+      const existing = await this.claimAll(
+        [...groups].map(([identity, [first]]) => ({
+          identity,
+          p: events[first!]!,
+          attempt: attemptOf.get(first!)!.id,
+        })),
+        now,
+      );
       await mapLimit([...groups], this.claimConcurrency, async ([identity, [first]]) => {
         const i = first!;
         const p = events[i]!;
         const attempt = attemptOf.get(i)!;
-        const old = await this.claim(identity, p, attempt.id, now);
+        const old = existing.get(identity);
         if (!old) {
           mine.add(i);
           return;
@@ -291,29 +302,70 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     });
   }
 
-  /** Claims the identity for the attempt; returns the existing claim when another holds it. */
-  private async claim(
-    identity: string,
-    p: PreparedEvent,
-    attempt: string,
+  /**
+   * Claims every identity for its attempt: conditional inserts, 25 per request (PartiQL
+   * BatchExecuteStatement; each statement is its own conditional put, 1 WRU, not a transaction).
+   * Returns the existing claim of each identity another attempt holds: from the failed statement
+   * (ReturnValuesOnConditionCheckFailure ALL_OLD) when the service returns it, else read back in
+   * one strongly consistent BatchGetItem per 100 (an INSERT on an existing key answers DuplicateItem
+   * without the item; duplicates are the rare path of re-deliveries).
+   */
+  private async claimAll(
+    claims: readonly { identity: string; p: PreparedEvent; attempt: string }[],
     now: number,
-  ): Promise<ItemAv | undefined> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: { ...claimKey(identity), ...claimAttributes(p, attempt, now) },
-          ConditionExpression: "attribute_not_exists(pk)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return undefined;
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      const item = (e as { Item?: ItemAv }).Item;
-      if (!item) throw new Error(`claim of ${identity} failed without returning the existing claim`);
-      return item;
+  ): Promise<Map<string, ItemAv>> {
+    const existing = new Map<string, ItemAv>();
+    const toRead: string[] = [];
+    const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?}`;
+    const chunks: (typeof claims)[number][][] = [];
+    for (let i = 0; i < claims.length; i += 25) chunks.push(claims.slice(i, i + 25));
+    await mapLimit(chunks, Math.max(1, Math.ceil(this.claimConcurrency / 4)), async (chunk) => {
+      let pending = chunk;
+      for (let retry = 0; pending.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchExecuteStatementCommand({
+            Statements: pending.map(({ identity, p, attempt }) => {
+              const a = claimAttributes(p, attempt, now);
+              const key = claimKey(identity);
+              return {
+                Statement: statement,
+                Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!],
+                ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+              };
+            }),
+          }),
+        );
+        const again: typeof pending = [];
+        pending.forEach((c, i) => {
+          const error = r.Responses?.[i]?.Error;
+          if (!error) return;
+          if (error.Code === "DuplicateItem" || error.Code === "ConditionalCheckFailed") {
+            if (error.Item) existing.set(c.identity, error.Item);
+            else toRead.push(c.identity);
+          } else again.push(c); // throttled or a transient error: that statement alone again
+        });
+        if (again.length > 0 && retry >= 8)
+          throw new Error(`claims failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`);
+        if (again.length > 0)
+          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        pending = again;
+      }
+    });
+    for (let i = 0; i < toRead.length; i += 100) {
+      let keys = toRead.slice(i, i + 100).map(claimKey);
+      for (let retry = 0; keys.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of r.Responses?.[this.table] ?? []) existing.set(item.pk!.S!.slice(3), item);
+        keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        if (keys.length > 0)
+          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+      }
     }
+    for (const id of toRead)
+      if (!existing.has(id)) throw new Error(`claim of ${id} failed but the existing claim cannot be read`);
+    return existing;
   }
 
   private async takeOver(
