@@ -22,7 +22,7 @@ import { startSqsServer } from "./sqs-server.js";
 
 export const REGION = "us-east-1";
 /** Messages per ingest invocation: the deployed event source mapping's batch size (infra/billing-stack.ts). */
-export const DEFAULT_BATCH_SIZE = 100;
+export const DEFAULT_BATCH_SIZE = 1000;
 
 export type IngestTally = Record<IngestOutcome["kind"] | "failed", number>;
 
@@ -53,7 +53,7 @@ export interface LocalBillingSystem {
 export interface LocalSystemOptions {
   readonly clock: Clock;
   readonly maxReceiveCount?: number;
-  /** Messages per handler invocation (default 100, as the deployed event source mapping). */
+  /** Messages per handler invocation (default 1000, as the deployed event source mapping). */
   readonly batchSize?: number;
   /** How long ingest may use an account it read (default 0: once per batch, so config changes apply at once). */
   readonly configCacheMs?: number;

@@ -6,7 +6,8 @@
  * | identity claim (G5)  | ID#<JSON [source, id]>               | ID                         |
  * | attempt commit       | COMMIT#<attempt id>                  | COMMIT                     |
  * | monthly counter      | CTR#<account>#<period>#<shard>       | <JSON counter key>         |
- * | counted event total  | CTR#<account>#<period>#<shard>       | #EVENTS                    |
+ * | (counted events `e`  | on a counter item, or on             | #EVENTS                    |
+ * |  of an attempt)      | CTR#<account>#<period>#<shard>       |                            |
  * | page of raw events   | EVT#<account>#<period>#<shard>       | <attempt id>#<n>           |
  * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
  * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
@@ -117,9 +118,9 @@ class AttemptPlan {
     let page: { bytes: number; n: number } | undefined;
     let newCounterKeys: string[] = [];
     if (c.counted) {
-      newCounterKeys = [`${apKey}${EVENTS_SK}`, ...c.deltas.map((d) => `${apKey}${counterKey(d)}`)].filter(
-        (k) => !this.counterKeys.has(k),
-      );
+      // The event count rides on a counter item; an event with no charge may need the #EVENTS item.
+      const keys = c.deltas.length > 0 ? c.deltas.map((d) => counterKey(d)) : [EVENTS_SK];
+      newCounterKeys = keys.map((k) => `${apKey}${k}`).filter((k) => !this.counterKeys.has(k));
       items += newCounterKeys.length;
       bytes += newCounterKeys.reduce((s, k) => s + k.length + 150, 0);
     } else {
@@ -176,8 +177,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     });
     const attempts: AttemptPlan[] = [];
     const attemptOf = new Map<number, AttemptPlan>();
-    for (const [, [first]] of groups) {
-      const i = first!;
+    // Attempts are filled account by account, so that an account's counters land in as few as possible.
+    const firsts = [...groups.values()].map((g) => g[0]!);
+    const accountKey = (i: number) => JSON.stringify([events[i]!.accountId, events[i]!.contribution.period]);
+    firsts.sort((x, y) => {
+      const kx = accountKey(x);
+      const ky = accountKey(y);
+      return kx < ky ? -1 : kx > ky ? 1 : x - y;
+    });
+    for (const i of firsts) {
       let a = attempts.at(-1);
       if (!a?.tryAdd(i, events[i]!)) {
         a = new AttemptPlan(now, this.shards);
@@ -456,21 +464,28 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const items: TransactWriteItem[] = [];
     for (const g of counters.values()) {
       const pk = S(ctrPk(g.account, g.period, a.shard));
-      items.push({
-        Update: {
-          TableName: this.table,
-          Key: { pk, sk: S(EVENTS_SK) },
-          UpdateExpression: "ADD n :n",
-          ExpressionAttributeValues: { ":n": N(g.events) },
-        },
-      });
-      for (const d of mergeDeltas(g.deltas))
+      const deltas = mergeDeltas(g.deltas);
+      // The (account, period)'s counted events (`e`) ride on its first counter item of the attempt.
+      if (deltas.length === 0)
+        items.push({
+          Update: {
+            TableName: this.table,
+            Key: { pk, sk: S(EVENTS_SK) },
+            UpdateExpression: "ADD e :e",
+            ExpressionAttributeValues: { ":e": N(g.events) },
+          },
+        });
+      for (const [i, d] of deltas.entries())
         items.push({
           Update: {
             TableName: this.table,
             Key: { pk, sk: S(counterKey(d)) },
-            UpdateExpression: "ADD q :q, n :n",
-            ExpressionAttributeValues: { ":q": N(d.quantity.toFixed()), ":n": N(d.events) },
+            UpdateExpression: i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n",
+            ExpressionAttributeValues: {
+              ":q": N(d.quantity.toFixed()),
+              ":n": N(d.events),
+              ...(i === 0 ? { ":e": N(g.events) } : {}),
+            },
           },
         });
     }
@@ -611,10 +626,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     for (const r of rows) {
       const sk = r.sk?.S ?? "";
       const n = Number(r.n?.N ?? 0);
-      if (sk === EVENTS_SK) {
-        events += n;
-        continue;
-      }
+      events += Number(r.e?.N ?? 0);
+      if (sk === EVENTS_SK) continue;
       const [kind, product, dims, version, reason] = JSON.parse(sk) as [
         CounterDelta["kind"],
         string,
