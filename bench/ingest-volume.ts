@@ -38,6 +38,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     "batch-size": { type: "string", default: "1000" },
     "body-events": { type: "string", default: "50" },
+    /** Messages per invocation for batch bodies: about as many events per invocation as single bodies. */
+    "body-batch-size": { type: "string", default: "20" },
   },
 });
 const N = {
@@ -50,6 +52,7 @@ const N = {
 const CONCURRENCY = Number(values.concurrency);
 const BATCH_SIZE = Number(values["batch-size"]);
 const BODY_EVENTS = Number(values["body-events"]);
+const BODY_BATCH_SIZE = Number(values["body-batch-size"]);
 
 // List prices, us-east-1 (aws.amazon.com pricing pages): DynamoDB on-demand since 2024-11-01,
 // SQS standard queues (per request, each 64 KB chunk of a payload billed as one), Lambda arm64.
@@ -426,7 +429,13 @@ const naive = timed(async (event) => {
   return { batchItemFailures: failures };
 });
 
-async function phase(name: string, bodies: readonly string[], events: number, handler: Handler) {
+async function phase(
+  name: string,
+  bodies: readonly string[],
+  events: number,
+  handler: Handler,
+  batchSize = BATCH_SIZE,
+) {
   await system.send(bodies);
   meter = new Meter();
   sqsRequests = 0;
@@ -439,7 +448,7 @@ async function phase(name: string, bodies: readonly string[], events: number, ha
         sqs: system.sqs,
         queueUrl: system.queueUrls.usage,
         handler,
-        batchSize: BATCH_SIZE,
+        batchSize,
         region: "us-east-1",
         functionName: name,
       }),
@@ -500,7 +509,13 @@ try {
         .map((e) => e.body)
         .join(",")}]`,
     );
-  const batched = await phase("ingest-batch-bodies", batchedBodies, batchedEvents.length, ingest);
+  const batched = await phase(
+    "ingest-batch-bodies",
+    batchedBodies,
+    batchedEvents.length,
+    ingest,
+    BODY_BATCH_SIZE,
+  );
 
   const describe = (r: typeof single) => {
     const m = r.meter!;
@@ -534,7 +549,7 @@ try {
 
   const line = (label: string, v: string) => console.log(`${label.padEnd(48)} ${v}`);
   console.log(
-    `\nIngest benchmark — ${new Date().toISOString()}, ${CONCURRENCY} pollers × ${BATCH_SIZE} messages per invocation, ${USAGE_SHARDS} shards`,
+    `\nIngest benchmark — ${new Date().toISOString()}, ${CONCURRENCY} pollers × ${BATCH_SIZE} messages per invocation (batch bodies of ${BODY_EVENTS} events: ${BODY_BATCH_SIZE}), ${USAGE_SHARDS} shards`,
   );
   line("warm-up", `${N.warmup} events`);
   line("SQS ceiling (receive + delete, no-op handler)", `${fmt(sqs.perSecond, 0)} msg/s`);

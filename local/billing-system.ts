@@ -87,7 +87,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       visibilityTimeoutSeconds: 30,
     });
     const store = new DynamoBillingStore(ddb, tableName, {
-      claimConcurrency: 8,
+      claimConcurrency: 4,
       ...(opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {}),
     });
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);

@@ -83,7 +83,10 @@ const EVENTS_SK = "#EVENTS";
 export interface UsageStoreOptions {
   readonly shards?: number;
   readonly attemptCutoffMs?: number;
-  /** Claims in flight at once (default 16; DynamoDB Local, one JVM, does best with fewer). */
+  /**
+   * Claim requests (of 25 inserts) in flight at once, and claim resolutions (default 16: 30,000
+   * events, Lambda's 6 MB payload, take ≈ 1,200 requests; DynamoDB Local, one JVM, prefers fewer).
+   */
   readonly claimConcurrency?: number;
 }
 
@@ -327,7 +330,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?}`;
     const chunks: (typeof claims)[number][][] = [];
     for (let i = 0; i < claims.length; i += 25) chunks.push(claims.slice(i, i + 25));
-    await mapLimit(chunks, Math.max(1, Math.ceil(this.claimConcurrency / 4)), async (chunk) => {
+    await mapLimit(chunks, this.claimConcurrency, async (chunk) => {
       let pending = chunk;
       for (let retry = 0; pending.length > 0; retry++) {
         const r = await this.client.send(
