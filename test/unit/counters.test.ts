@@ -10,6 +10,7 @@ import { ratePeriod } from "../../shared/core/rating/engine.js";
 import { invoiceLinesToCsv, sortInvoiceLines, toInvoiceLine } from "../../shared/core/rating/invoice.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { periodOf } from "../../shared/core/time.js";
+import { countedEventArb as extraArb } from "../support/counted-events.js";
 import { account, ev, tariff } from "../support/events.js";
 import { eventArb } from "../support/mixed-events.js";
 import { mixedTariffVersion } from "../support/mixed-tariff.js";
@@ -29,39 +30,6 @@ const t = tariff([
     ],
   },
 ]);
-
-const extraArb = fc
-  .record({ hour: fc.integer({ min: 0, max: 24 * 33 }), k: fc.integer({ min: 0, max: 4 }), n: fc.nat(20) })
-  .map(({ hour, k, n }) => {
-    const time = new Date(Date.parse("2025-06-30T20:00:00Z") + hour * 3_600_000).toISOString();
-    switch (k) {
-      case 0:
-        return ev("email.message", time, {
-          to: "x",
-          status: n % 3 ? "submitted" : "suppressed",
-          blocked: n === 4,
-        });
-      case 1:
-        return ev("kakao.message", time, { endUserId: "u", product: "alimtalk", delivered: n % 2 === 0 });
-      case 2:
-        return ev("recording.exported", time, { recordingId: `r${n}` });
-      case 3:
-        return ev("voice.conference", time, {
-          conferenceId: `k${n}`,
-          participants: ["a", "b", "c"].map((p, i) => ({
-            participantId: p,
-            joinedAt: time,
-            leftAt: new Date(Date.parse(time) + (n + i + 1) * 50_000).toISOString(),
-          })),
-        });
-      default:
-        return ev("genai.interaction", time, {
-          feature: "summary",
-          model: n % 2 ? "m1" : "m2",
-          units: n / 4 + 0.25,
-        });
-    }
-  });
 
 function viaCounters(events: readonly LedgerEvent[], periodId: string) {
   const stateful: LedgerEvent[] = [];
