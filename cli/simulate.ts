@@ -136,7 +136,7 @@ export async function runSimulation(
   const refusedLines: RefusedLine[] = [];
   const ddb = dynamoClient({ region: REGION, dynamodbEndpoint: system.endpoints.dynamodb });
   const reporter = {
-    ledger: system.store,
+    ledger: system.store.usage,
     store: new DynamoMarketplaceStore(ddb, system.tableName),
     client: new HttpMeteringClient({ baseUrl: metering.url }),
     clock,

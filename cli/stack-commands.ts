@@ -121,7 +121,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
   const config = cachedConfig(store, systemClock, 0);
   // The exports bucket keeps dead letters' large bodies (EXPORTS_BUCKET; locally S3_ENDPOINT too).
   const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
-  const deps = storeDeps(store, systemClock, config, blobs);
+  const deps = storeDeps(store, systemClock, config, { blobs });
   const dlq =
     env.USAGE_DLQ_URL && queueUrl ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, queueUrl) : undefined;
   try {

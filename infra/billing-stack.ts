@@ -44,6 +44,13 @@ export interface BillingStackProps extends StackProps {
 /** Timeout of the ingest function; the usage queue's visibility timeout is derived from it. */
 const INGEST_TIMEOUT = Duration.seconds(30);
 const INGEST_BATCHING_WINDOW = Duration.seconds(5);
+/**
+ * Messages per ingest invocation (docs/data-model.md): an invocation commits its events' counters
+ * once per (account, period, counter), so large batches pre-aggregate; at 100 messages a
+ * 12-account mix costs ≈ 2 write units per event, at 1,000 ≈ 1.4 (docs/performance.md). Lambda
+ * also caps an invocation's payload at 6 MB, which bounds the work of batch bodies.
+ */
+export const INGEST_BATCH_SIZE = 1000;
 
 export class BillingStack extends Stack {
   readonly key: kms.Key;
@@ -154,7 +161,7 @@ export class BillingStack extends Stack {
     // The event source grants ingest ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the usage queue.
     ingestUsage.function.addEventSource(
       new SqsEventSource(this.usageQueue, {
-        batchSize: 100,
+        batchSize: INGEST_BATCH_SIZE,
         maxBatchingWindow: INGEST_BATCHING_WINDOW,
         reportBatchItemFailures: true,
       }),

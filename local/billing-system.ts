@@ -3,6 +3,7 @@
  * the event-source poller invoking the real ingest handler, and the close function — all on an
  * injected clock. fauxqs also serves S3: the exports bucket holds dead letters' large bodies. Used by `billing simulate`, the integration tests and the benchmarks.
  */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import {
   createIngestHandler,
@@ -27,11 +28,15 @@ import { createUsageQueues } from "./queues.js";
 import { startSqsServer } from "./sqs-server.js";
 
 export const REGION = "us-east-1";
+/** Messages per ingest invocation: the deployed event source mapping's batch size (infra/billing-stack.ts). */
+export const DEFAULT_BATCH_SIZE = 1000;
 
 export type IngestTally = Record<IngestOutcome["kind"] | "failed", number>;
 
 export interface LocalBillingSystem {
   readonly store: DynamoBillingStore;
+  /** The DynamoDB client every part uses (benchmarks count its requests with a middleware). */
+  readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly usageQueue: SqsUsageQueue;
   readonly failedMessages: SqsFailedMessageQueue;
@@ -48,7 +53,10 @@ export interface LocalBillingSystem {
   /** Sends usage message bodies to the usage queue; returns those it refuses (never sent). */
   send(bodies: readonly string[]): Promise<{ refused: RefusedBody[] }>;
   /** Runs the event-source poller until the usage queue is empty; returns the outcome counts. */
-  drain(onProgress?: (processed: number) => void, opts?: { batchSize?: number }): Promise<IngestTally>;
+  drain(
+    onProgress?: (processed: number) => void,
+    opts?: { batchSize?: number; timeoutMs?: number },
+  ): Promise<IngestTally>;
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   stop(): Promise<void>;
 }
@@ -58,7 +66,11 @@ export interface LocalSystemOptions {
   /** The ingest handler's receipt clock (default: `clock`); `billing simulate` sets its own (D12). */
   readonly receiptClock?: Clock;
   readonly maxReceiveCount?: number;
+  /** Messages per handler invocation (default 1000, as the deployed event source mapping). */
   readonly batchSize?: number;
+  /** How long ingest may use an account it read (default 0: once per batch, so config changes apply at once). */
+  readonly configCacheMs?: number;
+  readonly attemptCutoffMs?: number;
   readonly log?: (msg: string) => void;
 }
 
@@ -97,11 +109,14 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       maxReceiveCount: opts.maxReceiveCount ?? 3,
       visibilityTimeoutSeconds: 30,
     });
-    const store = new DynamoBillingStore(ddb, tableName);
+    const store = new DynamoBillingStore(ddb, tableName, {
+      claimConcurrency: 4,
+      ...(opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {}),
+    });
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
     const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);
     const config = cachedConfig(store, opts.clock, 0);
-    const deps = storeDeps(store, opts.clock, config, blobs);
+    const deps = storeDeps(store, opts.clock, config, { configCacheMs: opts.configCacheMs ?? 0, blobs });
     const ingest = createIngestHandler({ ...deps, clock: opts.receiptClock ?? opts.clock });
     const tally: IngestTally = { stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 0, failed: 0 };
     // The same middy-wrapped handler Lambda runs; the tally only feeds progress and summaries.
@@ -136,6 +151,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     };
     return {
       store,
+      dynamodb: ddb,
       sqs,
       usageQueue,
       failedMessages,
@@ -149,8 +165,11 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       send: (bodies) => usageQueue.send(bodies),
       async drain(onProgress, drainOpts) {
         const before = { ...tally };
-        const poller = pollerFor(drainOpts?.batchSize ?? opts.batchSize ?? 10);
-        await poller.drain(onProgress ? { onProgress: (p) => onProgress(p.processed) } : {});
+        const poller = pollerFor(drainOpts?.batchSize ?? opts.batchSize ?? DEFAULT_BATCH_SIZE);
+        await poller.drain({
+          ...(onProgress ? { onProgress: (p: { processed: number }) => onProgress(p.processed) } : {}),
+          ...(drainOpts?.timeoutMs !== undefined ? { timeoutMs: drainOpts.timeoutMs } : {}),
+        });
         const delta = { ...tally };
         for (const k of Object.keys(delta) as (keyof IngestTally)[]) delta[k] -= before[k];
         return delta;

@@ -30,6 +30,12 @@ export interface SqsEventSourcePollerOptions {
   readonly handler: SqsLambdaHandler;
   /** Messages per invocation, 1-10000 (above 10, gathered from several receives). Default 10. */
   readonly batchSize?: number;
+  /**
+   * Like the mapping's MaximumBatchingWindowInSeconds: once a first message came, keep receiving
+   * until the batch is full or this long has passed. Default 0: invoke as soon as a receive comes
+   * back empty (the queue is drained locally, so waiting would only add latency).
+   */
+  readonly maxBatchingWindowMs?: number;
   /** ReceiveMessage long-poll seconds for the first receive of a batch. Default 0. */
   readonly waitTimeSeconds?: number;
   /** Overrides the queue's visibility timeout on receive. */
@@ -162,6 +168,7 @@ export class SqsEventSourcePoller {
   private async receiveBatch(): Promise<Message[]> {
     const { sqs, queueUrl, visibilityTimeoutSeconds } = this.opts;
     const batch: Message[] = [];
+    let windowEnd = 0;
     while (batch.length < this.batchSize) {
       const r = await sqs.send(
         new ReceiveMessageCommand({
@@ -174,7 +181,12 @@ export class SqsEventSourcePoller {
         }),
       );
       const got = r.Messages ?? [];
-      if (got.length === 0) break;
+      if (got.length === 0) {
+        if (batch.length === 0 || Date.now() >= windowEnd) break;
+        await sleep(Math.min(50, windowEnd - Date.now()));
+        continue;
+      }
+      if (batch.length === 0) windowEnd = Date.now() + (this.opts.maxBatchingWindowMs ?? 0);
       batch.push(...got);
     }
     return batch;

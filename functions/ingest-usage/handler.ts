@@ -1,8 +1,9 @@
 /**
- * SQS → ingest: validates and stores each usage message once. Bad messages go to the dead-letter
- * store with their reason and are acknowledged; only transient errors (throttling, 5xx, network) are
- * reported as batch item failures, so SQS retries just those and its redrive moves them to the DLQ
- * after N receives.
+ * SQS → ingest: validates each usage event (a message body holds one event or a CloudEvents JSON
+ * batch) and stores the whole invocation's batch at once (shared/app/ingest-usage.ts). Bad events
+ * go to the dead-letter store with their reason and are acknowledged; only messages that could not
+ * be stored now (a transient error, or an event another running invocation holds) are reported as
+ * batch item failures, so SQS retries just those and its redrive moves them to the DLQ after N receives.
  * Each unexpected error is an ERROR log line and counts in the EMF metric the ingest-errors alarm
  * watches; when every record of a batch fails the handler throws, so Lambda's Errors metric sees it.
  */
@@ -12,7 +13,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
-import { type IngestDeps, type IngestOutcome, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { type IngestDeps, type IngestOutcome, ingestBatch } from "../../shared/app/ingest-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import {
@@ -23,6 +24,7 @@ import {
 import { blobStore, cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
+  /** Events per outcome; `failed` counts the messages returned to the queue. */
   readonly outcomes: Record<IngestOutcome["kind"] | "failed", number>;
 }
 
@@ -39,8 +41,6 @@ export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_N
 /** CloudWatch EMF on stdout; the infra alarm watches INGEST_UNEXPECTED_ERRORS_METRIC (observability.ts). */
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
-const CONCURRENCY = 8;
-
 export function createIngestHandler(deps: IngestDeps) {
   return async (event: SQSEvent, _context?: Context): Promise<IngestBatchResult> => {
     const outcomes: IngestBatchResult["outcomes"] = {
@@ -50,33 +50,26 @@ export function createIngestHandler(deps: IngestDeps) {
       "dead-lettered": 0,
       failed: 0,
     };
-    const batchItemFailures: { itemIdentifier: string }[] = [];
-    const records = [...event.Records];
-    const worker = async () => {
-      for (let r = records.shift(); r; r = records.shift()) {
-        try {
-          const outcome = await ingestUsageMessage(r.body, r.messageId, deps);
-          outcomes[outcome.kind] += 1;
-        } catch (e) {
-          // Not a bad message (those are dead-lettered with their reason): an unexpected error, e.g.
-          // throttling or storage down. SQS retries the message; operators see the log and the alarm.
-          outcomes.failed += 1;
-          batchItemFailures.push({ itemIdentifier: r.messageId });
-          logger.error("ingest failed unexpectedly; the message returns to the queue", {
-            messageId: r.messageId,
-            error: e as Error,
-          });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const r = await ingestBatch(
+      event.Records.map((m) => ({ messageId: m.messageId, body: m.body })),
+      deps,
+    );
+    for (const o of r.outcomes) outcomes[o.kind] += 1;
+    outcomes.failed = r.retry.length;
+    // Not bad messages (those are dead-lettered with their reason): transient errors, e.g. throttling
+    // or storage down. SQS retries those messages; operators see the log and the alarm.
+    for (const f of r.failures)
+      logger.error("ingest failed unexpectedly; the message returns to the queue", {
+        messageId: f.messageId,
+        error: f.error as Error,
+      });
     if (outcomes.failed > 0) {
       metrics.addMetric(INGEST_UNEXPECTED_ERRORS_METRIC, MetricUnit.Count, outcomes.failed);
       metrics.publishStoredMetrics();
     }
     if (event.Records.length > 0 && outcomes.failed === event.Records.length)
       throw new IngestBatchFailedError(outcomes);
-    return { batchItemFailures, outcomes };
+    return { batchItemFailures: r.retry.map((itemIdentifier) => ({ itemIdentifier })), outcomes };
   };
 }
 
@@ -93,10 +86,15 @@ export const handler = (event: SQSEvent, context: Context) => {
       dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
       s3Endpoint: env.S3_ENDPOINT,
     };
-    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
-    const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
+    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE, {
+      attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000,
+    });
+    const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
+    const config = cachedConfig(store, systemClock, configCacheMs);
     const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
-    lambdaHandler = wrapIngestHandler(createIngestHandler(storeDeps(store, systemClock, config, blobs)));
+    lambdaHandler = wrapIngestHandler(
+      createIngestHandler(storeDeps(store, systemClock, config, { configCacheMs, blobs })),
+    );
   }
   return lambdaHandler(event, context);
 };

@@ -100,7 +100,7 @@ export const handler = (input: unknown, context: Context) => {
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
     lambdaHandler = middy(
       createMarketplaceReporterHandler({
-        ledger: store,
+        ledger: store.usage,
         store: marketplace,
         client,
         clock: systemClock,

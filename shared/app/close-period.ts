@@ -12,7 +12,8 @@ import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
-import type { CloseRecord, DeadLetter, DeadLetterStore, LedgerStore, PeriodStore } from "../ports/storage.js";
+import type { CloseRecord, DeadLetter, DeadLetterStore, PeriodStore } from "../ports/storage.js";
+import type { UsageStore } from "../ports/usage-store.js";
 
 /**
  * How long a close run's claim on an account-period lasts: longer than any run can live (the close
@@ -22,7 +23,8 @@ import type { CloseRecord, DeadLetter, DeadLetterStore, LedgerStore, PeriodStore
 export const CLOSE_LEASE_MS = 20 * 60_000;
 
 export interface CloseDeps {
-  readonly ledger: LedgerStore;
+  /** Counters and raw events of each period (usage-store.ts). */
+  readonly usage: UsageStore;
   readonly periods: PeriodStore;
   readonly deadLetters: DeadLetterStore;
   readonly clock: Clock;
@@ -85,7 +87,7 @@ function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {
     const k = `${s.product}|${s.reason}`;
     const g = groups.get(k) ?? { product: s.product, reason: s.reason, quantity: ZERO, events: 0 };
     g.quantity = g.quantity.plus(s.quantity);
-    g.events += 1;
+    g.events += s.events ?? 1;
     groups.set(k, g);
   }
   return [...groups.values()]
@@ -131,10 +133,14 @@ async function closeAccountPeriod(
   if (claim.kind === "claimed-by-other") return beingClosed(claim.record);
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
-  // Read past the end too: the events just after it can complete the period's charges (§3.1).
-  const events = await deps.ledger.eventsOf(account.accountId, period.end + RATING_LOOKAHEAD);
+  // The raw (stateful) events of every period up to this one and of the next (read past the end too:
+  // the events just after it can complete the period's charges, §3.1), and this period's counters.
+  const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
+  const usagePeriods = (await deps.usage.usagePeriods(account.accountId)).filter((p) => p <= lastPeriod);
+  const events = await deps.usage.statefulEventsOf(account.accountId, usagePeriods);
+  const counters = await deps.usage.countersOf(account.accountId, periodId);
   const currency = tariff.currency;
-  const rating = ratePeriod({ account, tariff, periodId, events });
+  const rating = ratePeriod({ account, tariff, periodId, events, counters });
   const lines: InvoiceLine[] = rating.lines.map((l) =>
     toInvoiceLine(account, currency, periodId, periodId, l),
   );
@@ -147,7 +153,8 @@ async function closeAccountPeriod(
   const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
   late.sort((a, b) => (a.period < b.period ? -1 : 1));
   for (const { period: ref } of late) {
-    const rerated = ratePeriod({ account, tariff, periodId: ref, events });
+    const refCounters = await deps.usage.countersOf(account.accountId, ref);
+    const rerated = ratePeriod({ account, tariff, periodId: ref, events, counters: refCounters });
     if (rerated.suspense.length > 0) {
       stillSuspended.push(ref);
       suspenseCarried.push({ referencePeriod: ref, items: summarizeSuspense(rerated.suspense) });
@@ -173,7 +180,7 @@ async function closeAccountPeriod(
   for (const l of sorted)
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
-  const conflicts = (await deps.ledger.conflictsOf(account.accountId)).filter(
+  const conflicts = (await deps.usage.conflictsOf(account.accountId)).filter(
     (c) => c.t >= period.start && c.t < period.end,
   );
   const rejected = deadLetters.filter((d) => d.subject === account.accountId);
@@ -184,9 +191,11 @@ async function closeAccountPeriod(
     earlier.set(p, (earlier.get(p) ?? 0) + 1);
   }
   const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
-  for (const [p, count] of [...earlier].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
-    if (!(await deps.periods.getClose(account.accountId, p)))
-      unclosedEarlierPeriods.push({ period: p, events: count });
+  for (const p of usagePeriods) {
+    if (p >= periodId || (await deps.periods.getClose(account.accountId, p))) continue;
+    const count = (earlier.get(p) ?? 0) + (await deps.usage.countersOf(account.accountId, p)).events;
+    if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
+  }
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,

@@ -33,6 +33,8 @@ export const boundText = (s: string, max: number): string =>
   s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`;
 
 export interface DeadLetterInput {
+  /** Default: the message id (a batch body's element: `<messageId>#<index>`). */
+  readonly deadLetterId?: string;
   readonly messageId: string;
   readonly receivedAt: number;
   readonly reason: string;
@@ -74,7 +76,7 @@ export async function putDeadLetter(
     }
   }
   const letter: DeadLetter = {
-    deadLetterId: input.messageId, // an SQS re-delivery of the same message replaces, never doubles, its letter
+    deadLetterId: input.deadLetterId ?? input.messageId, // an SQS re-delivery of the same message replaces, never doubles, its letter
     messageId: input.messageId,
     receivedAt: input.receivedAt,
     reason: boundText(input.reason, MAX_REASON_CHARS),

@@ -1,28 +1,32 @@
 /**
- * Ingesting one usage message: validate (contract §1), store it once in the ledger (G5), and mark
- * each period whose charges it can change (its own; for a Viber session message also the period
- * that may have opened its session, §3.1) for adjustment when already closed (G7). Rating itself
- * happens at close.
+ * Ingesting a batch of usage messages (one handler invocation): validate each event (contract §1; a
+ * body may be one event or a JSON array of events), derive a counted event's contribution to its
+ * monthly counters with the rating rules (counters.ts), store the batch once per identity (G5) in
+ * one commit per attempt (usage-store.ts), then mark closed periods late (G7, D4 write-then-check):
+ * each period whose charges an event can change (its own; for a Viber session message also the
+ * period that may have opened its session, §3.1).
  *
  * Whatever the message, it ends stored, dropped as a duplicate, or dead-lettered with a reason
- * (D3, D12). Only transient failures (throttling, 5xx, network) are thrown for SQS to retry; a
- * missing configuration and any other unexpected error dead-letter the message with that reason,
- * so an operator redrives it once the cause is fixed.
+ * (D3, D12). Only transient failures (throttling, 5xx, network) are retried by SQS; a missing
+ * configuration and any other unexpected error dead-letter the event with that reason, so an
+ * operator redrives it once the cause is fixed.
  */
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
-import type { BillingConfig } from "../core/config.js";
+import { type BillingConfig, configIndex } from "../core/config.js";
+import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
-import { DAY } from "../core/time.js";
+import { DAY, type PeriodId } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
 import {
+  type CloseRecord,
   type DeadLetterStore,
-  type LedgerStore,
   NoConfigurationError,
   type PeriodStore,
 } from "../ports/storage.js";
+import type { AccountDirectory, PreparedEvent, RatedAccount, UsageStore } from "../ports/usage-store.js";
 import { boundText, putDeadLetter } from "./dead-letters.js";
 import { describeError, isTransientError } from "./transient-errors.js";
 
@@ -33,22 +37,39 @@ export type IngestOutcome =
   | { kind: "dead-lettered"; reason: string };
 
 export interface IngestDeps {
-  readonly ledger: LedgerStore;
+  readonly usage: UsageStore;
   readonly periods: PeriodStore;
   readonly deadLetters: DeadLetterStore;
   /** Where a dead letter's body too large for its item is kept whole (the exports bucket). */
   readonly blobs?: BlobStore | undefined;
   /** The receipt clock: `receivedAt` of each message (deployed: the system clock). */
   readonly clock: Clock;
-  readonly config: () => Promise<BillingConfig>;
+  readonly accounts: AccountDirectory;
 }
 
-/** A usage message body may be at most 256 KiB (UTF-8): its ledger item must fit DynamoDB's 400 KB (D12). */
+export interface UsageMessage {
+  readonly messageId: string;
+  readonly body: string;
+}
+
+export interface IngestBatchResult {
+  /** One outcome per event that was handled, message by message. */
+  readonly outcomes: IngestOutcome[];
+  /** Messages to deliver again (SQS batch item failures): a transient error, or an event claimed by a running attempt. */
+  readonly retry: string[];
+  /** The transient errors behind `retry` (logged and counted by the handler). */
+  readonly failures: { messageId: string; error: unknown }[];
+}
+
+/** An event (one body, or one element of a batch body) may be at most 256 KiB of UTF-8 (D12). */
 export const MAX_BODY_BYTES = 256 * 1024;
 /** An event dated more than this after its receipt is refused (D12, policy). */
 export const FUTURE_TOLERANCE_MS = DAY;
 /** The reason of a message that arrives before any configuration was loaded. */
 export const NO_CONFIGURATION = "no billing configuration loaded";
+
+/** A raw event larger than this is dead-lettered: a page item must stay under DynamoDB's 400 KB. */
+export const MAX_EVENT_BYTES = 300_000;
 
 /** Canonical JSON (sorted keys) so that the same content always hashes the same (G5 conflicts). */
 export function canonicalJson(v: unknown): string {
@@ -70,71 +91,243 @@ const subjectOf = (body: string): string | undefined => {
   }
 };
 
+/** One event of a message: the whole body, or one element of a CloudEvents JSON batch. */
+interface Candidate {
+  readonly messageId: string;
+  /** The SQS message id for a single-event body; `<messageId>#<index>` for a batch element. */
+  readonly deadLetterId: string;
+  readonly body: string;
+}
+
+function candidatesOf(m: UsageMessage): Candidate[] | { reason: string } {
+  // Contract §1: a JSON array is a CloudEvents batch; anything else is one event.
+  if (!m.body.trimStart().startsWith("["))
+    return [{ messageId: m.messageId, deadLetterId: m.messageId, body: m.body }];
+  let list: unknown;
+  try {
+    list = JSON.parse(m.body);
+  } catch (e) {
+    return { reason: `body is not JSON: ${(e as Error).message}` };
+  }
+  if (!Array.isArray(list) || list.length === 0)
+    return { reason: "empty CloudEvents batch (JSON array without events)" };
+  return list.map((element, i) => ({
+    messageId: m.messageId,
+    deadLetterId: `${m.messageId}#${i}`,
+    body: JSON.stringify(element),
+  }));
+}
+
+export async function ingestBatch(
+  messages: readonly UsageMessage[],
+  deps: IngestDeps,
+): Promise<IngestBatchResult> {
+  const now = deps.clock.now();
+  const outcomes: IngestOutcome[] = [];
+  const retry = new Set<string>();
+  const failures: { messageId: string; error: unknown }[] = [];
+  const fail = (messageId: string, error: unknown) => {
+    if (!retry.has(messageId)) failures.push({ messageId, error });
+    retry.add(messageId);
+  };
+  const letters: { c: Candidate; reason: string }[] = [];
+  const prepared: { c: Candidate; p: PreparedEvent; timezone: string }[] = [];
+  const batchAccounts = new Map<string, Promise<RatedAccount | undefined>>();
+
+  for (const m of messages) {
+    const candidates = candidatesOf(m);
+    if (!Array.isArray(candidates)) {
+      letters.push({
+        c: { messageId: m.messageId, deadLetterId: m.messageId, body: m.body },
+        reason: candidates.reason,
+      });
+      continue;
+    }
+    for (const c of candidates) {
+      const bytes = Buffer.byteLength(c.body);
+      if (bytes > MAX_BODY_BYTES) {
+        letters.push({
+          c,
+          reason: `event is ${bytes} bytes; a usage event may be at most ${MAX_BODY_BYTES}`,
+        });
+        continue;
+      }
+      let event: ReturnType<typeof parseUsageMessage>;
+      try {
+        event = parseUsageMessage(c.body);
+      } catch (e) {
+        if (e instanceof InvalidUsageMessageError) letters.push({ c, reason: e.reason });
+        else throw e;
+        continue;
+      }
+      let rated: RatedAccount | undefined;
+      try {
+        rated = await deps.accounts.lookup(event.subject, batchAccounts);
+      } catch (e) {
+        if (e instanceof NoConfigurationError) letters.push({ c, reason: NO_CONFIGURATION });
+        else if (isTransientError(e)) fail(c.messageId, e);
+        else letters.push({ c, reason: `processing failed (not retried): ${describeError(e)}` });
+        continue;
+      }
+      // Not lost: once the account is configured, an operator redrives it.
+      if (!rated) {
+        letters.push({ c, reason: `unknown account "${boundText(event.subject, 200)}" (subject)` });
+        continue;
+      }
+      const t = instantOf(event.time);
+      // Usage is reported after it happens; a far-future time is a clock or unit error upstream (D12).
+      if (t > now + FUTURE_TOLERANCE_MS) {
+        letters.push({
+          c,
+          reason: `event time ${event.time} is more than 24 hours after the message was received (${new Date(now).toISOString()})`,
+        });
+        continue;
+      }
+      const ledgerEvent = { ...event, t };
+      const contribution = contributionOf(rated.account, rated.tariff, ledgerEvent);
+      if (!contribution.counted && Buffer.byteLength(c.body) > MAX_EVENT_BYTES) {
+        letters.push({
+          c,
+          reason: `event of ${Buffer.byteLength(c.body)} bytes: more than ${MAX_EVENT_BYTES} cannot be stored`,
+        });
+        continue;
+      }
+      const hash = createHash("sha256")
+        .update(canonicalJson({ type: event.type, subject: event.subject, time: t, data: event.data }))
+        .digest("hex");
+      prepared.push({
+        c,
+        p: { event: ledgerEvent, hash, accountId: rated.account.accountId, contribution, body: c.body },
+        timezone: rated.account.timezone,
+      });
+    }
+  }
+
+  // Bad events never block good ones: each is dead-lettered on its own, with its reason (D3).
+  await Promise.all(
+    letters.map(async ({ c, reason }) => {
+      try {
+        const subject = subjectOf(c.body);
+        const letter = await putDeadLetter(deps, {
+          // A re-delivery of the same message replaces, never doubles, its letter.
+          deadLetterId: c.deadLetterId,
+          messageId: c.messageId,
+          receivedAt: now,
+          reason,
+          body: c.body,
+          ...(subject !== undefined ? { subject } : {}),
+        });
+        outcomes.push({ kind: "dead-lettered", reason: letter.reason });
+      } catch (e) {
+        fail(c.messageId, e);
+      }
+    }),
+  );
+
+  const toStore = prepared.filter(({ c }) => !retry.has(c.messageId));
+  let stored: Awaited<ReturnType<UsageStore["ingest"]>>;
+  try {
+    stored = await deps.usage.ingest(
+      toStore.map(({ p }) => p),
+      now,
+    );
+  } catch (e) {
+    if (isTransientError(e)) {
+      for (const { c } of toStore) fail(c.messageId, e);
+      return { outcomes, retry: [...retry], failures };
+    }
+    // Would fail the same way on every retry: each event is dead-lettered with the error (D12).
+    const reason = `processing failed (not retried): ${describeError(e)}`;
+    for (const { c } of toStore) letters.push({ c, reason });
+    await Promise.all(
+      toStore.map(async ({ c }) => {
+        try {
+          const letter = await putDeadLetter(deps, {
+            deadLetterId: c.deadLetterId,
+            messageId: c.messageId,
+            receivedAt: now,
+            reason,
+            body: c.body,
+          });
+          outcomes.push({ kind: "dead-lettered", reason: letter.reason });
+        } catch (e2) {
+          fail(c.messageId, e2);
+        }
+      }),
+    );
+    return { outcomes, retry: [...retry], failures };
+  }
+
+  // G7 (D4): after the commit, the close record of each (account, period) is read once per batch,
+  // for duplicates too, so that a crash between the commit and the late mark is repaired by the
+  // re-delivery. Either the close read the event, or the event sees the close record.
+  const closes = new Map<string, Promise<CloseRecord | undefined>>();
+  const late = new Map<string, boolean>();
+  try {
+    for (const [i, s] of stored.entries()) {
+      if (s.kind !== "stored" && s.kind !== "duplicate") continue;
+      const { p, timezone } = toStore[i]!;
+      // Its own period, and for a Viber session message the one that may have opened its session.
+      const periods = new Set([s.period, ...periodsChangedBy(p.event, timezone)]);
+      for (const period of periods) {
+        const k = JSON.stringify([s.accountId, period]);
+        if (!closes.has(k)) closes.set(k, checkLate(deps, s.accountId, period, now));
+      }
+    }
+    const found = await Promise.all(closes.values());
+    for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
+  } catch (e) {
+    for (const { c } of toStore) fail(c.messageId, e);
+    return { outcomes, retry: [...retry], failures };
+  }
+
+  stored.forEach((s, i) => {
+    const { c, p, timezone } = toStore[i]!;
+    if (s.kind === "retry")
+      retry.add(c.messageId); // held by a running attempt: not an error
+    else if (s.kind === "stored")
+      outcomes.push({
+        kind: "stored",
+        accountId: s.accountId,
+        late: [s.period, ...periodsChangedBy(p.event, timezone)].some(
+          (period) => late.get(JSON.stringify([s.accountId, period])) === true,
+        ),
+      });
+    else outcomes.push({ kind: s.kind, accountId: s.accountId });
+  });
+  return { outcomes, retry: [...retry], failures };
+}
+
+async function checkLate(deps: IngestDeps, accountId: string, period: PeriodId, now: number) {
+  const close = await deps.periods.getClose(accountId, period);
+  if (close) await deps.periods.markLate(accountId, period, now);
+  return close;
+}
+
+/**
+ * One message on its own (tools and tests): its outcome, or the transient error that would have
+ * returned it to the queue.
+ */
 export async function ingestUsageMessage(
   body: string,
   messageId: string,
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
-  const receivedAt = deps.clock.now();
-  const deadLetter = async (reason: string): Promise<IngestOutcome> => {
-    const subject = subjectOf(body);
-    const letter = await putDeadLetter(deps, {
-      messageId,
-      receivedAt,
-      reason,
-      body,
-      ...(subject !== undefined ? { subject } : {}),
-    });
-    return { kind: "dead-lettered", reason: letter.reason };
-  };
-  try {
-    return await ingestValid(body, receivedAt, deps, deadLetter);
-  } catch (e) {
-    if (e instanceof NoConfigurationError) return deadLetter(NO_CONFIGURATION);
-    if (isTransientError(e)) throw e;
-    return deadLetter(`processing failed (not retried): ${describeError(e)}`);
-  }
+  const r = await ingestBatch([{ messageId, body }], deps);
+  if (r.failures[0]) throw r.failures[0].error;
+  if (r.retry.length > 0) throw new Error(`message ${messageId} is held by a running attempt; retry it`);
+  const [outcome] = r.outcomes;
+  if (!outcome) throw new Error(`message ${messageId} gave no outcome`);
+  return outcome;
 }
 
-async function ingestValid(
-  body: string,
-  receivedAt: number,
-  deps: IngestDeps,
-  deadLetter: (reason: string) => Promise<IngestOutcome>,
-): Promise<IngestOutcome> {
-  const bytes = Buffer.byteLength(body);
-  if (bytes > MAX_BODY_BYTES)
-    return deadLetter(`message body is ${bytes} bytes; a usage message may be at most ${MAX_BODY_BYTES}`);
-  let event: ReturnType<typeof parseUsageMessage>;
-  try {
-    event = parseUsageMessage(body);
-  } catch (e) {
-    if (e instanceof InvalidUsageMessageError) return deadLetter(e.reason);
-    throw e;
-  }
-  const t = instantOf(event.time);
-  // Usage is reported after it happens; a far-future time is a clock or unit error upstream (D12).
-  if (t > receivedAt + FUTURE_TOLERANCE_MS)
-    return deadLetter(
-      `event time ${event.time} is more than 24 hours after the message was received (${new Date(receivedAt).toISOString()})`,
-    );
-  const config = await deps.config();
-  const account = config.accounts.find((a) => a.accountId === event.subject);
-  // Not lost: once the account is configured, an operator redrives it.
-  if (!account) return deadLetter(`unknown account "${boundText(event.subject, 200)}" (subject)`);
-
-  const hash = createHash("sha256")
-    .update(canonicalJson({ type: event.type, subject: event.subject, time: t, data: event.data }))
-    .digest("hex");
-  const outcome = await deps.ledger.record({ ...event, t }, { hash, receivedAt, body });
-  if (outcome.kind !== "stored") return outcome;
-
-  // G7: written first, then checked, so that an event stored after a close began is always marked.
-  let late = false;
-  for (const period of periodsChangedBy({ ...event, t }, account.timezone)) {
-    if (!(await deps.periods.getClose(account.accountId, period))) continue;
-    await deps.periods.markLate(account.accountId, period, receivedAt);
-    late = true;
-  }
-  return { kind: "stored", accountId: account.accountId, late };
+/** An account directory over an in-memory configuration (tests, tools). */
+export function directoryOf(config: BillingConfig): AccountDirectory {
+  const index = configIndex(config);
+  return {
+    lookup: async (accountId) => {
+      const account = index.account(accountId);
+      return account ? { account, tariff: index.tariffOf(account) } : undefined;
+    },
+  };
 }

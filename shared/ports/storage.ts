@@ -7,11 +7,6 @@ import type { BillingConfig } from "../core/config.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 
-export type RecordOutcome =
-  | { kind: "stored" }
-  | { kind: "duplicate"; accountId: string }
-  | { kind: "conflict"; accountId: string; firstHash: string };
-
 export interface ConflictRecord {
   readonly accountId: string;
   readonly source: string;
@@ -24,13 +19,12 @@ export interface ConflictRecord {
   readonly t: number;
 }
 
-/** The usage ledger: each event identity (source + id, G5) is stored once; the first wins. */
+/**
+ * The account's raw events, as the hourly Marketplace reporter reads them. Events are written by
+ * the usage store (usage-store.ts): Marketplace accounts keep every event raw (counters.ts).
+ */
 export interface LedgerStore {
-  record(
-    event: LedgerEvent,
-    meta: { hash: string; receivedAt: number; body: string },
-  ): Promise<RecordOutcome>;
-  /** The account's events with t < until (all earlier periods included). */
+  /** The account's raw events with t < until (all earlier periods included). */
   eventsOf(accountId: string, until: number): Promise<LedgerEvent[]>;
   conflictsOf(accountId: string): Promise<ConflictRecord[]>;
 }

@@ -14,6 +14,8 @@ const environmentSchema = z.object({
   /** The local stack serves S3 on its SQS endpoint (fauxqs). */
   S3_ENDPOINT: z.string().url().optional(),
   CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** An ingest attempt older than this is dead: its claims are taken over (usage-store.ts). */
+  ATTEMPT_CUTOFF_SECONDS: z.coerce.number().int().min(1).default(120),
 });
 export type Environment = z.infer<typeof environmentSchema>;
 

@@ -2,6 +2,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
+import { cachedAccountDirectory } from "../adapters/dynamodb/config-store.js";
 import type { BillingConfig } from "../core/config.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
@@ -48,14 +49,25 @@ export function blobStore(e: Endpoints, bucket: string | undefined): BlobStore |
   };
 }
 
-/** The ports every use case needs, all served by the one DynamoDB store (ingest and close alike). */
+/**
+ * The ports every use case needs, all served by the one DynamoDB table (ingest and close alike).
+ * `configCacheMs`: how long a container may use an account or tariff it read (0: once per batch).
+ */
 export function storeDeps(
   store: DynamoBillingStore,
   clock: Clock,
   config: () => Promise<BillingConfig>,
-  blobs?: BlobStore,
+  opts: { configCacheMs?: number; blobs?: BlobStore | undefined } = {},
 ) {
-  return { ledger: store, periods: store, deadLetters: store, clock, config, ...(blobs ? { blobs } : {}) };
+  return {
+    usage: store.usage,
+    periods: store,
+    deadLetters: store,
+    clock,
+    config,
+    accounts: cachedAccountDirectory(store.configs, clock, opts.configCacheMs ?? 0),
+    ...(opts.blobs ? { blobs: opts.blobs } : {}),
+  };
 }
 
 /** Configuration cached for `cacheMs` of the given clock (a new tariff reaches warm Lambdas within it). */

@@ -123,7 +123,7 @@ describe("BillingStack", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: arnOf(stack.usageQueue),
       FunctionName: { Ref: id(stack.functions.ingestUsage.function) },
-      BatchSize: 100,
+      BatchSize: 1000,
       MaximumBatchingWindowInSeconds: Match.anyValue(),
       FunctionResponseTypes: ["ReportBatchItemFailures"],
     });

@@ -20,7 +20,7 @@ import {
   closePeriod,
   isCloseReport,
 } from "../../shared/app/close-period.js";
-import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
@@ -128,8 +128,13 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
     return { table, store, deps, items, lines };
   }
 
-  const storeDepsOf = (store: DynamoBillingStore, clock: Clock, periods: PeriodStore = store): CloseDeps => ({
-    ledger: store,
+  const storeDepsOf = (
+    store: DynamoBillingStore,
+    clock: Clock,
+    periods: PeriodStore = store,
+  ): CloseDeps & IngestDeps => ({
+    usage: store.usage,
+    accounts: directoryOf(config),
     periods,
     deadLetters: store,
     clock,
@@ -180,18 +185,14 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
     const bDone = new Promise<void>((r) => {
       release = r;
     });
-    const held: CloseDeps = {
-      ...storeDepsOf(t.store, clock),
-      ledger: {
-        record: (e, m) => t.store.record(e, m),
-        conflictsOf: (id) => t.store.conflictsOf(id),
-        eventsOf: async (id, until) => {
-          claimed();
-          await bDone;
-          return t.store.eventsOf(id, until);
-        },
-      },
+    // The real usage store, held up once the close has claimed the period and reads its events.
+    const usage = Object.create(t.store.usage) as typeof t.store.usage;
+    usage.statefulEventsOf = async (id, periods) => {
+      claimed();
+      await bDone;
+      return t.store.usage.statefulEventsOf(id, periods);
     };
+    const held: CloseDeps = { ...storeDepsOf(t.store, clock), usage };
     const a = closePeriod("2025-07", held, { accountIds: ["acme"] });
     await aClaimed;
     const before = await t.items();

@@ -148,7 +148,7 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
   it("a leap second is read as the next second", async () => {
     await system.send([msg({ id: "leap", time: "2025-07-01T23:59:60Z" })]);
     expect(await system.drain()).toMatchObject({ stored: 1 });
-    const events = await system.store.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
+    const events = await system.store.usage.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
     expect(events.find((e) => e.id === "leap")?.t).toBe(Date.parse("2025-07-02T00:00:00Z"));
   });
 });

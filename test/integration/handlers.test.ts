@@ -11,6 +11,7 @@ import { createDeadLetterHandler } from "../../functions/dead-letter/handler.js"
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import {
@@ -69,11 +70,11 @@ describe("Lambda handlers", () => {
       "no-such-table",
     );
     const handler = createIngestHandler({
-      ledger: broken,
+      usage: broken.usage,
       periods: broken,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const r = await handler({
       Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
@@ -98,11 +99,11 @@ describe("Lambda handlers", () => {
       "billing",
     );
     const handler = createIngestHandler({
-      ledger: unreachable,
+      usage: unreachable.usage,
       periods: unreachable,
       deadLetters: unreachable,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const r = await handler({ Records: [record("t1", sms("u1"))] } as SQSEvent);
     expect(r.batchItemFailures).toEqual([{ itemIdentifier: "t1" }]);
@@ -116,11 +117,11 @@ describe("Lambda handlers", () => {
       "billing",
     );
     const handler = createIngestHandler({
-      ledger: broken,
+      usage: broken.usage,
       periods: broken,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const run = await captureOutput(() =>
       handler({
@@ -162,11 +163,11 @@ describe("Lambda handlers", () => {
       "billing",
     );
     const handler = createIngestHandler({
-      ledger: broken,
+      usage: broken.usage,
       periods: broken,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const run = await captureOutput(() =>
       handler({ Records: [record("x1", sms("y1")), record("x2", sms("y2"))] } as SQSEvent),
@@ -182,11 +183,11 @@ describe("Lambda handlers", () => {
 
   it("ingest: a healthy batch emits no error line and no metric", async () => {
     const handler = createIngestHandler({
-      ledger: system.store,
+      usage: system.store.usage,
       periods: system.store,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const run = await captureOutput(() => handler({ Records: [record("q1", sms("q1"))] } as SQSEvent));
     expect(run.result?.outcomes).toMatchObject({ stored: 1, failed: 0 });
@@ -196,11 +197,11 @@ describe("Lambda handlers", () => {
 
   it("ingest: a healthy batch reports no failures and stores each message once", async () => {
     const handler = createIngestHandler({
-      ledger: system.store,
+      usage: system.store.usage,
       periods: system.store,
       deadLetters: system.store,
       clock,
-      config: async () => ({ accounts, tariffs }),
+      accounts: directoryOf({ accounts, tariffs }),
     });
     const r = await handler({
       Records: [record("n1", sms("k1")), record("n2", sms("k1")), record("n3", sms("k2"))],
@@ -231,7 +232,7 @@ describe("Lambda handlers", () => {
   it("close function: a scheduled run (no period) closes the previous month, a rerun reports it closed, bad input is refused", async () => {
     const handler = createCloseHandler(storeDeps(system.store, clock, async () => ({ accounts, tariffs })));
     clock.advanceTo(Date.parse("2025-08-01T13:00:00Z")); // the schedule's time
-    const july = await system.store.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
+    const july = await system.store.usage.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
     expect(july.length).toBeGreaterThan(0);
     const first = await handler({});
     expect(first).toMatchObject({

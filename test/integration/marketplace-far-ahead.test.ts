@@ -15,7 +15,8 @@ import {
   reportMarketplaceUsage,
   reportMarketplaceUsageUntil,
 } from "../../shared/app/report-marketplace-usage.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { configIndex, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { HOUR } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
@@ -78,7 +79,9 @@ async function world(start: string) {
   const api = new LocalMeteringApi({ clock, resources: meteringResourcesOf(accounts) });
   const server = await api.start();
   stops.push(server.stop);
-  const ledger = new DynamoBillingStore(ddb, table);
+  const billing = new DynamoBillingStore(ddb, table);
+  const ledger = billing.usage;
+  const index = configIndex({ accounts, tariffs });
   let runs = 0;
   const deps = {
     ledger,
@@ -93,8 +96,21 @@ async function world(start: string) {
     deps,
     runs: () => runs,
     async ingest(events: readonly LedgerEvent[]) {
-      for (const e of events)
-        await ledger.record(e, { hash: e.id, receivedAt: clock.now(), body: JSON.stringify(e) });
+      // Straight into the usage store (as ingest would store them), past the 24-hour receipt check.
+      await ledger.ingest(
+        events.map((e) => {
+          const account = index.account(e.subject);
+          if (!account) throw new Error(`no account ${e.subject}`);
+          return {
+            event: e,
+            hash: e.id,
+            accountId: account.accountId,
+            contribution: contributionOf(account, index.tariffOf(account), e),
+            body: JSON.stringify(e),
+          };
+        }),
+        clock.now(),
+      );
     },
     /** A run at every hour boundary up to `to` (the old walk). */
     async walk(to: number) {

@@ -15,7 +15,9 @@ import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-loc
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
+import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
+import { directoryOf } from "../../shared/app/ingest-usage.js";
 import {
   type MarketplaceReporterDeps,
   type MarketplaceRunReport,
@@ -23,6 +25,7 @@ import {
 } from "../../shared/app/report-marketplace-usage.js";
 import type { Account } from "../../shared/contract/accounts.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { HOUR } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
@@ -88,7 +91,7 @@ afterAll(async () => {
 interface World {
   readonly clock: VirtualClock;
   readonly api: LocalMeteringApi;
-  readonly ledger: DynamoBillingStore;
+  readonly ledger: DynamoUsageStore;
   readonly store: DynamoMarketplaceStore;
   readonly deps: MarketplaceReporterDeps;
   readonly start: number;
@@ -118,7 +121,7 @@ async function world(
     stops.push(server.stop);
     url = server.url;
   }
-  const ledger = new DynamoBillingStore(ddb, table);
+  const ledger = new DynamoBillingStore(ddb, table).usage;
   const store = new DynamoMarketplaceStore(ddb, table);
   const deps: MarketplaceReporterDeps = {
     ledger,
@@ -140,11 +143,20 @@ async function world(
     async ingest(batch) {
       for (const e of batch) {
         events.push(e);
-        await ledger.record(e, {
-          hash: `${e.source}#${e.id}`,
-          receivedAt: clock.now(),
-          body: JSON.stringify(e),
-        });
+        const rated = await directoryOf(config).lookup(e.subject);
+        if (!rated) throw new Error(`unknown account ${e.subject}`);
+        await ledger.ingest(
+          [
+            {
+              event: e,
+              hash: `${e.source}#${e.id}`,
+              accountId: e.subject,
+              contribution: contributionOf(rated.account, rated.tariff, e),
+              body: JSON.stringify(e),
+            },
+          ],
+          clock.now(),
+        );
       }
     },
     async runHourly(until) {
@@ -457,7 +469,6 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     const broken: MarketplaceReporterDeps = {
       ...w.deps,
       ledger: {
-        record: (e, meta) => w.ledger.record(e, meta),
         conflictsOf: (id) => w.ledger.conflictsOf(id),
         eventsOf: async () => Promise.reject(new Error("ledger unavailable")),
       },

@@ -21,7 +21,7 @@ const periods = countingPeriods(store);
 process.stdout.write("ready\n");
 for await (const line of createInterface({ input: process.stdin })) if (line === "go") break;
 const outcomes = await closePeriod(PERIOD, {
-  ledger: store,
+  usage: store.usage,
   periods,
   deadLetters: store,
   clock: systemClock,

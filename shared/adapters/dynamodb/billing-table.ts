@@ -3,16 +3,12 @@
  *
  * | item                | pk                       | sk                                   |
  * |---------------------|--------------------------|--------------------------------------|
- * | event identity (G5) | IDEM#<source,id>         | IDEM                                 |
- * | ledger event        | ACCT#<account>           | EVT#<time ISO>#<source,id>           |
- * | conflict (G5)       | ACCT#<account>           | CONFLICT#<source,id>#<hash>          |
+ * | usage (G5, counters, raw events, conflicts): usage-store.ts; accounts and tariffs: config-store.ts |
  * | period close        | ACCT#<account>           | CLOSE#<period>                       |
  * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
  * | invoice line        | ACCT#<account>           | LINE#<ref period>#<period>#<line id> |
  * | dead letter         | DEADLETTER               | <SQS message id>                     |
- * | configuration       | CONFIG                   | CURRENT                              |
  */
-import { createHash } from "node:crypto";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -31,32 +27,20 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import type { BillingConfig } from "../../core/config.js";
-import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
 import type {
   ClaimOutcome,
   CloseClaim,
   CloseRecord,
   ConfigStore,
-  ConflictRecord,
   DeadLetter,
   DeadLetterStore,
-  LedgerStore,
   PeriodStore,
-  RecordOutcome,
 } from "../../ports/storage.js";
-import { NoConfigurationError } from "../../ports/storage.js";
+import { DynamoConfigStore } from "./config-store.js";
 import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
-/**
- * The event identity (G5) as a key. A pair longer than 512 bytes (source ≤ 1,024 bytes, id ≤ 256
- * characters) is keyed by its SHA-256, so `IDEM#`, `EVT#` and `CONFLICT#` keys stay within
- * DynamoDB's limits (sort key ≤ 1,024 bytes); short ones keep their readable form.
- */
-const identity = (source: string, id: string) => {
-  const key = JSON.stringify([source, id]);
-  return Buffer.byteLength(key) <= 512 ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
-};
 const acct = (accountId: string) => `ACCT#${accountId}`;
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
 /** Condition: the close record is still `owner`'s "closing" claim. */
@@ -93,123 +77,24 @@ export async function ensureBillingTable(client: DynamoDBClient, tableName: stri
   }
 }
 
-export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterStore, ConfigStore {
+export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigStore {
   private readonly doc: DynamoDBDocumentClient;
+  /** Identity claims, counters and raw events (usage-store.ts). */
+  readonly usage: DynamoUsageStore;
+  /** Accounts and tariffs, one item each (config-store.ts). */
+  readonly configs: DynamoConfigStore;
   constructor(
     client: DynamoDBClient,
     private readonly table: string,
+    opts: UsageStoreOptions = {},
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.usage = new DynamoUsageStore(client, table, opts);
+    this.configs = new DynamoConfigStore(client, table);
   }
 
   private queryAll(input: Omit<QueryCommandInput, "TableName">) {
     return queryAll(this.doc, this.table, input);
-  }
-
-  // ---- LedgerStore ----
-  async record(
-    event: LedgerEvent,
-    meta: { hash: string; receivedAt: number; body: string },
-  ): Promise<RecordOutcome> {
-    const key = identity(event.source, event.id);
-    const sk = `EVT#${new Date(event.t).toISOString()}#${key}`;
-    try {
-      // Both or neither: the identity claim and the ledger entry (G5, nothing counted twice).
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: {
-                  pk: `IDEM#${key}`,
-                  sk: "IDEM",
-                  hash: meta.hash,
-                  accountId: event.subject,
-                  eventSk: sk,
-                  t: event.t,
-                },
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            },
-            {
-              Put: {
-                TableName: this.table,
-                Item: {
-                  pk: acct(event.subject),
-                  sk,
-                  event: JSON.stringify(event),
-                  receivedAt: meta.receivedAt,
-                },
-              },
-            },
-          ],
-        }),
-      );
-      return { kind: "stored" };
-    } catch (e) {
-      if (!(e instanceof TransactionCanceledException)) throw e;
-      if (e.CancellationReasons?.[0]?.Code !== "ConditionalCheckFailed") throw e;
-    }
-    const first = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `IDEM#${key}`, sk: "IDEM" }, ConsistentRead: true }),
-    );
-    const firstHash = String(first.Item?.hash);
-    const accountId = String(first.Item?.accountId);
-    if (firstHash === meta.hash) return { kind: "duplicate", accountId };
-    await this.doc
-      .send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            pk: acct(accountId),
-            sk: `CONFLICT#${key}#${meta.hash}`,
-            source: event.source,
-            id: event.id,
-            firstHash,
-            conflictingHash: meta.hash,
-            conflictingBody: meta.body,
-            seenAt: meta.receivedAt,
-            t: Number(first.Item?.t ?? event.t),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      )
-      .catch((e: unknown) => {
-        if (!isConditionFailure(e)) throw e;
-      });
-    return { kind: "conflict", accountId, firstHash };
-  }
-
-  async eventsOf(accountId: string, until: number): Promise<LedgerEvent[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-      ExpressionAttributeValues: {
-        ":pk": acct(accountId),
-        ":from": "EVT#",
-        ":to": `EVT#${new Date(until).toISOString()}`,
-      },
-      ConsistentRead: true,
-    });
-    return items.map((i) => JSON.parse(String(i.event)) as LedgerEvent).filter((e) => e.t < until);
-  }
-
-  async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "CONFLICT#" },
-      ConsistentRead: true,
-    });
-    return items.map((i) => ({
-      accountId,
-      source: String(i.source),
-      id: String(i.id),
-      firstHash: String(i.firstHash),
-      conflictingHash: String(i.conflictingHash),
-      conflictingBody: String(i.conflictingBody),
-      seenAt: Number(i.seenAt),
-      t: Number(i.t),
-    }));
   }
 
   // ---- PeriodStore ----
@@ -435,22 +320,13 @@ export class DynamoBillingStore implements LedgerStore, PeriodStore, DeadLetterS
     );
   }
 
-  // ---- ConfigStore ----
-  async loadConfig(): Promise<BillingConfig> {
-    const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: "CONFIG", sk: "CURRENT" }, ConsistentRead: true }),
-    );
-    if (!r.Item) throw new NoConfigurationError();
-    return JSON.parse(String(r.Item.config)) as BillingConfig;
+  // ---- ConfigStore: one item per account and per tariff (config-store.ts) ----
+  loadConfig(): Promise<BillingConfig> {
+    return this.configs.loadConfig();
   }
 
-  async saveConfig(config: BillingConfig): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: "CONFIG", sk: "CURRENT", config: JSON.stringify(config) },
-      }),
-    );
+  saveConfig(config: BillingConfig): Promise<void> {
+    return this.configs.saveConfig(config);
   }
 }
 

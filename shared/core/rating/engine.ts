@@ -5,6 +5,7 @@
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
+import { chargesFromCounters, NO_COUNTERS, type PeriodCounters } from "./counters.js";
 import { canonicalOrder } from "./ordering.js";
 import { type PricedLine, priceCharges } from "./pricing.js";
 import { productRules } from "./rules/index.js";
@@ -48,9 +49,11 @@ export interface RatePeriodInput {
    * those within RATING_LOOKAHEAD of it, which may complete a charge of the period (§3.1).
    */
   readonly events: readonly LedgerEvent[];
+  /** The period's monthly counters (counted events, counters.ts), added to what the rules give. */
+  readonly counters?: PeriodCounters;
 }
 
-export function ratePeriod({ account, tariff, periodId, events }: RatePeriodInput): PeriodRating {
+export function ratePeriod({ account, tariff, periodId, events, counters }: RatePeriodInput): PeriodRating {
   const period = periodWindow(periodId, account.timezone);
   const own = canonicalOrder(events.filter((e) => e.subject === account.accountId));
   const history = own.filter((e) => e.t < period.end);
@@ -68,12 +71,16 @@ export function ratePeriod({ account, tariff, periodId, events }: RatePeriodInpu
     if (out.compliance) Object.assign(compliance, out.compliance);
     for (const s of out.commitmentSenders ?? []) commitmentSenders.add(s);
   }
+  const counted = chargesFromCounters(period, counters ?? NO_COUNTERS);
+  charges.push(...counted.charges);
+  blocked.push(...counted.blocked);
+  suspense.push(...counted.suspense);
   const priced = priceCharges({ account, tariff, period, charges, blocked, commitmentSenders });
   return {
     period,
     lines: priced.lines,
     suspense: [...suspense, ...priced.suspense],
     compliance,
-    eventCount: history.filter((e) => e.t >= period.start).length,
+    eventCount: history.filter((e) => e.t >= period.start).length + counted.eventCount,
   };
 }

@@ -120,7 +120,14 @@ export function priceCharges(input: PricingInput): PricingResult {
     );
   };
   const toSuspense = (c: Charge, reason: string) =>
-    suspense.push({ product: c.product, reason, ref: c.ref, quantity: c.quantity, dimensions: c.dimensions });
+    suspense.push({
+      product: c.product,
+      reason,
+      ref: c.ref,
+      quantity: c.quantity,
+      dimensions: c.dimensions,
+      ...(c.events !== undefined ? { events: c.events } : {}),
+    });
 
   const periodVersion = versionAt(tariff, period.start);
 

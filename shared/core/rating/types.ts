@@ -33,6 +33,8 @@ export interface Charge {
   readonly ref: string;
   /** Viber sender whose minimum commitment this charge counts towards (rating-rules §3.1). */
   readonly commitmentServiceId?: string;
+  /** Events summed into this charge (a monthly counter, counters.ts); 1 when absent. */
+  readonly events?: number;
 }
 
 /** A charge held in suspense (G10) or a figure a rule could not rate, with its reason. */
@@ -42,6 +44,8 @@ export interface SuspenseItem {
   readonly ref: string;
   readonly quantity: Dec;
   readonly dimensions?: Dimensions;
+  /** Events held in this item (a monthly counter, counters.ts); 1 when absent. */
+  readonly events?: number;
 }
 
 export interface RuleInput {

@@ -1,0 +1,612 @@
+/**
+ * Benchmark (never a test): ingest at CPaaS volume on the embedded local stack (DynamoDB Local, the
+ * fauxqs SQS server, the event-source poller, the real ingest handler). `npm run bench:ingest`
+ * [-- --single 100000 --batched 100000 --naive 20000 --sqs 30000 --warmup 5000 --concurrency 4].
+ *
+ * Phases, each through SQS → poller → handler, the queue filled first, `concurrency` pollers at once
+ * (Lambda's concurrent invocations), 1,000 messages per invocation (the deployed batch size):
+ * - warm-up (single-event bodies);
+ * - SQS ceiling: a handler that does nothing (receive + delete only);
+ * - naive baseline: per event one conditional put (identity) and one ADD update (counter);
+ * - this design, single-event bodies (the figures of the last line), then CloudEvents batch bodies.
+ * DynamoDB requests and units are counted by an SDK middleware, units computed from item sizes as
+ * DynamoDB bills them (1 WRU per started KB written, ×2 in a transaction, failed conditional writes
+ * included; 1 RRU per started 4 KB read strongly consistent, ×0.5 eventually consistent). The last
+ * line is one JSON object (single-event bodies).
+ */
+import { parseArgs } from "node:util";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import { startLocalBillingSystem } from "../local/billing-system.js";
+import { SqsEventSourcePoller } from "../local/event-source-poller.js";
+import { mapLimit, USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
+import { parseUsageMessage } from "../shared/contract/usage-event.js";
+import { parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { VirtualClock } from "../shared/ports/clock.js";
+import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const { values } = parseArgs({
+  options: {
+    single: { type: "string", default: "100000" },
+    batched: { type: "string", default: "100000" },
+    naive: { type: "string", default: "20000" },
+    sqs: { type: "string", default: "30000" },
+    warmup: { type: "string", default: "5000" },
+    concurrency: { type: "string", default: "4" },
+    "batch-size": { type: "string", default: "1000" },
+    "body-events": { type: "string", default: "50" },
+    /** Messages per invocation for batch bodies: about as many events per invocation as single bodies. */
+    "body-batch-size": { type: "string", default: "20" },
+  },
+});
+const N = {
+  single: Number(values.single),
+  batched: Number(values.batched),
+  naive: Number(values.naive),
+  sqs: Number(values.sqs),
+  warmup: Number(values.warmup),
+};
+const CONCURRENCY = Number(values.concurrency);
+const BATCH_SIZE = Number(values["batch-size"]);
+const BODY_EVENTS = Number(values["body-events"]);
+const BODY_BATCH_SIZE = Number(values["body-batch-size"]);
+
+// List prices, us-east-1 (aws.amazon.com pricing pages): DynamoDB on-demand since 2024-11-01,
+// SQS standard queues (per request, each 64 KB chunk of a payload billed as one), Lambda arm64.
+const PRICES = {
+  dynamodbPerMillionWru: 0.625,
+  dynamodbPerMillionRru: 0.125,
+  sqsPerMillionRequests: 0.4,
+  lambdaPerMillionRequests: 0.2,
+  lambdaArmPerGbSecond: 0.0000133334,
+  lambdaMemoryGb: 0.5, // infra: ingest-usage runs with 512 MB (billing-function.ts)
+};
+
+// ---- configuration: every rule family, 12 accounts, acct-00 sends more than half ----
+const rates = [
+  ["sms.mt", "0.012"],
+  ["sms.mo", "0.005"],
+  ["mms.mt", "0.05"],
+  ["rcs.mt", "0.03"],
+  ["number_lookup.request", "0.004"],
+  ["email.message", "0.0008"],
+  ["ussd.session", "0.02"],
+  ["messenger.active_user", "0.1"],
+  ["viber.message", "0.0125"],
+  ["viber.session", "0.1"],
+  ["viber_bot.message", "0.004"],
+  ["whatsapp.template", "0.05"],
+  ["whatsapp.freeform", "0.005"],
+  ["voice.minute", "0.011"],
+  ["voice.conference_participant", "0.004"],
+  ["recording.video_export", "0.02"],
+  ["genai.interaction", "0.002"],
+  ["number.monthly", "1.00"],
+  ["number.setup", "1.00"],
+].map(([product, unitPrice]) => ({ product, unitPrice }));
+const tariffs = parseTariffs([
+  {
+    tariffId: "std",
+    currency: "EUR",
+    versions: [
+      {
+        publishedAt: "2024-12-01T00:00:00Z",
+        effectiveFrom: "2025-01-01T00:00:00Z",
+        rates,
+        packages: [
+          {
+            product: "moments.engaged_people",
+            includedQuantity: 100,
+            fee: "200.00",
+            overageUnitPrice: "0.15",
+          },
+          {
+            product: "answers.active_sessions",
+            includedQuantity: 100,
+            fee: "50.00",
+            overageUnitPrice: "0.2",
+          },
+          {
+            product: "conversations.active_conversations",
+            includedQuantity: 100,
+            fee: "10.00",
+            overageUnitPrice: "0.5",
+          },
+        ],
+      },
+    ],
+  },
+]);
+const ACCOUNTS = 12;
+const accounts = parseAccounts(
+  Array.from({ length: ACCOUNTS }, (_, i) => ({
+    accountId: `acct-${String(i).padStart(2, "0")}`,
+    name: `Account ${i}`,
+    currency: "EUR",
+    tariffId: "std",
+  })),
+  tariffs,
+);
+const DOMINANT = "acct-00";
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const JULY = Date.parse("2025-07-01T00:00:00Z");
+const countries = ["TR", "DE", "US", "GB", "FR", "BR"];
+
+/** A realistic CPaaS mix: mostly per-message traffic, every rule family present. */
+function makeEvents(prefix: string, n: number, seed: number): { body: string; account: string }[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  return Array.from({ length: n }, (_, i) => {
+    const account =
+      r() < 0.55 ? DOMINANT : `acct-${String(1 + Math.floor(r() * (ACCOUNTS - 1))).padStart(2, "0")}`;
+    const time = new Date(
+      JULY + Math.floor((i / n) * 30 * 86_400_000) + Math.floor(r() * 60_000),
+    ).toISOString();
+    const u = `u${Math.floor(r() * 5000)}`;
+    const x = r();
+    let type: string;
+    let data: Record<string, unknown>;
+    if (x < 0.5)
+      [type, data] = [
+        "sms.mt",
+        { to: u, country: pick(countries), status: r() < 0.95 ? "submitted" : "rejected" },
+      ];
+    else if (x < 0.55) [type, data] = ["sms.mo", { from: u, country: pick(countries), status: "accepted" }];
+    else if (x < 0.58) [type, data] = ["mms.mt", { to: u, country: pick(countries), status: "submitted" }];
+    else if (x < 0.6)
+      [type, data] = ["rcs.mt", { to: u, country: pick(countries), status: "submitted", delivered: true }];
+    else if (x < 0.63) [type, data] = ["email.message", { to: `${u}@x.test`, status: "submitted" }];
+    else if (x < 0.65)
+      [type, data] = ["number_lookup.request", { msisdn: u, country: pick(countries), status: "sent" }];
+    else if (x < 0.73)
+      [type, data] = [
+        "whatsapp.message",
+        {
+          endUserId: u,
+          senderId: "wa1",
+          kind: "template",
+          category: pick(["marketing", "utility"]),
+          delivered: true,
+        },
+      ];
+    else if (x < 0.75) [type, data] = ["whatsapp.inbound", { endUserId: u, senderId: "wa1" }];
+    else if (x < 0.77) [type, data] = ["viber.inbound", { endUserId: u, serviceId: "svc1" }];
+    else if (x < 0.79)
+      [type, data] = [
+        "viber.message",
+        { endUserId: u, serviceId: "svc1", messageType: pick(["session", "promotional"]), delivered: true },
+      ];
+    else if (x < 0.8) [type, data] = ["viber_bot.message", { endUserId: u, botId: "b1", delivered: true }];
+    else if (x < 0.85)
+      [type, data] = [
+        "voice.call",
+        {
+          callId: `${prefix}c${i}`,
+          service: "calls",
+          direction: "outbound",
+          country: pick(countries),
+          answered: r() < 0.8,
+          durationSeconds: Math.floor(r() * 600),
+        },
+      ];
+    else if (x < 0.88)
+      [type, data] = [
+        "genai.interaction",
+        { feature: "summary", model: "m1", units: 1 + Math.floor(r() * 4) },
+      ];
+    else if (x < 0.9) [type, data] = ["messenger.message", { endUserId: u, delivered: true }];
+    else if (x < 0.92)
+      [type, data] = [
+        "conversations.message",
+        { conversationId: `k${Math.floor(r() * 500)}`, direction: "inbound" },
+      ];
+    else if (x < 0.93) [type, data] = ["moments.flow_entered", { endUserId: u, flowId: "f1" }];
+    else if (x < 0.95)
+      [type, data] = [
+        "answers.message",
+        { botId: "b1", endUserId: u, direction: pick(["inbound", "outbound"]) },
+      ];
+    else if (x < 0.96)
+      [type, data] = ["ussd.session", { sessionId: `${prefix}s${i}`, country: "TR", initiatedBy: "account" }];
+    else if (x < 0.97) [type, data] = ["recording.exported", { recordingId: `${prefix}r${i}` }];
+    else if (x < 0.975)
+      [type, data] = [
+        "voice.conference",
+        {
+          conferenceId: `${prefix}k${i}`,
+          participants: ["a", "b", "c"].map((p) => ({
+            participantId: p,
+            joinedAt: time,
+            leftAt: new Date(Date.parse(time) + 120_000).toISOString(),
+          })),
+        },
+      ];
+    else if (x < 0.976)
+      [type, data] = [
+        "resource.activated",
+        { resourceId: `${prefix}n${i}`, resourceType: "number", numberType: "long", country: "US" },
+      ];
+    else [type, data] = ["sms.mt", { to: u, country: "TR", status: "submitted" }];
+    const body = JSON.stringify({
+      specversion: "1.0",
+      id: `${prefix}-${i}`,
+      source: "/bench",
+      type,
+      subject: account,
+      time,
+      data,
+    });
+    return { body, account };
+  });
+}
+
+// ---- DynamoDB request and unit counting (SDK middleware) ----
+type Av = AttributeValue;
+function valueSize(v: Av): number {
+  if (v.S !== undefined) return Buffer.byteLength(v.S);
+  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/g, "").length / 2) + 1;
+  if (v.B !== undefined) return v.B.byteLength;
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+  if (v.M) return 3 + itemSize(v.M);
+  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
+  return Buffer.byteLength(JSON.stringify(v));
+}
+function itemSize(item: Record<string, Av>): number {
+  let s = 0;
+  for (const [k, v] of Object.entries(item)) s += Buffer.byteLength(k) + valueSize(v);
+  return s;
+}
+const wru = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
+const rru = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+/** Item size of an update: key plus the values it sets (the counters' items are these and nothing else). */
+const updateSize = (key: Record<string, Av>, values: Record<string, Av> = {}) =>
+  itemSize(key) + Object.entries(values).reduce((s, [k, v]) => s + k.length + valueSize(v), 0);
+
+class Meter {
+  requests = 0;
+  wru = 0;
+  rru = 0;
+  byCommand = new Map<string, number>();
+  pkWru = new Map<string, number>();
+  /** WRU by item kind (the key prefix: ID, CTR, EVT, COMMIT, ACCT …). */
+  kindWru = new Map<string, number>();
+  private write(pk: string | undefined, units: number) {
+    this.wru += units;
+    if (!pk) return;
+    this.pkWru.set(pk, (this.pkWru.get(pk) ?? 0) + units);
+    const kind = pk.slice(0, pk.indexOf("#") + 1 || pk.length);
+    this.kindWru.set(kind, (this.kindWru.get(kind) ?? 0) + units);
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: SDK command inputs and outputs of every shape
+  record(command: string, input: any, output: any) {
+    this.requests += 1;
+    this.byCommand.set(command, (this.byCommand.get(command) ?? 0) + 1);
+    switch (command) {
+      case "PutItemCommand":
+        return this.write(input.Item?.pk?.S, wru(itemSize(input.Item)));
+      case "UpdateItemCommand":
+        return this.write(input.Key?.pk?.S, wru(updateSize(input.Key, input.ExpressionAttributeValues)));
+      case "DeleteItemCommand":
+        return this.write(input.Key?.pk?.S, 1);
+      case "TransactWriteItemsCommand":
+        for (const t of input.TransactItems ?? []) {
+          if (t.Put) this.write(t.Put.Item?.pk?.S, 2 * wru(itemSize(t.Put.Item)));
+          else if (t.Update)
+            this.write(
+              t.Update.Key?.pk?.S,
+              2 * wru(updateSize(t.Update.Key, t.Update.ExpressionAttributeValues)),
+            );
+          else if (t.Delete) this.write(t.Delete.Key?.pk?.S, 2);
+          else if (t.ConditionCheck) this.write(t.ConditionCheck.Key?.pk?.S, 2);
+        }
+        return;
+      case "BatchExecuteStatementCommand":
+        // Each INSERT is a conditional put of the item its parameters give (names: see usage-store.ts).
+        for (const s of input.Statements ?? []) {
+          const names = ["pk", "sk", "h", "a", "p", "t", "o", "at"];
+          const bytes = (s.Parameters ?? []).reduce(
+            (n: number, v: Av, i: number) => n + (names[i]?.length ?? 2) + valueSize(v),
+            0,
+          );
+          this.write(s.Parameters?.[0]?.S, wru(bytes));
+        }
+        return;
+      case "BatchWriteItemCommand":
+        for (const reqs of Object.values(input.RequestItems ?? {}) as {
+          PutRequest?: { Item: Record<string, Av> };
+        }[][])
+          for (const r of reqs)
+            this.write(r.PutRequest?.Item.pk?.S, r.PutRequest ? wru(itemSize(r.PutRequest.Item)) : 1);
+        return;
+      case "GetItemCommand":
+        this.rru += rru(output?.Item ? itemSize(output.Item) : 0, input.ConsistentRead === true);
+        return;
+      case "BatchGetItemCommand":
+        for (const [table, items] of Object.entries(output?.Responses ?? {}) as [
+          string,
+          Record<string, Av>[],
+        ][])
+          for (const i of items)
+            this.rru += rru(itemSize(i), input.RequestItems?.[table]?.ConsistentRead === true);
+        return;
+      case "QueryCommand":
+      case "ScanCommand":
+        this.rru += rru(
+          (output?.Items ?? []).reduce((s: number, i: Record<string, Av>) => s + itemSize(i), 0),
+          input.ConsistentRead === true,
+        );
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+// ---- run ----
+const clock = new VirtualClock(Date.parse("2025-07-31T12:00:00Z"));
+const system = await startLocalBillingSystem({ clock, configCacheMs: 60_000 });
+let meter: Meter | undefined;
+let sqsRequests = 0;
+system.dynamodb.middlewareStack.add(
+  (next, context) => async (args) => {
+    const out = await next(args);
+    meter?.record(context.commandName ?? "?", args.input, out.output);
+    return out;
+  },
+  { step: "initialize", name: "benchMeter" },
+);
+system.sqs.middlewareStack.add(
+  (next, context) => async (args) => {
+    if (context.commandName !== "GetQueueAttributesCommand") sqsRequests += 1;
+    return next(args);
+  },
+  { step: "initialize", name: "benchSqsCounter" },
+);
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+const config = cachedConfig(system.store, clock, 60_000);
+const deps = storeDeps(system.store, clock, config, { configCacheMs: 60_000 });
+let handlerMs = 0;
+let invocations = 0;
+const timed =
+  (h: Handler): Handler =>
+  async (event, context) => {
+    const t = performance.now();
+    try {
+      return await h(event, context);
+    } finally {
+      handlerMs += performance.now() - t;
+      invocations += 1;
+    }
+  };
+const ingest = timed(wrapIngestHandler(createIngestHandler(deps)) as unknown as Handler);
+const noop = timed(async () => ({ batchItemFailures: [] }));
+const naive = timed(async (event) => {
+  // Baseline: per event one conditional put of the identity and one ADD on the account's counter.
+  const failures: { itemIdentifier: string }[] = [];
+  await mapLimit(event.Records, 8, async (m) => {
+    try {
+      const e = parseUsageMessage(m.body);
+      const id = JSON.stringify([e.source, e.id]);
+      await system.dynamodb
+        .send(
+          new PutItemCommand({
+            TableName: system.tableName,
+            Item: { pk: { S: `NAIVE#${id}` }, sk: { S: "ID" }, a: { S: e.subject } },
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        )
+        .then(() =>
+          system.dynamodb.send(
+            new UpdateItemCommand({
+              TableName: system.tableName,
+              Key: { pk: { S: `NAIVECTR#${e.subject}#${e.time.slice(0, 7)}` }, sk: { S: e.type } },
+              UpdateExpression: "ADD q :one",
+              ExpressionAttributeValues: { ":one": { N: "1" } },
+            }),
+          ),
+        );
+    } catch {
+      failures.push({ itemIdentifier: m.messageId });
+    }
+  });
+  return { batchItemFailures: failures };
+});
+
+async function phase(
+  name: string,
+  bodies: readonly string[],
+  events: number,
+  handler: Handler,
+  batchSize = BATCH_SIZE,
+) {
+  await system.send(bodies);
+  meter = new Meter();
+  sqsRequests = 0;
+  handlerMs = 0;
+  invocations = 0;
+  const pollers = Array.from(
+    { length: CONCURRENCY },
+    () =>
+      new SqsEventSourcePoller({
+        sqs: system.sqs,
+        queueUrl: system.queueUrls.usage,
+        handler,
+        batchSize,
+        region: "us-east-1",
+        functionName: name,
+      }),
+  );
+  const t0 = performance.now();
+  const results = await Promise.all(pollers.map((p) => p.drain()));
+  const seconds = (performance.now() - t0) / 1000;
+  const m = meter;
+  meter = undefined;
+  const processed = results.reduce((s, r) => s + r.processed, 0);
+  const failed = results.reduce((s, r) => s + r.failed, 0);
+  return {
+    name,
+    events,
+    messages: bodies.length,
+    processed,
+    failed,
+    seconds,
+    perSecond: events / seconds,
+    meter: m,
+    sqsRequests,
+    handlerMs,
+    invocations,
+  };
+}
+
+const fmt = (x: number, d = 2) => x.toFixed(d);
+try {
+  await system.loadConfig({ accounts, tariffs });
+  const warm = makeEvents("warm", N.warmup, 1);
+  await phase(
+    "warm-up",
+    warm.map((e) => e.body),
+    warm.length,
+    ingest,
+  );
+
+  const sqsBodies = makeEvents("sqs", N.sqs, 2).map((e) => e.body);
+  const sqs = await phase("sqs-ceiling", sqsBodies, sqsBodies.length, noop);
+  const naiveBodies = makeEvents("naive", N.naive, 3).map((e) => e.body);
+  const naiveRun = await phase("naive", naiveBodies, naiveBodies.length, naive);
+
+  const singleEvents = makeEvents("single", N.single, 4);
+  const single = await phase(
+    "ingest-single",
+    singleEvents.map((e) => e.body),
+    singleEvents.length,
+    ingest,
+  );
+  const dominantEvents = singleEvents.filter((e) => e.account === DOMINANT).length;
+
+  const batchedEvents = makeEvents("batched", N.batched, 5);
+  const batchedBodies: string[] = [];
+  for (let i = 0; i < batchedEvents.length; i += BODY_EVENTS)
+    batchedBodies.push(
+      `[${batchedEvents
+        .slice(i, i + BODY_EVENTS)
+        .map((e) => e.body)
+        .join(",")}]`,
+    );
+  const batched = await phase(
+    "ingest-batch-bodies",
+    batchedBodies,
+    batchedEvents.length,
+    ingest,
+    BODY_BATCH_SIZE,
+  );
+
+  const describe = (r: typeof single) => {
+    const m = r.meter!;
+    const hottest = [...m.pkWru].sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
+    return { m, hottest };
+  };
+  const s = describe(single);
+  const b = describe(batched);
+  const hottestPer10k = (s.hottest[1] / dominantEvents) * 10_000;
+
+  /** USD per million events: SQS (producer sends + consumer receives/deletes), Lambda, DynamoDB on-demand. */
+  const cost = (r: typeof single, bodiesPerSend: number) => {
+    const m = r.meter!;
+    const perEvent = (x: number) => x / r.events;
+    const producerSends = Math.ceil(r.messages / bodiesPerSend);
+    const sqsReq = perEvent(producerSends + r.sqsRequests);
+    const lambdaReq = perEvent(r.invocations);
+    const gbSeconds = perEvent((r.handlerMs / 1000) * PRICES.lambdaMemoryGb);
+    const parts = {
+      sqs: sqsReq * PRICES.sqsPerMillionRequests,
+      lambda: lambdaReq * PRICES.lambdaPerMillionRequests + gbSeconds * PRICES.lambdaArmPerGbSecond * 1e6,
+      dynamodb:
+        perEvent(m.wru) * PRICES.dynamodbPerMillionWru + perEvent(m.rru) * PRICES.dynamodbPerMillionRru,
+    };
+    return { ...parts, total: parts.sqs + parts.lambda + parts.dynamodb, sqsReq };
+  };
+  const cs = cost(single, 10);
+  // A batch body of 50 small events is far below 64 KB: 10 bodies per SendMessageBatch would exceed
+  // the 1 MiB batch limit only for large bodies; bill each body's 64 KB chunks.
+  const cb = cost(batched, 1);
+
+  const line = (label: string, v: string) => console.log(`${label.padEnd(48)} ${v}`);
+  console.log(
+    `\nIngest benchmark — ${new Date().toISOString()}, ${CONCURRENCY} pollers × ${BATCH_SIZE} messages per invocation (batch bodies of ${BODY_EVENTS} events: ${BODY_BATCH_SIZE}), ${USAGE_SHARDS} shards`,
+  );
+  line("warm-up", `${N.warmup} events`);
+  line("SQS ceiling (receive + delete, no-op handler)", `${fmt(sqs.perSecond, 0)} msg/s`);
+  line(
+    "naive (conditional put + ADD per event)",
+    `${fmt(naiveRun.perSecond, 0)} events/s  (${naiveRun.failed} failed)`,
+  );
+  for (const [r, d, c] of [
+    [single, s, cs],
+    [batched, b, cb],
+  ] as const) {
+    console.log(
+      `\n${r.name}: ${r.events} events in ${r.messages} messages, ${fmt(r.seconds, 1)} s, ${r.failed} failed deliveries`,
+    );
+    line(
+      "  end-to-end",
+      `${fmt(r.perSecond, 0)} events/s (${fmt(r.perSecond / naiveRun.perSecond, 1)}× naive, ${fmt((100 * r.perSecond) / sqs.perSecond, 0)} % of the SQS ceiling)`,
+    );
+    line(
+      "  DynamoDB requests per event",
+      `${fmt(d.m.requests / r.events, 3)}  ${JSON.stringify(Object.fromEntries(d.m.byCommand))}`,
+    );
+    line(
+      "  write units per event",
+      `${fmt(d.m.wru / r.events, 3)}  by item: ${[...d.m.kindWru].map(([k, v]) => `${k} ${fmt(v / r.events, 3)}`).join(", ")}`,
+    );
+    line("  read units per event", fmt(d.m.rru / r.events, 3));
+    line("  hottest partition key", `${d.hottest[0]}: ${d.hottest[1]} WRU`);
+    line("  SQS requests per event (send + receive + delete)", fmt(c.sqsReq, 3));
+    line(
+      "  USD per million events",
+      `${fmt(c.total, 3)} (SQS ${fmt(c.sqs, 3)}, Lambda ${fmt(c.lambda, 3)}, DynamoDB ${fmt(c.dynamodb, 3)})`,
+    );
+  }
+  line(
+    "\nhottest key WRU per 10,000 events of acct-00",
+    `${fmt(hottestPer10k, 0)} (acct-00: ${dominantEvents} of ${single.events} events)`,
+  );
+  const rss = process.resourceUsage().maxRSS / 1024;
+  line(
+    "peak RSS (this process: poller, handler, SQS server)",
+    `${fmt(rss, 0)} MB (DynamoDB Local is a separate JVM)`,
+  );
+  console.log(`prices (us-east-1): ${JSON.stringify(PRICES)}`);
+  console.log(
+    JSON.stringify({
+      events_per_s: Math.round(single.perSecond),
+      naive_events_per_s: Math.round(naiveRun.perSecond),
+      sqs_ceiling_per_s: Math.round(sqs.perSecond),
+      ddb_requests_per_event: Number(fmt(s.m.requests / single.events, 3)),
+      wru_per_event: Number(fmt(s.m.wru / single.events, 3)),
+      rru_per_event: Number(fmt(s.m.rru / single.events, 3)),
+      hottest_key_wru_per_10k: Math.round(hottestPer10k),
+      usd_per_million: Number(fmt(cs.total, 3)),
+      peak_rss_mb: Math.round(rss),
+    }),
+  );
+} finally {
+  await system.stop();
+}

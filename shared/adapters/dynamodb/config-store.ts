@@ -1,0 +1,137 @@
+/**
+ * Configuration that scales (docs/data-model.md): one item per account and one per tariff, so that
+ * 100,000 accounts fit (no item near the 400 KB limit) and ingest looks an account up in O(1).
+ *
+ * | item    | pk          | sk         | attributes                          |
+ * |---------|-------------|------------|-------------------------------------|
+ * | account | CFG#ACCOUNT | <accountId>| i (position in the file), account   |
+ * | tariff  | CFG#TARIFF  | <tariffId> | i, tariff                           |
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient as Doc,
+  type DynamoDBDocumentClient,
+  GetCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { Account } from "../../contract/accounts.js";
+import type { Tariff } from "../../contract/tariffs.js";
+import type { BillingConfig } from "../../core/config.js";
+import type { Clock } from "../../ports/clock.js";
+import { type ConfigStore, NoConfigurationError } from "../../ports/storage.js";
+import type { AccountDirectory, RatedAccount } from "../../ports/usage-store.js";
+import { queryAll } from "./paginate.js";
+
+const ACCOUNTS = "CFG#ACCOUNT";
+const TARIFFS = "CFG#TARIFF";
+
+export { NoConfigurationError };
+
+export class DynamoConfigStore implements ConfigStore {
+  private readonly doc: DynamoDBDocumentClient;
+  constructor(
+    client: DynamoDBClient,
+    private readonly table: string,
+  ) {
+    this.doc = Doc.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** Every account and tariff (the close iterates accounts by Query, one page at a time). */
+  async loadConfig(): Promise<BillingConfig> {
+    const [accounts, tariffs] = await Promise.all([this.all(ACCOUNTS), this.all(TARIFFS)]);
+    if (accounts.length === 0 && tariffs.length === 0) throw new NoConfigurationError();
+    return {
+      accounts: accounts.map((i) => JSON.parse(String(i.account)) as Account),
+      tariffs: tariffs.map((i) => JSON.parse(String(i.tariff)) as Tariff),
+    };
+  }
+
+  private async all(pk: string) {
+    const items = await queryAll(this.doc, this.table, {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": pk },
+      ConsistentRead: true,
+    });
+    return items.sort((a, b) => Number(a.i) - Number(b.i));
+  }
+
+  /** Writes every account and tariff, then deletes those no longer in the configuration. */
+  async saveConfig(config: BillingConfig): Promise<void> {
+    const [oldAccounts, oldTariffs] = await Promise.all([this.all(ACCOUNTS), this.all(TARIFFS)]);
+    const puts = [
+      ...config.tariffs.map((t, i) => ({ pk: TARIFFS, sk: t.tariffId, i, tariff: JSON.stringify(t) })),
+      ...config.accounts.map((a, i) => ({ pk: ACCOUNTS, sk: a.accountId, i, account: JSON.stringify(a) })),
+    ];
+    const keep = new Set(puts.map((p) => `${p.pk}|${p.sk}`));
+    const deletes = [...oldAccounts, ...oldTariffs]
+      .filter((o) => !keep.has(`${o.pk}|${o.sk}`))
+      .map((o) => ({ DeleteRequest: { Key: { pk: o.pk, sk: o.sk } } }));
+    const requests = [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes];
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending: typeof requests | undefined = requests.slice(i, i + 25);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        const r = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        pending = r.UnprocessedItems?.[this.table] as typeof requests | undefined;
+        if (pending?.length) await new Promise((res) => setTimeout(res, Math.min(1000, 20 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async getAccount(accountId: string): Promise<Account | undefined> {
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: ACCOUNTS, sk: accountId } }),
+    );
+    return r.Item ? (JSON.parse(String(r.Item.account)) as Account) : undefined;
+  }
+
+  async getTariff(tariffId: string): Promise<Tariff | undefined> {
+    const r = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: TARIFFS, sk: tariffId } }),
+    );
+    return r.Item ? (JSON.parse(String(r.Item.tariff)) as Tariff) : undefined;
+  }
+}
+
+/**
+ * O(1) account lookup for ingest, cached per container for `ttlMs` of the clock (bounded
+ * staleness: a changed account or tariff reaches a warm Lambda within it; 0 = read every batch).
+ * Eventually consistent reads (half the read units): the staleness bound already allows it.
+ */
+export function cachedAccountDirectory(
+  store: DynamoConfigStore,
+  clock: Clock,
+  ttlMs: number,
+): AccountDirectory {
+  const accounts = new Map<string, { at: number; v: Promise<Account | undefined> }>();
+  const tariffs = new Map<string, { at: number; v: Promise<Tariff | undefined> }>();
+  const fresh = (at: number, now: number) => ttlMs > 0 && now >= at && now - at <= ttlMs;
+  function cached<T>(
+    m: Map<string, { at: number; v: Promise<T> }>,
+    k: string,
+    load: () => Promise<T>,
+    now: number,
+  ) {
+    const hit = m.get(k);
+    if (hit && fresh(hit.at, now)) return hit.v;
+    const v = load();
+    m.set(k, { at: now, v });
+    v.catch(() => m.delete(k));
+    if (m.size > 200_000) m.clear(); // bounded memory: far above a container's working set
+    return v;
+  }
+  return {
+    async lookup(accountId: string, batchCache?: Map<string, Promise<RatedAccount | undefined>>) {
+      const once = batchCache?.get(accountId);
+      if (once) return once;
+      const now = clock.now();
+      const v = (async (): Promise<RatedAccount | undefined> => {
+        const account = await cached(accounts, accountId, () => store.getAccount(accountId), now);
+        if (!account) return undefined;
+        const tariff = await cached(tariffs, account.tariffId, () => store.getTariff(account.tariffId), now);
+        return tariff ? { account, tariff } : undefined;
+      })();
+      batchCache?.set(accountId, v);
+      return v;
+    },
+  };
+}

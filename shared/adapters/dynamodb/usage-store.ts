@@ -1,0 +1,713 @@
+/**
+ * The usage store on the billing table (docs/data-model.md has the full model and its arithmetic).
+ *
+ * | item                 | pk                                   | sk                         |
+ * |----------------------|--------------------------------------|----------------------------|
+ * | identity claim (G5)  | ID#<JSON [source, id]>               | ID                         |
+ * | attempt commit       | COMMIT#<attempt id>                  | COMMIT                     |
+ * | monthly counter      | CTR#<account>#<period>#<shard>       | <JSON counter key>         |
+ * | (counted events `e`  | on a counter item, or on             | #EVENTS                    |
+ * |  of an attempt)      | CTR#<account>#<period>#<shard>       |                            |
+ * | page of raw events   | EVT#<account>#<period>#<shard>       | <attempt id>#<n>           |
+ * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
+ * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
+ *
+ * Protocol of one `ingest` call (one handler invocation):
+ * 1. period markers (once per container and (account, period));
+ * 2. the batch's distinct identities are split into attempts (each commits in ONE transaction of
+ *    ≤ 100 items); each identity is claimed by its attempt with a conditional insert, 25 per
+ *    request (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; where the service returns no item
+ *    for a duplicate, one consistent BatchGetItem per 100 duplicates reads the existing claims);
+ * 3. a claim owned by another attempt X: X committed → duplicate or conflict (first wins); X aborted
+ *    → take the claim over; X neither and older than the cutoff → X is dead: abort it (put
+ *    COMMIT#X "aborted" if absent, so X's own commit can never succeed), then take over; X young →
+ *    "retry" (SQS delivers the message again later);
+ * 4. each attempt writes its effects and its commit record in one TransactWriteItems: counters
+ *    (ADD), pages, and COMMIT#<attempt> (attribute_not_exists). Effects exist iff the commit does.
+ * On an unexpected error the attempts not committed abort themselves (best effort), so that an
+ * immediate re-delivery can take their claims over; after a crash, the cutoff does it.
+ */
+import { createHash, randomInt, randomUUID } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import {
+  type AttributeValue,
+  BatchExecuteStatementCommand,
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { dec } from "../../core/money.js";
+import {
+  type CounterDelta,
+  counterKey,
+  mergeDeltas,
+  type PeriodCounters,
+} from "../../core/rating/counters.js";
+import type { LedgerEvent } from "../../core/rating/types.js";
+import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
+import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
+import type { PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
+import { isConditionFailure } from "./paginate.js";
+
+/** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
+export const USAGE_SHARDS = 16;
+/** DynamoDB TransactWriteItems limits: 100 items, 4 MB. */
+const MAX_TRANSACT_ITEMS = 100;
+const MAX_TRANSACT_BYTES = 3_000_000;
+/** Raw JSON per page item before compression (an item holds at most 400 KB). */
+const MAX_PAGE_JSON = 300_000;
+/** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
+export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
+/** A conflicting body is kept up to this size (the item limit is 400 KB). */
+const MAX_CONFLICT_BODY = 256_000;
+
+type Av = AttributeValue;
+type ItemAv = Record<string, Av>;
+
+const S = (s: string): Av => ({ S: s });
+const N = (n: number | string): Av => ({ N: String(n) });
+/**
+ * The event identity (G5) as a key. A pair longer than 512 bytes (source ≤ 1,024 bytes, id ≤ 256
+ * characters) is keyed by its SHA-256, so `ID#` and `CONFLICT#` keys stay within DynamoDB's limits
+ * (sort key ≤ 1,024 bytes); short ones keep their readable form (D12).
+ */
+const identityOf = (e: LedgerEvent) => {
+  const key = JSON.stringify([e.source, e.id]);
+  return Buffer.byteLength(key) <= 512 ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
+};
+const claimKey = (identity: string): ItemAv => ({ pk: S(`ID#${identity}`), sk: S("ID") });
+const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
+const ctrPk = (account: string, period: PeriodId, shard: number) => `CTR#${account}#${period}#${shard}`;
+const evtPk = (account: string, period: PeriodId, shard: number) => `EVT#${account}#${period}#${shard}`;
+const EVENTS_SK = "#EVENTS";
+
+export interface UsageStoreOptions {
+  readonly shards?: number;
+  readonly attemptCutoffMs?: number;
+  /**
+   * Claim requests (of 25 inserts) in flight at once, and claim resolutions (default 16: 30,000
+   * events, Lambda's 6 MB payload, take ≈ 1,200 requests; DynamoDB Local, one JVM, prefers fewer).
+   */
+  readonly claimConcurrency?: number;
+}
+
+interface Winner {
+  readonly hash: string;
+  readonly accountId: string;
+  readonly period: PeriodId;
+  readonly t: number;
+}
+
+/** The effects an attempt will commit, grown event by event within the transaction limits. */
+class AttemptPlan {
+  readonly id: string;
+  readonly shard: number;
+  readonly members: number[] = [];
+  private readonly counterKeys = new Set<string>();
+  private readonly pages = new Map<string, { bytes: number; n: number }>();
+  private items = 1; // the commit record
+  private bytes = 200;
+
+  constructor(now: number, shards: number) {
+    this.id = `${now}-${randomUUID()}`;
+    this.shard = randomInt(shards);
+  }
+
+  /** Adds the event if it fits (always when the attempt is empty). */
+  tryAdd(index: number, p: PreparedEvent): boolean {
+    const c = p.contribution;
+    const apKey = JSON.stringify([p.accountId, c.period]);
+    let items = 0;
+    let bytes = 0;
+    let page: { bytes: number; n: number } | undefined;
+    let newCounterKeys: string[] = [];
+    if (c.counted) {
+      // The event count rides on a counter item; an event with no charge may need the #EVENTS item.
+      const keys = c.deltas.length > 0 ? c.deltas.map((d) => counterKey(d)) : [EVENTS_SK];
+      newCounterKeys = keys.map((k) => `${apKey}${k}`).filter((k) => !this.counterKeys.has(k));
+      items += newCounterKeys.length;
+      bytes += newCounterKeys.reduce((s, k) => s + k.length + 150, 0);
+    } else {
+      const size = Buffer.byteLength(JSON.stringify(p.event)) + 1;
+      const cur = this.pages.get(apKey);
+      if (!cur || cur.bytes + size > MAX_PAGE_JSON) {
+        items += 1;
+        page = { bytes: size, n: (cur?.n ?? 0) + 1 };
+      } else page = { bytes: cur.bytes + size, n: cur.n };
+      bytes += size;
+    }
+    if (
+      this.members.length > 0 &&
+      (this.items + items > MAX_TRANSACT_ITEMS || this.bytes + bytes > MAX_TRANSACT_BYTES)
+    )
+      return false;
+    this.members.push(index);
+    for (const k of newCounterKeys) this.counterKeys.add(k);
+    if (page) this.pages.set(apKey, page);
+    this.items += items;
+    this.bytes += bytes;
+    return true;
+  }
+}
+
+export class DynamoUsageStore implements UsageStore, LedgerStore {
+  private readonly shards: number;
+  private readonly cutoffMs: number;
+  private readonly claimConcurrency: number;
+  /** (account, period) pairs whose USAGE# marker this container has written. */
+  private readonly marked = new Set<string>();
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    opts: UsageStoreOptions = {},
+  ) {
+    this.shards = opts.shards ?? USAGE_SHARDS;
+    this.cutoffMs = opts.attemptCutoffMs ?? DEFAULT_ATTEMPT_CUTOFF_MS;
+    this.claimConcurrency = opts.claimConcurrency ?? 16;
+  }
+
+  async ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]> {
+    if (events.length === 0) return [];
+    await this.markPeriods(events);
+
+    // Distinct identities, in arrival order: the first occurrence is the one claimed.
+    const groups = new Map<string, number[]>();
+    events.forEach((p, i) => {
+      const k = identityOf(p.event);
+      const g = groups.get(k);
+      if (g) g.push(i);
+      else groups.set(k, [i]);
+    });
+    const attempts: AttemptPlan[] = [];
+    const attemptOf = new Map<number, AttemptPlan>();
+    // Attempts are filled account by account, so that an account's counters land in as few as possible.
+    const firsts = [...groups.values()].map((g) => g[0]!);
+    const accountKey = (i: number) => JSON.stringify([events[i]!.accountId, events[i]!.contribution.period]);
+    firsts.sort((x, y) => {
+      const kx = accountKey(x);
+      const ky = accountKey(y);
+      return kx < ky ? -1 : kx > ky ? 1 : x - y;
+    });
+    for (const i of firsts) {
+      let a = attempts.at(-1);
+      if (!a?.tryAdd(i, events[i]!)) {
+        a = new AttemptPlan(now, this.shards);
+        attempts.push(a);
+        a.tryAdd(i, events[i]!);
+      }
+      attemptOf.set(i, a);
+    }
+
+    // Claims, then the resolution of claims held by other attempts.
+    const mine = new Set<number>();
+    const winners = new Map<string, Winner | "retry">();
+    const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
+    const committedAttempts = new Set<string>();
+    try {
+      const existing = await this.claimAll(
+        [...groups].map(([identity, [first]]) => ({
+          identity,
+          p: events[first!]!,
+          attempt: attemptOf.get(first!)!.id,
+        })),
+        now,
+      );
+      await mapLimit([...groups], this.claimConcurrency, async ([identity, [first]]) => {
+        const i = first!;
+        const p = events[i]!;
+        const attempt = attemptOf.get(i)!;
+        const old = existing.get(identity);
+        if (!old) {
+          mine.add(i);
+          return;
+        }
+        const owner = old.o?.S ?? "";
+        const winner: Winner = {
+          hash: old.h?.S ?? "",
+          accountId: old.a?.S ?? "",
+          period: old.p?.S ?? "",
+          t: Number(old.t?.N ?? p.event.t),
+        };
+        let state = await memo(commitStates, owner, () => this.commitState(owner));
+        if (state === "none") {
+          if (now - Number(old.at?.N ?? 0) < this.cutoffMs) {
+            winners.set(identity, "retry");
+            return;
+          }
+          state = await this.abort(owner, now);
+          commitStates.set(owner, Promise.resolve(state));
+        }
+        if (state === "committed") {
+          winners.set(identity, winner);
+          return;
+        }
+        if (await this.takeOver(identity, p, owner, attempt.id, now)) mine.add(i);
+        else winners.set(identity, "retry");
+      });
+
+      // One transaction per attempt: its effects and its commit record, atomically.
+      await mapLimit(attempts, 4, async (a) => {
+        const members = a.members.filter((i) => mine.has(i));
+        if (members.length === 0) return;
+        if (
+          await this.commitAttempt(
+            a,
+            members.map((i) => events[i]!),
+            now,
+          )
+        )
+          committedAttempts.add(a.id);
+        else for (const i of members) winners.set(identityOf(events[i]!.event), "retry");
+      });
+    } catch (e) {
+      // Release our claims for an immediate re-delivery: an aborted attempt's claims are taken over.
+      await Promise.allSettled(
+        attempts.filter((a) => !committedAttempts.has(a.id)).map((a) => this.abort(a.id, now)),
+      );
+      throw e;
+    }
+
+    const out: StoreOutcome[] = new Array(events.length);
+    for (const [identity, indexes] of groups) {
+      const first = indexes[0]!;
+      const w: Winner | "retry" | undefined = mine.has(first)
+        ? winners.get(identity) === "retry"
+          ? "retry"
+          : {
+              hash: events[first]!.hash,
+              accountId: events[first]!.accountId,
+              period: events[first]!.contribution.period,
+              t: events[first]!.event.t,
+            }
+        : winners.get(identity);
+      for (const i of indexes) {
+        const p = events[i]!;
+        if (w === undefined || w === "retry")
+          out[i] = { kind: "retry", reason: "claimed by a running attempt" };
+        else if (i === first && mine.has(first))
+          out[i] = { kind: "stored", accountId: w.accountId, period: w.period };
+        else if (p.hash === w.hash) out[i] = { kind: "duplicate", accountId: w.accountId, period: w.period };
+        else {
+          await this.putConflict(p, w, now);
+          out[i] = { kind: "conflict", accountId: w.accountId, period: w.period };
+        }
+      }
+    }
+    return out;
+  }
+
+  private async markPeriods(events: readonly PreparedEvent[]) {
+    const todo = new Map<string, [string, PeriodId]>();
+    for (const p of events) {
+      const k = JSON.stringify([p.accountId, p.contribution.period]);
+      if (!this.marked.has(k)) todo.set(k, [p.accountId, p.contribution.period]);
+    }
+    await mapLimit([...todo], 8, async ([k, [account, period]]) => {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { pk: S(`ACCT#${account}`), sk: S(`USAGE#${period}`), period: S(period) },
+        }),
+      );
+      this.marked.add(k);
+    });
+  }
+
+  /**
+   * Claims every identity for its attempt: conditional inserts, 25 per request (PartiQL
+   * BatchExecuteStatement; each statement is its own conditional put, 1 WRU, not a transaction).
+   * Returns the existing claim of each identity another attempt holds: from the failed statement
+   * (ReturnValuesOnConditionCheckFailure ALL_OLD) when the service returns it, else read back in
+   * one strongly consistent BatchGetItem per 100 (an INSERT on an existing key answers DuplicateItem
+   * without the item; duplicates are the rare path of re-deliveries).
+   */
+  private async claimAll(
+    claims: readonly { identity: string; p: PreparedEvent; attempt: string }[],
+    now: number,
+  ): Promise<Map<string, ItemAv>> {
+    const existing = new Map<string, ItemAv>();
+    const toRead: string[] = [];
+    const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?}`;
+    const chunks: (typeof claims)[number][][] = [];
+    for (let i = 0; i < claims.length; i += 25) chunks.push(claims.slice(i, i + 25));
+    await mapLimit(chunks, this.claimConcurrency, async (chunk) => {
+      let pending = chunk;
+      for (let retry = 0; pending.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchExecuteStatementCommand({
+            Statements: pending.map(({ identity, p, attempt }) => {
+              const a = claimAttributes(p, attempt, now);
+              const key = claimKey(identity);
+              return {
+                Statement: statement,
+                Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!],
+                ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+              };
+            }),
+          }),
+        );
+        const again: typeof pending = [];
+        pending.forEach((c, i) => {
+          const error = r.Responses?.[i]?.Error;
+          if (!error) return;
+          if (error.Code === "DuplicateItem" || error.Code === "ConditionalCheckFailed") {
+            if (error.Item) existing.set(c.identity, error.Item);
+            else toRead.push(c.identity);
+          } else again.push(c); // throttled or a transient error: that statement alone again
+        });
+        if (again.length > 0 && retry >= 8)
+          throw new Error(`claims failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`);
+        if (again.length > 0)
+          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        pending = again;
+      }
+    });
+    for (let i = 0; i < toRead.length; i += 100) {
+      let keys = toRead.slice(i, i + 100).map(claimKey);
+      for (let retry = 0; keys.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of r.Responses?.[this.table] ?? []) existing.set(item.pk!.S!.slice(3), item);
+        keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        if (keys.length > 0)
+          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+      }
+    }
+    for (const id of toRead)
+      if (!existing.has(id)) throw new Error(`claim of ${id} failed but the existing claim cannot be read`);
+    return existing;
+  }
+
+  private async takeOver(
+    identity: string,
+    p: PreparedEvent,
+    from: string,
+    attempt: string,
+    now: number,
+  ): Promise<boolean> {
+    const a = claimAttributes(p, attempt, now);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: claimKey(identity),
+          UpdateExpression: "SET h = :h, a = :a, p = :p, t = :t, o = :o, #at = :at",
+          ConditionExpression: "o = :from",
+          ExpressionAttributeNames: { "#at": "at" },
+          ExpressionAttributeValues: {
+            ":h": a.h!,
+            ":a": a.a!,
+            ":p": a.p!,
+            ":t": a.t!,
+            ":o": a.o!,
+            ":at": a.at!,
+            ":from": S(from),
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false; // another attempt took it over first
+      throw e;
+    }
+  }
+
+  private async commitState(attempt: string): Promise<"committed" | "aborted" | "none"> {
+    const r = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: commitKey(attempt), ConsistentRead: true }),
+    );
+    const s = r.Item?.s?.S;
+    return s === "committed" ? "committed" : s === "aborted" ? "aborted" : "none";
+  }
+
+  /** Marks the attempt aborted unless it committed first; returns which one holds. */
+  private async abort(attempt: string, now: number): Promise<"committed" | "aborted"> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { ...commitKey(attempt), s: S("aborted"), at: N(now) },
+          ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return "aborted";
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      return (e as { Item?: ItemAv }).Item?.s?.S === "committed" ? "committed" : "aborted";
+    }
+  }
+
+  /** The attempt's one transaction; false when another handler aborted it first (its claims are lost). */
+  private async commitAttempt(
+    a: AttemptPlan,
+    members: readonly PreparedEvent[],
+    now: number,
+  ): Promise<boolean> {
+    const counters = new Map<
+      string,
+      { account: string; period: PeriodId; deltas: CounterDelta[]; events: number }
+    >();
+    const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
+    for (const p of members) {
+      const c = p.contribution;
+      const k = JSON.stringify([p.accountId, c.period]);
+      if (c.counted) {
+        const g = counters.get(k) ?? { account: p.accountId, period: c.period, deltas: [], events: 0 };
+        g.deltas.push(...c.deltas);
+        g.events += 1;
+        counters.set(k, g);
+      } else {
+        const g = pages.get(k) ?? { account: p.accountId, period: c.period, events: [] };
+        g.events.push(p.event);
+        pages.set(k, g);
+      }
+    }
+    const items: TransactWriteItem[] = [];
+    for (const g of counters.values()) {
+      const pk = S(ctrPk(g.account, g.period, a.shard));
+      const deltas = mergeDeltas(g.deltas);
+      // The (account, period)'s counted events (`e`) ride on its first counter item of the attempt.
+      if (deltas.length === 0)
+        items.push({
+          Update: {
+            TableName: this.table,
+            Key: { pk, sk: S(EVENTS_SK) },
+            UpdateExpression: "ADD e :e",
+            ExpressionAttributeValues: { ":e": N(g.events) },
+          },
+        });
+      for (const [i, d] of deltas.entries())
+        items.push({
+          Update: {
+            TableName: this.table,
+            Key: { pk, sk: S(counterKey(d)) },
+            UpdateExpression: i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n",
+            ExpressionAttributeValues: {
+              ":q": N(d.quantity.toFixed()),
+              ":n": N(d.events),
+              ...(i === 0 ? { ":e": N(g.events) } : {}),
+            },
+          },
+        });
+    }
+    for (const g of pages.values()) {
+      let chunk: string[] = [];
+      let size = 0;
+      let n = 0;
+      const flush = () => {
+        if (chunk.length === 0) return;
+        items.push({
+          Put: {
+            TableName: this.table,
+            Item: {
+              pk: S(evtPk(g.account, g.period, a.shard)),
+              sk: S(`${a.id}#${n++}`),
+              c: N(chunk.length),
+              z: { B: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) },
+            },
+          },
+        });
+        chunk = [];
+        size = 0;
+      };
+      for (const e of g.events) {
+        const json = JSON.stringify(e);
+        if (size + json.length + 1 > MAX_PAGE_JSON) flush();
+        chunk.push(json);
+        size += json.length + 1;
+      }
+      flush();
+    }
+    items.push({
+      Put: {
+        TableName: this.table,
+        Item: { ...commitKey(a.id), s: S("committed"), at: N(now), events: N(members.length) },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    });
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        return true;
+      } catch (e) {
+        if (!(e instanceof TransactionCanceledException)) throw e;
+        const reasons = e.CancellationReasons ?? [];
+        if (reasons.at(-1)?.Code === "ConditionalCheckFailed") return false;
+        // Another attempt's transaction held one of our counters: nothing was applied, run it again.
+        if (retry < 8 && reasons.some((r) => r.Code === "TransactionConflict")) {
+          await new Promise((r) => setTimeout(r, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async putConflict(p: PreparedEvent, first: Winner, now: number) {
+    const e = p.event;
+    const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
+    await this.client
+      .send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: S(`ACCT#${first.accountId}`),
+            sk: S(`CONFLICT#${identityOf(e)}#${p.hash}`),
+            source: S(e.source),
+            id: S(e.id),
+            firstHash: S(first.hash),
+            conflictingHash: S(p.hash),
+            conflictingBody: S(body),
+            seenAt: N(now),
+            t: N(first.t),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!isConditionFailure(err)) throw err;
+      });
+  }
+
+  // ---- reads (close, marketplace reporter) ----
+  private async queryAll(
+    input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
+  ): Promise<ItemAv[]> {
+    const items: ItemAv[] = [];
+    let ExclusiveStartKey: ItemAv | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey, ConsistentRead: true }),
+      );
+      items.push(...(r.Items ?? []));
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  private byPk(pk: string) {
+    return this.queryAll({ KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": S(pk) } });
+  }
+
+  async usagePeriods(accountId: string): Promise<PeriodId[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("USAGE#") },
+    });
+    return items.map((i) => i.period?.S ?? "").sort();
+  }
+
+  async statefulEventsOf(accountId: string, periods: readonly PeriodId[]): Promise<LedgerEvent[]> {
+    const pks = periods.flatMap((p) => Array.from({ length: this.shards }, (_, s) => evtPk(accountId, p, s)));
+    const pages = await mapLimit(pks, 8, (pk) => this.byPk(pk));
+    return pages
+      .flat()
+      .flatMap(
+        (i) => JSON.parse(inflateRawSync(i.z?.B ?? new Uint8Array()).toString("utf8")) as LedgerEvent[],
+      );
+  }
+
+  /** Raw events with t < until (periods are local months: those up to the next UTC month are read). */
+  async eventsOf(accountId: string, until: number): Promise<LedgerEvent[]> {
+    const last = shiftPeriod(periodOf(until, "UTC"), 1);
+    const periods = (await this.usagePeriods(accountId)).filter((p) => p <= last);
+    return (await this.statefulEventsOf(accountId, periods)).filter((e) => e.t < until);
+  }
+
+  async countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters> {
+    const rows = (
+      await mapLimit(
+        Array.from({ length: this.shards }, (_, s) => ctrPk(accountId, period, s)),
+        8,
+        (pk) => this.byPk(pk),
+      )
+    ).flat();
+    let events = 0;
+    const counters: CounterDelta[] = [];
+    for (const r of rows) {
+      const sk = r.sk?.S ?? "";
+      const n = Number(r.n?.N ?? 0);
+      events += Number(r.e?.N ?? 0);
+      if (sk === EVENTS_SK) continue;
+      const [kind, product, dims, version, reason] = JSON.parse(sk) as [
+        CounterDelta["kind"],
+        string,
+        [string, string][],
+        string,
+        string,
+      ];
+      counters.push({
+        kind,
+        product,
+        dimensions: Object.fromEntries(dims),
+        version,
+        reason,
+        quantity: dec(r.q?.N ?? "0"),
+        events: n,
+      });
+    }
+    return { counters: mergeDeltas(counters), events };
+  }
+
+  async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("CONFLICT#") },
+    });
+    return items.map((i) => ({
+      accountId,
+      source: i.source?.S ?? "",
+      id: i.id?.S ?? "",
+      firstHash: i.firstHash?.S ?? "",
+      conflictingHash: i.conflictingHash?.S ?? "",
+      conflictingBody: i.conflictingBody?.S ?? "",
+      seenAt: Number(i.seenAt?.N ?? 0),
+      t: Number(i.t?.N ?? 0),
+    }));
+  }
+}
+
+function claimAttributes(p: PreparedEvent, attempt: string, now: number): ItemAv {
+  return {
+    h: S(p.hash),
+    a: S(p.accountId),
+    p: S(p.contribution.period),
+    t: N(p.event.t),
+    o: S(attempt),
+    at: N(now),
+  };
+}
+
+function memo<K, V>(cache: Map<K, Promise<V>>, key: K, f: () => Promise<V>): Promise<V> {
+  let v = cache.get(key);
+  if (!v) {
+    v = f();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+/** Runs f over items with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (t: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

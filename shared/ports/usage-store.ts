@@ -1,0 +1,58 @@
+/**
+ * The usage store (docs/data-model.md): each event identity (source + id, G5) claimed once, and the
+ * effects of every newly claimed event — monthly counters of counted events, raw stateful events —
+ * committed atomically per attempt, so that a crash at any point followed by a re-delivery
+ * changes nothing.
+ */
+import type { Account } from "../contract/accounts.js";
+import type { Tariff } from "../contract/tariffs.js";
+import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
+import type { LedgerEvent } from "../core/rating/types.js";
+import type { PeriodId } from "../core/time.js";
+import type { ConflictRecord } from "./storage.js";
+
+/** A validated event of a batch, ready to be stored. */
+export interface PreparedEvent {
+  readonly event: LedgerEvent;
+  /** SHA-256 of the canonical content (type, subject, time, data): tells duplicates from conflicts. */
+  readonly hash: string;
+  readonly accountId: string;
+  /** What the event adds: counters of its period, or itself as a raw (stateful) event. */
+  readonly contribution: Contribution;
+  /** The event's own JSON, kept with a conflict. */
+  readonly body: string;
+}
+
+export type StoreOutcome =
+  | { readonly kind: "stored"; readonly accountId: string; readonly period: PeriodId }
+  /** Same identity already committed with the same content. */
+  | { readonly kind: "duplicate"; readonly accountId: string; readonly period: PeriodId }
+  /** Same identity committed with other content: the first wins, the conflict is recorded under it. */
+  | { readonly kind: "conflict"; readonly accountId: string; readonly period: PeriodId }
+  /** Claimed by an attempt that may still be running: leave it to SQS to deliver again later. */
+  | { readonly kind: "retry"; readonly reason: string };
+
+export interface UsageStore {
+  /** Stores a batch; one outcome per input, in order. Throws on an unexpected error (nothing is then half-counted). */
+  ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]>;
+  /** Periods of the account that hold usage (any event ever claimed for them). */
+  usagePeriods(accountId: string): Promise<PeriodId[]>;
+  /** The account's raw (stateful) events of the given periods. */
+  statefulEventsOf(accountId: string, periods: readonly PeriodId[]): Promise<LedgerEvent[]>;
+  /** The period's monthly counters, summed over shards. */
+  countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters>;
+  conflictsOf(accountId: string): Promise<ConflictRecord[]>;
+}
+
+export interface RatedAccount {
+  readonly account: Account;
+  readonly tariff: Tariff;
+}
+
+/** O(1) account (and tariff) lookup for ingest; `batchCache` holds one lookup per account per batch. */
+export interface AccountDirectory {
+  lookup(
+    accountId: string,
+    batchCache?: Map<string, Promise<RatedAccount | undefined>>,
+  ): Promise<RatedAccount | undefined>;
+}
