@@ -66,9 +66,14 @@ describe("BillingFunction", () => {
       TracingConfig: { Mode: "Active" },
       KmsKeyArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^Key"), "Arn"] },
       LoggingConfig: { LogGroup: { Ref: logicalId(defaults.logGroup) } },
-      // Only variables something reads: no logger reads POWERTOOLS_SERVICE_NAME or LOG_LEVEL.
+      // Only variables something reads: the Powertools Logger reads POWERTOOLS_SERVICE_NAME and LOG_LEVEL.
       Environment: {
-        Variables: Match.objectEquals({ NODE_OPTIONS: "--enable-source-maps", BILLING_TABLE: "t" }),
+        Variables: Match.objectEquals({
+          NODE_OPTIONS: "--enable-source-maps",
+          POWERTOOLS_SERVICE_NAME: "cpaas-billing",
+          LOG_LEVEL: "INFO",
+          BILLING_TABLE: "t",
+        }),
       },
       ReservedConcurrentExecutions: Match.absent(),
     });
@@ -111,6 +116,8 @@ describe("BillingFunction", () => {
       Environment: {
         Variables: Match.objectEquals({
           NODE_OPTIONS: "--enable-source-maps --max-old-space-size=900",
+          POWERTOOLS_SERVICE_NAME: "cpaas-billing",
+          LOG_LEVEL: "INFO",
           EXTRA: "x",
         }),
       },

@@ -109,8 +109,8 @@ describe("BillingStack", () => {
         USAGE_QUEUE_URL: { Ref: id(stack.usageQueue) },
         USAGE_DLQ_URL: { Ref: id(stack.usageDlq) },
       });
-      // No defaults that nothing reads (no logger reads them).
-      expect("POWERTOOLS_SERVICE_NAME" in vars || "LOG_LEVEL" in vars).toBe(false);
+      // The Powertools Logger's service name and level (read by the ingest handler's logger).
+      expect(vars).toMatchObject({ POWERTOOLS_SERVICE_NAME: "cpaas-billing", LOG_LEVEL: "INFO" });
       expect("MARKETPLACE_API_URL" in vars).toBe(f === stack.functions.marketplaceReporter);
     }
     template.hasResourceProperties("AWS::Lambda::Function", {

@@ -103,7 +103,7 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
       sms("j2", "acme", "2025-07-15T12:00:00Z"),
       sms("j3", "acme", "2025-07-31T23:00:00Z", "sms.mo"),
       sms("g1", "globex", "2025-07-04T08:00:00Z"),
-      sms("a1", "acme", "2025-08-03T10:00:00Z"),
+      sms("a1", "acme", "2025-08-01T10:00:00Z"),
     ];
     for (const [i, b] of bodies.entries()) await ingestUsageMessage(b, `m${i}`, deps);
     const doc = DynamoDBDocumentClient.from(c);

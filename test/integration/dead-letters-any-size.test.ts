@@ -114,7 +114,7 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
       ids: [huge.deadLetterId],
       blobs: system.blobs,
     });
-    expect(r).toEqual({ redriven: 1, fromQueue: 0 });
+    expect(r).toEqual({ redriven: 1, fromQueue: 0, kept: [] });
     expect(await system.drain()).toMatchObject({ "dead-lettered": 1 });
     const again = (await system.store.list()).filter((l) => l.bodySha256 === huge.bodySha256);
     expect(again).toHaveLength(1);
@@ -130,6 +130,7 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
   it("an event dated more than 24 hours after its receipt is refused with the reason; 24 hours is still taken", async () => {
     const future = msg({ id: "future", time: "2025-07-03T10:00:01Z" });
     const edge = msg({ id: "edge", time: "2025-07-03T10:00:00Z" });
+    await system.drain(); // what earlier tests redrove is not this test's business
     await system.send([future, edge]);
     expect(await system.drain()).toMatchObject({ stored: 1, "dead-lettered": 1 });
     expect((await letterWith(future)).reason).toBe(

@@ -126,6 +126,7 @@ describe("late-event adjustments through ingest and close", () => {
   });
 
   it("contract §1, G7: every allowed character of a dimension reaches the adjustment line and both exports unchanged", async () => {
+    clock.advanceTo(Date.parse("2025-07-10T11:00:00Z")); // received after the usage happened
     await system.send(
       FEATURES.map(([feature], i) => genai(`jul-${i}`, "2025-07-10T10:00:00Z", { feature, model: `m|${i}` })),
     );
@@ -192,6 +193,7 @@ describe("late-event adjustments through ingest and close", () => {
         data: { endUserId: "u1", serviceId: "svc-1", ...data },
       });
     // The issue's case: the end user writes at 17:05 on 31 August in New York …
+    clock.advanceTo(Date.parse("2025-08-31T21:10:00Z")); // received after the usage happened
     await system.send([viber("in-1", "viber.inbound", "2025-08-31T17:05:00-04:00", {})]);
     expect(await system.drain()).toMatchObject({ stored: 1, failed: 0 });
     // … August is closed at 13:00 UTC on 1 September, with no session message yet: no session charge.
