@@ -63,11 +63,13 @@ export function createIngestHandler(deps: IngestDeps) {
         messageId: f.messageId,
         error: f.error as Error,
       });
-    if (outcomes.failed > 0) {
-      metrics.addMetric(INGEST_UNEXPECTED_ERRORS_METRIC, MetricUnit.Count, outcomes.failed);
+    // A message retried only because a running invocation holds its event is no error (usage-store.ts).
+    const errors = r.failures.length;
+    if (errors > 0) {
+      metrics.addMetric(INGEST_UNEXPECTED_ERRORS_METRIC, MetricUnit.Count, errors);
       metrics.publishStoredMetrics();
     }
-    if (event.Records.length > 0 && outcomes.failed === event.Records.length)
+    if (event.Records.length > 0 && errors === event.Records.length)
       throw new IngestBatchFailedError(outcomes);
     return { batchItemFailures: r.retry.map((itemIdentifier) => ({ itemIdentifier })), outcomes };
   };

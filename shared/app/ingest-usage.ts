@@ -148,7 +148,7 @@ export async function ingestBatch(
       if (bytes > MAX_BODY_BYTES) {
         letters.push({
           c,
-          reason: `event is ${bytes} bytes; a usage event may be at most ${MAX_BODY_BYTES}`,
+          reason: `${c.deadLetterId === c.messageId ? "message body" : "batch element"} is ${bytes} bytes; a usage message may be at most ${MAX_BODY_BYTES}`,
         });
         continue;
       }

@@ -147,7 +147,13 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
   });
 
   it("a leap second is read as the next second", async () => {
-    await system.send([msg({ id: "leap", time: "2025-07-01T23:59:60Z" })]);
+    // A stateful type (kept as a raw event, so its instant can be read back; SMS are only counted).
+    await system.send([
+      msg(
+        { id: "leap", time: "2025-07-01T23:59:60Z", type: "viber.inbound" },
+        { to: undefined, country: undefined, status: undefined, endUserId: "u1", serviceId: "svc-1" },
+      ),
+    ]);
     expect(await system.drain()).toMatchObject({ stored: 1 });
     const events = await system.store.usage.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
     expect(events.find((e) => e.id === "leap")?.t).toBe(Date.parse("2025-07-02T00:00:00Z"));

@@ -9,7 +9,7 @@ import { type AttributeValue, GetItemCommand, PutItemCommand, ScanCommand } from
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIngestHandler } from "../../functions/ingest-usage/handler.js";
+import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
@@ -141,15 +141,27 @@ describe("ingest at volume", () => {
   };
   const handlerOn = (client: ReturnType<typeof dynamoClient>, table: string) => {
     const store = new DynamoBillingStore(client, table, { attemptCutoffMs: CUTOFF });
+    const h = createIngestHandler({
+      usage: store.usage,
+      periods: store,
+      deadLetters: store,
+      clock,
+      accounts: directoryOf(config),
+    });
     return {
       store,
-      handler: createIngestHandler({
-        usage: store.usage,
-        periods: store,
-        deadLetters: store,
-        clock,
-        accounts: directoryOf(config),
-      }),
+      // As Lambda does: a handler that throws (every record failed) returns the whole batch to the queue.
+      handler: async (batch: SQSEvent) => {
+        try {
+          return await h(batch);
+        } catch (e) {
+          if (!(e instanceof IngestBatchFailedError)) throw e;
+          return {
+            batchItemFailures: batch.Records.map((r) => ({ itemIdentifier: r.messageId })),
+            outcomes: e.outcomes,
+          };
+        }
+      },
     };
   };
 
@@ -256,6 +268,7 @@ describe("ingest at volume", () => {
   });
 
   it("a conflicting re-delivery whose time falls in another period: first wins, the conflict is reported in the first's period", async () => {
+    clock.advanceTo(Date.parse("2025-08-01T02:00:00Z")); // received after July's usage (24-hour rule)
     await system.send([JSON.stringify(sms("p1", { subject: "globex", time: "2025-07-31T23:00:00Z" }))]);
     await system.drain();
     await system.send([JSON.stringify(sms("p1", { subject: "globex", time: "2025-08-01T01:00:00Z" }))]);
@@ -279,6 +292,7 @@ describe("ingest at volume", () => {
     new Date(Date.parse("2025-07-01T00:00:00Z") + Math.floor((i / n) * 30 * 86_400_000)).toISOString();
 
   it("a burst of 10,000 events: every one counted once, the close bills them exactly", async () => {
+    clock.advanceTo(Date.parse("2025-08-01T02:00:00Z")); // received after July's usage (24-hour rule)
     const n = 10_000;
     const bodies = Array.from({ length: n }, (_, i) =>
       JSON.stringify(
@@ -318,6 +332,7 @@ describe("ingest at volume", () => {
   }, 600_000);
 
   it("a CloudEvents batch body at the SQS size limit (1 MiB): each event stored once", async () => {
+    clock.advanceTo(Date.parse("2025-08-01T02:00:00Z")); // received after July's usage (24-hour rule)
     const LIMIT = 1_048_576;
     const events: string[] = [];
     let size = 2;
@@ -337,6 +352,7 @@ describe("ingest at volume", () => {
   }, 600_000);
 
   it("one account sends 100,000 events of one product in one period: exact total, no item grows", async () => {
+    clock.advanceTo(Date.parse("2025-08-01T02:00:00Z")); // received after July's usage (24-hour rule)
     const perBody = 1_000;
     const n = 100_000;
     const bodies = Array.from({ length: n / perBody }, (_, b) =>

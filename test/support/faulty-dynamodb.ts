@@ -36,7 +36,9 @@ export function faultyClient(endpoint: string, plan: FaultPlan): FaultyClient {
       if (hit) firedAt = n;
       if (hit || (plan.mode === "crash" && firedAt !== undefined))
         throw Object.assign(new Error(`injected failure at DynamoDB request ${n} (${context.commandName})`), {
-          name: "InjectedFailure",
+          // As an outage answers (503): transient, so ingest returns the message to the queue.
+          name: "ServiceUnavailable",
+          $metadata: { httpStatusCode: 503 },
         });
       return next(args);
     },

@@ -13,6 +13,7 @@ import {
   DynamoDBDocumentClient as Doc,
   type DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
@@ -78,10 +79,23 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async getAccount(accountId: string): Promise<Account | undefined> {
-    const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: ACCOUNTS, sk: accountId } }),
+    // An id longer than a sort key can be (1,024 bytes) names no account: no request for it.
+    const r =
+      Buffer.byteLength(accountId) <= 1024
+        ? await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: ACCOUNTS, sk: accountId } }))
+        : { Item: undefined };
+    if (r.Item) return JSON.parse(String(r.Item.account)) as Account;
+    // Unknown account, or nothing configured at all (then not transient: NoConfigurationError, D12).
+    const any = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": ACCOUNTS },
+        Limit: 1,
+      }),
     );
-    return r.Item ? (JSON.parse(String(r.Item.account)) as Account) : undefined;
+    if ((any.Items ?? []).length === 0) throw new NoConfigurationError();
+    return undefined;
   }
 
   async getTariff(tariffId: string): Promise<Tariff | undefined> {
