@@ -127,7 +127,10 @@ describe("ingest at volume", () => {
   let tables = 0;
   const clock = new VirtualClock(Date.parse("2025-07-03T00:00:00Z"));
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock, attemptCutoffMs: CUTOFF });
+    // On a loaded machine DynamoDB Local can drop a connection ("socket hang up"): the message comes
+    // back and is retried, as on AWS. These tests are about exactly-once totals, not the redrive
+    // policy, so a message retried a few times must not reach the DLQ (local-stack.test.ts tests that).
+    system = await startLocalBillingSystem({ clock, attemptCutoffMs: CUTOFF, maxReceiveCount: 50 });
     await system.loadConfig(config);
   });
   afterAll(async () => {
@@ -288,6 +291,11 @@ describe("ingest at volume", () => {
     for (const MessageBody of bodies)
       await system.sqs.send(new SendMessageCommand({ QueueUrl: system.queueUrls.usage, MessageBody }));
   };
+  /** Nothing dead-lettered and nothing left in the DLQ; the exact totals are asserted by each test. */
+  const expectEverythingStored = async (tally: { "dead-lettered": number }) => {
+    expect(tally["dead-lettered"]).toBe(0);
+    expect(await system.failedMessages.listAll()).toEqual([]);
+  };
   const july = (i: number, n: number) =>
     new Date(Date.parse("2025-07-01T00:00:00Z") + Math.floor((i / n) * 30 * 86_400_000)).toISOString();
 
@@ -314,7 +322,8 @@ describe("ingest at volume", () => {
     );
     await system.send(bodies);
     const tally = await system.drain();
-    expect(tally).toMatchObject({ stored: n, duplicate: 0, failed: 0 });
+    // The totals below are the proof; retries (a busy machine) may add duplicates but never count twice.
+    await expectEverythingStored(tally);
     expect((await system.store.usage.countersOf("burst", "2025-07")).events).toBe(8_000);
     expect(await system.store.usage.statefulEventsOf("burst", ["2025-07"])).toHaveLength(2_000);
     clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
@@ -347,7 +356,7 @@ describe("ingest at volume", () => {
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(LIMIT);
     await sendEach([body]);
     const tally = await system.drain();
-    expect(tally).toMatchObject({ stored: events.length, "dead-lettered": 0, failed: 0 });
+    await expectEverythingStored(tally);
     expect((await system.store.usage.countersOf("mib", "2025-07")).events).toBe(events.length);
   }, 600_000);
 
@@ -371,7 +380,7 @@ describe("ingest at volume", () => {
     await sendEach(bodies);
     // A hang guard only (DynamoDB Local takes one conditional put per event: minutes on a busy machine).
     const tally = await system.drain(undefined, { batchSize: 10, timeoutMs: 1_500_000 });
-    expect(tally).toMatchObject({ stored: n, failed: 0 });
+    await expectEverythingStored(tally);
     const counters = await system.store.usage.countersOf("big", "2025-07");
     expect(counters.events).toBe(n);
     expect(counters.counters.map((c) => [c.product, c.quantity.toFixed(), c.events])).toEqual([
