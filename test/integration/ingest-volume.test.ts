@@ -379,7 +379,9 @@ describe("ingest at volume", () => {
     );
     await sendEach(bodies);
     // A hang guard only (DynamoDB Local takes one conditional put per event: minutes on a busy machine).
-    const tally = await system.drain(undefined, { batchSize: 10, timeoutMs: 1_500_000 });
+    // One body (1,000 events) per invocation: an invocation of 10,000 events can outlast the emulated
+    // 30 s Lambda timeout on a busy machine and be retried again and again.
+    const tally = await system.drain(undefined, { batchSize: 1, timeoutMs: 1_500_000 });
     await expectEverythingStored(tally);
     const counters = await system.store.usage.countersOf("big", "2025-07");
     expect(counters.events).toBe(n);
