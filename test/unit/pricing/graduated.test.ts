@@ -1,14 +1,9 @@
 /** Graduated tiers (contract §3, §4; rating-rules §3.1): pricing/graduated.ts. */
 import { describe } from "vitest";
-import { charge, runPricerTest, V2025 } from "./harness.js";
+import { charge, runPricerTest, STEPS, tieredRate, V2025 } from "./harness.js";
 
 const DE = { country: "DE", network: "x" };
-const steps = [
-  { upTo: 100, unitPrice: "0.07" },
-  { upTo: 200, unitPrice: "0.06" },
-  { upTo: null, unitPrice: "0.05" },
-];
-const rates = [{ product: "sms.mt", match: { country: "DE" }, tiers: { mode: "graduated", steps } }];
+const rates = [tieredRate("sms.mt", "graduated", STEPS, { country: "DE" })];
 const commitments = [
   { serviceId: "s1", minimumAmount: "5.00" },
   { serviceId: "s2", minimumAmount: "5.00" },
@@ -46,16 +41,10 @@ describe("graduated tiers: each unit at the price of its step, one line per step
     {
       name: "a step may end at a fraction",
       rates: [
-        {
-          product: "voice.minute",
-          tiers: {
-            mode: "graduated",
-            steps: [
-              { upTo: 1.5, unitPrice: "1" },
-              { upTo: null, unitPrice: "0.1" },
-            ],
-          },
-        },
+        tieredRate("voice.minute", "graduated", [
+          [1.5, "1"],
+          [null, "0.1"],
+        ]),
       ],
       charges: [charge("voice.minute", 2)],
       lines: [
@@ -73,16 +62,10 @@ describe("graduated tiers: each unit at the price of its step, one line per step
       name: "§3.1: each charge counts the exact amount of the units it adds to the running total",
       // s1's 1 unit at 1 → true-up 4; s2's 2 units: one at 1, one at 0.5 → 1.5, true-up 3.5.
       rates: [
-        {
-          product: "viber.message",
-          tiers: {
-            mode: "graduated",
-            steps: [
-              { upTo: 2, unitPrice: "1" },
-              { upTo: null, unitPrice: "0.5" },
-            ],
-          },
-        },
+        tieredRate("viber.message", "graduated", [
+          [2, "1"],
+          [null, "0.5"],
+        ]),
       ],
       account: { commitments },
       charges: [viber(1, "s1"), viber(2, "s2")],

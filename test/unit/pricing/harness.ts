@@ -46,6 +46,23 @@ export const summary = (r: PricingResult, currency = "EUR"): string[] =>
     })
     .sort();
 
+type Step = readonly [upTo: number | null, unitPrice: string];
+/** Tier steps from [upTo, unitPrice] pairs. */
+export const tierSteps = (steps: readonly Step[]) => steps.map(([upTo, unitPrice]) => ({ upTo, unitPrice }));
+/** The steps the tier tests share: up to 100 at 0.07, up to 200 at 0.06, then 0.05. */
+export const STEPS: readonly Step[] = [
+  [100, "0.07"],
+  [200, "0.06"],
+  [null, "0.05"],
+];
+/** A tiered rate of the tariff contract (§3). */
+export const tieredRate = (
+  product: ProductCode,
+  mode: "graduated" | "volume",
+  steps: readonly Step[],
+  match: Record<string, string> = {},
+) => ({ product, match, tiers: { mode, steps: tierSteps(steps) } });
+
 export interface PricerCase {
   readonly name: string;
   /** The rates and packages of the one tariff version in force (effective 2025-01-01). */

@@ -2,12 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { dec } from "../../../shared/core/money.js";
 import { volumeStep, walkTiers } from "../../../shared/core/rating/pricing/tiers.js";
+import { STEPS, tierSteps } from "./harness.js";
 
-const steps = [
-  { upTo: 100, unitPrice: "0.07" },
-  { upTo: 200, unitPrice: "0.06" },
-  { upTo: null, unitPrice: "0.05" },
-];
+const steps = tierSteps(STEPS);
 const walk = (from: number, to: number) => {
   const parts: string[] = [];
   walkTiers(steps, dec(from), dec(to), (p) => parts.push(`${p.quantity.toFixed()}@${p.step.unitPrice}`));

@@ -1,13 +1,8 @@
 /** Volume tiers (contract §3, §4; rating-rules §3.1): pricing/volume.ts. */
 import { describe } from "vitest";
-import { charge, runPricerTest, V2025 } from "./harness.js";
+import { charge, runPricerTest, STEPS, tieredRate, V2025 } from "./harness.js";
 
-const steps = [
-  { upTo: 100, unitPrice: "0.07" },
-  { upTo: 200, unitPrice: "0.06" },
-  { upTo: null, unitPrice: "0.05" },
-];
-const rates = [{ product: "sms.mt", match: { country: "DE" }, tiers: { mode: "volume", steps } }];
+const rates = [tieredRate("sms.mt", "volume", STEPS, { country: "DE" })];
 const DE = (network: string) => ({ country: "DE", network });
 
 describe("volume tiers: all units at the price of the step the period total reaches, on one line", () => {
@@ -39,16 +34,10 @@ describe("volume tiers: all units at the price of the step the period total reac
     {
       name: "§3.1: each charge counts its units at the price of the step the total reaches",
       rates: [
-        {
-          product: "viber.message",
-          tiers: {
-            mode: "volume",
-            steps: [
-              { upTo: 2, unitPrice: "1" },
-              { upTo: null, unitPrice: "0.5" },
-            ],
-          },
-        },
+        tieredRate("viber.message", "volume", [
+          [2, "1"],
+          [null, "0.5"],
+        ]),
       ],
       account: { commitments: [{ serviceId: "s1", minimumAmount: "5.00" }] },
       charges: [1, 2].map((q) =>
