@@ -6,14 +6,13 @@
  * version, then each charge to the pricer of the rate that matches it (or to suspense), then
  * commitments on what the rates charged, then informational lines; the line book rounds.
  */
-import { packagedProducts } from "../catalogue.js";
 import { commitmentPricer } from "./pricing/commitment.js";
 import { informationalPricer } from "./pricing/informational.js";
-import { describe, LineBook, type PricedLine } from "./pricing/line-book.js";
+import { LineBook, type PricedLine } from "./pricing/line-book.js";
 import { packagePricer, packagesInForce } from "./pricing/package.js";
 import type { PricingContext, PricingInput, RateGroup } from "./pricing/pricer.js";
 import { prorationPricer } from "./pricing/proration.js";
-import { findRate, versionAt } from "./pricing/rates.js";
+import { rateFor, versionAt } from "./pricing/rates.js";
 import { pricerFor } from "./pricing/registry.js";
 import type { Charge, SuspenseItem } from "./types.js";
 
@@ -42,24 +41,12 @@ export function priceCharges(input: PricingInput): PricingResult {
   const groups = new Map<RateGroup["rate"], RateGroup & { charges: Charge[] }>();
   for (const c of input.charges) {
     if (packages.has(c.product)) continue;
-    const version = versionAt(tariff, c.pricedAt);
-    if (!version) {
-      suspense.push(
-        held(c, `no version of tariff ${tariff.tariffId} in force at ${new Date(c.pricedAt).toISOString()}`),
-      );
+    const found = rateFor(tariff, c);
+    if ("reason" in found) {
+      suspense.push(held(c, found.reason));
       continue;
     }
-    const rate = findRate(version, c.product, c.dimensions);
-    if (!rate) {
-      const pkgOnly = (packagedProducts as readonly string[]).includes(c.product) ? " and no package" : "";
-      suspense.push(
-        held(
-          c,
-          `no rate${pkgOnly} for ${describe(c.product, c.dimensions)} in tariff ${tariff.tariffId} version ${version.effectiveFrom}`,
-        ),
-      );
-      continue;
-    }
+    const { rate, version } = found;
     // A rate object belongs to one version, so a group is one rate under one version (G8).
     const group = groups.get(rate) ?? { rate, version, charges: [] };
     group.charges.push(c);

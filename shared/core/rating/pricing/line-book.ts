@@ -51,7 +51,7 @@ export const dimensionsKey = (d: Dimensions): string =>
     .map((k) => `${k}=${d[k]}`)
     .join(";");
 
-export const describe = (product: string, d: Dimensions): string => {
+export const describeProduct = (product: string, d: Dimensions): string => {
   const k = dimensionsKey(d);
   return k ? `${product} (${k})` : product;
 };
@@ -105,7 +105,7 @@ export class LineBook {
         unitPrice: e.unitPrice,
         amount: roundMoney(e.quantity.times(e.unitPrice), currency),
         tariffVersion: e.tariffVersion,
-        description: `${describe(e.product, e.dimensions)}: ${e.note ?? e.lineType.replace("_", " ")}`,
+        description: `${describeProduct(e.product, e.dimensions)}: ${e.note ?? e.lineType.replace("_", " ")}`,
         unit: e.unit ?? unitOf(e.product),
       });
     }

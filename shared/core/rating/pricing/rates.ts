@@ -1,7 +1,9 @@
 /** Which tariff version and which rate price a charge (contract §3; rating-rules G8, G14). */
 import { instantOf } from "../../../contract/common.js";
 import type { Rate, Tariff, TariffVersion } from "../../../contract/tariffs.js";
-import type { Dimensions } from "../types.js";
+import { packagedProducts } from "../../catalogue.js";
+import type { Charge, Dimensions } from "../types.js";
+import { describeProduct } from "./line-book.js";
 
 /** The version in force at instant t (G8): the last one whose effectiveFrom ≤ t. */
 export function versionAt(tariff: Tariff, t: number): TariffVersion | undefined {
@@ -25,4 +27,22 @@ export function findRate(version: TariffVersion, product: string, dimensions: Di
     }
   }
   return best;
+}
+
+/** The version and rate that price a charge, or why none does (G10: the charge is then held). */
+export function rateFor(
+  tariff: Tariff,
+  c: Charge,
+): { readonly version: TariffVersion; readonly rate: Rate } | { readonly reason: string } {
+  const version = versionAt(tariff, c.pricedAt);
+  if (!version)
+    return {
+      reason: `no version of tariff ${tariff.tariffId} in force at ${new Date(c.pricedAt).toISOString()}`,
+    };
+  const rate = findRate(version, c.product, c.dimensions);
+  if (rate) return { version, rate };
+  const pkgOnly = (packagedProducts as readonly string[]).includes(c.product) ? " and no package" : "";
+  return {
+    reason: `no rate${pkgOnly} for ${describeProduct(c.product, c.dimensions)} in tariff ${tariff.tariffId} version ${version.effectiveFrom}`,
+  };
 }
