@@ -3,6 +3,7 @@
  * no rule is never prorated; a rule returns the credit (a unit price on a quantity-1 line) or none.
  */
 import type { Account } from "../../../contract/accounts.js";
+import type { ProductCode } from "../../catalogue.js";
 import { type Dec, dec } from "../../money.js";
 import { daysInPeriod, type PeriodWindow } from "../../time.js";
 import { roundUnitPrice } from "./line-book.js";
@@ -36,7 +37,7 @@ export const namedUserProration: ProrationRule = (account, period, fee) => {
 
 /** Which packaged products' fees are prorated, and by which rule. */
 export const prorationRules: ReadonlyMap<string, ProrationRule> = new Map([
-  ["conversations.active_agents", namedUserProration],
+  ["conversations.active_agents" satisfies ProductCode, namedUserProration],
 ]);
 
 /** The proration line of a package in force, when its product has a rule and the rule credits. */
