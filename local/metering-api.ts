@@ -119,7 +119,7 @@ export class LocalMeteringApi {
   private readonly events: StoredEvent[] = [];
   private readonly byHour = new Map<string, StoredEvent>();
   private readonly faults: MeteringFault[] = [];
-  private readonly forced: string[] = [];
+  private readonly forced: { status: string; resourceId?: string }[] = [];
   private readonly tokens = new Set<string>();
   private calls = 0;
   private tokenCalls = 0;
@@ -159,9 +159,12 @@ export class LocalMeteringApi {
     for (let i = 0; i < count; i++) this.faults.push(fault);
   }
 
-  /** The next `count` well-formed events are answered with `status` (e.g. `Error`), not judged. */
-  answerNextEventsWith(count: number, status: string): void {
-    for (let i = 0; i < count; i++) this.forced.push(status);
+  /**
+   * The next `count` well-formed events (of `resourceId`, or of any resource) are answered with
+   * `status` (e.g. `Error`) instead of being judged.
+   */
+  answerNextEventsWith(count: number, status: string, resourceId?: string): void {
+    for (let i = 0; i < count; i++) this.forced.push({ status, ...(resourceId ? { resourceId } : {}) });
   }
 
   async start(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -333,8 +336,11 @@ export class LocalMeteringApi {
     const quantity = e.quantity;
     if (Number.isNaN(t))
       return refuse("BadArgument", "effectiveStartTime", "The effectiveStartTime is not a valid date.");
-    const forced = this.forced.shift();
-    if (forced !== undefined) return refuse(forced, "usageEventRequest", `Injected status ${forced}.`);
+    const f = this.forced.findIndex((x) => x.resourceId === undefined || x.resourceId === resourceId);
+    if (f >= 0) {
+      const [forced] = this.forced.splice(f, 1);
+      return refuse(forced!.status, "usageEventRequest", `Injected status ${forced!.status}.`);
+    }
     if (quantity <= 0) return refuse("InvalidQuantity", "quantity", "The quantity must be greater than 0.");
     // One check for both directions, as the real service: an hour not started yet is Expired too.
     if (t > now || now - t > REPORTING_WINDOW_MS)
