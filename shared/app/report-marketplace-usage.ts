@@ -13,13 +13,17 @@
  * 3. writes one *pending* record per event to send (conditional: an hour/dimension is never
  *    recorded twice), then moves the watermark to the last hour computed;
  * then all runs' events — new ones and those still pending from earlier runs — go out in batches of
- * at most 25, and each answer is recorded:
+ * at most 25 (the client retries 429/5xx/timeouts within `deadline`, D18), and each answer is
+ * recorded by its status (core/marketplace/statuses.ts, D17):
  * - Accepted → accepted.
  * - Duplicate → the Marketplace already holds an event for that resource/dimension/hour (our own,
  *   sent by a call whose answer was lost): accepted, with the quantity Microsoft holds; never resent.
  *   If Microsoft holds another quantity than ours, the record says so (reason) and the run report
  *   lists it for reconciliation.
- * - Expired, or any rejection (ResourceNotFound, InvalidDimension, BadArgument, Error …) → kept with
+ * - Error (a failure on Microsoft's side) or a status not in the OpenAPI enum → no verdict: stays
+ *   pending and is sent again (Duplicate if it was taken after all).
+ * - Expired, or any rejection (ResourceNotFound, ResourceNotAuthorized, ResourceNotActive,
+ *   InvalidDimension, InvalidQuantity, BadArgument) → kept with
  *   the Marketplace's status and reason, listed in the run report, never counted as accepted and
  *   never sent again (no blind retry). Its quantity is NOT carried into later hours: a finance team
  *   expects the Marketplace invoice to be explainable event by event, and quietly re-billing
@@ -30,6 +34,8 @@
  *   the records stay pending and the same events are sent again by the next run (hourly), which
  *   is safe: an event the Marketplace did take comes back Duplicate. A pending event older than
  *   24 hours comes back Expired and is then handled as above.
+ * The run report counts refusals (`rejectedEvents`), events pending 20 hours after their hour ended
+ * (`overduePending`) and batches left for the time budget: the handler's metrics and alarms (D20).
  * Because the records are written before the call and the watermark only after them, a crash at any
  * point neither loses an hour nor reports one twice. Runs should not overlap (one scheduled
  * invocation at a time); if they do, the conditional writes still keep one event per hour.
