@@ -13,6 +13,9 @@ export interface ExportBundle {
   readonly reports: readonly AccountCloseReport[];
   readonly deadLetters: readonly DeadLetter[];
   readonly marketplaceUsage: readonly unknown[];
+  /** marketplace-reconciliation.csv and marketplace-usage-events.csv (azure-marketplace accounts only). */
+  readonly marketplaceReconciliation?: string;
+  readonly marketplaceUsageEvents?: string;
 }
 
 export async function writeExports(dir: string, bundle: ExportBundle): Promise<string[]> {
@@ -45,6 +48,12 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
       2,
     )}\n`,
     "marketplace-usage.json": `${JSON.stringify(bundle.marketplaceUsage, null, 2)}\n`,
+    ...(bundle.marketplaceReconciliation !== undefined
+      ? { "marketplace-reconciliation.csv": bundle.marketplaceReconciliation }
+      : {}),
+    ...(bundle.marketplaceUsageEvents !== undefined
+      ? { "marketplace-usage-events.csv": bundle.marketplaceUsageEvents }
+      : {}),
   };
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   return Object.keys(files).map((f) => join(dir, f));

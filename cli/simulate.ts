@@ -7,12 +7,17 @@ import { resolve } from "node:path";
 import { REGION, startLocalBillingSystem } from "../local/billing-system.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../local/metering-api.js";
 import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-store.js";
-import { HttpMeteringClient } from "../shared/adapters/marketplace/http-metering-client.js";
+import {
+  entraTokenProvider,
+  HttpMeteringClient,
+} from "../shared/adapters/marketplace/http-metering-client.js";
 import type { AccountCloseReport } from "../shared/app/close-period.js";
+import { reconcileMarketplaceUsage, usageEventsCsv } from "../shared/app/reconcile-marketplace.js";
 import { reportMarketplaceUsageUntil } from "../shared/app/report-marketplace-usage.js";
 import { instantOf } from "../shared/contract/common.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
-import { periodWindow } from "../shared/core/time.js";
+import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
+import { periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
@@ -36,6 +41,12 @@ export interface SimulationOptions {
   readonly outDir: string;
   readonly progress: (msg: string) => void;
   readonly print: (msg: string) => void;
+  /**
+   * A Metering API to report to instead of starting the local one (default: MARKETPLACE_API_URL from
+   * the environment). Calls carry an Entra ID token when AZURE_TENANT_ID, AZURE_CLIENT_ID and
+   * AZURE_CLIENT_SECRET are set (ENTRA_AUTHORITY overrides https://login.microsoftonline.com).
+   */
+  readonly marketplaceApiUrl?: string;
 }
 
 type Step =
@@ -124,21 +135,46 @@ export async function runSimulation(
     `local stack: DynamoDB Local pid ${system.dynamodbPid} at ${system.endpoints.dynamodb}, SQS at ${system.endpoints.sqs}`,
   );
   const reports: AccountCloseReport[] = [];
-  // §6: the local Metering API judges "within 24 hours" against the virtual clock.
+  // §6: the local Metering API judges "within 24 hours" against the virtual clock. With
+  // MARKETPLACE_API_URL the reporter calls that API instead; the virtual clock still drives its runs.
   const start = clock.now();
-  const meteringApi = new LocalMeteringApi({ clock, resources: meteringResourcesOf(config.accounts) });
-  const metering = await meteringApi.start().catch(async (e: unknown) => {
-    stopSystemOnInterrupt();
-    await system.stop();
-    throw e;
-  });
+  const externalUrl = opts.marketplaceApiUrl ?? (process.env.MARKETPLACE_API_URL || undefined);
+  const meteringApi = externalUrl
+    ? undefined
+    : new LocalMeteringApi({ clock, resources: meteringResourcesOf(config.accounts) });
+  const metering = meteringApi
+    ? await meteringApi.start().catch(async (e: unknown) => {
+        stopSystemOnInterrupt();
+        await system.stop();
+        throw e;
+      })
+    : { url: externalUrl as string, stop: async () => undefined };
+  if (externalUrl) opts.progress(`marketplace: reporting to ${externalUrl} (MARKETPLACE_API_URL)`);
   const stopMeteringOnInterrupt = onInterrupt(() => metering.stop());
   const refusedLines: RefusedLine[] = [];
   const ddb = dynamoClient({ region: REGION, dynamodbEndpoint: system.endpoints.dynamodb });
+  const env = process.env;
+  const token =
+    externalUrl && env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID && env.AZURE_CLIENT_SECRET
+      ? entraTokenProvider({
+          credentials: async () => ({
+            tenantId: env.AZURE_TENANT_ID as string,
+            clientId: env.AZURE_CLIENT_ID as string,
+            clientSecret: env.AZURE_CLIENT_SECRET as string,
+          }),
+          ...(env.ENTRA_AUTHORITY ? { authority: env.ENTRA_AUTHORITY } : {}),
+        })
+      : undefined;
+  const marketplaceStore = new DynamoMarketplaceStore(ddb, system.tableName);
   const reporter = {
     ledger: system.store.usage,
-    store: new DynamoMarketplaceStore(ddb, system.tableName),
-    client: new HttpMeteringClient({ baseUrl: metering.url }),
+    store: marketplaceStore,
+    client: new HttpMeteringClient({
+      baseUrl: metering.url,
+      ...(token ? { token } : {}),
+      // A local API answers at once: short backoffs keep a simulation quick.
+      ...(meteringApi ? { retry: { baseDelayMs: 10, maxDelayMs: 200 } } : {}),
+    }),
     clock,
     config: async () => config,
   };
@@ -199,16 +235,51 @@ export async function runSimulation(
         );
       }
     }
+    const azureAccounts = config.accounts.filter((a) => a.billingChannel === "azure-marketplace" && a.azure);
+    const records = (
+      await Promise.all(azureAccounts.map((a) => marketplaceStore.usageRecords(a.accountId)))
+    ).flat();
+    // Every billing month the run's clock went through, per account (each in its own time zone).
+    const rows: ReconciliationRow[] = [];
+    const months = new Set<string>();
+    for (const a of azureAccounts)
+      for (
+        let p = periodOf(start, a.timezone);
+        p <= periodOf(clock.now() - 1, a.timezone);
+        p = shiftPeriod(p, 1)
+      )
+        months.add(p);
+    for (const period of [...months].sort())
+      rows.push(...(await reconcileMarketplaceUsage(reporter, period)));
     const files = await writeExports(opts.outDir, {
       lines: await system.store.allLines(),
       reports,
       deadLetters: await system.store.list(),
-      marketplaceUsage: meteringApi.accepted(),
+      // What the Metering API accepted: the local one's list, or (another API) our accepted records.
+      marketplaceUsage:
+        meteringApi?.accepted() ??
+        records
+          .filter((r) => r.status === "accepted")
+          .map((r) => ({
+            resourceId: r.resourceId,
+            planId: r.planId,
+            dimension: r.dimension,
+            quantity: Number(r.acceptedQuantity ?? r.quantity),
+            effectiveStartTime: r.effectiveStartTime,
+          })),
+      ...(hasAzure
+        ? {
+            marketplaceReconciliation: reconciliationCsv(rows),
+            marketplaceUsageEvents: usageEventsCsv(records),
+          }
+        : {}),
     });
-    if (hasAzure)
+    if (hasAzure) {
+      const count = (s: string) => records.filter((r) => r.status === s).length;
       opts.progress(
-        `marketplace: ${marketplaceRuns} hourly runs, ${meteringApi.accepted().length} usage events accepted`,
+        `marketplace: ${marketplaceRuns} hourly runs; usage events accepted ${count("accepted")}, expired ${count("expired")}, rejected ${count("rejected")}, pending ${count("pending")}; reconciliation: ${rows.filter((r) => r.status !== "reconciled").length} of ${rows.length} rows not reconciled`,
       );
+    }
     printSummary(reports, opts.print);
     if (refusedLines.length) {
       opts.print(`refused lines (not sent, in the dead-letter store): ${refusedLines.length}`);

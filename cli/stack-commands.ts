@@ -1,5 +1,5 @@
 /**
- * `billing config|ingest|close|export|dead-letters` against a configured stack (local or deployed).
+ * `billing config|ingest|close|export|dead-letters|marketplace` against a configured stack (local or deployed).
  * parseStackCommand checks the arguments (UsageError) before anything reads the environment or
  * touches storage; runStackCommand then runs it.
  */
@@ -11,6 +11,8 @@ import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-que
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
+import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
 import { periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { ConfigurationError, readEnvironment } from "../shared/runtime/environment.js";
@@ -26,7 +28,8 @@ export type StackCommand =
   | { kind: "close"; period: string; accounts?: string[]; force: boolean }
   | { kind: "export"; out: string }
   | { kind: "dead-letters-list" }
-  | { kind: "dead-letters-redrive"; ids?: string[] };
+  | { kind: "dead-letters-redrive"; ids?: string[] }
+  | { kind: "marketplace-reconcile"; period: string; accounts?: string[] };
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -92,6 +95,23 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
         return { kind: "dead-letters-list" };
       }
       return { kind: "dead-letters-redrive", ...(values.id ? { ids: values.id } : {}) };
+    }
+    case "marketplace": {
+      const { values, positionals } = parse({
+        args,
+        allowPositionals: true,
+        options: { period: { type: "string" }, account: { type: "string", multiple: true } },
+      });
+      if (positionals[0] !== "reconcile" || positionals.length !== 1)
+        throw new UsageError("marketplace takes one subcommand: marketplace reconcile --period YYYY-MM");
+      if (!values.period) throw new UsageError("marketplace reconcile needs --period YYYY-MM");
+      if (!PERIOD.test(values.period))
+        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
+      return {
+        kind: "marketplace-reconcile",
+        period: values.period,
+        ...(values.account ? { accounts: values.account } : {}),
+      };
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -195,6 +215,24 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
               ? `${r.accountId} ${r.period} ${r.status}: ${r.lines} lines, ${r.totals.amount} ${r.currency}`
               : `${r.accountId} ${r.period} ${r.status} by another run (${r.claimedBy}, started ${r.startedAt}): nothing written`,
           );
+        return EXIT.ok;
+      }
+      case "marketplace-reconcile": {
+        const rows = await reconcileMarketplaceUsage(
+          {
+            ledger: store.usage,
+            store: new DynamoMarketplaceStore(ddb, env.BILLING_TABLE),
+            clock: systemClock,
+            config,
+          },
+          cmd.period,
+          cmd.accounts ? { accountIds: cmd.accounts } : {},
+        );
+        process.stdout.write(reconciliationCsv(rows));
+        const off = rows.filter((r) => r.status !== "reconciled");
+        console.error(
+          `${rows.length} rows, ${off.length} not reconciled${off.length ? ` (${off.map((r) => `${r.accountId}/${r.dimension} ${r.status}`).join(", ")})` : ""}`,
+        );
         return EXIT.ok;
       }
       case "export": {

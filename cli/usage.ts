@@ -8,7 +8,15 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-export const COMMANDS = ["simulate", "config", "ingest", "close", "export", "dead-letters"] as const;
+export const COMMANDS = [
+  "simulate",
+  "config",
+  "ingest",
+  "close",
+  "export",
+  "dead-letters",
+  "marketplace",
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const stackEnv = `A configured stack is named by BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL, USAGE_DLQ_URL and,
@@ -22,6 +30,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing close --period YYYY-MM [--account ID …] [--force]
   billing export --out DIR
   billing dead-letters list | redrive [--id ID …]
+  billing marketplace reconcile --period YYYY-MM [--account ID …]
   billing COMMAND --help
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
@@ -33,7 +42,11 @@ Steps run in order:
   ingest:FILE.jsonl   sends every line of the file to the usage queue and waits until it is drained
                       (a line the queue refuses is dead-lettered with the file and line number)
   close:YYYY-MM       closes that period for every account
-Writes DIR/invoice-lines.csv, DIR/invoice-lines.json, DIR/close-report.json, DIR/marketplace-usage.json.
+Writes DIR/invoice-lines.csv, DIR/invoice-lines.json, DIR/close-report.json, DIR/marketplace-usage.json
+and, with azure-marketplace accounts, DIR/marketplace-reconciliation.csv (per account, month and
+dimension) and DIR/marketplace-usage-events.csv (per resource, dimension and hour: computed, sent,
+status, Microsoft's message). With MARKETPLACE_API_URL set, the hourly reporter calls that Metering API
+instead of the local one (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET: an Entra ID token).
 Ctrl-C or SIGTERM stops everything it started.`,
   config: `usage: billing config load --accounts FILE --tariffs FILE
 
@@ -53,6 +66,12 @@ ${stackEnv}`,
   export: `usage: billing export --out DIR
 
 Writes the invoice lines, close reports and marketplace usage stored in the stack to DIR.
+${stackEnv}`,
+  marketplace: `usage: billing marketplace reconcile --period YYYY-MM [--account ID …]
+
+Prints the Marketplace reconciliation of the billing month as CSV: per azure-marketplace account and
+dimension, rated, included and overage quantities against the quantities the Metering API accepted,
+refused (Expired or rejected) or has not answered yet (pending), with status reconciled, short or over.
 ${stackEnv}`,
   "dead-letters": `usage: billing dead-letters list
        billing dead-letters redrive [--id ID …]

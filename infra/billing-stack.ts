@@ -12,10 +12,14 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
+  MARKETPLACE_INCOMPLETE_RUNS_METRIC,
+  MARKETPLACE_OVERDUE_PENDING_METRIC,
+  MARKETPLACE_REJECTED_EVENTS_METRIC,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
 } from "../shared/runtime/observability.js";
@@ -137,9 +141,21 @@ export class BillingStack extends Stack {
       timeout: Duration.minutes(15),
       memorySize: 1024,
     });
+    // The publisher's Entra ID application for the Metering API (D19): JSON
+    // { tenantId, clientId, clientSecret }, filled in by the operator after deployment.
+    const marketplaceCredentials = new secretsmanager.Secret(this, "MarketplaceCredentials", {
+      description:
+        "Entra ID application of the Azure Marketplace publisher: JSON { tenantId, clientId, clientSecret }",
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const marketplaceReporter = new BillingFunction(this, "MarketplaceReporter", {
       ...common,
-      environment: { ...common.environment, MARKETPLACE_API_URL: props.marketplaceApiUrl },
+      environment: {
+        ...common.environment,
+        MARKETPLACE_API_URL: props.marketplaceApiUrl,
+        MARKETPLACE_CREDENTIALS_SECRET_ARN: marketplaceCredentials.secretArn,
+      },
       entry: entries.marketplaceReporter,
       description: "Reports rated usage to the marketplace metering API every hour",
       timeout: Duration.minutes(5),
@@ -167,6 +183,7 @@ export class BillingStack extends Stack {
       }),
     );
     this.usageQueue.grantSendMessages(deadLetter.function);
+    marketplaceCredentials.grantRead(marketplaceReporter.function);
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
     this.exportsBucket.grantPut(ingestUsage.function);
     this.exportsBucket.grantRead(deadLetter.function);
@@ -233,6 +250,53 @@ export class BillingStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Marketplace reporting (D20), emitted by the reporter every run (EMF): any refusal, an hour
+    // still pending 20 hours after it ended, a run that left work undone (a call without answer, an
+    // account not processed, batches left for the time budget), or a run that failed outright.
+    for (const [id, metricName, description] of [
+      [
+        "MarketplaceRejectedEventsAlarm",
+        MARKETPLACE_REJECTED_EVENTS_METRIC,
+        "The Marketplace refused usage events (Expired or rejected): see the reporter log and billing marketplace reconcile",
+      ],
+      [
+        "MarketplaceOverduePendingAlarm",
+        MARKETPLACE_OVERDUE_PENDING_METRIC,
+        "Marketplace usage events are still pending 20 hours after their hour ended (4 hours before Microsoft's 24-hour limit)",
+      ],
+      [
+        "MarketplaceIncompleteRunAlarm",
+        MARKETPLACE_INCOMPLETE_RUNS_METRIC,
+        "A marketplace reporter run left work undone (a call without answer, an account not processed, or its time budget ran out)",
+      ],
+    ] as const) {
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName,
+          dimensionsMap: { ...METRIC_DIMENSIONS },
+          period: Duration.hours(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    new cloudwatch.Alarm(this, "MarketplaceReporterErrorsAlarm", {
+      alarmDescription:
+        "The marketplace reporter function failed (an account could not be processed, or it could not start)",
+      metric: marketplaceReporter.function.metricErrors({
+        period: Duration.hours(1),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     for (const [id, f] of [
       ["ClosePeriodFailedAlarm", closePeriod],
       ["MarketplaceReporterFailedAlarm", marketplaceReporter],
@@ -256,5 +320,6 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "ExportsBucketName", { value: this.exportsBucket.bucketName });
     new CfnOutput(this, "ClosePeriodFunctionName", { value: closePeriod.function.functionName });
     new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
+    new CfnOutput(this, "MarketplaceCredentialsSecretArn", { value: marketplaceCredentials.secretArn });
   }
 }

@@ -5,14 +5,19 @@
  * (shared/app/report-marketplace-usage.ts). Input `{ "accountIds"?: [...] }`.
  *
  * Environment: BILLING_TABLE, MARKETPLACE_API_URL (https://marketplaceapi.microsoft.com, or the
- * local emulator); for a token, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the
- * publisher's Entra ID app); without them calls carry no token (local emulator).
+ * local Metering API); MARKETPLACE_CREDENTIALS_SECRET_ARN, the Secrets Manager secret holding the
+ * publisher's Entra ID application `{ tenantId, clientId, clientSecret }` (D19) — without it calls
+ * carry no token (a local Metering API); ENTRA_AUTHORITY overrides https://login.microsoftonline.com.
  *
  * The run's outcome is returned and logged as one JSON line; events refused by the Marketplace
- * (expired, rejected) and calls without an answer are logged at ERROR level for the alarms. The
- * function throws only when an account could not be processed at all, so the scheduler retries
- * (a rerun is idempotent).
+ * (expired, rejected) and calls without an answer are logged at ERROR level. EMF metrics (D20):
+ * MarketplaceRejectedEvents (refused for good in this run), MarketplaceOverduePending (still
+ * pending 20 hours after their hour ended) and MarketplaceIncompleteRuns (a call without answer, an
+ * account not processed, or batches left for the time budget); alarms watch all three. The function
+ * throws only when an account could not be processed at all, so the scheduler retries (a rerun is
+ * idempotent). Calls stop 30 seconds before the invocation's timeout (the run's time budget).
  */
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
@@ -22,6 +27,7 @@ import {
   entraTokenProvider,
   HttpMeteringClient,
 } from "../../shared/adapters/marketplace/http-metering-client.js";
+import { secretsManagerCredentials } from "../../shared/adapters/marketplace/secrets-manager-credentials.js";
 import {
   type MarketplaceReporterDeps,
   type MarketplaceRunReport,
@@ -29,16 +35,39 @@ import {
 } from "../../shared/app/report-marketplace-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
+import {
+  MARKETPLACE_INCOMPLETE_RUNS_METRIC,
+  MARKETPLACE_OVERDUE_PENDING_METRIC,
+  MARKETPLACE_REJECTED_EVENTS_METRIC,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from "../../shared/runtime/observability.js";
 import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
 
 const requestSchema = z.object({ accountIds: z.array(z.string().min(1)).optional() });
 
 const marketplaceEnvironmentSchema = z.object({
   MARKETPLACE_API_URL: z.string().url(),
-  AZURE_TENANT_ID: z.string().min(1).optional(),
-  AZURE_CLIENT_ID: z.string().min(1).optional(),
-  AZURE_CLIENT_SECRET: z.string().min(1).optional(),
+  MARKETPLACE_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
+  ENTRA_AUTHORITY: z.string().url().optional(),
 });
+
+/** Calls stop this long before the invocation's timeout. */
+const TIME_BUDGET_MARGIN_MS = 30_000;
+
+/** CloudWatch EMF on stdout; the infra alarms watch the three marketplace metrics (observability.ts). */
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+
+/** The metric values of a run (all three are emitted every run, zeros included). */
+export function runMetrics(report: MarketplaceRunReport): Record<string, number> {
+  const incomplete =
+    report.callErrors.length > 0 || report.unsentForTimeBudget > 0 || report.accounts.some((a) => a.error);
+  return {
+    [MARKETPLACE_REJECTED_EVENTS_METRIC]: report.rejectedEvents,
+    [MARKETPLACE_OVERDUE_PENDING_METRIC]: report.overduePending,
+    [MARKETPLACE_INCOMPLETE_RUNS_METRIC]: incomplete ? 1 : 0,
+  };
+}
 
 export class MarketplaceRunError extends Error {
   override readonly name = "MarketplaceRunError";
@@ -54,13 +83,27 @@ export class MarketplaceRunError extends Error {
 
 export function createMarketplaceReporterHandler(
   deps: MarketplaceReporterDeps,
-  opts: { log?: (line: string) => void } = {},
+  opts: {
+    log?: (line: string) => void;
+    metric?: (name: string, value: number) => void;
+    flushMetrics?: () => void;
+  } = {},
 ) {
   const log = opts.log ?? ((line: string) => console.log(line));
-  return async (input?: unknown): Promise<MarketplaceRunReport> => {
+  return async (
+    input?: unknown,
+    context?: Pick<Context, "getRemainingTimeInMillis">,
+  ): Promise<MarketplaceRunReport> => {
     const req = requestSchema.parse(input ?? {});
-    const report = await reportMarketplaceUsage(deps, req.accountIds ? { accountIds: req.accountIds } : {});
-    const failing = report.needsAttention.length > 0 || report.callErrors.length > 0;
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const report = await reportMarketplaceUsage(deps, {
+      ...(req.accountIds ? { accountIds: req.accountIds } : {}),
+      ...(remaining !== undefined ? { deadline: Date.now() + remaining - TIME_BUDGET_MARGIN_MS } : {}),
+    });
+    for (const [name, value] of Object.entries(runMetrics(report))) opts.metric?.(name, value);
+    opts.flushMetrics?.();
+    const failing =
+      report.needsAttention.length > 0 || report.callErrors.length > 0 || report.overduePending > 0;
     log(
       JSON.stringify({
         level: failing ? "ERROR" : "INFO",
@@ -70,6 +113,8 @@ export function createMarketplaceReporterHandler(
         totals: report.totals,
         needsAttention: report.needsAttention,
         callErrors: report.callErrors,
+        overduePending: report.overduePending,
+        unsentForTimeBudget: report.unsentForTimeBudget,
         accountErrors: report.accounts
           .filter((a) => a.error)
           .map((a) => ({ accountId: a.accountId, error: a.error })),
@@ -88,24 +133,29 @@ export const handler = (input: unknown, context: Context) => {
     const ddb = dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT });
     const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
     const marketplace = new DynamoMarketplaceStore(ddb, env.BILLING_TABLE);
-    const token =
-      menv.AZURE_TENANT_ID && menv.AZURE_CLIENT_ID && menv.AZURE_CLIENT_SECRET
-        ? entraTokenProvider({
-            tenantId: menv.AZURE_TENANT_ID,
-            clientId: menv.AZURE_CLIENT_ID,
-            clientSecret: menv.AZURE_CLIENT_SECRET,
-          })
-        : undefined;
+    // Cached per container until shortly before it expires; re-read after a 401 (D19).
+    const token = menv.MARKETPLACE_CREDENTIALS_SECRET_ARN
+      ? entraTokenProvider({
+          credentials: secretsManagerCredentials(menv.MARKETPLACE_CREDENTIALS_SECRET_ARN),
+          ...(menv.ENTRA_AUTHORITY ? { authority: menv.ENTRA_AUTHORITY } : {}),
+        })
+      : undefined;
     const client = new HttpMeteringClient({ baseUrl: menv.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
     lambdaHandler = middy(
-      createMarketplaceReporterHandler({
-        ledger: store.usage,
-        store: marketplace,
-        client,
-        clock: systemClock,
-        config,
-      }),
+      createMarketplaceReporterHandler(
+        {
+          ledger: store.usage,
+          store: marketplace,
+          client,
+          clock: systemClock,
+          config,
+        },
+        {
+          metric: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
+          flushMetrics: () => metrics.publishStoredMetrics(),
+        },
+      ),
     );
   }
   return lambdaHandler(input, context);

@@ -13,13 +13,17 @@
  * 3. writes one *pending* record per event to send (conditional: an hour/dimension is never
  *    recorded twice), then moves the watermark to the last hour computed;
  * then all runs' events — new ones and those still pending from earlier runs — go out in batches of
- * at most 25, and each answer is recorded:
+ * at most 25 (the client retries 429/5xx/timeouts within `deadline`, D18), and each answer is
+ * recorded by its status (core/marketplace/statuses.ts, D17):
  * - Accepted → accepted.
  * - Duplicate → the Marketplace already holds an event for that resource/dimension/hour (our own,
  *   sent by a call whose answer was lost): accepted, with the quantity Microsoft holds; never resent.
  *   If Microsoft holds another quantity than ours, the record says so (reason) and the run report
  *   lists it for reconciliation.
- * - Expired, or any rejection (ResourceNotFound, InvalidDimension, BadArgument, Error …) → kept with
+ * - Error (a failure on Microsoft's side) or a status not in the OpenAPI enum → no verdict: stays
+ *   pending and is sent again (Duplicate if it was taken after all).
+ * - Expired, or any rejection (ResourceNotFound, ResourceNotAuthorized, ResourceNotActive,
+ *   InvalidDimension, InvalidQuantity, BadArgument) → kept with
  *   the Marketplace's status and reason, listed in the run report, never counted as accepted and
  *   never sent again (no blind retry). Its quantity is NOT carried into later hours: a finance team
  *   expects the Marketplace invoice to be explainable event by event, and quietly re-billing
@@ -30,12 +34,15 @@
  *   the records stay pending and the same events are sent again by the next run (hourly), which
  *   is safe: an event the Marketplace did take comes back Duplicate. A pending event older than
  *   24 hours comes back Expired and is then handled as above.
+ * The run report counts refusals (`rejectedEvents`), events pending 20 hours after their hour ended
+ * (`overduePending`) and batches left for the time budget: the handler's metrics and alarms (D20).
  * Because the records are written before the call and the watermark only after them, a crash at any
  * point neither loses an hour nor reports one twice. Runs should not overlap (one scheduled
  * invocation at a time); if they do, the conditional writes still keep one event per hour.
  */
 import type { Account } from "../contract/accounts.js";
 import type { BillingConfig } from "../core/config.js";
+import { outcomeOfStatus } from "../core/marketplace/statuses.js";
 import {
   batches,
   byPeriodStrings,
@@ -68,7 +75,17 @@ export interface MarketplaceReporterDeps {
   readonly config: () => Promise<BillingConfig>;
 }
 
+/** An hour still pending this long after it ended is overdue (an alarm watches the count). */
+export const OVERDUE_PENDING_AFTER_MS = 20 * HOUR;
+
 export interface MarketplaceReportOptions {
+  /**
+   * Real-clock instant (epoch ms) the run must finish its calls by (the Lambda's remaining time
+   * less a margin): retries stop there, and batches not sent by then stay pending for the next run.
+   */
+  readonly deadline?: number;
+  /** The real clock the deadline is read against (default Date.now). */
+  readonly realNow?: () => number;
   /** First hour (epoch ms) for an account that has no watermark yet (default: 24 hours back). */
   readonly fromHour?: number;
   /** Only these accounts (default: every azure-marketplace account). */
@@ -117,6 +134,15 @@ export interface MarketplaceRunReport {
   readonly needsAttention: ReportedUsageEvent[];
   /** Calls that got no per-event answer (their events stay pending for the next run). */
   readonly callErrors: string[];
+  /** Events refused for good in this run (expired or rejected): the MarketplaceRejectedEvents metric. */
+  readonly rejectedEvents: number;
+  /**
+   * Events still pending after this run whose hour ended 20 hours or more ago (4 hours left in
+   * Microsoft's 24): the MarketplaceOverduePending metric.
+   */
+  readonly overduePending: number;
+  /** Batches left unsent because the run's time budget ran out (their events stay pending). */
+  readonly unsentForTimeBudget: number;
 }
 
 const ACCOUNT_CONCURRENCY = 8;
@@ -181,13 +207,28 @@ export async function reportMarketplaceUsage(
   );
 
   let calls = 0;
+  let unsentForTimeBudget = 0;
   const callErrors: string[] = [];
+  const realNow = opts.realNow ?? Date.now;
+  const callOptions = opts.deadline !== undefined ? { deadline: opts.deadline } : {};
   for (const batch of batches(outgoing)) {
+    if (opts.deadline !== undefined && realNow() >= opts.deadline) {
+      // Out of time: these stay pending (their records exist) and go out with the next run.
+      unsentForTimeBudget += 1;
+      for (const o of batch)
+        o.report.push(
+          failedCall(o.record, "not sent: the run's time budget ran out", deps.clock.now(), o.resent).event,
+        );
+      continue;
+    }
     calls += 1;
     let results: UsageEventResult[] | undefined;
     let failure: string | undefined;
     try {
-      results = await deps.client.submitBatch(batch.map((o) => requestOf(o.record)));
+      results = await deps.client.submitBatch(
+        batch.map((o) => requestOf(o.record)),
+        callOptions,
+      );
       if (results.length !== batch.length)
         throw new Error(`${results.length} results for ${batch.length} usage events`);
     } catch (e) {
@@ -215,6 +256,7 @@ export async function reportMarketplaceUsage(
     pending: 0,
   };
   for (const e of all) totals[e.outcome] += 1;
+  const overdueBefore = now - OVERDUE_PENDING_AFTER_MS - HOUR;
   return {
     ranAt: new Date(now).toISOString(),
     accounts: reports,
@@ -227,6 +269,11 @@ export async function reportMarketplaceUsage(
         ((e.outcome === "accepted" || e.outcome === "duplicate") && e.reason !== undefined),
     ),
     callErrors,
+    rejectedEvents: totals.expired + totals.rejected,
+    overduePending: all.filter(
+      (e) => e.outcome === "pending" && Date.parse(e.effectiveStartTime) <= overdueBefore,
+    ).length,
+    unsentForTimeBudget,
   };
 }
 
@@ -360,7 +407,20 @@ function answered(
     resent,
   };
   const usageEventId = result.usageEventId !== undefined ? { usageEventId: result.usageEventId } : {};
-  if (result.status === "Accepted" || result.status === "Duplicate") {
+  const outcome = outcomeOfStatus(result.status);
+  const microsoft = [result.status, result.error?.message]
+    .filter((s) => s !== undefined && s !== "")
+    .join(": ");
+  if (outcome.kind === "retry") {
+    // No verdict on the event (Error, or a status we do not know): it stays pending and is sent
+    // again; if the Marketplace did take it, the next answer is Duplicate.
+    const error = `${microsoft} (${outcome.reason}; sent again by the next run)`;
+    return {
+      update: { kind: "call-failed", error, at },
+      event: { ...base, outcome: "pending", reason: error },
+    };
+  }
+  if (outcome.kind === "accepted" || outcome.kind === "duplicate-accepted") {
     const held =
       result.acceptedQuantity !== undefined ? formatDecimal(dec(result.acceptedQuantity)) : record.quantity;
     const reason =
@@ -379,16 +439,14 @@ function answered(
       },
       event: {
         ...base,
-        outcome: result.status === "Accepted" ? "accepted" : "duplicate",
+        outcome: outcome.kind === "accepted" ? "accepted" : "duplicate",
         acceptedQuantity: held,
         ...(reason ? { reason } : {}),
       },
     };
   }
-  const status = result.status === "Expired" ? "expired" : "rejected";
-  const reason =
-    [result.error?.code, result.error?.message].filter((s) => s !== undefined && s !== "").join(": ") ||
-    result.status;
+  const status = outcome.expired ? "expired" : "rejected";
+  const reason = `${microsoft} (${outcome.reason})`;
   return {
     update: { kind: "answered", status, marketplaceStatus: result.status, reason, ...usageEventId, at },
     event: { ...base, outcome: status, reason },

@@ -11,8 +11,8 @@ export type { UsageEventRequest };
 /** The Marketplace's answer for one usage event of a batch. */
 export interface UsageEventResult {
   /**
-   * Microsoft's per-event status: `Accepted` and `Duplicate` are handled as accepted, anything
-   * else (`Expired`, `ResourceNotFound`, `InvalidDimension` …) as a rejection kept with its reason.
+   * Microsoft's per-event status, one of the ten of the OpenAPI StatusEnum; its outcome:
+   * core/marketplace/statuses.ts.
    */
   readonly status: string;
   readonly usageEventId?: string;
@@ -22,7 +22,18 @@ export interface UsageEventResult {
    * Accepted; for a Duplicate, the one accepted earlier (`error.additionalInfo.acceptedMessage`).
    */
   readonly acceptedQuantity?: number;
-  readonly error?: { readonly code?: string; readonly message?: string };
+  readonly error?: {
+    readonly code?: string;
+    /** The details' messages with their targets (`effectiveStartTime: …`), else the error's message. */
+    readonly message?: string;
+    /** The fields Microsoft names in `error.details[].target`. */
+    readonly targets?: readonly string[];
+  };
+}
+
+export interface MeteringCallOptions {
+  /** Real-clock instant (epoch ms) after which no retry is started: the run's time budget. */
+  readonly deadline?: number;
 }
 
 /** Thrown when a call has no per-event answer (network, timeout, HTTP 4xx/5xx, unreadable body). */
@@ -39,10 +50,11 @@ export class MeteringCallError extends Error {
 
 export interface MarketplaceMeteringClient {
   /**
-   * POST batchUsageEvent with at most 25 events. Result i answers event i. Throws
-   * MeteringCallError when the call gives no per-event answer: nothing may be assumed accepted.
+   * Sends at most 25 events (retrying transient failures within `opts.deadline`). Result i answers
+   * event i. Throws MeteringCallError when the call gives no per-event answer: nothing may be
+   * assumed accepted.
    */
-  submitBatch(events: readonly UsageEventRequest[]): Promise<UsageEventResult[]>;
+  submitBatch(events: readonly UsageEventRequest[], opts?: MeteringCallOptions): Promise<UsageEventResult[]>;
 }
 
 /**

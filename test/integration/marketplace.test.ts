@@ -126,7 +126,8 @@ async function world(
   const deps: MarketplaceReporterDeps = {
     ledger,
     store,
-    client: new HttpMeteringClient({ baseUrl: url }),
+    // No retry within a call here: these tests follow a failed call into the next run.
+    client: new HttpMeteringClient({ baseUrl: url, retry: { maxAttempts: 1 } }),
     clock,
     config: async () => config,
   };
@@ -435,7 +436,10 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     });
     const server = await known.start();
     stops.push(server.stop);
-    const deps = { ...w.deps, client: new HttpMeteringClient({ baseUrl: server.url }) };
+    const deps = {
+      ...w.deps,
+      client: new HttpMeteringClient({ baseUrl: server.url, retry: { maxAttempts: 1 } }),
+    };
     await w.ingest(accounts.map((a) => sms(a.accountId, "2025-07-02T09:30:00Z")));
     w.clock.advanceTo(at("2025-07-02T10:00:00Z"));
     const report = await reportMarketplaceUsage(deps, { fromHour: w.start });
@@ -503,7 +507,8 @@ describe("the HTTP metering client against the documented answer shapes", () => 
     new HttpMeteringClient({
       baseUrl: "https://marketplace.example/",
       correlationId: "run-1",
-      token: async () => "tok",
+      retry: { maxAttempts: 1 },
+      token: { token: async () => "tok", invalidate: () => undefined },
       fetch: (async (url: URL | string, init?: RequestInit) => {
         seen.push({ url: String(url), init: init ?? {} });
         return new Response(typeof body === "string" ? body : JSON.stringify(body), { status });
@@ -597,6 +602,7 @@ describe("the HTTP metering client against the documented answer shapes", () => 
     ).rejects.toThrow(/no result for r2\/email/);
     const down = new HttpMeteringClient({
       baseUrl: "http://127.0.0.1:9",
+      retry: { maxAttempts: 1 },
       fetch: (async () => Promise.reject(new TypeError("fetch failed"))) as typeof fetch,
     });
     await expect(down.submitBatch(events)).rejects.toThrow(/no answer: fetch failed/);

@@ -54,6 +54,8 @@ export const REPORTING_WINDOW_MS = DAY;
 /** One usage event as the Marketplace Metering API takes it (batchUsageEvent `request` item). */
 export interface UsageEventRequest {
   readonly resourceId: string;
+  /** A managed application's resource URI (Microsoft: resourceId or resourceUri, never both); unused for SaaS. */
+  readonly resourceUri?: string;
   readonly planId: string;
   readonly dimension: string;
   readonly quantity: number;

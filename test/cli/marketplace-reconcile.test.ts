@@ -1,0 +1,125 @@
+/**
+ * `billing marketplace reconcile --period YYYY-MM` against a configured stack (the embedded local
+ * one, named by environment variables): the reconciliation CSV before and after the hourly reporter
+ * ran, and its usage errors.
+ */
+import { execFile } from "node:child_process";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
+import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
+import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
+import { reportMarketplaceUsageUntil } from "../../shared/app/report-marketplace-usage.js";
+import { systemClock, VirtualClock } from "../../shared/ports/clock.js";
+import { dynamoClient } from "../../shared/runtime/wiring.js";
+import { billing as billingNoStack, STACK_LINE } from "../support/cli.js";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..", "..");
+const example = join(root, "examples", "azure-marketplace");
+const HEADER =
+  "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status";
+
+describe("billing marketplace reconcile", () => {
+  let system: LocalBillingSystem;
+  let env: NodeJS.ProcessEnv;
+  const billing = (...args: string[]) =>
+    run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: e.code ?? -1,
+        stdout: e.stdout ?? "",
+        stderr: e.stderr ?? "",
+      }),
+    );
+
+  beforeAll(async () => {
+    system = await startLocalBillingSystem({ clock: systemClock });
+    env = {
+      ...process.env,
+      BILLING_TABLE: system.tableName,
+      AWS_REGION: "us-east-1",
+      DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
+      SQS_ENDPOINT: system.endpoints.sqs,
+      USAGE_QUEUE_URL: system.queueUrls.usage,
+      USAGE_DLQ_URL: system.queueUrls.deadLetter,
+    };
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it("prints the month's reconciliation: short before the reporter ran, reconciled after", async () => {
+    const load = await billing(
+      "config",
+      "load",
+      "--accounts",
+      join(example, "accounts.json"),
+      "--tariffs",
+      join(example, "tariffs.json"),
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const ingest = await billing("ingest", join(example, "events.jsonl"), "--drain");
+    expect(ingest.code, ingest.stderr).toBe(0);
+
+    const before = await billing("marketplace", "reconcile", "--period", "2025-07");
+    expect(before.code, before.stderr).toBe(0);
+    const rows = before.stdout.trim().split("\n");
+    expect(rows[0]).toBe(HEADER);
+    expect(rows.slice(1).map((r) => r.split(",").slice(4))).toEqual([
+      ["sms_mo", "1", "0", "1", "0", "0", "0", "short"],
+      ["sms_mt", "9", "5", "4", "0", "0", "0", "short"],
+    ]);
+    expect(before.stderr).toMatch(
+      /2 rows, 2 not reconciled \(contoso\/sms_mo short, contoso\/sms_mt short\)/,
+    );
+
+    // The hourly reporter runs over the day against a local Metering API.
+    const config = await system.store.loadConfig();
+    const clock = new VirtualClock(Date.parse("2025-07-02T09:00:00Z"));
+    const api = new LocalMeteringApi({ clock, resources: meteringResourcesOf(config.accounts) });
+    const server = await api.start();
+    const ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb });
+    try {
+      await reportMarketplaceUsageUntil(
+        {
+          ledger: system.store.usage,
+          store: new DynamoMarketplaceStore(ddb, system.tableName),
+          client: new HttpMeteringClient({ baseUrl: server.url }),
+          clock,
+          config: async () => config,
+        },
+        Date.parse("2025-07-03T00:00:00Z"),
+        { fromHour: Date.parse("2025-07-02T09:00:00Z") },
+      );
+    } finally {
+      ddb.destroy();
+      await server.stop();
+    }
+    const after = await billing("marketplace", "reconcile", "--period", "2025-07", "--account", "contoso");
+    expect(after.code, after.stderr).toBe(0);
+    expect(
+      after.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((r) => r.split(",").slice(4)),
+    ).toEqual([
+      ["sms_mo", "1", "0", "1", "1", "0", "0", "reconciled"],
+      ["sms_mt", "9", "5", "4", "4", "0", "0", "reconciled"],
+    ]);
+  });
+
+  it.each([
+    [["marketplace"], /^billing: marketplace takes one subcommand: marketplace reconcile --period YYYY-MM$/m],
+    [["marketplace", "reconcile"], /^billing: marketplace reconcile needs --period YYYY-MM$/m],
+    [["marketplace", "reconcile", "--period", "2025-7"], /^billing: --period must be YYYY-MM/m],
+  ])("billing %j exits 2 with a message and no stack trace", async (args, message) => {
+    const r = await billingNoStack(args, { PATH: process.env.PATH, HOME: process.env.HOME });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+});
