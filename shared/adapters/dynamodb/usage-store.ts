@@ -11,6 +11,7 @@
  * | page of raw events   | EVT#<account>#<period>#<shard>       | <attempt id>#<n>           |
  * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
  * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
+ * | conflict index       | CONFLICTS#<account>#<period>         | <JSON>#<hash>              |
  *
  * Protocol of one `ingest` call (one handler invocation):
  * 1. period markers (once per container and (account, period));
@@ -53,7 +54,7 @@ import {
 import type { LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
-import type { PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
+import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
@@ -87,6 +88,8 @@ const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk
 const ctrPk = (account: string, period: PeriodId, shard: number) => `CTR#${account}#${period}#${shard}`;
 const evtPk = (account: string, period: PeriodId, shard: number) => `EVT#${account}#${period}#${shard}`;
 const EVENTS_SK = "#EVENTS";
+/** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
+const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
 export interface UsageStoreOptions {
   readonly shards?: number;
@@ -556,6 +559,26 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private async putConflict(p: PreparedEvent, first: Winner, now: number) {
     const e = p.event;
     const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
+    // The report's index entry first (an idempotent put: the first sighting's time is kept), then
+    // the conflict with its body: a crash in between is repaired by the re-delivery, and the
+    // report never misses a conflict whose body is stored.
+    await this.client
+      .send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: S(conflictsPk(first.accountId, first.period)),
+            sk: S(`${identityOf(e)}#${p.hash}`),
+            source: S(e.source),
+            id: S(e.id),
+            seenAt: N(now),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!isConditionFailure(err)) throw err;
+      });
     await this.client
       .send(
         new PutItemCommand({
@@ -657,6 +680,24 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       });
     }
     return { counters: mergeDeltas(counters), events };
+  }
+
+  async *periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict> {
+    let ExclusiveStartKey: ItemAv | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": S(conflictsPk(accountId, period)) },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const i of r.Items ?? [])
+        yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
   }
 
   async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
