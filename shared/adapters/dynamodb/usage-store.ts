@@ -279,6 +279,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     }
 
     const out: StoreOutcome[] = new Array(events.length);
+    const conflicts: [PreparedEvent, Winner][] = [];
     for (const [identity, indexes] of groups) {
       const first = indexes[0]!;
       const w: Winner | "retry" | undefined = mine.has(first)
@@ -299,11 +300,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           out[i] = { kind: "stored", accountId: w.accountId, period: w.period };
         else if (p.hash === w.hash) out[i] = { kind: "duplicate", accountId: w.accountId, period: w.period };
         else {
-          await this.putConflict(p, w, now);
+          conflicts.push([p, w]);
           out[i] = { kind: "conflict", accountId: w.accountId, period: w.period };
         }
       }
     }
+    await this.putConflicts(conflicts, now);
     return out;
   }
 
@@ -556,50 +558,93 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     }
   }
 
-  private async putConflict(p: PreparedEvent, first: Winner, now: number) {
-    const e = p.event;
-    const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
-    // The report's index entry first (an idempotent put: the first sighting's time is kept), then
-    // the conflict with its body: a crash in between is repaired by the re-delivery, and the
-    // report never misses a conflict whose body is stored.
-    await this.client
-      .send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: {
-            pk: S(conflictsPk(first.accountId, first.period)),
-            sk: S(`${identityOf(e)}#${p.hash}`),
-            source: S(e.source),
-            id: S(e.id),
-            seenAt: N(now),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      )
-      .catch((err: unknown) => {
-        if (!isConditionFailure(err)) throw err;
+  /**
+   * Records a batch's conflicts: first every report index entry (D16), then every conflict with its
+   * body, each a conditional insert (an existing one is kept, with its first sighting), 25 per
+   * request. The index first: the report never misses a conflict whose body is stored; a crash in
+   * between is repaired by the re-delivery.
+   */
+  private async putConflicts(conflicts: readonly [PreparedEvent, Winner][], now: number) {
+    const seen = new Set<string>();
+    const index: ItemAv[] = [];
+    const bodies: ItemAv[] = [];
+    for (const [p, first] of conflicts) {
+      const e = p.event;
+      const key = `${identityOf(e)}#${p.hash}`;
+      if (seen.has(key)) continue; // the same conflicting version twice in one batch
+      seen.add(key);
+      const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
+      index.push({
+        pk: S(conflictsPk(first.accountId, first.period)),
+        sk: S(key),
+        source: S(e.source),
+        id: S(e.id),
+        seenAt: N(now),
       });
-    await this.client
-      .send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: {
-            pk: S(`ACCT#${first.accountId}`),
-            sk: S(`CONFLICT#${identityOf(e)}#${p.hash}`),
-            source: S(e.source),
-            id: S(e.id),
-            firstHash: S(first.hash),
-            conflictingHash: S(p.hash),
-            conflictingBody: S(body),
-            seenAt: N(now),
-            t: N(first.t),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      )
-      .catch((err: unknown) => {
-        if (!isConditionFailure(err)) throw err;
+      bodies.push({
+        pk: S(`ACCT#${first.accountId}`),
+        sk: S(`CONFLICT#${key}`),
+        source: S(e.source),
+        id: S(e.id),
+        firstHash: S(first.hash),
+        conflictingHash: S(p.hash),
+        conflictingBody: S(body),
+        seenAt: N(now),
+        t: N(first.t),
       });
+    }
+    await this.insertAll(index);
+    await this.insertAll(bodies);
+  }
+
+  /**
+   * Conditional inserts (PartiQL INSERT: an item that exists is kept as it is), at most 25 and about
+   * 1 MB per request; a statement that fails for another reason (throttled) is sent again.
+   */
+  private async insertAll(items: readonly ItemAv[]) {
+    const groups: ItemAv[][] = [];
+    let group: ItemAv[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const size = JSON.stringify(item).length;
+      if (group.length > 0 && (group.length >= 25 || bytes + size > 1_000_000)) {
+        groups.push(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(item);
+      bytes += size;
+    }
+    if (group.length > 0) groups.push(group);
+    const table = this.table.replaceAll('"', '""');
+    await mapLimit(groups, this.claimConcurrency, async (g) => {
+      let pending = g;
+      for (let retry = 0; pending.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchExecuteStatementCommand({
+            Statements: pending.map((item) => {
+              const names = Object.keys(item);
+              return {
+                Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(", ")}}`,
+                Parameters: names.map((n) => item[n]!),
+              };
+            }),
+          }),
+        );
+        const failed = (i: number) => {
+          const code = r.Responses?.[i]?.Error?.Code;
+          return code !== undefined && code !== "DuplicateItem" && code !== "ConditionalCheckFailed";
+        };
+        const again = pending.filter((_, i) => failed(i));
+        if (again.length > 0 && retry >= 8)
+          throw new Error(
+            `inserts failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`,
+          );
+        if (again.length > 0)
+          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        pending = again;
+      }
+    });
   }
 
   // ---- reads (close, marketplace reporter) ----
