@@ -1,11 +1,16 @@
-/** The finance exports (contract §4, §5): invoice lines as CSV and JSON, the close report, marketplace usage. */
-import { mkdir, writeFile } from "node:fs/promises";
+/**
+ * The finance exports (contract §4, §5): invoice lines as CSV and JSON, the close report (counts and
+ * the first samples of each list), the close report's full lists (close-report-lists.jsonl, D16),
+ * marketplace usage.
+ */
+import { mkdir, open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AccountCloseReport } from "../shared/app/close-period.js";
+import { type ReportList, readReportList, reportListsOf } from "../shared/app/close-report.js";
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
-import type { DeadLetter } from "../shared/ports/storage.js";
+import type { DeadLetter, PeriodStore } from "../shared/ports/storage.js";
 import { refusedLineOrigin } from "./ingest-file.js";
 
 export interface ExportBundle {
@@ -16,7 +21,12 @@ export interface ExportBundle {
   /** marketplace-reconciliation.csv and marketplace-usage-events.csv (azure-marketplace accounts only). */
   readonly marketplaceReconciliation?: string;
   readonly marketplaceUsageEvents?: string;
+  /** Where the reports' stored lists are read from (needed when a list is longer than its samples). */
+  readonly reportLists?: Pick<PeriodStore, "readReportChunk">;
 }
+
+/** close-report-lists.jsonl: one line per entry of every list of every report. */
+export const REPORT_LISTS_FILE = "close-report-lists.jsonl";
 
 export async function writeExports(dir: string, bundle: ExportBundle): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -56,5 +66,38 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
       : {}),
   };
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
-  return Object.keys(files).map((f) => join(dir, f));
+  await writeReportLists(join(dir, REPORT_LISTS_FILE), bundle);
+  return [...Object.keys(files), REPORT_LISTS_FILE].map((f) => join(dir, f));
+}
+
+/**
+ * Every entry of every list of the reports, one JSON line each — `{accountId, period, list, entry}`
+ * — streamed chunk by chunk from the store, so the file may be as long as the lists.
+ */
+async function writeReportLists(path: string, bundle: ExportBundle): Promise<void> {
+  const file = await open(path, "w");
+  try {
+    for (const r of bundle.reports)
+      for (const [list, summary] of reportListsOf(r)) {
+        if (summary.chunks > 0 && !bundle.reportLists)
+          throw new Error(`${r.accountId} ${r.period} ${list}: the full list needs the store`);
+        const store = bundle.reportLists ?? { readReportChunk: async () => undefined };
+        let buf = "";
+        for await (const entry of readReportList(
+          store,
+          r.accountId,
+          r.period,
+          summary as ReportList<unknown>,
+        )) {
+          buf += `${JSON.stringify({ accountId: r.accountId, period: r.period, list, entry })}\n`;
+          if (buf.length > 1_000_000) {
+            await file.write(buf);
+            buf = "";
+          }
+        }
+        if (buf) await file.write(buf);
+      }
+  } finally {
+    await file.close();
+  }
 }

@@ -273,6 +273,7 @@ export async function runSimulation(
             marketplaceUsageEvents: usageEventsCsv(records),
           }
         : {}),
+      reportLists: system.store,
     });
     if (hasAzure) {
       const count = (s: string) => records.filter((r) => r.status === s).length;
@@ -303,9 +304,9 @@ function printSummary(reports: readonly AccountCloseReport[], print: (m: string)
     r.billingChannel,
     String(r.lines),
     `${r.totals.amount} ${r.currency}`,
-    String(r.suspense.reduce((s, x) => s + x.events, 0)),
-    String(r.conflicts.length),
-    String(r.rejectedMessages.length),
+    String(r.suspense.events),
+    String(r.conflicts.count),
+    String(r.rejectedMessages.count),
   ]);
   const header = ["account", "period", "channel", "lines", "total", "suspense", "conflicts", "rejected"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

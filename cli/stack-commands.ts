@@ -241,6 +241,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
           lines: await store.allLines(),
           reports: closes.filter((c) => c.report).map((c) => c.report as AccountCloseReport),
           deadLetters: await store.list(),
+          reportLists: store,
           // What the Metering API accepted, as our records hold it (rating-rules §6).
           marketplaceUsage: await new DynamoMarketplaceStore(ddb, env.BILLING_TABLE).acceptedUsage(),
         });

@@ -6,14 +6,21 @@ import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
-import { formatDecimal, formatMoney, ZERO } from "../core/money.js";
+import { formatMoney, ZERO } from "../core/money.js";
 import { RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
-import type { CloseRecord, DeadLetter, DeadLetterStore, PeriodStore } from "../ports/storage.js";
+import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
 import type { UsageStore } from "../ports/usage-store.js";
+import {
+  type ConflictEntry,
+  type RejectedEntry,
+  type ReportList,
+  type SuspenseList,
+  writeReportLists,
+} from "./close-report.js";
 
 /**
  * How long a close run's claim on an account-period lasts: longer than any run can live (the close
@@ -47,17 +54,20 @@ export interface AccountCloseReport {
     readonly byLineType: Record<string, string>;
   };
   readonly adjustments: { referencePeriod: PeriodId; amount: string; lines: number }[];
-  readonly suspense: SuspenseSummary[];
+  /** Lists of any length: count, the first 20, and the whole list's stored chunks (close-report.ts, D16). */
+  readonly suspense: SuspenseList;
   /** G10: suspense of earlier closed periods still unpriced after re-rating them at this close. */
-  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseSummary[] }[];
+  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseList }[];
   /**
    * Earlier periods that hold usage but were never closed (e.g. usage from before the account's
    * first close). Not billed automatically (they may be context only, such as a window opened the
    * month before); listed so that nothing is silently left unbilled: close them explicitly.
    */
   readonly unclosedEarlierPeriods: { period: PeriodId; events: number }[];
-  readonly conflicts: { source: string; id: string; seenAt: string }[];
-  readonly rejectedMessages: { messageId: string; reason: string }[];
+  /** Conflicts whose first-stored event falls in the period (G5). */
+  readonly conflicts: ReportList<ConflictEntry>;
+  /** Dead letters naming the account as subject, received in the period (D16). */
+  readonly rejectedMessages: ReportList<RejectedEntry>;
   readonly compliance: Record<string, unknown>;
 }
 
@@ -76,25 +86,6 @@ export type AccountCloseOutcome = AccountCloseReport | BeingClosed;
 
 export const isCloseReport = (o: AccountCloseOutcome): o is AccountCloseReport => o.status !== "being-closed";
 
-type SuspenseSummary = { product: string; reason: string; quantity: string; events: number };
-
-function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {
-  const groups = new Map<
-    string,
-    { product: string; reason: string; quantity: typeof ZERO; events: number }
-  >();
-  for (const s of items) {
-    const k = `${s.product}|${s.reason}`;
-    const g = groups.get(k) ?? { product: s.product, reason: s.reason, quantity: ZERO, events: 0 };
-    g.quantity = g.quantity.plus(s.quantity);
-    g.events += s.events ?? 1;
-    groups.set(k, g);
-  }
-  return [...groups.values()]
-    .sort((a, b) => (a.product + a.reason < b.product + b.reason ? -1 : 1))
-    .map((g) => ({ ...g, quantity: formatDecimal(g.quantity) }));
-}
-
 export async function closePeriod(
   periodId: PeriodId,
   deps: CloseDeps,
@@ -104,11 +95,9 @@ export async function closePeriod(
   const config = await deps.config();
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
-  // Read once for the whole run, not once per account: each report keeps only its own letters.
-  const deadLetters = await deps.deadLetters.list();
   const reports: AccountCloseOutcome[] = [];
   for (const account of accounts)
-    reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps, deadLetters));
+    reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps));
   return reports;
 }
 
@@ -117,7 +106,6 @@ async function closeAccountPeriod(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
-  deadLetters: readonly DeadLetter[],
 ): Promise<AccountCloseOutcome> {
   const existing = await deps.periods.getClose(account.accountId, periodId);
   if (existing?.status === "closed") return alreadyClosed(existing);
@@ -148,7 +136,7 @@ async function closeAccountPeriod(
   // G7: re-rate each earlier closed period that received late events; bill only the difference.
   // G10: a period closed with suspense stays marked, so each close re-rates it until a rate prices it.
   const adjustments: AccountCloseReport["adjustments"] = [];
-  const suspenseCarried: AccountCloseReport["suspenseCarried"] = [];
+  const suspenseCarried: { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[] = [];
   const stillSuspended: PeriodId[] = [];
   const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
   late.sort((a, b) => (a.period < b.period ? -1 : 1));
@@ -157,7 +145,7 @@ async function closeAccountPeriod(
     const rerated = ratePeriod({ account, tariff, periodId: ref, events, counters: refCounters });
     if (rerated.suspense.length > 0) {
       stillSuspended.push(ref);
-      suspenseCarried.push({ referencePeriod: ref, items: summarizeSuspense(rerated.suspense) });
+      suspenseCarried.push({ referencePeriod: ref, items: rerated.suspense });
     }
     // Lines this period's close emitted in a crashed earlier attempt are not "already emitted": they are redone.
     const emitted = (await deps.periods.linesForReference(account.accountId, ref)).filter(
@@ -180,10 +168,6 @@ async function closeAccountPeriod(
   for (const l of sorted)
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
-  const conflicts = (await deps.usage.conflictsOf(account.accountId)).filter(
-    (c) => c.t >= period.start && c.t < period.end,
-  );
-  const rejected = deadLetters.filter((d) => d.subject === account.accountId);
   const earlier = new Map<PeriodId, number>();
   for (const e of events) {
     if (e.t >= period.start) continue;
@@ -196,6 +180,16 @@ async function closeAccountPeriod(
     const count = (earlier.get(p) ?? 0) + (await deps.usage.countersOf(account.accountId, p)).events;
     if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
   }
+  // Conflicts, rejected messages and suspense of any number: counts and samples in the report, the
+  // whole lists stored in chunks under this run's claim (close-report.ts, D16).
+  const lists = await writeReportLists(deps, owner, {
+    accountId: account.accountId,
+    period: periodId,
+    window: period,
+    suspense: rating.suspense,
+    suspenseCarried,
+  });
+  if (!lists) return lostClaim(account.accountId, periodId, deps);
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,
@@ -212,25 +206,16 @@ async function closeAccountPeriod(
       byLineType,
     },
     adjustments,
-    suspense: summarizeSuspense(rating.suspense),
-    suspenseCarried,
+    suspense: lists.suspense,
+    suspenseCarried: lists.suspenseCarried,
     unclosedEarlierPeriods,
-    conflicts: conflicts.map((c) => ({
-      source: c.source,
-      id: c.id,
-      seenAt: new Date(c.seenAt).toISOString(),
-    })),
-    rejectedMessages: rejected.map((d) => ({ messageId: d.messageId, reason: d.reason })),
+    conflicts: lists.conflicts,
+    rejectedMessages: lists.rejectedMessages,
     compliance: rating.compliance,
   };
   // Lines, then the record, each only while this run holds the claim: a crash in between leaves the
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
-  const lost = async () => {
-    // Lease passed while this run was alive and another run took over: it owns the period now.
-    const now = await deps.periods.getClose(account.accountId, periodId);
-    if (!now) throw new Error(`close record of ${account.accountId} ${periodId} vanished while closing`);
-    return now.status === "closed" ? alreadyClosed(now) : beingClosed(now);
-  };
+  const lost = () => lostClaim(account.accountId, periodId, deps);
   if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted))) return lost();
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
@@ -241,6 +226,13 @@ async function closeAccountPeriod(
     if (!stillSuspended.includes(l.period))
       await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
   return report;
+}
+
+/** Lease passed while this run was alive and another run took over: it owns the period now. */
+async function lostClaim(accountId: string, periodId: PeriodId, deps: CloseDeps) {
+  const now = await deps.periods.getClose(accountId, periodId);
+  if (!now) throw new Error(`close record of ${accountId} ${periodId} vanished while closing`);
+  return now.status === "closed" ? alreadyClosed(now) : beingClosed(now);
 }
 
 /** G7: a closed period is immutable; closing it again changes nothing and returns its report. */

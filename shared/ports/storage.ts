@@ -56,6 +56,13 @@ export type ClaimOutcome =
   /** Another run holds a live claim: this run must not write anything. */
   | { readonly kind: "claimed-by-other"; readonly record: CloseRecord };
 
+/** One chunk (≤ 1,000 entries, ≤ 100 KB of JSON) of a close report's full list. */
+export interface ReportChunk {
+  readonly list: string;
+  readonly chunk: number;
+  readonly entries: readonly unknown[];
+}
+
 /** Period state: closes, late-event markers (G7) and the invoice lines each close emitted. */
 export interface PeriodStore {
   getClose(accountId: string, period: PeriodId): Promise<CloseRecord | undefined>;
@@ -83,6 +90,26 @@ export interface PeriodStore {
   markLate(accountId: string, period: PeriodId, at: number): Promise<void>;
   latePeriods(accountId: string): Promise<{ period: PeriodId; markedAt: number }[]>;
   clearLate(accountId: string, period: PeriodId, markedAt: number): Promise<void>;
+  /**
+   * Writes chunks of this close's report lists (close-report.ts), each write only while `owner` still
+   * holds the "closing" claim, and removes chunks of a crashed earlier attempt that this one does not
+   * write (`keep`: the chunk count of each list). Returns false, having written nothing more, once the
+   * claim is lost. Called with no chunks and `keep` to only remove stale ones.
+   */
+  writeReportChunks(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    chunks: readonly ReportChunk[],
+    keep?: Readonly<Record<string, number>>,
+  ): Promise<boolean>;
+  /** One stored chunk of a report list (undefined when there is none with that number). */
+  readReportChunk(
+    accountId: string,
+    period: PeriodId,
+    list: string,
+    chunk: number,
+  ): Promise<readonly unknown[] | undefined>;
   /** Every line emitted for a reference period, by any close. */
   linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]>;
   allLines(): Promise<InvoiceLine[]>;
@@ -112,11 +139,27 @@ export interface DeadLetter {
   readonly bodyKey?: string;
 }
 
+/** What a close report lists of a dead letter (the account index holds only this). */
+export interface AccountLetter {
+  readonly deadLetterId: string;
+  readonly messageId: string;
+  readonly receivedAt: number;
+  readonly reason: string;
+}
+
 /** Messages that cannot be rated as they are, with the reason; an operator lists and redrives them. */
 export interface DeadLetterStore {
   put(letter: DeadLetter): Promise<void>;
   list(): Promise<DeadLetter[]>;
   remove(deadLetterId: string): Promise<void>;
+  /**
+   * The letters whose subject is the account, received in [from, until), oldest first, page by
+   * page from a per-account index (never the whole list).
+   */
+  accountLetters(
+    accountId: string,
+    received: { readonly from: number; readonly until: number },
+  ): AsyncIterable<AccountLetter>;
 }
 
 /** No accounts/tariffs were ever loaded: not transient, nothing can be rated until `billing config load`. */

@@ -42,6 +42,18 @@ export interface UsageStore {
   /** The period's monthly counters, summed over shards. */
   countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters>;
   conflictsOf(accountId: string): Promise<ConflictRecord[]>;
+  /**
+   * The conflicts reported in the account's period (the first-stored version's period), in key order,
+   * page by page from the per-(account, period) index written with each conflict (without bodies).
+   */
+  periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict>;
+}
+
+/** A conflict as the close report lists it. */
+export interface PeriodConflict {
+  readonly source: string;
+  readonly id: string;
+  readonly seenAt: number;
 }
 
 export interface RatedAccount {

@@ -102,9 +102,11 @@ describe("ingest → close on the local stack", () => {
       "usage sms.mt country=TR 2 0.012 0.02",
     ]);
     expect(report?.totals.amount).toBe("0.13");
-    expect(report?.conflicts).toEqual([{ source: "/gw/eu-1", id: "a2", seenAt: "2025-07-02T10:00:00.000Z" }]);
+    expect(report?.conflicts.samples).toEqual([
+      { source: "/gw/eu-1", id: "a2", seenAt: "2025-07-02T10:00:00.000Z" },
+    ]);
     // The three rejected messages that name acme are in its report; the unknown account's is not.
-    expect(report?.rejectedMessages.map((r) => r.reason.split(":")[0]).sort()).toEqual([
+    expect(report?.rejectedMessages.samples.map((r) => r.reason.split(":")[0]).sort()).toEqual([
       "invalid CloudEvents envelope",
       "invalid CloudEvents envelope",
       "invalid data for sms.mt",
@@ -160,7 +162,7 @@ describe("ingest → close on the local stack", () => {
     clock.advanceTo(Date.parse("2025-11-01T00:00:00Z"));
     const [report] = await system.close("2025-10");
     expect(report?.unclosedEarlierPeriods).toEqual([{ period: "2025-05", events: 1 }]);
-    expect(report?.suspense).toEqual([
+    expect(report?.suspense.samples).toEqual([
       {
         product: "mms.mt",
         reason: "no rate for mms.mt (country=TR) in tariff std version 2025-01-01T00:00:00Z",

@@ -281,9 +281,9 @@ describe("ingest at volume", () => {
     clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
     const [july] = await system.close("2025-07", ["globex"]);
     const [august] = await system.close("2025-08", ["globex"]);
-    expect(july?.conflicts.map((c) => c.id)).toEqual(["p1"]);
+    expect(july?.conflicts.samples.map((c) => c.id)).toEqual(["p1"]);
     expect(july?.events).toBe(1);
-    expect(august?.conflicts).toEqual([]);
+    expect(august?.conflicts.count).toBe(0);
     expect(august?.events).toBe(0);
   });
 

@@ -8,7 +8,10 @@
  * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
  * | invoice line        | ACCT#<account>           | LINE#<ref period>#<period>#<line id> |
  * | dead letter         | DEADLETTER               | <SQS message id>                     |
+ * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
+ * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
  */
+import { createHash } from "node:crypto";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -21,6 +24,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
@@ -29,6 +33,7 @@ import type { InvoiceLine } from "../../contract/invoice-line.js";
 import type { BillingConfig } from "../../core/config.js";
 import type { PeriodId } from "../../core/time.js";
 import type {
+  AccountLetter,
   ClaimOutcome,
   CloseClaim,
   CloseRecord,
@@ -36,12 +41,29 @@ import type {
   DeadLetter,
   DeadLetterStore,
   PeriodStore,
+  ReportChunk,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
+/**
+ * The per-account index of dead letters (D16), by subject: a subject over 512 bytes (it may be up to
+ * 1,024 characters) is keyed by its SHA-256, so the key stays within DynamoDB's 2,048-byte limit.
+ */
+const letterIndexPk = (subject: string) =>
+  `DLA#${Buffer.byteLength(subject) <= 512 ? subject : `sha256:${createHash("sha256").update(subject).digest("hex")}`}`;
+const letterIndexSk = (receivedAt: number, deadLetterId: string) =>
+  `${String(receivedAt).padStart(15, "0")}#${deadLetterId}`;
+const letterIndexKey = (i: { subject?: unknown; receivedAt?: unknown; deadLetterId?: unknown }) =>
+  i.subject === undefined
+    ? undefined
+    : {
+        pk: letterIndexPk(String(i.subject)),
+        sk: letterIndexSk(Number(i.receivedAt), String(i.deadLetterId)),
+      };
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
 /** Condition: the close record is still `owner`'s "closing" claim. */
 const heldBy = (owner: string, values: Record<string, unknown> = {}) => ({
@@ -248,6 +270,23 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
       });
   }
 
+  writeReportChunks(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    chunks: readonly ReportChunk[],
+    keep?: Readonly<Record<string, number>>,
+  ): Promise<boolean> {
+    const claimCheck = {
+      ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
+    };
+    return writeReportChunks(this.doc, this.table, claimCheck, accountId, period, chunks, keep);
+  }
+
+  readReportChunk(accountId: string, period: PeriodId, list: string, chunk: number) {
+    return readReportChunk(this.doc, this.table, accountId, period, list, chunk);
+  }
+
   async linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]> {
     const items = await this.queryAll({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
@@ -274,20 +313,116 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
   }
 
   // ---- DeadLetterStore ----
+  /**
+   * The letter and its entry in the account index (D16) in one transaction; a letter replaced (an
+   * SQS re-delivery of the same message) moves its index entry. The transaction's condition is the
+   * letter as it was read, so two concurrent puts of one letter never leave two index entries.
+   */
   async put(letter: DeadLetter): Promise<void> {
     // The excerpt is the body when the body is kept inline: stored once.
     const { excerpt, ...rest } = letter;
-    await this.doc.send(
-      new PutCommand({
+    const Item = {
+      pk: "DEADLETTER",
+      sk: letter.deadLetterId,
+      ...rest,
+      ...(letter.body === undefined ? { excerpt } : {}),
+    };
+    const index = letterIndexKey(letter);
+    for (let attempt = 0; ; attempt++) {
+      const old = await this.letterKeys(letter.deadLetterId);
+      const oldIndex = old && letterIndexKey(old);
+      const moved = oldIndex && (!index || oldIndex.pk !== index.pk || oldIndex.sk !== index.sk);
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.table,
+                  Item,
+                  ...(old
+                    ? {
+                        ConditionExpression: "receivedAt = :r",
+                        ExpressionAttributeValues: { ":r": old.receivedAt },
+                      }
+                    : { ConditionExpression: "attribute_not_exists(pk)" }),
+                },
+              },
+              ...(index
+                ? [
+                    {
+                      Put: {
+                        TableName: this.table,
+                        Item: {
+                          ...index,
+                          deadLetterId: letter.deadLetterId,
+                          messageId: letter.messageId,
+                          receivedAt: letter.receivedAt,
+                          reason: letter.reason,
+                        },
+                      },
+                    },
+                  ]
+                : []),
+              ...(moved ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : []),
+            ],
+          }),
+        );
+        return;
+      } catch (e) {
+        // Changed since it was read (a concurrent put or remove): read it again.
+        const conflict =
+          e instanceof TransactionCanceledException &&
+          e.CancellationReasons?.some(
+            (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
+          );
+        if (!conflict || attempt >= 8) throw e;
+      }
+    }
+  }
+
+  /** The index-relevant fields of a stored letter (consistent read), or undefined. */
+  private async letterKeys(deadLetterId: string) {
+    const r = await this.doc.send(
+      new GetCommand({
         TableName: this.table,
-        Item: {
-          pk: "DEADLETTER",
-          sk: letter.deadLetterId,
-          ...rest,
-          ...(letter.body === undefined ? { excerpt } : {}),
-        },
+        Key: { pk: "DEADLETTER", sk: deadLetterId },
+        ProjectionExpression: "deadLetterId, subject, receivedAt",
+        ConsistentRead: true,
       }),
     );
+    return r.Item as { deadLetterId: string; subject?: string; receivedAt: number } | undefined;
+  }
+
+  async *accountLetters(
+    accountId: string,
+    received: { readonly from: number; readonly until: number },
+  ): AsyncIterable<AccountLetter> {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          // [from, until): "<until>" sorts before every "<until>#<id>".
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
+          ExpressionAttributeValues: {
+            ":pk": letterIndexPk(accountId),
+            ":from": String(received.from).padStart(15, "0"),
+            ":until": String(received.until).padStart(15, "0"),
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const i of r.Items ?? [])
+        yield {
+          deadLetterId: String(i.deadLetterId),
+          messageId: String(i.messageId),
+          receivedAt: Number(i.receivedAt),
+          reason: String(i.reason),
+        };
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
   }
 
   async list(): Promise<DeadLetter[]> {
@@ -314,10 +449,38 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     return letters.sort((a, b) => a.receivedAt - b.receivedAt || (a.deadLetterId < b.deadLetterId ? -1 : 1));
   }
 
+  /** The letter and its account index entry, in one transaction. */
   async remove(deadLetterId: string): Promise<void> {
-    await this.doc.send(
-      new DeleteCommand({ TableName: this.table, Key: { pk: "DEADLETTER", sk: deadLetterId } }),
-    );
+    for (let attempt = 0; ; attempt++) {
+      const old = await this.letterKeys(deadLetterId);
+      if (!old) return;
+      const index = letterIndexKey(old);
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.table,
+                  Key: { pk: "DEADLETTER", sk: deadLetterId },
+                  ConditionExpression: "receivedAt = :r",
+                  ExpressionAttributeValues: { ":r": old.receivedAt },
+                },
+              },
+              ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
+            ],
+          }),
+        );
+        return;
+      } catch (e) {
+        const conflict =
+          e instanceof TransactionCanceledException &&
+          e.CancellationReasons?.some(
+            (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
+          );
+        if (!conflict || attempt >= 8) throw e;
+      }
+    }
   }
 
   // ---- ConfigStore: one item per account and per tariff (config-store.ts) ----

@@ -11,6 +11,7 @@
  * | page of raw events   | EVT#<account>#<period>#<shard>       | <attempt id>#<n>           |
  * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
  * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
+ * | conflict index       | CONFLICTS#<account>#<period>         | <JSON>#<hash>              |
  *
  * Protocol of one `ingest` call (one handler invocation):
  * 1. period markers (once per container and (account, period));
@@ -53,7 +54,7 @@ import {
 import type { LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
-import type { PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
+import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
@@ -87,6 +88,8 @@ const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk
 const ctrPk = (account: string, period: PeriodId, shard: number) => `CTR#${account}#${period}#${shard}`;
 const evtPk = (account: string, period: PeriodId, shard: number) => `EVT#${account}#${period}#${shard}`;
 const EVENTS_SK = "#EVENTS";
+/** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
+const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
 export interface UsageStoreOptions {
   readonly shards?: number;
@@ -276,6 +279,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     }
 
     const out: StoreOutcome[] = new Array(events.length);
+    const conflicts: [PreparedEvent, Winner][] = [];
     for (const [identity, indexes] of groups) {
       const first = indexes[0]!;
       const w: Winner | "retry" | undefined = mine.has(first)
@@ -296,11 +300,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           out[i] = { kind: "stored", accountId: w.accountId, period: w.period };
         else if (p.hash === w.hash) out[i] = { kind: "duplicate", accountId: w.accountId, period: w.period };
         else {
-          await this.putConflict(p, w, now);
+          conflicts.push([p, w]);
           out[i] = { kind: "conflict", accountId: w.accountId, period: w.period };
         }
       }
     }
+    await this.putConflicts(conflicts, now);
     return out;
   }
 
@@ -553,30 +558,93 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     }
   }
 
-  private async putConflict(p: PreparedEvent, first: Winner, now: number) {
-    const e = p.event;
-    const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
-    await this.client
-      .send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: {
-            pk: S(`ACCT#${first.accountId}`),
-            sk: S(`CONFLICT#${identityOf(e)}#${p.hash}`),
-            source: S(e.source),
-            id: S(e.id),
-            firstHash: S(first.hash),
-            conflictingHash: S(p.hash),
-            conflictingBody: S(body),
-            seenAt: N(now),
-            t: N(first.t),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      )
-      .catch((err: unknown) => {
-        if (!isConditionFailure(err)) throw err;
+  /**
+   * Records a batch's conflicts: first every report index entry (D16), then every conflict with its
+   * body, each a conditional insert (an existing one is kept, with its first sighting), 25 per
+   * request. The index first: the report never misses a conflict whose body is stored; a crash in
+   * between is repaired by the re-delivery.
+   */
+  private async putConflicts(conflicts: readonly [PreparedEvent, Winner][], now: number) {
+    const seen = new Set<string>();
+    const index: ItemAv[] = [];
+    const bodies: ItemAv[] = [];
+    for (const [p, first] of conflicts) {
+      const e = p.event;
+      const key = `${identityOf(e)}#${p.hash}`;
+      if (seen.has(key)) continue; // the same conflicting version twice in one batch
+      seen.add(key);
+      const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
+      index.push({
+        pk: S(conflictsPk(first.accountId, first.period)),
+        sk: S(key),
+        source: S(e.source),
+        id: S(e.id),
+        seenAt: N(now),
       });
+      bodies.push({
+        pk: S(`ACCT#${first.accountId}`),
+        sk: S(`CONFLICT#${key}`),
+        source: S(e.source),
+        id: S(e.id),
+        firstHash: S(first.hash),
+        conflictingHash: S(p.hash),
+        conflictingBody: S(body),
+        seenAt: N(now),
+        t: N(first.t),
+      });
+    }
+    await this.insertAll(index);
+    await this.insertAll(bodies);
+  }
+
+  /**
+   * Conditional inserts (PartiQL INSERT: an item that exists is kept as it is), at most 25 and about
+   * 1 MB per request; a statement that fails for another reason (throttled) is sent again.
+   */
+  private async insertAll(items: readonly ItemAv[]) {
+    const groups: ItemAv[][] = [];
+    let group: ItemAv[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const size = JSON.stringify(item).length;
+      if (group.length > 0 && (group.length >= 25 || bytes + size > 1_000_000)) {
+        groups.push(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(item);
+      bytes += size;
+    }
+    if (group.length > 0) groups.push(group);
+    const table = this.table.replaceAll('"', '""');
+    await mapLimit(groups, this.claimConcurrency, async (g) => {
+      let pending = g;
+      for (let retry = 0; pending.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchExecuteStatementCommand({
+            Statements: pending.map((item) => {
+              const names = Object.keys(item);
+              return {
+                Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(", ")}}`,
+                Parameters: names.map((n) => item[n]!),
+              };
+            }),
+          }),
+        );
+        const failed = (i: number) => {
+          const code = r.Responses?.[i]?.Error?.Code;
+          return code !== undefined && code !== "DuplicateItem" && code !== "ConditionalCheckFailed";
+        };
+        const again = pending.filter((_, i) => failed(i));
+        if (again.length > 0 && retry >= 8)
+          throw new Error(
+            `inserts failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`,
+          );
+        if (again.length > 0)
+          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        pending = again;
+      }
+    });
   }
 
   // ---- reads (close, marketplace reporter) ----
@@ -657,6 +725,24 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       });
     }
     return { counters: mergeDeltas(counters), events };
+  }
+
+  async *periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict> {
+    let ExclusiveStartKey: ItemAv | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": S(conflictsPk(accountId, period)) },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const i of r.Items ?? [])
+        yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
   }
 
   async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
