@@ -14,6 +14,7 @@ import { ConfigurationError } from "../shared/runtime/environment.js";
 import { IngestFileError } from "./ingest-file.js";
 import { handleInterrupts, interruptedBy } from "./shutdown.js";
 import { runSimulation, SimulationInputError } from "./simulate.js";
+import { parseStackControl, runStackControl } from "./stack.js";
 import { parseStackCommand, runStackCommand } from "./stack-commands.js";
 import { COMMANDS, type CommandName, EXIT, HELP, parse, UsageError } from "./usage.js";
 
@@ -66,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     });
     return EXIT.ok;
   }
+  if (command === "stack") return runStackControl(parseStackControl(rest));
   // Arguments are checked before the environment is read or any storage is touched.
   const parsed = parseStackCommand(command, rest);
   return runStackCommand(parsed);

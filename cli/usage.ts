@@ -8,7 +8,7 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-export const COMMANDS = ["simulate", "config", "ingest", "close", "export", "dead-letters"] as const;
+export const COMMANDS = ["simulate", "config", "ingest", "close", "export", "dead-letters", "stack"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const stackEnv = `A configured stack is named by BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL, USAGE_DLQ_URL and,
@@ -22,6 +22,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing close --period YYYY-MM [--account ID …] [--force]
   billing export --out DIR
   billing dead-letters list | redrive [--id ID …]
+  billing stack start | stop | status --dir DIR
   billing COMMAND --help
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
@@ -60,6 +61,19 @@ ${stackEnv}`,
 list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue.
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
 ${stackEnv}`,
+  stack: `usage: billing stack start --dir DIR
+       billing stack stop --dir DIR
+       billing stack status --dir DIR
+       billing stack serve --dir DIR
+
+start: starts a local stack that stays up, all on 127.0.0.1 and free ports: DynamoDB Local with its
+data in DIR/dynamodb, the SQS/S3 server, the event-source poller running the ingest handler and the
+local Metering API; returns once every part answers and prints the environment, also written to
+DIR/env: \`source DIR/env\`, then \`billing config load\`, \`ingest\`, \`close\`, \`export\` …
+stop: stops every process start started, and waits until they are gone. The DynamoDB data survive a
+stop and a start; the queues and the exports bucket are created again (empty) at each start, on new
+ports: source DIR/env again. status: whether it runs and answers. serve: runs the stack in the
+foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
 };
 
 /** node:util parseArgs, its errors (unknown option, missing value …) turned into usage errors. */
