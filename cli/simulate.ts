@@ -23,6 +23,7 @@ import {
   readIngestFile,
   sendIngestLines,
 } from "./ingest-file.js";
+import { writeSimulationReports } from "./report.js";
 import { onInterrupt } from "./shutdown.js";
 
 export class SimulationInputError extends Error {
@@ -199,12 +200,14 @@ export async function runSimulation(
         );
       }
     }
+    const lines = await system.store.allLines();
     const files = await writeExports(opts.outDir, {
-      lines: await system.store.allLines(),
+      lines,
       reports,
       deadLetters: await system.store.list(),
       marketplaceUsage: meteringApi.accepted(),
     });
+    files.push(...(await writeSimulationReports(opts.outDir, lines, reports)));
     if (hasAzure)
       opts.progress(
         `marketplace: ${marketplaceRuns} hourly runs, ${meteringApi.accepted().length} usage events accepted`,

@@ -8,7 +8,16 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-export const COMMANDS = ["simulate", "config", "ingest", "close", "export", "dead-letters", "stack"] as const;
+export const COMMANDS = [
+  "simulate",
+  "config",
+  "ingest",
+  "close",
+  "export",
+  "dead-letters",
+  "stack",
+  "report",
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const stackEnv = `A configured stack is named by BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL, USAGE_DLQ_URL and,
@@ -23,6 +32,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing export --out DIR
   billing dead-letters list | redrive [--id ID …]
   billing stack start | stop | status --dir DIR
+  billing report --period YYYY-MM --out DIR
   billing COMMAND --help
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
@@ -34,7 +44,8 @@ Steps run in order:
   ingest:FILE.jsonl   sends every line of the file to the usage queue and waits until it is drained
                       (a line the queue refuses is dead-lettered with the file and line number)
   close:YYYY-MM       closes that period for every account
-Writes DIR/invoice-lines.csv, DIR/invoice-lines.json, DIR/close-report.json, DIR/marketplace-usage.json.
+Writes DIR/invoice-lines.csv, DIR/invoice-lines.json, DIR/close-report.json, DIR/marketplace-usage.json
+and, for each period closed, the page for finance DIR/report-YYYY-MM.html (see \`billing report\`).
 Ctrl-C or SIGTERM stops everything it started.`,
   config: `usage: billing config load --accounts FILE --tariffs FILE
 
@@ -74,6 +85,13 @@ stop: stops every process start started, and waits until they are gone. The Dyna
 stop and a start; the queues and the exports bucket are created again (empty) at each start, on new
 ports: source DIR/env again. status: whether it runs and answers. serve: runs the stack in the
 foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
+  report: `usage: billing report --period YYYY-MM --out DIR
+
+Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-contained file: totals by
+currency and billing channel, the largest accounts, amounts by product family as a chart, the change
+against the previous period, adjustments, suspense, conflicts), and the exports it links to:
+DIR/invoice-lines-YYYY-MM.csv and .json (the lines billed in the period), DIR/close-report-YYYY-MM.json.
+${stackEnv}`,
 };
 
 /** node:util parseArgs, its errors (unknown option, missing value …) turned into usage errors. */
