@@ -68,7 +68,9 @@ if (!existsSync(CHROMIUM)) {
     );
     process.exit(1);
   }
-  console.log("setup: Chromium is missing (the finance page test needs it); installing chromium with apt-get");
+  console.log(
+    "setup: Chromium is missing (the finance page test needs it); installing chromium with apt-get",
+  );
   run("apt-get", ["update"]);
   run("apt-get", ["install", "-y", "--no-install-recommends", "chromium"]);
   if (!existsSync(CHROMIUM)) {
