@@ -1,7 +1,8 @@
 /**
  * A local stack that stays up (`billing stack start|stop|serve --dir DIR`): DynamoDB Local with its
  * data in DIR/dynamodb (not in memory), the SQS/S3 server (fauxqs, in this process), the event-source
- * poller running the real ingest handler as long as the stack runs, and the local Metering API, all
+ * poller running the real ingest handler as long as the stack runs, the local Metering API and the
+ * finance API (shared/app/finance-api.ts, BILLING_API_URL), all
  * on 127.0.0.1 and on ports free at start.
  *
  * One supervisor process (this module's serveLocalStack, run by `billing stack serve`) owns them all:
@@ -13,10 +14,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import { createFinanceApi } from "../shared/app/finance-api.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { type LocalBillingSystem, REGION, startLocalBillingSystem } from "./billing-system.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";
+import { startFinanceApiServer } from "./finance-api-server.js";
 import { LocalMeteringApi, type MeteringResource, meteringResourcesOf } from "./metering-api.js";
 
 /** The files a stack keeps in its directory. */
@@ -100,6 +103,12 @@ export async function serveLocalStack(opts: {
     const deps = storeDeps(system.store, systemClock, cachedConfig(system.store, systemClock, 0), {
       blobs: system.blobs,
     });
+    // The finance API (first cut) on its own loopback port, the handler the HTTP API invokes.
+    const api = await startFinanceApiServer(
+      createFinanceApi({ periods: system.store, config: deps.config }),
+      opts.log,
+    );
+    stops.push(() => api.stop());
     const poller = new SqsEventSourcePoller({
       sqs: system.sqs,
       queueUrl: system.queueUrls.usage,
@@ -141,6 +150,7 @@ export async function serveLocalStack(opts: {
       SQS_ENDPOINT: system.endpoints.sqs,
       S3_ENDPOINT: system.endpoints.s3,
       METERING_API_URL: metering.url,
+      BILLING_API_URL: api.url,
       // Any SDK or tool pointed at the local endpoints (the AWS CLI too) needs some credentials.
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",

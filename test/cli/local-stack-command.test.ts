@@ -72,11 +72,12 @@ describe("billing stack: a local stack that stays up", () => {
       "SQS_ENDPOINT",
       "S3_ENDPOINT",
       "METERING_API_URL",
+      "BILLING_API_URL",
       "AWS_ACCESS_KEY_ID",
       "AWS_SECRET_ACCESS_KEY",
     ])
       expect(vars[name], name).toBeTruthy();
-    for (const name of ["DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "METERING_API_URL"])
+    for (const name of ["DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "METERING_API_URL", "BILLING_API_URL"])
       expect(vars[name]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const first = JSON.parse(await readFile(join(stackDir, "stack.json"), "utf8")) as {
       supervisorPid: number;
@@ -114,7 +115,7 @@ describe("billing stack: a local stack that stays up", () => {
     // stop waits: nothing it started runs or listens any more.
     expect(alive(first.supervisorPid)).toBe(false);
     expect(alive(first.dynamodbPid)).toBe(false);
-    for (const name of ["DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "METERING_API_URL"])
+    for (const name of ["DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "METERING_API_URL", "BILLING_API_URL"])
       expect(await refused(vars[name] as string), name).toBe(true);
 
     const again = await billing(["stack", "start", "--dir", stackDir]);
@@ -143,6 +144,10 @@ describe("billing stack: a local stack that stays up", () => {
     expect(simulated.trim().split("\n")).toHaveLength(13);
     expect(await csv("before")).toBe(simulated);
     expect(await csv("after")).toBe(simulated);
+    // The finance API of the restarted stack serves the same lines.
+    const api = await fetch(`${env2.BILLING_API_URL}/periods/2025-07/invoice-lines?format=csv`);
+    expect(api.status).toBe(200);
+    expect(await api.text()).toBe(simulated);
 
     const second = JSON.parse(await readFile(join(stackDir, "stack.json"), "utf8")) as {
       supervisorPid: number;

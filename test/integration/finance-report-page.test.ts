@@ -15,6 +15,8 @@ import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFiles } from "../../cli/simulate.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { httpApiEvent, startFinanceApiServer } from "../../local/finance-api-server.js";
+import { createFinanceApi } from "../../shared/app/finance-api.js";
 import { periodReportHtml } from "../../shared/app/period-report.js";
 import { systemClock } from "../../shared/ports/clock.js";
 
@@ -167,6 +169,71 @@ describe("the finance page in headless Chromium", () => {
       expect(statSync(shot).size).toBeGreaterThan(10_000);
     } finally {
       await browser.close();
+    }
+  });
+
+  it("finance API (first cut): payload 2.0 events to the handler and requests to its local HTTP server", async () => {
+    const handler = createFinanceApi({ periods: system.store, config: () => system.store.loadConfig() });
+    const get = (url: string, method = "GET") =>
+      handler(httpApiEvent({ method, url, headers: { host: "api" } }));
+
+    const csv = await get("/periods/2025-08/invoice-lines?format=csv");
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers?.["content-type"]).toMatch(/^text\/csv/);
+    const csvLines = String(csv.body).trim().split("\n");
+    expect(csvLines).toHaveLength(6);
+    expect(csvLines.filter((l) => l.includes(",adjustment,"))).toHaveLength(3);
+
+    // JSON in pages: 2 + 2 + 1 lines, the cursor carrying on where the last page ended.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const r = await get(
+        `/periods/2025-08/invoice-lines?format=json&accountId=lateco&limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      expect(r.statusCode).toBe(200);
+      const body = JSON.parse(String(r.body)) as { lines: { line_id: string }[]; nextCursor?: string };
+      seen.push(...body.lines.map((l) => l.line_id));
+      cursor = body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(5);
+
+    const report = await get("/periods/2025-08/close-report?accountId=lateco");
+    expect(JSON.parse(String(report.body)).reports[0].totals.amount).toBe("101.27");
+
+    const problems = [
+      ["/periods/2025-13/invoice-lines", 400],
+      ["/periods/2025-08/invoice-lines?format=xml", 400],
+      ["/periods/2025-08/invoice-lines?cursor=nope", 400],
+      ["/periods/2025-08/invoice-lines?accountId=nobody", 404],
+      ["/periods/2024-01/invoice-lines", 404],
+      ["/elsewhere", 404],
+    ] as const;
+    for (const [url, status] of problems) {
+      const r = await get(url);
+      expect(r.statusCode, url).toBe(status);
+      expect(r.headers?.["content-type"]).toBe("application/problem+json");
+      expect(JSON.parse(String(r.body))).toMatchObject({ status, instance: url.split("?")[0] });
+    }
+    expect((await get("/periods/2025-08/invoice-lines", "POST")).statusCode).toBe(405);
+
+    // The same handler behind a real HTTP server on loopback.
+    const server = await startFinanceApiServer(handler);
+    try {
+      const r = await fetch(`${server.url}/periods/2025-08/invoice-lines?format=csv`);
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe(csv.body);
+      const page = await fetch(`${server.url}/periods/2025-08/report.html`);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('href="invoice-lines?format=csv"');
+      const bad = await fetch(`${server.url}/periods/07-2025/close-report`);
+      expect(bad.status).toBe(400);
+      expect(bad.headers.get("content-type")).toBe("application/problem+json");
+    } finally {
+      await server.stop();
     }
   });
 });
