@@ -78,8 +78,8 @@ ${stackEnv}`,
        billing stack serve --dir DIR
 
 start: starts a local stack that stays up, all on 127.0.0.1 and free ports: DynamoDB Local with its
-data in DIR/dynamodb, the SQS/S3 server, the event-source poller running the ingest handler and the
-local Metering API; returns once every part answers and prints the environment, also written to
+data in DIR/dynamodb, the SQS/S3 server, the event-source poller running the ingest handler, the
+finance API (BILLING_API_URL) and the local Metering API; returns once every part answers and prints the environment, also written to
 DIR/env: \`source DIR/env\`, then \`billing config load\`, \`ingest\`, \`close\`, \`export\` …
 stop: stops every process start started, and waits until they are gone. The DynamoDB data survive a
 stop and a start; the queues and the exports bucket are created again (empty) at each start, on new
