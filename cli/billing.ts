@@ -12,8 +12,10 @@ import { UnknownDeadLetterError } from "../shared/app/dead-letters.js";
 import { ConfigFileError } from "../shared/core/config.js";
 import { ConfigurationError } from "../shared/runtime/environment.js";
 import { IngestFileError } from "./ingest-file.js";
+import { parseReportCommand, runReportCommand } from "./report.js";
 import { handleInterrupts, interruptedBy } from "./shutdown.js";
 import { runSimulation, SimulationInputError } from "./simulate.js";
+import { parseStackControl, runStackControl } from "./stack.js";
 import { parseStackCommand, runStackCommand } from "./stack-commands.js";
 import { COMMANDS, type CommandName, EXIT, HELP, parse, UsageError } from "./usage.js";
 
@@ -66,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     });
     return EXIT.ok;
   }
+  if (command === "stack") return runStackControl(parseStackControl(rest));
+  if (command === "report") return runReportCommand(parseReportCommand(rest));
   // Arguments are checked before the environment is read or any storage is touched.
   const parsed = parseStackCommand(command, rest);
   return runStackCommand(parsed);

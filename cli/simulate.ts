@@ -28,6 +28,7 @@ import {
   readIngestFile,
   sendIngestLines,
 } from "./ingest-file.js";
+import { writeSimulationReports } from "./report.js";
 import { onInterrupt } from "./shutdown.js";
 
 export class SimulationInputError extends Error {
@@ -251,8 +252,9 @@ export async function runSimulation(
         months.add(p);
     for (const period of [...months].sort())
       rows.push(...(await reconcileMarketplaceUsage(reporter, period)));
+    const lines = await system.store.allLines();
     const files = await writeExports(opts.outDir, {
-      lines: await system.store.allLines(),
+      lines,
       reports,
       deadLetters: await system.store.list(),
       // What the Metering API accepted: the local one's list, or (another API) our accepted records.
@@ -275,6 +277,7 @@ export async function runSimulation(
         : {}),
       reportLists: system.store,
     });
+    files.push(...(await writeSimulationReports(opts.outDir, lines, reports)));
     if (hasAzure) {
       const count = (s: string) => records.filter((r) => r.status === s).length;
       opts.progress(

@@ -16,6 +16,8 @@ export const COMMANDS = [
   "export",
   "dead-letters",
   "marketplace",
+  "stack",
+  "report",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -31,6 +33,8 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing export --out DIR
   billing dead-letters list | redrive [--id ID …]
   billing marketplace reconcile --period YYYY-MM [--account ID …]
+  billing stack start | stop | status --dir DIR
+  billing report --period YYYY-MM --out DIR
   billing COMMAND --help
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
@@ -46,7 +50,8 @@ Writes DIR/invoice-lines.csv, DIR/invoice-lines.json, DIR/close-report.json, DIR
 and, with azure-marketplace accounts, DIR/marketplace-reconciliation.csv (per account, month and
 dimension) and DIR/marketplace-usage-events.csv (per resource, dimension and hour: computed, sent,
 status, Microsoft's message). With MARKETPLACE_API_URL set, the hourly reporter calls that Metering API
-instead of the local one (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET: an Entra ID token).
+instead of the local one (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET: an Entra ID token);
+and, for each period closed, the page for finance DIR/report-YYYY-MM.html (see \`billing report\`).
 Ctrl-C or SIGTERM stops everything it started.`,
   config: `usage: billing config load --accounts FILE --tariffs FILE
 
@@ -78,6 +83,26 @@ ${stackEnv}`,
 
 list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue.
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
+${stackEnv}`,
+  stack: `usage: billing stack start --dir DIR
+       billing stack stop --dir DIR
+       billing stack status --dir DIR
+       billing stack serve --dir DIR
+
+start: starts a local stack that stays up, all on 127.0.0.1 and free ports: DynamoDB Local with its
+data in DIR/dynamodb, the SQS/S3 server, the event-source poller running the ingest handler, the
+finance API (BILLING_API_URL) and the local Metering API; returns once every part answers and prints the environment, also written to
+DIR/env: \`source DIR/env\`, then \`billing config load\`, \`ingest\`, \`close\`, \`export\` …
+stop: stops every process start started, and waits until they are gone. The DynamoDB data survive a
+stop and a start; the queues and the exports bucket are created again (empty) at each start, on new
+ports: source DIR/env again. status: whether it runs and answers. serve: runs the stack in the
+foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
+  report: `usage: billing report --period YYYY-MM --out DIR
+
+Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-contained file: totals by
+currency and billing channel, the largest accounts, amounts by product family as a chart, the change
+against the previous period, adjustments, suspense, conflicts), and the exports it links to:
+DIR/invoice-lines-YYYY-MM.csv and .json (the lines billed in the period), DIR/close-report-YYYY-MM.json.
 ${stackEnv}`,
 };
 

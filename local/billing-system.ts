@@ -72,6 +72,8 @@ export interface LocalSystemOptions {
   readonly configCacheMs?: number;
   readonly attemptCutoffMs?: number;
   readonly log?: (msg: string) => void;
+  /** DynamoDB Local keeps its data in this directory instead of in memory (`billing stack`). */
+  readonly dynamodbDataDir?: string;
 }
 
 export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise<LocalBillingSystem> {
@@ -81,7 +83,10 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     stops.length = 0;
   };
   try {
-    const dynamo = await startDynamoDbLocal(opts.log ? { log: opts.log } : {});
+    const dynamo = await startDynamoDbLocal({
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.dynamodbDataDir ? { dbPath: opts.dynamodbDataDir } : {}),
+    });
     stops.push(dynamo.stop);
     const sqsServer = await startSqsServer();
     stops.push(sqsServer.stop);

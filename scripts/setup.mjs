@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Idempotent set-up before tests and the simulation: dependencies installed and a Java runtime for
-// DynamoDB Local. Silent when everything is already there.
+// Idempotent set-up before tests and the simulation: dependencies installed, a Java runtime for
+// DynamoDB Local and Debian's Chromium (the finance page is checked in a real browser). Silent when
+// everything is already there.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -51,6 +52,29 @@ if (!succeeds("java", ["-version"])) {
   run("apt-get", ["install", "-y", "default-jre-headless"]);
   if (!succeeds("java", ["-version"])) {
     console.error("setup: default-jre-headless was installed but `java -version` still fails; check PATH.");
+    process.exit(1);
+  }
+}
+
+// The finance page test (test/integration/finance-report-page.test.ts) drives /usr/bin/chromium
+// through playwright-core: Debian's own package, no browser download.
+const CHROMIUM = "/usr/bin/chromium";
+if (!existsSync(CHROMIUM)) {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !succeeds("apt-get", ["--version"])) {
+    console.error(
+      `setup: Chromium is missing (${CHROMIUM}; the finance page test needs it) and cannot be installed here ` +
+        "(not root, or no apt-get). Install it yourself, e.g. `sudo apt-get install -y chromium`, then run `npm run setup` again.",
+    );
+    process.exit(1);
+  }
+  console.log(
+    "setup: Chromium is missing (the finance page test needs it); installing chromium with apt-get",
+  );
+  run("apt-get", ["update"]);
+  run("apt-get", ["install", "-y", "--no-install-recommends", "chromium"]);
+  if (!existsSync(CHROMIUM)) {
+    console.error(`setup: chromium was installed but ${CHROMIUM} is not there.`);
     process.exit(1);
   }
 }

@@ -72,6 +72,8 @@ describe("billing simulate", () => {
       "acme",
     );
     expect(JSON.parse(await readFile(join(out, "marketplace-usage.json"), "utf8"))).toEqual([]);
+    // The finance page of the period closed (issue 10 item 4), beside the exports it links to.
+    expect(await readFile(join(out, "report-2025-07.html"), "utf8")).toContain('href="invoice-lines.csv"');
 
     const m = /DynamoDB Local pid (\d+) at (\S+), SQS at (\S+)/.exec(r.stderr);
     expect(m).not.toBeNull();

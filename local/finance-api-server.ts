@@ -1,0 +1,98 @@
+/**
+ * The finance API handler (shared/app/finance-api.ts) on a real HTTP server on 127.0.0.1 and a free
+ * port: each request becomes the API Gateway HTTP API payload 2.0 event the deployed API would send
+ * the Lambda, and the handler's result becomes the response, as API Gateway maps it.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { FinanceApiHandler } from "../shared/app/finance-api.js";
+
+export interface FinanceApiServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** The payload 2.0 event API Gateway builds for a request (no body: every route is a GET). */
+export function httpApiEvent(req: {
+  method: string;
+  url: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  sourceIp?: string;
+}): APIGatewayProxyEventV2 {
+  const u = new URL(req.url, "http://localhost");
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(",") : v;
+  const query: Record<string, string> = {};
+  // API Gateway joins repeated parameters with commas.
+  for (const [k, v] of u.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: u.pathname,
+    rawQueryString: u.search.slice(1),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: headers.host ?? "127.0.0.1",
+      domainPrefix: "local",
+      http: {
+        method: req.method,
+        path: u.pathname,
+        protocol: "HTTP/1.1",
+        sourceIp: req.sourceIp ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+}
+
+export async function startFinanceApiServer(
+  handler: FinanceApiHandler,
+  log: (msg: string) => void = () => undefined,
+): Promise<FinanceApiServer> {
+  const server = createServer((req: IncomingMessage, res) => {
+    const event = httpApiEvent({
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      headers: req.headers,
+      ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}),
+    });
+    handler(event).then(
+      (r) => {
+        res.writeHead(r.statusCode ?? 200, r.headers as Record<string, string>);
+        res.end(r.body === undefined ? "" : r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body);
+      },
+      (e: unknown) => {
+        // What API Gateway answers when the integration fails.
+        log(`finance API: ${event.rawPath}: ${(e as Error).message}`);
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: "Internal Server Error" }));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

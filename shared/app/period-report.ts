@@ -1,0 +1,98 @@
+/**
+ * The finance page of a period (issue 10 item 4), from storage: the period's and the previous
+ * period's invoice lines and the period's close reports, read account by account with key queries
+ * (no table scan), then rendered by the pure shared/core/finance-report.ts.
+ *
+ * The lines billed in a period P are those its closes emitted: the lines of reference period P with
+ * period P, and the adjustments of earlier reference periods R that P's close report lists (each
+ * read under LINE#R#P). Cost: per account and period one close record read and one query per
+ * reference period billed, each bounded by that account's lines (docs/data-model.md).
+ */
+import type { InvoiceLine } from "../contract/invoice-line.js";
+import type { BillingConfig } from "../core/config.js";
+import {
+  type PeriodReportInput,
+  type ReportCloseSummary,
+  renderPeriodReport,
+} from "../core/finance-report.js";
+import { type PeriodId, shiftPeriod } from "../core/time.js";
+import type { PeriodStore } from "../ports/storage.js";
+import type { AccountCloseReport } from "./close-period.js";
+
+export interface PeriodReportDeps {
+  readonly periods: Pick<PeriodStore, "getClose" | "linesForReference">;
+  readonly config: () => Promise<BillingConfig>;
+}
+
+export interface PeriodBilling {
+  readonly period: PeriodId;
+  /** The lines the period's closes emitted, in no particular order. */
+  readonly lines: InvoiceLine[];
+  /** The close reports of the accounts closed for the period. */
+  readonly reports: AccountCloseReport[];
+}
+
+/** Account reads in flight at once. */
+const CONCURRENCY = 8;
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** What every configured account was billed in `period` (accounts not closed for it contribute nothing). */
+export async function readPeriodBilling(deps: PeriodReportDeps, period: PeriodId): Promise<PeriodBilling> {
+  const { accounts } = await deps.config();
+  const perAccount = await mapLimited(accounts, CONCURRENCY, async (a) => {
+    const close = await deps.periods.getClose(a.accountId, period);
+    if (close?.status !== "closed" || !close.report) return { lines: [], report: undefined };
+    const report = close.report as AccountCloseReport;
+    const references = [period, ...new Set(report.adjustments.map((x) => x.referencePeriod))];
+    const lines = (
+      await Promise.all(references.map((r) => deps.periods.linesForReference(a.accountId, r)))
+    ).flatMap((ls) => ls.filter((l) => l.period === period));
+    return { lines, report };
+  });
+  return {
+    period,
+    lines: perAccount.flatMap((p) => p.lines),
+    reports: perAccount.flatMap((p) => (p.report ? [p.report] : [])),
+  };
+}
+
+/** The page's input for `period` (its previous period read too). */
+export async function periodReportInput(
+  deps: PeriodReportDeps,
+  period: PeriodId,
+  links: PeriodReportInput["links"],
+): Promise<{ input: PeriodReportInput; current: PeriodBilling }> {
+  const previousPeriod = shiftPeriod(period, -1);
+  const [current, previous] = await Promise.all([
+    readPeriodBilling(deps, period),
+    readPeriodBilling(deps, previousPeriod),
+  ]);
+  return {
+    current,
+    input: {
+      period,
+      previousPeriod,
+      lines: current.lines,
+      previousLines: previous.lines,
+      reports: current.reports satisfies readonly ReportCloseSummary[],
+      links,
+    },
+  };
+}
+
+export async function periodReportHtml(
+  deps: PeriodReportDeps,
+  period: PeriodId,
+  links: PeriodReportInput["links"],
+): Promise<string> {
+  return renderPeriodReport((await periodReportInput(deps, period, links)).input);
+}

@@ -1,0 +1,169 @@
+/**
+ * `billing stack start|stop --dir DIR` (issue 10 item 5): a local stack that stays up between
+ * commands, detached from the command that started it; the stack commands work against it as they
+ * would against a deployed stack, and its DynamoDB data survive a stop and a start.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, describe, expect, it } from "vitest";
+import { alive, basic, billing, refused } from "../support/cli.js";
+
+/** The `export NAME='value'` lines of DIR/env as variables. */
+function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^export ([A-Z0-9_]+)='((?:[^']|'\\'')*)'$/gm))
+    env[m[1] as string] = (m[2] as string).replaceAll(`'\\''`, "'");
+  return env;
+}
+
+/** Waits until the usage queue holds no message, visible or in flight (the stack's poller handled them). */
+async function untilQueueEmpty(env: Record<string, string>): Promise<void> {
+  const sqs = new SQSClient({
+    region: env.AWS_REGION,
+    endpoint: env.SQS_ENDPOINT,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    for (;;) {
+      const r = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: env.USAGE_QUEUE_URL,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      if (
+        r.Attributes?.ApproximateNumberOfMessages === "0" &&
+        r.Attributes.ApproximateNumberOfMessagesNotVisible === "0"
+      )
+        return;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  } finally {
+    sqs.destroy();
+  }
+}
+
+describe("billing stack: a local stack that stays up", () => {
+  let dir: string | undefined;
+  afterAll(async () => {
+    if (!dir) return;
+    await billing(["stack", "stop", "--dir", dir]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("start → config load → ingest → close → export → stop → start → export gives the lines of `billing simulate`", async () => {
+    dir = await mkdtemp(join(tmpdir(), "billing-stack-dir-"));
+    const stackDir = dir;
+    const start = await billing(["stack", "start", "--dir", stackDir]);
+    expect(start.code, start.stderr).toBe(0);
+    const envText = await readFile(join(stackDir, "env"), "utf8");
+    // Printed as written, every variable a stack command reads, every endpoint on loopback.
+    expect(start.stdout).toBe(envText);
+    const vars = parseEnvFile(envText);
+    for (const name of [
+      "BILLING_TABLE",
+      "AWS_REGION",
+      "USAGE_QUEUE_URL",
+      "USAGE_DLQ_URL",
+      "EXPORTS_BUCKET",
+      "DYNAMODB_ENDPOINT",
+      "SQS_ENDPOINT",
+      "S3_ENDPOINT",
+      "METERING_API_URL",
+      "BILLING_API_URL",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+    ])
+      expect(vars[name], name).toBeTruthy();
+    for (const name of ["DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "METERING_API_URL", "BILLING_API_URL"])
+      expect(vars[name]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const first = JSON.parse(await readFile(join(stackDir, "stack.json"), "utf8")) as {
+      supervisorPid: number;
+      dynamodbPid: number;
+    };
+    // Detached: the command that started it has exited, the stack still runs.
+    expect(alive(first.supervisorPid)).toBe(true);
+    expect(alive(first.dynamodbPid)).toBe(true);
+
+    const env = { ...process.env, ...vars };
+    const load = await billing(
+      [
+        "config",
+        "load",
+        "--accounts",
+        join(basic, "accounts.json"),
+        "--tariffs",
+        join(basic, "tariffs.json"),
+      ],
+      env,
+    );
+    expect(load.code, load.stderr).toBe(0);
+    // No --drain: the stack's own poller runs the ingest handler.
+    const ingest = await billing(["ingest", join(basic, "events.jsonl")], env);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    await untilQueueEmpty(vars);
+    const close = await billing(["close", "--period", "2025-07"], env);
+    expect(close.code, close.stderr).toBe(0);
+    expect(close.stdout).toMatch(/^acme 2025-07 closed: 12 lines, 225\.44 EUR$/m);
+    const before = await billing(["export", "--out", join(stackDir, "before")], env);
+    expect(before.code, before.stderr).toBe(0);
+
+    const stop = await billing(["stack", "stop", "--dir", stackDir]);
+    expect(stop.code, stop.stderr).toBe(0);
+    // stop waits: nothing it started runs or listens any more.
+    expect(alive(first.supervisorPid)).toBe(false);
+    expect(alive(first.dynamodbPid)).toBe(false);
+    for (const name of ["DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "METERING_API_URL", "BILLING_API_URL"])
+      expect(await refused(vars[name] as string), name).toBe(true);
+
+    const again = await billing(["stack", "start", "--dir", stackDir]);
+    expect(again.code, again.stderr).toBe(0);
+    const env2 = { ...process.env, ...parseEnvFile(await readFile(join(stackDir, "env"), "utf8")) };
+    const after = await billing(["export", "--out", join(stackDir, "after")], env2);
+    expect(after.code, after.stderr).toBe(0);
+
+    const simulate = await billing([
+      "simulate",
+      "--accounts",
+      join(basic, "accounts.json"),
+      "--tariffs",
+      join(basic, "tariffs.json"),
+      "--step",
+      `ingest:${join(basic, "events.jsonl")}`,
+      "--step",
+      "close:2025-07",
+      "--out",
+      join(stackDir, "simulated"),
+      "--quiet",
+    ]);
+    expect(simulate.code, simulate.stderr).toBe(0);
+    const csv = (d: string) => readFile(join(stackDir, d, "invoice-lines.csv"), "utf8");
+    const simulated = await csv("simulated");
+    expect(simulated.trim().split("\n")).toHaveLength(13);
+    expect(await csv("before")).toBe(simulated);
+    expect(await csv("after")).toBe(simulated);
+    // The finance API of the restarted stack serves the same lines.
+    const api = await fetch(`${env2.BILLING_API_URL}/periods/2025-07/invoice-lines?format=csv`);
+    expect(api.status).toBe(200);
+    expect(await api.text()).toBe(simulated);
+
+    const second = JSON.parse(await readFile(join(stackDir, "stack.json"), "utf8")) as {
+      supervisorPid: number;
+      dynamodbPid: number;
+    };
+    const stop2 = await billing(["stack", "stop", "--dir", stackDir]);
+    expect(stop2.code, stop2.stderr).toBe(0);
+    expect(alive(second.supervisorPid)).toBe(false);
+    expect(alive(second.dynamodbPid)).toBe(false);
+  }); // no limit of its own: vitest's 30 minutes only stop a real hang
+
+  it("refuses a missing --dir or subcommand as a usage error", async () => {
+    const r = await billing(["stack", "start"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/stack start needs --dir DIR/);
+    const s = await billing(["stack", "restart", "--dir", "/tmp/x"]);
+    expect(s.code).toBe(2);
+  });
+});
