@@ -29,6 +29,7 @@ import {
 } from "../../shared/app/report-marketplace-usage.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
+import { createMetrics, publishMarketplaceRun } from "../../shared/runtime/observability.js";
 import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
 
 const requestSchema = z.object({ accountIds: z.array(z.string().min(1)).optional() });
@@ -54,7 +55,7 @@ export class MarketplaceRunError extends Error {
 
 export function createMarketplaceReporterHandler(
   deps: MarketplaceReporterDeps,
-  opts: { log?: (line: string) => void } = {},
+  opts: { log?: (line: string) => void; onRun?: (report: MarketplaceRunReport) => void } = {},
 ) {
   const log = opts.log ?? ((line: string) => console.log(line));
   return async (input?: unknown): Promise<MarketplaceRunReport> => {
@@ -75,6 +76,7 @@ export function createMarketplaceReporterHandler(
           .map((a) => ({ accountId: a.accountId, error: a.error })),
       }),
     );
+    opts.onRun?.(report);
     if (report.accounts.some((a) => a.error)) throw new MarketplaceRunError(report);
     return report;
   };
@@ -98,14 +100,12 @@ export const handler = (input: unknown, context: Context) => {
         : undefined;
     const client = new HttpMeteringClient({ baseUrl: menv.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
+    const metrics = createMetrics();
     lambdaHandler = middy(
-      createMarketplaceReporterHandler({
-        ledger: store.usage,
-        store: marketplace,
-        client,
-        clock: systemClock,
-        config,
-      }),
+      createMarketplaceReporterHandler(
+        { ledger: store.usage, store: marketplace, client, clock: systemClock, config },
+        { onRun: (report) => publishMarketplaceRun(metrics, report) },
+      ),
     );
   }
   return lambdaHandler(input, context);

@@ -8,12 +8,24 @@ import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SERVICE_NAME } from "../../shared/runtime/observability.js";
+import { grantQueueSend } from "./grants.js";
+
+/** Failed asynchronous invocations to an encrypted queue: send only, KMS only through SQS. */
+class EncryptedQueueDestination implements lambda.IDestination {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly key: kms.IKey,
+  ) {}
+  bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
+    grantQueueSend(fn, this.queue, this.key);
+    return { destination: this.queue.queueArn };
+  }
+}
 
 /** Project root (the folder holding package-lock.json), independent of the working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -45,6 +57,11 @@ export interface BillingFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy of the log group and the failed-invocation queue. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Encrypt the log group with `encryptionKey` (its key policy must let CloudWatch Logs use it, as
+   * BillingStack's does). @default false
+   */
+  readonly encryptLogs?: boolean;
   /** Retries of a failed asynchronous invocation before it goes to the failure queue. @default 2 */
   readonly asyncRetryAttempts?: number;
 }
@@ -61,6 +78,7 @@ export class BillingFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      ...(props.encryptLogs ? { encryptionKey: props.encryptionKey } : {}),
       removalPolicy,
     });
 
@@ -91,7 +109,7 @@ export class BillingFunction extends Construct {
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
-      onFailure: new SqsDestination(this.failureQueue),
+      onFailure: new EncryptedQueueDestination(this.failureQueue, props.encryptionKey),
       retryAttempts: props.asyncRetryAttempts ?? 2,
       ...(props.reservedConcurrency === undefined
         ? {}
