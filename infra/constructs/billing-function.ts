@@ -5,7 +5,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -90,7 +91,21 @@ export class BillingFunction extends Construct {
       removalPolicy,
     });
 
+    // Its own role: writes to its own log group only (no AWSLambdaBasicExecutionRole, whose log
+    // actions apply to every log group).
+    const role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Execution role of ${props.description}`.slice(0, 1000),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
     this.function = new nodejs.NodejsFunction(this, "Function", {
+      role,
       entry: props.entry,
       handler: "handler",
       description: props.description,
@@ -124,6 +139,41 @@ export class BillingFunction extends Construct {
         banner: ESM_REQUIRE_BANNER,
         externalModules: ["@aws-sdk/*"],
       },
+    });
+
+    // cdk-nag findings this shape answers otherwise, each with its reason (test/infra/nag.test.ts).
+    Validations.of(this.failureQueue).acknowledge(
+      {
+        id: "AwsSolutions::AwsSolutions-SQS3",
+        reason:
+          "This queue is itself a dead-letter target: the function's on-failure destination for async invocations",
+      },
+      {
+        id: "Serverless::Serverless-SQSRedrivePolicy",
+        reason:
+          "A terminal failure queue (on-failure destination); nothing consumes it automatically, its depth is alarmed",
+      },
+    );
+    Validations.of(this.function).acknowledge(
+      {
+        id: "Serverless::Serverless-LambdaDLQ",
+        reason:
+          "Failed async invocations go to an on-failure destination queue (EventInvokeConfig), which supersedes a DLQ; SQS-driven functions use the source queue's redrive",
+      },
+      {
+        id: "AwsSolutions::AwsSolutions-L1",
+        reason:
+          "nodejs22.x is pinned on purpose: the bundle targets node22 and the code is tested on Node 20/22; moving to a newer runtime is a reviewed upgrade",
+      },
+      {
+        id: "Serverless::Serverless-LambdaLatestVersion",
+        reason: "nodejs22.x is pinned on purpose (see AwsSolutions-L1)",
+      },
+    );
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions",
     });
   }
 }

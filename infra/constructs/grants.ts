@@ -74,7 +74,7 @@ export function grantTableItems(
     key,
     "dynamodb",
     writes
-      ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+      ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
       : ["kms:Decrypt", "kms:DescribeKey"],
   );
 }
@@ -114,18 +114,28 @@ export function grantQueueConsume(grantee: iam.IGrantable, queue: sqs.IQueue, ke
   grantKeyVia(grantee, key, "sqs", ["kms:Decrypt"]);
 }
 
-/** Put objects (single-part uploads) into an SSE-KMS bucket. */
-export function grantObjectsPut(grantee: iam.IGrantable, bucket: s3.IBucket, key: kms.IKey): void {
+/** Put objects (single-part uploads) under a key prefix (e.g. `dead-letters/`) of an SSE-KMS bucket. */
+export function grantObjectsPut(
+  grantee: iam.IGrantable,
+  bucket: s3.IBucket,
+  key: kms.IKey,
+  prefix: string,
+): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [bucket.arnForObjects("*")] }),
+    new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [bucket.arnForObjects(`${prefix}*`)] }),
   );
   grantKeyVia(grantee, key, "s3", ["kms:GenerateDataKey"]);
 }
 
-/** Read objects of an SSE-KMS bucket. */
-export function grantObjectsGet(grantee: iam.IGrantable, bucket: s3.IBucket, key: kms.IKey): void {
+/** Read objects under a key prefix of an SSE-KMS bucket. */
+export function grantObjectsGet(
+  grantee: iam.IGrantable,
+  bucket: s3.IBucket,
+  key: kms.IKey,
+  prefix: string,
+): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [bucket.arnForObjects("*")] }),
+    new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [bucket.arnForObjects(`${prefix}*`)] }),
   );
   grantKeyVia(grantee, key, "s3", ["kms:Decrypt"]);
 }
