@@ -1,8 +1,17 @@
-/** CDK app: `npx cdk synth` (cdk.json runs this file with tsx). */
-import { App } from "aws-cdk-lib";
+/**
+ * CDK app: `npx cdk synth` (cdk.json runs this file with tsx). Context `stage` = dev | prod (default
+ * prod). The cdk-nag AwsSolutions and Serverless packs check the app at every synth: a finding
+ * without an acknowledgement (with its reason, on its resource) stops the synth.
+ */
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { BillingStack } from "./billing-stack.js";
 
 const app = new App();
+
+const stage: unknown = app.node.tryGetContext("stage") ?? "prod";
+if (stage !== "dev" && stage !== "prod")
+  throw new Error(`context "stage" must be dev or prod, not ${String(stage)}`);
 
 const marketplaceApiUrl: unknown = app.node.tryGetContext("marketplaceApiUrl");
 if (typeof marketplaceApiUrl !== "string" || marketplaceApiUrl === "")
@@ -12,9 +21,12 @@ new BillingStack(app, "CpaasBilling", {
   description:
     "CPaaS usage rating and billing: SQS -> Lambda -> DynamoDB, period close, marketplace reporting",
   marketplaceApiUrl,
+  stage,
   ...(process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION
     ? { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }
     : {}),
 });
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 
 app.synth();

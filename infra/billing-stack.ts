@@ -1,14 +1,30 @@
 /**
  * The billing stack: one KMS key, the single DynamoDB table, the usage queue and its DLQ, the exports
  * bucket, the four billing functions with least-privilege grants, their schedules, and the alarms
- * operators act on.
+ * operators act on (constructs/monitoring.ts: every alarm notifies the alarm topic).
+ *
+ * Adding a function: a `BillingFunction` (defaults: arm64, nodejs22.x, tracing, encrypted env and
+ * logs, failure queue), its rows in `TABLE_ACCESS` (exact DynamoDB actions per key prefix), the
+ * grant helpers of constructs/grants.ts for queues and objects, and a row in the exact-IAM test.
  */
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import {
+  Aspects,
+  Aws,
+  type CfnElement,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
@@ -24,6 +40,15 @@ import {
   METRICS_NAMESPACE,
 } from "../shared/runtime/observability.js";
 import { BillingFunction } from "./constructs/billing-function.js";
+import {
+  grantObjectsGet,
+  grantObjectsPut,
+  grantQueueConsume,
+  grantQueueSend,
+  grantTableItems,
+  type TableAccess,
+} from "./constructs/grants.js";
+import { AlarmsNotify, BillingMonitoring } from "./constructs/monitoring.js";
 
 export type BillingFunctionName = "ingestUsage" | "closePeriod" | "marketplaceReporter" | "deadLetter";
 
@@ -38,7 +63,80 @@ export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
   deadLetter: functionsDir("dead-letter"),
 };
 
+/**
+ * Item access per function: exact actions on the partition-key prefixes each one touches
+ * (docs/data-model.md; `dynamodb:LeadingKeys`). TransactWriteItems is authorized per item as
+ * PutItem/UpdateItem/DeleteItem/ConditionCheckItem; a PartiQL INSERT as PartiQLInsert.
+ */
+export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAccess[]>> = {
+  // Claims (PartiQL INSERT, BatchGet, take-over), attempt commits, counters, pages, usage and late
+  // markers, conflicts, close records (read), configuration (read), dead letters (write).
+  ingestUsage: [
+    { actions: ["dynamodb:PartiQLInsert", "dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER"] },
+  ],
+  // Reads everything of an account's period; writes only under ACCT# (claim, lines, late markers, close).
+  closePeriod: [
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DEADLETTER"] },
+    {
+      actions: [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+      ],
+      leadingKeys: ["ACCT#*"],
+    },
+  ],
+  // Reads configuration and raw pages; writes only its own MKT# records and watermarks.
+  marketplaceReporter: [
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "EVT#*", "MKT#*"] },
+    { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
+  ],
+  // Lists and removes dead letters.
+  deadLetter: [{ actions: ["dynamodb:Query", "dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER"] }],
+};
+
+/** `dev`: short log retention, everything deletable. `prod`: a year of logs, retained, protected. */
+export type Stage = "dev" | "prod";
+export const STAGE_SETTINGS: Readonly<
+  Record<
+    Stage,
+    {
+      logRetention: logs.RetentionDays;
+      removalPolicy: RemovalPolicy;
+      deletionProtection: boolean;
+      terminationProtection: boolean;
+    }
+  >
+> = {
+  dev: {
+    logRetention: logs.RetentionDays.TWO_WEEKS,
+    removalPolicy: RemovalPolicy.DESTROY,
+    deletionProtection: false,
+    terminationProtection: false,
+  },
+  prod: {
+    logRetention: logs.RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
+    deletionProtection: true,
+    terminationProtection: true,
+  },
+};
+
+/** Where dead letters' whole bodies go in the exports bucket (shared/app/dead-letters.ts). */
+export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
+
+/** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
+export const INGEST_MAX_CONCURRENCY = 20;
+
 export interface BillingStackProps extends StackProps {
+  /** @default "prod" (retained, protected): a dev stack says so (`-c stage=dev`). */
+  readonly stage?: Stage;
   /** Base URL of the marketplace metering API the hourly reporter calls. */
   readonly marketplaceApiUrl: string;
   /** Entry files per function. @default DEFAULT_ENTRIES (functions/<name>/handler.ts) */
@@ -64,16 +162,41 @@ export class BillingStack extends Stack {
   /** Whole bodies of dead letters too large for their table item (docs/decisions.md D12). */
   readonly exportsBucket: s3.Bucket;
   readonly functions: Readonly<Record<BillingFunctionName, BillingFunction>>;
+  /** Scheduled invocations that failed to be delivered after their retries. */
+  readonly scheduleDlq: sqs.Queue;
+  readonly monitoring: BillingMonitoring;
 
   constructor(scope: Construct, id: string, props: BillingStackProps) {
-    super(scope, id, props);
+    const settings = STAGE_SETTINGS[props.stage ?? "prod"];
+    super(scope, id, { terminationProtection: settings.terminationProtection, ...props });
     const entries = { ...DEFAULT_ENTRIES, ...props.entries };
+    const removalPolicy = settings.removalPolicy;
+    const alarmEmail = new CfnParameter(this, "AlarmEmail", {
+      type: "String",
+      description: "E-mail address the alarm topic notifies (confirm the subscription mail)",
+      allowedPattern: "^[^@\\s]+@[^@\\s]+$",
+      constraintDescription: "an e-mail address",
+    });
 
     this.key = new kms.Key(this, "BillingKey", {
-      description: "Encrypts the billing table, queues and Lambda environment variables",
+      description:
+        "Encrypts the billing table, queues, bucket, alarm topic, logs and Lambda environment variables",
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
+    // CloudWatch Logs encrypts the functions' log groups of this account and region with the key.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        resources: ["*"],
+        conditions: {
+          ArnLike: {
+            "kms:EncryptionContext:aws:logs:arn": `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+          },
+        },
+      }),
+    );
 
     this.table = new dynamodb.Table(this, "BillingTable", {
       partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
@@ -82,7 +205,8 @@ export class BillingStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: settings.deletionProtection,
+      removalPolicy,
     });
 
     this.usageDlq = new sqs.Queue(this, "UsageDeadLetterQueue", {
@@ -91,7 +215,7 @@ export class BillingStack extends Stack {
       enforceSSL: true,
       // Longer than the source queue's: a redriven message keeps its original enqueue time.
       retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
 
     this.usageQueue = new sqs.Queue(this, "UsageQueue", {
@@ -104,7 +228,7 @@ export class BillingStack extends Stack {
         6 * INGEST_TIMEOUT.toSeconds() + INGEST_BATCHING_WINDOW.toSeconds(),
       ),
       deadLetterQueue: { queue: this.usageDlq, maxReceiveCount: 5 },
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
 
     this.exportsBucket = new s3.Bucket(this, "ExportsBucket", {
@@ -114,12 +238,15 @@ export class BillingStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
     });
     const exportsEnvironment = { EXPORTS_BUCKET: this.exportsBucket.bucketName };
 
     const common = {
       encryptionKey: this.key,
+      encryptLogs: true,
+      logRetention: settings.logRetention,
+      removalPolicy,
       environment: {
         BILLING_TABLE: this.table.tableName,
         USAGE_QUEUE_URL: this.usageQueue.queueUrl,
@@ -159,6 +286,8 @@ export class BillingStack extends Stack {
       entry: entries.marketplaceReporter,
       description: "Reports rated usage to the marketplace metering API every hour",
       timeout: Duration.minutes(5),
+      // One run at a time: two runs would send the same hours twice (the second gets Duplicate).
+      reservedConcurrency: 1,
     });
     const deadLetter = new BillingFunction(this, "DeadLetter", {
       ...common,
@@ -169,25 +298,51 @@ export class BillingStack extends Stack {
     });
     this.functions = { ingestUsage, closePeriod, marketplaceReporter, deadLetter };
 
-    // Least privilege: data-plane item access on the one table (no DDL), and only the queue actions each needs.
-    // The table grants also cover the KMS key the table is encrypted with.
-    for (const f of [ingestUsage, closePeriod, marketplaceReporter, deadLetter]) {
-      this.table.grantReadWriteData(f.function);
+    // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through the service.
+    for (const [name, access] of Object.entries(TABLE_ACCESS) as [BillingFunctionName, TableAccess[]][]) {
+      grantTableItems(this.functions[name].function, this.table, this.key, access);
     }
-    // The event source grants ingest ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the usage queue.
-    ingestUsage.function.addEventSource(
-      new SqsEventSource(this.usageQueue, {
-        batchSize: INGEST_BATCH_SIZE,
-        maxBatchingWindow: INGEST_BATCHING_WINDOW,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.usageQueue.grantSendMessages(deadLetter.function);
+    // The event source polls with the function's role: consume on the usage queue only.
+    ingestUsage.function.addEventSourceMapping("UsageQueueSource", {
+      eventSourceArn: this.usageQueue.queueArn,
+      batchSize: INGEST_BATCH_SIZE,
+      maxBatchingWindow: INGEST_BATCHING_WINDOW,
+      reportBatchItemFailures: true,
+      maxConcurrency: INGEST_MAX_CONCURRENCY,
+    });
+    grantQueueConsume(ingestUsage.function, this.usageQueue, this.key);
+    // Redrive: send to the usage queue (reads its size limit), consume the DLQ.
+    grantQueueSend(deadLetter.function, this.usageQueue, this.key, { readsAttributes: true });
+    grantQueueConsume(deadLetter.function, this.usageDlq, this.key);
     marketplaceCredentials.grantRead(marketplaceReporter.function);
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
-    this.exportsBucket.grantPut(ingestUsage.function);
-    this.exportsBucket.grantRead(deadLetter.function);
-    this.usageDlq.grantConsumeMessages(deadLetter.function);
+    grantObjectsPut(ingestUsage.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
+    grantObjectsGet(deadLetter.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
+
+    // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
+    this.scheduleDlq = new sqs.Queue(this, "ScheduleDeadLetterQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    const scheduleTarget = (name: string, fn: BillingFunction) => {
+      const role = new iam.Role(this, `${name}ScheduleRole`, {
+        assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+          conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
+        }),
+        description: `EventBridge Scheduler invokes ${name}`,
+      });
+      grantQueueSend(role, this.scheduleDlq, this.key);
+      return new LambdaInvoke(fn.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        role,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: this.scheduleDlq,
+      });
+    };
 
     // Schedules (EventBridge Scheduler). An empty payload makes close-period close the previous month.
     new scheduler.Schedule(this, "ClosePeriodSchedule", {
@@ -200,14 +355,12 @@ export class BillingStack extends Stack {
         month: "*",
         year: "*",
       }),
-      target: new LambdaInvoke(closePeriod.function, { input: scheduler.ScheduleTargetInput.fromObject({}) }),
+      target: scheduleTarget("ClosePeriod", closePeriod),
     });
     new scheduler.Schedule(this, "MarketplaceReporterSchedule", {
       description: "Report marketplace usage every hour",
       schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
-      target: new LambdaInvoke(marketplaceReporter.function, {
-        input: scheduler.ScheduleTargetInput.fromObject({}),
-      }),
+      target: scheduleTarget("MarketplaceReporter", marketplaceReporter),
     });
 
     // Alarms.
@@ -313,6 +466,62 @@ export class BillingStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
+
+    this.monitoring = new BillingMonitoring(this, "Monitoring", {
+      key: this.key,
+      alarmEmail: alarmEmail.valueAsString,
+      usageQueue: this.usageQueue,
+      scheduleDlq: this.scheduleDlq,
+      functions: this.functions,
+    });
+    // Every alarm of the stack notifies the topic, also those added after this line.
+    Aspects.of(this).add(new AlarmsNotify(this.monitoring.topic));
+
+    // cdk-nag findings answered otherwise, each on its resource with its reason (test/infra/nag.test.ts).
+    Validations.of(this.exportsBucket).acknowledge({
+      id: "AwsSolutions::AwsSolutions-S1",
+      reason:
+        "Only the stack's function roles can reach the bucket (TLS only, public access blocked); object access is audited with CloudTrail data events, not server access logs",
+    });
+    for (const q of [this.usageDlq, this.scheduleDlq])
+      Validations.of(q).acknowledge(
+        {
+          id: "Serverless::Serverless-SQSRedrivePolicy",
+          reason: "A dead-letter queue: terminal by design, its depth is alarmed and operators redrive it",
+        },
+        ...(q === this.scheduleDlq
+          ? [
+              {
+                id: "AwsSolutions::AwsSolutions-SQS3",
+                reason: "This queue is itself the dead-letter queue of the EventBridge Scheduler schedules",
+              },
+            ]
+          : []),
+      );
+    for (const f of [ingestUsage, deadLetter])
+      Validations.of(f.function.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${DEAD_LETTER_BODIES_PREFIX}*]`,
+        reason: "Dead letters' whole bodies are objects named by their SHA-256 under this one prefix",
+      });
+    Validations.of(ingestUsage.function).acknowledge({
+      id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
+      reason:
+        "An SQS event source has no on-failure destination: failed messages go to the usage DLQ by the queue's redrive policy (5 receives)",
+    });
+    Validations.of(marketplaceCredentials).acknowledge({
+      id: "AwsSolutions::AwsSolutions-SMG4",
+      reason:
+        "The Entra ID client secret is issued and rotated in Microsoft Entra ID (its expiry is set there); the runbook says how to update this secret, which the reporter re-reads after a 401",
+    });
+    for (const [name, f] of [
+      ["ClosePeriod", closePeriod],
+      ["MarketplaceReporter", marketplaceReporter],
+    ] as const)
+      Validations.of(this.node.findChild(`${name}ScheduleRole`)).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(f.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason:
+          "Scheduler may invoke any version or alias of this one function (LambdaInvoke grants the function ARN and its qualifiers)",
+      });
 
     new CfnOutput(this, "BillingTableName", { value: this.table.tableName });
     new CfnOutput(this, "UsageQueueUrl", { value: this.usageQueue.queueUrl });

@@ -8,10 +8,11 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
-import { type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
+import { type AccountCloseOutcome, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import { periodOf, shiftPeriod } from "../../shared/core/time.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
+import { createMetrics, publishCloseRun } from "../../shared/runtime/observability.js";
 import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 
 const closeRequestSchema = z.object({
@@ -22,11 +23,17 @@ const closeRequestSchema = z.object({
   accountIds: z.array(z.string().min(1)).optional(),
 });
 
-export function createCloseHandler(deps: CloseDeps) {
+/** `onRun`: receives each run's duration and reports (the Lambda handler publishes them as metrics). */
+export function createCloseHandler(
+  deps: CloseDeps,
+  opts: { onRun?: (run: { durationMs: number; reports: AccountCloseOutcome[] }) => void } = {},
+) {
   return async (input: unknown) => {
     const req = closeRequestSchema.parse(input ?? {});
     const period = req.period ?? shiftPeriod(periodOf(deps.clock.now(), "UTC"), -1);
+    const started = performance.now();
     const reports = await closePeriod(period, deps, req.accountIds ? { accountIds: req.accountIds } : {});
+    opts.onRun?.({ durationMs: performance.now() - started, reports });
     return { period, reports };
   };
 }
@@ -40,7 +47,12 @@ export const handler = (input: unknown, context: Context) => {
       env.BILLING_TABLE,
     );
     const config = cachedConfig(store, systemClock, 0);
-    lambdaHandler = middy(createCloseHandler(storeDeps(store, systemClock, config)));
+    const metrics = createMetrics();
+    lambdaHandler = middy(
+      createCloseHandler(storeDeps(store, systemClock, config), {
+        onRun: (run) => publishCloseRun(metrics, run),
+      }),
+    );
   }
   return lambdaHandler(input, context);
 };

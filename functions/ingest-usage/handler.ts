@@ -18,7 +18,9 @@ import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
+  type IngestBatchCounts,
   METRICS_NAMESPACE,
+  publishIngestBatch,
   SERVICE_NAME,
 } from "../../shared/runtime/observability.js";
 import { blobStore, cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
@@ -41,7 +43,14 @@ export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_N
 /** CloudWatch EMF on stdout; the infra alarm watches INGEST_UNEXPECTED_ERRORS_METRIC (observability.ts). */
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
-export function createIngestHandler(deps: IngestDeps) {
+/**
+ * `onBatch`: receives each batch's outcome counts (and its late events) before the handler returns
+ * or throws; the Lambda handler publishes them as metrics (the local stack and the CLI do not).
+ */
+export function createIngestHandler(
+  deps: IngestDeps,
+  opts: { onBatch?: (counts: IngestBatchCounts) => void } = {},
+) {
   return async (event: SQSEvent, _context?: Context): Promise<IngestBatchResult> => {
     const outcomes: IngestBatchResult["outcomes"] = {
       stored: 0,
@@ -69,6 +78,10 @@ export function createIngestHandler(deps: IngestDeps) {
       metrics.addMetric(INGEST_UNEXPECTED_ERRORS_METRIC, MetricUnit.Count, errors);
       metrics.publishStoredMetrics();
     }
+    opts.onBatch?.({
+      ...outcomes,
+      late: r.outcomes.filter((o) => o.kind === "stored" && o.late).length,
+    });
     if (event.Records.length > 0 && errors === event.Records.length)
       throw new IngestBatchFailedError(outcomes);
     return { batchItemFailures: r.retry.map((itemIdentifier) => ({ itemIdentifier })), outcomes };
@@ -95,7 +108,9 @@ export const handler = (event: SQSEvent, context: Context) => {
     const config = cachedConfig(store, systemClock, configCacheMs);
     const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
     lambdaHandler = wrapIngestHandler(
-      createIngestHandler(storeDeps(store, systemClock, config, { configCacheMs, blobs })),
+      createIngestHandler(storeDeps(store, systemClock, config, { configCacheMs, blobs }), {
+        onBatch: (counts) => publishIngestBatch(metrics, counts),
+      }),
     );
   }
   return lambdaHandler(event, context);

@@ -17,7 +17,7 @@
  * throws only when an account could not be processed at all, so the scheduler retries (a rerun is
  * idempotent). Calls stop 30 seconds before the invocation's timeout (the run's time budget).
  */
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
@@ -36,11 +36,11 @@ import {
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import {
+  createMetrics,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
-  METRICS_NAMESPACE,
-  SERVICE_NAME,
+  publishMarketplaceRun,
 } from "../../shared/runtime/observability.js";
 import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
 
@@ -54,9 +54,6 @@ const marketplaceEnvironmentSchema = z.object({
 
 /** Calls stop this long before the invocation's timeout. */
 const TIME_BUDGET_MARGIN_MS = 30_000;
-
-/** CloudWatch EMF on stdout; the infra alarms watch the three marketplace metrics (observability.ts). */
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 /** The metric values of a run (all three are emitted every run, zeros included). */
 export function runMetrics(report: MarketplaceRunReport): Record<string, number> {
@@ -85,8 +82,11 @@ export function createMarketplaceReporterHandler(
   deps: MarketplaceReporterDeps,
   opts: {
     log?: (line: string) => void;
+    /** The run's alarm metrics (D20). */
     metric?: (name: string, value: number) => void;
     flushMetrics?: () => void;
+    /** The run's business metrics (D22). */
+    onRun?: (report: MarketplaceRunReport) => void;
   } = {},
 ) {
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -120,6 +120,7 @@ export function createMarketplaceReporterHandler(
           .map((a) => ({ accountId: a.accountId, error: a.error })),
       }),
     );
+    opts.onRun?.(report);
     if (report.accounts.some((a) => a.error)) throw new MarketplaceRunError(report);
     return report;
   };
@@ -142,18 +143,14 @@ export const handler = (input: unknown, context: Context) => {
       : undefined;
     const client = new HttpMeteringClient({ baseUrl: menv.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
+    const metrics = createMetrics();
     lambdaHandler = middy(
       createMarketplaceReporterHandler(
-        {
-          ledger: store.usage,
-          store: marketplace,
-          client,
-          clock: systemClock,
-          config,
-        },
+        { ledger: store.usage, store: marketplace, client, clock: systemClock, config },
         {
           metric: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
           flushMetrics: () => metrics.publishStoredMetrics(),
+          onRun: (report) => publishMarketplaceRun(metrics, report),
         },
       ),
     );

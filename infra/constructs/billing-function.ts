@@ -5,15 +5,28 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SERVICE_NAME } from "../../shared/runtime/observability.js";
+import { grantQueueSend } from "./grants.js";
+
+/** Failed asynchronous invocations to an encrypted queue: send only, KMS only through SQS. */
+class EncryptedQueueDestination implements lambda.IDestination {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly key: kms.IKey,
+  ) {}
+  bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
+    grantQueueSend(fn, this.queue, this.key);
+    return { destination: this.queue.queueArn };
+  }
+}
 
 /** Project root (the folder holding package-lock.json), independent of the working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -45,6 +58,11 @@ export interface BillingFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy of the log group and the failed-invocation queue. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Encrypt the log group with `encryptionKey` (its key policy must let CloudWatch Logs use it, as
+   * BillingStack's does). @default false
+   */
+  readonly encryptLogs?: boolean;
   /** Retries of a failed asynchronous invocation before it goes to the failure queue. @default 2 */
   readonly asyncRetryAttempts?: number;
 }
@@ -61,6 +79,7 @@ export class BillingFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      ...(props.encryptLogs ? { encryptionKey: props.encryptionKey } : {}),
       removalPolicy,
     });
 
@@ -72,7 +91,21 @@ export class BillingFunction extends Construct {
       removalPolicy,
     });
 
+    // Its own role: writes to its own log group only (no AWSLambdaBasicExecutionRole, whose log
+    // actions apply to every log group).
+    const role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Execution role of ${props.description}`.slice(0, 1000),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
     this.function = new nodejs.NodejsFunction(this, "Function", {
+      role,
       entry: props.entry,
       handler: "handler",
       description: props.description,
@@ -91,7 +124,7 @@ export class BillingFunction extends Construct {
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
-      onFailure: new SqsDestination(this.failureQueue),
+      onFailure: new EncryptedQueueDestination(this.failureQueue, props.encryptionKey),
       retryAttempts: props.asyncRetryAttempts ?? 2,
       ...(props.reservedConcurrency === undefined
         ? {}
@@ -106,6 +139,41 @@ export class BillingFunction extends Construct {
         banner: ESM_REQUIRE_BANNER,
         externalModules: ["@aws-sdk/*"],
       },
+    });
+
+    // cdk-nag findings this shape answers otherwise, each with its reason (test/infra/nag.test.ts).
+    Validations.of(this.failureQueue).acknowledge(
+      {
+        id: "AwsSolutions::AwsSolutions-SQS3",
+        reason:
+          "This queue is itself a dead-letter target: the function's on-failure destination for async invocations",
+      },
+      {
+        id: "Serverless::Serverless-SQSRedrivePolicy",
+        reason:
+          "A terminal failure queue (on-failure destination); nothing consumes it automatically, its depth is alarmed",
+      },
+    );
+    Validations.of(this.function).acknowledge(
+      {
+        id: "Serverless::Serverless-LambdaDLQ",
+        reason:
+          "Failed async invocations go to an on-failure destination queue (EventInvokeConfig), which supersedes a DLQ; SQS-driven functions use the source queue's redrive",
+      },
+      {
+        id: "AwsSolutions::AwsSolutions-L1",
+        reason:
+          "nodejs22.x is pinned on purpose: the bundle targets node22 and the code is tested on Node 20/22; moving to a newer runtime is a reviewed upgrade",
+      },
+      {
+        id: "Serverless::Serverless-LambdaLatestVersion",
+        reason: "nodejs22.x is pinned on purpose (see AwsSolutions-L1)",
+      },
+    );
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions",
     });
   }
 }

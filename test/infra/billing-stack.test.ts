@@ -7,12 +7,14 @@ import type { SQSEvent } from "aws-lambda";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
-import { BillingStack, DEFAULT_ENTRIES } from "../../infra/billing-stack.js";
+import { BillingStack, DEFAULT_ENTRIES, INGEST_MAX_CONCURRENCY } from "../../infra/billing-stack.js";
+import { MARKETPLACE_PENDING_ALARM_HOURS, USAGE_AGE_ALARM } from "../../infra/constructs/monitoring.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
+  METRIC,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
 } from "../../shared/runtime/observability.js";
@@ -67,6 +69,7 @@ describe("BillingStack", () => {
     const app = new App({ context: cdkJson.context, outdir });
     stack = new BillingStack(app, "CpaasBilling", {
       marketplaceApiUrl: "https://marketplaceapi.microsoft.com",
+      stage: "prod",
     });
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources as Record<string, Resource>;
@@ -84,7 +87,7 @@ describe("BillingStack", () => {
     expect(DEFAULT_ENTRIES.deadLetter).toMatch(/functions\/dead-letter\/handler\.ts$/);
   });
 
-  it("creates four arm64 nodejs22.x functions with active tracing, encrypted env and a retained log group", () => {
+  it("creates four arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
     template.resourceCountIs("AWS::Lambda::Function", 4);
     for (const f of Object.values(stack.functions)) {
       const props = propsOf(f.function);
@@ -97,7 +100,9 @@ describe("BillingStack", () => {
       });
       const logGroup = resourceOf(f.logGroup);
       expect(logGroup.Type).toBe("AWS::Logs::LogGroup");
-      expect(logGroup.Properties.RetentionInDays).toBe(30);
+      expect(logGroup.Properties.RetentionInDays).toBe(365);
+      expect(logGroup.Properties.KmsKeyId).toEqual(arnOf(stack.key));
+      expect(logGroup.DeletionPolicy).toBe("Retain");
     }
   });
 
@@ -126,6 +131,7 @@ describe("BillingStack", () => {
       BatchSize: 1000,
       MaximumBatchingWindowInSeconds: Match.anyValue(),
       FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: INGEST_MAX_CONCURRENCY },
     });
   });
 
@@ -142,7 +148,7 @@ describe("BillingStack", () => {
 
   it("encrypts every queue with the stack key and denies non-TLS access to each", () => {
     const queues = template.findResources("AWS::SQS::Queue");
-    expect(Object.keys(queues)).toHaveLength(6); // usage, DLQ, one failure queue per function
+    expect(Object.keys(queues)).toHaveLength(7); // usage, DLQ, schedule DLQ, one failure queue per function
     for (const [queueId, q] of Object.entries(queues)) {
       expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.key));
       template.hasResourceProperties("AWS::SQS::QueuePolicy", {
@@ -194,32 +200,108 @@ describe("BillingStack", () => {
     }
   });
 
-  it("grants each function only what it needs", () => {
+  it("grants each function exactly its actions: DynamoDB per key prefix, KMS only through the service", () => {
+    const region = { Ref: "AWS::Region" };
+    const via = (service: string) => ({
+      StringEquals: { "kms:ViaService": { "Fn::Join": ["", [`${service}.`, region, ".amazonaws.com"]] } },
+    });
+    const keys = (...k: string[]) => ({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": k } });
+    type Grant = [actions: string[], resource: unknown, condition?: unknown];
     const table = arnOf(stack.table);
-    const usageQueue = arnOf(stack.usageQueue);
-    const dlq = arnOf(stack.usageDlq);
-    const ingest = statementsOf("ingestUsage");
-    const close = statementsOf("closePeriod");
-    const reporter = statementsOf("marketplaceReporter");
-    const deadLetter = statementsOf("deadLetter");
-
-    for (const s of [ingest, close, reporter, deadLetter]) {
-      expect(allows(s, "dynamodb:PutItem", table)).toBe(true);
-      expect(allows(s, "dynamodb:Query", table)).toBe(true);
-      expect(allows(s, "dynamodb:DeleteTable", table)).toBe(false);
+    const key = arnOf(stack.key);
+    const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/dead-letters/*"]] };
+    const tableKey = (write: boolean): Grant => [
+      write
+        ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+        : ["kms:Decrypt", "kms:DescribeKey"],
+      key,
+      via("dynamodb"),
+    ];
+    const consume = (queue: IConstruct): Grant[] => [
+      [
+        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+        arnOf(queue),
+      ],
+      [["kms:Decrypt"], key, via("sqs")],
+    ];
+    // Every function: X-Ray, its own log group, its own failure queue (through SQS only).
+    const common = (name: keyof BillingStack["functions"]): Grant[] => [
+      [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"],
+      [["logs:CreateLogStream", "logs:PutLogEvents"], arnOf(stack.functions[name].logGroup)],
+      [["sqs:SendMessage"], arnOf(stack.functions[name].failureQueue)],
+      [["kms:Decrypt", "kms:GenerateDataKey"], key, via("sqs")],
+    ];
+    // The Entra ID credentials (D19): read by the reporter only (their key is granted in the key policy).
+    const [secretId] = Object.keys(template.findResources("AWS::SecretsManager::Secret"));
+    // One row per function: add a row with a new function.
+    const expected: Record<keyof BillingStack["functions"], Grant[]> = {
+      ingestUsage: [
+        [["dynamodb:PartiQLInsert", "dynamodb:BatchGetItem"], table, keys("ID#*")],
+        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*")],
+        [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*")],
+        [["dynamodb:Query"], table, keys("CFG#*")],
+        [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER")],
+        tableKey(true),
+        ...consume(stack.usageQueue),
+        [["s3:PutObject"], objects],
+        [["kms:GenerateDataKey"], key, via("s3")],
+      ],
+      closePeriod: [
+        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DEADLETTER")],
+        [
+          [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+          ],
+          table,
+          keys("ACCT#*"),
+        ],
+        tableKey(true),
+      ],
+      marketplaceReporter: [
+        [["dynamodb:Query"], table, keys("CFG#*", "EVT#*", "MKT#*")],
+        [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("MKT#*")],
+        tableKey(true),
+        [["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], { Ref: secretId }],
+      ],
+      deadLetter: [
+        [["dynamodb:Query", "dynamodb:DeleteItem"], table, keys("DEADLETTER")],
+        tableKey(true),
+        [["sqs:SendMessage", "sqs:GetQueueAttributes"], arnOf(stack.usageQueue)],
+        [["kms:Decrypt", "kms:GenerateDataKey"], key, via("sqs")],
+        ...consume(stack.usageDlq),
+        [["s3:GetObject"], objects],
+        [["kms:Decrypt"], key, via("s3")],
+      ],
+    };
+    const flatten = (grants: { actions: string[]; resources: unknown[]; condition?: unknown }[]) =>
+      [
+        ...new Set(
+          grants.flatMap((g) =>
+            g.actions.flatMap((a) => g.resources.map((r) => JSON.stringify([a, r, g.condition ?? null]))),
+          ),
+        ),
+      ].sort();
+    expect(Object.keys(expected).sort()).toEqual(Object.keys(stack.functions).sort());
+    for (const [name, grants] of Object.entries(expected) as [keyof BillingStack["functions"], Grant[]][]) {
+      const actual = statementsOf(name).map((st) => {
+        expect(st.Effect).toBe("Allow");
+        return {
+          actions: [st.Action].flat(),
+          resources: [st.Resource].flat(),
+          condition: (st as Statement & { Condition?: unknown }).Condition,
+        };
+      });
+      const want = [...grants, ...common(name)].map(([actions, resource, condition]) => ({
+        actions,
+        resources: [resource],
+        condition,
+      }));
+      expect(flatten(actual), name).toEqual(flatten(want));
     }
-    for (const s of [ingest, close, reporter]) expect(allows(s, "sqs:ReceiveMessage", dlq)).toBe(false);
-    expect(allows(ingest, "sqs:ReceiveMessage", usageQueue)).toBe(true);
-    expect(allows(ingest, "sqs:DeleteMessage", usageQueue)).toBe(true);
-    expect(allows(ingest, "sqs:SendMessage", usageQueue)).toBe(false);
-    for (const s of [close, reporter]) {
-      expect(allows(s, "sqs:ReceiveMessage", usageQueue)).toBe(false);
-      expect(allows(s, "sqs:SendMessage", usageQueue)).toBe(false);
-    }
-    expect(allows(deadLetter, "sqs:SendMessage", usageQueue)).toBe(true);
-    expect(allows(deadLetter, "sqs:ReceiveMessage", usageQueue)).toBe(false);
-    expect(allows(deadLetter, "sqs:ReceiveMessage", dlq)).toBe(true);
-    expect(allows(deadLetter, "sqs:DeleteMessage", dlq)).toBe(true);
   });
 
   it("schedules close-period monthly at 13:00 UTC on day 1 (after the month ended in every time zone) and the reporter hourly", () => {
@@ -357,12 +439,12 @@ describe("BillingStack", () => {
   });
 
   it("lets ingest write dead letters' bodies and the dead-letter function read them, no one else", () => {
-    const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/*"]] };
+    const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/dead-letters/*"]] };
     const bucketVar = (name: keyof BillingStack["functions"]) =>
       (propsOf(stack.functions[name].function).Environment as { Variables: Record<string, unknown> })
         .Variables.EXPORTS_BUCKET;
     expect(allows(statementsOf("ingestUsage"), "s3:PutObject", objects)).toBe(true);
-    expect(allows(statementsOf("deadLetter"), "s3:GetObject*", objects)).toBe(true);
+    expect(allows(statementsOf("deadLetter"), "s3:GetObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:PutObject", objects)).toBe(false);
     for (const name of ["closePeriod", "marketplaceReporter"] as const) {
       expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.exportsBucket));
@@ -370,6 +452,111 @@ describe("BillingStack", () => {
     }
     expect(bucketVar("ingestUsage")).toEqual({ Ref: id(stack.exportsBucket) });
     expect(bucketVar("deadLetter")).toEqual({ Ref: id(stack.exportsBucket) });
+  });
+
+  it("sends every alarm of the stack to the encrypted alarm topic, which mails the AlarmEmail parameter", () => {
+    const topic = { Ref: id(stack.monitoring.topic) };
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
+    expect(alarms.length).toBeGreaterThanOrEqual(14);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([topic]);
+      expect(a.Properties.OKActions).toEqual([topic]);
+    }
+    expect(propsOf(stack.monitoring.topic).KmsMasterKeyId).toEqual(arnOf(stack.key));
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      TopicArn: topic,
+      Endpoint: { Ref: "AlarmEmail" },
+    });
+    template.hasParameter("AlarmEmail", { Type: "String" });
+    // CloudWatch may use the key to publish to the encrypted topic.
+    template.hasResourceProperties("AWS::KMS::Key", {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("alarms on the oldest usage message, every function's throttles, the schedule DLQ, unclosed accounts and marketplace rejections and pending age", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    const find = (metricName: string, extra: Record<string, unknown> = {}) =>
+      alarms.filter(
+        (a) =>
+          a.MetricName === metricName &&
+          Object.entries(extra).every(([k, v]) => JSON.stringify(a[k]) === JSON.stringify(v)),
+      );
+    expect(
+      find("ApproximateAgeOfOldestMessage", {
+        Namespace: "AWS/SQS",
+        Threshold: USAGE_AGE_ALARM.toSeconds(),
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [id(stack.usageQueue), "QueueName"] } }],
+      }),
+    ).toHaveLength(1);
+    for (const f of Object.values(stack.functions))
+      expect(
+        find("Throttles", {
+          Namespace: "AWS/Lambda",
+          Threshold: 0,
+          Dimensions: [{ Name: "FunctionName", Value: { Ref: id(f.function) } }],
+        }),
+      ).toHaveLength(1);
+    expect(
+      find("ApproximateNumberOfMessagesVisible", {
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [id(stack.scheduleDlq), "QueueName"] } }],
+        Threshold: 0,
+      }),
+    ).toHaveLength(1);
+    const dimensions = Object.entries(METRIC_DIMENSIONS).map(([Name, Value]) => ({ Name, Value }));
+    for (const [name, threshold] of [
+      [METRIC.closeAccountsNotClosed, 0],
+      [METRIC.marketplaceRejected, 0],
+      [METRIC.marketplaceOldestPendingHours, MARKETPLACE_PENDING_ALARM_HOURS],
+    ] as const)
+      expect(
+        find(name, { Namespace: METRICS_NAMESPACE, Dimensions: dimensions, Threshold: threshold }),
+      ).toHaveLength(1);
+  });
+
+  it("has a dashboard over the ingest, close and marketplace metrics and the queue", () => {
+    const body = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]);
+    for (const name of [
+      ...Object.values(METRIC),
+      INGEST_UNEXPECTED_ERRORS_METRIC,
+      "ApproximateAgeOfOldestMessage",
+    ])
+      expect(body).toContain(name);
+  });
+
+  it("retries each schedule 3 times within an hour, then dead-letters it to the encrypted schedule DLQ, with its own role", () => {
+    const schedules = Object.values(template.findResources("AWS::Scheduler::Schedule"));
+    expect(schedules).toHaveLength(2);
+    const roles = new Set<string>();
+    for (const sch of schedules) {
+      expect(sch.Properties.Target).toMatchObject({
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: arnOf(stack.scheduleDlq) },
+      });
+      roles.add(JSON.stringify(sch.Properties.Target.RoleArn));
+    }
+    expect(roles.size).toBe(2);
+    expect(propsOf(stack.scheduleDlq).KmsMasterKeyId).toEqual(arnOf(stack.key));
+  });
+
+  it("runs the marketplace reporter at most once at a time; the others without reserved concurrency", () => {
+    for (const [name, f] of Object.entries(stack.functions))
+      expect(propsOf(f.function).ReservedConcurrentExecutions).toBe(
+        name === "marketplaceReporter" ? 1 : undefined,
+      );
+  });
+
+  it("prod: deletion protection on the table, termination protection on the stack", () => {
+    expect(propsOf(stack.table).DeletionProtectionEnabled).toBe(true);
+    expect(stack.terminationProtection).toBe(true);
   });
 
   it("synthesizes without warnings or errors", () => {

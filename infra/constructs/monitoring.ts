@@ -1,0 +1,232 @@
+/**
+ * Alarms that reach someone, and the dashboard: an SNS topic (encrypted with the stack key, TLS only,
+ * an e-mail subscription) that every CloudWatch alarm of the stack notifies — the AlarmsNotify aspect
+ * adds the action to each alarm, including alarms other constructs add later — and the alarms and
+ * dashboard widgets over the billing metrics (names from shared/runtime/observability.ts).
+ */
+import { Duration, type IAspect, Validations } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct, type IConstruct } from "constructs";
+import {
+  CURRENCY_DIMENSION,
+  INGEST_UNEXPECTED_ERRORS_METRIC,
+  METRIC,
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+} from "../../shared/runtime/observability.js";
+import type { BillingFunction } from "./billing-function.js";
+
+/** Oldest usage message older than this: ingest is not keeping up (or stopped). */
+export const USAGE_AGE_ALARM = Duration.minutes(15);
+/** Marketplace usage still pending this long (the Metering API refuses events older than 24 h). */
+export const MARKETPLACE_PENDING_ALARM_HOURS = 20;
+
+/** Adds the topic as alarm (and OK) action of every CloudWatch alarm in the scope, once. */
+export class AlarmsNotify implements IAspect {
+  private readonly done = new WeakSet<cloudwatch.Alarm>();
+  constructor(private readonly topic: sns.ITopic) {}
+  visit(node: IConstruct): void {
+    if (!(node instanceof cloudwatch.Alarm) || this.done.has(node)) return;
+    this.done.add(node);
+    node.addAlarmAction(new SnsAction(this.topic));
+    node.addOkAction(new SnsAction(this.topic));
+  }
+}
+
+export interface BillingMonitoringProps {
+  readonly key: kms.IKey;
+  /** Address the alarm topic mails (a stack parameter). */
+  readonly alarmEmail: string;
+  readonly usageQueue: sqs.IQueue;
+  readonly scheduleDlq: sqs.IQueue;
+  readonly functions: Readonly<Record<string, BillingFunction>>;
+}
+
+const custom = (metricName: string, statistic: string, extra: Record<string, string> = {}) =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...METRIC_DIMENSIONS, ...extra },
+    period: Duration.minutes(5),
+    statistic,
+  });
+
+export class BillingMonitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: BillingMonitoringProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, "AlarmTopic", {
+      displayName: "CPaaS billing alarms",
+      masterKey: props.key,
+      enforceSSL: true,
+    });
+    const mail = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    Validations.of(mail).acknowledge({
+      id: "Serverless::Serverless-SNSRedrivePolicy",
+      reason:
+        "An e-mail subscription: SNS retries e-mail delivery itself, and every alarm also stays visible in CloudWatch and on the dashboard",
+    });
+    // CloudWatch publishes alarms to the encrypted topic.
+    props.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+      }),
+    );
+
+    const over = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold = 0) => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.alarms.push(alarm);
+      return alarm;
+    };
+
+    over(
+      "UsageQueueAgeAlarm",
+      `The oldest usage message waited more than ${USAGE_AGE_ALARM.toMinutes()} minutes: ingest is behind or stopped`,
+      props.usageQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      USAGE_AGE_ALARM.toSeconds(),
+    );
+    for (const [name, f] of Object.entries(props.functions)) {
+      over(
+        `${f.node.id}ThrottlesAlarm`,
+        `The ${name} function was throttled (concurrency limit reached)`,
+        f.function.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      );
+    }
+    over(
+      "ScheduleDeadLetterAlarm",
+      "A scheduled invocation (close or marketplace report) could not be delivered after its retries (see the schedule dead-letter queue)",
+      props.scheduleDlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+    );
+    over(
+      "PeriodNotClosedAlarm",
+      "A close run ended with accounts another run still holds: the period is not closed for them (a crashed run's lease passes after 20 minutes; run the close again)",
+      custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
+    );
+    over(
+      "MarketplaceRejectedAlarm",
+      "The Marketplace Metering API rejected or expired usage events: they need manual handling (docs/runbook.md)",
+      custom(METRIC.marketplaceRejected, cloudwatch.Stats.SUM),
+    );
+    over(
+      "MarketplacePendingAlarm",
+      `Marketplace usage has been pending more than ${MARKETPLACE_PENDING_ALARM_HOURS} hours (the API refuses events older than 24 hours)`,
+      custom(METRIC.marketplaceOldestPendingHours, cloudwatch.Stats.MAXIMUM),
+      MARKETPLACE_PENDING_ALARM_HOURS,
+    );
+
+    const ingest = props.functions.ingestUsage;
+    const sum = cloudwatch.Stats.SUM;
+    this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      defaultInterval: Duration.days(1),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: "Ingest: events per outcome",
+            width: 12,
+            left: [
+              custom(METRIC.ingestStored, sum),
+              custom(METRIC.ingestDuplicates, sum),
+              custom(METRIC.ingestConflicts, sum),
+              custom(METRIC.ingestDeadLettered, sum),
+              custom(METRIC.ingestLate, sum),
+              custom(METRIC.ingestRetried, sum),
+              custom(INGEST_UNEXPECTED_ERRORS_METRIC, sum),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: "Usage queue",
+            width: 12,
+            left: [props.usageQueue.metricApproximateNumberOfMessagesVisible()],
+            right: [props.usageQueue.metricApproximateAgeOfOldestMessage()],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: "Functions: errors and throttles",
+            width: 12,
+            left: Object.values(props.functions).flatMap((f) => [
+              f.function.metricErrors({ statistic: sum, label: `${f.node.id} errors` }),
+              f.function.metricThrottles({ statistic: sum, label: `${f.node.id} throttles` }),
+            ]),
+          }),
+          new cloudwatch.GraphWidget({
+            title: "Ingest duration and concurrency",
+            width: 12,
+            left: ingest ? [ingest.function.metricDuration({ statistic: "p99" })] : [],
+            right: ingest
+              ? [
+                  ingest.function.metric("ConcurrentExecutions", {
+                    statistic: cloudwatch.Stats.MAXIMUM,
+                  }),
+                ]
+              : [],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: "Close runs",
+            width: 12,
+            left: [
+              custom(METRIC.closeAccountsClosed, sum),
+              custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
+              custom(METRIC.closeLines, sum),
+            ],
+            right: [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],
+          }),
+          new cloudwatch.GraphWidget({
+            title: "Amount closed per currency",
+            width: 12,
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{${METRICS_NAMESPACE},${Object.keys(METRIC_DIMENSIONS).join(",")},${CURRENCY_DIMENSION}} MetricName="${METRIC.closeAmount}"', 'Sum', 3600)`,
+                label: "",
+                period: Duration.hours(1),
+              }),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: "Marketplace usage events",
+            width: 12,
+            left: [
+              custom(METRIC.marketplaceAccepted, sum),
+              custom(METRIC.marketplaceRejected, sum),
+              custom(METRIC.marketplacePending, cloudwatch.Stats.MAXIMUM),
+            ],
+            right: [custom(METRIC.marketplaceOldestPendingHours, cloudwatch.Stats.MAXIMUM)],
+          }),
+          new cloudwatch.AlarmStatusWidget({
+            title: "Alarms",
+            width: 12,
+            alarms: this.alarms,
+          }),
+        ],
+      ],
+    });
+  }
+}
