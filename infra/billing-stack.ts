@@ -1,6 +1,6 @@
 /**
- * The billing stack: one KMS key, the single DynamoDB table, the usage queue and its DLQ, the exports
- * bucket, the four billing functions with least-privilege grants, their schedules, and the alarms
+ * The billing stack: one KMS key, the single DynamoDB table, the usage queue and the close queue with their DLQs, the exports
+ * bucket, the five billing functions with least-privilege grants, their schedules, and the alarms
  * operators act on.
  */
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,12 @@ import {
 } from "../shared/runtime/observability.js";
 import { BillingFunction } from "./constructs/billing-function.js";
 
-export type BillingFunctionName = "ingestUsage" | "closePeriod" | "marketplaceReporter" | "deadLetter";
+export type BillingFunctionName =
+  | "ingestUsage"
+  | "closeScheduler"
+  | "closeWorker"
+  | "marketplaceReporter"
+  | "deadLetter";
 
 const functionsDir = (name: string) =>
   fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
@@ -29,7 +34,8 @@ const functionsDir = (name: string) =>
 /** The real handler files; tests may replace them with a fixture. */
 export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
   ingestUsage: functionsDir("ingest-usage"),
-  closePeriod: functionsDir("close-period"),
+  closeScheduler: functionsDir("close-scheduler"),
+  closeWorker: functionsDir("close-worker"),
   marketplaceReporter: functionsDir("marketplace-reporter"),
   deadLetter: functionsDir("dead-letter"),
 };
@@ -52,11 +58,30 @@ const INGEST_BATCHING_WINDOW = Duration.seconds(5);
  */
 export const INGEST_BATCH_SIZE = 1000;
 
+/** Timeout of one close-worker invocation (a batch of CLOSE_BATCH_SIZE accounts closed side by side). */
+const CLOSE_WORKER_TIMEOUT = Duration.minutes(5);
+/** Close requests per worker invocation, closed concurrently (decisions D15). */
+export const CLOSE_BATCH_SIZE = 10;
+/**
+ * Close workers running at once (the event source's maximum concurrency): bounds the write rate on
+ * the table and leaves Lambda concurrency to ingest. 10,000 accounts at ~1 s per close and 10 per
+ * invocation take ≈ 10,000 / (20 × 10) s ≈ 1 minute.
+ */
+export const CLOSE_MAX_CONCURRENCY = 20;
+/**
+ * Receives of a close request before the close DLQ: a request held by a crashed run's claim is
+ * retried each visibility timeout (6 × the worker timeout = 30 min), so 5 receives outlast the
+ * 20-minute claim lease (close-period.ts) several times over.
+ */
+export const CLOSE_MAX_RECEIVE_COUNT = 5;
 export class BillingStack extends Stack {
   readonly key: kms.Key;
   readonly table: dynamodb.Table;
   readonly usageQueue: sqs.Queue;
   readonly usageDlq: sqs.Queue;
+  /** One message per (account, period) to close (decisions D15), and its DLQ. */
+  readonly closeQueue: sqs.Queue;
+  readonly closeDlq: sqs.Queue;
   /** Whole bodies of dead letters too large for their table item (docs/decisions.md D12). */
   readonly exportsBucket: s3.Bucket;
   readonly functions: Readonly<Record<BillingFunctionName, BillingFunction>>;
@@ -103,6 +128,23 @@ export class BillingStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.closeDlq = new sqs.Queue(this, "CloseDeadLetterQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.closeQueue = new sqs.Queue(this, "CloseQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(6 * CLOSE_WORKER_TIMEOUT.toSeconds()),
+      deadLetterQueue: { queue: this.closeDlq, maxReceiveCount: CLOSE_MAX_RECEIVE_COUNT },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     this.exportsBucket = new s3.Bucket(this, "ExportsBucket", {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -130,11 +172,20 @@ export class BillingStack extends Stack {
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
     });
-    const closePeriod = new BillingFunction(this, "ClosePeriod", {
+    const closeEnvironment = { CLOSE_QUEUE_URL: this.closeQueue.queueUrl, CLOSE_GRACE_HOURS: "2" };
+    const closeScheduler = new BillingFunction(this, "CloseScheduler", {
       ...common,
-      entry: entries.closePeriod,
-      description: "Closes a monthly billing period for every account (scheduled, or by hand)",
+      environment: { ...common.environment, ...closeEnvironment },
+      entry: entries.closeScheduler,
+      description:
+        "Hourly: enqueues one close request per account whose period ended in its own time zone plus the grace",
       timeout: Duration.minutes(15),
+    });
+    const closeWorker = new BillingFunction(this, "CloseWorker", {
+      ...common,
+      entry: entries.closeWorker,
+      description: "Closes one account's period per close-queue message (atomic per account-period)",
+      timeout: CLOSE_WORKER_TIMEOUT,
       memorySize: 1024,
     });
     const marketplaceReporter = new BillingFunction(this, "MarketplaceReporter", {
@@ -151,11 +202,11 @@ export class BillingStack extends Stack {
       description: "Operator tool: lists and redrives dead-lettered usage messages",
       timeout: Duration.minutes(5),
     });
-    this.functions = { ingestUsage, closePeriod, marketplaceReporter, deadLetter };
+    this.functions = { ingestUsage, closeScheduler, closeWorker, marketplaceReporter, deadLetter };
 
     // Least privilege: data-plane item access on the one table (no DDL), and only the queue actions each needs.
     // The table grants also cover the KMS key the table is encrypted with.
-    for (const f of [ingestUsage, closePeriod, marketplaceReporter, deadLetter]) {
+    for (const f of [ingestUsage, closeScheduler, closeWorker, marketplaceReporter, deadLetter]) {
       this.table.grantReadWriteData(f.function);
     }
     // The event source grants ingest ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the usage queue.
@@ -166,24 +217,29 @@ export class BillingStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
+    closeWorker.function.addEventSource(
+      new SqsEventSource(this.closeQueue, {
+        batchSize: CLOSE_BATCH_SIZE,
+        maxConcurrency: CLOSE_MAX_CONCURRENCY,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.closeQueue.grantSendMessages(closeScheduler.function);
     this.usageQueue.grantSendMessages(deadLetter.function);
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
     this.exportsBucket.grantPut(ingestUsage.function);
     this.exportsBucket.grantRead(deadLetter.function);
     this.usageDlq.grantConsumeMessages(deadLetter.function);
 
-    // Schedules (EventBridge Scheduler). An empty payload makes close-period close the previous month.
-    new scheduler.Schedule(this, "ClosePeriodSchedule", {
+    // Schedules (EventBridge Scheduler). The close scheduler runs hourly: each zone's accounts are
+    // enqueued in the first run after their own period end plus the grace (G3, decisions D15).
+    new scheduler.Schedule(this, "CloseSchedulerSchedule", {
       description:
-        "Close the previous billing period at 13:00 UTC on day 1, once the month has ended in every time zone (UTC−12 ends it at 12:00 UTC)",
-      schedule: scheduler.ScheduleExpression.cron({
-        minute: "0",
-        hour: "13",
-        day: "1",
-        month: "*",
-        year: "*",
+        "Enqueue the closes of the accounts whose period ended in their own time zone (plus the grace)",
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+      target: new LambdaInvoke(closeScheduler.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
       }),
-      target: new LambdaInvoke(closePeriod.function, { input: scheduler.ScheduleTargetInput.fromObject({}) }),
     });
     new scheduler.Schedule(this, "MarketplaceReporterSchedule", {
       description: "Report marketplace usage every hour",
@@ -197,6 +253,17 @@ export class BillingStack extends Stack {
     new cloudwatch.Alarm(this, "UsageDlqNotEmptyAlarm", {
       alarmDescription: "Usage messages reached the dead-letter queue after 5 receives",
       metric: this.usageDlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, "CloseDlqNotEmptyAlarm", {
+      alarmDescription: `Close requests reached the close DLQ after ${CLOSE_MAX_RECEIVE_COUNT} receives (an account-period not closed)`,
+      metric: this.closeDlq.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
@@ -234,7 +301,7 @@ export class BillingStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     for (const [id, f] of [
-      ["ClosePeriodFailedAlarm", closePeriod],
+      ["CloseSchedulerFailedAlarm", closeScheduler],
       ["MarketplaceReporterFailedAlarm", marketplaceReporter],
     ] as const) {
       new cloudwatch.Alarm(this, id, {
@@ -254,7 +321,8 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "UsageQueueUrl", { value: this.usageQueue.queueUrl });
     new CfnOutput(this, "UsageDeadLetterQueueUrl", { value: this.usageDlq.queueUrl });
     new CfnOutput(this, "ExportsBucketName", { value: this.exportsBucket.bucketName });
-    new CfnOutput(this, "ClosePeriodFunctionName", { value: closePeriod.function.functionName });
+    new CfnOutput(this, "CloseQueueUrl", { value: this.closeQueue.queueUrl });
+    new CfnOutput(this, "CloseDeadLetterQueueUrl", { value: this.closeDlq.queueUrl });
     new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
   }
 }
