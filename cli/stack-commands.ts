@@ -7,6 +7,7 @@ import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usag
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-store.js";
+import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
@@ -204,6 +205,18 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
               .map(({ a, end }) => `${a.accountId} (${a.timezone}: ends ${new Date(end).toISOString()})`)
               .join(", ")}; closing it now would bill part of a month (--force closes it anyway)`,
           );
+        if (env.CLOSE_QUEUE_URL) {
+          // A stack with a close queue: the same fan-out as the scheduler's (decisions D15); the close
+          // worker closes each account, and `billing export` shows the results once it is done.
+          await new SqsCloseQueue(sqs, env.CLOSE_QUEUE_URL).enqueue(
+            chosen.map((a) => ({ accountId: a.accountId, period: cmd.period })),
+          );
+          console.log(
+            `enqueued ${chosen.length} close requests for ${cmd.period} to ${env.CLOSE_QUEUE_URL}; the close worker closes each account`,
+          );
+          return EXIT.ok;
+        }
+        // No close queue configured (a bare table, e.g. a local one): close here, account by account.
         const outcomes = await closePeriod(
           cmd.period,
           deps,

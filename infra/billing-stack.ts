@@ -1,6 +1,6 @@
 /**
- * The billing stack: one KMS key, the single DynamoDB table, the usage queue and its DLQ, the exports
- * bucket, the four billing functions with least-privilege grants, their schedules, and the alarms
+ * The billing stack: one KMS key, the single DynamoDB table, the usage and close queues with
+ * their DLQs, the exports bucket, the five billing functions with least-privilege grants, their schedules, and the alarms
  * operators act on (constructs/monitoring.ts: every alarm notifies the alarm topic).
  *
  * Adding a function: a `BillingFunction` (defaults: arm64, nodejs22.x, tracing, encrypted env and
@@ -50,7 +50,12 @@ import {
 } from "./constructs/grants.js";
 import { AlarmsNotify, BillingMonitoring } from "./constructs/monitoring.js";
 
-export type BillingFunctionName = "ingestUsage" | "closePeriod" | "marketplaceReporter" | "deadLetter";
+export type BillingFunctionName =
+  | "ingestUsage"
+  | "closeScheduler"
+  | "closeWorker"
+  | "marketplaceReporter"
+  | "deadLetter";
 
 const functionsDir = (name: string) =>
   fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
@@ -58,7 +63,8 @@ const functionsDir = (name: string) =>
 /** The real handler files; tests may replace them with a fixture. */
 export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
   ingestUsage: functionsDir("ingest-usage"),
-  closePeriod: functionsDir("close-period"),
+  closeScheduler: functionsDir("close-scheduler"),
+  closeWorker: functionsDir("close-worker"),
   marketplaceReporter: functionsDir("marketplace-reporter"),
   deadLetter: functionsDir("dead-letter"),
 };
@@ -70,17 +76,29 @@ export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
  */
 export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAccess[]>> = {
   // Claims (PartiQL INSERT, BatchGet, take-over), attempt commits, counters, pages, usage and late
-  // markers, conflicts, close records (read), configuration (read), dead letters (write).
+  // markers, conflicts and their per-period index (D16), close records (read), configuration (read),
+  // dead letters with their per-account index (transactions, D16).
   ingestUsage: [
-    { actions: ["dynamodb:PartiQLInsert", "dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
-    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*"] },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*"] },
+    { actions: ["dynamodb:PartiQLInsert"], leadingKeys: ["ID#*", "CONFLICTS#*", "ACCT#*"] },
+    { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER"] },
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*"] },
   ],
-  // Reads everything of an account's period; writes only under ACCT# (claim, lines, late markers, close).
-  closePeriod: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DEADLETTER"] },
+  // Lists the accounts of the due zones; keeps its per-zone cursor (D15).
+  closeScheduler: [
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
+    { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
+  ],
+  // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes); writes only
+  // under its claim: ACCT# (claim, lines, late markers, close record), REPORT# lists, SNAP# snapshots.
+  closeWorker: [
+    {
+      actions: ["dynamodb:Query"],
+      leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+    },
     {
       actions: [
         "dynamodb:GetItem",
@@ -89,16 +107,20 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
         "dynamodb:DeleteItem",
         "dynamodb:ConditionCheckItem",
       ],
-      leadingKeys: ["ACCT#*"],
+      leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"],
     },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["CFG#*"] },
   ],
   // Reads configuration and raw pages; writes only its own MKT# records and watermarks.
   marketplaceReporter: [
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "EVT#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
-  // Lists and removes dead letters.
-  deadLetter: [{ actions: ["dynamodb:Query", "dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER"] }],
+  // Lists and removes dead letters (with their per-account index entry, one transaction).
+  deadLetter: [
+    { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DLA#*"] },
+  ],
 };
 
 /** `dev`: short log retention, everything deletable. `prod`: a year of logs, retained, protected. */
@@ -154,11 +176,30 @@ const INGEST_BATCHING_WINDOW = Duration.seconds(5);
  */
 export const INGEST_BATCH_SIZE = 1000;
 
+/** Timeout of one close-worker invocation (a batch of CLOSE_BATCH_SIZE accounts closed side by side). */
+const CLOSE_WORKER_TIMEOUT = Duration.minutes(5);
+/** Close requests per worker invocation, closed concurrently (decisions D15). */
+export const CLOSE_BATCH_SIZE = 10;
+/**
+ * Close workers running at once (the event source's maximum concurrency): bounds the write rate on
+ * the table and leaves Lambda concurrency to ingest. 10,000 accounts at ~1 s per close and 10 per
+ * invocation take ≈ 10,000 / (20 × 10) s ≈ 1 minute.
+ */
+export const CLOSE_MAX_CONCURRENCY = 20;
+/**
+ * Receives of a close request before the close DLQ: a request held by a crashed run's claim is
+ * retried each visibility timeout (6 × the worker timeout = 30 min), so 5 receives outlast the
+ * 20-minute claim lease (close-period.ts) several times over.
+ */
+export const CLOSE_MAX_RECEIVE_COUNT = 5;
 export class BillingStack extends Stack {
   readonly key: kms.Key;
   readonly table: dynamodb.Table;
   readonly usageQueue: sqs.Queue;
   readonly usageDlq: sqs.Queue;
+  /** One message per (account, period) to close (decisions D15), and its DLQ. */
+  readonly closeQueue: sqs.Queue;
+  readonly closeDlq: sqs.Queue;
   /** Whole bodies of dead letters too large for their table item (docs/decisions.md D12). */
   readonly exportsBucket: s3.Bucket;
   readonly functions: Readonly<Record<BillingFunctionName, BillingFunction>>;
@@ -231,6 +272,23 @@ export class BillingStack extends Stack {
       removalPolicy,
     });
 
+    this.closeDlq = new sqs.Queue(this, "CloseDeadLetterQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    this.closeQueue = new sqs.Queue(this, "CloseQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(6 * CLOSE_WORKER_TIMEOUT.toSeconds()),
+      deadLetterQueue: { queue: this.closeDlq, maxReceiveCount: CLOSE_MAX_RECEIVE_COUNT },
+      removalPolicy,
+    });
+
     this.exportsBucket = new s3.Bucket(this, "ExportsBucket", {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -261,11 +319,20 @@ export class BillingStack extends Stack {
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
     });
-    const closePeriod = new BillingFunction(this, "ClosePeriod", {
+    const closeEnvironment = { CLOSE_QUEUE_URL: this.closeQueue.queueUrl, CLOSE_GRACE_HOURS: "2" };
+    const closeScheduler = new BillingFunction(this, "CloseScheduler", {
       ...common,
-      entry: entries.closePeriod,
-      description: "Closes a monthly billing period for every account (scheduled, or by hand)",
+      environment: { ...common.environment, ...closeEnvironment },
+      entry: entries.closeScheduler,
+      description:
+        "Hourly: enqueues one close request per account whose period ended in its own time zone plus the grace",
       timeout: Duration.minutes(15),
+    });
+    const closeWorker = new BillingFunction(this, "CloseWorker", {
+      ...common,
+      entry: entries.closeWorker,
+      description: "Closes one account's period per close-queue message (atomic per account-period)",
+      timeout: CLOSE_WORKER_TIMEOUT,
       memorySize: 1024,
     });
     // The publisher's Entra ID application for the Metering API (D19): JSON
@@ -296,7 +363,7 @@ export class BillingStack extends Stack {
       description: "Operator tool: lists and redrives dead-lettered usage messages",
       timeout: Duration.minutes(5),
     });
-    this.functions = { ingestUsage, closePeriod, marketplaceReporter, deadLetter };
+    this.functions = { ingestUsage, closeScheduler, closeWorker, marketplaceReporter, deadLetter };
 
     // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through the service.
     for (const [name, access] of Object.entries(TABLE_ACCESS) as [BillingFunctionName, TableAccess[]][]) {
@@ -315,6 +382,15 @@ export class BillingStack extends Stack {
     grantQueueSend(deadLetter.function, this.usageQueue, this.key, { readsAttributes: true });
     grantQueueConsume(deadLetter.function, this.usageDlq, this.key);
     marketplaceCredentials.grantRead(marketplaceReporter.function);
+    // Close fan-out (D15): the scheduler only sends close requests, the worker consumes them.
+    closeWorker.function.addEventSourceMapping("CloseQueueSource", {
+      eventSourceArn: this.closeQueue.queueArn,
+      batchSize: CLOSE_BATCH_SIZE,
+      reportBatchItemFailures: true,
+      maxConcurrency: CLOSE_MAX_CONCURRENCY,
+    });
+    grantQueueConsume(closeWorker.function, this.closeQueue, this.key);
+    grantQueueSend(closeScheduler.function, this.closeQueue, this.key);
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
     grantObjectsPut(ingestUsage.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
     grantObjectsGet(deadLetter.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
@@ -344,18 +420,13 @@ export class BillingStack extends Stack {
       });
     };
 
-    // Schedules (EventBridge Scheduler). An empty payload makes close-period close the previous month.
-    new scheduler.Schedule(this, "ClosePeriodSchedule", {
+    // Schedules (EventBridge Scheduler). The close scheduler runs hourly: each zone's accounts are
+    // enqueued in the first run after their own period end plus the grace (G3, decisions D15).
+    new scheduler.Schedule(this, "CloseSchedulerSchedule", {
       description:
-        "Close the previous billing period at 13:00 UTC on day 1, once the month has ended in every time zone (UTC−12 ends it at 12:00 UTC)",
-      schedule: scheduler.ScheduleExpression.cron({
-        minute: "0",
-        hour: "13",
-        day: "1",
-        month: "*",
-        year: "*",
-      }),
-      target: scheduleTarget("ClosePeriod", closePeriod),
+        "Enqueue the closes of the accounts whose period ended in their own time zone (plus the grace)",
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+      target: scheduleTarget("CloseScheduler", closeScheduler),
     });
     new scheduler.Schedule(this, "MarketplaceReporterSchedule", {
       description: "Report marketplace usage every hour",
@@ -367,6 +438,17 @@ export class BillingStack extends Stack {
     new cloudwatch.Alarm(this, "UsageDlqNotEmptyAlarm", {
       alarmDescription: "Usage messages reached the dead-letter queue after 5 receives",
       metric: this.usageDlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, "CloseDlqNotEmptyAlarm", {
+      alarmDescription: `Close requests reached the close DLQ after ${CLOSE_MAX_RECEIVE_COUNT} receives (an account-period not closed)`,
+      metric: this.closeDlq.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
@@ -451,7 +533,7 @@ export class BillingStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     for (const [id, f] of [
-      ["ClosePeriodFailedAlarm", closePeriod],
+      ["CloseSchedulerFailedAlarm", closeScheduler],
       ["MarketplaceReporterFailedAlarm", marketplaceReporter],
     ] as const) {
       new cloudwatch.Alarm(this, id, {
@@ -483,7 +565,7 @@ export class BillingStack extends Stack {
       reason:
         "Only the stack's function roles can reach the bucket (TLS only, public access blocked); object access is audited with CloudTrail data events, not server access logs",
     });
-    for (const q of [this.usageDlq, this.scheduleDlq])
+    for (const q of [this.usageDlq, this.closeDlq, this.scheduleDlq])
       Validations.of(q).acknowledge(
         {
           id: "Serverless::Serverless-SQSRedrivePolicy",
@@ -508,13 +590,18 @@ export class BillingStack extends Stack {
       reason:
         "An SQS event source has no on-failure destination: failed messages go to the usage DLQ by the queue's redrive policy (5 receives)",
     });
+    Validations.of(closeWorker.function).acknowledge({
+      id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
+      reason:
+        "An SQS event source has no on-failure destination: failed close requests go to the close DLQ by the queue's redrive policy (alarmed)",
+    });
     Validations.of(marketplaceCredentials).acknowledge({
       id: "AwsSolutions::AwsSolutions-SMG4",
       reason:
         "The Entra ID client secret is issued and rotated in Microsoft Entra ID (its expiry is set there); the runbook says how to update this secret, which the reporter re-reads after a 401",
     });
     for (const [name, f] of [
-      ["ClosePeriod", closePeriod],
+      ["CloseScheduler", closeScheduler],
       ["MarketplaceReporter", marketplaceReporter],
     ] as const)
       Validations.of(this.node.findChild(`${name}ScheduleRole`)).acknowledge({
@@ -527,7 +614,8 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "UsageQueueUrl", { value: this.usageQueue.queueUrl });
     new CfnOutput(this, "UsageDeadLetterQueueUrl", { value: this.usageDlq.queueUrl });
     new CfnOutput(this, "ExportsBucketName", { value: this.exportsBucket.bucketName });
-    new CfnOutput(this, "ClosePeriodFunctionName", { value: closePeriod.function.functionName });
+    new CfnOutput(this, "CloseQueueUrl", { value: this.closeQueue.queueUrl });
+    new CfnOutput(this, "CloseDeadLetterQueueUrl", { value: this.closeDlq.queueUrl });
     new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
     new CfnOutput(this, "MarketplaceCredentialsSecretArn", { value: marketplaceCredentials.secretArn });
   }

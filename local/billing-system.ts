@@ -5,26 +5,35 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { createCloseWorkerHandler } from "../functions/close-worker/handler.js";
 import {
   createIngestHandler,
   IngestBatchFailedError,
   wrapIngestHandler,
 } from "../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
+import { DynamoCloseScheduleStore } from "../shared/adapters/dynamodb/close-schedule-store.js";
 import { ensureBucket, S3BlobStore, s3Client } from "../shared/adapters/s3/blob-store.js";
+import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
+import {
+  type AccountCloseOutcome,
+  type AccountCloseReport,
+  isCloseReport,
+} from "../shared/app/close-period.js";
 import type { IngestOutcome } from "../shared/app/ingest-usage.js";
+import { scheduleCloses, type ZoneFanOut } from "../shared/app/schedule-closes.js";
+import { DEFAULT_CLOSE_GRACE_HOURS } from "../shared/core/close-schedule.js";
 import type { BillingConfig } from "../shared/core/config.js";
-import type { PeriodId } from "../shared/core/time.js";
+import { type PeriodId, parsePeriod } from "../shared/core/time.js";
 import type { BlobStore } from "../shared/ports/blob-store.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { RefusedBody } from "../shared/ports/storage.js";
 import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";
-import { createUsageQueues } from "./queues.js";
+import { createCloseQueues, createUsageQueues } from "./queues.js";
 import { startSqsServer } from "./sqs-server.js";
 
 export const REGION = "us-east-1";
@@ -40,7 +49,8 @@ export interface LocalBillingSystem {
   readonly sqs: SQSClient;
   readonly usageQueue: SqsUsageQueue;
   readonly failedMessages: SqsFailedMessageQueue;
-  readonly queueUrls: { usage: string; deadLetter: string };
+  readonly queueUrls: { usage: string; deadLetter: string; close: string; closeDeadLetter: string };
+  readonly closeQueue: SqsCloseQueue;
   /** fauxqs serves S3 on the SQS endpoint. */
   readonly endpoints: { dynamodb: string; sqs: string; s3: string };
   /** The exports bucket (dead letters' whole bodies) and its blob store. */
@@ -57,7 +67,15 @@ export interface LocalBillingSystem {
     onProgress?: (processed: number) => void,
     opts?: { batchSize?: number; timeoutMs?: number },
   ): Promise<IngestTally>;
+  /**
+   * Closes the period through the fan-out (decisions D15): one request per account (all configured
+   * ones, or those named) on the close queue, drained by the close worker; reports in configuration order.
+   */
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
+  /** Runs the close scheduler once at the clock's time (what the hourly schedule does). */
+  scheduleCloses(graceHours?: number): Promise<ZoneFanOut[]>;
+  /** Runs the close worker (`closeWorkers` pollers side by side) until the close queue is empty. */
+  drainCloses(): Promise<AccountCloseOutcome[]>;
   stop(): Promise<void>;
 }
 
@@ -71,6 +89,8 @@ export interface LocalSystemOptions {
   /** How long ingest may use an account it read (default 0: once per batch, so config changes apply at once). */
   readonly configCacheMs?: number;
   readonly attemptCutoffMs?: number;
+  /** Close workers polling side by side, as concurrent Lambda instances (default 1). */
+  readonly closeWorkers?: number;
   readonly log?: (msg: string) => void;
   /** DynamoDB Local keeps its data in this directory instead of in memory (`billing stack`). */
   readonly dynamodbDataDir?: string;
@@ -114,6 +134,11 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       maxReceiveCount: opts.maxReceiveCount ?? 3,
       visibilityTimeoutSeconds: 30,
     });
+    const closeQueues = await createCloseQueues(sqs, {
+      prefix: "billing",
+      maxReceiveCount: opts.maxReceiveCount ?? 3,
+      visibilityTimeoutSeconds: 30,
+    });
     const store = new DynamoBillingStore(ddb, tableName, {
       claimConcurrency: 4,
       ...(opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {}),
@@ -138,6 +163,30 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
         throw e;
       }
     });
+    const closeQueue = new SqsCloseQueue(sqs, closeQueues.closeQueueUrl);
+    // The close worker as Lambda runs it: accounts and tariffs looked up per close (never cached).
+    const closeDeps = storeDeps(store, opts.clock, config, { configCacheMs: 0 });
+    let closeOutcomes = new Map<string, AccountCloseOutcome>();
+    const closeWorker = createCloseWorkerHandler(closeDeps, {
+      onOutcome: (o) => closeOutcomes.set(`${o.accountId}\u0000${o.period}`, o),
+    });
+    const closePollers = Array.from(
+      { length: Math.max(1, opts.closeWorkers ?? 1) },
+      () =>
+        new SqsEventSourcePoller({
+          sqs,
+          queueUrl: closeQueues.closeQueueUrl,
+          handler: closeWorker,
+          batchSize: 10,
+          region: REGION,
+          functionName: "close-worker",
+        }),
+    );
+    const drainCloses = async () => {
+      closeOutcomes = new Map();
+      await Promise.all(closePollers.map((p) => p.drain()));
+      return [...closeOutcomes.values()];
+    };
     const pollers = new Map<number, SqsEventSourcePoller>();
     const pollerFor = (batchSize: number) => {
       let p = pollers.get(batchSize);
@@ -160,7 +209,13 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       sqs,
       usageQueue,
       failedMessages,
-      queueUrls: { usage: queues.usageQueueUrl, deadLetter: queues.deadLetterQueueUrl },
+      queueUrls: {
+        usage: queues.usageQueueUrl,
+        deadLetter: queues.deadLetterQueueUrl,
+        close: closeQueues.closeQueueUrl,
+        closeDeadLetter: closeQueues.closeDeadLetterQueueUrl,
+      },
+      closeQueue,
       endpoints: { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint, s3: sqsServer.endpoint },
       exportsBucket,
       blobs,
@@ -180,12 +235,32 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
         return delta;
       },
       async close(period, accountIds) {
-        const outcomes = await closePeriod(period, deps, accountIds ? { accountIds } : {});
+        parsePeriod(period);
+        const accounts = (await config()).accounts.filter(
+          (a) => !accountIds || accountIds.includes(a.accountId),
+        );
+        await closeQueue.enqueue(accounts.map((a) => ({ accountId: a.accountId, period })));
+        const byAccount = new Map(
+          (await drainCloses()).filter((o) => o.period === period).map((o) => [o.accountId, o]),
+        );
+        const outcomes = accounts.map((a) => {
+          const o = byAccount.get(a.accountId);
+          if (!o) throw new Error(`close of ${a.accountId} ${period} left no outcome (see the close DLQ)`);
+          return o;
+        });
         const busy = outcomes.filter((o) => !isCloseReport(o));
         // This system is the only closer of its own stack: a claim held by another run is a bug here.
         if (busy.length > 0) throw new Error(`being closed by another run: ${JSON.stringify(busy)}`);
         return outcomes.filter(isCloseReport);
       },
+      scheduleCloses: (graceHours = DEFAULT_CLOSE_GRACE_HOURS) =>
+        scheduleCloses({
+          schedule: new DynamoCloseScheduleStore(ddb, tableName),
+          queue: closeQueue,
+          clock: opts.clock,
+          graceHours,
+        }),
+      drainCloses,
       stop,
     };
   } catch (e) {

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
-import { type BillingConfig, configIndex } from "../core/config.js";
+import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
 import { RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
@@ -13,7 +13,7 @@ import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
-import type { UsageStore } from "../ports/usage-store.js";
+import type { AccountDirectory, UsageStore } from "../ports/usage-store.js";
 import {
   type ConflictEntry,
   type RejectedEntry,
@@ -21,6 +21,8 @@ import {
   type SuspenseList,
   writeReportLists,
 } from "./close-report.js";
+
+export { UnknownAccountError };
 
 /**
  * How long a close run's claim on an account-period lasts: longer than any run can live (the close
@@ -36,6 +38,11 @@ export interface CloseDeps {
   readonly deadLetters: DeadLetterStore;
   readonly clock: Clock;
   readonly config: () => Promise<BillingConfig>;
+  /**
+   * O(1) lookup of one account and its tariff (closeAccount): a worker closing one account reads
+   * two items, not the whole configuration. Without it, closeAccount looks the account up in `config`.
+   */
+  readonly accounts?: AccountDirectory;
 }
 
 export interface AccountCloseReport {
@@ -99,6 +106,29 @@ export async function closePeriod(
   for (const account of accounts)
     reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps));
   return reports;
+}
+
+/**
+ * Closes one account's period (the close worker's unit of work, decisions D15): looks the account
+ * and its tariff up, then runs the same per-account close as closePeriod. Throws
+ * UnknownAccountError when the account (or its tariff) is not configured.
+ */
+export async function closeAccount(
+  accountId: string,
+  periodId: PeriodId,
+  deps: CloseDeps,
+): Promise<AccountCloseOutcome> {
+  parsePeriod(periodId);
+  let found: { account: Account; tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]> } | undefined;
+  if (deps.accounts) {
+    found = await deps.accounts.lookup(accountId);
+  } else {
+    const index = configIndex(await deps.config());
+    const account = index.account(accountId);
+    found = account ? { account, tariff: index.tariffOf(account) } : undefined;
+  }
+  if (!found) throw new UnknownAccountError(`account ${accountId} is not configured (or its tariff is not)`);
+  return closeAccountPeriod(found.account, found.tariff, periodId, deps);
 }
 
 async function closeAccountPeriod(

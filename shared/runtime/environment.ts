@@ -5,6 +5,10 @@ const environmentSchema = z.object({
   BILLING_TABLE: z.string().min(1),
   USAGE_QUEUE_URL: z.string().url().optional(),
   USAGE_DLQ_URL: z.string().url().optional(),
+  /** The close queue (decisions D15): the scheduler and `billing close` send to it, the close worker consumes it. */
+  CLOSE_QUEUE_URL: z.string().url().optional(),
+  /** Hours after a period's end in the account's zone before the scheduler closes it (D15). */
+  CLOSE_GRACE_HOURS: z.coerce.number().int().min(0).max(240).default(2),
   /** The exports bucket: whole bodies of dead letters too large for their item (D12). */
   EXPORTS_BUCKET: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),

@@ -82,13 +82,14 @@ describe("BillingStack", () => {
   it("is run by cdk.json and defaults to the real handler files", () => {
     expect(cdkJson.app).toBe("npx tsx infra/app.ts");
     expect(DEFAULT_ENTRIES.ingestUsage).toMatch(/functions\/ingest-usage\/handler\.ts$/);
-    expect(DEFAULT_ENTRIES.closePeriod).toMatch(/functions\/close-period\/handler\.ts$/);
+    expect(DEFAULT_ENTRIES.closeScheduler).toMatch(/functions\/close-scheduler\/handler\.ts$/);
+    expect(DEFAULT_ENTRIES.closeWorker).toMatch(/functions\/close-worker\/handler\.ts$/);
     expect(DEFAULT_ENTRIES.marketplaceReporter).toMatch(/functions\/marketplace-reporter\/handler\.ts$/);
     expect(DEFAULT_ENTRIES.deadLetter).toMatch(/functions\/dead-letter\/handler\.ts$/);
   });
 
-  it("creates four arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
-    template.resourceCountIs("AWS::Lambda::Function", 4);
+  it("creates five arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
+    template.resourceCountIs("AWS::Lambda::Function", 5);
     for (const f of Object.values(stack.functions)) {
       const props = propsOf(f.function);
       expect(props).toMatchObject({
@@ -124,7 +125,7 @@ describe("BillingStack", () => {
   });
 
   it("feeds ingest from the usage queue in batches of 100 with partial batch responses", () => {
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: arnOf(stack.usageQueue),
       FunctionName: { Ref: id(stack.functions.ingestUsage.function) },
@@ -148,7 +149,8 @@ describe("BillingStack", () => {
 
   it("encrypts every queue with the stack key and denies non-TLS access to each", () => {
     const queues = template.findResources("AWS::SQS::Queue");
-    expect(Object.keys(queues)).toHaveLength(7); // usage, DLQ, schedule DLQ, one failure queue per function
+    // usage, close, their DLQs, schedule DLQ, one failure queue per function
+    expect(Object.keys(queues)).toHaveLength(10);
     for (const [queueId, q] of Object.entries(queues)) {
       expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.key));
       template.hasResourceProperties("AWS::SQS::QueuePolicy", {
@@ -236,18 +238,30 @@ describe("BillingStack", () => {
     // One row per function: add a row with a new function.
     const expected: Record<keyof BillingStack["functions"], Grant[]> = {
       ingestUsage: [
-        [["dynamodb:PartiQLInsert", "dynamodb:BatchGetItem"], table, keys("ID#*")],
-        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*")],
-        [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*")],
+        [["dynamodb:PartiQLInsert"], table, keys("ID#*", "CONFLICTS#*", "ACCT#*")],
+        [["dynamodb:BatchGetItem"], table, keys("ID#*")],
+        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*", "ACCT#*")],
+        [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER")],
         [["dynamodb:Query"], table, keys("CFG#*")],
-        [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER")],
+        [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*")],
+        [["dynamodb:DeleteItem"], table, keys("DLA#*")],
         tableKey(true),
         ...consume(stack.usageQueue),
         [["s3:PutObject"], objects],
         [["kms:GenerateDataKey"], key, via("s3")],
       ],
-      closePeriod: [
-        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DEADLETTER")],
+      closeScheduler: [
+        [["dynamodb:Query"], table, keys("CFG#*")],
+        [["dynamodb:GetItem", "dynamodb:PutItem"], table, keys("SCHED#*")],
+        tableKey(true),
+        [["sqs:SendMessage"], arnOf(stack.closeQueue)],
+      ],
+      closeWorker: [
+        [
+          ["dynamodb:Query"],
+          table,
+          keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"),
+        ],
         [
           [
             "dynamodb:GetItem",
@@ -257,9 +271,11 @@ describe("BillingStack", () => {
             "dynamodb:ConditionCheckItem",
           ],
           table,
-          keys("ACCT#*"),
+          keys("ACCT#*", "REPORT#*", "SNAP#*"),
         ],
+        [["dynamodb:GetItem"], table, keys("CFG#*")],
         tableKey(true),
+        ...consume(stack.closeQueue),
       ],
       marketplaceReporter: [
         [["dynamodb:Query"], table, keys("CFG#*", "EVT#*", "MKT#*")],
@@ -268,7 +284,8 @@ describe("BillingStack", () => {
         [["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], { Ref: secretId }],
       ],
       deadLetter: [
-        [["dynamodb:Query", "dynamodb:DeleteItem"], table, keys("DEADLETTER")],
+        [["dynamodb:Query", "dynamodb:GetItem"], table, keys("DEADLETTER")],
+        [["dynamodb:DeleteItem"], table, keys("DEADLETTER", "DLA#*")],
         tableKey(true),
         [["sqs:SendMessage", "sqs:GetQueueAttributes"], arnOf(stack.usageQueue)],
         [["kms:Decrypt", "kms:GenerateDataKey"], key, via("sqs")],
@@ -304,19 +321,54 @@ describe("BillingStack", () => {
     }
   });
 
-  it("schedules close-period monthly at 13:00 UTC on day 1 (after the month ended in every time zone) and the reporter hourly", () => {
+  it("schedules the close scheduler and the reporter hourly", () => {
     template.resourceCountIs("AWS::Scheduler::Schedule", 2);
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
-      ScheduleExpression: "cron(0 13 1 * ? *)",
-      ScheduleExpressionTimezone: "Etc/UTC",
+      ScheduleExpression: "rate(1 hour)",
       State: "ENABLED",
-      Target: Match.objectLike({ Arn: arnOf(stack.functions.closePeriod.function), Input: "{}" }),
+      Target: Match.objectLike({ Arn: arnOf(stack.functions.closeScheduler.function), Input: "{}" }),
     });
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(1 hour)",
       State: "ENABLED",
       Target: Match.objectLike({ Arn: arnOf(stack.functions.marketplaceReporter.function) }),
     });
+  });
+
+  it("fans the close out: an encrypted close queue with a DLQ, the worker on it with partial batch failures and bounded concurrency", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: arnOf(stack.closeQueue),
+      FunctionName: { Ref: id(stack.functions.closeWorker.function) },
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    const close = propsOf(stack.closeQueue);
+    expect(close.KmsMasterKeyId).toEqual(arnOf(stack.key));
+    expect(close.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(stack.closeDlq), maxReceiveCount: 5 });
+    const workerTimeout = propsOf(stack.functions.closeWorker.function).Timeout as number;
+    expect(close.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * workerTimeout);
+    // Retries outlast a crashed run's claim lease (20 minutes) before a request reaches the DLQ.
+    expect(((close.VisibilityTimeout as number) * 5) / 60).toBeGreaterThan(20);
+    expect(propsOf(stack.closeDlq).KmsMasterKeyId).toEqual(arnOf(stack.key));
+    // The scheduler sends, the worker consumes; neither does the other's part.
+    const queue = arnOf(stack.closeQueue);
+    expect(allows(statementsOf("closeScheduler"), "sqs:SendMessage", queue)).toBe(true);
+    expect(allows(statementsOf("closeScheduler"), "sqs:ReceiveMessage", queue)).toBe(false);
+    expect(allows(statementsOf("closeWorker"), "sqs:ReceiveMessage", queue)).toBe(true);
+    expect(allows(statementsOf("closeWorker"), "sqs:SendMessage", queue)).toBe(false);
+    for (const name of ["ingestUsage", "marketplaceReporter", "deadLetter"] as const)
+      expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.closeQueue));
+    const vars = (
+      propsOf(stack.functions.closeScheduler.function).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(vars).toMatchObject({ CLOSE_QUEUE_URL: { Ref: id(stack.closeQueue) }, CLOSE_GRACE_HOURS: "2" });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [id(stack.closeDlq), "QueueName"] } }],
+      Threshold: 0,
+    });
+    template.hasOutput("CloseQueueUrl", { Value: { Ref: id(stack.closeQueue) } });
   });
 
   it("sends failed scheduled runs to each function's failure queue", () => {
@@ -446,7 +498,7 @@ describe("BillingStack", () => {
     expect(allows(statementsOf("ingestUsage"), "s3:PutObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:GetObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:PutObject", objects)).toBe(false);
-    for (const name of ["closePeriod", "marketplaceReporter"] as const) {
+    for (const name of ["closeScheduler", "closeWorker", "marketplaceReporter"] as const) {
       expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.exportsBucket));
       expect(bucketVar(name)).toBeUndefined();
     }

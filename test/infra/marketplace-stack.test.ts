@@ -43,7 +43,8 @@ describe("BillingStack: marketplace credentials and alarms", () => {
       marketplaceApiUrl: "https://marketplaceapi.microsoft.com",
       entries: {
         ingestUsage: fixture,
-        closePeriod: fixture,
+        closeScheduler: fixture,
+        closeWorker: fixture,
         marketplaceReporter: fixture,
         deadLetter: fixture,
       },
@@ -75,7 +76,7 @@ describe("BillingStack: marketplace credentials and alarms", () => {
     expect(readers.map((p) => p.Properties.Roles)).toEqual([
       [{ Ref: id(stack.functions.marketplaceReporter.function.role!) }],
     ]);
-    for (const name of ["ingestUsage", "closePeriod", "deadLetter"] as const) {
+    for (const name of ["ingestUsage", "closeScheduler", "closeWorker", "deadLetter"] as const) {
       const vars =
         template.toJSON().Resources[id(stack.functions[name].function)].Properties.Environment.Variables;
       expect(vars.MARKETPLACE_CREDENTIALS_SECRET_ARN).toBeUndefined();

@@ -17,7 +17,8 @@ import { type BillingFunctionName, BillingStack, type Stage } from "../../infra/
 const fixture = fileURLToPath(new URL("./fixtures/echo-handler.ts", import.meta.url));
 const entries: Record<BillingFunctionName, string> = {
   ingestUsage: fixture,
-  closePeriod: fixture,
+  closeScheduler: fixture,
+  closeWorker: fixture,
   marketplaceReporter: fixture,
   deadLetter: fixture,
 };

@@ -2,15 +2,18 @@
  * The Lambda handlers' contracts on real parts: the ingest handler reports only the messages it could
  * not store as batch item failures (so SQS retries just those), each with an ERROR log line and the
  * EMF metric the ingest-errors alarm watches, and throws when a whole batch fails; the dead-letter
- * function lists and redrives; the close function closes the previous month on its schedule.
+ * function lists and redrives; the close scheduler enqueues each account once its period is over
+ * (plus the grace) and the close worker closes it, with partial batch failures.
  */
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCloseHandler } from "../../functions/close-period/handler.js";
+import { createCloseSchedulerHandler } from "../../functions/close-scheduler/handler.js";
+import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { createDeadLetterHandler } from "../../functions/dead-letter/handler.js";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { DynamoCloseScheduleStore } from "../../shared/adapters/dynamodb/close-schedule-store.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
@@ -231,31 +234,52 @@ describe("Lambda handlers", () => {
     await expect(handler({ action: "explode" })).rejects.toThrow();
   });
 
-  it("close function: a scheduled run (no period) closes the previous month, a rerun reports it closed, bad input is refused", async () => {
-    const handler = createCloseHandler(storeDeps(system.store, clock, async () => ({ accounts, tariffs })));
-    clock.advanceTo(Date.parse("2025-08-01T13:00:00Z")); // the schedule's time
-    // July holds usage (SMS are counted, not kept raw).
+  it("close scheduler and worker: the hourly run after the period end plus grace enqueues the account once; the worker closes it, a repeat is acknowledged, bad requests are failures", async () => {
+    const scheduler = createCloseSchedulerHandler({
+      schedule: new DynamoCloseScheduleStore(system.dynamodb, system.tableName),
+      queue: system.closeQueue,
+      clock,
+      graceHours: 2,
+    });
     const julyEvents = (await system.store.usage.countersOf("acme", "2025-07")).events;
     expect(julyEvents).toBeGreaterThan(0);
-    const first = await handler({});
-    expect(first).toMatchObject({
-      period: "2025-07",
-      reports: [
-        {
-          accountId: "acme",
-          status: "closed",
-          events: julyEvents,
-          lines: 1,
-          totals: { amount: (0.05 * julyEvents).toFixed(2) },
-        },
-      ],
-    });
+    clock.advanceTo(Date.parse("2025-08-01T01:59:59Z")); // July ended in UTC, grace not yet over
+    // The first run sees the zone for the first time: only its latest due period, June (empty).
+    expect((await scheduler({})).fannedOut).toEqual([{ zone: "UTC", period: "2025-06", enqueued: 1 }]);
+    clock.advanceTo(Date.parse("2025-08-01T02:00:00Z"));
+    expect((await scheduler({})).fannedOut).toEqual([{ zone: "UTC", period: "2025-07", enqueued: 1 }]);
+    expect((await scheduler({})).fannedOut).toEqual([]); // the next hourly run: nothing again
+    const outcomes = await system.drainCloses();
+    expect(outcomes.map((o) => `${o.period} ${o.status}`).sort()).toEqual([
+      "2025-06 closed",
+      "2025-07 closed",
+    ]);
+    expect(outcomes.filter((o) => o.period === "2025-07")).toMatchObject([
+      {
+        accountId: "acme",
+        period: "2025-07",
+        status: "closed",
+        events: julyEvents,
+        lines: 1,
+        totals: { amount: (0.05 * julyEvents).toFixed(2) },
+      },
+    ]);
     expect((await system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
-    const again = await handler({ period: "2025-07", accountIds: ["acme"] });
-    expect(again).toMatchObject({
-      period: "2025-07",
-      reports: [{ accountId: "acme", status: "already-closed" }],
-    });
-    await expect(handler({ period: "2025-13" })).rejects.toThrow();
+
+    const worker = createCloseWorkerHandler(
+      storeDeps(system.store, clock, async () => ({ accounts, tariffs })),
+    );
+    const body = (o: unknown) => JSON.stringify(o);
+    const r = await worker({
+      Records: [
+        record("again", body({ accountId: "acme", period: "2025-07" })),
+        record("gone", body({ accountId: "nobody", period: "2025-07" })),
+        record("bad-period", body({ accountId: "acme", period: "2025-13" })),
+        record("not-json", "{"),
+      ],
+    } as SQSEvent);
+    // Closed already: acknowledged; an account no longer configured: dropped (logged); malformed: failures.
+    expect(r.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["bad-period", "not-json"]);
+    expect((await system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
   });
 });

@@ -6,6 +6,8 @@
  * |---------|-------------|------------|-------------------------------------|
  * | account | CFG#ACCOUNT | <accountId>| i (position in the file), account   |
  * | tariff  | CFG#TARIFF  | <tariffId> | i, tariff                           |
+ * | zone    | CFG#ZONE    | <IANA zone>| (the set of zones some account uses)|
+ * | in zone | CFG#TZ#<zone>| <accountId>| (the close scheduler lists a zone's accounts, D15) |
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -25,6 +27,14 @@ import { queryAll } from "./paginate.js";
 
 const ACCOUNTS = "CFG#ACCOUNT";
 const TARIFFS = "CFG#TARIFF";
+const ZONES = "CFG#ZONE";
+const inZone = (zone: string) => `CFG#TZ#${zone}`;
+
+/** One page of a zone's account ids, in id order; `next` continues after the last one. */
+export interface ZoneAccountsPage {
+  readonly accountIds: string[];
+  readonly next?: string;
+}
 
 export { NoConfigurationError };
 
@@ -56,15 +66,65 @@ export class DynamoConfigStore implements ConfigStore {
     return items.sort((a, b) => Number(a.i) - Number(b.i));
   }
 
-  /** Writes every account and tariff, then deletes those no longer in the configuration. */
+  /** The time zones some configured account uses (the close scheduler's first read, D15). */
+  async zones(): Promise<string[]> {
+    return (await this.all(ZONES)).map((i) => String(i.sk)).sort();
+  }
+
+  /** A page of the ids of the accounts in a zone, after `after` (exclusive), at most `limit`. */
+  async accountsInZone(
+    zone: string,
+    opts: { after?: string; limit?: number } = {},
+  ): Promise<ZoneAccountsPage> {
+    const r = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: opts.after !== undefined ? "pk = :pk AND sk > :after" : "pk = :pk",
+        ExpressionAttributeValues: {
+          ":pk": inZone(zone),
+          ...(opts.after !== undefined ? { ":after": opts.after } : {}),
+        },
+        ProjectionExpression: "sk",
+        Limit: opts.limit ?? 1000,
+        ConsistentRead: true,
+      }),
+    );
+    const accountIds = (r.Items ?? []).map((i) => String(i.sk));
+    const last = accountIds.at(-1);
+    return { accountIds, ...(r.LastEvaluatedKey && last !== undefined ? { next: last } : {}) };
+  }
+
+  /**
+   * Writes every account and tariff and the zone index (CFG#ZONE, CFG#TZ#<zone>), then deletes the
+   * items no longer in the configuration.
+   */
   async saveConfig(config: BillingConfig): Promise<void> {
-    const [oldAccounts, oldTariffs] = await Promise.all([this.all(ACCOUNTS), this.all(TARIFFS)]);
-    const puts = [
+    const [oldAccounts, oldTariffs, oldZones] = await Promise.all([
+      this.all(ACCOUNTS),
+      this.all(TARIFFS),
+      this.all(ZONES),
+    ]);
+    const oldInZone = (
+      await Promise.all(
+        oldZones.map((z) =>
+          queryAll(this.doc, this.table, {
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": inZone(String(z.sk)) },
+            ProjectionExpression: "pk, sk",
+            ConsistentRead: true,
+          }),
+        ),
+      )
+    ).flat();
+    const zones = [...new Set(config.accounts.map((a) => a.timezone))];
+    const puts: Record<string, unknown>[] = [
       ...config.tariffs.map((t, i) => ({ pk: TARIFFS, sk: t.tariffId, i, tariff: JSON.stringify(t) })),
       ...config.accounts.map((a, i) => ({ pk: ACCOUNTS, sk: a.accountId, i, account: JSON.stringify(a) })),
+      ...config.accounts.map((a) => ({ pk: inZone(a.timezone), sk: a.accountId })),
+      ...zones.map((z) => ({ pk: ZONES, sk: z })),
     ];
-    const keep = new Set(puts.map((p) => `${p.pk}|${p.sk}`));
-    const deletes = [...oldAccounts, ...oldTariffs]
+    const keep = new Set(puts.map((p) => `${String(p.pk)}|${String(p.sk)}`));
+    const deletes = [...oldAccounts, ...oldTariffs, ...oldInZone, ...oldZones]
       .filter((o) => !keep.has(`${o.pk}|${o.sk}`))
       .map((o) => ({ DeleteRequest: { Key: { pk: o.pk, sk: o.sk } } }));
     const requests = [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes];
