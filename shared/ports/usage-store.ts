@@ -6,6 +6,7 @@
  */
 import type { Account } from "../contract/accounts.js";
 import type { Tariff } from "../contract/tariffs.js";
+import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
@@ -42,6 +43,10 @@ export interface UsageStore {
   /** The period's monthly counters, summed over shards. */
   countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters>;
   conflictsOf(accountId: string): Promise<ConflictRecord[]>;
+  /** The carry-over snapshot at the start of `period` (D14), written by the close of the period before. */
+  snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined>;
+  /** Stores a snapshot (chunked, its head last: a reader sees the whole previous one or the whole new one). */
+  putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void>;
 }
 
 export interface RatedAccount {
