@@ -8,7 +8,15 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-export const COMMANDS = ["simulate", "config", "ingest", "close", "export", "dead-letters"] as const;
+export const COMMANDS = [
+  "simulate",
+  "config",
+  "ingest",
+  "close",
+  "preview",
+  "export",
+  "dead-letters",
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const stackEnv = `A configured stack is named by BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL, USAGE_DLQ_URL and,
@@ -20,6 +28,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing config load --accounts FILE --tariffs FILE
   billing ingest FILE.jsonl [--drain]
   billing close --period YYYY-MM [--account ID …] [--force]
+  billing preview --account ID --period YYYY-MM [--json]
   billing export --out DIR
   billing dead-letters list | redrive [--id ID …]
   billing COMMAND --help
@@ -49,6 +58,12 @@ ${stackEnv}`,
 
 Closes the period for every account (or those named). A period that is not over yet for an account
 (in its time zone) is refused unless --force; unknown account ids are refused.
+${stackEnv}`,
+  preview: `usage: billing preview --account ID --period YYYY-MM [--json]
+
+Month-to-date: the invoice lines the account's period would close with now (same rating as the close,
+from the same state), and the time of the newest raw event included. Writes nothing. --json prints one
+JSON object.
 ${stackEnv}`,
   export: `usage: billing export --out DIR
 

@@ -5,9 +5,9 @@
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
+import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
 import { sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
-import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { loadPeriodState, rateAccountPeriod } from "./rate-account-period.js";
 
