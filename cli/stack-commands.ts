@@ -12,6 +12,7 @@ import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-que
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
 import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
 import { periodWindow } from "../shared/core/time.js";
@@ -27,6 +28,7 @@ export type StackCommand =
   | { kind: "config-load"; accounts: string; tariffs: string }
   | { kind: "ingest"; file: string; drain: boolean }
   | { kind: "close"; period: string; accounts?: string[]; force: boolean }
+  | { kind: "preview"; period: string; account: string; json: boolean }
   | { kind: "export"; out: string }
   | { kind: "dead-letters-list" }
   | { kind: "dead-letters-redrive"; ids?: string[] }
@@ -77,6 +79,17 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
         ...(values.account ? { accounts: values.account } : {}),
         force: values.force === true,
       };
+    }
+    case "preview": {
+      const { values } = parse({
+        args,
+        options: { period: { type: "string" }, account: { type: "string" }, json: { type: "boolean" } },
+      });
+      if (!values.account) throw new UsageError("preview needs --account ID");
+      if (!values.period) throw new UsageError("preview needs --period YYYY-MM");
+      if (!PERIOD.test(values.period))
+        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
+      return { kind: "preview", period: values.period, account: values.account, json: values.json === true };
     }
     case "export": {
       const { values } = parse({ args, options: { out: { type: "string" } } });
@@ -246,6 +259,21 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         console.error(
           `${rows.length} rows, ${off.length} not reconciled${off.length ? ` (${off.map((r) => `${r.accountId}/${r.dimension} ${r.status}`).join(", ")})` : ""}`,
         );
+        return EXIT.ok;
+      }
+      case "preview": {
+        const c = await config();
+        if (!c.accounts.some((a) => a.accountId === cmd.account))
+          throw new UsageError(`unknown account "${cmd.account}"`);
+        const p = await previewPeriod(cmd.account, cmd.period, { usage: store.usage, config });
+        if (cmd.json) console.log(JSON.stringify(p));
+        else {
+          console.log(
+            `${p.accountId} ${p.period} (preview, nothing written): ${p.lines.length} lines, ${p.amount} ${p.currency}; ${p.events} events, newest raw event ${p.newestEventAt ?? "none"}`,
+          );
+          for (const l of p.lines)
+            console.log(`${l.line_type}\t${l.product}\t${l.dimensions}\t${l.quantity}\t${l.amount}`);
+        }
         return EXIT.ok;
       }
       case "export": {

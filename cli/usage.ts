@@ -13,6 +13,7 @@ export const COMMANDS = [
   "config",
   "ingest",
   "close",
+  "preview",
   "export",
   "dead-letters",
   "marketplace",
@@ -30,6 +31,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing config load --accounts FILE --tariffs FILE
   billing ingest FILE.jsonl [--drain]
   billing close --period YYYY-MM [--account ID …] [--force]
+  billing preview --account ID --period YYYY-MM [--json]
   billing export --out DIR
   billing dead-letters list | redrive [--id ID …]
   billing marketplace reconcile --period YYYY-MM [--account ID …]
@@ -67,6 +69,12 @@ ${stackEnv}`,
 
 Closes the period for every account (or those named). A period that is not over yet for an account
 (in its time zone) is refused unless --force; unknown account ids are refused.
+${stackEnv}`,
+  preview: `usage: billing preview --account ID --period YYYY-MM [--json]
+
+Month-to-date: the invoice lines the account's period would close with now (same rating as the close,
+from the same state), and the time of the newest raw event included. Writes nothing. --json prints one
+JSON object.
 ${stackEnv}`,
   export: `usage: billing export --out DIR
 

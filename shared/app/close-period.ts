@@ -7,7 +7,7 @@ import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
-import { RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
+import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
@@ -23,6 +23,8 @@ import {
 } from "./close-report.js";
 
 export { UnknownAccountError };
+
+import { rateForward, snapshotAfter } from "./rate-account-period.js";
 
 /**
  * How long a close run's claim on an account-period lasts: longer than any run can live (the close
@@ -151,14 +153,24 @@ async function closeAccountPeriod(
   if (claim.kind === "claimed-by-other") return beingClosed(claim.record);
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
-  // The raw (stateful) events of every period up to this one and of the next (read past the end too:
-  // the events just after it can complete the period's charges, §3.1), and this period's counters.
+  // One period's state (D14, rate-account-period.ts): this period's counters and raw events (and
+  // the next period's first RATING_LOOKAHEAD, §3.1) plus the carry-over snapshot at its start;
+  // from the earliest late period on when closed periods received late events (G7, G10).
   const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
   const usagePeriods = (await deps.usage.usagePeriods(account.accountId)).filter((p) => p <= lastPeriod);
-  const events = await deps.usage.statefulEventsOf(account.accountId, usagePeriods);
-  const counters = await deps.usage.countersOf(account.accountId, periodId);
   const currency = tariff.currency;
-  const rating = ratePeriod({ account, tariff, periodId, events, counters });
+  const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
+  late.sort((a, b) => (a.period < b.period ? -1 : 1));
+  const forward = await rateForward(
+    deps.usage,
+    account,
+    tariff,
+    late[0]?.period ?? periodId,
+    periodId,
+    usagePeriods,
+    new Set(late.map((l) => l.period)),
+  );
+  const rating = forward.ratings.get(periodId)!;
   const lines: InvoiceLine[] = rating.lines.map((l) =>
     toInvoiceLine(account, currency, periodId, periodId, l),
   );
@@ -168,11 +180,8 @@ async function closeAccountPeriod(
   const adjustments: AccountCloseReport["adjustments"] = [];
   const suspenseCarried: { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[] = [];
   const stillSuspended: PeriodId[] = [];
-  const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
-  late.sort((a, b) => (a.period < b.period ? -1 : 1));
   for (const { period: ref } of late) {
-    const refCounters = await deps.usage.countersOf(account.accountId, ref);
-    const rerated = ratePeriod({ account, tariff, periodId: ref, events, counters: refCounters });
+    const rerated = forward.ratings.get(ref)!;
     if (rerated.suspense.length > 0) {
       stillSuspended.push(ref);
       suspenseCarried.push({ referencePeriod: ref, items: rerated.suspense });
@@ -198,16 +207,15 @@ async function closeAccountPeriod(
   for (const l of sorted)
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
-  const earlier = new Map<PeriodId, number>();
-  for (const e of events) {
-    if (e.t >= period.start) continue;
-    const p = periodOf(e.t, account.timezone);
-    earlier.set(p, (earlier.get(p) ?? 0) + 1);
-  }
   const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
   for (const p of usagePeriods) {
     if (p >= periodId || (await deps.periods.getClose(account.accountId, p))) continue;
-    const count = (earlier.get(p) ?? 0) + (await deps.usage.countersOf(account.accountId, p)).events;
+    // Events of the period itself (local months: the page of a period holds that period's events).
+    const w = periodWindow(p, account.timezone);
+    const raw = (await deps.usage.statefulEventsOf(account.accountId, [p])).filter(
+      (e) => e.t >= w.start && e.t < w.end && e.t < period.start,
+    ).length;
+    const count = raw + (await deps.usage.countersOf(account.accountId, p)).events;
     if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
   }
   // Conflicts, rejected messages and suspense of any number: counts and samples in the report, the
@@ -247,6 +255,8 @@ async function closeAccountPeriod(
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
   const lost = () => lostClaim(account.accountId, periodId, deps);
   if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted))) return lost();
+  // The snapshot at the next period's start (D14), under the claim, before the record: the next close reads it.
+  await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);

@@ -6,6 +6,7 @@
  */
 import type { Account } from "../contract/accounts.js";
 import type { Tariff } from "../contract/tariffs.js";
+import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
@@ -47,6 +48,10 @@ export interface UsageStore {
    * page by page from the per-(account, period) index written with each conflict (without bodies).
    */
   periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict>;
+  /** The carry-over snapshot at the start of `period` (D14), written by the close of the period before. */
+  snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined>;
+  /** Stores a snapshot (chunked, its head last: a reader sees the whole previous one or the whole new one). */
+  putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void>;
 }
 
 /** A conflict as the close report lists it. */

@@ -12,6 +12,7 @@
  * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
  * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
  * | conflict index       | CONFLICTS#<account>#<period>         | <JSON>#<hash>              |
+ * | carry-over snapshot  | SNAP#<account>#<period>              | PART#<write id>#<n>, HEAD  |
  *
  * Protocol of one `ingest` call (one handler invocation):
  * 1. period markers (once per container and (account, period));
@@ -34,6 +35,7 @@ import {
   type AttributeValue,
   BatchExecuteStatementCommand,
   BatchGetItemCommand,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -45,6 +47,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { dec } from "../../core/money.js";
+import type { CarriedFacts } from "../../core/rating/carry.js";
 import {
   type CounterDelta,
   counterKey,
@@ -166,6 +169,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly claimConcurrency: number;
   /** (account, period) pairs whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
+  private readonly snapshots: DynamoSnapshotStore;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -175,6 +179,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     this.shards = opts.shards ?? USAGE_SHARDS;
     this.cutoffMs = opts.attemptCutoffMs ?? DEFAULT_ATTEMPT_CUTOFF_MS;
     this.claimConcurrency = opts.claimConcurrency ?? 16;
+    this.snapshots = new DynamoSnapshotStore(client, table);
+  }
+
+  snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined> {
+    return this.snapshots.snapshotAt(accountId, period);
+  }
+
+  putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void> {
+    return this.snapshots.putSnapshot(accountId, snapshot);
   }
 
   async ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]> {
@@ -760,6 +773,87 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       seenAt: Number(i.seenAt?.N ?? 0),
       t: Number(i.t?.N ?? 0),
     }));
+  }
+}
+
+/** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
+const MAX_SNAPSHOT_PART_JSON = 300_000;
+const snapPk = (account: string, period: PeriodId) => `SNAP#${account}#${period}`;
+
+/**
+ * Carry-over snapshots (D14): the snapshot at the start of a period, as deflated JSON parts of at
+ * most 300 KB each under one partition, and a HEAD item naming the write whose parts count. The
+ * parts are written first and the HEAD last, so a reader (one consistent Query of the partition)
+ * sees either the previous complete snapshot or the new one; parts of older writes are deleted after.
+ */
+export class DynamoSnapshotStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined> {
+    const items: ItemAv[] = [];
+    let ExclusiveStartKey: ItemAv | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": S(snapPk(accountId, period)) },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      items.push(...(r.Items ?? []));
+      ExclusiveStartKey = r.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    const head = items.find((i) => i.sk?.S === "HEAD");
+    if (!head) return undefined;
+    const write = head.w?.S ?? "";
+    const parts = items
+      .filter((i) => i.sk?.S?.startsWith(`PART#${write}#`))
+      .sort((a, b) => Number(a.n?.N ?? 0) - Number(b.n?.N ?? 0));
+    if (parts.length !== Number(head.parts?.N ?? -1))
+      throw new Error(`snapshot ${accountId} ${period}: ${parts.length} parts, head says ${head.parts?.N}`);
+    const json = parts.map((p) => inflateRawSync(p.z?.B ?? new Uint8Array()).toString("utf8")).join("");
+    return JSON.parse(json) as CarriedFacts;
+  }
+
+  async putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void> {
+    const pk = S(snapPk(accountId, snapshot.period));
+    const old = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk, sk: S("HEAD") }, ConsistentRead: true }),
+    );
+    const write = randomUUID();
+    const json = JSON.stringify(snapshot);
+    const parts: string[] = [];
+    for (let i = 0; i < json.length; i += MAX_SNAPSHOT_PART_JSON)
+      parts.push(json.slice(i, i + MAX_SNAPSHOT_PART_JSON));
+    if (parts.length === 0) parts.push("");
+    await mapLimit(
+      parts.map((p, n) => ({ p, n })),
+      4,
+      ({ p, n }) =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
+          }),
+        ),
+    );
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: { pk, sk: S("HEAD"), w: S(write), parts: N(parts.length), events: N(snapshot.events.length) },
+      }),
+    );
+    const before = old.Item?.w?.S;
+    if (before !== undefined && old.Item)
+      for (let n = 0; n < Number(old.Item.parts?.N ?? 0); n++)
+        await this.client.send(
+          new DeleteItemCommand({ TableName: this.table, Key: { pk, sk: S(`PART#${before}#${n}`) } }),
+        );
   }
 }
 

@@ -5,6 +5,7 @@
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
+import type { CarriedFacts } from "./carry.js";
 import { chargesFromCounters, NO_COUNTERS, type PeriodCounters } from "./counters.js";
 import { canonicalOrder } from "./ordering.js";
 import { type PricedLine, priceCharges } from "./pricing.js";
@@ -51,11 +52,30 @@ export interface RatePeriodInput {
   readonly events: readonly LedgerEvent[];
   /** The period's monthly counters (counted events, counters.ts), added to what the rules give. */
   readonly counters?: PeriodCounters;
+  /**
+   * The carry-over snapshot at the period's start (carry.ts, D14). When given, it stands for every
+   * event before the period: `events` before the period's start are ignored and the snapshot's
+   * events and facts are used instead. The lines are the same as from the whole history.
+   */
+  readonly carried?: CarriedFacts;
 }
 
-export function ratePeriod({ account, tariff, periodId, events, counters }: RatePeriodInput): PeriodRating {
+export function ratePeriod({
+  account,
+  tariff,
+  periodId,
+  events,
+  counters,
+  carried,
+}: RatePeriodInput): PeriodRating {
   const period = periodWindow(periodId, account.timezone);
-  const own = canonicalOrder(events.filter((e) => e.subject === account.accountId));
+  const mine = (e: LedgerEvent) => e.subject === account.accountId;
+  const own = carried
+    ? [
+        ...canonicalOrder(carried.events.filter((e) => mine(e) && e.t < period.start)),
+        ...canonicalOrder(events.filter((e) => mine(e) && e.t >= period.start)),
+      ]
+    : canonicalOrder(events.filter(mine));
   const history = own.filter((e) => e.t < period.end);
   const following = own.filter((e) => e.t >= period.end && e.t < period.end + RATING_LOOKAHEAD);
   const charges: Charge[] = [];
@@ -64,7 +84,7 @@ export function ratePeriod({ account, tariff, periodId, events, counters }: Rate
   const compliance: Record<string, unknown> = {};
   const commitmentSenders = new Set<string>();
   for (const rule of productRules) {
-    const out = rule({ account, period, events: history, following });
+    const out = rule({ account, period, events: history, following, ...(carried ? { carried } : {}) });
     charges.push(...out.charges);
     if (out.blocked) blocked.push(...out.blocked);
     if (out.suspense) suspense.push(...out.suspense);

@@ -63,6 +63,35 @@ export interface RuleInput {
    * the period is charged in it once a session message is delivered, even after the period ended.
    */
   readonly following?: readonly LedgerEvent[];
+  /**
+   * Facts carried from before the period that no carried event can express (carry.ts): present
+   * when the period is rated from a carry-over snapshot instead of the whole history. `events`
+   * then holds the snapshot's events (all before the period) followed by the period's own.
+   */
+  readonly carried?: CarriedRuleFacts;
+}
+
+/** The per-rule facts of a carry-over snapshot (carry.ts builds them; see docs/decisions.md D14). */
+export interface CarriedRuleFacts {
+  /** §5 fair use of the period just before (rules/voice.ts), computed when the snapshot was taken. */
+  readonly previousFairUse?: FairUseFigure;
+  /** §2.1 Answers sessions open at the period start: [JSON [botId, endUserId], last message instant]. */
+  readonly answersSessions?: readonly (readonly [string, number])[];
+  /** §5 recording-storage days of earlier periods already settled (charged, or reported before the period). */
+  readonly storageDaysSettled?: readonly string[];
+}
+
+/** §5 SIP trunk unlimited fair use of one period (rules/voice.ts). */
+export interface FairUseFigure {
+  period: string;
+  /** Billed outbound minutes of calls on trunks that were on plan unlimited_us at the call's time. */
+  outboundMinutes: number;
+  /** Σ over the unlimited_us trunks of each one's peak channel count in the period. */
+  channels: number;
+  /** outboundMinutes ÷ channels, 2 decimals (null without channels). */
+  minutesPerChannel: string | null;
+  breach: boolean;
+  trunkIds: string[];
 }
 
 export interface RuleOutput {

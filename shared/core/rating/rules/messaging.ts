@@ -12,6 +12,7 @@ import {
   eventsOfType,
   inPeriod,
   type LedgerEvent,
+  type LedgerEventOf,
   type ProductRule,
   refOf,
 } from "../types.js";
@@ -98,14 +99,23 @@ export const rateMessages: ProductRule = ({ period, events }) => {
 /**
  * USSD sessions and Kakao Sangdam consultation sessions: one charge per distinct session id,
  * in the period of its first event (policy: a session reported twice under two event ids is one session).
+ * A session id whose previous event is SESSION_ID_REUSE_GAP or more earlier starts a new session
+ * (policy, D14: ids may be recycled, and a close then remembers session ids for a bounded time).
  */
+export const SESSION_ID_REUSE_GAP = 7 * 24 * 3_600_000;
+
+/** Map key of a USSD/Sangdam session id. */
+export const sessionKeyOf = (e: LedgerEventOf<"ussd.session" | "kakao.sangdam_session">) =>
+  JSON.stringify([e.type, e.data.sessionId]);
+
 export const rateSessions: ProductRule = ({ period, events }) => {
   const charges: Charge[] = [];
-  const seen = new Set<string>();
+  const lastSeen = new Map<string, number>();
   for (const e of eventsOfType(events, "ussd.session", "kakao.sangdam_session")) {
-    const key = JSON.stringify([e.type, e.data.sessionId]);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const key = sessionKeyOf(e);
+    const last = lastSeen.get(key);
+    lastSeen.set(key, e.t);
+    if (last !== undefined && e.t - last < SESSION_ID_REUSE_GAP) continue;
     if (!inPeriod(e.t, period)) continue;
     const dimensions = e.type === "ussd.session" ? dims({ country: e.data.country }) : {};
     charges.push({ product: e.type, dimensions, quantity: ONE, pricedAt: e.t, ref: refOf(e) });

@@ -44,6 +44,8 @@ export function storageDaysOf(
   account: Account,
   period: PeriodWindow,
   events: readonly LedgerEvent[],
+  /** Days of earlier periods settled before the events given (a carry-over snapshot, carry.ts). */
+  settled: ReadonlySet<string> = new Set(),
 ): StorageEvent[] {
   const byDay = new Map<string, StorageEvent[]>();
   for (const e of eventsOfType(events, "recording.storage")) {
@@ -56,6 +58,7 @@ export function storageDaysOf(
     const reports = byDay.get(day)!;
     const dayPeriod = day.slice(0, 7);
     if (dayPeriod > period.id) continue; // a future day: its own period charges it
+    if (settled.has(day)) continue; // charged in (or reported before) an earlier period
     const reportedInTime = reports.some((e) => e.t < periodWindow(dayPeriod, account.timezone).end);
     const firstReport = Math.min(...reports.map((e) => e.t));
     const chargedIn = reportedInTime ? dayPeriod : periodOf(firstReport, account.timezone);
@@ -67,7 +70,7 @@ export function storageDaysOf(
   return out;
 }
 
-export const rateRecording: ProductRule = ({ account, period, events }) => {
+export const rateRecording: ProductRule = ({ account, period, events, carried }) => {
   const charges: Charge[] = [];
   const full = account.settings.conversationsFullSolution;
   const limit = recordingLimit(account);
@@ -92,7 +95,7 @@ export const rateRecording: ProductRule = ({ account, period, events }) => {
   }
 
   // §5 storage: the day's latest snapshot; Full solution GB-days, others minute-days; video for all.
-  for (const e of storageDaysOf(account, period, events)) {
+  for (const e of storageDaysOf(account, period, events, new Set(carried?.storageDaysSettled))) {
     const add = (product: Charge["product"], amount: number | undefined) => {
       if (amount !== undefined && amount > 0)
         charges.push({

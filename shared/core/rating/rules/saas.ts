@@ -9,6 +9,7 @@ import {
   dims,
   eventsOfType,
   inPeriod,
+  type LedgerEvent,
   type LedgerEventOf,
   type ProductRule,
   refOf,
@@ -125,10 +126,27 @@ export const rateMoments: ProductRule = ({ period, events }) => {
  * is still inside the session that the event closes. A Signals-blocked message is no activity (G2)
  * and, outbound messages opening nothing, would not have been charged: no informational line.
  */
-export const rateAnswers: ProductRule = ({ account, period, events }) => {
+export const rateAnswers: ProductRule = ({ account, period, events, carried }) => {
+  const { opened } = replayAnswers(account, period, events, carried?.answersSessions);
+  return {
+    charges: periodCharge("answers.active_sessions", opened, period.start, `sessions opened ${period.id}`),
+  };
+};
+
+/**
+ * The §2.1 session replay of rateAnswers: sessions opened in `period`, and the sessions still
+ * open after the last event (key → last message instant), starting from `initial` (those open at
+ * the start of the events given, carried by a snapshot, carry.ts).
+ */
+export function replayAnswers(
+  account: { readonly settings: { readonly answersSessionTimeoutMinutes: number } },
+  period: { readonly start: number; readonly end: number },
+  events: readonly LedgerEvent[],
+  initial: readonly (readonly [string, number])[] = [],
+): { opened: number; open: Map<string, number> } {
   const timeout = account.settings.answersSessionTimeoutMinutes * MINUTE;
   /** Last message instant of each open session; a key is absent when no session is open. */
-  const lastMessage = new Map<string, number>();
+  const lastMessage = new Map<string, number>(initial);
   let opened = 0;
   for (const e of eventsOfType(events, "answers.message", "answers.session_ended")) {
     const key = JSON.stringify([e.data.botId, e.data.endUserId]);
@@ -142,13 +160,11 @@ export const rateAnswers: ProductRule = ({ account, period, events }) => {
     if (lastMessage.has(key)) lastMessage.set(key, e.t);
     else if (e.data.direction === "inbound") {
       lastMessage.set(key, e.t);
-      if (inPeriod(e.t, period)) opened += 1;
+      if (e.t >= period.start && e.t < period.end) opened += 1;
     }
   }
-  return {
-    charges: periodCharge("answers.active_sessions", opened, period.start, `sessions opened ${period.id}`),
-  };
-};
+  return { opened, open: lastMessage };
+}
 
 /**
  * §2 GEN AI: per request, quantity = `units` (default 1), priced by `feature` and optional `model`

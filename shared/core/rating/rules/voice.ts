@@ -16,6 +16,7 @@ import {
   type Dimensions,
   dims,
   eventsOfType,
+  type FairUseFigure,
   inPeriod,
   type LedgerEvent,
   type LedgerEventOf,
@@ -115,7 +116,7 @@ function e911ActiveAt(timelines: Map<string, ResourceTimeline>, numberId: string
   return false;
 }
 
-export const rateVoice: ProductRule = ({ account, period, events }) => {
+export const rateVoice: ProductRule = ({ account, period, events, carried }) => {
   const charges: Charge[] = [];
   const suspense: SuspenseItem[] = [];
   const timelines = resourceTimelines(events);
@@ -180,26 +181,16 @@ export const rateVoice: ProductRule = ({ account, period, events }) => {
   }
 
   const compliance: Record<string, unknown> = {};
-  const fairUse = sipTrunkFairUse(account.timezone, period, events, timelines);
+  const fairUse = sipTrunkFairUse(account.timezone, period, events, timelines, carried?.previousFairUse);
   if (fairUse) compliance.sipTrunkUnlimitedFairUse = fairUse;
   const short = shortDurationCalls(period, events);
   if (short) compliance.sipTrunkShortDurationCalls = short;
   return { charges, suspense, compliance };
 };
 
-interface FairUsePeriod {
-  period: string;
-  /** Billed outbound minutes of calls on trunks that were on plan unlimited_us at the call's time. */
-  outboundMinutes: number;
-  /** Σ over the unlimited_us trunks of each one's peak channel count in the period. */
-  channels: number;
-  /** outboundMinutes ÷ channels, 2 decimals (null without channels). */
-  minutesPerChannel: string | null;
-  breach: boolean;
-  trunkIds: string[];
-}
+type FairUsePeriod = FairUseFigure;
 
-function fairUseOf(
+export function fairUseOf(
   period: PeriodWindow,
   calls: readonly Call[],
   timelines: Map<string, ResourceTimeline>,
@@ -241,11 +232,14 @@ function sipTrunkFairUse(
   period: PeriodWindow,
   events: readonly LedgerEvent[],
   timelines: Map<string, ResourceTimeline>,
+  /** The previous period's figure carried by a snapshot (carry.ts); else computed from the history. */
+  carriedPrevious?: FairUsePeriod,
 ) {
   const calls = eventsOfType(events, "voice.call");
   const current = fairUseOf(period, calls, timelines);
   if (current.channels === 0 && current.outboundMinutes === 0) return undefined;
-  const previous = fairUseOf(periodWindow(shiftPeriod(period.id, -1), timezone), calls, timelines);
+  const previous =
+    carriedPrevious ?? fairUseOf(periodWindow(shiftPeriod(period.id, -1), timezone), calls, timelines);
   const consecutive = current.breach && previous.breach;
   return {
     limitPerChannel: FAIR_USE_MINUTES_PER_CHANNEL,

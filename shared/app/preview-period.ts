@@ -1,0 +1,69 @@
+/**
+ * Month-to-date preview (issue 9 item 3, D14): the lines an account's period would close with now,
+ * from the same bounded state as the close (rate-account-period.ts), writing nothing.
+ */
+import type { InvoiceLine } from "../contract/invoice-line.js";
+import { type BillingConfig, configIndex } from "../core/config.js";
+import { formatMoney, ZERO } from "../core/money.js";
+import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
+import { sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
+import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
+import type { UsageStore } from "../ports/usage-store.js";
+import { loadPeriodState, rateAccountPeriod } from "./rate-account-period.js";
+
+export interface PreviewDeps {
+  readonly usage: UsageStore;
+  readonly config: () => Promise<BillingConfig>;
+}
+
+export interface PeriodPreview {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  readonly currency: string;
+  readonly lines: InvoiceLine[];
+  readonly amount: string;
+  /** Events of the period included (counted and raw). */
+  readonly events: number;
+  /**
+   * The newest raw (stateful) event included, ISO 8601; null when there is none. Counted events
+   * are summed in counters that keep no instant, so a newer counted event may already be included.
+   */
+  readonly newestEventAt: string | null;
+}
+
+export class UnknownAccountError extends Error {
+  override readonly name = "UnknownAccountError";
+}
+
+export async function previewPeriod(
+  accountId: string,
+  periodId: PeriodId,
+  deps: PreviewDeps,
+): Promise<PeriodPreview> {
+  parsePeriod(periodId);
+  const config = await deps.config();
+  const account = config.accounts.find((a) => a.accountId === accountId);
+  if (!account) throw new UnknownAccountError(`unknown account "${accountId}"`);
+  const tariff = configIndex(config).tariffOf(account);
+  const period = periodWindow(periodId, account.timezone);
+  const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
+  const usagePeriods = (await deps.usage.usagePeriods(accountId)).filter((p) => p <= lastPeriod);
+  const state = await loadPeriodState(deps.usage, account, periodId, usagePeriods);
+  const rating = rateAccountPeriod(account, tariff, state);
+  const lines = sortInvoiceLines(
+    rating.lines.map((l) => toInvoiceLine(account, tariff.currency, periodId, periodId, l)),
+  );
+  const newest = state.events.reduce((m, e) => Math.max(m, e.t), Number.NEGATIVE_INFINITY);
+  return {
+    accountId,
+    period: periodId,
+    currency: tariff.currency,
+    lines,
+    amount: formatMoney(
+      lines.reduce((s, l) => s.plus(l.amount), ZERO),
+      tariff.currency,
+    ),
+    events: rating.eventCount,
+    newestEventAt: Number.isFinite(newest) ? new Date(newest).toISOString() : null,
+  };
+}

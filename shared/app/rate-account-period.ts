@@ -1,0 +1,126 @@
+/**
+ * Rating one account's period from that period's state alone (D14): its counters, its own raw
+ * (stateful) events, the first RATING_LOOKAHEAD of the next period's (§3.1), and the carry-over
+ * snapshot at its start, written by the close of the period before. Used by the close, by the
+ * re-rating of closed periods for late events (G7, G10) and by the month-to-date preview.
+ */
+import type { Account } from "../contract/accounts.js";
+import type { Tariff } from "../contract/tariffs.js";
+import { type CarriedFacts, carryOver } from "../core/rating/carry.js";
+import type { PeriodCounters } from "../core/rating/counters.js";
+import { type PeriodRating, RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
+import type { LedgerEvent } from "../core/rating/types.js";
+import { type PeriodId, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
+import type { UsageStore } from "../ports/usage-store.js";
+
+export interface PeriodState {
+  readonly periodId: PeriodId;
+  /** The snapshot at the period's start. */
+  readonly carried: CarriedFacts;
+  /** The period's raw events and those of the look-ahead after its end. */
+  readonly events: readonly LedgerEvent[];
+  readonly counters: PeriodCounters;
+}
+
+/**
+ * The snapshot at the start of `periodId`: the stored one, else (first close, or the period before
+ * never closed) built once from the account's raw events of every earlier period that holds usage.
+ * `usagePeriods` is the account's list of periods with usage (usage markers), read by the caller.
+ */
+export async function snapshotAtStart(
+  usage: UsageStore,
+  account: Account,
+  periodId: PeriodId,
+  usagePeriods: readonly PeriodId[],
+): Promise<CarriedFacts> {
+  const stored = await usage.snapshotAt(account.accountId, periodId);
+  if (stored) return stored;
+  const start = periodWindow(periodId, account.timezone).start;
+  // Local months: an event before the start is stored under a period up to this one (UTC periods differ).
+  const earlier = usagePeriods.filter((p) => p <= periodId);
+  const events = earlier.length > 0 ? await usage.statefulEventsOf(account.accountId, earlier) : [];
+  return carryOver(
+    account,
+    periodId,
+    events.filter((e) => e.t < start),
+  );
+}
+
+/** The period's own raw events (and the look-ahead's), counters, and the snapshot at its start. */
+export async function loadPeriodState(
+  usage: UsageStore,
+  account: Account,
+  periodId: PeriodId,
+  usagePeriods: readonly PeriodId[],
+  carried?: CarriedFacts,
+): Promise<PeriodState> {
+  const period = periodWindow(periodId, account.timezone);
+  const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
+  const own = usagePeriods.filter((p) => p >= periodId && p <= lastPeriod);
+  const [snapshot, raw, counters] = await Promise.all([
+    carried ?? snapshotAtStart(usage, account, periodId, usagePeriods),
+    own.length > 0 ? usage.statefulEventsOf(account.accountId, own) : Promise.resolve([]),
+    usage.countersOf(account.accountId, periodId),
+  ]);
+  return {
+    periodId,
+    carried: snapshot,
+    events: raw.filter((e) => e.t >= period.start && e.t < period.end + RATING_LOOKAHEAD),
+    counters,
+  };
+}
+
+export function rateAccountPeriod(account: Account, tariff: Tariff, state: PeriodState): PeriodRating {
+  return ratePeriod({
+    account,
+    tariff,
+    periodId: state.periodId,
+    events: state.events,
+    counters: state.counters,
+    carried: state.carried,
+  });
+}
+
+/** The snapshot at the start of the next period: this one's snapshot carried over its own events. */
+export function snapshotAfter(account: Account, state: PeriodState): CarriedFacts {
+  const end = periodWindow(state.periodId, account.timezone).end;
+  return carryOver(
+    account,
+    shiftPeriod(state.periodId, 1),
+    state.events.filter((e) => e.t < end),
+    state.carried,
+  );
+}
+
+/** Structural equality of two snapshots (JSON of the same shape, built the same way). */
+export const sameSnapshot = (a: CarriedFacts, b: CarriedFacts | undefined): boolean =>
+  b !== undefined && JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Rates the periods `from` … `to` of an account forward from the snapshot at the start of `from`:
+ * each period from its own state and the snapshot carried over the one before. Every snapshot
+ * after `from` up to the start of `to` that this changes is stored again (late events, G7, in a
+ * closed period change what it carries into the later ones). Returns the rating of each period
+ * in `rate` and the state of `to`.
+ */
+export async function rateForward(
+  usage: UsageStore,
+  account: Account,
+  tariff: Tariff,
+  from: PeriodId,
+  to: PeriodId,
+  usagePeriods: readonly PeriodId[],
+  rate: ReadonlySet<PeriodId>,
+): Promise<{ ratings: Map<PeriodId, PeriodRating>; state: PeriodState }> {
+  const ratings = new Map<PeriodId, PeriodRating>();
+  let state = await loadPeriodState(usage, account, from, usagePeriods);
+  for (let p = from; ; ) {
+    if (rate.has(p) || p === to) ratings.set(p, rateAccountPeriod(account, tariff, state));
+    if (p >= to) return { ratings, state };
+    const next = snapshotAfter(account, state);
+    p = next.period;
+    if (!sameSnapshot(next, await usage.snapshotAt(account.accountId, p)))
+      await usage.putSnapshot(account.accountId, next);
+    state = await loadPeriodState(usage, account, p, usagePeriods, next);
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * D14 carry-over snapshots: rating month N from (the snapshot at its start + its own events) gives
+ * the same lines, suspense, compliance figures and event count as rating it from the whole history,
+ * for every family that carries state across a period edge (resources, Viber sessions, Viber Bot
+ * CSW, WhatsApp windows and conversations in both regimes, USSD/Sangdam session ids, named users,
+ * Answers sessions, recordings across the edge, storage days, SIP trunk fair use) — both with the
+ * snapshot built from the whole history and with the close's chain (snapshot of N−1 + N−1's events).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Account } from "../../shared/contract/accounts.js";
+import { type CarriedFacts, carryOver } from "../../shared/core/rating/carry.js";
+import { type RatePeriodInput, ratePeriod } from "../../shared/core/rating/engine.js";
+import type { LedgerEvent } from "../../shared/core/rating/types.js";
+import { type PeriodId, periodWindow } from "../../shared/core/time.js";
+import { account, ev, tariff } from "../support/events.js";
+import { mixedTariffVersion } from "../support/mixed-tariff.js";
+
+const MONTHS: PeriodId[] = ["2025-04", "2025-05", "2025-06", "2025-07", "2025-08"];
+const HOUR = 3_600_000;
+const users = ["u1", "u2"];
+
+/** An event near a month edge (most of them) or anywhere in the five months, of any stateful family. */
+const eventArb = (tz: string, kinds: readonly number[]) =>
+  fc
+    .noBias(
+      fc.record({
+        kind: fc.constantFrom(...kinds),
+        month: fc.integer({ min: 0, max: MONTHS.length - 1 }),
+        nearEdge: fc.boolean(),
+        hour: fc.integer({ min: 0, max: 30 * 24 - 1 }),
+        edgeHour: fc.integer({ min: -40, max: 30 }),
+        minute: fc.constantFrom(0, 0, 1, 30),
+        user: fc.constantFrom(...users),
+        flag: fc.boolean(),
+        n: fc.integer({ min: 0, max: 200 }),
+      }),
+    )
+    .map(({ kind, month, nearEdge, hour, edgeHour, minute, user, flag, n }) => {
+      const start = periodWindow(MONTHS[month]!, tz).start;
+      const t = (nearEdge ? start + edgeHour * HOUR : start + hour * HOUR) + minute * 60_000;
+      const time = new Date(t).toISOString();
+      const day = time.slice(0, 10);
+      switch (kind) {
+        case 0:
+          return ev("viber.inbound", time, { endUserId: user, serviceId: "svc-1" });
+        case 1:
+        case 2:
+          return ev("viber.message", time, {
+            endUserId: user,
+            serviceId: "svc-1",
+            messageType: flag || n % 3 === 0 ? "session" : "promotional",
+            delivered: n % 7 !== 0,
+            blocked: n % 5 === 0,
+          });
+        case 3:
+          return ev("viber_bot.inbound", time, { endUserId: user, botId: "b1" });
+        case 4:
+          return ev("viber_bot.message", time, { endUserId: user, botId: "b1", delivered: true });
+        case 5:
+          return ev("whatsapp.inbound", time, { endUserId: user, senderId: "wa1" });
+        case 6:
+        case 7:
+          return ev("whatsapp.message", time, {
+            endUserId: user,
+            senderId: "wa1",
+            kind: flag ? "template" : "freeform",
+            category: ["marketing", "utility", "authentication", "service"][n % 4],
+            delivered: n % 6 !== 0,
+            blocked: n % 9 === 0,
+          });
+        case 8:
+          return ev("answers.message", time, {
+            botId: "b1",
+            endUserId: user,
+            direction: flag ? "inbound" : "outbound",
+          });
+        case 9:
+          return ev("answers.session_ended", time, { botId: "b1", endUserId: user, reason: "completed" });
+        case 10:
+          return ev(flag ? "ussd.session" : "kakao.sangdam_session", time, {
+            sessionId: `s${n % 4}`,
+            country: "NG",
+            initiatedBy: "account",
+            endUserId: user,
+          });
+        case 11:
+          return ev("conversations.user", time, { userId: user, action: flag ? "added" : "removed" });
+        case 12:
+        case 13: {
+          const type = ["number", "e911", "sip_trunk", "cnam", "byoc"][n % 5]!;
+          return ev(n % 3 === 0 ? "resource.deactivated" : "resource.activated", time, {
+            resourceId: type === "number" ? `num${n % 2}` : `${type}${n % 2}`,
+            resourceType: type,
+            numberType: "long",
+            country: flag ? "US" : "DE",
+            plan: flag ? "unlimited_us" : "metered",
+            channels: (n % 4) + 1,
+            numberResourceId: `num${n % 2}`,
+          });
+        }
+        case 14:
+        case 15: {
+          const recorded = n % 2 === 0;
+          return ev("voice.call", time, {
+            callId: `c${n}`,
+            service: flag ? "sip_trunk" : "calls",
+            direction: n % 3 === 0 ? "inbound" : "outbound",
+            country: "US",
+            answered: n % 4 !== 0,
+            durationSeconds: n * 30,
+            trunkId: `sip_trunk${n % 2}`,
+            fromResourceId: `num${n % 2}`,
+            emergency: n % 11 === 0,
+            ...(recorded
+              ? {
+                  recording: {
+                    startedAt: time,
+                    endedAt: new Date(t + ((n % 5) + 1) * 7 * HOUR).toISOString(),
+                  },
+                }
+              : {}),
+          });
+        }
+        case 16:
+        case 17:
+          return ev("recording.storage", time, {
+            day: n % 3 === 0 ? new Date(t - 26 * HOUR).toISOString().slice(0, 10) : day,
+            minutes: n + 1,
+            gigabytes: 1,
+          });
+        case 18:
+          return ev("moments.flow_entered", time, { endUserId: user, flowId: "f1" });
+        case 19:
+          return ev("conversations.message", time, { conversationId: `c${n % 3}`, direction: "inbound" });
+        case 20:
+          return ev("messenger.message", time, { endUserId: user, delivered: flag });
+        default:
+          return ev("sms.mt", time, { to: user, country: "TR", status: "submitted" });
+      }
+    });
+
+const FAMILIES = [
+  [0, 1, 2],
+  [3, 4],
+  [5, 6, 7],
+  [8, 9],
+  [10],
+  [11],
+  [12, 13, 14, 15],
+  [16, 17],
+  [18, 19, 20, 21, 22],
+];
+/** A history of one or two families at a time, so that each one is dense around the edges. */
+const historyArb = (tz: string) =>
+  fc
+    .subarray(FAMILIES, { minLength: 1, maxLength: 2 })
+    .chain((fs) => fc.array(eventArb(tz, fs.flat()), { minLength: 1, maxLength: 100 }));
+
+const t = tariff([mixedTariffVersion]);
+const json = (x: unknown) =>
+  JSON.stringify(x, (_k, v) => (v instanceof Object && v.constructor?.name === "Decimal" ? String(v) : v));
+const rating = (a: Account, input: Omit<RatePeriodInput, "account" | "tariff">) => {
+  const r = ratePeriod({ account: a, tariff: t, ...input });
+  return json({ lines: r.lines, suspense: r.suspense, compliance: r.compliance, events: r.eventCount });
+};
+
+function checkHistory(a: Account, events: LedgerEvent[]) {
+  let chained: CarriedFacts | undefined;
+  for (const [i, month] of MONTHS.entries()) {
+    const w = periodWindow(month, a.timezone);
+    const prev = i > 0 ? periodWindow(MONTHS[i - 1]!, a.timezone) : undefined;
+    chained = carryOver(
+      a,
+      month,
+      events.filter((e) => e.t < w.start && (!chained || !prev || e.t >= prev.start)),
+      chained,
+    );
+    const fromHistory = carryOver(
+      a,
+      month,
+      events.filter((e) => e.t < w.start),
+    );
+    const full = rating(a, { periodId: month, events });
+    const own = events.filter((e) => e.t >= w.start);
+    expect(rating(a, { periodId: month, events: own, carried: fromHistory })).toBe(full);
+    expect(rating(a, { periodId: month, events: own, carried: chained })).toBe(full);
+    // The snapshot is small: never more than the history before the period.
+    expect(chained.events.length).toBeLessThanOrEqual(events.filter((e) => e.t < w.start).length);
+  }
+}
+
+describe("D14 carry-over snapshot", () => {
+  for (const tz of ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"]) {
+    const a = account({
+      timezone: tz,
+      commitments: [{ serviceId: "svc-1", minimumAmount: "5.00" }],
+      settings: { answersSessionTimeoutMinutes: tz === "UTC" ? 90 : 1440, recordingLimit: 1 },
+    });
+    it(`rating a month from its snapshot equals rating it from the whole history (${tz})`, () => {
+      fc.assert(
+        fc.property(historyArb(tz), (events) => {
+          checkHistory(a, events);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it("the snapshot carries state across the edge (guards against a vacuous property)", () => {
+    const a = account({ settings: { answersSessionTimeoutMinutes: 90, recordingLimit: 1 } });
+    const samples = fc.sample(historyArb("UTC"), {
+      numRuns: 300,
+      seed: 7,
+    });
+    const carriedTypes = new Set<string>();
+    let answers = 0;
+    let settled = 0;
+    for (const events of samples)
+      for (const month of MONTHS.slice(1)) {
+        const w = periodWindow(month, "UTC");
+        const s = carryOver(
+          a,
+          month,
+          events.filter((e) => e.t < w.start),
+        );
+        for (const e of s.events) carriedTypes.add(e.type);
+        answers += s.answersSessions?.length ?? 0;
+        settled += s.storageDaysSettled?.length ?? 0;
+      }
+    for (const type of [
+      "viber.inbound",
+      "viber_bot.inbound",
+      "whatsapp.inbound",
+      "whatsapp.message",
+      "ussd.session",
+      "conversations.user",
+      "resource.activated",
+      "voice.call",
+    ])
+      expect(carriedTypes).toContain(type);
+    expect(answers).toBeGreaterThan(0);
+    expect(settled).toBeGreaterThan(0);
+  });
+});
+
+describe("D14 carry-over examples across the edge", () => {
+  const a = account({ settings: { answersSessionTimeoutMinutes: 60 } });
+  const S = Date.parse("2025-07-01T00:00:00Z");
+  const at = (h: number) => new Date(S + h * HOUR).toISOString();
+  const check = (events: LedgerEvent[]) => {
+    const snapshot = carryOver(
+      a,
+      "2025-07",
+      events.filter((e) => e.t < S),
+    );
+    const own = events.filter((e) => e.t >= S);
+    const full = rating(a, { periodId: "2025-07", events });
+    expect(rating(a, { periodId: "2025-07", events: own, carried: snapshot })).toBe(full);
+    // Without the snapshot the result would differ: the state really comes from before the edge.
+    expect(rating(a, { periodId: "2025-07", events: own })).not.toBe(full);
+    return snapshot;
+  };
+  it("a Viber session opened before the edge covers a session message after it", () => {
+    const s = check([
+      ev("viber.inbound", at(-2), { endUserId: "u1", serviceId: "svc-1" }),
+      ev("viber.message", at(1), {
+        endUserId: "u1",
+        serviceId: "svc-1",
+        messageType: "session",
+        delivered: true,
+      }),
+    ]);
+    expect(s.events.map((e) => e.type)).toEqual(["viber.inbound"]);
+  });
+  it("a Viber session with 59 messages before the edge covers one more after it", () => {
+    const msg = (t: number) =>
+      ev("viber.message", new Date(t).toISOString(), {
+        endUserId: "u1",
+        serviceId: "svc-1",
+        messageType: "session",
+        delivered: true,
+      });
+    check([
+      ev("viber.inbound", at(-4), { endUserId: "u1", serviceId: "svc-1" }),
+      ...Array.from({ length: 59 }, (_, i) => msg(S - 3 * HOUR + i * 60_000)),
+      msg(S + HOUR),
+      msg(S + 2 * HOUR),
+    ]);
+  });
+  it("a WhatsApp CSW opened before the edge makes a utility template after it free", () => {
+    check([
+      ev("whatsapp.inbound", at(-3), { endUserId: "u1", senderId: "wa1" }),
+      ev("whatsapp.message", at(2), {
+        endUserId: "u1",
+        senderId: "wa1",
+        kind: "template",
+        category: "utility",
+        delivered: true,
+      }),
+    ]);
+  });
+  it("Answers sessions open at the edge and named users provisioned before it", () => {
+    check(
+      ["u1", "u2", "u3"].flatMap((u) => [
+        ev("answers.message", at(-0.5), { botId: "b1", endUserId: u, direction: "inbound" }),
+        ev("answers.message", at(0.25), { botId: "b1", endUserId: u, direction: "inbound" }),
+      ]),
+    );
+    check(["u1", "u2"].map((u) => ev("conversations.user", at(-100), { userId: u, action: "added" })));
+  });
+  it("a number active before the edge is billed monthly, its setup fee only once", () => {
+    const s = check([
+      ev("resource.activated", at(-500), {
+        resourceId: "n1",
+        resourceType: "number",
+        numberType: "long",
+        country: "US",
+      }),
+      ev("resource.activated", at(-300), {
+        resourceId: "n1",
+        resourceType: "number",
+        numberType: "mobile",
+        country: "US",
+      }),
+      ev("resource.activated", at(-200), {
+        resourceId: "n1",
+        resourceType: "number",
+        numberType: "long",
+        country: "US",
+      }),
+    ]);
+    expect(s.events).toHaveLength(2);
+  });
+});
