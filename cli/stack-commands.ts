@@ -19,6 +19,7 @@ import { periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { ConfigurationError, readEnvironment } from "../shared/runtime/environment.js";
 import { blobStore, cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
+import { parseExplain, runExplain } from "./explain.js";
 import { writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
@@ -32,7 +33,8 @@ export type StackCommand =
   | { kind: "export"; out: string }
   | { kind: "dead-letters-list" }
   | { kind: "dead-letters-redrive"; ids?: string[] }
-  | { kind: "marketplace-reconcile"; period: string; accounts?: string[] };
+  | { kind: "marketplace-reconcile"; period: string; accounts?: string[] }
+  | { kind: "explain"; lineId: string; json: boolean };
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -127,6 +129,8 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
         ...(values.account ? { accounts: values.account } : {}),
       };
     }
+    case "explain":
+      return parseExplain(args);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -289,6 +293,8 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         console.log(`exports: ${files.join(", ")}`);
         return EXIT.ok;
       }
+      case "explain":
+        return runExplain(store, cmd);
       case "dead-letters-list": {
         const l = await listDeadLetters(store, dlq);
         for (const d of l.invalid)

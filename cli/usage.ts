@@ -19,6 +19,7 @@ export const COMMANDS = [
   "marketplace",
   "stack",
   "report",
+  "explain",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -37,6 +38,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing marketplace reconcile --period YYYY-MM [--account ID …]
   billing stack start | stop | status --dir DIR
   billing report --period YYYY-MM --out DIR
+  billing explain LINE_ID [--json]
   billing COMMAND --help
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
@@ -111,6 +113,13 @@ Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-containe
 currency and billing channel, the largest accounts, amounts by product family as a chart, the change
 against the previous period, adjustments, suspense, conflicts), and the exports it links to:
 DIR/invoice-lines-YYYY-MM.csv and .json (the lines billed in the period), DIR/close-report-YYYY-MM.json.
+${stackEnv}`,
+  explain: `usage: billing explain LINE_ID [--json]
+
+Why an invoice line was charged, as its close wrote it down: the rating-rules row applied, the tariff
+version and rate entry (match, unit price, tiers or package), how the quantity was derived, up to 20
+sample events (source, id, time), and for an adjustment the late events behind it and the lines it
+corrects. --json prints the explanation object. Exit 1 when no line has that id.
 ${stackEnv}`,
 };
 

@@ -105,7 +105,7 @@ export async function serveLocalStack(opts: {
     });
     // The finance API (first cut) on its own loopback port, the handler the HTTP API invokes.
     const api = await startFinanceApiServer(
-      createFinanceApi({ periods: system.store, config: deps.config }),
+      createFinanceApi({ periods: system.store, config: deps.config, explanations: system.store }),
       opts.log,
     );
     stops.push(() => api.stop());

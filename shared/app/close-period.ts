@@ -12,6 +12,7 @@ import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating
 import type { SuspenseItem } from "../core/rating/types.js";
 import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
+import type { ExplanationStore } from "../ports/explanations.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
 import type { AccountDirectory, UsageStore } from "../ports/usage-store.js";
 import {
@@ -24,6 +25,7 @@ import {
 
 export { UnknownAccountError };
 
+import { type RecheckedPeriod, writeCloseExplanations } from "./explain-lines.js";
 import { rateForward, snapshotAfter } from "./rate-account-period.js";
 
 /**
@@ -45,6 +47,8 @@ export interface CloseDeps {
    * two items, not the whole configuration. Without it, closeAccount looks the account up in `config`.
    */
   readonly accounts?: AccountDirectory;
+  /** Where each line's explanation goes (D26, explain-lines.ts); none written without it. */
+  readonly explanations?: ExplanationStore;
 }
 
 export interface AccountCloseReport {
@@ -180,6 +184,7 @@ async function closeAccountPeriod(
   const adjustments: AccountCloseReport["adjustments"] = [];
   const suspenseCarried: { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[] = [];
   const stillSuspended: PeriodId[] = [];
+  const rechecked: RecheckedPeriod[] = [];
   for (const { period: ref } of late) {
     const rerated = forward.ratings.get(ref)!;
     if (rerated.suspense.length > 0) {
@@ -192,6 +197,7 @@ async function closeAccountPeriod(
     );
     const adj = adjustmentLines(account, currency, periodId, ref, emitted, rerated.lines);
     lines.push(...adj);
+    rechecked.push({ referencePeriod: ref, rating: rerated, emitted });
     adjustments.push({
       referencePeriod: ref,
       amount: formatMoney(
@@ -255,6 +261,9 @@ async function closeAccountPeriod(
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
   const lost = () => lostClaim(account.accountId, periodId, deps);
   if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted))) return lost();
+  // Each line's explanation (D26), keyed by its deterministic id: a redone close writes the same items.
+  const explained = { account, tariff, periodId, rating, rechecked, lines: sorted };
+  if (!(await writeCloseExplanations(deps, owner, explained))) return lost();
   // The snapshot at the next period's start (D14), under the claim, before the record: the next close reads it.
   await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are

@@ -11,12 +11,16 @@
  * route; 405 for a method other than GET. JSON lines come in pages (`limit`, default 1,000, and the
  * `nextCursor` to pass as `cursor`); CSV is the whole period at once.
  *
- * Not yet: `/accounts/{id}/usage` (the month-to-date preview) and `/invoice-lines/{lineId}/explanation`
- * (explanations written at close), and reading item 1's per-period exports instead of the table.
+ *   GET /invoice-lines/{lineId}/explanation   (D26: the line's explanation written at close)
+ *
+ * Not yet: `/accounts/{id}/usage` (the month-to-date preview), and reading item 1's per-period
+ * exports instead of the table.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { renderPeriodReport } from "../core/finance-report.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../core/rating/invoice.js";
+import type { ExplanationStore } from "../ports/explanations.js";
+import { LINE_ID } from "./explain-lines.js";
 import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -63,7 +67,7 @@ const offsetOf = (cursor: string): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-export function createFinanceApi(deps: PeriodReportDeps): FinanceApiHandler {
+export function createFinanceApi(deps: FinanceApiDeps): FinanceApiHandler {
   const period = (raw: string | undefined): string => {
     if (!raw || !PERIOD.test(raw))
       throw badRequest(`the period must be YYYY-MM with a month from 01 to 12, not "${raw ?? ""}"`);
@@ -106,12 +110,15 @@ export function createFinanceApi(deps: PeriodReportDeps): FinanceApiHandler {
       const method = event.requestContext?.http?.method ?? "GET";
       const q = event.queryStringParameters ?? {};
       const m = /^\/periods\/([^/]*)\/(invoice-lines|close-report|report\.html)$/.exec(path);
-      if (!m) throw notFound(`no resource at ${path}`);
+      const explained = EXPLANATION_PATH.exec(path);
+      if (!m && !explained) throw notFound(`no resource at ${path}`);
       if (method !== "GET") {
         const e = new Problem(405, "Method Not Allowed", `${method} is not allowed; use GET`);
         const r = problem(e, path);
         return { ...r, headers: { ...r.headers, allow: "GET" } };
       }
+      if (explained) return await explanationOf(deps, explained[1] as string);
+      if (!m) throw notFound(`no resource at ${path}`);
       const p = period(decodeURIComponent(m[1] as string));
       switch (m[2]) {
         case "invoice-lines": {
@@ -161,6 +168,33 @@ export function createFinanceApi(deps: PeriodReportDeps): FinanceApiHandler {
       throw e;
     }
   };
+}
+
+// ---- GET /invoice-lines/{lineId}/explanation (issue 10 item 3, D26) ----
+
+export type FinanceApiDeps = PeriodReportDeps & {
+  /** Explanations written at close (explain-lines.ts); without it every line id is unknown (404). */
+  readonly explanations?: Pick<ExplanationStore, "explanation">;
+};
+
+const EXPLANATION_PATH = /^\/invoice-lines\/([^/]*)\/explanation$/;
+
+/** One key read by line id: 400 for a malformed id, 404 for one no close wrote. */
+async function explanationOf(
+  deps: FinanceApiDeps,
+  rawId: string,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  let lineId: string;
+  try {
+    lineId = decodeURIComponent(rawId);
+  } catch {
+    throw badRequest("malformed line id (bad percent-encoding)");
+  }
+  if (!LINE_ID.test(lineId))
+    throw badRequest(`a line id is "L-" and 20 hex digits, not "${lineId.slice(0, 100)}"`);
+  const x = await deps.explanations?.explanation(lineId);
+  if (!x) throw notFound(`no invoice line ${lineId}`);
+  return json(200, x);
 }
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({

@@ -8,7 +8,7 @@ import type { Account } from "../contract/accounts.js";
 import type { Tariff } from "../contract/tariffs.js";
 import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
-import type { LedgerEvent } from "../core/rating/types.js";
+import type { EventSample, LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 import type { ConflictRecord } from "./storage.js";
 
@@ -40,6 +40,17 @@ export interface UsageStore {
   usagePeriods(accountId: string): Promise<PeriodId[]>;
   /** The account's raw (stateful) events of the given periods. */
   statefulEventsOf(accountId: string, periods: readonly PeriodId[]): Promise<LedgerEvent[]>;
+  /**
+   * Identities of the raw events of the account's period stored at or after `since` (epoch ms),
+   * from the page keys (attempt ids begin with the storage time): the late events of a closed
+   * period (G7), for explanations (D26). At most `limit`, read page range by page range.
+   */
+  rawEventsStoredSince(
+    accountId: string,
+    period: PeriodId,
+    since: number,
+    limit: number,
+  ): Promise<EventSample[]>;
   /** The period's monthly counters, summed over shards. */
   countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters>;
   conflictsOf(accountId: string): Promise<ConflictRecord[]>;

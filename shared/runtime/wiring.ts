@@ -63,6 +63,7 @@ export function storeDeps(
     usage: store.usage,
     periods: store,
     deadLetters: store,
+    explanations: store,
     clock,
     config,
     accounts: cachedAccountDirectory(store.configs, clock, opts.configCacheMs ?? 0),

@@ -10,6 +10,7 @@
  * | dead letter         | DEADLETTER               | <SQS message id>                     |
  * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
  * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
+ * | line explanation (D26): explanations.ts | EXPL#<line id>          | EXPL                     |
  */
 import { createHash } from "node:crypto";
 import {
@@ -31,7 +32,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import type { BillingConfig } from "../../core/config.js";
+import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
+import type { ExplanationStore } from "../../ports/explanations.js";
 import type {
   AccountLetter,
   ClaimOutcome,
@@ -44,6 +47,7 @@ import type {
   ReportChunk,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
+import { readExplanation, writeExplanations } from "./explanations.js";
 import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
@@ -99,7 +103,7 @@ export async function ensureBillingTable(client: DynamoDBClient, tableName: stri
   }
 }
 
-export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigStore {
+export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigStore, ExplanationStore {
   private readonly doc: DynamoDBDocumentClient;
   /** Identity claims, counters and raw events (usage-store.ts). */
   readonly usage: DynamoUsageStore;
@@ -277,14 +281,45 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     chunks: readonly ReportChunk[],
     keep?: Readonly<Record<string, number>>,
   ): Promise<boolean> {
-    const claimCheck = {
-      ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
-    };
-    return writeReportChunks(this.doc, this.table, claimCheck, accountId, period, chunks, keep);
+    return writeReportChunks(
+      this.doc,
+      this.table,
+      this.claimCheck(accountId, period, owner),
+      accountId,
+      period,
+      chunks,
+      keep,
+    );
+  }
+
+  /** A transaction's check that `owner` still holds the account-period's "closing" claim. */
+  private claimCheck(accountId: string, period: PeriodId, owner: string) {
+    return { ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) } };
   }
 
   readReportChunk(accountId: string, period: PeriodId, list: string, chunk: number) {
     return readReportChunk(this.doc, this.table, accountId, period, list, chunk);
+  }
+
+  // ---- ExplanationStore (D26): explanations.ts ----
+  writeExplanations(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    explanations: readonly LineExplanation[],
+  ) {
+    return writeExplanations(
+      this.doc,
+      this.table,
+      this.claimCheck(accountId, period, owner),
+      accountId,
+      period,
+      explanations,
+    );
+  }
+
+  explanation(lineId: string): Promise<LineExplanation | undefined> {
+    return readExplanation(this.doc, this.table, lineId);
   }
 
   async linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]> {

@@ -67,6 +67,18 @@ export async function writeReportChunks(
         writes.push({ item: { Delete: { TableName: table, Key: { pk, sk: s } } }, bytes: 100 });
     }
   }
+  return transactUnderClaim(doc, claimCheck, writes);
+}
+
+/**
+ * Sends the writes in transactions of at most MAX_WRITES items and MAX_BYTES, each with the claim
+ * check first; false (the rest unsent) once the check fails: the run lost its claim.
+ */
+export async function transactUnderClaim(
+  doc: DynamoDBDocumentClient,
+  claimCheck: TransactItem,
+  writes: readonly { readonly item: TransactItem; readonly bytes: number }[],
+): Promise<boolean> {
   let batch: TransactItem[] = [];
   let bytes = 0;
   const send = async () => {

@@ -54,7 +54,7 @@ import {
   mergeDeltas,
   type PeriodCounters,
 } from "../../core/rating/counters.js";
-import type { LedgerEvent } from "../../core/rating/types.js";
+import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
 import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
@@ -91,6 +91,12 @@ const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk
 const ctrPk = (account: string, period: PeriodId, shard: number) => `CTR#${account}#${period}#${shard}`;
 const evtPk = (account: string, period: PeriodId, shard: number) => `EVT#${account}#${period}#${shard}`;
 const EVENTS_SK = "#EVENTS";
+/** A counter's sample identity (D26), when short enough to keep the counter item under 1 KB. */
+const MAX_SAMPLE_JSON = 300;
+const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => {
+  const json = JSON.stringify({ source: e.source, id: e.id, time: e.time, storedAt } satisfies EventSample);
+  return json.length <= MAX_SAMPLE_JSON ? json : undefined;
+};
 /** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
 const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
@@ -473,16 +479,35 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   ): Promise<boolean> {
     const counters = new Map<
       string,
-      { account: string; period: PeriodId; deltas: CounterDelta[]; events: number }
+      {
+        account: string;
+        period: PeriodId;
+        deltas: CounterDelta[];
+        events: number;
+        /** Per counter key, the attempt's first and latest event (explanations, D26). */
+        samples: Map<string, { first: string; latest: string }>;
+      }
     >();
     const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
     for (const p of members) {
       const c = p.contribution;
       const k = JSON.stringify([p.accountId, c.period]);
       if (c.counted) {
-        const g = counters.get(k) ?? { account: p.accountId, period: c.period, deltas: [], events: 0 };
+        const g = counters.get(k) ?? {
+          account: p.accountId,
+          period: c.period,
+          deltas: [] as CounterDelta[],
+          events: 0,
+          samples: new Map<string, { first: string; latest: string }>(),
+        };
         g.deltas.push(...c.deltas);
         g.events += 1;
+        const sample = counterSample(p.event, now);
+        if (sample)
+          for (const d of c.deltas) {
+            const ck = counterKey(d);
+            g.samples.set(ck, { first: g.samples.get(ck)?.first ?? sample, latest: sample });
+          }
         counters.set(k, g);
       } else {
         const g = pages.get(k) ?? { account: p.accountId, period: c.period, events: [] };
@@ -504,19 +529,24 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             ExpressionAttributeValues: { ":e": N(g.events) },
           },
         });
-      for (const [i, d] of deltas.entries())
+      for (const [i, d] of deltas.entries()) {
+        // The item's first event ever (`s`, kept) and its latest (`l`, replaced): explanation
+        // samples (D26) in the same update, no read; a few hundred bytes, the item stays under 1 KB.
+        const sample = g.samples.get(counterKey(d));
         items.push({
           Update: {
             TableName: this.table,
             Key: { pk, sk: S(counterKey(d)) },
-            UpdateExpression: i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n",
+            UpdateExpression: `${i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n"}${sample ? " SET s = if_not_exists(s, :s), l = :l" : ""}`,
             ExpressionAttributeValues: {
               ":q": N(d.quantity.toFixed()),
               ":n": N(d.events),
               ...(i === 0 ? { ":e": N(g.events) } : {}),
+              ...(sample ? { ":s": S(sample.first), ":l": S(sample.latest) } : {}),
             },
           },
         });
+      }
     }
     for (const g of pages.values()) {
       let chunk: string[] = [];
@@ -698,6 +728,33 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       );
   }
 
+  async rawEventsStoredSince(
+    accountId: string,
+    period: PeriodId,
+    since: number,
+    limit: number,
+  ): Promise<EventSample[]> {
+    // Page sort keys are `<attempt id>#<n>`, the attempt id `<storage ms>-<uuid>`: a key range, no filter.
+    const pages = await mapLimit(
+      Array.from({ length: this.shards }, (_, s) => evtPk(accountId, period, s)),
+      8,
+      (pk) =>
+        this.queryAll({
+          KeyConditionExpression: "pk = :pk AND sk >= :since",
+          ExpressionAttributeValues: { ":pk": S(pk), ":since": S(String(since)) },
+        }),
+    );
+    const out: EventSample[] = [];
+    for (const i of pages.flat()) {
+      const storedAt = Number((i.sk?.S ?? "").split("-")[0]);
+      for (const e of JSON.parse(
+        inflateRawSync(i.z?.B ?? new Uint8Array()).toString("utf8"),
+      ) as LedgerEvent[])
+        if (out.length < limit) out.push({ source: e.source, id: e.id, time: e.time, storedAt });
+    }
+    return out;
+  }
+
   /** Raw events with t < until (periods are local months: those up to the next UTC month are read). */
   async eventsOf(accountId: string, until: number): Promise<LedgerEvent[]> {
     const last = shiftPeriod(periodOf(until, "UTC"), 1);
@@ -727,6 +784,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         string,
         string,
       ];
+      const samples = [r.s?.S, r.l?.S].flatMap((x) => (x ? [JSON.parse(x) as EventSample] : []));
       counters.push({
         kind,
         product,
@@ -735,6 +793,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         reason,
         quantity: dec(r.q?.N ?? "0"),
         events: n,
+        ...(samples.length > 0 ? { samples } : {}),
       });
     }
     return { counters: mergeDeltas(counters), events };

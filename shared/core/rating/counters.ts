@@ -26,7 +26,7 @@ import { type Dec, ZERO } from "../money.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
 import { versionAt } from "./pricing.js";
 import { productRules } from "./rules/index.js";
-import type { Charge, Dimensions, LedgerEvent, SuspenseItem } from "./types.js";
+import type { Charge, Dimensions, EventSample, LedgerEvent, SuspenseItem } from "./types.js";
 
 export const COUNTED_TYPES: ReadonlySet<UsageEventType> = new Set<UsageEventType>([
   "sms.mt",
@@ -61,6 +61,37 @@ export interface CounterDelta {
   readonly quantity: Dec;
   /** Events that contributed (suspense event counts of the close report). */
   readonly events: number;
+  /**
+   * Identities of events that contributed, for explanations (never priced): the store keeps the
+   * first and the latest event of each counter item (data-model.md), at most MAX_SAMPLES here.
+   */
+  readonly samples?: readonly EventSample[];
+}
+
+/** At most this many sample identities per counter or explanation (issue 10: bounded). */
+export const MAX_SAMPLES = 20;
+
+/**
+ * Samples in canonical order (time, source, id), without repeats, at most `limit`. A counter's
+ * samples are merged without a limit: the store keeps two per counter item, so they are bounded
+ * by its shards, and the latest ones (late events, G7) must survive until an explanation picks them.
+ */
+export function boundedSamples(samples: readonly EventSample[], limit = MAX_SAMPLES): EventSample[] {
+  const seen = new Map<string, EventSample>();
+  for (const x of samples) {
+    const k = JSON.stringify([x.source, x.id]);
+    const prev = seen.get(k);
+    // The same event seen as first and latest: keep its latest storage time.
+    if (!prev || (x.storedAt ?? 0) > (prev.storedAt ?? 0)) seen.set(k, x);
+  }
+  const t = (x: EventSample) => Date.parse(x.time);
+  return [...seen.values()]
+    .sort(
+      (a, b) =>
+        t(a) - t(b) ||
+        (a.source < b.source ? -1 : a.source > b.source ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
+    .slice(0, limit);
 }
 
 /** Injective key of a counter within its (account, period): kind, product, dimensions, version, reason. */
@@ -130,9 +161,20 @@ export function mergeDeltas(deltas: readonly CounterDelta[]): CounterDelta[] {
   for (const d of deltas) {
     const k = counterKey(d);
     const prev = byKey.get(k);
+    const samples =
+      prev && (prev.samples || d.samples)
+        ? boundedSamples([...(prev.samples ?? []), ...(d.samples ?? [])], Number.POSITIVE_INFINITY)
+        : undefined;
     byKey.set(
       k,
-      prev ? { ...prev, quantity: prev.quantity.plus(d.quantity), events: prev.events + d.events } : d,
+      prev
+        ? {
+            ...prev,
+            quantity: prev.quantity.plus(d.quantity),
+            events: prev.events + d.events,
+            ...(samples ? { samples } : {}),
+          }
+        : d,
     );
   }
   return [...byKey.values()];
@@ -181,6 +223,7 @@ export function chargesFromCounters(
       pricedAt: Math.min(Math.max(from, period.start), period.end - 1),
       ref,
       events: c.events,
+      ...(c.samples ? { samples: c.samples } : {}),
     };
     (c.kind === "charge" ? charges : blocked).push(charge);
   }

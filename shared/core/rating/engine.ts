@@ -39,6 +39,16 @@ export interface PeriodRating {
   readonly compliance: Record<string, unknown>;
   /** Events of the account that fall in the period (for the close report). */
   readonly eventCount: number;
+  /** What was priced, for explanations (explain/): the charges, blocked charges and events read. */
+  readonly basis: RatingBasis;
+}
+
+/** The charges a period's lines were priced from and the ledger events the rules read (explain/). */
+export interface RatingBasis {
+  readonly charges: readonly Charge[];
+  readonly blocked: readonly Charge[];
+  /** The account's events read by the rules, in canonical order (carried, the period's, look-ahead). */
+  readonly events: readonly LedgerEvent[];
 }
 
 export interface RatePeriodInput {
@@ -102,5 +112,6 @@ export function ratePeriod({
     suspense: [...suspense, ...priced.suspense],
     compliance,
     eventCount: history.filter((e) => e.t >= period.start).length + counted.eventCount,
+    basis: { charges, blocked, events: own },
   };
 }

@@ -35,6 +35,18 @@ export interface Charge {
   readonly commitmentServiceId?: string;
   /** Events summed into this charge (a monthly counter, counters.ts); 1 when absent. */
   readonly events?: number;
+  /** A monthly counter's sample event identities (counters.ts; explanations only, never priced). */
+  readonly samples?: readonly EventSample[];
+}
+
+/** An event's identity (G5) and time, as an invoice line's explanation lists it (explain/). */
+export interface EventSample {
+  readonly source: string;
+  readonly id: string;
+  /** The event's `time` as sent. */
+  readonly time: string;
+  /** When it was stored (epoch ms): set on a counter's latest sample, to tell late events (G7). */
+  readonly storedAt?: number;
 }
 
 /** A charge held in suspense (G10) or a figure a rule could not rate, with its reason. */
