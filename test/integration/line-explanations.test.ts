@@ -5,9 +5,6 @@
  * (a WhatsApp conversation), a per-call line (voice minutes) and an adjustment (a late SMS after the
  * close); then the same explanations by `billing explain` and by the finance API route.
  */
-import { execFile } from "node:child_process";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { httpApiEvent } from "../../local/finance-api-server.js";
@@ -16,6 +13,7 @@ import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import type { LineExplanation } from "../../shared/core/rating/explain/explain.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
+import { billing } from "../support/cli.js";
 
 const tariffs = parseTariffs([
   {
@@ -55,9 +53,6 @@ const event = (source: string, id: string, type: string, time: string, data: Rec
   JSON.stringify({ specversion: "1.0", id, source, type, subject: "acme", time, data });
 const sms = (id: string, time: string) =>
   event("/sms/eu-1", id, "sms.mt", time, { to: "+905550000000", country: "TR", status: "submitted" });
-
-const root = resolve(import.meta.dirname, "..", "..");
-const run = promisify(execFile);
 
 describe("invoice line explanations (D26) through ingest and close", () => {
   let system: LocalBillingSystem;
@@ -217,28 +212,20 @@ describe("invoice line explanations (D26) through ingest and close", () => {
       DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
       SQS_ENDPOINT: system.endpoints.sqs,
     };
-    const billing = (...args: string[]) =>
-      run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env }).then(
-        (r) => ({ code: 0, ...r }),
-        (e: { code?: number; stdout?: string; stderr?: string }) => ({
-          code: e.code ?? -1,
-          stdout: e.stdout ?? "",
-          stderr: e.stderr ?? "",
-        }),
-      );
+    const cli = (...args: string[]) => billing(["explain", ...args], env);
     const line = lineOf("adjustment", "sms.mt", "2025-07");
-    const text = await billing("explain", line.line_id);
+    const text = await cli(line.line_id);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`${line.line_id}  acme  period 2025-07  reference 2025-06`);
     expect(text.stdout).toMatch(/^Rule {3}§3 SMS\/MMS: SMS MT accepted/m);
     expect(text.stdout).toMatch(/^ {2}2025-06-30T23:00:00Z {2}\/sms\/eu-1 {2}late-1$/m);
-    const json = await billing("explain", line.line_id, "--json");
+    const json = await cli(line.line_id, "--json");
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(await explain(line));
-    const unknown = await billing("explain", "L-00000000000000000000");
+    const unknown = await cli("L-00000000000000000000");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no invoice line L-00000000000000000000/);
-    expect((await billing("explain", "not-a-line")).code).toBe(2);
+    expect((await cli("not-a-line")).code).toBe(2);
   }, 120_000); // three fresh Node processes on a loaded machine: not a budget
 
   it("GET /invoice-lines/{lineId}/explanation: 200 with the object, 400 malformed, 404 unknown (problem+json)", async () => {

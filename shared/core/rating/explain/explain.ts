@@ -107,37 +107,83 @@ export interface ExplainInput {
 const versionOf = (tariff: Tariff, effectiveFrom: string): TariffVersion | undefined =>
   tariff.versions.find((v) => v.effectiveFrom === effectiveFrom);
 
-/** The charges pricing put into a line with this key (contract §3: which rate; §4: how lines group). */
-function contributors({ tariff, rating }: ExplainInput, key: LineKey): Charge[] {
-  const { charges, blocked } = rating.basis;
-  const sameVersion = (c: Charge) =>
-    (versionAt(tariff, c.pricedAt)?.effectiveFrom ?? "") === key.tariffVersion;
+/**
+ * The rating's charges grouped once the way pricing puts them into lines (contract §3: which rate;
+ * §4: how lines group), so explaining every line of a close is linear in its charges, not lines ×
+ * charges. Built on first use per rating.
+ */
+interface ChargeIndex {
+  /** [product, line dimensions, version, unit price or "tiers"] → charges priced by a rate. */
+  readonly rated: Map<string, Charge[]>;
+  /** [product, dimensions, version] → blocked charges (G2). */
+  readonly blocked: Map<string, Charge[]>;
+  readonly byProduct: Map<string, Charge[]>;
+  readonly bySender: Map<string, Charge[]>;
+  readonly packaged: ReadonlySet<string>;
+  readonly event: (ref: string) => LedgerEvent | undefined;
+}
+
+const indexes = new WeakMap<PeriodRating, ChargeIndex>();
+const push = (m: Map<string, Charge[]>, k: string, c: Charge) => {
+  const list = m.get(k);
+  if (list) list.push(c);
+  else m.set(k, [c]);
+};
+const k = (...parts: string[]) => JSON.stringify(parts);
+
+function indexOf({ tariff, rating }: ExplainInput): ChargeIndex {
+  const cached = indexes.get(rating);
+  if (cached) return cached;
+  const packaged = new Set(packagesInForce(versionAt(tariff, rating.period.start)).keys());
+  const index: ChargeIndex = {
+    rated: new Map(),
+    blocked: new Map(),
+    byProduct: new Map(),
+    bySender: new Map(),
+    packaged,
+    event: eventIndex(rating.basis.events),
+  };
+  for (const c of rating.basis.charges) {
+    push(index.byProduct, c.product, c);
+    if (c.commitmentServiceId !== undefined) push(index.bySender, c.commitmentServiceId, c);
+    const version = versionAt(tariff, c.pricedAt);
+    const rate = version && !packaged.has(c.product) && findRate(version, c.product, c.dimensions);
+    if (!version || !rate) continue;
+    // A unit rate keeps the charge's dimensions; a tiered one puts the rate's match on its lines.
+    const key =
+      rate.unitPrice !== undefined
+        ? k(c.product, dimensionsKey(c.dimensions), version.effectiveFrom, dec(rate.unitPrice).toFixed())
+        : k(c.product, dimensionsKey(rate.match), version.effectiveFrom, "tiers");
+    push(index.rated, key, c);
+  }
+  for (const c of rating.basis.blocked)
+    push(
+      index.blocked,
+      k(c.product, dimensionsKey(c.dimensions), versionAt(tariff, c.pricedAt)?.effectiveFrom ?? ""),
+      c,
+    );
+  indexes.set(rating, index);
+  return index;
+}
+
+/** The charges pricing put into a line with this key. */
+function contributors(input: ExplainInput, key: LineKey): Charge[] {
+  const index = indexOf(input);
   switch (key.lineType) {
     case "package_fee":
     case "proration":
       return [];
     case "package_overage":
-      return charges.filter((c) => c.product === key.product);
-    case "commitment_true_up": {
-      const serviceId = key.dimensions.replace(/^serviceId=/, "");
-      return charges.filter((c) => c.commitmentServiceId === serviceId);
-    }
+      return index.byProduct.get(key.product) ?? [];
+    case "commitment_true_up":
+      return index.bySender.get(key.dimensions.replace(/^serviceId=/, "")) ?? [];
     case "informational":
-      return blocked.filter(
-        (c) => c.product === key.product && dimensionsKey(c.dimensions) === key.dimensions && sameVersion(c),
-      );
+      return index.blocked.get(k(key.product, key.dimensions, key.tariffVersion)) ?? [];
     default: {
-      const packaged = packagesInForce(versionAt(tariff, rating.period.start));
-      if (packaged.has(key.product)) return [];
-      return charges.filter((c) => {
-        if (c.product !== key.product || !sameVersion(c)) return false;
-        const rate = findRate(versionAt(tariff, c.pricedAt)!, c.product, c.dimensions);
-        if (!rate) return false;
-        // A unit rate keeps the charge's dimensions; a tiered one puts the rate's match on its lines.
-        if (rate.unitPrice !== undefined)
-          return dimensionsKey(c.dimensions) === key.dimensions && dec(rate.unitPrice).eq(key.unitPrice);
-        return dimensionsKey(rate.match) === key.dimensions;
-      });
+      if (index.packaged.has(key.product)) return [];
+      const at = (price: string) => index.rated.get(k(key.product, key.dimensions, key.tariffVersion, price));
+      // A unit rate and a tiered step at the same price share one line (line-book.ts): both.
+      return [...(at(dec(key.unitPrice).toFixed()) ?? []), ...(at("tiers") ?? [])];
     }
   }
 }
@@ -207,7 +253,7 @@ interface Derived {
 
 /** Samples, event counts and figures of a line's contributing charges. */
 function derive(input: ExplainInput, key: LineKey, used: readonly Charge[]): Derived {
-  const find = eventIndex(input.rating.basis.events);
+  const find = indexOf(input).event;
   const samples: LineSample[] = [];
   const figures = new Set<string>();
   let events = 0;
@@ -408,7 +454,7 @@ function derivedLate(
   derived: Derived,
   isLate: (s: EventSample) => boolean,
 ): LineSample[] {
-  const find = eventIndex(input.rating.basis.events);
+  const find = indexOf(input).event;
   const late: LineSample[] = [];
   for (const c of used) {
     const e = find(c.ref);
