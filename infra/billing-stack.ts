@@ -110,6 +110,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"],
     },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["CFG#*"] },
+    // Line explanations (D26), in transactions with the claim check on ACCT#.
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["EXPL#*"] },
   ],
   // Reads configuration and raw pages; writes only its own MKT# records and watermarks.
   marketplaceReporter: [

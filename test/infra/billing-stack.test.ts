@@ -274,6 +274,7 @@ describe("BillingStack", () => {
           keys("ACCT#*", "REPORT#*", "SNAP#*"),
         ],
         [["dynamodb:GetItem"], table, keys("CFG#*")],
+        [["dynamodb:PutItem"], table, keys("EXPL#*")],
         tableKey(true),
         ...consume(stack.closeQueue),
       ],
