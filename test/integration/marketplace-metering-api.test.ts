@@ -433,7 +433,7 @@ describe("the reporter against the local Metering API", () => {
       [
         "number_lookup.request",
         (t) =>
-          ev("number_lookup.request", t, { number: "1", country: "TR", status: "sent" }, { subject: "wide" }),
+          ev("number_lookup.request", t, { msisdn: "1", country: "TR", status: "sent" }, { subject: "wide" }),
       ],
       [
         "email.message",
@@ -477,11 +477,11 @@ describe("the reporter against the local Metering API", () => {
       ],
       [
         "ussd.session",
-        (t) => ev("ussd.session", t, { sessionId: `s-${t}`, country: "TR" }, { subject: "wide" }),
+        (t) => ev("ussd.session", t, { sessionId: `s-${t}`, country: "TR", initiatedBy: "account" }, { subject: "wide" }),
       ],
       [
         "kakao.sangdam_session",
-        (t) => ev("kakao.sangdam_session", t, { sessionId: `k-${t}` }, { subject: "wide" }),
+        (t) => ev("kakao.sangdam_session", t, { endUserId: "u", sessionId: `k-${t}` }, { subject: "wide" }),
       ],
       [
         "messenger.active_user",
