@@ -477,7 +477,13 @@ describe("the reporter against the local Metering API", () => {
       ],
       [
         "ussd.session",
-        (t) => ev("ussd.session", t, { sessionId: `s-${t}`, country: "TR", initiatedBy: "account" }, { subject: "wide" }),
+        (t) =>
+          ev(
+            "ussd.session",
+            t,
+            { sessionId: `s-${t}`, country: "TR", initiatedBy: "account" },
+            { subject: "wide" },
+          ),
       ],
       [
         "kakao.sangdam_session",
