@@ -7,28 +7,12 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { EXCERPT_BYTES, redriveDeadLetters } from "../../shared/app/dead-letters.js";
 import { NO_CONFIGURATION } from "../../shared/app/ingest-usage.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
 import { blobStore } from "../../shared/runtime/wiring.js";
-import { useLocalSystem } from "../support/scenario.js";
+import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
-]);
-const accounts = parseAccounts(
-  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
-  tariffs,
-);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
+const accounts = configOf(tariffs).accounts;
 const msg = (over: Record<string, unknown> = {}, data: Record<string, unknown> = {}) =>
   JSON.stringify({
     specversion: "1.0",

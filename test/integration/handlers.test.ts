@@ -14,7 +14,6 @@ import { createIngestHandler, IngestBatchFailedError } from "../../functions/ing
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoCloseScheduleStore } from "../../shared/adapters/dynamodb/close-schedule-store.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
   METRIC_DIMENSIONS,
@@ -23,25 +22,10 @@ import {
 } from "../../shared/runtime/observability.js";
 import { dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 import { captureOutput, emfDocuments } from "../support/capture-output.js";
-import { useLocalSystem } from "../support/scenario.js";
+import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
-]);
-const accounts = parseAccounts(
-  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
-  tariffs,
-);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
+const accounts = configOf(tariffs).accounts;
 const record = (messageId: string, body: string) => ({ messageId, body }) as SQSRecord;
 const sms = (id: string) =>
   JSON.stringify({
