@@ -10,34 +10,27 @@ import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dy
 import { type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
 import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
+import { configOf, stdTariffs } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
+const tariffs = stdTariffs(
+  [
+    { product: "viber.message", unitPrice: "0.0125" },
+    { product: "viber.session", unitPrice: "0.10" },
+    { product: "whatsapp.template", unitPrice: "0.01" },
+    { product: "sms.mt", unitPrice: "0.012" },
+  ],
   {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          { product: "viber.message", unitPrice: "0.0125" },
-          { product: "viber.session", unitPrice: "0.10" },
-          { product: "whatsapp.template", unitPrice: "0.01" },
-          { product: "sms.mt", unitPrice: "0.012" },
-        ],
-        packages: [
-          { product: "moments.engaged_people", includedQuantity: 10, fee: "20.00", overageUnitPrice: "0.15" },
-        ],
-      },
+    packages: [
+      { product: "moments.engaged_people", includedQuantity: 10, fee: "20.00", overageUnitPrice: "0.15" },
     ],
   },
-]);
+);
 const config: BillingConfig = {
   tariffs,
-  accounts: parseAccounts([{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }], tariffs),
+  accounts: configOf(tariffs).accounts,
 };
 let seq = 0;
 const event = (type: string, time: string, data: Record<string, unknown>) =>

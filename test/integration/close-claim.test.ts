@@ -21,29 +21,18 @@ import {
   isCloseReport,
 } from "../../shared/app/close-period.js";
 import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { countingPeriods, withPeriods } from "../support/close-store.js";
+import { stdTariffs } from "../support/scenario.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const configWith = (unitPrice: string): BillingConfig => {
-  const tariffs = parseTariffs([
-    {
-      tariffId: "std",
-      currency: "EUR",
-      versions: [
-        {
-          publishedAt: "2024-12-01T00:00:00Z",
-          effectiveFrom: "2025-01-01T00:00:00Z",
-          rates: [
-            { product: "sms.mt", match: { country: "TR" }, unitPrice },
-            { product: "sms.mo", unitPrice: "0.005" },
-          ],
-        },
-      ],
-    },
+  const tariffs = stdTariffs([
+    { product: "sms.mt", match: { country: "TR" }, unitPrice },
+    { product: "sms.mo", unitPrice: "0.005" },
   ]);
   const accounts = parseAccounts(
     [

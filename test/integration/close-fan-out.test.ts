@@ -5,15 +5,14 @@
  * close in a worker batch leaves the others closed and the failed one is redone on a later receive.
  */
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { CLOSE_LEASE_MS, isCloseReport } from "../../shared/app/close-period.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { HOUR } from "../../shared/core/time.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
 import { withPeriods } from "../support/close-store.js";
+import { useLocalSystem } from "../support/scenario.js";
 
 const tariffs = parseTariffs([
   {
@@ -57,37 +56,35 @@ const sms = (id: string, subject: string, time: string) =>
   });
 
 describe("close fan-out: each account closed after its own period end plus the grace", () => {
-  let system: LocalBillingSystem;
-  const clock = new VirtualClock(Date.parse("2025-01-20T00:00:00Z"));
+  const scenario = useLocalSystem({
+    at: "2025-01-20T00:00:00Z",
+    config: { accounts, tariffs },
+    closeWorkers: 2,
+  });
+  const { clock } = scenario;
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock, closeWorkers: 2 });
-    await system.loadConfig({ accounts, tariffs });
-    await system.send(
+    await scenario.ingest(
       accounts.flatMap((a) => [
         sms(`${a.accountId}-1`, a.accountId, "2025-01-15T12:00:00Z"),
         sms(`${a.accountId}-2`, a.accountId, "2025-01-16T12:00:00Z"),
       ]),
     );
-    await system.drain();
-  });
-  afterAll(async () => {
-    await system?.stop();
   });
 
   it("UTC+14, UTC+3, UTC−8 and UTC−12 accounts are each closed in the first hourly run after their own January end + 2 h", async () => {
     const closedAt = new Map<string, string>();
     // Hourly runs from 2025-01-31T00:00Z to 2025-02-01T16:00Z (January ends 26 hours apart across the zones).
     for (let t = Date.parse("2025-01-31T00:00:00Z"); t <= Date.parse("2025-02-01T16:00:00Z"); t += HOUR) {
-      clock.advanceTo(t);
-      await system.scheduleCloses(2);
-      for (const o of await system.drainCloses())
+      scenario.clock.advanceTo(t);
+      await scenario.system.scheduleCloses(2);
+      for (const o of await scenario.system.drainCloses())
         if (o.period === "2025-01" && o.status === "closed") {
           expect(closedAt.has(o.accountId), `${o.accountId} closed twice`).toBe(false);
           closedAt.set(o.accountId, new Date(t).toISOString());
         }
       // Never before its own end + grace: a closed record exists only for the zones due by now.
       for (const a of accounts) {
-        const record = await system.store.getClose(a.accountId, "2025-01");
+        const record = await scenario.system.store.getClose(a.accountId, "2025-01");
         expect(record?.status === "closed", `${a.accountId} at ${new Date(t).toISOString()}`).toBe(
           closedAt.has(a.accountId),
         );
@@ -100,69 +97,71 @@ describe("close fan-out: each account closed after its own period end plus the g
       baker: "2025-02-01T14:00:00.000Z", // ends 2025-02-01T12:00Z
     });
     for (const a of accounts) {
-      const report = (await system.store.getClose(a.accountId, "2025-01"))?.report;
+      const report = (await scenario.system.store.getClose(a.accountId, "2025-01"))?.report;
       expect(report).toMatchObject({ events: 2, lines: 1, totals: { amount: "0.10" } });
     }
     // Hours later the scheduler enqueues nothing more for January.
-    clock.advanceTo(Date.parse("2025-02-01T20:00:00Z"));
-    expect((await system.scheduleCloses(2)).filter((f) => f.period === "2025-01")).toEqual([]);
+    scenario.travelTo("2025-02-01T20:00:00Z");
+    expect((await scenario.system.scheduleCloses(2)).filter((f) => f.period === "2025-01")).toEqual([]);
   });
 
   it("a crash in the middle of one account's close in a batch: the others close, the crashed one is retried and redone after the lease with the same lines", async () => {
-    clock.advanceTo(Date.parse("2025-03-01T20:00:00Z"));
-    await system.send(accounts.map((a) => sms(`${a.accountId}-feb`, a.accountId, "2025-02-10T12:00:00Z")));
-    await system.drain();
+    scenario.travelTo("2025-03-01T20:00:00Z");
+    await scenario.ingest(
+      accounts.map((a) => sms(`${a.accountId}-feb`, a.accountId, "2025-02-10T12:00:00Z")),
+    );
     const record = (messageId: string, accountId: string) =>
       ({ messageId, body: JSON.stringify({ accountId, period: "2025-02" }) }) as SQSRecord;
-    const deps = storeDeps(system.store, clock, async () => ({ accounts, tariffs }));
+    const deps = storeDeps(scenario.system.store, clock, async () => ({ accounts, tariffs }));
     // istanbul's lines are written, then its run dies before the close record (between two writes).
     const crashing = createCloseWorkerHandler({
       ...deps,
-      periods: withPeriods(system.store, {
+      periods: withPeriods(scenario.system.store, {
         finishClose: async (accountId, ...rest) => {
           if (accountId === "istanbul") throw new Error("injected crash after the lines");
-          return system.store.finishClose(accountId, ...rest);
+          return scenario.system.store.finishClose(accountId, ...rest);
         },
       }),
     });
     const batch = { Records: accounts.map((a) => record(`m-${a.accountId}`, a.accountId)) } as SQSEvent;
     const first = await crashing(batch);
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: "m-istanbul" }]);
-    expect((await system.store.getClose("istanbul", "2025-02"))?.status).toBe("closing");
+    expect((await scenario.system.store.getClose("istanbul", "2025-02"))?.status).toBe("closing");
     const february = async () =>
-      (await system.store.allLines())
+      (await scenario.system.store.allLines())
         .filter((l) => l.period === "2025-02")
         .map((l) => `${l.account_id} ${l.line_id} ${l.amount}`)
         .sort();
     const crashed = await february();
     expect(crashed.filter((l) => l.startsWith("istanbul "))).toHaveLength(1);
     for (const id of ["kiritimati", "seattle", "baker"])
-      expect((await system.store.getClose(id, "2025-02"))?.status).toBe("closed");
+      expect((await scenario.system.store.getClose(id, "2025-02"))?.status).toBe("closed");
 
     // The re-delivery within the lease: the claim may still be alive, so it is a failure again.
     const worker = createCloseWorkerHandler(deps);
     const retry = { Records: [record("m-istanbul", "istanbul")] } as SQSEvent;
     expect((await worker(retry)).batchItemFailures).toEqual([{ itemIdentifier: "m-istanbul" }]);
     // After the lease: taken over and closed; every account once, lines once.
-    clock.advanceTo(clock.now() + CLOSE_LEASE_MS + 1);
+    scenario.clock.advanceTo(scenario.clock.now() + CLOSE_LEASE_MS + 1);
     expect((await worker(retry)).batchItemFailures).toEqual([]);
     expect((await worker(batch)).batchItemFailures).toEqual([]); // all closed: a duplicate batch is acknowledged
     expect(await february()).toEqual(crashed); // the redo wrote the same line ids, nothing more
     expect(crashed.map((l) => l.split(" ")[0])).toEqual(["baker", "istanbul", "kiritimati", "seattle"]);
     for (const a of accounts)
-      expect((await system.store.getClose(a.accountId, "2025-02"))?.status).toBe("closed");
+      expect((await scenario.system.store.getClose(a.accountId, "2025-02"))?.status).toBe("closed");
   });
 
   it("two closes of the same accounts at once through the queue (two workers): each account-period closed once", async () => {
-    clock.advanceTo(Date.parse("2025-04-02T00:00:00Z"));
-    await system.send(accounts.map((a) => sms(`${a.accountId}-mar`, a.accountId, "2025-03-10T12:00:00Z")));
-    await system.drain();
+    scenario.travelTo("2025-04-02T00:00:00Z");
+    await scenario.ingest(
+      accounts.map((a) => sms(`${a.accountId}-mar`, a.accountId, "2025-03-10T12:00:00Z")),
+    );
     // Every request twice on the queue, drained by two pollers side by side.
     const requests = accounts.map((a) => ({ accountId: a.accountId, period: "2025-03" }));
-    await system.closeQueue.enqueue([...requests, ...requests]);
-    const outcomes = await system.drainCloses();
+    await scenario.system.closeQueue.enqueue([...requests, ...requests]);
+    const outcomes = await scenario.system.drainCloses();
     expect(outcomes.filter(isCloseReport).length).toBe(accounts.length);
-    const lines = (await system.store.allLines()).filter((l) => l.period === "2025-03");
+    const lines = await scenario.lines({ period: "2025-03" });
     expect(lines.map((l) => `${l.account_id} ${l.amount}`).sort()).toEqual(
       accounts.map((a) => `${a.accountId} 0.05`).sort(),
     );

@@ -30,26 +30,15 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import type { PreparedEvent } from "../../shared/ports/usage-store.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
+import { stdTariffs } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.01" }],
-      },
-    ],
-  },
-]);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.01" }]);
 const config: BillingConfig = {
   tariffs,
   accounts: parseAccounts(

@@ -4,32 +4,15 @@
  * Bodies larger than the excerpt are kept whole in the bucket and redriven whole.
  */
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { describe, expect, it } from "vitest";
 import { EXCERPT_BYTES, redriveDeadLetters } from "../../shared/app/dead-letters.js";
 import { NO_CONFIGURATION } from "../../shared/app/ingest-usage.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
 import { blobStore } from "../../shared/runtime/wiring.js";
+import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
-]);
-const accounts = parseAccounts(
-  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
-  tariffs,
-);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
+const accounts = configOf(tariffs).accounts;
 const msg = (over: Record<string, unknown> = {}, data: Record<string, unknown> = {}) =>
   JSON.stringify({
     specversion: "1.0",
@@ -45,33 +28,29 @@ const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex
 const bytes = (s: string) => Buffer.byteLength(s);
 
 describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQS + S3)", () => {
-  let system: LocalBillingSystem;
-  const clock = new VirtualClock(Date.parse("2025-07-02T10:00:00Z"));
+  // No configuration at first: the first test loads it.
+  const scenario = useLocalSystem({ at: "2025-07-02T10:00:00Z" });
   const letterWith = async (body: string): Promise<DeadLetter> => {
-    const letter = (await system.store.list()).find((l) => l.bodySha256 === sha256(body));
+    const letter = (await scenario.system.store.list()).find((l) => l.bodySha256 === sha256(body));
     expect(letter, `no dead letter for a ${bytes(body)}-byte body`).toBeDefined();
     return letter!;
   };
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
 
   it("before any configuration is loaded, a message is dead-lettered (not retried) and rated once redriven after the load", async () => {
     const body = msg({ id: "before-config" });
-    await system.send([body]);
-    const tally = await system.drain();
+    await scenario.system.send([body]);
+    const tally = await scenario.system.drain();
     expect(tally).toMatchObject({ "dead-lettered": 1, failed: 0 });
     expect((await letterWith(body)).reason).toBe(NO_CONFIGURATION);
-    expect(await system.failedMessages.listAll()).toEqual([]);
+    expect(await scenario.system.failedMessages.listAll()).toEqual([]);
 
-    await system.loadConfig({ accounts, tariffs });
-    const r = await redriveDeadLetters(system.store, system.usageQueue, { blobs: system.blobs });
+    await scenario.system.loadConfig({ accounts, tariffs });
+    const r = await redriveDeadLetters(scenario.system.store, scenario.system.usageQueue, {
+      blobs: scenario.system.blobs,
+    });
     expect(r.redriven).toBe(1);
-    expect(await system.drain()).toMatchObject({ stored: 1, "dead-lettered": 0 });
-    expect(await system.store.list()).toEqual([]);
+    expect(await scenario.system.drain()).toMatchObject({ stored: 1, "dead-lettered": 0 });
+    expect(await scenario.system.store.list()).toEqual([]);
   });
 
   it("a 420 KB body, a 1,500-character source and a 150 KB unknown subject are each dead-lettered with a reason", async () => {
@@ -79,10 +58,10 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
     const longSource = msg({ id: "long-source", source: `/${"s".repeat(1499)}` });
     const bigSubject = msg({ id: "big-subject", subject: "u".repeat(150 * 1024) });
     // Sent one by one: each is a message of its own size (fauxqs, like SQS, takes up to 1 MiB).
-    for (const b of [huge, longSource, bigSubject]) await system.send([b]);
-    const tally = await system.drain();
+    for (const b of [huge, longSource, bigSubject]) await scenario.system.send([b]);
+    const tally = await scenario.system.drain();
     expect(tally).toEqual({ stored: 0, duplicate: 0, conflict: 0, "dead-lettered": 3, failed: 0 });
-    expect(await system.failedMessages.listAll()).toEqual([]);
+    expect(await scenario.system.failedMessages.listAll()).toEqual([]);
 
     const h = await letterWith(huge);
     expect(h.reason).toBe(`message body is ${bytes(huge)} bytes; a usage message may be at most 262144`);
@@ -92,9 +71,12 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
     expect(huge.startsWith(h.excerpt)).toBe(true);
     expect(h.body).toBeUndefined();
     expect(h.bodyKey).toBe(`dead-letters/${sha256(huge)}`);
-    expect(await system.blobs.get(h.bodyKey!)).toBe(huge);
+    expect(await scenario.system.blobs.get(h.bodyKey!)).toBe(huge);
     // The Lambdas' wiring (EXPORTS_BUCKET, S3 loaded on first use) reads the same object.
-    const wired = blobStore({ region: "us-east-1", s3Endpoint: system.endpoints.s3 }, system.exportsBucket);
+    const wired = blobStore(
+      { region: "us-east-1", s3Endpoint: scenario.system.endpoints.s3 },
+      scenario.system.exportsBucket,
+    );
     expect(await wired?.get(h.bodyKey!)).toBe(huge);
     expect(await wired?.get("dead-letters/none")).toBeUndefined();
 
@@ -105,24 +87,26 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
     const u = await letterWith(bigSubject);
     expect(u.reason).toMatch(/^unknown account "u{200}… \(153400 more characters\)" \(subject\)$/);
     expect(u.subject).toBeUndefined(); // too long to keep; the excerpt shows it
-    expect(await system.blobs.get(u.bodyKey!)).toBe(bigSubject);
+    expect(await scenario.system.blobs.get(u.bodyKey!)).toBe(bigSubject);
   });
 
   it("a redrive re-sends the whole body from the bucket, not the excerpt", async () => {
-    const huge = (await system.store.list()).find((l) => l.bodyBytes > 420 * 1024)!;
-    const r = await redriveDeadLetters(system.store, system.usageQueue, {
+    const huge = (await scenario.system.store.list()).find((l) => l.bodyBytes > 420 * 1024)!;
+    const r = await redriveDeadLetters(scenario.system.store, scenario.system.usageQueue, {
       ids: [huge.deadLetterId],
-      blobs: system.blobs,
+      blobs: scenario.system.blobs,
     });
     expect(r).toEqual({ redriven: 1, fromQueue: 0, kept: [] });
-    expect(await system.drain()).toMatchObject({ "dead-lettered": 1 });
-    const again = (await system.store.list()).filter((l) => l.bodySha256 === huge.bodySha256);
+    expect(await scenario.system.drain()).toMatchObject({ "dead-lettered": 1 });
+    const again = (await scenario.system.store.list()).filter((l) => l.bodySha256 === huge.bodySha256);
     expect(again).toHaveLength(1);
     expect(again[0]?.deadLetterId).not.toBe(huge.deadLetterId); // a new SQS message
     expect(again[0]?.bodyBytes).toBe(huge.bodyBytes);
 
     // Without the bucket the whole body cannot be had: the letter stays, and says why.
-    const kept = await redriveDeadLetters(system.store, system.usageQueue, { ids: [again[0]!.deadLetterId] });
+    const kept = await redriveDeadLetters(scenario.system.store, scenario.system.usageQueue, {
+      ids: [again[0]!.deadLetterId],
+    });
     expect(kept.redriven).toBe(0);
     expect(kept.kept[0]?.reason).toMatch(/only an excerpt of the \d+-byte body was kept/);
   });
@@ -130,9 +114,9 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
   it("an event dated more than 24 hours after its receipt is refused with the reason; 24 hours is still taken", async () => {
     const future = msg({ id: "future", time: "2025-07-03T10:00:01Z" });
     const edge = msg({ id: "edge", time: "2025-07-03T10:00:00Z" });
-    await system.drain(); // what earlier tests redrove is not this test's business
-    await system.send([future, edge]);
-    expect(await system.drain()).toMatchObject({ stored: 1, "dead-lettered": 1 });
+    await scenario.system.drain(); // what earlier tests redrove is not this test's business
+    await scenario.system.send([future, edge]);
+    expect(await scenario.system.drain()).toMatchObject({ stored: 1, "dead-lettered": 1 });
     expect((await letterWith(future)).reason).toBe(
       "event time 2025-07-03T10:00:01Z is more than 24 hours after the message was received (2025-07-02T10:00:00.000Z)",
     );
@@ -142,20 +126,25 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
     const id = "i".repeat(256);
     const body = msg({ id, source: `/${"é".repeat(511)}x` });
     expect(bytes(JSON.parse(body).source)).toBe(1024);
-    await system.send([body, body]);
-    expect(await system.drain()).toMatchObject({ stored: 1, duplicate: 1, "dead-lettered": 0, failed: 0 });
+    await scenario.system.send([body, body]);
+    expect(await scenario.system.drain()).toMatchObject({
+      stored: 1,
+      duplicate: 1,
+      "dead-lettered": 0,
+      failed: 0,
+    });
   });
 
   it("a leap second is read as the next second", async () => {
     // A stateful type (kept as a raw event, so its instant can be read back; SMS are only counted).
-    await system.send([
+    await scenario.system.send([
       msg(
         { id: "leap", time: "2025-07-01T23:59:60Z", type: "viber.inbound" },
         { to: undefined, country: undefined, status: undefined, endUserId: "u1", serviceId: "svc-1" },
       ),
     ]);
-    expect(await system.drain()).toMatchObject({ stored: 1 });
-    const events = await system.store.usage.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
+    expect(await scenario.system.drain()).toMatchObject({ stored: 1 });
+    const events = await scenario.system.store.usage.eventsOf("acme", Date.parse("2025-08-01T00:00:00Z"));
     expect(events.find((e) => e.id === "leap")?.t).toBe(Date.parse("2025-07-02T00:00:00Z"));
   });
 });

@@ -6,17 +6,14 @@
  * (plus the grace) and the close worker closes it, with partial batch failures.
  */
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createCloseSchedulerHandler } from "../../functions/close-scheduler/handler.js";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { createDeadLetterHandler } from "../../functions/dead-letter/handler.js";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoCloseScheduleStore } from "../../shared/adapters/dynamodb/close-schedule-store.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
   METRIC_DIMENSIONS,
@@ -25,24 +22,10 @@ import {
 } from "../../shared/runtime/observability.js";
 import { dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 import { captureOutput, emfDocuments } from "../support/capture-output.js";
+import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
-]);
-const accounts = parseAccounts(
-  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
-  tariffs,
-);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
+const accounts = configOf(tariffs).accounts;
 const record = (messageId: string, body: string) => ({ messageId, body }) as SQSRecord;
 const sms = (id: string) =>
   JSON.stringify({
@@ -56,26 +39,19 @@ const sms = (id: string) =>
   });
 
 describe("Lambda handlers", () => {
-  let system: LocalBillingSystem;
-  const clock = new VirtualClock(Date.parse("2025-07-03T00:00:00Z"));
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-    await system.loadConfig({ accounts, tariffs });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const scenario = useLocalSystem({ at: "2025-07-03T00:00:00Z", config: { accounts, tariffs } });
+  const { clock } = scenario;
 
   it("ingest: a storage error that is not transient dead-letters the message with the error, not retried", async () => {
     // A real DynamoDB whose ledger table does not exist: every write fails as it would in a bad deployment.
     const broken = new DynamoBillingStore(
-      dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb }),
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: scenario.system.endpoints.dynamodb }),
       "no-such-table",
     );
     const handler = createIngestHandler({
       usage: broken.usage,
       periods: broken,
-      deadLetters: system.store,
+      deadLetters: scenario.system.store,
       clock,
       accounts: directoryOf({ accounts, tariffs }),
     });
@@ -84,15 +60,15 @@ describe("Lambda handlers", () => {
     } as SQSEvent);
     expect(r.batchItemFailures).toEqual([]);
     expect(r.outcomes).toMatchObject({ failed: 0, "dead-lettered": 3 });
-    const letters = await system.store.list();
+    const letters = await scenario.system.store.list();
     for (const id of ["m1", "m3"])
       expect(letters.find((d) => d.messageId === id)?.reason).toMatch(
         /^processing failed \(not retried\): ResourceNotFoundException/,
       );
     expect(letters.map((d) => d.messageId)).toContain("m2");
     // Those two are not the next test's business.
-    await system.store.remove("m1");
-    await system.store.remove("m3");
+    await scenario.system.store.remove("m1");
+    await scenario.system.store.remove("m3");
   });
 
   it("ingest: a network failure is transient: reported per message for SQS to retry", async () => {
@@ -124,7 +100,7 @@ describe("Lambda handlers", () => {
     const handler = createIngestHandler({
       usage: broken.usage,
       periods: broken,
-      deadLetters: system.store,
+      deadLetters: scenario.system.store,
       clock,
       accounts: directoryOf({ accounts, tariffs }),
     });
@@ -136,7 +112,7 @@ describe("Lambda handlers", () => {
     const r = run.result;
     expect(r?.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m1", "m3"]);
     expect(r?.outcomes).toMatchObject({ failed: 2, "dead-lettered": 1 });
-    expect((await system.store.list()).map((d) => d.messageId)).toContain("m2");
+    expect((await scenario.system.store.list()).map((d) => d.messageId)).toContain("m2");
 
     const errors = [...run.stdout, ...run.stderr].filter(
       (l): l is Record<string, unknown> =>
@@ -170,7 +146,7 @@ describe("Lambda handlers", () => {
     const handler = createIngestHandler({
       usage: broken.usage,
       periods: broken,
-      deadLetters: system.store,
+      deadLetters: scenario.system.store,
       clock,
       accounts: directoryOf({ accounts, tariffs }),
     });
@@ -188,9 +164,9 @@ describe("Lambda handlers", () => {
 
   it("ingest: a healthy batch emits no error line and no metric", async () => {
     const handler = createIngestHandler({
-      usage: system.store.usage,
-      periods: system.store,
-      deadLetters: system.store,
+      usage: scenario.system.store.usage,
+      periods: scenario.system.store,
+      deadLetters: scenario.system.store,
       clock,
       accounts: directoryOf({ accounts, tariffs }),
     });
@@ -202,9 +178,9 @@ describe("Lambda handlers", () => {
 
   it("ingest: a healthy batch reports no failures and stores each message once", async () => {
     const handler = createIngestHandler({
-      usage: system.store.usage,
-      periods: system.store,
-      deadLetters: system.store,
+      usage: scenario.system.store.usage,
+      periods: scenario.system.store,
+      deadLetters: scenario.system.store,
       clock,
       accounts: directoryOf({ accounts, tariffs }),
     });
@@ -217,9 +193,9 @@ describe("Lambda handlers", () => {
 
   it("dead-letter function: lists letters with reasons and redrives them to the usage queue", async () => {
     const handler = createDeadLetterHandler({
-      store: system.store,
-      queue: system.usageQueue,
-      dlq: system.failedMessages,
+      store: scenario.system.store,
+      queue: scenario.system.usageQueue,
+      dlq: scenario.system.failedMessages,
     });
     const listed = (await handler({ action: "list" })) as {
       invalid: { messageId: string; reason: string }[];
@@ -229,27 +205,27 @@ describe("Lambda handlers", () => {
     ]);
     const redriven = await handler({ action: "redrive" });
     expect(redriven).toEqual({ redriven: 1, fromQueue: 0, kept: [] });
-    const tally = await system.drain();
+    const tally = await scenario.system.drain();
     expect(tally["dead-lettered"]).toBe(1); // still not JSON: back in the store, with its reason, not lost
     await expect(handler({ action: "explode" })).rejects.toThrow();
   });
 
   it("close scheduler and worker: the hourly run after the period end plus grace enqueues the account once; the worker closes it, a repeat is acknowledged, bad requests are failures", async () => {
     const scheduler = createCloseSchedulerHandler({
-      schedule: new DynamoCloseScheduleStore(system.dynamodb, system.tableName),
-      queue: system.closeQueue,
+      schedule: new DynamoCloseScheduleStore(scenario.system.dynamodb, scenario.system.tableName),
+      queue: scenario.system.closeQueue,
       clock,
       graceHours: 2,
     });
-    const julyEvents = (await system.store.usage.countersOf("acme", "2025-07")).events;
+    const julyEvents = (await scenario.system.store.usage.countersOf("acme", "2025-07")).events;
     expect(julyEvents).toBeGreaterThan(0);
-    clock.advanceTo(Date.parse("2025-08-01T01:59:59Z")); // July ended in UTC, grace not yet over
+    scenario.travelTo("2025-08-01T01:59:59Z"); // July ended in UTC, grace not yet over
     // The first run sees the zone for the first time: only its latest due period, June (empty).
     expect((await scheduler({})).fannedOut).toEqual([{ zone: "UTC", period: "2025-06", enqueued: 1 }]);
-    clock.advanceTo(Date.parse("2025-08-01T02:00:00Z"));
+    scenario.travelTo("2025-08-01T02:00:00Z");
     expect((await scheduler({})).fannedOut).toEqual([{ zone: "UTC", period: "2025-07", enqueued: 1 }]);
     expect((await scheduler({})).fannedOut).toEqual([]); // the next hourly run: nothing again
-    const outcomes = await system.drainCloses();
+    const outcomes = await scenario.system.drainCloses();
     expect(outcomes.map((o) => `${o.period} ${o.status}`).sort()).toEqual([
       "2025-06 closed",
       "2025-07 closed",
@@ -264,10 +240,10 @@ describe("Lambda handlers", () => {
         totals: { amount: (0.05 * julyEvents).toFixed(2) },
       },
     ]);
-    expect((await system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
+    expect((await scenario.system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
 
     const worker = createCloseWorkerHandler(
-      storeDeps(system.store, clock, async () => ({ accounts, tariffs })),
+      storeDeps(scenario.system.store, clock, async () => ({ accounts, tariffs })),
     );
     const body = (o: unknown) => JSON.stringify(o);
     const r = await worker({
@@ -280,6 +256,6 @@ describe("Lambda handlers", () => {
     } as SQSEvent);
     // Closed already: acknowledged; an account no longer configured: dropped (logged); malformed: failures.
     expect(r.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["bad-period", "not-json"]);
-    expect((await system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
+    expect((await scenario.system.store.getClose("acme", "2025-07"))?.status).toBe("closed");
   });
 });

@@ -3,57 +3,25 @@
  * the real handlers): duplicates, conflicts and malformed messages in one batch (G1, G5, contract §1),
  * suspense (G10) and late events billed as adjustments on the next close (G7).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
+import { describe, expect, it } from "vitest";
+import { configOf, rawBody, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-          { product: "sms.mt", unitPrice: "0.05" },
-          { product: "sms.mo", unitPrice: "0.005" },
-        ],
-      },
-    ],
-  },
-]);
-const accounts = parseAccounts(
-  [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
-  tariffs,
-);
+const RATES = [
+  { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
+  { product: "sms.mt", unitPrice: "0.05" },
+  { product: "sms.mo", unitPrice: "0.005" },
+];
+const config = configOf(stdTariffs(RATES));
+const { tariffs } = config;
 
+/** A message from gateway /gw/eu-1; `over` may make it one the contract refuses. */
 const msg = (id: string, time: string, data: Record<string, unknown>, over: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    specversion: "1.0",
-    id,
-    source: "/gw/eu-1",
-    type: "sms.mt",
-    subject: "acme",
-    time,
-    data,
-    ...over,
-  });
+  rawBody({ id, source: "/gw/eu-1", time, data, ...over });
 const tr = (to: string) => ({ to, country: "TR", status: "submitted" });
 
 describe("ingest → close on the local stack", () => {
-  let system: LocalBillingSystem;
   // Messages are received after their usage happened (more than 24 hours ahead is refused, D12).
-  const clock = new VirtualClock(Date.parse("2025-07-02T10:00:00Z"));
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-    await system.loadConfig({ accounts, tariffs });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const scenario = useLocalSystem({ at: "2025-07-02T10:00:00Z", config });
 
   it("one batch with a duplicate, a conflict and five kinds of malformed message: exact totals, reasons kept, nothing lost", async () => {
     const good = [
@@ -73,11 +41,11 @@ describe("ingest → close on the local stack", () => {
       msg("b3", "2025-07-02T09:00:00Z", { to: "x", country: "Turkey", status: "submitted" }), // bad data
       msg("b4", "2025-07-02T09:00:00Z", tr("x"), { subject: "nobody" }), // unknown account
     ];
-    await system.send([...good, duplicate, conflicting, ...malformed]);
-    const tally = await system.drain();
+    await scenario.system.send([...good, duplicate, conflicting, ...malformed]);
+    const tally = await scenario.system.drain();
     expect(tally).toEqual({ stored: 6, duplicate: 1, conflict: 1, "dead-lettered": 5, failed: 0 });
 
-    const letters = await system.store.list();
+    const letters = await scenario.system.store.list();
     expect(letters.map((l) => l.reason).sort()).toEqual(
       [
         expect.stringMatching(/^body is not JSON/),
@@ -89,9 +57,9 @@ describe("ingest → close on the local stack", () => {
     );
     expect(letters.every((l) => l.excerpt.length > 0 && l.body === l.excerpt)).toBe(true);
 
-    clock.advanceTo(Date.parse("2025-08-01T00:00:00Z"));
-    const [report] = await system.close("2025-07");
-    const lines = await system.store.allLines();
+    scenario.travelTo("2025-08-01T00:00:00Z");
+    const [report] = await scenario.closePeriod("2025-07");
+    const lines = await scenario.system.store.allLines();
     const view = lines
       .map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`)
       .sort();
@@ -115,18 +83,17 @@ describe("ingest → close on the local stack", () => {
   });
 
   it("a closed period is immutable; a late event is billed on the next close as an adjustment (G7)", async () => {
-    const again = await system.close("2025-07");
+    const again = await scenario.closePeriod("2025-07");
     expect(again[0]?.status).toBe("already-closed");
 
-    clock.advanceTo(Date.parse("2025-08-03T10:00:00Z"));
-    await system.send([
+    scenario.travelTo("2025-08-03T10:00:00Z");
+    await scenario.ingest([
       msg("late-1", "2025-07-31T23:59:59Z", tr("late")),
       msg("aug-1", "2025-08-03T10:00:00Z", tr("aug")),
     ]);
-    await system.drain();
-    clock.advanceTo(Date.parse("2025-09-01T00:00:00Z"));
-    const [report] = await system.close("2025-08");
-    const aug = (await system.store.allLines()).filter((l) => l.period === "2025-08");
+    scenario.travelTo("2025-09-01T00:00:00Z");
+    const [report] = await scenario.closePeriod("2025-08");
+    const aug = await scenario.lines({ period: "2025-08" });
     expect(
       aug
         .map(
@@ -141,14 +108,14 @@ describe("ingest → close on the local stack", () => {
     ]);
     expect(report?.adjustments).toEqual([{ referencePeriod: "2025-07", amount: "0.02", lines: 1 }]);
     // The late marker is consumed: closing September finds nothing more to adjust.
-    clock.advanceTo(Date.parse("2025-10-01T00:00:00Z"));
-    const [sept] = await system.close("2025-09");
+    scenario.travelTo("2025-10-01T00:00:00Z");
+    const [sept] = await scenario.closePeriod("2025-09");
     expect(sept?.adjustments).toEqual([]);
   });
 
   it("an unpriced event is held in suspense with its reason, never dropped (G10)", async () => {
-    clock.advanceTo(Date.parse("2025-10-02T09:00:00Z"));
-    await system.send([
+    scenario.travelTo("2025-10-02T09:00:00Z");
+    await scenario.ingest([
       msg(
         "mms-1",
         "2025-10-02T09:00:00Z",
@@ -158,9 +125,8 @@ describe("ingest → close on the local stack", () => {
       // Usage of a period that was never closed: listed in the report, never silently dropped.
       msg("may-1", "2025-05-20T09:00:00Z", tr("may")),
     ]);
-    await system.drain();
-    clock.advanceTo(Date.parse("2025-11-01T00:00:00Z"));
-    const [report] = await system.close("2025-10");
+    scenario.travelTo("2025-11-01T00:00:00Z");
+    const [report] = await scenario.closePeriod("2025-10");
     expect(report?.unclosedEarlierPeriods).toEqual([{ period: "2025-05", events: 1 }]);
     expect(report?.suspense.samples).toEqual([
       {
@@ -173,53 +139,26 @@ describe("ingest → close on the local stack", () => {
   });
 
   it("dead letters are redriven to the usage queue; once the account exists they are rated", async () => {
-    const withNobody = parseAccounts(
-      [
-        { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
-        { accountId: "nobody", name: "Late account", currency: "EUR", tariffId: "std" },
-      ],
-      tariffs,
+    await scenario.system.loadConfig(
+      configOf(tariffs, ["acme", { accountId: "nobody", name: "Late account" }]),
     );
-    await system.loadConfig({ accounts: withNobody, tariffs });
     const { redriveDeadLetters } = await import("../../shared/app/dead-letters.js");
-    const r = await redriveDeadLetters(system.store, system.usageQueue);
+    const r = await redriveDeadLetters(scenario.system.store, scenario.system.usageQueue);
     expect(r.redriven).toBe(5);
-    const tally = await system.drain();
+    const tally = await scenario.system.drain();
     expect(tally).toMatchObject({ stored: 1, "dead-lettered": 4 });
-    expect((await system.store.list()).some((l) => l.reason.includes("nobody"))).toBe(false);
+    expect((await scenario.system.store.list()).some((l) => l.reason.includes("nobody"))).toBe(false);
   });
 
   it("G10: once a rate exists, the next close re-rates the suspended period and bills it as an adjustment", async () => {
-    const withMms = parseTariffs([
-      {
-        tariffId: "std",
-        currency: "EUR",
-        versions: [
-          {
-            publishedAt: "2024-12-01T00:00:00Z",
-            effectiveFrom: "2025-01-01T00:00:00Z",
-            rates: [
-              { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-              { product: "sms.mt", unitPrice: "0.05" },
-              { product: "sms.mo", unitPrice: "0.005" },
-              { product: "mms.mt", unitPrice: "0.20" },
-            ],
-          },
-        ],
-      },
-    ]);
-    await system.loadConfig({
-      accounts: parseAccounts(
-        [{ accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" }],
-        withMms,
-      ),
-      tariffs: withMms,
-    });
-    clock.advanceTo(Date.parse("2025-12-01T00:00:00Z"));
-    const [report] = await system.close("2025-11");
+    await scenario.system.loadConfig(
+      configOf(stdTariffs([...RATES, { product: "mms.mt", unitPrice: "0.20" }])),
+    );
+    scenario.travelTo("2025-12-01T00:00:00Z");
+    const [report] = await scenario.closePeriod("2025-11");
     expect(report?.suspenseCarried).toEqual([]);
     expect(report?.adjustments).toEqual([{ referencePeriod: "2025-10", amount: "0.20", lines: 1 }]);
-    const nov = (await system.store.allLines()).filter((l) => l.period === "2025-11");
+    const nov = await scenario.lines({ period: "2025-11" });
     expect(
       nov.map((l) => `${l.line_type} ${l.reference_period} ${l.product} ${l.quantity} ${l.amount}`),
     ).toEqual(["adjustment 2025-10 mms.mt 1 0.20"]);
@@ -237,39 +176,29 @@ const describeLine = (l: {
 }) => `${l.line_type} ${l.period} ${l.reference_period} ${l.quantity} ${l.amount}`;
 
 describe("a month with only late events", () => {
-  let system: LocalBillingSystem;
-  const clock = new VirtualClock(Date.parse("2025-07-20T10:00:00Z"));
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-    await system.loadConfig({ accounts, tariffs });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const scenario = useLocalSystem({ at: "2025-07-20T10:00:00Z", config });
 
   it("closes with the adjustment of the month before and nothing else; that month's lines stay as closed", async () => {
-    await system.send([msg("jul-1", "2025-07-20T09:00:00Z", tr("jul-1"))]);
-    await system.drain();
-    clock.advanceTo(Date.parse("2025-08-01T03:00:00Z"));
-    const [july] = await system.close("2025-07");
+    await scenario.ingest([msg("jul-1", "2025-07-20T09:00:00Z", tr("jul-1"))]);
+    scenario.travelTo("2025-08-01T03:00:00Z");
+    const [july] = await scenario.closePeriod("2025-07");
     expect(july?.totals.amount).toBe("0.01");
-    const julyLines = (await system.store.linesForReference("acme", "2025-07")).map(describeLine);
+    const julyLines = (await scenario.system.store.linesForReference("acme", "2025-07")).map(describeLine);
     expect(julyLines).toEqual(["usage 2025-07 2025-07 1 0.01"]);
 
     // August: no usage of its own, only two more July messages arriving late.
-    clock.advanceTo(Date.parse("2025-08-10T10:00:00Z"));
-    await system.send([
+    scenario.travelTo("2025-08-10T10:00:00Z");
+    await scenario.ingest([
       msg("jul-2", "2025-07-31T22:00:00Z", tr("jul-2")),
       msg("jul-3", "2025-07-31T23:00:00Z", tr("jul-3")),
     ]);
-    await system.drain();
-    clock.advanceTo(Date.parse("2025-09-01T03:00:00Z"));
-    const [august] = await system.close("2025-08");
+    scenario.travelTo("2025-09-01T03:00:00Z");
+    const [august] = await scenario.closePeriod("2025-08");
     expect(august?.events).toBe(0);
     // July re-rated: 3 × 0.012 = 0.036 → 0.04, minus the 0.01 already billed.
     expect(august?.adjustments).toEqual([{ referencePeriod: "2025-07", amount: "0.03", lines: 1 }]);
-    const lines = (await system.store.linesForReference("acme", "2025-07")).map(describeLine).sort();
+    const lines = (await scenario.system.store.linesForReference("acme", "2025-07")).map(describeLine).sort();
     expect(lines).toEqual(["adjustment 2025-08 2025-07 2 0.03", "usage 2025-07 2025-07 1 0.01"]);
-    expect(await system.store.linesForReference("acme", "2025-08")).toEqual([]);
+    expect(await scenario.system.store.linesForReference("acme", "2025-08")).toEqual([]);
   });
 });

@@ -13,30 +13,19 @@ import { createIngestHandler, IngestBatchFailedError } from "../../functions/ing
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
+import { stdTariffs } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-          { product: "sms.mt", unitPrice: "0.05" },
-          { product: "genai.interaction", unitPrice: "0.002" },
-          { product: "whatsapp.template", match: { category: "marketing" }, unitPrice: "0.05" },
-          { product: "voice.minute", unitPrice: "0.011" },
-        ],
-      },
-    ],
-  },
+const tariffs = stdTariffs([
+  { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
+  { product: "sms.mt", unitPrice: "0.05" },
+  { product: "genai.interaction", unitPrice: "0.002" },
+  { product: "whatsapp.template", match: { category: "marketing" }, unitPrice: "0.05" },
+  { product: "voice.minute", unitPrice: "0.011" },
 ]);
 const accounts = parseAccounts(
   ["acme", "globex", "burst", "mib", "big"].map((accountId) => ({

@@ -9,11 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeExports } from "../../cli/exports.js";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
 import { csvRecords } from "../support/csv.js";
+import { useLocalSystem } from "../support/scenario.js";
 
 /** Feature values with the characters contract §1 lets through, each with its own price. */
 const FEATURES: [feature: string, unitPrice: string][] = [
@@ -112,49 +111,49 @@ const view = (l: InvoiceLine) => [
 ];
 
 describe("late-event adjustments through ingest and close", () => {
-  let system: LocalBillingSystem;
+  const scenario = useLocalSystem({ at: "2025-07-01T00:00:00Z", config: { accounts, tariffs } });
   let out: string;
-  const clock = new VirtualClock(Date.parse("2025-07-01T00:00:00Z"));
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-    await system.loadConfig({ accounts, tariffs });
     out = await mkdtemp(join(tmpdir(), "late-adjustments-"));
   });
   afterAll(async () => {
-    await system?.stop();
     if (out) await rm(out, { recursive: true, force: true });
   });
 
   it("contract §1, G7: every allowed character of a dimension reaches the adjustment line and both exports unchanged", async () => {
-    clock.advanceTo(Date.parse("2025-07-10T11:00:00Z")); // received after the usage happened
-    await system.send(
+    scenario.travelTo("2025-07-10T11:00:00Z"); // received after the usage happened
+    await scenario.system.send(
       FEATURES.map(([feature], i) => genai(`jul-${i}`, "2025-07-10T10:00:00Z", { feature, model: `m|${i}` })),
     );
-    expect(await system.drain()).toMatchObject({ stored: FEATURES.length, "dead-lettered": 0, failed: 0 });
-    clock.advanceTo(Date.parse("2025-08-01T13:00:00Z"));
-    await system.close("2025-07", ["acme"]);
+    expect(await scenario.system.drain()).toMatchObject({
+      stored: FEATURES.length,
+      "dead-lettered": 0,
+      failed: 0,
+    });
+    scenario.travelTo("2025-08-01T13:00:00Z");
+    await scenario.closePeriod("2025-07", ["acme"]);
 
     // Late July usage (two units each) and one refused value, then August's close.
-    await system.send([
+    await scenario.system.send([
       ...FEATURES.map(([feature], i) =>
         genai(`late-${i}`, "2025-07-31T23:59:59Z", { feature, model: `m|${i}`, units: 2 }),
       ),
       genai("late-bad", "2025-07-31T23:59:59Z", { feature: "chat;v2" }),
     ]);
-    expect(await system.drain()).toMatchObject({
+    expect(await scenario.system.drain()).toMatchObject({
       stored: FEATURES.length,
       "dead-lettered": 1,
       failed: 0,
     });
-    const letters = await system.store.list();
+    const letters = await scenario.system.store.list();
     expect(letters).toHaveLength(1);
     const [letter] = letters;
     expect(letter?.reason).toMatch(/^invalid data for genai.interaction: data\.feature: .*";"/);
     expect(JSON.parse(letter?.body ?? "{}").id).toBe("late-bad");
 
-    clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
-    const [report] = await system.close("2025-08", ["acme"]);
-    const lines = (await system.store.allLines()).filter((l) => l.account_id === "acme");
+    scenario.travelTo("2025-09-01T13:00:00Z");
+    const [report] = await scenario.closePeriod("2025-08", ["acme"]);
+    const lines = await scenario.lines({ accountId: "acme" });
     const expected = FEATURES.flatMap(([feature, price], i) => {
       const dimensions = `feature=${feature};model=m|${i}`;
       const amount = (x: number) => (Number(price) * x).toFixed(2);
@@ -193,16 +192,16 @@ describe("late-event adjustments through ingest and close", () => {
         data: { endUserId: "u1", serviceId: "svc-1", ...data },
       });
     // The issue's case: the end user writes at 17:05 on 31 August in New York …
-    clock.advanceTo(Date.parse("2025-08-31T21:10:00Z")); // received after the usage happened
-    await system.send([viber("in-1", "viber.inbound", "2025-08-31T17:05:00-04:00", {})]);
-    expect(await system.drain()).toMatchObject({ stored: 1, failed: 0 });
+    scenario.travelTo("2025-08-31T21:10:00Z"); // received after the usage happened
+    await scenario.system.send([viber("in-1", "viber.inbound", "2025-08-31T17:05:00-04:00", {})]);
+    expect(await scenario.system.drain()).toMatchObject({ stored: 1, failed: 0 });
     // … August is closed at 13:00 UTC on 1 September, with no session message yet: no session charge.
-    clock.advanceTo(Date.parse("2025-09-01T13:00:00Z"));
-    const [august] = await system.close("2025-08", ["nyc"]);
+    scenario.travelTo("2025-09-01T13:00:00Z");
+    const [august] = await scenario.closePeriod("2025-08", ["nyc"]);
     expect(august?.lines).toBe(0);
     // … and the first session message is delivered at 16:25 on 1 September, inside the 24 h session.
-    clock.advanceTo(Date.parse("2025-09-01T20:30:00Z"));
-    await system.send([
+    scenario.travelTo("2025-09-01T20:30:00Z");
+    await scenario.system.send([
       viber("out-1", "viber.message", "2025-09-01T16:25:00-04:00", {
         messageType: "session",
         delivered: true,
@@ -212,11 +211,11 @@ describe("late-event adjustments through ingest and close", () => {
         delivered: true,
       }),
     ]);
-    expect(await system.drain()).toMatchObject({ stored: 2, failed: 0 });
+    expect(await scenario.system.drain()).toMatchObject({ stored: 2, failed: 0 });
 
-    clock.advanceTo(Date.parse("2025-10-01T13:00:00Z"));
-    const [september] = await system.close("2025-09", ["nyc"]);
-    const nyc = (await system.store.allLines()).filter((l) => l.account_id === "nyc");
+    scenario.travelTo("2025-10-01T13:00:00Z");
+    const [september] = await scenario.closePeriod("2025-09", ["nyc"]);
+    const nyc = await scenario.lines({ accountId: "nyc" });
     // Charged for August (the inbound's period), priced at the inbound's time (version 2025-01-01),
     // billed on September's close; September itself has nothing (both messages are covered).
     expect(nyc.map((l) => [...view(l), l.tariff_version])).toEqual([

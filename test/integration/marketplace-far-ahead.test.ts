@@ -4,122 +4,56 @@
  * year ahead is reported after a handful of runs (the hours visited are counted, not wall time),
  * and skipping the quiet hours reports exactly what a run every hour reports.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
-import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
 import {
   reportMarketplaceUsage,
   reportMarketplaceUsageUntil,
 } from "../../shared/app/report-marketplace-usage.js";
-import { configIndex, parseAccounts, parseTariffs } from "../../shared/core/config.js";
-import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
-import { HOUR } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { ev } from "../support/events.js";
+import { at, azureAccount, runEveryHour, smsOf, storeEvents } from "../support/marketplace-world.js";
+import { configOf, stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
+const config = configOf(stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]), [
+  azureAccount("contoso", "res-contoso", { name: "Contoso", included: { sms_mt: 1 } }),
 ]);
-const accounts = parseAccounts(
-  [
-    {
-      accountId: "contoso",
-      name: "Contoso",
-      currency: "EUR",
-      tariffId: "std",
-      billingChannel: "azure-marketplace",
-      azure: {
-        resourceId: "res-contoso",
-        planId: "plan-std",
-        dimensions: { "sms.mt": "sms_mt" },
-        includedQuantities: { sms_mt: 1 },
-      },
-    },
-  ],
-  tariffs,
-);
-const at = (iso: string) => Date.parse(iso);
-const sms = (time: string) =>
-  ev("sms.mt", time, { to: "905320000000", country: "TR", status: "submitted" }, { subject: "contoso" });
+const sms = (time: string) => smsOf("contoso", time);
 
-let dynamo: DynamoDbLocal;
-let ddb: DynamoDBClient;
-let tables = 0;
+const dynamo = useDynamoDbLocal();
 const stops: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal();
-  ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
-});
 afterAll(async () => {
   for (const s of stops.splice(0)) await s();
-  ddb?.destroy();
-  await dynamo?.stop();
 });
 
 async function world(start: string) {
-  const table = `far-${++tables}`;
-  await ensureBillingTable(ddb, table);
+  const { name: table, store: billing } = await dynamo.table("far");
   const clock = new VirtualClock(at(start));
-  const api = new LocalMeteringApi({ clock, resources: meteringResourcesOf(accounts) });
+  const api = new LocalMeteringApi({ clock, resources: meteringResourcesOf(config.accounts) });
   const server = await api.start();
   stops.push(server.stop);
-  const billing = new DynamoBillingStore(ddb, table);
   const ledger = billing.usage;
-  const index = configIndex({ accounts, tariffs });
   let runs = 0;
   const deps = {
     ledger,
-    store: new DynamoMarketplaceStore(ddb, table),
+    store: new DynamoMarketplaceStore(dynamo.client, table),
     client: new HttpMeteringClient({ baseUrl: server.url }),
     clock,
-    config: async () => ({ accounts, tariffs }),
+    config: async () => config,
   };
   return {
     clock,
     api,
     deps,
     runs: () => runs,
-    async ingest(events: readonly LedgerEvent[]) {
-      // Straight into the usage store (as ingest would store them), past the 24-hour receipt check.
-      await ledger.ingest(
-        events.map((e) => {
-          const account = index.account(e.subject);
-          if (!account) throw new Error(`no account ${e.subject}`);
-          return {
-            event: e,
-            hash: e.id,
-            accountId: account.accountId,
-            contribution: contributionOf(account, index.tariffOf(account), e),
-            body: JSON.stringify(e),
-          };
-        }),
-        clock.now(),
-      );
-    },
+    // Straight into the usage store (as ingest would store them), past the 24-hour receipt check.
+    ingest: (events: readonly LedgerEvent[]) => storeEvents(ledger, config, events, clock.now()),
     /** A run at every hour boundary up to `to` (the old walk). */
     async walk(to: number) {
-      for (let b = Math.floor(clock.now() / HOUR) * HOUR + HOUR; b <= to; b += HOUR) {
-        clock.advanceTo(b);
-        await reportMarketplaceUsage(deps, { fromHour: at(start) });
-        runs += 1;
-      }
-      clock.advanceTo(to);
+      runs += (await runEveryHour(clock, to, () => reportMarketplaceUsage(deps, { fromHour: at(start) })))
+        .length;
     },
     async skip(to: number) {
       const { visited } = await reportMarketplaceUsageUntil(deps, to, { fromHour: at(start) });

@@ -6,15 +6,12 @@
  * below, at and above the included quantity within an hour, across hours and across months, with
  * the month's reconciliation, the run's metrics, and nothing reported twice.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   createMarketplaceReporterHandler,
   runMetrics,
 } from "../../functions/marketplace-reporter/handler.js";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { LocalMeteringApi, type MeteringResource, meteringResourcesOf } from "../../local/metering-api.js";
-import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
@@ -22,7 +19,6 @@ import {
   HttpMeteringClient,
   type HttpMeteringClientOptions,
 } from "../../shared/adapters/marketplace/http-metering-client.js";
-import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { reconcileMarketplaceUsage } from "../../shared/app/reconcile-marketplace.js";
 import {
   type MarketplaceReporterDeps,
@@ -30,67 +26,42 @@ import {
   reportMarketplaceUsage,
 } from "../../shared/app/report-marketplace-usage.js";
 import type { Account } from "../../shared/contract/accounts.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { reconciliationCsv } from "../../shared/core/marketplace/reconciliation.js";
-import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
-import { HOUR } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import {
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
 } from "../../shared/runtime/observability.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { ev } from "../support/events.js";
+import {
+  at,
+  azureAccount,
+  expectNoDoubleReport,
+  runEveryHour,
+  sentEvents,
+  smsOf,
+  storeEvents,
+} from "../support/marketplace-world.js";
+import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
-]);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
 
 const azure = (
   accountId: string,
   resourceId: string,
   dimensions: Record<string, string> = { "sms.mt": "sms_mt" },
   included: Record<string, number> = {},
-) => ({
-  accountId,
-  name: accountId,
-  currency: "EUR",
-  tariffId: "std",
-  billingChannel: "azure-marketplace",
-  azure: { resourceId, planId: "plan-std", dimensions, includedQuantities: included },
-});
+) => azureAccount(accountId, resourceId, { dimensions, included });
 
-const at = (iso: string) => Date.parse(iso);
-const sms = (subject: string, time: string) =>
-  ev("sms.mt", time, { to: "905320000000", country: "TR", status: "submitted" }, { subject });
+const sms = smsOf;
 
-let dynamo: DynamoDbLocal;
-let ddb: DynamoDBClient;
-let tables = 0;
+const dynamo = useDynamoDbLocal();
 const stops: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal();
-  ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
-});
 afterEach(async () => {
   for (const s of stops.splice(0)) await s();
-});
-afterAll(async () => {
-  ddb?.destroy();
-  await dynamo?.stop();
 });
 
 interface World {
@@ -117,8 +88,7 @@ async function world(
 ): Promise<World> {
   const accounts = parseAccounts(rawAccounts, tariffs);
   const config: BillingConfig = { accounts, tariffs };
-  const table = `mkt-api-${++tables}`;
-  await ensureBillingTable(ddb, table);
+  const { name: table, store: billing } = await dynamo.table("mkt-api");
   const clock = new VirtualClock(at(start));
   const api = new LocalMeteringApi({
     clock,
@@ -127,8 +97,8 @@ async function world(
   });
   const server = await api.start();
   stops.push(server.stop);
-  const ledger = new DynamoBillingStore(ddb, table).usage;
-  const store = new DynamoMarketplaceStore(ddb, table);
+  const ledger = billing.usage;
+  const store = new DynamoMarketplaceStore(dynamo.client, table);
   const deps: MarketplaceReporterDeps = {
     ledger,
     store,
@@ -150,50 +120,13 @@ async function world(
     store,
     deps,
     config,
-    async ingest(events) {
-      for (const e of events) {
-        const rated = await directoryOf(config).lookup(e.subject);
-        if (!rated) throw new Error(`unknown account ${e.subject}`);
-        await ledger.ingest(
-          [
-            {
-              event: e,
-              hash: `${e.source}#${e.id}`,
-              accountId: e.subject,
-              contribution: contributionOf(rated.account, rated.tariff, e),
-              body: JSON.stringify(e),
-            },
-          ],
-          clock.now(),
-        );
-      }
-    },
+    ingest: (events) => storeEvents(ledger, config, events, clock.now()),
     run,
-    async runHourly(until) {
-      const reports: MarketplaceRunReport[] = [];
-      for (let b = Math.floor(clock.now() / HOUR) * HOUR + HOUR; b <= at(until); b += HOUR) {
-        clock.advanceTo(b);
-        reports.push(await run());
-      }
-      clock.advanceTo(at(until));
-      return reports;
-    },
+    runHourly: (until) => runEveryHour(clock, at(until), run),
   };
 }
 
-const sent = (reports: readonly MarketplaceRunReport[]) =>
-  reports.flatMap((r) =>
-    r.accounts.flatMap((a) =>
-      a.events.map((e) => [a.accountId, e.effectiveStartTime, e.dimension, e.quantity, e.outcome]),
-    ),
-  );
-
-function expectNoDoubleReport(api: LocalMeteringApi) {
-  const keys = api
-    .accepted()
-    .map((e) => `${e.resourceId}|${e.dimension}|${Date.parse(e.effectiveStartTime)}`);
-  expect(new Set(keys).size).toBe(keys.length);
-}
+const sent = (reports: readonly MarketplaceRunReport[]) => sentEvents(reports, true);
 
 describe("the local Metering API answers in Microsoft's shapes", () => {
   it("zone-less echoed times, double quantities, resourceUri for SaaS, BadArgument with details[].target, a future hour Expired", async () => {
@@ -433,7 +366,7 @@ describe("the reporter against the local Metering API", () => {
       [
         "number_lookup.request",
         (t) =>
-          ev("number_lookup.request", t, { number: "1", country: "TR", status: "sent" }, { subject: "wide" }),
+          ev("number_lookup.request", t, { msisdn: "1", country: "TR", status: "sent" }, { subject: "wide" }),
       ],
       [
         "email.message",
@@ -477,11 +410,17 @@ describe("the reporter against the local Metering API", () => {
       ],
       [
         "ussd.session",
-        (t) => ev("ussd.session", t, { sessionId: `s-${t}`, country: "TR" }, { subject: "wide" }),
+        (t) =>
+          ev(
+            "ussd.session",
+            t,
+            { sessionId: `s-${t}`, country: "TR", initiatedBy: "account" },
+            { subject: "wide" },
+          ),
       ],
       [
         "kakao.sangdam_session",
-        (t) => ev("kakao.sangdam_session", t, { sessionId: `k-${t}` }, { subject: "wide" }),
+        (t) => ev("kakao.sangdam_session", t, { endUserId: "u", sessionId: `k-${t}` }, { subject: "wide" }),
       ],
       [
         "messenger.active_user",

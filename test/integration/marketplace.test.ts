@@ -5,87 +5,54 @@
  * after the clock jumped more than 24 hours, watermark catch-up, batches of ≤ 25, rejections —
  * and, throughout, nothing lost and nothing reported twice.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   createMarketplaceReporterHandler,
   MarketplaceRunError,
 } from "../../functions/marketplace-reporter/handler.js";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
-import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
-import { directoryOf } from "../../shared/app/ingest-usage.js";
 import {
   type MarketplaceReporterDeps,
   type MarketplaceRunReport,
   reportMarketplaceUsage,
 } from "../../shared/app/report-marketplace-usage.js";
 import type { Account } from "../../shared/contract/accounts.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
-import { contributionOf } from "../../shared/core/rating/counters.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
-import { HOUR } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { MeteringCallError } from "../../shared/ports/marketplace.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { ev } from "../support/events.js";
+import {
+  at,
+  azureAccount,
+  expectNoDoubleReport,
+  runEveryHour,
+  sentEvents,
+  smsOf,
+  storeEvents,
+} from "../support/marketplace-world.js";
+import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          { product: "sms.mt", unitPrice: "0.05" },
-          { product: "sms.mo", unitPrice: "0.005" },
-        ],
-      },
-    ],
-  },
+const tariffs = stdTariffs([
+  { product: "sms.mt", unitPrice: "0.05" },
+  { product: "sms.mo", unitPrice: "0.005" },
 ]);
 
-const azure = (accountId: string, resourceId: string, included: Record<string, number> = { sms_mt: 5 }) => ({
-  accountId,
-  name: accountId,
-  currency: "EUR",
-  tariffId: "std",
-  billingChannel: "azure-marketplace",
-  azure: {
-    resourceId,
-    planId: "plan-std",
-    dimensions: { "sms.mt": "sms_mt", "sms.mo": "sms_mo" },
-    includedQuantities: included,
-  },
-});
+const azure = (accountId: string, resourceId: string, included: Record<string, number> = { sms_mt: 5 }) =>
+  azureAccount(accountId, resourceId, { dimensions: { "sms.mt": "sms_mt", "sms.mo": "sms_mo" }, included });
 const direct = { accountId: "direct-co", name: "Direct", currency: "EUR", tariffId: "std" };
 
-const at = (iso: string) => Date.parse(iso);
-const sms = (subject: string, time: string) =>
-  ev("sms.mt", time, { to: "905320000000", country: "TR", status: "submitted" }, { subject });
+const sms = smsOf;
 const mo = (subject: string, time: string) =>
   ev("sms.mo", time, { from: "905320000000", country: "TR", status: "accepted" }, { subject });
 
-let dynamo: DynamoDbLocal;
-let ddb: DynamoDBClient;
-let tables = 0;
+const dynamo = useDynamoDbLocal();
 const stops: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynamoDbLocal();
-  ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
-});
 afterEach(async () => {
   for (const s of stops.splice(0)) await s();
-});
-afterAll(async () => {
-  ddb?.destroy();
-  await dynamo?.stop();
 });
 
 interface World {
@@ -111,8 +78,7 @@ async function world(
 ): Promise<World> {
   const accounts: Account[] = parseAccounts(rawAccounts, tariffs);
   const config: BillingConfig = { accounts, tariffs };
-  const table = `mkt-${++tables}`;
-  await ensureBillingTable(ddb, table);
+  const { name: table, store: billing } = await dynamo.table("mkt");
   const clock = shared?.clock ?? new VirtualClock(at(start));
   const api = shared?.api ?? new LocalMeteringApi({ clock, resources: meteringResourcesOf(accounts) });
   let url = shared?.url;
@@ -121,8 +87,8 @@ async function world(
     stops.push(server.stop);
     url = server.url;
   }
-  const ledger = new DynamoBillingStore(ddb, table).usage;
-  const store = new DynamoMarketplaceStore(ddb, table);
+  const ledger = billing.usage;
+  const store = new DynamoMarketplaceStore(dynamo.client, table);
   const deps: MarketplaceReporterDeps = {
     ledger,
     store,
@@ -142,33 +108,10 @@ async function world(
     deps,
     start: startMs,
     async ingest(batch) {
-      for (const e of batch) {
-        events.push(e);
-        const rated = await directoryOf(config).lookup(e.subject);
-        if (!rated) throw new Error(`unknown account ${e.subject}`);
-        await ledger.ingest(
-          [
-            {
-              event: e,
-              hash: `${e.source}#${e.id}`,
-              accountId: e.subject,
-              contribution: contributionOf(rated.account, rated.tariff, e),
-              body: JSON.stringify(e),
-            },
-          ],
-          clock.now(),
-        );
-      }
+      events.push(...batch);
+      await storeEvents(ledger, config, batch, clock.now());
     },
-    async runHourly(until) {
-      const reports: MarketplaceRunReport[] = [];
-      for (let b = Math.floor(clock.now() / HOUR) * HOUR + HOUR; b <= at(until); b += HOUR) {
-        clock.advanceTo(b);
-        reports.push(await run());
-      }
-      clock.advanceTo(at(until));
-      return reports;
-    },
+    runHourly: (until) => runEveryHour(clock, at(until), run),
     run,
     async withNewStore() {
       const other = await world(rawAccounts, start, { clock, api, url: url! });
@@ -179,20 +122,7 @@ async function world(
   return w;
 }
 
-const sent = (reports: readonly MarketplaceRunReport[]) =>
-  reports.flatMap((r) =>
-    r.accounts.flatMap((a) =>
-      a.events.map((e) => [e.effectiveStartTime, e.dimension, e.quantity, e.outcome]),
-    ),
-  );
-
-/** At most one accepted event per resource, dimension and hour at the Marketplace. */
-function expectNoDoubleReport(api: LocalMeteringApi) {
-  const keys = api
-    .accepted()
-    .map((e) => `${e.resourceId}|${e.dimension}|${Date.parse(e.effectiveStartTime)}`);
-  expect(new Set(keys).size).toBe(keys.length);
-}
+const sent = (reports: readonly MarketplaceRunReport[]) => sentEvents(reports);
 
 describe("hourly Marketplace reporting on DynamoDB Local and the local Metering API", () => {
   it("Accepted: each hour's usage above the included quantity, once; direct accounts and hours under the included quantity send nothing", async () => {

@@ -4,13 +4,12 @@
  * Two accounts on one stack receive the two deliveries; their lines must match but for the account id.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { describe, expect, it } from "vitest";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
 import { eventArb } from "../support/mixed-events.js";
 import { mixedTariffVersion } from "../support/mixed-tariff.js";
+import { useLocalSystem } from "../support/scenario.js";
 
 const tariffs = parseTariffs([{ tariffId: "mix", currency: "EUR", versions: [mixedTariffVersion] }]);
 const accounts = parseAccounts(
@@ -25,16 +24,8 @@ const accounts = parseAccounts(
 );
 
 describe("order, duplicates and batching through SQS and the ingest handler (G5, G6)", () => {
-  let system: LocalBillingSystem;
   // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
-  const clock = new VirtualClock(Date.parse("2025-08-03T00:00:00Z"));
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-    await system.loadConfig({ accounts, tariffs });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config: { accounts, tariffs } });
 
   it("gives byte-identical invoice lines", async () => {
     const events = fc.sample(fc.array(eventArb, { minLength: 150, maxLength: 150 }), {
@@ -45,8 +36,8 @@ describe("order, duplicates and batching through SQS and the ingest handler (G5,
       const { t: _t, ...envelope } = e;
       return JSON.stringify({ ...envelope, subject: account, id: `${account}-${e.id}` });
     };
-    await system.send(events.map((e) => body(e, "in-order")));
-    await system.drain(undefined, { batchSize: 10 });
+    await scenario.system.send(events.map((e) => body(e, "in-order")));
+    await scenario.system.drain(undefined, { batchSize: 10 });
 
     const rng = fc.sample(fc.integer(), { numRuns: events.length * 2, seed: 7 });
     const shuffled = events
@@ -54,15 +45,15 @@ describe("order, duplicates and batching through SQS and the ingest handler (G5,
       .sort((a, b) => a.k - b.k)
       .map(({ e }) => body(e, "shuffled"));
     const redelivered = shuffled.filter((_, i) => rng[events.length + i]! % 3 === 0);
-    await system.send(shuffled.slice(0, 70));
-    await system.drain(undefined, { batchSize: 1 });
-    await system.send([...redelivered, ...shuffled.slice(70)]);
-    const tally = await system.drain(undefined, { batchSize: 7 });
+    await scenario.system.send(shuffled.slice(0, 70));
+    await scenario.system.drain(undefined, { batchSize: 1 });
+    await scenario.system.send([...redelivered, ...shuffled.slice(70)]);
+    const tally = await scenario.system.drain(undefined, { batchSize: 7 });
     expect(tally.duplicate).toBe(redelivered.length);
 
-    clock.advanceTo(Date.parse("2025-08-01T00:00:00Z"));
-    await system.close("2025-07");
-    const lines = await system.store.allLines();
+    scenario.travelTo("2025-08-01T00:00:00Z");
+    await scenario.closePeriod("2025-07");
+    const lines = await scenario.system.store.allLines();
     const csvOf = (account: string) =>
       invoiceLinesToCsv(
         sortInvoiceLines(

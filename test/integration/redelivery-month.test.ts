@@ -5,14 +5,13 @@
  * counted events in monthly counters and stateful events alike.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { describe, expect, it } from "vitest";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
 import { countedEventArb } from "../support/counted-events.js";
 import { eventArb } from "../support/mixed-events.js";
 import { mixedTariffVersion } from "../support/mixed-tariff.js";
+import { useLocalSystem } from "../support/scenario.js";
 
 const tariffs = parseTariffs([
   {
@@ -43,16 +42,8 @@ const accounts = parseAccounts(
 );
 
 describe("a month re-delivered shuffled, in batch bodies and other batch sizes (G5, G6)", () => {
-  let system: LocalBillingSystem;
   // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
-  const clock = new VirtualClock(Date.parse("2025-08-03T00:00:00Z"));
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock });
-    await system.loadConfig({ accounts, tariffs });
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config: { accounts, tariffs } });
 
   it("gives byte-identical invoice lines", async () => {
     const events = fc.sample(
@@ -66,8 +57,8 @@ describe("a month re-delivered shuffled, in batch bodies and other batch sizes (
       const { t: _t, ...envelope } = e;
       return { ...envelope, subject: account, id: `${account}-${e.id}` };
     };
-    await system.send(events.map((e) => JSON.stringify(json(e, "in-order"))));
-    expect(await system.drain()).toMatchObject({ stored: events.length, failed: 0 });
+    await scenario.system.send(events.map((e) => JSON.stringify(json(e, "in-order"))));
+    expect(await scenario.system.drain()).toMatchObject({ stored: events.length, failed: 0 });
 
     /** The month shuffled by `seed`, cut into runs of 1–40 events: batch bodies, short runs as single bodies. */
     const shuffledBodies = (seed: number) => {
@@ -87,22 +78,22 @@ describe("a month re-delivered shuffled, in batch bodies and other batch sizes (
     const first = shuffledBodies(7);
     expect(first.some((b) => b.startsWith("["))).toBe(true);
     expect(first.some((b) => b.startsWith("{"))).toBe(true);
-    await system.send(first);
-    expect(await system.drain(undefined, { batchSize: 3 })).toMatchObject({
+    await scenario.system.send(first);
+    expect(await scenario.system.drain(undefined, { batchSize: 3 })).toMatchObject({
       stored: events.length,
       failed: 0,
     });
     // The whole month again, shuffled otherwise, in another invocation size: nothing changes.
-    await system.send(shuffledBodies(11));
-    expect(await system.drain(undefined, { batchSize: 17 })).toMatchObject({
+    await scenario.system.send(shuffledBodies(11));
+    expect(await scenario.system.drain(undefined, { batchSize: 17 })).toMatchObject({
       stored: 0,
       duplicate: events.length,
       failed: 0,
     });
 
-    clock.advanceTo(Date.parse("2025-08-01T00:00:00Z"));
-    await system.close("2025-07");
-    const lines = await system.store.allLines();
+    scenario.travelTo("2025-08-01T00:00:00Z");
+    await scenario.closePeriod("2025-07");
+    const lines = await scenario.system.store.allLines();
     const csvOf = (account: string) =>
       invoiceLinesToCsv(
         sortInvoiceLines(

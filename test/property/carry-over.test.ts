@@ -65,7 +65,7 @@ const eventArb = (tz: string, kinds: readonly number[]) =>
             endUserId: user,
             senderId: "wa1",
             kind: flag ? "template" : "freeform",
-            category: ["marketing", "utility", "authentication", "service"][n % 4],
+            category: (["marketing", "utility", "authentication"] as const)[n % 3],
             delivered: n % 6 !== 0,
             blocked: n % 9 === 0,
           });
@@ -88,7 +88,7 @@ const eventArb = (tz: string, kinds: readonly number[]) =>
           return ev("conversations.user", time, { userId: user, action: flag ? "added" : "removed" });
         case 12:
         case 13: {
-          const type = ["number", "e911", "sip_trunk", "cnam", "byoc"][n % 5]!;
+          const type = (["number", "e911", "sip_trunk", "cnam", "byoc"] as const)[n % 5]!;
           return ev(n % 3 === 0 ? "resource.deactivated" : "resource.activated", time, {
             resourceId: type === "number" ? `num${n % 2}` : `${type}${n % 2}`,
             resourceType: type,

@@ -1,20 +1,41 @@
-/** Builders of ledger events and accounts for unit tests of the pure core. */
+/**
+ * Typed builders of ledger events, accounts and tariffs for tests (issue 13). `ev` is typed by the
+ * contract's zod schemas (`z.input` of the `data` schema of each CloudEvents `type`) and validates
+ * through them, so a test cannot feed the rules data the contract would reject: such data fails to
+ * compile, and if it is built dynamically, the factory throws. A test of rejection builds its raw
+ * JSON itself (contract.test.ts, input-bounds.test.ts), never through `ev`.
+ */
+import type { z } from "zod";
 import { type Account, type AccountInput, accountSchema } from "../../shared/contract/accounts.js";
+import { instantOf } from "../../shared/contract/common.js";
 import type { Tariff } from "../../shared/contract/tariffs.js";
 import { tariffSchema } from "../../shared/contract/tariffs.js";
-import type { LedgerEvent } from "../../shared/core/rating/types.js";
+import {
+  cloudEventEnvelopeSchema,
+  eventDataSchemas,
+  type UsageEventType,
+} from "../../shared/contract/usage-event.js";
+import type { LedgerEventOf } from "../../shared/core/rating/types.js";
+
+/** What a test writes as the `data` of an event of type T (the schema's input: optional keys may be left out). */
+export type EventInput<T extends UsageEventType> = z.input<(typeof eventDataSchemas)[T]>;
+/** The envelope fields a test may set; the rest get defaults (subject acme, source /test, a fresh id). */
+export type EnvelopeInput = Partial<{ id: string; source: string; subject: string }>;
 
 let seq = 0;
-/** A ledger event; `data` is not validated here (the contract tests do that). */
-export function ev(
-  type: string,
+/**
+ * A validated ledger event of type `type` at `time`, `t` computed as ingestion does (instantOf).
+ * The last argument is the event id, or envelope fields.
+ */
+export function ev<T extends UsageEventType>(
+  type: T,
   time: string,
-  data: Record<string, unknown>,
-  extraOrId: string | Partial<{ id: string; source: string; subject: string }> = {},
-): LedgerEvent {
+  data: EventInput<T>,
+  extraOrId: string | EnvelopeInput = {},
+): LedgerEventOf<T> {
   seq += 1;
   const extra = typeof extraOrId === "string" ? { id: extraOrId } : extraOrId;
-  return {
+  const envelope = cloudEventEnvelopeSchema.parse({
     specversion: "1.0",
     id: extra.id ?? `e${String(seq).padStart(6, "0")}`,
     source: extra.source ?? "/test",
@@ -22,8 +43,11 @@ export function ev(
     subject: extra.subject ?? "acme",
     time,
     data,
-    t: Date.parse(time),
-  } as unknown as LedgerEvent;
+  });
+  const parsed = eventDataSchemas[type].safeParse(data);
+  if (!parsed.success)
+    throw new Error(`test event ${type} at ${time}: the contract rejects its data: ${parsed.error.message}`);
+  return { ...envelope, data: parsed.data, t: instantOf(time) } as unknown as LedgerEventOf<T>;
 }
 
 export function account(over: Partial<AccountInput> = {}): Account {
@@ -40,3 +64,14 @@ export const v2025 = (rates: unknown[], packages: unknown[] = []) => ({
   rates,
   packages,
 });
+
+/**
+ * `ev` for table-driven tests whose type is a row value: checked by the same schemas, at run time
+ * only (a row of data the contract rejects throws).
+ */
+export const evOf = (
+  type: UsageEventType,
+  time: string,
+  data: Record<string, unknown>,
+  extraOrId: string | EnvelopeInput = {},
+) => ev(type, time, data as EventInput<typeof type>, extraOrId);

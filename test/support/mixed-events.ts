@@ -35,7 +35,7 @@ export const eventArb = fc
           endUserId: user,
           senderId: "wa1",
           kind: flag ? "template" : "freeform",
-          category: ["marketing", "utility", "authentication"][n % 3],
+          category: (["marketing", "utility", "authentication"] as const)[n % 3],
           delivered: n % 4 !== 0,
         });
       case 4:

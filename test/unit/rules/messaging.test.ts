@@ -1,28 +1,24 @@
 /** Per-message and active-user channels (rating-rules §3 table, G1, G2, G3). */
 import { describe, expect, it } from "vitest";
+import type { UsageEventType } from "../../../shared/contract/usage-event.js";
 import { rateActiveUsers, rateMessages, rateSessions } from "../../../shared/core/rating/rules/messaging.js";
-import type { ProductRule } from "../../../shared/core/rating/types.js";
-import { periodWindow } from "../../../shared/core/time.js";
-import { account, ev } from "../../support/events.js";
+import type { LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
+import { ev, evOf } from "../../support/events.js";
+import { july, julyIst, rate, rateText } from "./harness.js";
 
-const july = periodWindow("2025-07", "UTC");
 const T = "2025-07-02T09:00:00Z";
-const run = (rule: ProductRule, events: ReturnType<typeof ev>[], period = july) => {
-  const out = rule({ account: account(), period, events });
-  const fmt = (c: { product: string; dimensions: Record<string, string>; quantity: { toFixed(): string } }) =>
-    `${c.product}[${Object.entries(c.dimensions)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(";")}]x${c.quantity.toFixed()}`;
-  return { charges: out.charges.map(fmt), blocked: (out.blocked ?? []).map(fmt) };
+const run = (rule: ProductRule, events: LedgerEvent[], period = july) => {
+  const { charges, blocked } = rateText(rule, events, period, {}, { at: false });
+  return { charges, blocked };
 };
 
 describe("rateMessages", () => {
-  it.each([
+  it.each<[string, UsageEventType, Record<string, unknown>, string[], string[]]>([
     [
       "G1 sms.mt submitted is charged with country and network",
       "sms.mt",
       { to: "1", country: "TR", network: "tcell", status: "submitted" },
-      ["sms.mt[country=TR;network=tcell]x1"],
+      ["sms.mt[country=TR;network=tcell]"],
       [],
     ],
     ["G1 sms.mt rejected is free", "sms.mt", { to: "1", country: "TR", status: "rejected" }, [], []],
@@ -31,7 +27,7 @@ describe("rateMessages", () => {
       "sms.mt",
       { to: "1", country: "TR", status: "submitted", blocked: true },
       [],
-      ["sms.mt[country=TR]x1"],
+      ["sms.mt[country=TR]"],
     ],
     [
       "G2 blocked but rejected: nothing would have been charged",
@@ -44,14 +40,14 @@ describe("rateMessages", () => {
       "G14 sms.mt without network carries only country",
       "sms.mt",
       { to: "1", country: "DE", status: "submitted" },
-      ["sms.mt[country=DE]x1"],
+      ["sms.mt[country=DE]"],
       [],
     ],
     [
       "§3 mms.mo accepted",
       "mms.mo",
       { from: "1", country: "TR", status: "accepted" },
-      ["mms.mo[country=TR]x1"],
+      ["mms.mo[country=TR]"],
       [],
     ],
     ["§3 sms.mo rejected is free", "sms.mo", { from: "1", country: "TR", status: "rejected" }, [], []],
@@ -59,7 +55,7 @@ describe("rateMessages", () => {
       "§3 rcs.mt submitted and delivered",
       "rcs.mt",
       { to: "1", country: "TR", status: "submitted", delivered: true },
-      ["rcs.mt[country=TR]x1"],
+      ["rcs.mt[country=TR]"],
       [],
     ],
     [
@@ -73,7 +69,7 @@ describe("rateMessages", () => {
       "§3 number lookup sent",
       "number_lookup.request",
       { msisdn: "1", country: "TR", status: "sent" },
-      ["number_lookup.request[country=TR]x1"],
+      ["number_lookup.request[country=TR]"],
       [],
     ],
     [
@@ -87,7 +83,7 @@ describe("rateMessages", () => {
       "§3 e-mail to a block-listed address is charged",
       "email.message",
       { to: "a", status: "suppressed" },
-      ["email.message[]x1"],
+      ["email.message"],
       [],
     ],
     ["G1 e-mail rejected is free", "email.message", { to: "a", status: "rejected" }, [], []],
@@ -95,23 +91,23 @@ describe("rateMessages", () => {
       "§3 e-mail validation submitted",
       "email.validation",
       { address: "a", status: "submitted", result: "no" },
-      ["email.validation[]x1"],
+      ["email.validation"],
       [],
     ],
     [
       "§3 push submitted by platform",
       "push.notification",
       { platform: "android", status: "submitted" },
-      ["push.notification[platform=android]x1"],
+      ["push.notification[platform=android]"],
       [],
     ],
-    ["§3 LINE delivered", "line.message", { endUserId: "u", delivered: true }, ["line.message[]x1"], []],
+    ["§3 LINE delivered", "line.message", { endUserId: "u", delivered: true }, ["line.message"], []],
     ["§3 Zalo undelivered is free", "zalo.message", { endUserId: "u", delivered: false }, [], []],
     [
       "§3 Kakao alimtalk delivered",
       "kakao.message",
       { endUserId: "u", product: "alimtalk", delivered: true },
-      ["kakao.alimtalk[]x1"],
+      ["kakao.alimtalk"],
       [],
     ],
     [
@@ -119,22 +115,19 @@ describe("rateMessages", () => {
       "kakao.message",
       { endUserId: "u", product: "chingutalk", delivered: true, blocked: true },
       [],
-      ["kakao.chingutalk[]x1"],
+      ["kakao.chingutalk"],
     ],
   ])("%s", (_n, type, data, charges, blocked) => {
-    expect(run(rateMessages, [ev(type, T, data)])).toEqual({ charges, blocked });
+    expect(run(rateMessages, [evOf(type, T, data)])).toEqual({ charges, blocked });
   });
 
   it("G3 the period is the account's time zone month", () => {
-    const ist = periodWindow("2025-07", "Europe/Istanbul");
     const e = [
       ev("sms.mt", "2025-06-30T21:00:00Z", { to: "1", country: "TR", status: "submitted" }), // 00:00 on 1 July in Istanbul
       ev("sms.mt", "2025-06-30T20:59:59Z", { to: "1", country: "TR", status: "submitted" }), // still June there
       ev("sms.mt", "2025-07-31T21:00:00Z", { to: "1", country: "TR", status: "submitted" }), // August there
     ];
-    expect(
-      rateMessages({ account: account({ timezone: "Europe/Istanbul" }), period: ist, events: e }).charges,
-    ).toHaveLength(1);
+    expect(rate(rateMessages, e, julyIst).charges).toHaveLength(1);
   });
 });
 
@@ -145,10 +138,7 @@ describe("rateSessions", () => {
       ev("ussd.session", T, { sessionId: "s1", country: "NG", initiatedBy: "account" }),
       ev("ussd.session", T, { sessionId: "s2", country: "NG", initiatedBy: "third_party" }),
     ];
-    expect(run(rateSessions, e).charges).toEqual([
-      "ussd.session[country=NG]x1",
-      "ussd.session[country=NG]x1",
-    ]);
+    expect(run(rateSessions, e).charges).toEqual(["ussd.session[country=NG]", "ussd.session[country=NG]"]);
   });
   it("§3 Kakao Sangdam: a session reported in June is not charged again in July", () => {
     const e = [
@@ -168,10 +158,7 @@ describe("rateActiveUsers", () => {
       ev("telegram.message", T, { endUserId: "u1", delivered: true }),
       ev("messenger.message", "2025-06-30T23:59:59Z", { endUserId: "u3", delivered: true }),
     ];
-    expect(run(rateActiveUsers, e).charges).toEqual([
-      "messenger.active_user[]x1",
-      "telegram.active_user[]x1",
-    ]);
+    expect(run(rateActiveUsers, e).charges).toEqual(["messenger.active_user", "telegram.active_user"]);
   });
   it("G2 users reached only by blocked messages are informational, never counted", () => {
     const e = [
@@ -180,8 +167,8 @@ describe("rateActiveUsers", () => {
       ev("apple_bc.message", T, { endUserId: "u2", delivered: true }),
     ];
     expect(run(rateActiveUsers, e)).toEqual({
-      charges: ["apple_bc.active_user[]x1"],
-      blocked: ["apple_bc.active_user[]x1"],
+      charges: ["apple_bc.active_user"],
+      blocked: ["apple_bc.active_user"],
     });
   });
 });

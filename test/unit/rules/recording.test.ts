@@ -4,21 +4,18 @@ import type { AccountInput } from "../../../shared/contract/accounts.js";
 import { rateRecording, recordingAboveLimit } from "../../../shared/core/rating/rules/recording.js";
 import type { LedgerEvent, LedgerEventOf } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
-import { account, ev } from "../../support/events.js";
+import { ev } from "../../support/events.js";
+import { july, outputText, rate } from "./harness.js";
 
-const july = periodWindow("2025-07", "UTC");
 const T = "2025-07-02T09:00:00Z";
 const FULL = {
   settings: { conversationsFullSolution: true, conversationsLicenses: 4 },
 } as Partial<AccountInput>;
 
 const run = (events: LedgerEvent[], over: Partial<AccountInput> = {}, period: PeriodWindow = july) => {
-  const out = rateRecording({ account: account(over), period, events });
-  return {
-    charges: out.charges.map((c) => `${c.product}x${c.quantity.toFixed()}`),
-    pricedAt: out.charges.map((c) => new Date(c.pricedAt).toISOString()),
-    compliance: out.compliance ?? {},
-  };
+  const out = rate(rateRecording, events, period, over);
+  const { charges, compliance } = outputText(out, { at: false });
+  return { charges, pricedAt: out.charges.map((c) => new Date(c.pricedAt).toISOString()), compliance };
 };
 
 const at = (base: string, s: number) => new Date(Date.parse(base) + s * 1000).toISOString();
@@ -49,18 +46,18 @@ const storage = (time: string, day: string, data: Record<string, unknown>, id?: 
 
 describe("rateRecording: recording.license (§5)", () => {
   it.each([
-    ["§5 one licence per recorded call below the limit (default 10)", calls(3), {}, ["recording.licensex3"]],
+    ["§5 one licence per recorded call below the limit (default 10)", calls(3), {}, ["recording.license x3"]],
     [
       "§5 min(recorded calls, limit): 12 recorded calls, default limit 10",
       calls(12),
       {},
-      ["recording.licensex10"],
+      ["recording.license x10"],
     ],
     [
       "§5 the account's recordingLimit",
       calls(7),
       { settings: { recordingLimit: 5 } },
-      ["recording.licensex5"],
+      ["recording.license x5"],
     ],
     ["§5 unrecorded calls need no licence", [unrecorded(T)], {}, []],
     ["§5 Full solution: recording is free", calls(3), FULL, []],
@@ -88,17 +85,17 @@ describe("rateRecording: storage (§5)", () => {
       storage("2025-07-04T23:30:00Z", "2025-07-04", { minutes: 50 }),
     ];
     expect(run(e).charges).toEqual([
-      "recording.storage_minute_dayx120",
-      "recording.video_storage_gb_dayx2",
-      "recording.storage_minute_dayx50",
+      "recording.storage_minute_day x120",
+      "recording.video_storage_gb_day x2",
+      "recording.storage_minute_day x50",
     ]);
   });
 
   it("§5 Full solution: GB-days instead of minute-days; video for everyone", () => {
     const e = [storage(T, "2025-07-02", { minutes: 100, gigabytes: 5, videoGigabytes: 0.25 })];
     expect(run(e, FULL).charges).toEqual([
-      "recording.storage_gb_dayx5",
-      "recording.video_storage_gb_dayx0.25",
+      "recording.storage_gb_day x5",
+      "recording.video_storage_gb_day x0.25",
     ]);
   });
 
@@ -107,7 +104,7 @@ describe("rateRecording: storage (§5)", () => {
       storage(T, "2025-07-02", { minutes: 7 }, "st-b"),
       storage(T, "2025-07-02", { minutes: 9 }, "st-a"),
     ];
-    expect(run(e).charges).toEqual(["recording.storage_minute_dayx7"]);
+    expect(run(e).charges).toEqual(["recording.storage_minute_day x7"]);
   });
 
   it("§5 seed example: 5 minutes kept 2 days = 10 minute-days", () => {
@@ -116,7 +113,7 @@ describe("rateRecording: storage (§5)", () => {
       storage("2025-07-03T09:00:00Z", "2025-07-03", { minutes: 5 }),
     ];
     const out = run(e);
-    expect(out.charges).toEqual(["recording.storage_minute_dayx5", "recording.storage_minute_dayx5"]);
+    expect(out.charges).toEqual(["recording.storage_minute_day x5", "recording.storage_minute_day x5"]);
     expect(out.pricedAt).toEqual(["2025-07-02T09:00:00.000Z", "2025-07-03T09:00:00.000Z"]);
   });
 
@@ -134,7 +131,7 @@ describe("rateRecording: storage (§5)", () => {
       storage("2025-07-01T00:10:00Z", "2025-06-30", { minutes: 45 }),
     ];
     const out = run(e);
-    expect(out.charges).toEqual(["recording.storage_minute_dayx45"]);
+    expect(out.charges).toEqual(["recording.storage_minute_day x45"]);
     expect(out.pricedAt).toEqual(["2025-07-01T00:10:00.000Z"]);
     // ...and not again in August.
     expect(run(e, {}, periodWindow("2025-08", "UTC")).charges).toEqual([]);
@@ -152,7 +149,7 @@ describe("rateRecording: storage (§5)", () => {
     const ist = periodWindow("2025-07", "Europe/Istanbul");
     const e = [storage("2025-06-30T21:30:00Z", "2025-07-01", { minutes: 3 })];
     const out = run(e, { timezone: "Europe/Istanbul" }, ist);
-    expect(out.charges).toEqual(["recording.storage_minute_dayx3"]);
+    expect(out.charges).toEqual(["recording.storage_minute_day x3"]);
     expect(out.pricedAt).toEqual(["2025-06-30T21:30:00.000Z"]);
   });
 });
@@ -164,7 +161,7 @@ describe("rateRecording: recording.video_export (§5)", () => {
       ev("recording.exported", "2025-07-09T09:00:00Z", { recordingId: "r1" }),
       ev("recording.exported", "2025-06-30T09:00:00Z", { recordingId: "r0" }), // June
     ];
-    expect(run(e).charges).toEqual(["recording.video_exportx1", "recording.video_exportx1"]);
+    expect(run(e).charges).toEqual(["recording.video_export", "recording.video_export"]);
   });
 });
 

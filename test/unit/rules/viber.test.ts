@@ -1,45 +1,30 @@
 /** Viber business messages and Viber Bot (rating-rules §3.1, §3.2, G1, G2, G3, G12, G13). */
 import { describe, expect, it } from "vitest";
-import { RATING_LOOKAHEAD, ratePeriod } from "../../../shared/core/rating/engine.js";
-import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
+import { ratePeriod } from "../../../shared/core/rating/engine.js";
 import { rateViber, rateViberBot } from "../../../shared/core/rating/rules/viber.js";
-import type { Charge, LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
+import type { LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
-import { account, ev, tariff, v2025 } from "../../support/events.js";
+import { account, type EventInput, ev, tariff, v2025 } from "../../support/events.js";
 import { rateInEveryOrder } from "../../support/orders.js";
+import { HOUR as H, iso, july, june, rate, rateText } from "./harness.js";
 
-const july = periodWindow("2025-07", "UTC");
-const june = periodWindow("2025-06", "UTC");
 const T = "2025-07-02T09:00:00Z";
-const H = 3_600_000;
 /** An instant `hours` (and `ms`) after `base`. */
 const at = (hours: number, ms = 0, base = T) => new Date(Date.parse(base) + hours * H + ms).toISOString();
-const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
-
-/** "product[k=v] @pricedAt #commitmentServiceId" */
-const fmt = (c: Charge) => {
-  const d = Object.entries(c.dimensions)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(";");
-  const q = c.quantity.eq(1) ? "" : ` x${c.quantity.toFixed()}`;
-  return `${c.product}${d ? `[${d}]` : ""}${q} @${iso(c.pricedAt)}${c.commitmentServiceId ? ` #${c.commitmentServiceId}` : ""}`;
-};
-/** As the engine does: history up to the period's end, and the events just after it (`following`). */
+/** As the engine does (harness.ts): history up to the period's end, and the events just after it (`following`). */
 const run = (rule: ProductRule, events: LedgerEvent[], period: PeriodWindow = july) => {
-  const ordered = canonicalOrder(events);
-  const out = rule({
-    account: account({ timezone: period.timezone }),
-    period,
-    events: ordered.filter((e) => e.t < period.end),
-    following: ordered.filter((e) => e.t >= period.end && e.t < period.end + RATING_LOOKAHEAD),
-  });
-  return { charges: out.charges.map(fmt), blocked: (out.blocked ?? []).map(fmt) };
+  const { charges, blocked } = rateText(rule, events, period);
+  return { charges, blocked };
 };
 
 // Viber helpers: end user u1, service svc1 unless told.
 const inb = (time: string, endUserId = "u1", serviceId = "svc1") =>
   ev("viber.inbound", time, { endUserId, serviceId });
-const vmsg = (time: string, messageType = "session", extra: Record<string, unknown> = {}) =>
+const vmsg = (
+  time: string,
+  messageType: "session" | "transactional" | "promotional" = "session",
+  extra: Partial<EventInput<"viber.message">> = {},
+) =>
   ev("viber.message", time, { endUserId: "u1", serviceId: "svc1", messageType, delivered: true, ...extra });
 const sessionMsgs = (n: number, fromHour: number) =>
   Array.from({ length: n }, (_, i) => vmsg(at(fromHour, i * 1000)));
@@ -325,7 +310,7 @@ describe("rateViberBot (§3.2)", () => {
 
 describe("§3.1 active senders for the minimum commitment", () => {
   it("a sender whose July messages are all covered by a June session is active in July without a charge", () => {
-    const events = canonicalOrder([
+    const events = [
       ev("viber.inbound", "2025-06-30T20:00:00Z", { endUserId: "u1", serviceId: "svc-1" }),
       ev("viber.message", "2025-06-30T21:00:00Z", {
         endUserId: "u1",
@@ -346,8 +331,8 @@ describe("§3.1 active senders for the minimum commitment", () => {
         delivered: true,
         blocked: true,
       }),
-    ]);
-    const out = rateViber({ account: account(), period: july, events });
+    ];
+    const out = rate(rateViber, events);
     expect(out.charges).toEqual([]);
     // svc-2 only sent blocked traffic: G2, it counts for nothing.
     expect(out.commitmentSenders).toEqual(["svc-1"]);

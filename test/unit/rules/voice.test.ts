@@ -4,41 +4,44 @@ import type { AccountInput } from "../../../shared/contract/accounts.js";
 import { conferenceExposure, rateVoice } from "../../../shared/core/rating/rules/voice.js";
 import type { LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
-import { account, ev } from "../../support/events.js";
+import { type EventInput, ev } from "../../support/events.js";
+import { july, outputText, rate } from "./harness.js";
 
-const july = periodWindow("2025-07", "UTC");
 const T = "2025-07-02T09:00:00Z";
 
 const run = (events: LedgerEvent[], period: PeriodWindow = july, over: Partial<AccountInput> = {}) => {
-  const out = rateVoice({ account: account(over), period, events });
-  const fmt = (c: {
-    product: string;
-    dimensions?: Record<string, string>;
-    quantity: { toFixed(): string };
-  }) =>
-    `${c.product}[${Object.entries(c.dimensions ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(";")}]x${c.quantity.toFixed()}`;
+  const out = rate(rateVoice, events, period, over);
+  const { charges, suspense, compliance } = outputText(out, { at: false });
   return {
-    charges: out.charges.map(fmt),
+    charges,
     pricedAt: out.charges.map((c) => new Date(c.pricedAt).toISOString()),
-    suspense: (out.suspense ?? []).map((s) => `${fmt(s)} ${s.reason}`),
-    compliance: out.compliance ?? {},
+    suspense,
+    compliance,
   };
 };
 
-const call = (time: string, data: Record<string, unknown>, id?: string) =>
+type Call = EventInput<"voice.call">;
+/** A call: outbound to the US, answered, 60 s, unless `data` says otherwise (it must name the service). */
+const call = (time: string, data: Partial<Call>, id?: string) =>
   ev(
     "voice.call",
     time,
-    { callId: id ?? "c", direction: "outbound", country: "US", answered: true, durationSeconds: 60, ...data },
+    {
+      callId: id ?? "c",
+      direction: "outbound",
+      country: "US",
+      answered: true,
+      durationSeconds: 60,
+      ...data,
+    } as Call,
     id ? { id } : {},
   );
-const activated = (time: string, data: Record<string, unknown>) => ev("resource.activated", time, data);
-const deactivated = (time: string, data: Record<string, unknown>) => ev("resource.deactivated", time, data);
+type Resource = EventInput<"resource.activated">;
+const activated = (time: string, data: Resource) => ev("resource.activated", time, data);
+const deactivated = (time: string, data: Resource) => ev("resource.deactivated", time, data);
 
 describe("rateVoice: voice.minute (§5)", () => {
-  it.each([
+  it.each<[string, Partial<Call>, number]>([
     [
       "§5 calls answered by the end user: each started 60 s",
       { service: "calls", answeredBy: "end_user", durationSeconds: 61 },
@@ -125,11 +128,10 @@ describe("rateVoice: voice.minute (§5)", () => {
       1,
     ],
   ])("%s", (_n, data, minutes) => {
-    const d = { direction: "outbound", ...data } as Record<string, unknown>;
+    const d: Partial<Call> = { direction: "outbound", ...data };
+    const q = minutes === 1 ? "" : ` x${minutes}`;
     const expected =
-      minutes > 0
-        ? [`voice.minute[service=${d.service};direction=${d.direction};country=US]x${minutes}`]
-        : [];
+      minutes > 0 ? [`voice.minute[country=US;direction=${d.direction};service=${d.service}]${q}`] : [];
     expect(run([call(T, d)]).charges).toEqual(expected);
   });
 
@@ -139,8 +141,8 @@ describe("rateVoice: voice.minute (§5)", () => {
       call(T, { service: "click_to_call", durationSeconds: 30, country: "DE" }, "leg-b"),
     ];
     expect(run(legs).charges).toEqual([
-      "voice.minute[service=click_to_call;direction=outbound;country=TR]x2",
-      "voice.minute[service=click_to_call;direction=outbound;country=DE]x1",
+      "voice.minute[country=TR;direction=outbound;service=click_to_call] x2",
+      "voice.minute[country=DE;direction=outbound;service=click_to_call]",
     ]);
   });
 
@@ -150,7 +152,7 @@ describe("rateVoice: voice.minute (§5)", () => {
       call("2025-07-31T23:59:00Z", { service: "calls", durationSeconds: 180 }), // July, ends in August
     ];
     const out = run(e);
-    expect(out.charges).toEqual(["voice.minute[service=calls;direction=outbound;country=US]x3"]);
+    expect(out.charges).toEqual(["voice.minute[country=US;direction=outbound;service=calls] x3"]);
     expect(out.pricedAt).toEqual(["2025-07-31T23:59:00.000Z"]);
   });
 
@@ -166,23 +168,23 @@ describe("rateVoice: voice.minute (§5)", () => {
 });
 
 describe("rateVoice: AMD and transcription (§5)", () => {
-  it.each([
+  it.each<[string, Partial<Call>, string[]]>([
     [
       "§5 voice.amd: requested and answered",
       { service: "calls", amd: true, answeredBy: "machine" },
-      ["voice.amd[]x1"],
+      ["voice.amd"],
     ],
     ["§5 voice.amd: requested but unanswered is free", { service: "calls", amd: true, answered: false }, []],
     ["§5 voice.amd: not requested", { service: "calls", amd: false }, []],
     [
       "§5 transcription 15 s is one unit",
       { service: "calls", transcriptionSeconds: 15 },
-      ["voice.transcription[]x1"],
+      ["voice.transcription"],
     ],
     [
       "§5 transcription 16 s is two units (each started 15 s)",
       { service: "calls", transcriptionSeconds: 16 },
-      ["voice.transcription[]x2"],
+      ["voice.transcription x2"],
     ],
     ["§5 transcription 0 s gives nothing", { service: "calls", transcriptionSeconds: 0 }, []],
   ])("%s", (_n, data, extra) => {
@@ -193,9 +195,9 @@ describe("rateVoice: AMD and transcription (§5)", () => {
   it("G13 AMD and transcription are priced at the call's set-up time", () => {
     const out = run([call(T, { service: "calls", amd: true, transcriptionSeconds: 40 })]);
     expect(out.charges).toEqual([
-      "voice.minute[service=calls;direction=outbound;country=US]x1",
-      "voice.amd[]x1",
-      "voice.transcription[]x3",
+      "voice.minute[country=US;direction=outbound;service=calls]",
+      "voice.amd",
+      "voice.transcription x3",
     ]);
     expect(new Set(out.pricedAt)).toEqual(new Set(["2025-07-02T09:00:00.000Z"]));
   });
@@ -223,17 +225,17 @@ describe("rateVoice: voice.e911_penalty (§5, G11)", () => {
 
   it.each([
     ["§5 US number with E911 active: no penalty", [usNumber, e911("2025-06-15T00:00:00Z"), sos()], []],
-    ["§5 US number without E911: penalty", [usNumber, sos()], ["voice.e911_penalty[]x1"]],
+    ["§5 US number without E911: penalty", [usNumber, sos()], ["voice.e911_penalty"]],
     [
       "§5 E911 of another number does not cover it",
       [usNumber, e911("2025-06-15T00:00:00Z", "n-other"), sos()],
-      ["voice.e911_penalty[]x1"],
+      ["voice.e911_penalty"],
     ],
     ["G11 E911 activated exactly at the call's time is active (half-open)", [usNumber, e911(T), sos()], []],
     [
       "G11 E911 activated after the call: penalty",
       [usNumber, e911("2025-07-02T09:00:01Z"), sos()],
-      ["voice.e911_penalty[]x1"],
+      ["voice.e911_penalty"],
     ],
     [
       "G11 E911 deactivated exactly at the call's time is inactive",
@@ -243,14 +245,14 @@ describe("rateVoice: voice.e911_penalty (§5, G11)", () => {
         deactivated(T, { resourceId: "e911-n-us", resourceType: "e911", numberResourceId: "n-us" }),
         sos(),
       ],
-      ["voice.e911_penalty[]x1"],
+      ["voice.e911_penalty"],
     ],
     ["§5 non-US number: no penalty", [deNumber, sos({ fromResourceId: "n-de" })], []],
     ["§5 inbound emergency call: no penalty", [usNumber, sos({ direction: "inbound" })], []],
     [
       "§5 penalty even when the 911 call was not answered",
       [usNumber, sos({ answered: false })],
-      ["voice.e911_penalty[]x1"],
+      ["voice.e911_penalty"],
     ],
   ])("%s", (_n, events, expected) => {
     expect(penalty(events as LedgerEvent[])).toEqual(expected);
@@ -258,16 +260,16 @@ describe("rateVoice: voice.e911_penalty (§5, G11)", () => {
 
   it("§5 the penalised call's minutes are charged too", () => {
     expect(run([usNumber, sos()]).charges).toEqual([
-      "voice.minute[service=calls;direction=outbound;country=US]x2",
-      "voice.e911_penalty[]x1",
+      "voice.minute[country=US;direction=outbound;service=calls] x2",
+      "voice.e911_penalty",
     ]);
   });
 
   it("§5 G10 without fromResourceId the penalty goes to suspense", () => {
     const out = run([sos({ fromResourceId: undefined })]);
-    expect(out.charges).toEqual(["voice.minute[service=calls;direction=outbound;country=US]x2"]);
+    expect(out.charges).toEqual(["voice.minute[country=US;direction=outbound;service=calls] x2"]);
     expect(out.suspense).toHaveLength(1);
-    expect(out.suspense[0]).toMatch(/^voice\.e911_penalty\[\]x1 .*without fromResourceId/);
+    expect(out.suspense[0]).toMatch(/^voice\.e911_penalty: .*without fromResourceId/);
   });
 
   it("§5 G10 policy: fromResourceId that is not a known number goes to suspense", () => {
@@ -322,10 +324,10 @@ describe("rateVoice: voice.conference_participant (§5)", () => {
   it("§5 one charge per participant with minutes, priced at the conference event's time", () => {
     const out = run([conf([p("a", 0, 600), p("b", 0, 600), p("c", 120, 270), p("d", 500, 530)])]);
     expect(out.charges).toEqual([
-      "voice.conference_participant[]x3", // a: 150 s + 30 s
-      "voice.conference_participant[]x3", // b: 150 s + 30 s
-      "voice.conference_participant[]x3", // c: 150 s
-      "voice.conference_participant[]x1", // d: 30 s
+      "voice.conference_participant x3", // a: 150 s + 30 s
+      "voice.conference_participant x3", // b: 150 s + 30 s
+      "voice.conference_participant x3", // c: 150 s
+      "voice.conference_participant", // d: 30 s
     ]);
     expect(out.pricedAt[0]).toBe("2025-07-02T11:00:00.000Z");
   });
@@ -337,9 +339,13 @@ describe("rateVoice: voice.conference_participant (§5)", () => {
 });
 
 describe("rateVoice: SIP trunk compliance figures (§5)", () => {
-  const trunk = (time: string, resourceId: string, channels: number, plan = "unlimited_us") =>
-    activated(time, { resourceId, resourceType: "sip_trunk", channels, plan, country: "US" });
-  const trunkCall = (time: string, minutes: number, data: Record<string, unknown> = {}) =>
+  const trunk = (
+    time: string,
+    resourceId: string,
+    channels: number,
+    plan: Resource["plan"] = "unlimited_us",
+  ) => activated(time, { resourceId, resourceType: "sip_trunk", channels, plan, country: "US" });
+  const trunkCall = (time: string, minutes: number, data: Partial<Call> = {}) =>
     call(time, { service: "sip_trunk", trunkId: "t1", durationSeconds: minutes * 60, ...data });
 
   it("§5 fair use: billed outbound minutes on unlimited_us trunks ÷ Σ peak channels; exactly 4000 is no breach", () => {

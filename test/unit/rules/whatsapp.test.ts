@@ -1,43 +1,25 @@
 /** WhatsApp Business Platform usage (rating-rules §3.3, G1, G2, G3, G12, G13). */
 import { describe, expect, it } from "vitest";
-import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
 import { rateWhatsApp } from "../../../shared/core/rating/rules/whatsapp.js";
-import type { Charge, LedgerEvent } from "../../../shared/core/rating/types.js";
+import type { LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
-import { account, ev } from "../../support/events.js";
+import { type EventInput, ev } from "../../support/events.js";
 import { rateInEveryOrder } from "../../support/orders.js";
+import { HOUR as H, iso, july, june, rateText } from "./harness.js";
 
-const june = periodWindow("2025-06", "UTC");
-const july = periodWindow("2025-07", "UTC");
-const H = 3_600_000;
 const J = "2025-06-10T09:00:00Z"; // per-conversation regime
 const T = "2025-07-10T09:00:00Z"; // per-message regime
 const at = (base: string, hours: number, ms = 0) => new Date(Date.parse(base) + hours * H + ms).toISOString();
-const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
-
-const fmt = (c: Charge) => {
-  const d = Object.entries(c.dimensions)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(";");
-  return `${c.product}${d ? `[${d}]` : ""}${c.quantity.eq(1) ? "" : ` x${c.quantity.toFixed()}`} @${iso(c.pricedAt)}`;
-};
 const run = (events: LedgerEvent[], period: PeriodWindow) => {
-  const out = rateWhatsApp({
-    account: account({ timezone: period.timezone }),
-    period,
-    events: canonicalOrder(events),
-  });
-  return {
-    charges: out.charges.map(fmt),
-    blocked: (out.blocked ?? []).map(fmt),
-    suspense: (out.suspense ?? []).map((s) => `${s.product}: ${s.reason}`),
-  };
+  const { charges, blocked, suspense } = rateText(rateWhatsApp, events, period);
+  return { charges, blocked, suspense };
 };
 
 // End user u1, sender wa1 unless told.
-const inb = (time: string, extra: Record<string, unknown> = {}) =>
+const inb = (time: string, extra: Partial<EventInput<"whatsapp.inbound">> = {}) =>
   ev("whatsapp.inbound", time, { endUserId: "u1", senderId: "wa1", ...extra });
-const tpl = (time: string, category: string, extra: Record<string, unknown> = {}) =>
+type WhatsAppMessage = EventInput<"whatsapp.message">;
+const tpl = (time: string, category: WhatsAppMessage["category"], extra: Partial<WhatsAppMessage> = {}) =>
   ev("whatsapp.message", time, {
     endUserId: "u1",
     senderId: "wa1",
@@ -46,7 +28,7 @@ const tpl = (time: string, category: string, extra: Record<string, unknown> = {}
     delivered: true,
     ...extra,
   });
-const free = (time: string, extra: Record<string, unknown> = {}) =>
+const free = (time: string, extra: Partial<WhatsAppMessage> = {}) =>
   ev("whatsapp.message", time, {
     endUserId: "u1",
     senderId: "wa1",
@@ -61,7 +43,7 @@ const template = (category: string, time: string) =>
   `whatsapp.template[category=${category}] @${iso(Date.parse(time))}`;
 const freeform = (time: string) => `whatsapp.freeform @${iso(Date.parse(time))}`;
 const OUTSIDE_CSW =
-  "whatsapp.conversation: free-form message delivered outside the customer support window with no open conversation";
+  "whatsapp.conversation[category=service]: free-form message delivered outside the customer support window with no open conversation";
 
 describe("rateWhatsApp before 2025-07-01: per conversation (§3.3)", () => {
   it.each<[string, LedgerEvent[], string[], string[], string[]]>([

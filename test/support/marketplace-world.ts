@@ -1,0 +1,103 @@
+/**
+ * The Marketplace tests' shared world (issue 13): Azure accounts, ledger events stored straight into
+ * the usage store (as ingestion stores them, past its 24-hour receipt check) and the reporter run at
+ * every hour boundary the virtual clock passes, as the hourly schedule runs it.
+ */
+import { expect } from "vitest";
+import type { LocalMeteringApi } from "../../local/metering-api.js";
+import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
+import type { MarketplaceRunReport } from "../../shared/app/report-marketplace-usage.js";
+import { type BillingConfig, configIndex } from "../../shared/core/config.js";
+import { contributionOf } from "../../shared/core/rating/counters.js";
+import type { LedgerEvent } from "../../shared/core/rating/types.js";
+import { HOUR } from "../../shared/core/time.js";
+import type { VirtualClock } from "../../shared/ports/clock.js";
+import { ev } from "./events.js";
+
+export const at = (iso: string) => Date.parse(iso);
+
+/** An Azure Marketplace account (rating-rules §6) on tariff `std`, plan `plan-std`. */
+export const azureAccount = (
+  accountId: string,
+  resourceId: string,
+  {
+    dimensions = { "sms.mt": "sms_mt" },
+    included = {},
+    name = accountId,
+  }: { dimensions?: Record<string, string>; included?: Record<string, number>; name?: string } = {},
+) => ({
+  accountId,
+  name,
+  currency: "EUR",
+  tariffId: "std",
+  billingChannel: "azure-marketplace" as const,
+  azure: { resourceId, planId: "plan-std", dimensions, includedQuantities: included },
+});
+
+/** One SMS to Turkey, submitted, by `subject`. */
+export const smsOf = (subject: string, time: string) =>
+  ev("sms.mt", time, { to: "905320000000", country: "TR", status: "submitted" }, { subject });
+
+/** Stores the events in the usage store as ingestion would (each once, by source and id). */
+export async function storeEvents(
+  ledger: DynamoUsageStore,
+  config: BillingConfig,
+  events: readonly LedgerEvent[],
+  now: number,
+): Promise<void> {
+  const index = configIndex(config);
+  for (const e of events) {
+    const account = index.account(e.subject);
+    if (!account) throw new Error(`unknown account ${e.subject}`);
+    const contribution = contributionOf(account, index.tariffOf(account), e);
+    await ledger.ingest(
+      [
+        {
+          event: e,
+          hash: `${e.source}#${e.id}`,
+          accountId: account.accountId,
+          contribution,
+          body: JSON.stringify(e),
+        },
+      ],
+      now,
+    );
+  }
+}
+
+/** Runs `run` at every hour boundary after the clock's time up to `until`, then moves the clock to `until`. */
+export async function runEveryHour<R>(
+  clock: VirtualClock,
+  until: number,
+  run: () => Promise<R>,
+): Promise<R[]> {
+  const reports: R[] = [];
+  for (let b = Math.floor(clock.now() / HOUR) * HOUR + HOUR; b <= until; b += HOUR) {
+    clock.advanceTo(b);
+    reports.push(await run());
+  }
+  clock.advanceTo(until);
+  return reports;
+}
+
+/** [effectiveStartTime, dimension, quantity, outcome] of every event the runs sent, account first when asked. */
+export const sentEvents = (reports: readonly MarketplaceRunReport[], withAccount = false) =>
+  reports.flatMap((r) =>
+    r.accounts.flatMap((a) =>
+      a.events.map((e) => [
+        ...(withAccount ? [a.accountId] : []),
+        e.effectiveStartTime,
+        e.dimension,
+        e.quantity,
+        e.outcome,
+      ]),
+    ),
+  );
+
+/** At most one accepted event per resource, dimension and hour at the Marketplace. */
+export function expectNoDoubleReport(api: LocalMeteringApi): void {
+  const keys = api
+    .accepted()
+    .map((e) => `${e.resourceId}|${e.dimension}|${Date.parse(e.effectiveStartTime)}`);
+  expect(new Set(keys).size).toBe(keys.length);
+}
