@@ -13,7 +13,7 @@ import {
   type ZoneFanOut,
 } from "../../shared/app/schedule-closes.js";
 import { overdueAccounts } from "../../shared/core/close-schedule.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { closeSchedulerEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.js";
 import { createMetrics, publishCloseSchedule } from "../../shared/runtime/observability.js";
@@ -38,10 +38,11 @@ export function createCloseSchedulerHandler(deps: ScheduleClosesDeps, opts: Clos
 export const closeSchedulerDeps = (
   env: { BILLING_TABLE: string; CLOSE_QUEUE_URL: string; CLOSE_GRACE_HOURS: number },
   clients: Pick<AwsClients, "dynamo" | "sqs">,
+  clock: Clock = systemClock,
 ): ScheduleClosesDeps => ({
   schedule: new DynamoCloseScheduleStore(clients.dynamo, env.BILLING_TABLE),
   queue: new SqsCloseQueue(clients.sqs, env.CLOSE_QUEUE_URL),
-  clock: systemClock,
+  clock,
   graceHours: env.CLOSE_GRACE_HOURS,
 });
 

@@ -16,7 +16,7 @@ import {
   closeAccount,
   UnknownAccountError,
 } from "../../shared/app/close-period.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { closeWorkerEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
 import { createMetrics, publishCloseRun } from "../../shared/runtime/observability.js";
@@ -93,12 +93,13 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
 export function closeWorkerDeps(
   env: { BILLING_TABLE: string; CONFIG_CACHE_SECONDS: number },
   clients: Pick<AwsClients, "dynamo">,
+  clock: Clock = systemClock,
 ): CloseDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
   // Each close reads its account and tariff afresh (two items): a tariff corrected just before
   // the close applies to it. The whole configuration is never loaded by the worker.
-  const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-  return storeDeps(store, systemClock, config, { configCacheMs: 0 });
+  const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
+  return storeDeps(store, clock, config, { configCacheMs: 0 });
 }
 
 export const handler = lambdaEntry(closeWorkerEnvironmentSchema, (env, clients) => {

@@ -14,7 +14,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { type IngestDeps, type IngestOutcome, ingestBatch } from "../../shared/app/ingest-usage.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { ingestEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
 import {
@@ -107,14 +107,15 @@ export function ingestDeps(
     EXPORTS_BUCKET?: string | undefined;
   },
   clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
+  clock: Clock = systemClock,
 ): IngestDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, {
     attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000,
   });
   const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
-  const config = cachedConfig(store, systemClock, configCacheMs);
+  const config = cachedConfig(store, clock, configCacheMs);
   const blobs = blobStore(clients.endpoints, env.EXPORTS_BUCKET, clients.trace);
-  return storeDeps(store, systemClock, config, { configCacheMs, blobs });
+  return storeDeps(store, clock, config, { configCacheMs, blobs });
 }
 
 export const handler = lambdaEntry(ingestEnvironmentSchema, (env, clients) =>

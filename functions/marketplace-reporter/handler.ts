@@ -32,7 +32,7 @@ import {
   type MarketplaceRunReport,
   reportMarketplaceUsage,
 } from "../../shared/app/report-marketplace-usage.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { marketplaceEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.js";
 import {
@@ -130,6 +130,7 @@ export function marketplaceReporterDeps(
     ENTRA_AUTHORITY?: string | undefined;
   },
   clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
+  clock: Clock = systemClock,
 ): MarketplaceReporterDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
   const marketplace = new DynamoMarketplaceStore(clients.dynamo, env.BILLING_TABLE);
@@ -144,8 +145,8 @@ export function marketplaceReporterDeps(
       })
     : undefined;
   const client = new HttpMeteringClient({ baseUrl: env.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
-  const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-  return { ledger: store.usage, store: marketplace, client, clock: systemClock, config };
+  const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
+  return { ledger: store.usage, store: marketplace, client, clock, config };
 }
 
 export const handler = lambdaEntry(marketplaceEnvironmentSchema, (env, clients) => {

@@ -204,6 +204,7 @@ export class BillingMonitoring extends Construct {
             left: [
               custom(METRIC.closeAccountsClosed, sum),
               custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
+              custom(METRIC.closeAccountsEnqueued, sum),
               custom(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeLines, sum),
             ],
