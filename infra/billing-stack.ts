@@ -82,7 +82,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   ingestUsage: [
     { actions: ["dynamodb:PartiQLInsert"], leadingKeys: ["ID#*", "CONFLICTS#*", "ACCT#*"] },
     { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
-    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
+    // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction).
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
@@ -93,28 +94,23 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
   ],
-  // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes); writes only
-  // under its claim: ACCT# (claim, lines, late markers, close record), REPORT# lists, SNAP# snapshots.
+  // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes) and looks
+  // the account and its tariff up by key (never the whole configuration); writes only under its
+  // claim: ACCT# (claim, lines, late markers, close record), REPORT# list chunks (and a crashed
+  // attempt's stale ones deleted), SNAP# snapshots (a rewritten one's old parts deleted).
   closeWorker: [
     {
       actions: ["dynamodb:Query"],
-      leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
     },
-    {
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-      ],
-      leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"],
-    },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["CFG#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "SNAP#*", "CFG#*"] },
+    { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
+    { actions: ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], leadingKeys: ["ACCT#*"] },
   ],
-  // Reads configuration and raw pages; writes only its own MKT# records and watermarks.
+  // Reads configuration, the account's periods with usage (ACCT# USAGE# markers) and raw pages;
+  // writes only its own MKT# records and watermarks.
   marketplaceReporter: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "EVT#*", "MKT#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
   // Lists and removes dead letters (with their per-account index entry, one transaction).
