@@ -7,7 +7,12 @@ import type { SQSEvent } from "aws-lambda";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
-import { BillingStack, DEFAULT_ENTRIES, INGEST_MAX_CONCURRENCY } from "../../infra/billing-stack.js";
+import {
+  BillingStack,
+  CLOSE_MAX_CONCURRENCY,
+  DEFAULT_ENTRIES,
+  INGEST_MAX_CONCURRENCY,
+} from "../../infra/billing-stack.js";
 import { MARKETPLACE_PENDING_ALARM_HOURS, USAGE_AGE_ALARM } from "../../infra/constructs/monitoring.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
@@ -331,7 +336,7 @@ describe("BillingStack", () => {
       EventSourceArn: arnOf(stack.closeQueue),
       FunctionName: { Ref: id(stack.functions.closeWorker.function) },
       BatchSize: 10,
-      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+      ScalingConfig: { MaximumConcurrency: CLOSE_MAX_CONCURRENCY },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
     });
     const close = propsOf(stack.closeQueue);
