@@ -49,19 +49,10 @@ function touches(command: string, input: Record<string, unknown>): Touch[] {
     action: `dynamodb:${action}`,
     pk: str((key as Record<string, unknown> | undefined)?.pk),
   });
+  // One item by key (the document client's commands drop "Item" from the name).
+  const single = /^(Get|Put|Update|Delete)(Item)?$/.exec(name);
+  if (single) return [item(`${single[1]}Item`, single[1] === "Put" ? input.Item : input.Key)];
   switch (name) {
-    case "GetItem":
-    case "Get":
-      return [item("GetItem", input.Key)];
-    case "PutItem":
-    case "Put":
-      return [item("PutItem", input.Item)];
-    case "UpdateItem":
-    case "Update":
-      return [item("UpdateItem", input.Key)];
-    case "DeleteItem":
-    case "Delete":
-      return [item("DeleteItem", input.Key)];
     case "Query": {
       const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
       const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
