@@ -29,16 +29,15 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
-  METRIC_DIMENSIONS,
-  METRICS_NAMESPACE,
 } from "../shared/runtime/observability.js";
+import { alarmAbove, billingMetric, queueDepth } from "./constructs/alarms.js";
 import { BillingFunction } from "./constructs/billing-function.js";
 import {
   grantObjectsGet,
@@ -46,9 +45,11 @@ import {
   grantQueueConsume,
   grantQueueSend,
   grantTableItems,
+  grantWithEnv,
   type TableAccess,
 } from "./constructs/grants.js";
 import { AlarmsNotify, BillingMonitoring } from "./constructs/monitoring.js";
+import { secureQueue } from "./constructs/secure-queue.js";
 
 export type BillingFunctionName =
   | "ingestUsage"
@@ -81,7 +82,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   ingestUsage: [
     { actions: ["dynamodb:PartiQLInsert"], leadingKeys: ["ID#*", "CONFLICTS#*", "ACCT#*"] },
     { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
-    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
+    // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction).
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
@@ -92,30 +94,25 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
   ],
-  // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes); writes only
-  // under its claim: ACCT# (claim, lines, late markers, close record), REPORT# lists, SNAP# snapshots.
+  // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes) and looks
+  // the account and its tariff up by key (never the whole configuration); writes only under its
+  // claim: ACCT# (claim, lines, late markers, close record), REPORT# list chunks (and a crashed
+  // attempt's stale ones deleted), SNAP# snapshots (a rewritten one's old parts deleted).
   closeWorker: [
     {
       actions: ["dynamodb:Query"],
-      leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
     },
-    {
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-      ],
-      leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"],
-    },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["CFG#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "SNAP#*", "CFG#*"] },
+    { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
+    { actions: ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], leadingKeys: ["ACCT#*"] },
     // Line explanations (D26), in transactions with the claim check on ACCT#.
     { actions: ["dynamodb:PutItem"], leadingKeys: ["EXPL#*"] },
   ],
-  // Reads configuration and raw pages; writes only its own MKT# records and watermarks.
+  // Reads configuration, the account's periods with usage (ACCT# USAGE# markers) and raw pages;
+  // writes only its own MKT# records and watermarks.
   marketplaceReporter: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "EVT#*", "MKT#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
   // Lists and removes dead letters (with their per-account index entry, one transaction).
@@ -163,9 +160,18 @@ export interface BillingStackProps extends StackProps {
   readonly stage?: Stage;
   /** Base URL of the marketplace metering API the hourly reporter calls. */
   readonly marketplaceApiUrl: string;
+  /**
+   * Hours after a period's end in an account's zone past which its close is overdue (the close
+   * scheduler's CloseAccountsOverdue and the close queue's age alarm, decisions D28).
+   * @default DEFAULT_CLOSE_OVERDUE_HOURS (context `closeOverdueHours` in infra/app.ts)
+   */
+  readonly closeOverdueHours?: number;
   /** Entry files per function. @default DEFAULT_ENTRIES (functions/<name>/handler.ts) */
   readonly entries?: Partial<Record<BillingFunctionName, string>>;
 }
+
+/** A period not closed this long after its end (in the account's zone) alarms (decisions D28). */
+export const DEFAULT_CLOSE_OVERDUE_HOURS = 6;
 
 /** Timeout of the ingest function; the usage queue's visibility timeout is derived from it. */
 const INGEST_TIMEOUT = Duration.seconds(30);
@@ -214,6 +220,11 @@ export class BillingStack extends Stack {
     super(scope, id, { terminationProtection: settings.terminationProtection, ...props });
     const entries = { ...DEFAULT_ENTRIES, ...props.entries };
     const removalPolicy = settings.removalPolicy;
+    const closeOverdueHours = props.closeOverdueHours ?? DEFAULT_CLOSE_OVERDUE_HOURS;
+    if (!Number.isInteger(closeOverdueHours) || closeOverdueHours < 1 || closeOverdueHours > 240)
+      throw new Error(
+        `closeOverdueHours must be a whole number of hours in 1..240, not ${closeOverdueHours}`,
+      );
     const alarmEmail = new CfnParameter(this, "AlarmEmail", {
       type: "String",
       description: "E-mail address the alarm topic notifies (confirm the subscription mail)",
@@ -252,43 +263,26 @@ export class BillingStack extends Stack {
       removalPolicy,
     });
 
-    this.usageDlq = new sqs.Queue(this, "UsageDeadLetterQueue", {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      // Longer than the source queue's: a redriven message keeps its original enqueue time.
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-
-    this.usageQueue = new sqs.Queue(this, "UsageQueue", {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(4),
+    // Queues (constructs/secure-queue.ts): SSE with the stack key, TLS only; a DLQ keeps 14 days,
+    // longer than its source queue's 4: a redriven message keeps its original enqueue time.
+    const queueBase = { key: this.key, removalPolicy };
+    const terminal = {
+      reason: "A dead-letter queue: terminal by design, its depth is alarmed and operators redrive it",
+    };
+    this.usageDlq = secureQueue(this, "UsageDeadLetterQueue", { ...queueBase, terminal });
+    this.usageQueue = secureQueue(this, "UsageQueue", {
+      ...queueBase,
       // AWS guidance: at least 6x the function timeout, plus the batching window.
       visibilityTimeout: Duration.seconds(
         6 * INGEST_TIMEOUT.toSeconds() + INGEST_BATCHING_WINDOW.toSeconds(),
       ),
       deadLetterQueue: { queue: this.usageDlq, maxReceiveCount: 5 },
-      removalPolicy,
     });
-
-    this.closeDlq = new sqs.Queue(this, "CloseDeadLetterQueue", {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    this.closeQueue = new sqs.Queue(this, "CloseQueue", {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(4),
+    this.closeDlq = secureQueue(this, "CloseDeadLetterQueue", { ...queueBase, terminal });
+    this.closeQueue = secureQueue(this, "CloseQueue", {
+      ...queueBase,
       visibilityTimeout: Duration.seconds(6 * CLOSE_WORKER_TIMEOUT.toSeconds()),
       deadLetterQueue: { queue: this.closeDlq, maxReceiveCount: CLOSE_MAX_RECEIVE_COUNT },
-      removalPolicy,
     });
 
     this.exportsBucket = new s3.Bucket(this, "ExportsBucket", {
@@ -300,15 +294,14 @@ export class BillingStack extends Stack {
       enforceSSL: true,
       removalPolicy,
     });
-    const exportsEnvironment = { EXPORTS_BUCKET: this.exportsBucket.bucketName };
 
     const common = {
       encryptionKey: this.key,
       encryptLogs: true,
       logRetention: settings.logRetention,
       removalPolicy,
+      // BILLING_TABLE, CLOSE_QUEUE_URL, EXPORTS_BUCKET and the secret's ARN come with their grants.
       environment: {
-        BILLING_TABLE: this.table.tableName,
         USAGE_QUEUE_URL: this.usageQueue.queueUrl,
         USAGE_DLQ_URL: this.usageDlq.queueUrl,
       },
@@ -316,15 +309,17 @@ export class BillingStack extends Stack {
 
     const ingestUsage = new BillingFunction(this, "IngestUsage", {
       ...common,
-      environment: { ...common.environment, ...exportsEnvironment },
       entry: entries.ingestUsage,
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
     });
-    const closeEnvironment = { CLOSE_QUEUE_URL: this.closeQueue.queueUrl, CLOSE_GRACE_HOURS: "2" };
     const closeScheduler = new BillingFunction(this, "CloseScheduler", {
       ...common,
-      environment: { ...common.environment, ...closeEnvironment },
+      environment: {
+        ...common.environment,
+        CLOSE_GRACE_HOURS: "2",
+        CLOSE_OVERDUE_HOURS: String(closeOverdueHours),
+      },
       entry: entries.closeScheduler,
       description:
         "Hourly: enqueues one close request per account whose period ended in its own time zone plus the grace",
@@ -347,11 +342,7 @@ export class BillingStack extends Stack {
     });
     const marketplaceReporter = new BillingFunction(this, "MarketplaceReporter", {
       ...common,
-      environment: {
-        ...common.environment,
-        MARKETPLACE_API_URL: props.marketplaceApiUrl,
-        MARKETPLACE_CREDENTIALS_SECRET_ARN: marketplaceCredentials.secretArn,
-      },
+      environment: { ...common.environment, MARKETPLACE_API_URL: props.marketplaceApiUrl },
       entry: entries.marketplaceReporter,
       description: "Reports rated usage to the marketplace metering API every hour",
       timeout: Duration.minutes(5),
@@ -360,16 +351,18 @@ export class BillingStack extends Stack {
     });
     const deadLetter = new BillingFunction(this, "DeadLetter", {
       ...common,
-      environment: { ...common.environment, ...exportsEnvironment },
       entry: entries.deadLetter,
       description: "Operator tool: lists and redrives dead-lettered usage messages",
       timeout: Duration.minutes(5),
     });
     this.functions = { ingestUsage, closeScheduler, closeWorker, marketplaceReporter, deadLetter };
 
-    // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through the service.
+    // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through
+    // the service; each grant sets the variable naming its resource (grantWithEnv).
     for (const [name, access] of Object.entries(TABLE_ACCESS) as [BillingFunctionName, TableAccess[]][]) {
-      grantTableItems(this.functions[name].function, this.table, this.key, access);
+      grantWithEnv(this.functions[name].function, "BILLING_TABLE", this.table.tableName, (g) =>
+        grantTableItems(g, this.table, this.key, access),
+      );
     }
     // The event source polls with the function's role: consume on the usage queue only.
     ingestUsage.function.addEventSourceMapping("UsageQueueSource", {
@@ -383,7 +376,12 @@ export class BillingStack extends Stack {
     // Redrive: send to the usage queue (reads its size limit), consume the DLQ.
     grantQueueSend(deadLetter.function, this.usageQueue, this.key, { readsAttributes: true });
     grantQueueConsume(deadLetter.function, this.usageDlq, this.key);
-    marketplaceCredentials.grantRead(marketplaceReporter.function);
+    grantWithEnv(
+      marketplaceReporter.function,
+      "MARKETPLACE_CREDENTIALS_SECRET_ARN",
+      marketplaceCredentials.secretArn,
+      (g) => marketplaceCredentials.grantRead(g),
+    );
     // Close fan-out (D15): the scheduler only sends close requests, the worker consumes them.
     closeWorker.function.addEventSourceMapping("CloseQueueSource", {
       eventSourceArn: this.closeQueue.queueArn,
@@ -392,18 +390,25 @@ export class BillingStack extends Stack {
       maxConcurrency: CLOSE_MAX_CONCURRENCY,
     });
     grantQueueConsume(closeWorker.function, this.closeQueue, this.key);
-    grantQueueSend(closeScheduler.function, this.closeQueue, this.key);
+    grantWithEnv(closeScheduler.function, "CLOSE_QUEUE_URL", this.closeQueue.queueUrl, (g) =>
+      grantQueueSend(g, this.closeQueue, this.key),
+    );
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
-    grantObjectsPut(ingestUsage.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
-    grantObjectsGet(deadLetter.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
+    const bucketName = this.exportsBucket.bucketName;
+    grantWithEnv(ingestUsage.function, "EXPORTS_BUCKET", bucketName, (g) =>
+      grantObjectsPut(g, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX),
+    );
+    grantWithEnv(deadLetter.function, "EXPORTS_BUCKET", bucketName, (g) =>
+      grantObjectsGet(g, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX),
+    );
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
-    this.scheduleDlq = new sqs.Queue(this, "ScheduleDeadLetterQueue", {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
+    this.scheduleDlq = secureQueue(this, "ScheduleDeadLetterQueue", {
+      ...queueBase,
+      terminal: {
+        ...terminal,
+        notADlqOfAQueue: "This queue is itself the dead-letter queue of the EventBridge Scheduler schedules",
+      },
     });
     const scheduleTarget = (name: string, fn: BillingFunction) => {
       const role = new iam.Role(this, `${name}ScheduleRole`, {
@@ -436,57 +441,32 @@ export class BillingStack extends Stack {
       target: scheduleTarget("MarketplaceReporter", marketplaceReporter),
     });
 
-    // Alarms.
-    new cloudwatch.Alarm(this, "UsageDlqNotEmptyAlarm", {
-      alarmDescription: "Usage messages reached the dead-letter queue after 5 receives",
-      metric: this.usageDlq.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, "CloseDlqNotEmptyAlarm", {
-      alarmDescription: `Close requests reached the close DLQ after ${CLOSE_MAX_RECEIVE_COUNT} receives (an account-period not closed)`,
-      metric: this.closeDlq.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    // Alarms (constructs/alarms.ts; each notifies the alarm topic, docs/runbook.md says what to do).
+    alarmAbove(
+      this,
+      "UsageDlqNotEmptyAlarm",
+      "Usage messages reached the dead-letter queue after 5 receives",
+      queueDepth(this.usageDlq),
+    );
+    alarmAbove(
+      this,
+      "CloseDlqNotEmptyAlarm",
+      `Close requests reached the close DLQ after ${CLOSE_MAX_RECEIVE_COUNT} receives (an account-period not closed)`,
+      queueDepth(this.closeDlq),
+    );
     // Emitted by the ingest handler (CloudWatch EMF) for each message that failed unexpectedly.
-    new cloudwatch.Alarm(this, "IngestErrorsAlarm", {
-      alarmDescription:
-        "Usage messages failed to ingest with an unexpected error (returned to the queue; see the ingest log)",
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: INGEST_UNEXPECTED_ERRORS_METRIC,
-        dimensionsMap: { ...METRIC_DIMENSIONS },
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.SUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, "IngestFunctionErrorsAlarm", {
-      alarmDescription:
-        "The ingest function failed (a whole batch failed, or it could not start): whole batch returned to the queue",
-      metric: ingestUsage.function.metricErrors({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.SUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    alarmAbove(
+      this,
+      "IngestErrorsAlarm",
+      "Usage messages failed to ingest with an unexpected error (returned to the queue; see the ingest log)",
+      billingMetric(INGEST_UNEXPECTED_ERRORS_METRIC, cloudwatch.Stats.SUM),
+    );
+    alarmAbove(
+      this,
+      "IngestFunctionErrorsAlarm",
+      "The ingest function failed (a whole batch failed, or it could not start): whole batch returned to the queue",
+      ingestUsage.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    );
     // Marketplace reporting (D20), emitted by the reporter every run (EMF): any refusal, an hour
     // still pending 20 hours after it ended, a run that left work undone (a call without answer, an
     // account not processed, batches left for the time budget), or a run that failed outright.
@@ -506,55 +486,39 @@ export class BillingStack extends Stack {
         MARKETPLACE_INCOMPLETE_RUNS_METRIC,
         "A marketplace reporter run left work undone (a call without answer, an account not processed, or its time budget ran out)",
       ],
-    ] as const) {
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName,
-          dimensionsMap: { ...METRIC_DIMENSIONS },
-          period: Duration.hours(1),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-    new cloudwatch.Alarm(this, "MarketplaceReporterErrorsAlarm", {
-      alarmDescription:
-        "The marketplace reporter function failed (an account could not be processed, or it could not start)",
-      metric: marketplaceReporter.function.metricErrors({
+    ] as const)
+      alarmAbove(
+        this,
+        id,
+        description,
+        billingMetric(metricName, cloudwatch.Stats.MAXIMUM, { period: Duration.hours(1) }),
+      );
+    alarmAbove(
+      this,
+      "MarketplaceReporterErrorsAlarm",
+      "The marketplace reporter function failed (an account could not be processed, or it could not start)",
+      marketplaceReporter.function.metricErrors({
         period: Duration.hours(1),
         statistic: cloudwatch.Stats.SUM,
       }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    );
     for (const [id, f] of [
       ["CloseSchedulerFailedAlarm", closeScheduler],
       ["MarketplaceReporterFailedAlarm", marketplaceReporter],
-    ] as const) {
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription: `A scheduled ${f.node.id} run failed after its retries (see its failure queue)`,
-        metric: f.failureQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
+    ] as const)
+      alarmAbove(
+        this,
+        id,
+        `A scheduled ${f.node.id} run failed after its retries (see its failure queue)`,
+        queueDepth(f.failureQueue),
+      );
 
     this.monitoring = new BillingMonitoring(this, "Monitoring", {
       key: this.key,
       alarmEmail: alarmEmail.valueAsString,
       usageQueue: this.usageQueue,
+      closeQueue: this.closeQueue,
+      closeOverdueHours,
       scheduleDlq: this.scheduleDlq,
       functions: this.functions,
     });
@@ -567,21 +531,6 @@ export class BillingStack extends Stack {
       reason:
         "Only the stack's function roles can reach the bucket (TLS only, public access blocked); object access is audited with CloudTrail data events, not server access logs",
     });
-    for (const q of [this.usageDlq, this.closeDlq, this.scheduleDlq])
-      Validations.of(q).acknowledge(
-        {
-          id: "Serverless::Serverless-SQSRedrivePolicy",
-          reason: "A dead-letter queue: terminal by design, its depth is alarmed and operators redrive it",
-        },
-        ...(q === this.scheduleDlq
-          ? [
-              {
-                id: "AwsSolutions::AwsSolutions-SQS3",
-                reason: "This queue is itself the dead-letter queue of the EventBridge Scheduler schedules",
-              },
-            ]
-          : []),
-      );
     for (const f of [ingestUsage, deadLetter])
       Validations.of(f.function.role!).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${DEAD_LETTER_BODIES_PREFIX}*]`,

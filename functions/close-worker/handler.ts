@@ -7,8 +7,6 @@
  * takes the claim over after its lease — or on an error; the queue's redrive moves a message that
  * keeps failing to the close DLQ, which is alarmed.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
-import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
@@ -18,17 +16,17 @@ import {
   closeAccount,
   UnknownAccountError,
 } from "../../shared/app/close-period.js";
-import { systemClock } from "../../shared/ports/clock.js";
-import { readEnvironment } from "../../shared/runtime/environment.js";
-import { createMetrics, publishCloseRun, SERVICE_NAME } from "../../shared/runtime/observability.js";
-import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { closeWorkerEnvironmentSchema } from "../../shared/runtime/environment.js";
+import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
+import { createMetrics, publishCloseRun } from "../../shared/runtime/observability.js";
+import { processSqsRecords } from "../../shared/runtime/sqs-batch.js";
+import { cachedConfig, storeDeps } from "../../shared/runtime/wiring.js";
 
 export const closeRequestSchema = z.object({
   accountId: z.string().min(1),
   period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/),
 });
-
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
 
 export interface CloseWorkerOptions {
   /** Sees each outcome (the local stack collects the reports of `billing simulate`). */
@@ -37,68 +35,76 @@ export interface CloseWorkerOptions {
   readonly onBatch?: (run: { durationMs: number; reports: AccountCloseOutcome[] }) => void;
 }
 
+/** A close request that can never be valid: fails on every receive until the close DLQ takes it. */
+class MalformedCloseRequestError extends Error {
+  override readonly name = "MalformedCloseRequestError";
+}
+
+/**
+ * Closes each record's account-period concurrently (shared/runtime/sqs-batch.ts): a request held
+ * by another run is returned to the queue without counting as a failure; when every record of a
+ * batch failed the handler throws, so the function's Errors alarm sees it.
+ */
 export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptions = {}) {
   return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
     const started = performance.now();
     const outcomes: AccountCloseOutcome[] = [];
-    const failures = await Promise.all(
-      event.Records.map(async (record): Promise<string | undefined> => {
-        let request: z.infer<typeof closeRequestSchema>;
-        try {
-          request = closeRequestSchema.parse(JSON.parse(record.body));
-        } catch (e) {
-          // Never valid: fails on every receive until the redrive moves it to the close DLQ.
-          logger.error("malformed close request", { messageId: record.messageId, error: String(e) });
-          return record.messageId;
-        }
-        try {
-          const outcome = await closeAccount(request.accountId, request.period, deps);
-          opts.onOutcome?.(outcome);
-          outcomes.push(outcome);
-          if (outcome.status === "being-closed") {
-            logger.info("account-period held by another run; retried later", { ...outcome });
-            return record.messageId;
+    try {
+      return await processSqsRecords(
+        event.Records,
+        async (record) => {
+          let request: z.infer<typeof closeRequestSchema>;
+          try {
+            request = closeRequestSchema.parse(JSON.parse(record.body));
+          } catch (e) {
+            throw new MalformedCloseRequestError(String(e), { cause: e });
           }
-          return undefined;
-        } catch (e) {
-          if (e instanceof UnknownAccountError) {
+          try {
+            const outcome = await closeAccount(request.accountId, request.period, deps);
+            opts.onOutcome?.(outcome);
+            outcomes.push(outcome);
+            if (outcome.status !== "being-closed") return "done";
+            logger.info("account-period held by another run; retried later", { ...outcome });
+            return "retry";
+          } catch (e) {
+            if (!(e instanceof UnknownAccountError)) throw e;
             logger.warn("close request for an account not configured; dropped", {
               ...request,
               error: e.message,
             });
-            return undefined;
+            return "done";
           }
-          logger.error("close failed; returned to the queue", { ...request, error: e as Error });
-          return record.messageId;
-        }
-      }),
-    );
-    opts.onBatch?.({ durationMs: performance.now() - started, reports: outcomes });
-    return {
-      batchItemFailures: failures
-        .filter((id): id is string => id !== undefined)
-        .map((itemIdentifier) => ({ itemIdentifier })),
-    };
+        },
+        (record, e) =>
+          e instanceof MalformedCloseRequestError
+            ? logger.error("malformed close request", { messageId: record.messageId, error: e.message })
+            : logger.error("close failed; returned to the queue", {
+                messageId: record.messageId,
+                error: e as Error,
+              }),
+      );
+    } finally {
+      opts.onBatch?.({ durationMs: performance.now() - started, reports: outcomes });
+    }
   };
 }
 
-let lambdaHandler: ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) | undefined;
-export const handler = (event: SQSEvent, context: Context) => {
-  if (!lambdaHandler) {
-    const env = readEnvironment();
-    const store = new DynamoBillingStore(
-      dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-      env.BILLING_TABLE,
-    );
-    // Each close reads its account and tariff afresh (two items): a tariff corrected just before
-    // the close applies to it. The whole configuration is never loaded by the worker.
-    const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-    const metrics = createMetrics();
-    lambdaHandler = middy(
-      createCloseWorkerHandler(storeDeps(store, systemClock, config, { configCacheMs: 0 }), {
-        onBatch: (run) => publishCloseRun(metrics, run),
-      }),
-    );
-  }
-  return lambdaHandler(event, context);
-};
+/** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
+export function closeWorkerDeps(
+  env: { BILLING_TABLE: string; CONFIG_CACHE_SECONDS: number },
+  clients: Pick<AwsClients, "dynamo">,
+  clock: Clock = systemClock,
+): CloseDeps {
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  // Each close reads its account and tariff afresh (two items): a tariff corrected just before
+  // the close applies to it. The whole configuration is never loaded by the worker.
+  const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
+  return storeDeps(store, clock, config, { configCacheMs: 0 });
+}
+
+export const handler = lambdaEntry(closeWorkerEnvironmentSchema, (env, clients) => {
+  const metrics = createMetrics();
+  return createCloseWorkerHandler(closeWorkerDeps(env, clients), {
+    onBatch: (run) => publishCloseRun(metrics, run),
+  });
+});

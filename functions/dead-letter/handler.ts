@@ -2,8 +2,6 @@
  * Operator actions on what could not be rated: `{ "action": "list" }` or
  * `{ "action": "redrive", "ids"?: [...] }` (also moves the SQS DLQ back to the usage queue).
  */
-import middy from "@middy/core";
-import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { SqsFailedMessageQueue } from "../../shared/adapters/sqs/failed-message-queue.js";
@@ -15,8 +13,9 @@ import {
 } from "../../shared/app/dead-letters.js";
 import type { BlobStore } from "../../shared/ports/blob-store.js";
 import type { DeadLetterStore, UsageQueue } from "../../shared/ports/storage.js";
-import { ConfigurationError, readEnvironment } from "../../shared/runtime/environment.js";
-import { blobStore, dynamoClient, sqsClient } from "../../shared/runtime/wiring.js";
+import { deadLetterEnvironmentSchema } from "../../shared/runtime/environment.js";
+import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.js";
+import { blobStore } from "../../shared/runtime/wiring.js";
 
 const requestSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("list") }),
@@ -40,28 +39,28 @@ export function createDeadLetterHandler(deps: {
   };
 }
 
-let lambdaHandler: ((input: unknown, context: Context) => Promise<unknown>) | undefined;
-export const handler = (input: unknown, context: Context) => {
-  if (!lambdaHandler) {
-    const env = readEnvironment();
-    if (!env.USAGE_QUEUE_URL)
-      throw new ConfigurationError("USAGE_QUEUE_URL is required by the dead-letter function");
-    const endpoints = {
-      region: env.AWS_REGION,
-      dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
-      sqsEndpoint: env.SQS_ENDPOINT,
-      s3Endpoint: env.S3_ENDPOINT,
-    };
-    const sqs = sqsClient(endpoints);
-    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
-    const queue = new SqsUsageQueue(sqs, env.USAGE_QUEUE_URL);
-    const dlq = env.USAGE_DLQ_URL
-      ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, env.USAGE_QUEUE_URL)
-      : undefined;
-    const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
-    lambdaHandler = middy(
-      createDeadLetterHandler({ store, queue, ...(dlq ? { dlq } : {}), ...(blobs ? { blobs } : {}) }),
-    );
-  }
-  return lambdaHandler(input, context);
-};
+/** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
+export function deadLetterDeps(
+  env: {
+    BILLING_TABLE: string;
+    USAGE_QUEUE_URL: string;
+    USAGE_DLQ_URL?: string | undefined;
+    EXPORTS_BUCKET?: string | undefined;
+  },
+  clients: Pick<AwsClients, "dynamo" | "sqs" | "endpoints" | "trace">,
+): Parameters<typeof createDeadLetterHandler>[0] {
+  const dlq = env.USAGE_DLQ_URL
+    ? new SqsFailedMessageQueue(clients.sqs, env.USAGE_DLQ_URL, env.USAGE_QUEUE_URL)
+    : undefined;
+  const blobs = blobStore(clients.endpoints, env.EXPORTS_BUCKET, clients.trace);
+  return {
+    store: new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE),
+    queue: new SqsUsageQueue(clients.sqs, env.USAGE_QUEUE_URL),
+    ...(dlq ? { dlq } : {}),
+    ...(blobs ? { blobs } : {}),
+  };
+}
+
+export const handler = lambdaEntry(deadLetterEnvironmentSchema, (env, clients) =>
+  createDeadLetterHandler(deadLetterDeps(env, clients)),
+);

@@ -7,23 +7,24 @@
  * Each unexpected error is an ERROR log line and counts in the EMF metric the ingest-errors alarm
  * watches; when every record of a batch fails the handler throws, so Lambda's Errors metric sees it.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
+
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { type IngestDeps, type IngestOutcome, ingestBatch } from "../../shared/app/ingest-usage.js";
-import { systemClock } from "../../shared/ports/clock.js";
-import { readEnvironment } from "../../shared/runtime/environment.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { ingestEnvironmentSchema } from "../../shared/runtime/environment.js";
+import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
 import {
+  createMetrics,
   INGEST_UNEXPECTED_ERRORS_METRIC,
   type IngestBatchCounts,
-  METRICS_NAMESPACE,
   publishIngestBatch,
-  SERVICE_NAME,
 } from "../../shared/runtime/observability.js";
-import { blobStore, cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { partialBatchResponse, SqsBatchFailedError } from "../../shared/runtime/sqs-batch.js";
+import { blobStore, cachedConfig, storeDeps } from "../../shared/runtime/wiring.js";
 
 export interface IngestBatchResult extends SQSBatchResponse {
   /** Events per outcome; `failed` counts the messages returned to the queue. */
@@ -31,17 +32,18 @@ export interface IngestBatchResult extends SQSBatchResponse {
 }
 
 /** Every record of a batch failed unexpectedly (e.g. storage down): thrown so Lambda counts an error. */
-export class IngestBatchFailedError extends Error {
-  constructor(readonly outcomes: IngestBatchResult["outcomes"]) {
-    super(`all ${outcomes.failed} records of the batch failed unexpectedly; the batch returns to the queue`);
-    this.name = "IngestBatchFailedError";
+export class IngestBatchFailedError extends SqsBatchFailedError {
+  override readonly name = "IngestBatchFailedError";
+  constructor(
+    readonly outcomes: IngestBatchResult["outcomes"],
+    options?: { cause?: unknown },
+  ) {
+    super(outcomes.failed, options);
   }
 }
 
-/** JSON log lines; LOG_LEVEL and POWERTOOLS_SERVICE_NAME (set by infra) are read from the environment. */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
 /** CloudWatch EMF on stdout; the infra alarm watches INGEST_UNEXPECTED_ERRORS_METRIC (observability.ts). */
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+export const metrics = createMetrics();
 
 /**
  * `onBatch`: receives each batch's outcome counts (and its late events) before the handler returns
@@ -82,36 +84,42 @@ export function createIngestHandler(
       ...outcomes,
       late: r.outcomes.filter((o) => o.kind === "stored" && o.late).length,
     });
-    if (event.Records.length > 0 && errors === event.Records.length)
-      throw new IngestBatchFailedError(outcomes);
-    return { batchItemFailures: r.retry.map((itemIdentifier) => ({ itemIdentifier })), outcomes };
+    const response = partialBatchResponse(
+      event.Records,
+      r.retry,
+      errors,
+      () => new IngestBatchFailedError(outcomes, { cause: r.failures[0]?.error }),
+    );
+    return { ...response, outcomes };
   };
 }
 
-/** Same wrapping for Lambda and the local event-source poller (log lines carry the Lambda context). */
+/** The local event-source poller's wrapping: log lines carry the Lambda context, as in Lambda. */
 export const wrapIngestHandler = (h: ReturnType<typeof createIngestHandler>) =>
   middy(h).use(injectLambdaContext(logger));
 
-let lambdaHandler: ReturnType<typeof wrapIngestHandler> | undefined;
-export const handler = (event: SQSEvent, context: Context) => {
-  if (!lambdaHandler) {
-    const env = readEnvironment();
-    const endpoints = {
-      region: env.AWS_REGION,
-      dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
-      s3Endpoint: env.S3_ENDPOINT,
-    };
-    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE, {
-      attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000,
-    });
-    const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
-    const config = cachedConfig(store, systemClock, configCacheMs);
-    const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
-    lambdaHandler = wrapIngestHandler(
-      createIngestHandler(storeDeps(store, systemClock, config, { configCacheMs, blobs }), {
-        onBatch: (counts) => publishIngestBatch(metrics, counts),
-      }),
-    );
-  }
-  return lambdaHandler(event, context);
-};
+/** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
+export function ingestDeps(
+  env: {
+    BILLING_TABLE: string;
+    ATTEMPT_CUTOFF_SECONDS: number;
+    CONFIG_CACHE_SECONDS: number;
+    EXPORTS_BUCKET?: string | undefined;
+  },
+  clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
+  clock: Clock = systemClock,
+): IngestDeps {
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, {
+    attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000,
+  });
+  const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
+  const config = cachedConfig(store, clock, configCacheMs);
+  const blobs = blobStore(clients.endpoints, env.EXPORTS_BUCKET, clients.trace);
+  return storeDeps(store, clock, config, { configCacheMs, blobs });
+}
+
+export const handler = lambdaEntry(ingestEnvironmentSchema, (env, clients) =>
+  createIngestHandler(ingestDeps(env, clients), {
+    onBatch: (counts) => publishIngestBatch(metrics, counts),
+  }),
+);

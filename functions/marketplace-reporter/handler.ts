@@ -18,7 +18,6 @@
  * idempotent). Calls stop 30 seconds before the invocation's timeout (the run's time budget).
  */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
@@ -33,8 +32,9 @@ import {
   type MarketplaceRunReport,
   reportMarketplaceUsage,
 } from "../../shared/app/report-marketplace-usage.js";
-import { systemClock } from "../../shared/ports/clock.js";
-import { readEnvironment } from "../../shared/runtime/environment.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { marketplaceEnvironmentSchema } from "../../shared/runtime/environment.js";
+import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.js";
 import {
   createMetrics,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
@@ -42,15 +42,9 @@ import {
   MARKETPLACE_REJECTED_EVENTS_METRIC,
   publishMarketplaceRun,
 } from "../../shared/runtime/observability.js";
-import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
+import { cachedConfig } from "../../shared/runtime/wiring.js";
 
 const requestSchema = z.object({ accountIds: z.array(z.string().min(1)).optional() });
-
-const marketplaceEnvironmentSchema = z.object({
-  MARKETPLACE_API_URL: z.string().url(),
-  MARKETPLACE_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
-  ENTRA_AUTHORITY: z.string().url().optional(),
-});
 
 /** Calls stop this long before the invocation's timeout. */
 const TIME_BUDGET_MARGIN_MS = 30_000;
@@ -126,34 +120,40 @@ export function createMarketplaceReporterHandler(
   };
 }
 
-let lambdaHandler: ((input: unknown, context: Context) => Promise<MarketplaceRunReport>) | undefined;
-export const handler = (input: unknown, context: Context) => {
-  if (!lambdaHandler) {
-    const env = readEnvironment();
-    const menv = marketplaceEnvironmentSchema.parse(process.env);
-    const ddb = dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT });
-    const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
-    const marketplace = new DynamoMarketplaceStore(ddb, env.BILLING_TABLE);
-    // Cached per container until shortly before it expires; re-read after a 401 (D19).
-    const token = menv.MARKETPLACE_CREDENTIALS_SECRET_ARN
-      ? entraTokenProvider({
-          credentials: secretsManagerCredentials(menv.MARKETPLACE_CREDENTIALS_SECRET_ARN),
-          ...(menv.ENTRA_AUTHORITY ? { authority: menv.ENTRA_AUTHORITY } : {}),
-        })
-      : undefined;
-    const client = new HttpMeteringClient({ baseUrl: menv.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
-    const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
-    const metrics = createMetrics();
-    lambdaHandler = middy(
-      createMarketplaceReporterHandler(
-        { ledger: store.usage, store: marketplace, client, clock: systemClock, config },
-        {
-          metric: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
-          flushMetrics: () => metrics.publishStoredMetrics(),
-          onRun: (report) => publishMarketplaceRun(metrics, report),
-        },
-      ),
-    );
-  }
-  return lambdaHandler(input, context);
-};
+/** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
+export function marketplaceReporterDeps(
+  env: {
+    BILLING_TABLE: string;
+    CONFIG_CACHE_SECONDS: number;
+    MARKETPLACE_API_URL: string;
+    MARKETPLACE_CREDENTIALS_SECRET_ARN?: string | undefined;
+    ENTRA_AUTHORITY?: string | undefined;
+  },
+  clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
+  clock: Clock = systemClock,
+): MarketplaceReporterDeps {
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  const marketplace = new DynamoMarketplaceStore(clients.dynamo, env.BILLING_TABLE);
+  // Cached per container until shortly before it expires; re-read after a 401 (D19).
+  const token = env.MARKETPLACE_CREDENTIALS_SECRET_ARN
+    ? entraTokenProvider({
+        credentials: secretsManagerCredentials(env.MARKETPLACE_CREDENTIALS_SECRET_ARN, async () => {
+          const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+          return clients.trace(new SecretsManagerClient({ region: clients.endpoints.region }));
+        }),
+        ...(env.ENTRA_AUTHORITY ? { authority: env.ENTRA_AUTHORITY } : {}),
+      })
+    : undefined;
+  const client = new HttpMeteringClient({ baseUrl: env.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
+  const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
+  return { ledger: store.usage, store: marketplace, client, clock, config };
+}
+
+export const handler = lambdaEntry(marketplaceEnvironmentSchema, (env, clients) => {
+  const metrics = createMetrics();
+  return createMarketplaceReporterHandler(marketplaceReporterDeps(env, clients), {
+    metric: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
+    flushMetrics: () => metrics.publishStoredMetrics(),
+    onRun: (report) => publishMarketplaceRun(metrics, report),
+  });
+});

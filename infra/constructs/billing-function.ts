@@ -11,10 +11,11 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SERVICE_NAME } from "../../shared/runtime/observability.js";
 import { grantQueueSend } from "./grants.js";
+import { secureQueue } from "./secure-queue.js";
 
 /** Failed asynchronous invocations to an encrypted queue: send only, KMS only through SQS. */
 class EncryptedQueueDestination implements lambda.IDestination {
@@ -83,12 +84,15 @@ export class BillingFunction extends Construct {
       removalPolicy,
     });
 
-    this.failureQueue = new sqs.Queue(this, "FailureQueue", {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.failureQueue = secureQueue(this, "FailureQueue", {
+      key: props.encryptionKey,
       removalPolicy,
+      terminal: {
+        notADlqOfAQueue:
+          "This queue is itself a dead-letter target: the function's on-failure destination for async invocations",
+        reason:
+          "A terminal failure queue (on-failure destination); nothing consumes it automatically, its depth is alarmed",
+      },
     });
 
     // Its own role: writes to its own log group only (no AWSLambdaBasicExecutionRole, whose log
@@ -142,18 +146,6 @@ export class BillingFunction extends Construct {
     });
 
     // cdk-nag findings this shape answers otherwise, each with its reason (test/infra/nag.test.ts).
-    Validations.of(this.failureQueue).acknowledge(
-      {
-        id: "AwsSolutions::AwsSolutions-SQS3",
-        reason:
-          "This queue is itself a dead-letter target: the function's on-failure destination for async invocations",
-      },
-      {
-        id: "Serverless::Serverless-SQSRedrivePolicy",
-        reason:
-          "A terminal failure queue (on-failure destination); nothing consumes it automatically, its depth is alarmed",
-      },
-    );
     Validations.of(this.function).acknowledge(
       {
         id: "Serverless::Serverless-LambdaDLQ",

@@ -11,6 +11,7 @@ import { Aws } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 
@@ -138,4 +139,18 @@ export function grantObjectsGet(
     new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [bucket.arnForObjects(`${prefix}*`)] }),
   );
   grantKeyVia(grantee, key, "s3", ["kms:Decrypt"]);
+}
+
+/**
+ * A grant and the variable that names its resource, in one call (Powertools' `bindTable`): a
+ * function never gets the name of a resource it may not use, nor a grant it is not told about.
+ */
+export function grantWithEnv(
+  fn: lambda.Function,
+  variable: string,
+  value: string,
+  grant: (grantee: iam.IGrantable) => void,
+): void {
+  grant(fn);
+  fn.addEnvironment(variable, value);
 }

@@ -20,6 +20,7 @@ import {
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
 } from "../../shared/runtime/observability.js";
+import { alarmAbove, billingMetric, queueDepth } from "./alarms.js";
 import type { BillingFunction } from "./billing-function.js";
 
 /** Oldest usage message older than this: ingest is not keeping up (or stopped). */
@@ -44,18 +45,14 @@ export interface BillingMonitoringProps {
   /** Address the alarm topic mails (a stack parameter). */
   readonly alarmEmail: string;
   readonly usageQueue: sqs.IQueue;
+  readonly closeQueue: sqs.IQueue;
+  /** Hours after a period's end past which an account not closed is overdue (decisions D28). */
+  readonly closeOverdueHours: number;
   readonly scheduleDlq: sqs.IQueue;
   readonly functions: Readonly<Record<string, BillingFunction>>;
 }
 
-const custom = (metricName: string, statistic: string, extra: Record<string, string> = {}) =>
-  new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { ...METRIC_DIMENSIONS, ...extra },
-    period: Duration.minutes(5),
-    statistic,
-  });
+const custom = (metricName: string, statistic: string) => billingMetric(metricName, statistic);
 
 export class BillingMonitoring extends Construct {
   readonly topic: sns.Topic;
@@ -85,14 +82,7 @@ export class BillingMonitoring extends Construct {
     );
 
     const over = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold = 0) => {
-      const alarm = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      const alarm = alarmAbove(this, alarmId, description, metric, threshold);
       this.alarms.push(alarm);
       return alarm;
     };
@@ -116,16 +106,37 @@ export class BillingMonitoring extends Construct {
     over(
       "ScheduleDeadLetterAlarm",
       "A scheduled invocation (close or marketplace report) could not be delivered after its retries (see the schedule dead-letter queue)",
-      props.scheduleDlq.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+      queueDepth(props.scheduleDlq),
     );
     over(
       "PeriodNotClosedAlarm",
       "A close run ended with accounts another run still holds: the period is not closed for them (a crashed run's lease passes after 20 minutes; run the close again)",
       custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
     );
+    // A period not closed N hours after its end (D28): the scheduler enqueued accounts that late (it
+    // was down or failing), or a close request has waited that long (held, failing, or a backlog).
+    const overdue = props.closeOverdueHours;
+    over(
+      "CloseOverdueAlarm",
+      `The close scheduler enqueued accounts more than ${overdue} hours after their period ended (it was down or failing): see its log and failure queue`,
+      billingMetric(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM, { period: Duration.hours(1) }),
+    );
+    over(
+      "CloseQueueAgeAlarm",
+      `A close request has waited more than ${overdue} hours: an account-period is still not closed (see the close worker log)`,
+      props.closeQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      overdue * 3600,
+    );
+    const worker = props.functions.closeWorker;
+    if (worker)
+      over(
+        "CloseWorkerErrorsAlarm",
+        "Every close request of a batch failed (or the close worker could not start): the batch returns to the close queue",
+        worker.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      );
     over(
       "MarketplaceRejectedAlarm",
       "The Marketplace Metering API rejected or expired usage events: they need manual handling (docs/runbook.md)",
@@ -193,6 +204,8 @@ export class BillingMonitoring extends Construct {
             left: [
               custom(METRIC.closeAccountsClosed, sum),
               custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
+              custom(METRIC.closeAccountsEnqueued, sum),
+              custom(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeLines, sum),
             ],
             right: [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],

@@ -41,3 +41,18 @@ export function dueZones(now: number, zones: readonly string[], graceHours: numb
 export function isDue(now: number, zone: string, period: PeriodId, graceHours: number): boolean {
   return periodWindow(period, zone).end + graceHours * HOUR <= now;
 }
+
+/**
+ * Accounts a scheduler run enqueued for a period that ended in their zone more than `overdueHours`
+ * ago (decisions D28): their close is late (a scheduler down or failing for hours). Only what the
+ * run itself listed is counted, so the figure costs no read.
+ */
+export function overdueAccounts(
+  now: number,
+  fanOuts: readonly { readonly zone: string; readonly period: PeriodId; readonly enqueued: number }[],
+  overdueHours: number,
+): number {
+  return fanOuts
+    .filter((f) => periodWindow(f.period, f.zone).end + overdueHours * HOUR <= now)
+    .reduce((n, f) => n + f.enqueued, 0);
+}

@@ -1,25 +1,62 @@
-/** Lambda configuration, read once and validated at start-up. */
+/**
+ * Lambda and CLI configuration, read once and validated at start-up. Every function's schema is
+ * the base (table, region, local endpoints, caches) extended with what that function needs, so a
+ * variable a function cannot run without is required by its own schema, not checked by hand.
+ */
 import { z } from "zod";
+import { MAX_CLOSE_GRACE_HOURS } from "../core/close-schedule.js";
 
-const environmentSchema = z.object({
+/** What every billing function reads: the table, the region, local endpoints and caches. */
+export const baseEnvironmentSchema = z.object({
   BILLING_TABLE: z.string().min(1),
-  USAGE_QUEUE_URL: z.string().url().optional(),
-  USAGE_DLQ_URL: z.string().url().optional(),
-  /** The close queue (decisions D15): the scheduler and `billing close` send to it, the close worker consumes it. */
-  CLOSE_QUEUE_URL: z.string().url().optional(),
-  /** Hours after a period's end in the account's zone before the scheduler closes it (D15). */
-  CLOSE_GRACE_HOURS: z.coerce.number().int().min(0).max(240).default(2),
-  /** The exports bucket: whole bodies of dead letters too large for their item (D12). */
-  EXPORTS_BUCKET: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   /** Only for the local stack; Lambda uses the regional endpoints. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),
   /** The local stack serves S3 on its SQS endpoint (fauxqs). */
   S3_ENDPOINT: z.string().url().optional(),
+  /** How long a warm container may use an account or tariff it read. */
   CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+});
+
+const url = z.string().url();
+/** Hours after a period's end in the account's zone before the scheduler closes it (D15). */
+const closeGraceHours = z.coerce.number().int().min(0).max(MAX_CLOSE_GRACE_HOURS).default(2);
+
+/** Ingest: claims taken over after ATTEMPT_CUTOFF_SECONDS; large dead letters to EXPORTS_BUCKET (D12). */
+export const ingestEnvironmentSchema = baseEnvironmentSchema.extend({
+  EXPORTS_BUCKET: z.string().min(1).optional(),
   /** An ingest attempt older than this is dead: its claims are taken over (usage-store.ts). */
   ATTEMPT_CUTOFF_SECONDS: z.coerce.number().int().min(1).default(120),
+});
+/** The close scheduler sends to the close queue (D15) and reports accounts overdue (D28). */
+export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
+  CLOSE_QUEUE_URL: url,
+  CLOSE_GRACE_HOURS: closeGraceHours,
+  /** A period not closed this many hours after its end in the account's zone is overdue (D28). */
+  CLOSE_OVERDUE_HOURS: z.coerce.number().int().min(1).max(MAX_CLOSE_GRACE_HOURS).default(6),
+});
+export const closeWorkerEnvironmentSchema = baseEnvironmentSchema;
+/** Redrive sends to the usage queue and reads the DLQ and the offloaded bodies. */
+export const deadLetterEnvironmentSchema = baseEnvironmentSchema.extend({
+  USAGE_QUEUE_URL: url,
+  USAGE_DLQ_URL: url.optional(),
+  EXPORTS_BUCKET: z.string().min(1).optional(),
+});
+/** The Metering API and the Entra ID secret (D19); without the secret calls carry no token (local). */
+export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
+  MARKETPLACE_API_URL: url,
+  MARKETPLACE_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
+  ENTRA_AUTHORITY: url.optional(),
+});
+
+/** Everything the CLI may be given (a configured stack, README): the base and every optional part. */
+const environmentSchema = ingestEnvironmentSchema.extend({
+  USAGE_QUEUE_URL: url.optional(),
+  USAGE_DLQ_URL: url.optional(),
+  /** The close queue (decisions D15): `billing close` sends to it when set. */
+  CLOSE_QUEUE_URL: url.optional(),
+  CLOSE_GRACE_HOURS: closeGraceHours,
 });
 export type Environment = z.infer<typeof environmentSchema>;
 
@@ -27,11 +64,19 @@ export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError";
 }
 
-export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
-  const r = environmentSchema.safeParse(env);
+/** Parses the environment with a schema; a refusal names every variable at fault. */
+export function parseEnvironment<S extends z.ZodTypeAny>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
+  const r = schema.safeParse(env);
   if (!r.success)
     throw new ConfigurationError(
       `invalid environment: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
     );
   return r.data;
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  return parseEnvironment(environmentSchema, env);
 }

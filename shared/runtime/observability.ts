@@ -38,6 +38,9 @@ export const METRIC = {
   /** Accounts another run still holds (being-closed): the period is not closed for them yet. */
   closeAccountsNotClosed: "CloseAccountsNotClosed",
   closeAmount: "CloseAmount",
+  /** Per scheduler run: close requests sent, and those sent past CLOSE_OVERDUE_HOURS (D28). */
+  closeAccountsEnqueued: "CloseAccountsEnqueued",
+  closeAccountsOverdue: "CloseAccountsOverdue",
   /** Per marketplace reporter run (usage events by outcome; rejected includes expired). */
   marketplaceAccepted: "MarketplaceAccepted",
   marketplaceRejected: "MarketplaceRejected",
@@ -107,6 +110,13 @@ export function publishCloseRun(metrics: Metrics, run: CloseRunFigures): void {
     single.addDimension(CURRENCY_DIMENSION, currency);
     single.addMetric(METRIC.closeAmount, MetricUnit.NoUnit, amount.toNumber());
   }
+}
+
+/** One EMF document per close-scheduler run: requests enqueued, and how many of them were overdue. */
+export function publishCloseSchedule(metrics: Metrics, run: { enqueued: number; overdue: number }): void {
+  metrics.addMetric(METRIC.closeAccountsEnqueued, MetricUnit.Count, run.enqueued);
+  metrics.addMetric(METRIC.closeAccountsOverdue, MetricUnit.Count, run.overdue);
+  metrics.publishStoredMetrics();
 }
 
 export interface MarketplaceRunFigures {

@@ -33,13 +33,18 @@ export function sqsClient(e: Endpoints): SQSClient {
 /**
  * The exports bucket as a blob store, when one is configured (EXPORTS_BUCKET). The S3 client is
  * loaded on first use: only large dead letters need it, so no cold start or command pays for it.
+ * `trace` instruments the client (Powertools Tracer in Lambda).
  */
-export function blobStore(e: Endpoints, bucket: string | undefined): BlobStore | undefined {
+export function blobStore(
+  e: Endpoints,
+  bucket: string | undefined,
+  trace: <C extends object>(client: C) => C = (c) => c,
+): BlobStore | undefined {
   if (!bucket) return undefined;
   let store: Promise<BlobStore> | undefined;
   const open = () => {
     store ??= import("../adapters/s3/blob-store.js").then(
-      async ({ S3BlobStore, s3Client }) => new S3BlobStore(s3Client(e), bucket),
+      async ({ S3BlobStore, s3Client }) => new S3BlobStore(trace(s3Client(e)), bucket),
     );
     return store;
   };

@@ -7,7 +7,12 @@ import type { SQSEvent } from "aws-lambda";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
-import { BillingStack, DEFAULT_ENTRIES, INGEST_MAX_CONCURRENCY } from "../../infra/billing-stack.js";
+import {
+  BillingStack,
+  CLOSE_MAX_CONCURRENCY,
+  DEFAULT_ENTRIES,
+  INGEST_MAX_CONCURRENCY,
+} from "../../infra/billing-stack.js";
 import { MARKETPLACE_PENDING_ALARM_HOURS, USAGE_AGE_ALARM } from "../../infra/constructs/monitoring.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
@@ -240,7 +245,7 @@ describe("BillingStack", () => {
       ingestUsage: [
         [["dynamodb:PartiQLInsert"], table, keys("ID#*", "CONFLICTS#*", "ACCT#*")],
         [["dynamodb:BatchGetItem"], table, keys("ID#*")],
-        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*", "ACCT#*")],
+        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*")],
         [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER")],
         [["dynamodb:Query"], table, keys("CFG#*")],
         [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*")],
@@ -260,26 +265,17 @@ describe("BillingStack", () => {
         [
           ["dynamodb:Query"],
           table,
-          keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"),
+          keys("ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"),
         ],
-        [
-          [
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:ConditionCheckItem",
-          ],
-          table,
-          keys("ACCT#*", "REPORT#*", "SNAP#*"),
-        ],
-        [["dynamodb:GetItem"], table, keys("CFG#*")],
+        [["dynamodb:GetItem"], table, keys("ACCT#*", "SNAP#*", "CFG#*")],
+        [["dynamodb:PutItem", "dynamodb:DeleteItem"], table, keys("ACCT#*", "REPORT#*", "SNAP#*")],
+        [["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], table, keys("ACCT#*")],
         [["dynamodb:PutItem"], table, keys("EXPL#*")],
         tableKey(true),
         ...consume(stack.closeQueue),
       ],
       marketplaceReporter: [
-        [["dynamodb:Query"], table, keys("CFG#*", "EVT#*", "MKT#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "MKT#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("MKT#*")],
         tableKey(true),
         [["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], { Ref: secretId }],
@@ -341,7 +337,7 @@ describe("BillingStack", () => {
       EventSourceArn: arnOf(stack.closeQueue),
       FunctionName: { Ref: id(stack.functions.closeWorker.function) },
       BatchSize: 10,
-      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+      ScalingConfig: { MaximumConcurrency: CLOSE_MAX_CONCURRENCY },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
     });
     const close = propsOf(stack.closeQueue);
