@@ -33,7 +33,7 @@ const sms = (id: string, minute: number, blocked = false) =>
   ev(
     "sms.mt",
     `2025-07-02T10:${String(minute).padStart(2, "0")}:00Z`,
-    { country: "TR", status: "submitted", blocked },
+    { to: "+905551234567", country: "TR", status: "submitted", blocked },
     { id, source: "/sms" },
   );
 
