@@ -40,6 +40,7 @@ import {
   METRICS_NAMESPACE,
 } from "../shared/runtime/observability.js";
 import { BillingFunction } from "./constructs/billing-function.js";
+import { FinanceApi } from "./constructs/finance-api.js";
 import {
   grantObjectsGet,
   grantObjectsPut,
@@ -55,7 +56,8 @@ export type BillingFunctionName =
   | "closeScheduler"
   | "closeWorker"
   | "marketplaceReporter"
-  | "deadLetter";
+  | "deadLetter"
+  | "financeApi";
 
 const functionsDir = (name: string) =>
   fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
@@ -67,6 +69,7 @@ export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
   closeWorker: functionsDir("close-worker"),
   marketplaceReporter: functionsDir("marketplace-reporter"),
   deadLetter: functionsDir("dead-letter"),
+  financeApi: functionsDir("finance-api"),
 };
 
 /**
@@ -121,6 +124,12 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER"] },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DLA#*"] },
   ],
+  // Read only (D27): configuration; close records and lines (ACCT#); the preview's usage periods
+  // (ACCT#), counters, raw pages and carry-over snapshots.
+  financeApi: [
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*"] },
+  ],
 };
 
 /** `dev`: short log retention, everything deletable. `prod`: a year of logs, retained, protected. */
@@ -152,6 +161,8 @@ export const STAGE_SETTINGS: Readonly<
 
 /** Where dead letters' whole bodies go in the exports bucket (shared/app/dead-letters.ts). */
 export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
+/** The per-period exports the close writes (issue 10 item 1) and the finance API reads. */
+export const PERIOD_EXPORT_PREFIXES = ["invoice-lines/", "close-reports/"] as const;
 
 /** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
 export const INGEST_MAX_CONCURRENCY = 20;
@@ -206,6 +217,8 @@ export class BillingStack extends Stack {
   /** Scheduled invocations that failed to be delivered after their retries. */
   readonly scheduleDlq: sqs.Queue;
   readonly monitoring: BillingMonitoring;
+  /** The finance HTTP API (IAM auth) and its read-only function (constructs/finance-api.ts, D27). */
+  readonly financeApi: FinanceApi;
 
   constructor(scope: Construct, id: string, props: BillingStackProps) {
     const settings = STAGE_SETTINGS[props.stage ?? "prod"];
@@ -363,7 +376,25 @@ export class BillingStack extends Stack {
       description: "Operator tool: lists and redrives dead-lettered usage messages",
       timeout: Duration.minutes(5),
     });
-    this.functions = { ingestUsage, closeScheduler, closeWorker, marketplaceReporter, deadLetter };
+    this.financeApi = new FinanceApi(this, "FinanceApi", {
+      function: {
+        ...common,
+        environment: { ...common.environment, ...exportsEnvironment },
+        entry: entries.financeApi,
+      },
+      key: this.key,
+      logRetention: settings.logRetention,
+      removalPolicy,
+    });
+    const financeApi = this.financeApi.handler;
+    this.functions = {
+      ingestUsage,
+      closeScheduler,
+      closeWorker,
+      marketplaceReporter,
+      deadLetter,
+      financeApi,
+    };
 
     // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through the service.
     for (const [name, access] of Object.entries(TABLE_ACCESS) as [BillingFunctionName, TableAccess[]][]) {
@@ -394,6 +425,15 @@ export class BillingStack extends Stack {
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
     grantObjectsPut(ingestUsage.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
     grantObjectsGet(deadLetter.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
+    // The finance API reads the per-period exports (never the dead letters' bodies).
+    for (const prefix of PERIOD_EXPORT_PREFIXES) {
+      grantObjectsGet(financeApi.function, this.exportsBucket, this.key, prefix);
+      Validations.of(financeApi.function.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
+        reason:
+          "A period's exports are objects named by period and account under this one prefix (read only)",
+      });
+    }
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
     this.scheduleDlq = new sqs.Queue(this, "ScheduleDeadLetterQueue", {
@@ -618,5 +658,9 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "CloseDeadLetterQueueUrl", { value: this.closeDlq.queueUrl });
     new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
     new CfnOutput(this, "MarketplaceCredentialsSecretArn", { value: marketplaceCredentials.secretArn });
+    new CfnOutput(this, "FinanceApiUrl", {
+      value: this.financeApi.api.apiEndpoint,
+      description: "BILLING_API_URL of the deployed stack: SigV4-signed GETs (execute-api:Invoke)",
+    });
   }
 }
