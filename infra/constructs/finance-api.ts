@@ -50,7 +50,7 @@ export class FinanceApi extends Construct {
 
   constructor(scope: Construct, id: string, props: FinanceApiProps) {
     super(scope, id);
-    this.handler = new BillingFunction(this, "Handler", {
+    this.handler = new BillingFunction(this, "FinanceApiFunction", {
       ...props.function,
       description: "Finance API (HTTP API, IAM auth): closed periods' lines and reports, month-to-date usage",
       timeout: FUNCTION_TIMEOUT,
