@@ -11,7 +11,6 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
-import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import {
   type AccountCloseOutcome,
   type CloseDeps,
@@ -21,7 +20,7 @@ import {
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import { createMetrics, publishCloseRun, SERVICE_NAME } from "../../shared/runtime/observability.js";
-import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { lambdaTable, storeDeps } from "../../shared/runtime/wiring.js";
 
 export const closeRequestSchema = z.object({
   accountId: z.string().min(1),
@@ -85,14 +84,9 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
 let lambdaHandler: ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) | undefined;
 export const handler = (event: SQSEvent, context: Context) => {
   if (!lambdaHandler) {
-    const env = readEnvironment();
-    const store = new DynamoBillingStore(
-      dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-      env.BILLING_TABLE,
-    );
     // Each close reads its account and tariff afresh (two items): a tariff corrected just before
     // the close applies to it. The whole configuration is never loaded by the worker.
-    const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
+    const { store, config } = lambdaTable(readEnvironment());
     const metrics = createMetrics();
     lambdaHandler = middy(
       createCloseWorkerHandler(storeDeps(store, systemClock, config, { configCacheMs: 0 }), {

@@ -8,16 +8,14 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import {
   createFinanceApi,
   type FinanceApiDeps,
   type FinanceApiOptions,
 } from "../../shared/app/finance-api.js";
-import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import { SERVICE_NAME } from "../../shared/runtime/observability.js";
-import { cachedConfig, dynamoClient } from "../../shared/runtime/wiring.js";
+import { lambdaTable } from "../../shared/runtime/wiring.js";
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
 
@@ -48,14 +46,9 @@ type Handler = (
 let lambdaHandler: Handler | undefined;
 export const handler: Handler = (event, context) => {
   if (!lambdaHandler) {
-    const env = readEnvironment();
-    const store = new DynamoBillingStore(
-      dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-      env.BILLING_TABLE,
-    );
-    // Accounts and tariffs cached per container like ingest's (CONFIG_CACHE_SECONDS): a request
-    // walks a period's accounts, never reloading them per account.
-    const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
+    // Accounts and tariffs cached per container (CONFIG_CACHE_SECONDS): a request walks a period's
+    // accounts, never reloading them per account.
+    const { store, config } = lambdaTable(readEnvironment());
     lambdaHandler = middy(createFinanceApiHandler({ periods: store, usage: store.usage, config }));
   }
   return lambdaHandler(event, context);

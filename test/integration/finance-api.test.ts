@@ -105,11 +105,6 @@ const LINES = "GET /periods/{period}/invoice-lines";
 const USAGE = "GET /accounts/{accountId}/usage";
 const context = { awsRequestId: "test", functionName: "finance-api" } as Context;
 
-const bodiesOf = (file: string) =>
-  readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "");
-
 describe("finance API", () => {
   let system: LocalBillingSystem;
   let deps: FinanceApiDeps;
@@ -123,7 +118,8 @@ describe("finance API", () => {
     await system.loadConfig(
       await loadConfigFiles(join(example, "accounts.json"), join(example, "tariffs.json")),
     );
-    await system.send(bodiesOf(join(example, "events.jsonl")));
+    // One message per line of the example's events file.
+    await system.send(readFileSync(join(example, "events.jsonl"), "utf8").split("\n").filter(Boolean));
     await system.drain();
   });
   afterAll(async () => {
