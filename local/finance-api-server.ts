@@ -6,7 +6,7 @@
  * failure mid-stream aborts the connection, so a client never takes a cut CSV for a whole one.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinanceApiStreamingHandler, isStreamed } from "../shared/app/finance-api.js";
@@ -60,6 +60,16 @@ export function httpApiEvent(req: {
   };
 }
 
+/** Resolves once `res` can take more (or the client went away), leaving no listener behind. */
+const drainedOrClosed = (res: ServerResponse) =>
+  new Promise<void>((done) => {
+    const finish = () => {
+      res.off("drain", finish).off("close", finish);
+      done();
+    };
+    res.on("drain", finish).on("close", finish);
+  });
+
 export async function startFinanceApiServer(
   handler: FinanceApiStreamingHandler,
   log: (msg: string) => void = () => undefined,
@@ -90,8 +100,7 @@ export async function startFinanceApiServer(
         }
         for await (const chunk of r.chunks) {
           if (res.destroyed) return; // the client went away: stop reading the period
-          if (!res.write(chunk))
-            await new Promise((drained) => res.once("drain", drained).once("close", drained));
+          if (!res.write(chunk)) await drainedOrClosed(res);
         }
         res.end();
       })
