@@ -39,6 +39,7 @@ import {
 } from "../shared/runtime/observability.js";
 import { alarmAbove, billingMetric, queueDepth } from "./constructs/alarms.js";
 import { BillingFunction } from "./constructs/billing-function.js";
+import { FinanceApi } from "./constructs/finance-api.js";
 import {
   grantObjectsGet,
   grantObjectsPut,
@@ -56,7 +57,8 @@ export type BillingFunctionName =
   | "closeScheduler"
   | "closeWorker"
   | "marketplaceReporter"
-  | "deadLetter";
+  | "deadLetter"
+  | "financeApi";
 
 const functionsDir = (name: string) =>
   fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
@@ -68,6 +70,7 @@ export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
   closeWorker: functionsDir("close-worker"),
   marketplaceReporter: functionsDir("marketplace-reporter"),
   deadLetter: functionsDir("dead-letter"),
+  financeApi: functionsDir("finance-api"),
 };
 
 /**
@@ -120,6 +123,13 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER"] },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DLA#*"] },
   ],
+  // Read only (D27): configuration; close records and lines (ACCT#); the preview's usage periods
+  // (ACCT#), counters, raw pages and carry-over snapshots.
+  financeApi: [
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"] },
+    // GetItem on EXPL#: a line's explanation by its id (D26).
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*"] },
+  ],
 };
 
 /** `dev`: short log retention, everything deletable. `prod`: a year of logs, retained, protected. */
@@ -151,6 +161,8 @@ export const STAGE_SETTINGS: Readonly<
 
 /** Where dead letters' whole bodies go in the exports bucket (shared/app/dead-letters.ts). */
 export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
+/** The per-period exports the close writes (issue 10 item 1) and the finance API reads. */
+export const PERIOD_EXPORT_PREFIXES = ["invoice-lines/", "close-reports/"] as const;
 
 /** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
 export const INGEST_MAX_CONCURRENCY = 20;
@@ -214,6 +226,8 @@ export class BillingStack extends Stack {
   /** Scheduled invocations that failed to be delivered after their retries. */
   readonly scheduleDlq: sqs.Queue;
   readonly monitoring: BillingMonitoring;
+  /** The finance HTTP API (IAM auth) and its read-only function (constructs/finance-api.ts, D27). */
+  readonly financeApi: FinanceApi;
 
   constructor(scope: Construct, id: string, props: BillingStackProps) {
     const settings = STAGE_SETTINGS[props.stage ?? "prod"];
@@ -355,7 +369,24 @@ export class BillingStack extends Stack {
       description: "Operator tool: lists and redrives dead-lettered usage messages",
       timeout: Duration.minutes(5),
     });
-    this.functions = { ingestUsage, closeScheduler, closeWorker, marketplaceReporter, deadLetter };
+    this.financeApi = new FinanceApi(this, "FinanceApi", {
+      function: {
+        ...common,
+        entry: entries.financeApi,
+      },
+      key: this.key,
+      logRetention: settings.logRetention,
+      removalPolicy,
+    });
+    const financeApi = this.financeApi.handler;
+    this.functions = {
+      ingestUsage,
+      closeScheduler,
+      closeWorker,
+      marketplaceReporter,
+      deadLetter,
+      financeApi,
+    };
 
     // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through
     // the service; each grant sets the variable naming its resource (grantWithEnv).
@@ -401,6 +432,17 @@ export class BillingStack extends Stack {
     grantWithEnv(deadLetter.function, "EXPORTS_BUCKET", bucketName, (g) =>
       grantObjectsGet(g, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX),
     );
+    // The finance API reads the per-period exports (never the dead letters' bodies).
+    for (const prefix of PERIOD_EXPORT_PREFIXES) {
+      grantWithEnv(financeApi.function, "EXPORTS_BUCKET", bucketName, (g) =>
+        grantObjectsGet(g, this.exportsBucket, this.key, prefix),
+      );
+      Validations.of(financeApi.function.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
+        reason:
+          "A period's exports are objects named by period and account under this one prefix (read only)",
+      });
+    }
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
     this.scheduleDlq = secureQueue(this, "ScheduleDeadLetterQueue", {
@@ -569,5 +611,9 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "CloseDeadLetterQueueUrl", { value: this.closeDlq.queueUrl });
     new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
     new CfnOutput(this, "MarketplaceCredentialsSecretArn", { value: marketplaceCredentials.secretArn });
+    new CfnOutput(this, "FinanceApiUrl", {
+      value: this.financeApi.api.apiEndpoint,
+      description: "BILLING_API_URL of the deployed stack: SigV4-signed GETs (execute-api:Invoke)",
+    });
   }
 }

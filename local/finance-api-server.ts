@@ -1,13 +1,15 @@
 /**
  * The finance API handler (shared/app/finance-api.ts) on a real HTTP server on 127.0.0.1 and a free
  * port: each request becomes the API Gateway HTTP API payload 2.0 event the deployed API would send
- * the Lambda, and the handler's result becomes the response, as API Gateway maps it.
+ * the Lambda, and the handler's result becomes the response, as API Gateway maps it. A streamed
+ * result (CSV) is written chunk by chunk, waiting for the client to drain each (chunked encoding); a
+ * failure mid-stream aborts the connection, so a client never takes a cut CSV for a whole one.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { FinanceApiHandler } from "../shared/app/finance-api.js";
+import { type FinanceApiStreamingHandler, isStreamed } from "../shared/app/finance-api.js";
 
 export interface FinanceApiServer {
   readonly url: string;
@@ -58,8 +60,18 @@ export function httpApiEvent(req: {
   };
 }
 
+/** Resolves once `res` can take more (or the client went away), leaving no listener behind. */
+const drainedOrClosed = (res: ServerResponse) =>
+  new Promise<void>((done) => {
+    const finish = () => {
+      res.off("drain", finish).off("close", finish);
+      done();
+    };
+    res.on("drain", finish).on("close", finish);
+  });
+
 export async function startFinanceApiServer(
-  handler: FinanceApiHandler,
+  handler: FinanceApiStreamingHandler,
   log: (msg: string) => void = () => undefined,
 ): Promise<FinanceApiServer> {
   const server = createServer((req: IncomingMessage, res) => {
@@ -69,18 +81,30 @@ export async function startFinanceApiServer(
       headers: req.headers,
       ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}),
     });
-    handler(event).then(
-      (r) => {
+    const failed = (e: unknown) => {
+      log(`finance API: ${event.rawPath}: ${(e as Error).message}`);
+      if (res.headersSent) {
+        res.destroy(e as Error);
+        return;
+      }
+      // What API Gateway answers when the integration fails.
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "Internal Server Error" }));
+    };
+    handler(event)
+      .then(async (r) => {
         res.writeHead(r.statusCode ?? 200, r.headers as Record<string, string>);
-        res.end(r.body === undefined ? "" : r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body);
-      },
-      (e: unknown) => {
-        // What API Gateway answers when the integration fails.
-        log(`finance API: ${event.rawPath}: ${(e as Error).message}`);
-        res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ message: "Internal Server Error" }));
-      },
-    );
+        if (!isStreamed(r)) {
+          res.end(r.body === undefined ? "" : r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body);
+          return;
+        }
+        for await (const chunk of r.chunks) {
+          if (res.destroyed) return; // the client went away: stop reading the period
+          if (!res.write(chunk)) await drainedOrClosed(res);
+        }
+        res.end();
+      })
+      .catch(failed);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
-import { createFinanceApi } from "../shared/app/finance-api.js";
+import { createStreamingFinanceApi } from "../shared/app/finance-api.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { type LocalBillingSystem, REGION, startLocalBillingSystem } from "./billing-system.js";
@@ -103,9 +103,14 @@ export async function serveLocalStack(opts: {
     const deps = storeDeps(system.store, systemClock, cachedConfig(system.store, systemClock, 0), {
       blobs: system.blobs,
     });
-    // The finance API (first cut) on its own loopback port, the handler the HTTP API invokes.
+    // The finance API on its own loopback port: the handler the HTTP API invokes, CSV streamed.
     const api = await startFinanceApiServer(
-      createFinanceApi({ periods: system.store, config: deps.config, explanations: system.store }),
+      createStreamingFinanceApi({
+        periods: system.store,
+        usage: system.store.usage,
+        config: deps.config,
+        explanations: system.store,
+      }),
       opts.log,
     );
     stops.push(() => api.stop());

@@ -1,27 +1,37 @@
 /**
- * The finance HTTP API (issue 10 item 2), first cut: one handler for API Gateway HTTP API payload
- * 2.0 events, served by Lambda behind the HTTP API and, locally, by local/finance-api-server.ts.
+ * The finance HTTP API (issue 10 item 2; decisions D23, D27): one handler for API Gateway HTTP API
+ * payload 2.0 events, run by Lambda behind the HTTP API (IAM auth) and, locally, by
+ * local/finance-api-server.ts.
  *
- *   GET /periods/{period}/invoice-lines?format=csv|json[&accountId=…][&limit=N&cursor=…]
+ *   GET /periods/{period}/invoice-lines?format=csv|json[&accountId=…][&limit=N][&cursor=…]
  *   GET /periods/{period}/close-report[?accountId=…]
  *   GET /periods/{period}/report.html
+ *   GET /accounts/{accountId}/usage?period=YYYY-MM        (the month-to-date preview, writes nothing)
  *
  * Errors are `application/problem+json` (RFC 9457): 400 for a malformed period, account id, format,
  * limit or cursor; 404 for an unknown account, a period no account was closed for, or an unknown
- * route; 405 for a method other than GET. JSON lines come in pages (`limit`, default 1,000, and the
- * `nextCursor` to pass as `cursor`); CSV is the whole period at once.
+ * route; 405 for a method other than GET.
  *
  *   GET /invoice-lines/{lineId}/explanation   (D26: the line's explanation written at close)
  *
- * Not yet: `/accounts/{id}/usage` (the month-to-date preview), and reading item 1's per-period
- * exports instead of the table.
+ * A period's lines are walked account by account in account-id order (the order of
+ * `sortInvoiceLines`), a window of accounts read at a time, never the whole period in memory. JSON
+ * comes in pages of `limit` lines with a `nextCursor`; CSV is streamed row by row when the server can
+ * stream (the local server), and cut into pages of at most `maxBodyBytes` with a `Link: rel="next"`
+ * header when it cannot (Lambda behind the HTTP API answers with one body of at most 6 MB). A cursor
+ * names the account and the line within it where the next page starts: stable, because a closed
+ * period's lines never change (G7: later corrections are lines of later periods).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { InvoiceLine } from "../contract/invoice-line.js";
+import type { BillingConfig } from "../core/config.js";
 import { renderPeriodReport } from "../core/finance-report.js";
-import { invoiceLinesToCsv, sortInvoiceLines } from "../core/rating/invoice.js";
+import { invoiceLineCsvRow, invoiceLinesCsvHeader, sortInvoiceLines } from "../core/rating/invoice.js";
 import type { ExplanationStore } from "../ports/explanations.js";
+import type { UsageStore } from "../ports/usage-store.js";
 import { LINE_ID } from "./explain-lines.js";
 import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
+import { previewPeriod, UnknownAccountError } from "./preview-period.js";
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** Any non-empty account id the accounts file allows, without control characters, at most 1,024 long. */
@@ -29,8 +39,35 @@ const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,1024}$/;
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10_000;
+/** Accounts read per step of a period walk (readPeriodBilling reads them 8 at a time). */
+const ACCOUNT_WINDOW = 32;
+/**
+ * CSV bytes per response when the body cannot be streamed: Lambda's synchronous response is at most
+ * 6 MB including its JSON envelope, in which a CSV's quotes and line ends are escaped.
+ */
+export const LAMBDA_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface FinanceApiDeps extends PeriodReportDeps {
+  /** The usage store the month-to-date preview reads (the same state as the close). */
+  readonly usage: UsageStore;
+  /** Explanations written at close (explain-lines.ts); without it every line id is unknown (404). */
+  readonly explanations?: Pick<ExplanationStore, "explanation">;
+}
 
 export type FinanceApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** A response whose body is sent chunk by chunk as it is produced (a server that can stream). */
+export interface StreamedResult {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly chunks: AsyncIterable<string>;
+}
+export type FinanceApiStreamingHandler = (
+  event: APIGatewayProxyEventV2,
+) => Promise<APIGatewayProxyStructuredResultV2 | StreamedResult>;
+
+export const isStreamed = (r: APIGatewayProxyStructuredResultV2 | StreamedResult): r is StreamedResult =>
+  "chunks" in r;
 
 class Problem extends Error {
   constructor(
@@ -57,111 +94,330 @@ const problem = (e: Problem, instance: string): APIGatewayProxyStructuredResultV
 const badRequest = (detail: string) => new Problem(400, "Bad Request", detail);
 const notFound = (detail: string) => new Problem(404, "Not Found", detail);
 
-/**
- * A page's cursor: the offset of its first line in the period's sorted lines, opaque to clients. Stable:
- * a closed period's lines never change (G7: later corrections are lines of later periods).
- */
-const cursorOf = (offset: number) => Buffer.from(`lines:${offset}`).toString("base64url");
-const offsetOf = (cursor: string): number | undefined => {
-  const m = /^lines:(\d{1,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
-  return m ? Number(m[1]) : undefined;
-};
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
 
-export function createFinanceApi(deps: FinanceApiDeps): FinanceApiHandler {
-  const period = (raw: string | undefined): string => {
-    if (!raw || !PERIOD.test(raw))
-      throw badRequest(`the period must be YYYY-MM with a month from 01 to 12, not "${raw ?? ""}"`);
-    return raw;
+const CSV_HEADERS = { "content-type": "text/csv; charset=utf-8" };
+
+/** Where a page starts: the line `offset` (0-based) of account `account` in the period's sorted lines. */
+interface Cursor {
+  readonly account: string;
+  readonly offset: number;
+}
+const encodeCursor = (c: Cursor) =>
+  Buffer.from(JSON.stringify({ a: c.account, o: c.offset })).toString("base64url");
+function decodeCursor(raw: string): Cursor {
+  try {
+    const v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as { a?: unknown; o?: unknown };
+    if (typeof v.a === "string" && ACCOUNT_ID.test(v.a) && Number.isSafeInteger(v.o) && (v.o as number) >= 0)
+      return { account: v.a, offset: v.o as number };
+  } catch {
+    // not base64url JSON
+  }
+  throw badRequest("malformed cursor");
+}
+
+/** One account's part of a period walk: its lines from the cursor on (sorted), and whether it was closed. */
+interface AccountPart {
+  readonly accountId: string;
+  readonly closed: boolean;
+  /** Index in the account's sorted lines of `lines[0]`. */
+  readonly first: number;
+  readonly lines: readonly InvoiceLine[];
+}
+
+/** A path segment decoded; 400 when its percent-encoding is broken. */
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badRequest(`malformed path segment "${raw.slice(0, 200)}"`);
+  }
+}
+
+function period(raw: string | undefined): string {
+  if (!raw || !PERIOD.test(raw))
+    throw badRequest(`the period must be YYYY-MM with a month from 01 to 12, not "${raw ?? ""}"`);
+  return raw;
+}
+
+function accountIdOf(raw: string): string {
+  if (!ACCOUNT_ID.test(raw)) throw badRequest(`malformed account id "${raw.slice(0, 200)}"`);
+  return raw;
+}
+
+function limitOf(raw: string | undefined): number {
+  const limit = raw === undefined ? DEFAULT_LIMIT : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}, not "${raw}"`);
+  return limit;
+}
+
+/** `rawPath?query` with `cursor` set: the next page's address, relative to the API's root. */
+function nextPageUrl(event: APIGatewayProxyEventV2, cursor: Cursor): string {
+  const q = new URLSearchParams(event.rawQueryString ?? "");
+  q.set("cursor", encodeCursor(cursor));
+  return `${event.rawPath}?${q.toString()}`;
+}
+
+export interface FinanceApiOptions {
+  /**
+   * CSV bytes per response; longer periods come in pages (`Link: <…>; rel="next"`). Undefined: the
+   * CSV is streamed whole (only a server that can stream, see createStreamingFinanceApi).
+   * @default LAMBDA_MAX_BODY_BYTES
+   */
+  readonly maxBodyBytes?: number;
+}
+
+/** The API as Lambda serves it: every body a string, CSV in pages of at most `maxBodyBytes`. */
+export function createFinanceApi(deps: FinanceApiDeps, opts: FinanceApiOptions = {}): FinanceApiHandler {
+  const api = financeApi(deps, opts.maxBodyBytes ?? LAMBDA_MAX_BODY_BYTES);
+  return api as FinanceApiHandler; // with a byte budget no result is streamed
+}
+
+/** The API as a server that can stream serves it: CSV sent row by row as accounts are read. */
+export function createStreamingFinanceApi(deps: FinanceApiDeps): FinanceApiStreamingHandler {
+  return financeApi(deps, undefined);
+}
+
+function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): FinanceApiStreamingHandler {
+  /** The configuration read once per request (a period walk reads it for every window). */
+  const configOnce = () => {
+    let config: Promise<BillingConfig> | undefined;
+    return () => {
+      config ??= deps.config();
+      return config;
+    };
   };
+
   /** The account named by ?accountId=, checked against the configuration; undefined when not given. */
-  const account = async (raw: string | undefined): Promise<string | undefined> => {
+  const account = async (
+    raw: string | undefined,
+    config: () => Promise<BillingConfig>,
+  ): Promise<string | undefined> => {
     if (raw === undefined) return undefined;
-    if (!ACCOUNT_ID.test(raw)) throw badRequest(`malformed accountId "${raw.slice(0, 200)}"`);
-    const { accounts } = await deps.config();
-    if (!accounts.some((a) => a.accountId === raw)) throw notFound(`unknown account "${raw}"`);
-    return raw;
+    const id = accountIdOf(raw);
+    if (!(await config()).accounts.some((a) => a.accountId === id)) throw notFound(`unknown account "${id}"`);
+    return id;
   };
-  /** The period's billing, for one account or all; 404 when no account was closed for it. */
-  const billing = async (p: string, accountId: string | undefined) => {
+
+  /**
+   * The period's lines account by account, in account-id order, from `from` on: a window of accounts
+   * read at a time (key reads per account, period-report.ts), so memory holds one window.
+   */
+  async function* walk(
+    p: string,
+    config: () => Promise<BillingConfig>,
+    only: string | undefined,
+    from: Cursor | undefined,
+  ): AsyncGenerator<AccountPart> {
+    const ids = (only === undefined ? (await config()).accounts.map((a) => a.accountId) : [only])
+      .filter((id) => from === undefined || id >= from.account)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 0; i < ids.length; i += ACCOUNT_WINDOW) {
+      const window = new Set(ids.slice(i, i + ACCOUNT_WINDOW));
+      const billed = await readPeriodBilling(
+        {
+          ...deps,
+          config: async () => {
+            const c = await config();
+            return { ...c, accounts: c.accounts.filter((a) => window.has(a.accountId)) };
+          },
+        },
+        p,
+      );
+      for (const id of window) {
+        const first = from?.account === id ? from.offset : 0;
+        yield {
+          accountId: id,
+          closed: billed.reports.some((r) => r.accountId === id),
+          first,
+          lines: sortInvoiceLines(billed.lines.filter((l) => l.account_id === id)).slice(first),
+        };
+      }
+    }
+  }
+
+  const notClosed = (p: string, accountId: string | undefined) =>
+    notFound(
+      accountId
+        ? `period ${p} is not closed for account "${accountId}"`
+        : `no account was closed for period ${p}`,
+    );
+
+  /** A JSON page of `limit` lines and the cursor of the next one, if any line is left. */
+  async function linesPage(parts: AsyncIterable<AccountPart>, limit: number) {
+    const lines: InvoiceLine[] = [];
+    let closed = false;
+    for await (const part of parts) {
+      closed ||= part.closed;
+      for (const [i, line] of part.lines.entries()) {
+        if (lines.length === limit)
+          return { lines, closed, next: { account: part.accountId, offset: part.first + i } };
+        lines.push(line);
+      }
+    }
+    return { lines, closed, next: undefined };
+  }
+
+  /** CSV rows (header first) up to `budget` bytes (at least one line), and the cursor of the rest. */
+  async function csvPage(parts: AsyncIterable<AccountPart>, budget: number) {
+    let body = `${invoiceLinesCsvHeader}\n`;
+    let bytes = Buffer.byteLength(body);
+    let rows = 0;
+    let closed = false;
+    for await (const part of parts) {
+      closed ||= part.closed;
+      for (const [i, line] of part.lines.entries()) {
+        const row = `${invoiceLineCsvRow(line)}\n`;
+        const size = Buffer.byteLength(row);
+        if (rows > 0 && bytes + size > budget)
+          return { body, closed, next: { account: part.accountId, offset: part.first + i } };
+        body += row;
+        bytes += size;
+        rows += 1;
+      }
+    }
+    return { body, closed, next: undefined };
+  }
+
+  /**
+   * CSV streamed: the accounts are read until one is closed (else 404, decided before the status is
+   * sent), then the header and every row follow as their accounts are read.
+   */
+  async function csvStream(
+    parts: AsyncGenerator<AccountPart>,
+    firstPage: boolean,
+    notFoundError: Problem,
+  ): Promise<StreamedResult> {
+    const read: AccountPart[] = [];
+    for (let r = await parts.next(); ; r = await parts.next()) {
+      if (r.done) break;
+      read.push(r.value);
+      if (r.value.closed) break;
+    }
+    if (firstPage && !read.some((a) => a.closed)) {
+      await parts.return(undefined);
+      throw notFoundError;
+    }
+    const rowsOf = (a: AccountPart) => a.lines.map((l) => `${invoiceLineCsvRow(l)}\n`).join("");
+    return {
+      statusCode: 200,
+      headers: CSV_HEADERS,
+      chunks: (async function* () {
+        yield `${invoiceLinesCsvHeader}\n`;
+        for (const a of read) if (a.lines.length > 0) yield rowsOf(a);
+        for await (const a of parts) if (a.lines.length > 0) yield rowsOf(a);
+      })(),
+    };
+  }
+
+  const invoiceLines = async (
+    event: APIGatewayProxyEventV2,
+    p: string,
+  ): Promise<APIGatewayProxyStructuredResultV2 | StreamedResult> => {
+    const q = event.queryStringParameters ?? {};
+    const format = q.format ?? "json";
+    if (format !== "json" && format !== "csv")
+      throw badRequest(`format must be csv or json, not "${format}"`);
+    const limit = format === "json" ? limitOf(q.limit) : undefined;
+    const from = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const config = configOnce();
+    const accountId = await account(q.accountId, config);
+    const parts = walk(p, config, accountId, from);
+    if (format === "csv") {
+      if (maxBodyBytes === undefined) return csvStream(parts, from === undefined, notClosed(p, accountId));
+      const page = await csvPage(parts, maxBodyBytes);
+      if (from === undefined && !page.closed) throw notClosed(p, accountId);
+      return {
+        statusCode: 200,
+        headers: {
+          ...CSV_HEADERS,
+          ...(page.next ? { link: `<${nextPageUrl(event, page.next)}>; rel="next"` } : {}),
+        },
+        body: page.body,
+      };
+    }
+    const page = await linesPage(parts, limit ?? DEFAULT_LIMIT);
+    if (from === undefined && !page.closed) throw notClosed(p, accountId);
+    return json(200, {
+      period: p,
+      lines: page.lines,
+      ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}),
+    });
+  };
+
+  const closeReport = async (event: APIGatewayProxyEventV2, p: string) => {
+    const config = configOnce();
+    const accountId = await account(event.queryStringParameters?.accountId, config);
     const b = await readPeriodBilling(
       accountId
         ? {
             ...deps,
             config: async () => {
-              const c = await deps.config();
+              const c = await config();
               return { ...c, accounts: c.accounts.filter((a) => a.accountId === accountId) };
             },
           }
-        : deps,
+        : { ...deps, config },
       p,
     );
-    if (b.reports.length === 0)
-      throw notFound(
-        accountId
-          ? `period ${p} is not closed for account "${accountId}"`
-          : `no account was closed for period ${p}`,
-      );
-    return b;
+    if (b.reports.length === 0) throw notClosed(p, accountId);
+    return json(200, { period: p, reports: b.reports });
+  };
+
+  const reportPage = async (p: string): Promise<APIGatewayProxyStructuredResultV2> => {
+    const { input, current } = await periodReportInput(deps, p, {
+      csv: `invoice-lines?format=csv`,
+      json: `invoice-lines?format=json`,
+      closeReport: `close-report`,
+    });
+    if (current.reports.length === 0) throw notClosed(p, undefined);
+    return {
+      statusCode: 200,
+      headers: { "content-type": "text/html; charset=utf-8" },
+      body: renderPeriodReport(input),
+    };
+  };
+
+  /** The month-to-date preview of one account (`billing preview`): the lines its period would close with now. */
+  const usage = async (event: APIGatewayProxyEventV2, rawAccount: string) => {
+    const accountId = accountIdOf(segment(rawAccount));
+    const p = period(event.queryStringParameters?.period);
+    try {
+      return json(200, await previewPeriod(accountId, p, deps));
+    } catch (e) {
+      if (e instanceof UnknownAccountError) throw notFound(e.message);
+      throw e;
+    }
   };
 
   return async (event) => {
     const path = event.rawPath;
     try {
-      const method = event.requestContext?.http?.method ?? "GET";
-      const q = event.queryStringParameters ?? {};
-      const m = /^\/periods\/([^/]*)\/(invoice-lines|close-report|report\.html)$/.exec(path);
+      const periodRoute = /^\/periods\/([^/]*)\/(invoice-lines|close-report|report\.html)$/.exec(path);
+      const usageRoute = /^\/accounts\/([^/]*)\/usage$/.exec(path);
       const explained = EXPLANATION_PATH.exec(path);
-      if (!m && !explained) throw notFound(`no resource at ${path}`);
+      if (!periodRoute && !usageRoute && !explained) throw notFound(`no resource at ${path}`);
+      const method = event.requestContext?.http?.method ?? "GET";
       if (method !== "GET") {
         const e = new Problem(405, "Method Not Allowed", `${method} is not allowed; use GET`);
         const r = problem(e, path);
         return { ...r, headers: { ...r.headers, allow: "GET" } };
       }
+      if (usageRoute) return await usage(event, usageRoute[1] as string);
       if (explained) return await explanationOf(deps, explained[1] as string);
-      if (!m) throw notFound(`no resource at ${path}`);
-      const p = period(decodeURIComponent(m[1] as string));
-      switch (m[2]) {
-        case "invoice-lines": {
-          const format = q.format ?? "json";
-          if (format !== "json" && format !== "csv")
-            throw badRequest(`format must be csv or json, not "${format}"`);
-          const accountId = await account(q.accountId);
-          const lines = sortInvoiceLines((await billing(p, accountId)).lines);
-          if (format === "csv")
-            return {
-              statusCode: 200,
-              headers: { "content-type": "text/csv; charset=utf-8" },
-              body: invoiceLinesToCsv(lines),
-            };
-          const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
-          if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
-            throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}, not "${q.limit}"`);
-          const from = q.cursor === undefined ? 0 : offsetOf(q.cursor);
-          if (from === undefined) throw badRequest("malformed cursor");
-          const next = from + limit;
-          return json(200, {
-            period: p,
-            lines: lines.slice(from, next),
-            ...(next < lines.length ? { nextCursor: cursorOf(next) } : {}),
-          });
-        }
-        case "close-report": {
-          const accountId = await account(q.accountId);
-          return json(200, { period: p, reports: (await billing(p, accountId)).reports });
-        }
-        default: {
-          const { input, current } = await periodReportInput(deps, p, {
-            csv: `invoice-lines?format=csv`,
-            json: `invoice-lines?format=json`,
-            closeReport: `close-report`,
-          });
-          if (current.reports.length === 0) throw notFound(`no account was closed for period ${p}`);
-          return {
-            statusCode: 200,
-            headers: { "content-type": "text/html; charset=utf-8" },
-            body: renderPeriodReport(input),
-          };
-        }
+      const p = period(segment((periodRoute as RegExpExecArray)[1] as string));
+      switch ((periodRoute as RegExpExecArray)[2]) {
+        case "invoice-lines":
+          return await invoiceLines(event, p);
+        case "close-report":
+          return await closeReport(event, p);
+        default:
+          return await reportPage(p);
       }
     } catch (e) {
       if (e instanceof Problem) return problem(e, path);
@@ -172,11 +428,6 @@ export function createFinanceApi(deps: FinanceApiDeps): FinanceApiHandler {
 
 // ---- GET /invoice-lines/{lineId}/explanation (issue 10 item 3, D26) ----
 
-export type FinanceApiDeps = PeriodReportDeps & {
-  /** Explanations written at close (explain-lines.ts); without it every line id is unknown (404). */
-  readonly explanations?: Pick<ExplanationStore, "explanation">;
-};
-
 const EXPLANATION_PATH = /^\/invoice-lines\/([^/]*)\/explanation$/;
 
 /** One key read by line id: 400 for a malformed id, 404 for one no close wrote. */
@@ -184,21 +435,10 @@ async function explanationOf(
   deps: FinanceApiDeps,
   rawId: string,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  let lineId: string;
-  try {
-    lineId = decodeURIComponent(rawId);
-  } catch {
-    throw badRequest("malformed line id (bad percent-encoding)");
-  }
+  const lineId = segment(rawId);
   if (!LINE_ID.test(lineId))
     throw badRequest(`a line id is "L-" and 20 hex digits, not "${lineId.slice(0, 100)}"`);
   const x = await deps.explanations?.explanation(lineId);
   if (!x) throw notFound(`no invoice line ${lineId}`);
   return json(200, x);
 }
-
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify(body),
-});

@@ -53,7 +53,7 @@ describe("billing stack: a local stack that stays up", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("start → config load → ingest → close → export → stop → start → export gives the lines of `billing simulate`", async () => {
+  it("start → config load → ingest → close → export and API → stop → start → export and API give the lines of `billing simulate`", async () => {
     dir = await mkdtemp(join(tmpdir(), "billing-stack-dir-"));
     const stackDir = dir;
     const start = await billing(["stack", "start", "--dir", stackDir]);
@@ -109,6 +109,15 @@ describe("billing stack: a local stack that stays up", () => {
     expect(close.stdout).toMatch(/^acme 2025-07 closed: 12 lines, 225\.44 EUR$/m);
     const before = await billing(["export", "--out", join(stackDir, "before")], env);
     expect(before.code, before.stderr).toBe(0);
+    // The finance API, as `curl "$BILLING_API_URL/…"` after `source DIR/env`: streamed CSV, and the
+    // month-to-date preview of the closed period rating the same total.
+    const apiBefore = await fetch(`${vars.BILLING_API_URL}/periods/2025-07/invoice-lines?format=csv`);
+    expect(apiBefore.status).toBe(200);
+    expect(apiBefore.headers.get("transfer-encoding")).toBe("chunked");
+    const csvBefore = await apiBefore.text();
+    const usage = await fetch(`${vars.BILLING_API_URL}/accounts/acme/usage?period=2025-07`);
+    expect(usage.status).toBe(200);
+    expect(await usage.json()).toMatchObject({ accountId: "acme", period: "2025-07", amount: "225.44" });
 
     const stop = await billing(["stack", "stop", "--dir", stackDir]);
     expect(stop.code, stop.stderr).toBe(0);
@@ -143,6 +152,7 @@ describe("billing stack: a local stack that stays up", () => {
     const simulated = await csv("simulated");
     expect(simulated.trim().split("\n")).toHaveLength(13);
     expect(await csv("before")).toBe(simulated);
+    expect(csvBefore).toBe(simulated);
     expect(await csv("after")).toBe(simulated);
     // The finance API of the restarted stack serves the same lines.
     const api = await fetch(`${env2.BILLING_API_URL}/periods/2025-07/invoice-lines?format=csv`);

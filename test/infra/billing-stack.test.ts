@@ -91,10 +91,11 @@ describe("BillingStack", () => {
     expect(DEFAULT_ENTRIES.closeWorker).toMatch(/functions\/close-worker\/handler\.ts$/);
     expect(DEFAULT_ENTRIES.marketplaceReporter).toMatch(/functions\/marketplace-reporter\/handler\.ts$/);
     expect(DEFAULT_ENTRIES.deadLetter).toMatch(/functions\/dead-letter\/handler\.ts$/);
+    expect(DEFAULT_ENTRIES.financeApi).toMatch(/functions\/finance-api\/handler\.ts$/);
   });
 
-  it("creates five arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
-    template.resourceCountIs("AWS::Lambda::Function", 5);
+  it("creates six arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
+    template.resourceCountIs("AWS::Lambda::Function", 6);
     for (const f of Object.values(stack.functions)) {
       const props = propsOf(f.function);
       expect(props).toMatchObject({
@@ -155,7 +156,7 @@ describe("BillingStack", () => {
   it("encrypts every queue with the stack key and denies non-TLS access to each", () => {
     const queues = template.findResources("AWS::SQS::Queue");
     // usage, close, their DLQs, schedule DLQ, one failure queue per function
-    expect(Object.keys(queues)).toHaveLength(10);
+    expect(Object.keys(queues)).toHaveLength(11);
     for (const [queueId, q] of Object.entries(queues)) {
       expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.key));
       template.hasResourceProperties("AWS::SQS::QueuePolicy", {
@@ -288,6 +289,15 @@ describe("BillingStack", () => {
         [["kms:Decrypt", "kms:GenerateDataKey"], key, via("sqs")],
         ...consume(stack.usageDlq),
         [["s3:GetObject"], objects],
+        [["kms:Decrypt"], key, via("s3")],
+      ],
+      // Read only: no write action, no queue, only the per-period exports (D27).
+      financeApi: [
+        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
+        [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*")],
+        tableKey(false),
+        [["s3:GetObject"], { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/invoice-lines/*"]] }],
+        [["s3:GetObject"], { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/close-reports/*"]] }],
         [["kms:Decrypt"], key, via("s3")],
       ],
     };

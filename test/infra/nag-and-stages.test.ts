@@ -21,6 +21,7 @@ const entries: Record<BillingFunctionName, string> = {
   closeWorker: fixture,
   marketplaceReporter: fixture,
   deadLetter: fixture,
+  financeApi: fixture,
 };
 const context = (
   JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {

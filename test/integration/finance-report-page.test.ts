@@ -173,7 +173,11 @@ describe("the finance page in headless Chromium", () => {
   });
 
   it("finance API (first cut): payload 2.0 events to the handler and requests to its local HTTP server", async () => {
-    const handler = createFinanceApi({ periods: system.store, config: () => system.store.loadConfig() });
+    const handler = createFinanceApi({
+      periods: system.store,
+      usage: system.store.usage,
+      config: () => system.store.loadConfig(),
+    });
     const get = (url: string, method = "GET") =>
       handler(httpApiEvent({ method, url, headers: { host: "api" } }));
 

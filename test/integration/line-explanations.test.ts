@@ -231,6 +231,7 @@ describe("invoice line explanations (D26) through ingest and close", () => {
   it("GET /invoice-lines/{lineId}/explanation: 200 with the object, 400 malformed, 404 unknown (problem+json)", async () => {
     const handler = createFinanceApi({
       periods: system.store,
+      usage: system.store.usage,
       config: () => system.store.loadConfig(),
       explanations: system.store,
     });

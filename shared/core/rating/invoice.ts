@@ -201,8 +201,11 @@ export function adjustmentLines(
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
+/** The CSV header row (contract §4), without its line end. */
+export const invoiceLinesCsvHeader = invoiceLineColumns.join(",");
+/** One line as a CSV row, without its line end: rows can be streamed one by one. */
+export const invoiceLineCsvRow = (l: InvoiceLine) => invoiceLineColumns.map((c) => csvCell(l[c])).join(",");
+
 export function invoiceLinesToCsv(lines: readonly InvoiceLine[]): string {
-  const rows = [invoiceLineColumns.join(",")];
-  for (const l of lines) rows.push(invoiceLineColumns.map((c) => csvCell(l[c])).join(","));
-  return `${rows.join("\n")}\n`;
+  return `${[invoiceLinesCsvHeader, ...lines.map(invoiceLineCsvRow)].join("\n")}\n`;
 }
