@@ -22,6 +22,7 @@ import { isCloseReport } from "../shared/app/close-period.js";
 import { parseUsageMessage } from "../shared/contract/usage-event.js";
 import { type BillingConfig, configIndex, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { contributionOf } from "../shared/core/rating/counters.js";
+import { DAY } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import type { PreparedEvent } from "../shared/ports/usage-store.js";
 
@@ -201,7 +202,7 @@ for (const [m, period] of ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"
       for (let i = 0; i < PRODUCTS; i++) yield sms("hist", COUNTRIES[i] ?? "TR", timeIn(period, i));
     })(),
   );
-  clock.advanceTo(Date.parse(`${period}-28T00:00:00Z`) + 5 * 86_400_000);
+  clock.advanceTo(Date.parse(`${period}-28T00:00:00Z`) + 5 * DAY);
   const before = meter.rru;
   const t0 = performance.now();
   const [r] = await system.close(period, ["hist"]);

@@ -24,6 +24,7 @@ import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { mapLimit, USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
 import { parseUsageMessage } from "../shared/contract/usage-event.js";
 import { parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { DAY, MINUTE } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 
@@ -154,9 +155,7 @@ function makeEvents(prefix: string, n: number, seed: number): { body: string; ac
   return Array.from({ length: n }, (_, i) => {
     const account =
       r() < 0.55 ? DOMINANT : `acct-${String(1 + Math.floor(r() * (ACCOUNTS - 1))).padStart(2, "0")}`;
-    const time = new Date(
-      JULY + Math.floor((i / n) * 30 * 86_400_000) + Math.floor(r() * 60_000),
-    ).toISOString();
+    const time = new Date(JULY + Math.floor((i / n) * 30 * DAY) + Math.floor(r() * MINUTE)).toISOString();
     const u = `u${Math.floor(r() * 5000)}`;
     const x = r();
     let type: string;

@@ -32,7 +32,9 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Account } from "../shared/contract/accounts.js";
+import { compositeKey } from "../shared/core/keys.js";
 import { MAX_EVENTS_PER_BATCH, REPORTING_WINDOW_MS } from "../shared/core/marketplace/usage.js";
+import { HOUR } from "../shared/core/time.js";
 import type { Clock } from "../shared/ports/clock.js";
 
 export interface MeteringResource {
@@ -98,8 +100,6 @@ export function meteringResourcesOf(accounts: readonly Account[]): MeteringResou
       : [],
   );
 }
-
-const HOUR = 3_600_000;
 
 /** Microsoft takes and echoes UTC times without a zone designator too. */
 function instantOf(time: string): number {
@@ -364,7 +364,7 @@ export class LocalMeteringApi {
       return refuse("ResourceNotActive", "resourceId", `The resource ${resourceId} is not active.`);
     if (resource.dimensions && !resource.dimensions.includes(dimension))
       return refuse("InvalidDimension", "dimension", `The dimension ${dimension} is not in plan ${planId}.`);
-    const key = `${resourceId}\u0000${dimension}\u0000${Math.floor(t / HOUR)}`;
+    const key = compositeKey(resourceId, dimension, Math.floor(t / HOUR));
     const earlier = this.byHour.get(key);
     if (earlier)
       return {

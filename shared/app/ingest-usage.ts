@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
+import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { DAY, type PeriodId } from "../core/time.js";
@@ -270,7 +271,7 @@ export async function ingestBatch(
       // Its own period, and for a Viber session message the one that may have opened its session.
       const periods = new Set([s.period, ...periodsChangedBy(p.event, timezone)]);
       for (const period of periods) {
-        const k = JSON.stringify([s.accountId, period]);
+        const k = compositeKey(s.accountId, period);
         if (!closes.has(k)) closes.set(k, checkLate(deps, s.accountId, period, now));
       }
     }
@@ -290,7 +291,7 @@ export async function ingestBatch(
         kind: "stored",
         accountId: s.accountId,
         late: [s.period, ...periodsChangedBy(p.event, timezone)].some(
-          (period) => late.get(JSON.stringify([s.accountId, period])) === true,
+          (period) => late.get(compositeKey(s.accountId, period)) === true,
         ),
       });
     else outcomes.push({ kind: s.kind, accountId: s.accountId });

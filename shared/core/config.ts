@@ -22,6 +22,7 @@ import {
   tierStepSchema,
 } from "../contract/tariffs.js";
 import { catalogue, isProductCode, type ProductDefinition } from "./catalogue.js";
+import { compositeKey } from "./keys.js";
 import { minorUnits } from "./money.js";
 import { DAY } from "./time.js";
 
@@ -90,10 +91,10 @@ function amountDigitsProblem(amount: string, currency: string): string | undefin
 
 /** Price-relevant content of a version for one product, to tell whether a new version changes it. */
 const priceOf = (v: TariffVersion, product: string) =>
-  JSON.stringify([
+  compositeKey(
     v.rates.filter((r) => r.product === product),
     v.packages.filter((p) => p.product === product),
-  ]);
+  );
 
 export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
   const parsed = tariffsFileSchema.safeParse(raw);

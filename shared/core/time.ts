@@ -106,5 +106,8 @@ export const daysInPeriod = (id: PeriodId): number => {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 };
 
-export const HOUR = 3_600_000;
+/** Units of time in milliseconds (instants are epoch milliseconds throughout). */
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;

@@ -30,6 +30,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
+import { compareStrings } from "../../core/compare.js";
 import type { BillingConfig } from "../../core/config.js";
 import type { PeriodId } from "../../core/time.js";
 import type {
@@ -446,7 +447,9 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
         ...(i.bodyKey !== undefined ? { bodyKey: String(i.bodyKey) } : {}),
       };
     });
-    return letters.sort((a, b) => a.receivedAt - b.receivedAt || (a.deadLetterId < b.deadLetterId ? -1 : 1));
+    return letters.sort(
+      (a, b) => a.receivedAt - b.receivedAt || compareStrings(a.deadLetterId, b.deadLetterId),
+    );
   }
 
   /** The letter and its account index entry, in one transaction. */

@@ -46,6 +46,8 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { compareStrings } from "../../core/compare.js";
+import { compositeKey } from "../../core/keys.js";
 import { dec } from "../../core/money.js";
 import type { CarriedFacts } from "../../core/rating/carry.js";
 import {
@@ -129,7 +131,7 @@ class AttemptPlan {
   /** Adds the event if it fits (always when the attempt is empty). */
   tryAdd(index: number, p: PreparedEvent): boolean {
     const c = p.contribution;
-    const apKey = JSON.stringify([p.accountId, c.period]);
+    const apKey = compositeKey(p.accountId, c.period);
     let items = 0;
     let bytes = 0;
     let page: { bytes: number; n: number } | undefined;
@@ -206,11 +208,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const attemptOf = new Map<number, AttemptPlan>();
     // Attempts are filled account by account, so that an account's counters land in as few as possible.
     const firsts = [...groups.values()].map((g) => g[0]!);
-    const accountKey = (i: number) => JSON.stringify([events[i]!.accountId, events[i]!.contribution.period]);
+    const accountKey = (i: number) => compositeKey(events[i]!.accountId, events[i]!.contribution.period);
     firsts.sort((x, y) => {
-      const kx = accountKey(x);
-      const ky = accountKey(y);
-      return kx < ky ? -1 : kx > ky ? 1 : x - y;
+      return compareStrings(accountKey(x), accountKey(y)) || x - y;
     });
     for (const i of firsts) {
       let a = attempts.at(-1);
@@ -325,7 +325,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private async markPeriods(events: readonly PreparedEvent[]) {
     const todo = new Map<string, [string, PeriodId]>();
     for (const p of events) {
-      const k = JSON.stringify([p.accountId, p.contribution.period]);
+      const k = compositeKey(p.accountId, p.contribution.period);
       if (!this.marked.has(k)) todo.set(k, [p.accountId, p.contribution.period]);
     }
     await mapLimit([...todo], 8, async ([k, [account, period]]) => {
@@ -478,7 +478,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
     for (const p of members) {
       const c = p.contribution;
-      const k = JSON.stringify([p.accountId, c.period]);
+      const k = compositeKey(p.accountId, c.period);
       if (c.counted) {
         const g = counters.get(k) ?? { account: p.accountId, period: c.period, deltas: [], events: 0 };
         g.deltas.push(...c.deltas);

@@ -28,6 +28,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { MAX_EVENTS_PER_BATCH } from "../../core/marketplace/usage.js";
 import { dec } from "../../core/money.js";
+import { HOUR } from "../../core/time.js";
 import {
   type MarketplaceMeteringClient,
   MeteringCallError,
@@ -109,7 +110,7 @@ export function instantOfMeteringTime(time: string | undefined): number {
   if (time === undefined) return Number.NaN;
   return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(time) ? time : `${time}Z`);
 }
-const hourOf = (time: string | undefined) => Math.floor(instantOfMeteringTime(time) / 3_600_000);
+const hourOf = (time: string | undefined) => Math.floor(instantOfMeteringTime(time) / HOUR);
 
 /** Decimal places of a number as JSON writes it (`1.25` → 2, `1e-7` → 7). */
 function decimalPlaces(q: number): number {
