@@ -5,8 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import type { BlobStore } from "../ports/blob-store.js";
+import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
 import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
 import { describeError, isTransientError } from "./transient-errors.js";
+
+/** The queue's port lives in shared/ports; handlers and the CLI name it from here too. */
+export type { FailedMessage, FailedMessageQueue };
 
 /** A dead letter's excerpt: the body's first 8 KiB (UTF-8); a body no longer is kept inline whole. */
 export const EXCERPT_BYTES = 8 * 1024;
@@ -97,20 +101,6 @@ export async function bodyOf(letter: DeadLetter, blobs?: BlobStore): Promise<str
   if (letter.body !== undefined) return letter.body;
   if (letter.bodyKey === undefined || !blobs) return undefined;
   return blobs.get(letter.bodyKey);
-}
-
-export interface FailedMessage {
-  readonly messageId: string;
-  readonly body: string;
-  readonly receiveCount: number;
-}
-
-/** The SQS dead-letter queue, as the operator sees it. */
-export interface FailedMessageQueue {
-  /** Every message in the queue (however many: no page limit). */
-  listAll(): Promise<FailedMessage[]>;
-  /** Moves the messages with these ids (every message when none are given) to the usage queue; returns the ids moved. */
-  redrive(ids?: ReadonlySet<string>): Promise<string[]>;
 }
 
 export interface DeadLetterListing {

@@ -57,7 +57,7 @@ import {
 } from "../core/marketplace/usage.js";
 import { dec, formatDecimal } from "../core/money.js";
 import { HOUR, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
-import type { Clock } from "../ports/clock.js";
+import type { AdvancingClock, Clock } from "../ports/clock.js";
 import type {
   MarketplaceMeteringClient,
   MarketplaceStore,
@@ -338,11 +338,6 @@ async function prepareAccount(
       watermark: lastHour !== undefined ? hourIso(lastHour) : null,
     },
   };
-}
-
-/** A clock the caller moves (the simulation's virtual clock). */
-export interface AdvancingClock extends Clock {
-  advanceTo(t: number): void;
 }
 
 /**

@@ -8,6 +8,12 @@ import type { PeriodId } from "../core/time.js";
 
 export type { UsageEventRequest };
 
+/** Gives the bearer token for a Metering API call; `invalidate` after a 401 makes the next call fetch a new one. */
+export interface TokenProvider {
+  token(): Promise<string | undefined>;
+  invalidate(): void;
+}
+
 /** The Marketplace's answer for one usage event of a batch. */
 export interface UsageEventResult {
   /**

@@ -22,6 +22,7 @@ import type { Tariff } from "../../contract/tariffs.js";
 import type { BillingConfig } from "../../core/config.js";
 import { compositeKey } from "../../core/keys.js";
 import type { Clock } from "../../ports/clock.js";
+import type { ZoneAccountsPage } from "../../ports/close-queue.js";
 import { type ConfigStore, NoConfigurationError } from "../../ports/storage.js";
 import type { AccountDirectory, RatedAccount } from "../../ports/usage-store.js";
 import { queryAll } from "./paginate.js";
@@ -30,12 +31,6 @@ const ACCOUNTS = "CFG#ACCOUNT";
 const TARIFFS = "CFG#TARIFF";
 const ZONES = "CFG#ZONE";
 const inZone = (zone: string) => `CFG#TZ#${zone}`;
-
-/** One page of a zone's account ids, in id order; `next` continues after the last one. */
-export interface ZoneAccountsPage {
-  readonly accountIds: string[];
-  readonly next?: string;
-}
 
 export { NoConfigurationError };
 

@@ -33,6 +33,7 @@ import {
   type MarketplaceMeteringClient,
   MeteringCallError,
   type MeteringCallOptions,
+  type TokenProvider,
   type UsageEventRequest,
   type UsageEventResult,
 } from "../../ports/marketplace.js";
@@ -40,12 +41,6 @@ import {
 export const METERING_API_VERSION = "2018-08-31";
 /** The Entra ID resource the Marketplace metering API tokens are issued for (Microsoft's documented value). */
 export const MARKETPLACE_TOKEN_RESOURCE = "20e940b3-4c77-4b0b-9a53-9e16a1b010a7";
-
-/** Gives the bearer token for a call; `invalidate` after a 401 makes the next call fetch a new one. */
-export interface TokenProvider {
-  token(): Promise<string | undefined>;
-  invalidate(): void;
-}
 
 export interface RetryPolicy {
   /** Calls in all, the first included (default 6). */
