@@ -1,8 +1,9 @@
 /** Usage errors (exit 2) and the help texts of the `billing` command. */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { BillingError } from "../shared/core/errors.js";
 
 /** The command was called wrongly (arguments, environment): exit 2 with a message, never a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends BillingError {
   override readonly name = "UsageError";
 }
 
@@ -120,7 +121,7 @@ export function parse<const T extends ParseArgsConfig>(config: T) {
     return parseArgs<T>(config);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))
-      throw new UsageError((e as Error).message);
+      throw new UsageError((e as Error).message, { cause: e });
     throw e;
   }
 }

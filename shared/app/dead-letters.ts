@@ -4,6 +4,7 @@
  * them back on the usage queue; idempotent ingestion (G5) makes a redrive safe to repeat.
  */
 import { createHash } from "node:crypto";
+import { BillingError } from "../core/errors.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
 import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
@@ -118,7 +119,7 @@ export const isRefusedLine = (l: Pick<DeadLetter, "deadLetterId">) =>
   l.deadLetterId.startsWith(REFUSED_LINE_PREFIX);
 
 /** Ids given to redrive that name nothing in the store or the dead-letter queue: nothing was redriven. */
-export class UnknownDeadLetterError extends Error {
+export class UnknownDeadLetterError extends BillingError {
   override readonly name = "UnknownDeadLetterError";
   constructor(readonly ids: readonly string[]) {
     super(`no dead letter with id ${ids.join(", ")} (see \`billing dead-letters list\`)`);

@@ -15,6 +15,7 @@
  * (explanations written at close), and reading item 1's per-period exports instead of the table.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { BillingError } from "../core/errors.js";
 import { renderPeriodReport } from "../core/finance-report.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../core/rating/invoice.js";
 import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
@@ -28,7 +29,7 @@ const MAX_LIMIT = 10_000;
 
 export type FinanceApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-class Problem extends Error {
+class Problem extends BillingError {
   constructor(
     readonly status: number,
     readonly title: string,

@@ -22,11 +22,12 @@ import {
   tierStepSchema,
 } from "../contract/tariffs.js";
 import { catalogue, isProductCode, type ProductDefinition } from "./catalogue.js";
+import { BillingError } from "./errors.js";
 import { compositeKey } from "./keys.js";
 import { minorUnits } from "./money.js";
 import { DAY } from "./time.js";
 
-export class ConfigFileError extends Error {
+export class ConfigFileError extends BillingError {
   override readonly name = "ConfigFileError";
   constructor(
     readonly file: string,
@@ -229,7 +230,7 @@ export interface BillingConfig {
   readonly tariffs: readonly Tariff[];
 }
 
-export class UnknownAccountError extends Error {
+export class UnknownAccountError extends BillingError {
   override readonly name = "UnknownAccountError";
 }
 

@@ -3,6 +3,8 @@
  * and the store of what was reported to it. Policies: shared/core/marketplace/usage.ts (what is
  * reported) and shared/app/report-marketplace-usage.ts (what happens to each answer).
  */
+
+import { BillingError } from "../core/errors.js";
 import type { UsageEventRequest } from "../core/marketplace/usage.js";
 import type { PeriodId } from "../core/time.js";
 
@@ -43,14 +45,15 @@ export interface MeteringCallOptions {
 }
 
 /** Thrown when a call has no per-event answer (network, timeout, HTTP 4xx/5xx, unreadable body). */
-export class MeteringCallError extends Error {
+export class MeteringCallError extends BillingError {
   override readonly name = "MeteringCallError";
   constructor(
     message: string,
     /** HTTP status when the API answered, undefined for network errors and timeouts. */
     readonly httpStatus?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

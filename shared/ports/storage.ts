@@ -4,6 +4,7 @@
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
+import { BillingError } from "../core/errors.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 
@@ -163,7 +164,7 @@ export interface DeadLetterStore {
 }
 
 /** No accounts/tariffs were ever loaded: not transient, nothing can be rated until `billing config load`. */
-export class NoConfigurationError extends Error {
+export class NoConfigurationError extends BillingError {
   override readonly name = "NoConfigurationError";
   constructor() {
     super("no billing configuration loaded (run `billing config load` or `billing simulate`)");

@@ -1,5 +1,6 @@
 /** Lambda configuration, read once and validated at start-up. */
 import { z } from "zod";
+import { BillingError } from "../core/errors.js";
 
 const environmentSchema = z.object({
   BILLING_TABLE: z.string().min(1),
@@ -23,7 +24,7 @@ const environmentSchema = z.object({
 });
 export type Environment = z.infer<typeof environmentSchema>;
 
-export class ConfigurationError extends Error {
+export class ConfigurationError extends BillingError {
   override readonly name = "ConfigurationError";
 }
 

@@ -219,6 +219,7 @@ export class HttpMeteringClient implements MarketplaceMeteringClient {
       throw new MeteringCallError(
         `batchUsageEvent ${requestId}: unreadable answer (${(e as Error).message.slice(0, 200)}): ${answer.text.slice(0, 300)}`,
         answer.status,
+        { cause: e },
       );
     }
     return matchResults(events, results, requestId);
