@@ -8,18 +8,6 @@ import { BillingError } from "../core/errors.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 
-export interface ConflictRecord {
-  readonly accountId: string;
-  readonly source: string;
-  readonly id: string;
-  readonly firstHash: string;
-  readonly conflictingHash: string;
-  readonly conflictingBody: string;
-  readonly seenAt: number;
-  /** The event time of the first-stored version: the conflict is reported in that period. */
-  readonly t: number;
-}
-
 /**
  * The account's raw events, as the hourly Marketplace reporter reads them. Events are written by
  * the usage store (usage-store.ts): Marketplace accounts keep every event raw (counters.ts).
@@ -27,7 +15,6 @@ export interface ConflictRecord {
 export interface LedgerStore {
   /** The account's raw events with t < until (all earlier periods included). */
   eventsOf(accountId: string, until: number): Promise<LedgerEvent[]>;
-  conflictsOf(accountId: string): Promise<ConflictRecord[]>;
 }
 
 export interface CloseRecord {

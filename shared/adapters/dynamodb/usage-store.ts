@@ -58,7 +58,7 @@ import {
 } from "../../core/rating/counters.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
-import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
+import type { LedgerStore } from "../../ports/storage.js";
 import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
@@ -756,23 +756,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
       ExclusiveStartKey = r.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-  }
-
-  async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("CONFLICT#") },
-    });
-    return items.map((i) => ({
-      accountId,
-      source: i.source?.S ?? "",
-      id: i.id?.S ?? "",
-      firstHash: i.firstHash?.S ?? "",
-      conflictingHash: i.conflictingHash?.S ?? "",
-      conflictingBody: i.conflictingBody?.S ?? "",
-      seenAt: Number(i.seenAt?.N ?? 0),
-      t: Number(i.t?.N ?? 0),
-    }));
   }
 }
 
