@@ -18,7 +18,7 @@ import { instantOf } from "../shared/contract/common.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
-import { periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
+import { isPeriodId, periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
@@ -106,7 +106,7 @@ async function parseSteps(steps: readonly string[]): Promise<Step[]> {
         lines,
         ...(times.length ? { maxTime: Math.max(...times) } : {}),
       });
-    } else if (kind === "close" && /^\d{4}-(0[1-9]|1[0-2])$/.test(arg)) {
+    } else if (kind === "close" && isPeriodId(arg)) {
       out.push({ kind: "close", period: arg });
     } else {
       throw new SimulationInputError(`bad --step "${s}": expected ingest:FILE.jsonl or close:YYYY-MM`);

@@ -18,9 +18,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { BillingError } from "../core/errors.js";
 import { renderPeriodReport } from "../core/finance-report.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../core/rating/invoice.js";
+import { isPeriodId } from "../core/time.js";
 import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
 
-const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** Any non-empty account id the accounts file allows, without control characters, at most 1,024 long. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,1024}$/;
@@ -66,7 +66,7 @@ const offsetOf = (cursor: string): number | undefined => {
 
 export function createFinanceApi(deps: PeriodReportDeps): FinanceApiHandler {
   const period = (raw: string | undefined): string => {
-    if (!raw || !PERIOD.test(raw))
+    if (!raw || !isPeriodId(raw))
       throw badRequest(`the period must be YYYY-MM with a month from 01 to 12, not "${raw ?? ""}"`);
     return raw;
   };

@@ -205,25 +205,27 @@ export async function ingestBatch(
   }
 
   // Bad events never block good ones: each is dead-lettered on its own, with its reason (D3).
-  await Promise.all(
-    letters.map(async ({ c, reason }) => {
-      try {
-        const subject = subjectOf(c.body);
-        const letter = await putDeadLetter(deps, {
-          // A re-delivery of the same message replaces, never doubles, its letter.
-          deadLetterId: c.deadLetterId,
-          messageId: c.messageId,
-          receivedAt: now,
-          reason,
-          body: c.body,
-          ...(subject !== undefined ? { subject } : {}),
-        });
-        outcomes.push({ kind: "dead-lettered", reason: letter.reason });
-      } catch (e) {
-        fail(c.messageId, e);
-      }
-    }),
-  );
+  const deadLetterEach = (items: readonly { c: Candidate; reason: string }[], withSubject: boolean) =>
+    Promise.all(
+      items.map(async ({ c, reason }) => {
+        try {
+          const subject = withSubject ? subjectOf(c.body) : undefined;
+          const letter = await putDeadLetter(deps, {
+            // A re-delivery of the same message replaces, never doubles, its letter.
+            deadLetterId: c.deadLetterId,
+            messageId: c.messageId,
+            receivedAt: now,
+            reason,
+            body: c.body,
+            ...(subject !== undefined ? { subject } : {}),
+          });
+          outcomes.push({ kind: "dead-lettered", reason: letter.reason });
+        } catch (e) {
+          fail(c.messageId, e);
+        }
+      }),
+    );
+  await deadLetterEach(letters, true);
 
   const toStore = prepared.filter(({ c }) => !retry.has(c.messageId));
   let stored: Awaited<ReturnType<UsageStore["ingest"]>>;
@@ -239,23 +241,9 @@ export async function ingestBatch(
     }
     // Would fail the same way on every retry: each event is dead-lettered with the error (D12).
     const reason = `processing failed (not retried): ${describeError(e)}`;
-    for (const { c } of toStore) letters.push({ c, reason });
-    await Promise.all(
-      toStore.map(async ({ c }) => {
-        try {
-          const letter = await putDeadLetter(deps, {
-            deadLetterId: c.deadLetterId,
-            messageId: c.messageId,
-            receivedAt: now,
-            reason,
-            body: c.body,
-          });
-          outcomes.push({ kind: "dead-lettered", reason: letter.reason });
-        } catch (e2) {
-          fail(c.messageId, e2);
-        }
-      }),
-    );
+    const failed = toStore.map(({ c }) => ({ c, reason }));
+    letters.push(...failed);
+    await deadLetterEach(failed, false);
     return { outcomes, retry: [...retry], failures };
   }
 

@@ -161,18 +161,22 @@ const requestOf = (r: MarketplaceUsageRecord): UsageEventRequest => ({
   effectiveStartTime: r.effectiveStartTime,
 });
 
+/** The accounts billed through the Azure Marketplace (those of `opts.accountIds` when given). */
+const marketplaceAccounts = (config: BillingConfig, opts: MarketplaceReportOptions) =>
+  config.accounts.filter(
+    (a) =>
+      a.billingChannel === "azure-marketplace" &&
+      a.azure !== undefined &&
+      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
+  );
+
 export async function reportMarketplaceUsage(
   deps: MarketplaceReporterDeps,
   opts: MarketplaceReportOptions = {},
 ): Promise<MarketplaceRunReport> {
   const now = deps.clock.now();
   const config = await deps.config();
-  const accounts = config.accounts.filter(
-    (a) =>
-      a.billingChannel === "azure-marketplace" &&
-      a.azure !== undefined &&
-      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
-  );
+  const accounts = marketplaceAccounts(config, opts);
   // Accounts are prepared a few at a time; reports and sends keep the accounts' order.
   const prepared: { report: AccountMarketplaceReport; send: Omit<Outgoing, "report">[] }[] = [];
   let next = 0;
@@ -354,12 +358,7 @@ export async function reportMarketplaceUsageUntil(
 ): Promise<{ visited: number[]; reports: MarketplaceRunReport[] }> {
   const from = deps.clock.now();
   const config = await deps.config();
-  const accounts = config.accounts.filter(
-    (a) =>
-      a.billingChannel === "azure-marketplace" &&
-      a.azure !== undefined &&
-      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
-  );
+  const accounts = marketplaceAccounts(config, opts);
   const due = new Set<number>();
   for (const account of accounts) {
     if (hourStartOf(from) + HOUR > to) break;

@@ -78,8 +78,12 @@ export const periodOf = (t: number, tz: string): PeriodId => {
   return `${pad(p.year, 4)}-${pad(p.month)}`;
 };
 
+/** A period id as it is written everywhere (YYYY-MM, month 01 to 12). */
+const PERIOD_ID = /^(\d{4})-(0[1-9]|1[0-2])$/;
+export const isPeriodId = (s: string): boolean => PERIOD_ID.test(s);
+
 export function parsePeriod(id: PeriodId): { year: number; month: number } {
-  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(id);
+  const m = PERIOD_ID.exec(id);
   if (!m) throw new RangeError(`not a period (YYYY-MM): ${id}`);
   return { year: Number(m[1]), month: Number(m[2]) };
 }

@@ -6,6 +6,7 @@ import { cachedAccountDirectory } from "../adapters/dynamodb/config-store.js";
 import type { BillingConfig } from "../core/config.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
+import type { Environment } from "./environment.js";
 
 export interface Endpoints {
   readonly region: string;
@@ -13,6 +14,16 @@ export interface Endpoints {
   readonly sqsEndpoint?: string | undefined;
   readonly s3Endpoint?: string | undefined;
 }
+
+/** The endpoints the environment names (a local stack's; none in AWS, where the SDK finds them). */
+export const endpointsOf = (
+  env: Pick<Environment, "AWS_REGION" | "DYNAMODB_ENDPOINT" | "SQS_ENDPOINT" | "S3_ENDPOINT">,
+): Endpoints => ({
+  region: env.AWS_REGION,
+  dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
+  sqsEndpoint: env.SQS_ENDPOINT,
+  s3Endpoint: env.S3_ENDPOINT,
+});
 
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 

@@ -17,7 +17,6 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
-  TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -45,7 +44,7 @@ import type {
   ReportChunk,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
-import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import { isConditionFailure, isTransactionRace, queryAll, scanAll, writeUnderClaim } from "./paginate.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
@@ -197,20 +196,8 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     const claimCheck = {
       ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
     };
-    for (let i = 0; i < writes.length; i += 24) {
-      try {
-        await this.doc.send(
-          new TransactWriteCommand({ TransactItems: [claimCheck, ...writes.slice(i, i + 24)] }),
-        );
-      } catch (e) {
-        if (
-          e instanceof TransactionCanceledException &&
-          e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
-        )
-          return false;
-        throw e;
-      }
-    }
+    for (let i = 0; i < writes.length; i += 24)
+      if (!(await writeUnderClaim(this.doc, claimCheck, writes.slice(i, i + 24)))) return false;
     return true;
   }
 
@@ -372,12 +359,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
         return;
       } catch (e) {
         // Changed since it was read (a concurrent put or remove): read it again.
-        const conflict =
-          e instanceof TransactionCanceledException &&
-          e.CancellationReasons?.some(
-            (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
-          );
-        if (!conflict || attempt >= 8) throw e;
+        if (!isTransactionRace(e) || attempt >= 8) throw e;
       }
     }
   }
@@ -476,12 +458,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
         );
         return;
       } catch (e) {
-        const conflict =
-          e instanceof TransactionCanceledException &&
-          e.CancellationReasons?.some(
-            (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
-          );
-        if (!conflict || attempt >= 8) throw e;
+        if (!isTransactionRace(e) || attempt >= 8) throw e;
       }
     }
   }

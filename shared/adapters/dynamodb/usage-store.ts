@@ -661,19 +661,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   }
 
   // ---- reads (close, marketplace reporter) ----
-  private async queryAll(
-    input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
-  ): Promise<ItemAv[]> {
-    const items: ItemAv[] = [];
-    let ExclusiveStartKey: ItemAv | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey, ConsistentRead: true }),
-      );
-      items.push(...(r.Items ?? []));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
+  private queryAll(input: QueryInput): Promise<ItemAv[]> {
+    return queryAllItems(this.client, this.table, input);
   }
 
   private byPk(pk: string) {
@@ -741,22 +730,33 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   }
 
   async *periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict> {
-    let ExclusiveStartKey: ItemAv | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": S(conflictsPk(accountId, period)) },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const i of r.Items ?? [])
-        yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const pk = S(conflictsPk(accountId, period));
+    for await (const i of queryItems(this.client, this.table, {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": pk },
+    }))
+      yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
   }
+}
+
+type QueryInput = Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">;
+
+/** Every item of a consistent Query, page by page (DynamoDB returns at most 1 MB per call). */
+async function* queryItems(client: DynamoDBClient, table: string, input: QueryInput): AsyncIterable<ItemAv> {
+  let ExclusiveStartKey: ItemAv | undefined;
+  do {
+    const r = await client.send(
+      new QueryCommand({ ...input, TableName: table, ExclusiveStartKey, ConsistentRead: true }),
+    );
+    yield* r.Items ?? [];
+    ExclusiveStartKey = r.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+}
+
+async function queryAllItems(client: DynamoDBClient, table: string, input: QueryInput): Promise<ItemAv[]> {
+  const items: ItemAv[] = [];
+  for await (const i of queryItems(client, table, input)) items.push(i);
+  return items;
 }
 
 /** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
@@ -776,21 +776,10 @@ export class DynamoSnapshotStore {
   ) {}
 
   async snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined> {
-    const items: ItemAv[] = [];
-    let ExclusiveStartKey: ItemAv | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": S(snapPk(accountId, period)) },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      items.push(...(r.Items ?? []));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await queryAllItems(this.client, this.table, {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": S(snapPk(accountId, period)) },
+    });
     const head = items.find((i) => i.sk?.S === "HEAD");
     if (!head) return undefined;
     const write = head.w?.S ?? "";
