@@ -15,15 +15,16 @@
  * strongly consistent, ×0.5 eventually consistent). The last line is one JSON object.
  */
 import { createHash } from "node:crypto";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { mapLimit } from "../shared/adapters/dynamodb/usage-store.js";
 import { isCloseReport } from "../shared/app/close-period.js";
 import { parseUsageMessage } from "../shared/contract/usage-event.js";
 import { type BillingConfig, configIndex, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { contributionOf } from "../shared/core/rating/counters.js";
+import { DAY } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import type { PreparedEvent } from "../shared/ports/usage-store.js";
+import { readUnits } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -78,59 +79,15 @@ const clock = new VirtualClock(Date.parse("2025-01-01T00:00:00Z"));
 const system = await startLocalBillingSystem({ clock, closeWorkers: WORKERS });
 
 // ---- read units (SDK middleware on the one DynamoDB client) ----
-type Av = AttributeValue;
-function valueSize(v: Av): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S);
-  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/g, "").length / 2) + 1;
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.M) return 3 + itemSize(v.M);
-  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
-  return Buffer.byteLength(JSON.stringify(v));
-}
-const itemSize = (item: Record<string, Av>) =>
-  Object.entries(item).reduce((s, [k, v]) => s + Buffer.byteLength(k) + valueSize(v), 0);
-const rru = (bytes: number, consistent: boolean) =>
-  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 const meter = { rru: 0, reads: 0, writes: 0 };
 system.dynamodb.middlewareStack.add(
   (next, context) => async (args) => {
     const out = await next(args);
-    // biome-ignore lint/suspicious/noExplicitAny: SDK inputs and outputs of every shape
-    const input = args.input as any;
-    // biome-ignore lint/suspicious/noExplicitAny: idem
-    const output = out.output as any;
-    switch (context.commandName) {
-      case "GetItemCommand":
-        meter.reads += 1;
-        meter.rru += rru(output?.Item ? itemSize(output.Item) : 0, input.ConsistentRead === true);
-        break;
-      case "QueryCommand":
-      case "ScanCommand":
-        meter.reads += 1;
-        meter.rru += rru(
-          (output?.Items ?? []).reduce((s: number, i: Record<string, Av>) => s + itemSize(i), 0),
-          input.ConsistentRead === true,
-        );
-        break;
-      case "BatchGetItemCommand":
-        meter.reads += 1;
-        for (const [table, items] of Object.entries(output?.Responses ?? {}) as [
-          string,
-          Record<string, Av>[],
-        ][])
-          for (const i of items)
-            meter.rru += rru(itemSize(i), input.RequestItems?.[table]?.ConsistentRead === true);
-        break;
-      case "ExecuteStatementCommand":
-        meter.reads += 1;
-        meter.rru += rru(
-          (output?.Items ?? []).reduce((s: number, i: Record<string, Av>) => s + itemSize(i), 0),
-          input.ConsistentRead === true,
-        );
-        break;
-      default:
-        meter.writes += 1;
+    const units = readUnits(context.commandName, args.input, out.output);
+    if (units === undefined) meter.writes += 1;
+    else {
+      meter.reads += 1;
+      meter.rru += units;
     }
     return out;
   },
@@ -201,7 +158,7 @@ for (const [m, period] of ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"
       for (let i = 0; i < PRODUCTS; i++) yield sms("hist", COUNTRIES[i] ?? "TR", timeIn(period, i));
     })(),
   );
-  clock.advanceTo(Date.parse(`${period}-28T00:00:00Z`) + 5 * 86_400_000);
+  clock.advanceTo(Date.parse(`${period}-28T00:00:00Z`) + 5 * DAY);
   const before = meter.rru;
   const t0 = performance.now();
   const [r] = await system.close(period, ["hist"]);

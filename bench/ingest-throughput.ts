@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { DAY } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 
 // Local tools run on Node 20 by design (Lambda runs nodejs22.x): the SDK's Node 22 notice is noise here.
@@ -52,7 +53,7 @@ const accounts = parseAccounts(
 );
 const start = Date.parse("2025-07-01T00:00:00Z");
 const bodies = Array.from({ length: n }, (_, i) => {
-  const time = new Date(start + Math.floor((i / n) * 30 * 86_400_000)).toISOString();
+  const time = new Date(start + Math.floor((i / n) * 30 * DAY)).toISOString();
   const subject = `acct-${i % accountCount}`;
   const kind = i % 4;
   const [type, data] =

@@ -15,7 +15,6 @@
  * line is one JSON object (single-event bodies).
  */
 import { parseArgs } from "node:util";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
@@ -24,8 +23,10 @@ import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { mapLimit, USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
 import { parseUsageMessage } from "../shared/contract/usage-event.js";
 import { parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { DAY, MINUTE } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
+import { type Av, itemSize, readUnits, valueSize, wru } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { values } = parseArgs({
@@ -154,9 +155,7 @@ function makeEvents(prefix: string, n: number, seed: number): { body: string; ac
   return Array.from({ length: n }, (_, i) => {
     const account =
       r() < 0.55 ? DOMINANT : `acct-${String(1 + Math.floor(r() * (ACCOUNTS - 1))).padStart(2, "0")}`;
-    const time = new Date(
-      JULY + Math.floor((i / n) * 30 * 86_400_000) + Math.floor(r() * 60_000),
-    ).toISOString();
+    const time = new Date(JULY + Math.floor((i / n) * 30 * DAY) + Math.floor(r() * MINUTE)).toISOString();
     const u = `u${Math.floor(r() * 5000)}`;
     const x = r();
     let type: string;
@@ -256,24 +255,6 @@ function makeEvents(prefix: string, n: number, seed: number): { body: string; ac
 }
 
 // ---- DynamoDB request and unit counting (SDK middleware) ----
-type Av = AttributeValue;
-function valueSize(v: Av): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S);
-  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/g, "").length / 2) + 1;
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.M) return 3 + itemSize(v.M);
-  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
-  return Buffer.byteLength(JSON.stringify(v));
-}
-function itemSize(item: Record<string, Av>): number {
-  let s = 0;
-  for (const [k, v] of Object.entries(item)) s += Buffer.byteLength(k) + valueSize(v);
-  return s;
-}
-const wru = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
-const rru = (bytes: number, consistent: boolean) =>
-  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 /** Item size of an update: key plus the values it sets (the counters' items are these and nothing else). */
 const updateSize = (key: Record<string, Av>, values: Record<string, Av> = {}) =>
   itemSize(key) + Object.entries(values).reduce((s, [k, v]) => s + k.length + valueSize(v), 0);
@@ -334,26 +315,8 @@ class Meter {
           for (const r of reqs)
             this.write(r.PutRequest?.Item.pk?.S, r.PutRequest ? wru(itemSize(r.PutRequest.Item)) : 1);
         return;
-      case "GetItemCommand":
-        this.rru += rru(output?.Item ? itemSize(output.Item) : 0, input.ConsistentRead === true);
-        return;
-      case "BatchGetItemCommand":
-        for (const [table, items] of Object.entries(output?.Responses ?? {}) as [
-          string,
-          Record<string, Av>[],
-        ][])
-          for (const i of items)
-            this.rru += rru(itemSize(i), input.RequestItems?.[table]?.ConsistentRead === true);
-        return;
-      case "QueryCommand":
-      case "ScanCommand":
-        this.rru += rru(
-          (output?.Items ?? []).reduce((s: number, i: Record<string, Av>) => s + itemSize(i), 0),
-          input.ConsistentRead === true,
-        );
-        return;
       default:
-        return;
+        this.rru += readUnits(command, input, output) ?? 0;
     }
   }
 }

@@ -9,6 +9,7 @@ import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { type ReportList, readReportList, reportListsOf } from "../shared/app/close-report.js";
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import { compareStrings } from "../shared/core/compare.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
 import type { DeadLetter, PeriodStore } from "../shared/ports/storage.js";
 import { refusedLineOrigin } from "./ingest-file.js";
@@ -52,7 +53,7 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
             ...(refusedLineOrigin(d.messageId) ?? { file: "", line: 0 }),
             reason: d.reason,
           }))
-          .sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1)),
+          .sort((a, b) => compareStrings(a.file, b.file) || a.line - b.line),
       },
       null,
       2,

@@ -8,10 +8,11 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { REFUSED_LINE_PREFIX } from "../shared/app/dead-letters.js";
+import { BillingError } from "../shared/core/errors.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { DeadLetterStore, UsageQueue } from "../shared/ports/storage.js";
 
-export class IngestFileError extends Error {
+export class IngestFileError extends BillingError {
   override readonly name = "IngestFileError";
 }
 
@@ -41,7 +42,7 @@ export async function readIngestFile(file: string): Promise<IngestLine[]> {
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new IngestFileError(`${file}: cannot be read: ${(e as Error).message}`);
+    throw new IngestFileError(`${file}: cannot be read: ${(e as Error).message}`, { cause: e });
   }
   const lines: IngestLine[] = [];
   let start = 0;

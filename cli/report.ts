@@ -16,10 +16,8 @@ import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoi
 import { shiftPeriod } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { readEnvironment } from "../shared/runtime/environment.js";
-import { cachedConfig, dynamoClient } from "../shared/runtime/wiring.js";
-import { EXIT, parse, UsageError } from "./usage.js";
-
-const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
+import { cachedConfig, dynamoClient, endpointsOf } from "../shared/runtime/wiring.js";
+import { checkedPeriod, EXIT, parse, UsageError } from "./usage.js";
 
 export interface ReportCommand {
   readonly period: string;
@@ -34,9 +32,7 @@ export function parseReportCommand(args: string[]): ReportCommand {
   });
   if (positionals.length) throw new UsageError(`report takes no argument "${positionals[0]}"`);
   if (!values.period || !values.out) throw new UsageError("report needs --period YYYY-MM and --out DIR");
-  if (!PERIOD.test(values.period))
-    throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
-  return { period: values.period, out: values.out };
+  return { period: checkedPeriod(values.period), out: values.out };
 }
 
 /** The file names of a period's page and of the exports it links to. */
@@ -49,7 +45,7 @@ export const reportFiles = (period: string) => ({
 
 export async function runReportCommand(cmd: ReportCommand): Promise<number> {
   const env = readEnvironment();
-  const ddb = dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT });
+  const ddb = dynamoClient(endpointsOf(env));
   try {
     const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
     const names = reportFiles(cmd.period);

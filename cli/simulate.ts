@@ -16,8 +16,9 @@ import { reconcileMarketplaceUsage, usageEventsCsv } from "../shared/app/reconci
 import { reportMarketplaceUsageUntil } from "../shared/app/report-marketplace-usage.js";
 import { instantOf } from "../shared/contract/common.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
-import { periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
+import { isPeriodId, periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
 import { writeExports } from "./exports.js";
@@ -31,7 +32,7 @@ import {
 import { writeSimulationReports } from "./report.js";
 import { onInterrupt } from "./shutdown.js";
 
-export class SimulationInputError extends Error {
+export class SimulationInputError extends BillingError {
   override readonly name = "SimulationInputError";
 }
 
@@ -59,12 +60,12 @@ async function readJsonFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new SimulationInputError(`${file}: cannot be read: ${(e as Error).message}`);
+    throw new SimulationInputError(`${file}: cannot be read: ${(e as Error).message}`, { cause: e });
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new SimulationInputError(`${file}: not valid JSON: ${(e as Error).message}`);
+    throw new SimulationInputError(`${file}: not valid JSON: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -92,7 +93,7 @@ async function parseSteps(steps: readonly string[]): Promise<Step[]> {
       try {
         lines = await readIngestFile(arg);
       } catch (e) {
-        if (e instanceof IngestFileError) throw new SimulationInputError(e.message);
+        if (e instanceof IngestFileError) throw new SimulationInputError(e.message, { cause: e });
         throw e;
       }
       const times = lines
@@ -105,7 +106,7 @@ async function parseSteps(steps: readonly string[]): Promise<Step[]> {
         lines,
         ...(times.length ? { maxTime: Math.max(...times) } : {}),
       });
-    } else if (kind === "close" && /^\d{4}-(0[1-9]|1[0-2])$/.test(arg)) {
+    } else if (kind === "close" && isPeriodId(arg)) {
       out.push({ kind: "close", period: arg });
     } else {
       throw new SimulationInputError(`bad --step "${s}": expected ingest:FILE.jsonl or close:YYYY-MM`);

@@ -18,12 +18,19 @@ import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js"
 import { periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { ConfigurationError, readEnvironment } from "../shared/runtime/environment.js";
-import { blobStore, cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
+import {
+  blobStore,
+  cachedConfig,
+  dynamoClient,
+  endpointsOf,
+  sqsClient,
+  storeDeps,
+} from "../shared/runtime/wiring.js";
 import { parseExplain, runExplain } from "./explain.js";
 import { writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
-import { EXIT, parse, UsageError } from "./usage.js";
+import { EXIT, parse, periodOption, UsageError } from "./usage.js";
 
 export type StackCommand =
   | { kind: "config-load"; accounts: string; tariffs: string }
@@ -35,8 +42,6 @@ export type StackCommand =
   | { kind: "dead-letters-redrive"; ids?: string[] }
   | { kind: "marketplace-reconcile"; period: string; accounts?: string[] }
   | { kind: "explain"; lineId: string; json: boolean };
-
-const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** Checks a stack command's arguments; nothing is read or written. */
 export function parseStackCommand(command: string, args: string[]): StackCommand {
@@ -72,12 +77,9 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
           force: { type: "boolean" },
         },
       });
-      if (!values.period) throw new UsageError("close needs --period YYYY-MM");
-      if (!PERIOD.test(values.period))
-        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
       return {
         kind: "close",
-        period: values.period,
+        period: periodOption(values.period, "close"),
         ...(values.account ? { accounts: values.account } : {}),
         force: values.force === true,
       };
@@ -88,10 +90,8 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
         options: { period: { type: "string" }, account: { type: "string" }, json: { type: "boolean" } },
       });
       if (!values.account) throw new UsageError("preview needs --account ID");
-      if (!values.period) throw new UsageError("preview needs --period YYYY-MM");
-      if (!PERIOD.test(values.period))
-        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
-      return { kind: "preview", period: values.period, account: values.account, json: values.json === true };
+      const period = periodOption(values.period, "preview");
+      return { kind: "preview", period, account: values.account, json: values.json === true };
     }
     case "export": {
       const { values } = parse({ args, options: { out: { type: "string" } } });
@@ -120,12 +120,9 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
       });
       if (positionals[0] !== "reconcile" || positionals.length !== 1)
         throw new UsageError("marketplace takes one subcommand: marketplace reconcile --period YYYY-MM");
-      if (!values.period) throw new UsageError("marketplace reconcile needs --period YYYY-MM");
-      if (!PERIOD.test(values.period))
-        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
       return {
         kind: "marketplace-reconcile",
-        period: values.period,
+        period: periodOption(values.period, "marketplace reconcile"),
         ...(values.account ? { accounts: values.account } : {}),
       };
     }
@@ -147,12 +144,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
     cmd.kind === "ingest" || cmd.kind === "dead-letters-redrive"
       ? need(env.USAGE_QUEUE_URL, "USAGE_QUEUE_URL")
       : env.USAGE_QUEUE_URL;
-  const endpoints = {
-    region: env.AWS_REGION,
-    dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
-    sqsEndpoint: env.SQS_ENDPOINT,
-    s3Endpoint: env.S3_ENDPOINT,
-  };
+  const endpoints = endpointsOf(env);
   const ddb = dynamoClient(endpoints);
   const sqs = sqsClient(endpoints);
   const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);

@@ -1,9 +1,24 @@
 /** Usage errors (exit 2) and the help texts of the `billing` command. */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { BillingError } from "../shared/core/errors.js";
+import { isPeriodId } from "../shared/core/time.js";
 
 /** The command was called wrongly (arguments, environment): exit 2 with a message, never a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends BillingError {
   override readonly name = "UsageError";
+}
+
+/** A `--period` value: YYYY-MM with a month from 01 to 12, else a usage error. */
+export function checkedPeriod(period: string): string {
+  if (!isPeriodId(period))
+    throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${period}"`);
+  return period;
+}
+
+/** The `--period` option `command` needs: given and well-formed. */
+export function periodOption(period: string | undefined, command: string): string {
+  if (!period) throw new UsageError(`${command} needs --period YYYY-MM`);
+  return checkedPeriod(period);
 }
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -129,7 +144,7 @@ export function parse<const T extends ParseArgsConfig>(config: T) {
     return parseArgs<T>(config);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))
-      throw new UsageError((e as Error).message);
+      throw new UsageError((e as Error).message, { cause: e });
     throw e;
   }
 }

@@ -26,6 +26,7 @@ import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import { scheduleCloses, type ZoneFanOut } from "../shared/app/schedule-closes.js";
 import { DEFAULT_CLOSE_GRACE_HOURS } from "../shared/core/close-schedule.js";
 import type { BillingConfig } from "../shared/core/config.js";
+import { compositeKey } from "../shared/core/keys.js";
 import { type PeriodId, parsePeriod } from "../shared/core/time.js";
 import type { BlobStore } from "../shared/ports/blob-store.js";
 import type { Clock } from "../shared/ports/clock.js";
@@ -168,7 +169,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     const closeDeps = storeDeps(store, opts.clock, config, { configCacheMs: 0 });
     let closeOutcomes = new Map<string, AccountCloseOutcome>();
     const closeWorker = createCloseWorkerHandler(closeDeps, {
-      onOutcome: (o) => closeOutcomes.set(`${o.accountId}\u0000${o.period}`, o),
+      onOutcome: (o) => closeOutcomes.set(compositeKey(o.accountId, o.period), o),
     });
     const closePollers = Array.from(
       { length: Math.max(1, opts.closeWorkers ?? 1) },

@@ -29,14 +29,15 @@ import { createServer } from "node:net";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { BillingError } from "../shared/core/errors.js";
 
-export class JavaMissingError extends Error {
+export class JavaMissingError extends BillingError {
+  override readonly name = "JavaMissingError";
   constructor() {
     super(
       "Java was not found on PATH; DynamoDB Local needs a Java runtime. " +
         "Run `npm run setup` (which installs `default-jre-headless` with apt) or install it by hand.",
     );
-    this.name = "JavaMissingError";
   }
 }
 
@@ -245,13 +246,13 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
   }
 }
 
-class PortTakenError extends Error {
+class PortTakenError extends BillingError {
+  override readonly name = "PortTakenError";
   constructor(
     readonly port: number,
     message: string,
   ) {
     super(message);
-    this.name = "PortTakenError";
   }
 }
 

@@ -15,6 +15,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { BillingError } from "../shared/core/errors.js";
 
 export type SqsLambdaHandler = (
   event: SQSEvent,
@@ -58,7 +59,8 @@ export interface DrainResult {
 }
 
 /** drain() saw no progress for `stallCycles` consecutive poll cycles while messages remained. */
-export class DrainStalledError extends Error {
+export class DrainStalledError extends BillingError {
+  override readonly name = "DrainStalledError";
   constructor(
     readonly stallCycles: number,
     readonly progress: DrainResult,
@@ -68,7 +70,6 @@ export class DrainStalledError extends Error {
       `queue not drained: no progress in ${stallCycles} poll cycles (${progress.processed} processed, ` +
         `${progress.failed} failed deliveries); queue attributes: ${JSON.stringify(queueAttributes)}`,
     );
-    this.name = "DrainStalledError";
   }
 }
 

@@ -7,14 +7,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinanceApiStreamingHandler, isStreamed } from "../shared/app/finance-api.js";
+import { type LoopbackServer, listenOnLoopback } from "./loopback-server.js";
 
-export interface FinanceApiServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type FinanceApiServer = LoopbackServer;
 
 /** The payload 2.0 event API Gateway builds for a request (no body: every route is a GET). */
 export function httpApiEvent(req: {
@@ -106,17 +103,5 @@ export async function startFinanceApiServer(
       })
       .catch(failed);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return listenOnLoopback(server);
 }

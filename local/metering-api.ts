@@ -30,10 +30,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Account } from "../shared/contract/accounts.js";
+import { compositeKey } from "../shared/core/keys.js";
 import { MAX_EVENTS_PER_BATCH, REPORTING_WINDOW_MS } from "../shared/core/marketplace/usage.js";
+import { HOUR } from "../shared/core/time.js";
 import type { Clock } from "../shared/ports/clock.js";
+import { type LoopbackServer, listenOnLoopback } from "./loopback-server.js";
 
 export interface MeteringResource {
   readonly resourceId: string;
@@ -98,8 +100,6 @@ export function meteringResourcesOf(accounts: readonly Account[]): MeteringResou
       : [],
   );
 }
-
-const HOUR = 3_600_000;
 
 /** Microsoft takes and echoes UTC times without a zone designator too. */
 function instantOf(time: string): number {
@@ -167,7 +167,7 @@ export class LocalMeteringApi {
     for (let i = 0; i < count; i++) this.forced.push({ status, ...(resourceId ? { resourceId } : {}) });
   }
 
-  async start(): Promise<{ url: string; stop(): Promise<void> }> {
+  async start(): Promise<LoopbackServer> {
     const server = createServer((req, res) => {
       // Echoed like Microsoft does, or generated when the client sent none.
       for (const h of ["x-ms-requestid", "x-ms-correlationid"]) {
@@ -178,19 +178,7 @@ export class LocalMeteringApi {
         send(res, 500, { code: "InternalError", message: String(e) }),
       );
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      stop: () =>
-        new Promise<void>((resolve, reject) => {
-          server.close((e) => (e ? reject(e) : resolve()));
-          server.closeAllConnections();
-        }),
-    };
+    return listenOnLoopback(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -364,7 +352,7 @@ export class LocalMeteringApi {
       return refuse("ResourceNotActive", "resourceId", `The resource ${resourceId} is not active.`);
     if (resource.dimensions && !resource.dimensions.includes(dimension))
       return refuse("InvalidDimension", "dimension", `The dimension ${dimension} is not in plan ${planId}.`);
-    const key = `${resourceId}\u0000${dimension}\u0000${Math.floor(t / HOUR)}`;
+    const key = compositeKey(resourceId, dimension, Math.floor(t / HOUR));
     const earlier = this.byHour.get(key);
     if (earlier)
       return {

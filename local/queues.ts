@@ -7,40 +7,44 @@ export interface UsageQueues {
   readonly deadLetterQueueArn: string;
 }
 
-export async function createUsageQueues(
+type QueueOptions = { prefix: string; maxReceiveCount: number; visibilityTimeoutSeconds: number };
+
+export async function createUsageQueues(sqs: SQSClient, opts: QueueOptions): Promise<UsageQueues> {
+  const q = await createQueueWithDlq(sqs, `${opts.prefix}-usage`, "", opts);
+  return { usageQueueUrl: q.url, deadLetterQueueUrl: q.dlqUrl, deadLetterQueueArn: q.dlqArn };
+}
+
+/** A standard queue `name` and its DLQ `name-dlq`, redriven after maxReceiveCount receives. */
+async function createQueueWithDlq(
   sqs: SQSClient,
-  opts: { prefix: string; maxReceiveCount: number; visibilityTimeoutSeconds: number },
-): Promise<UsageQueues> {
+  name: string,
+  /** Names the queue in errors: "" (the usage queue) or "close ". */
+  label: string,
+  opts: QueueOptions,
+): Promise<{ url: string; dlqUrl: string; dlqArn: string }> {
   const dlq = await sqs.send(
     new CreateQueueCommand({
-      QueueName: `${opts.prefix}-usage-dlq`,
+      QueueName: `${name}-dlq`,
       // 14 days, the maximum: longer than the source queue's, as a redriven message keeps its enqueue time.
       Attributes: { MessageRetentionPeriod: "1209600" },
     }),
   );
-  const deadLetterQueueUrl = required(dlq.QueueUrl, "QueueUrl of the dead-letter queue");
+  const dlqUrl = required(dlq.QueueUrl, `QueueUrl of the ${label}dead-letter queue`);
   const attrs = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ["QueueArn"] }),
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }),
   );
-  const deadLetterQueueArn = required(attrs.Attributes?.QueueArn, "QueueArn of the dead-letter queue");
-  const usage = await sqs.send(
+  const dlqArn = required(attrs.Attributes?.QueueArn, `QueueArn of the ${label}dead-letter queue`);
+  const queue = await sqs.send(
     new CreateQueueCommand({
-      QueueName: `${opts.prefix}-usage`,
+      QueueName: name,
       Attributes: {
         VisibilityTimeout: String(opts.visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(4 * 24 * 3600),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: deadLetterQueueArn,
-          maxReceiveCount: opts.maxReceiveCount,
-        }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }),
       },
     }),
   );
-  return {
-    usageQueueUrl: required(usage.QueueUrl, "QueueUrl of the usage queue"),
-    deadLetterQueueUrl,
-    deadLetterQueueArn,
-  };
+  return { url: required(queue.QueueUrl, `QueueUrl of the ${label || "usage "}queue`), dlqUrl, dlqArn };
 }
 
 function required(value: string | undefined, what: string): string {
@@ -54,30 +58,7 @@ export interface CloseQueues {
   readonly closeDeadLetterQueueUrl: string;
 }
 
-export async function createCloseQueues(
-  sqs: SQSClient,
-  opts: { prefix: string; maxReceiveCount: number; visibilityTimeoutSeconds: number },
-): Promise<CloseQueues> {
-  const dlq = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${opts.prefix}-close-dlq`,
-      Attributes: { MessageRetentionPeriod: "1209600" },
-    }),
-  );
-  const closeDeadLetterQueueUrl = required(dlq.QueueUrl, "QueueUrl of the close dead-letter queue");
-  const attrs = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: closeDeadLetterQueueUrl, AttributeNames: ["QueueArn"] }),
-  );
-  const dlqArn = required(attrs.Attributes?.QueueArn, "QueueArn of the close dead-letter queue");
-  const close = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${opts.prefix}-close`,
-      Attributes: {
-        VisibilityTimeout: String(opts.visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(4 * 24 * 3600),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }),
-      },
-    }),
-  );
-  return { closeQueueUrl: required(close.QueueUrl, "QueueUrl of the close queue"), closeDeadLetterQueueUrl };
+export async function createCloseQueues(sqs: SQSClient, opts: QueueOptions): Promise<CloseQueues> {
+  const q = await createQueueWithDlq(sqs, `${opts.prefix}-close`, "close ", opts);
+  return { closeQueueUrl: q.url, closeDeadLetterQueueUrl: q.dlqUrl };
 }

@@ -5,12 +5,13 @@
 import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
 import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
-import { type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
+import { MINUTE, type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
 import type { ExplanationStore } from "../ports/explanations.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
@@ -33,7 +34,7 @@ import { rateForward, snapshotAfter } from "./rate-account-period.js";
  * Lambda's timeout is 15 minutes), so a claim still "closing" after it belongs to a crashed run and
  * the next run takes it over; never while the claimant may still be writing.
  */
-export const CLOSE_LEASE_MS = 20 * 60_000;
+export const CLOSE_LEASE_MS = 20 * MINUTE;
 
 export interface CloseDeps {
   /** Counters and raw events of each period (usage-store.ts). */
@@ -164,7 +165,7 @@ async function closeAccountPeriod(
   const usagePeriods = (await deps.usage.usagePeriods(account.accountId)).filter((p) => p <= lastPeriod);
   const currency = tariff.currency;
   const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
-  late.sort((a, b) => (a.period < b.period ? -1 : 1));
+  late.sort((a, b) => compareStrings(a.period, b.period));
   const forward = await rateForward(
     deps.usage,
     account,

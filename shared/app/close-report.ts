@@ -7,6 +7,8 @@
  * read: the close never holds more than a few chunks of a list in memory.
  */
 
+import { compareStrings } from "../core/compare.js";
+import { compositeKey } from "../core/keys.js";
 import { formatDecimal, ZERO } from "../core/money.js";
 import type { SuspenseItem } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
@@ -54,14 +56,14 @@ export function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSumma
     { product: string; reason: string; quantity: typeof ZERO; events: number }
   >();
   for (const s of items) {
-    const k = `${s.product}|${s.reason}`;
+    const k = compositeKey(s.product, s.reason);
     const g = groups.get(k) ?? { product: s.product, reason: s.reason, quantity: ZERO, events: 0 };
     g.quantity = g.quantity.plus(s.quantity);
     g.events += s.events ?? 1;
     groups.set(k, g);
   }
   return [...groups.values()]
-    .sort((a, b) => (a.product + a.reason < b.product + b.reason ? -1 : 1))
+    .sort((a, b) => compareStrings(a.product + a.reason, b.product + b.reason))
     .map((g) => ({ ...g, quantity: formatDecimal(g.quantity) }));
 }
 

@@ -4,9 +4,14 @@
  * them back on the usage queue; idempotent ingestion (G5) makes a redrive safe to repeat.
  */
 import { createHash } from "node:crypto";
+import { BillingError } from "../core/errors.js";
 import type { BlobStore } from "../ports/blob-store.js";
+import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
 import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
 import { describeError, isTransientError } from "./transient-errors.js";
+
+/** The queue's port lives in shared/ports; handlers and the CLI name it from here too. */
+export type { FailedMessage, FailedMessageQueue };
 
 /** A dead letter's excerpt: the body's first 8 KiB (UTF-8); a body no longer is kept inline whole. */
 export const EXCERPT_BYTES = 8 * 1024;
@@ -99,20 +104,6 @@ export async function bodyOf(letter: DeadLetter, blobs?: BlobStore): Promise<str
   return blobs.get(letter.bodyKey);
 }
 
-export interface FailedMessage {
-  readonly messageId: string;
-  readonly body: string;
-  readonly receiveCount: number;
-}
-
-/** The SQS dead-letter queue, as the operator sees it. */
-export interface FailedMessageQueue {
-  /** Every message in the queue (however many: no page limit). */
-  listAll(): Promise<FailedMessage[]>;
-  /** Moves the messages with these ids (every message when none are given) to the usage queue; returns the ids moved. */
-  redrive(ids?: ReadonlySet<string>): Promise<string[]>;
-}
-
 export interface DeadLetterListing {
   readonly invalid: DeadLetter[];
   readonly failedProcessing: FailedMessage[];
@@ -128,7 +119,7 @@ export const isRefusedLine = (l: Pick<DeadLetter, "deadLetterId">) =>
   l.deadLetterId.startsWith(REFUSED_LINE_PREFIX);
 
 /** Ids given to redrive that name nothing in the store or the dead-letter queue: nothing was redriven. */
-export class UnknownDeadLetterError extends Error {
+export class UnknownDeadLetterError extends BillingError {
   override readonly name = "UnknownDeadLetterError";
   constructor(readonly ids: readonly string[]) {
     super(`no dead letter with id ${ids.join(", ")} (see \`billing dead-letters list\`)`);

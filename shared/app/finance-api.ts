@@ -25,15 +25,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
+import { BillingError } from "../core/errors.js";
 import { renderPeriodReport } from "../core/finance-report.js";
 import { invoiceLineCsvRow, invoiceLinesCsvHeader, sortInvoiceLines } from "../core/rating/invoice.js";
+import { isPeriodId } from "../core/time.js";
 import type { ExplanationStore } from "../ports/explanations.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { LINE_ID } from "./explain-lines.js";
 import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
 import { previewPeriod, UnknownAccountError } from "./preview-period.js";
 
-const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** Any non-empty account id the accounts file allows, without control characters, at most 1,024 long. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,1024}$/;
@@ -69,7 +70,7 @@ export type FinanceApiStreamingHandler = (
 export const isStreamed = (r: APIGatewayProxyStructuredResultV2 | StreamedResult): r is StreamedResult =>
   "chunks" in r;
 
-class Problem extends Error {
+class Problem extends BillingError {
   constructor(
     readonly status: number,
     readonly title: string,
@@ -139,7 +140,7 @@ function segment(raw: string): string {
 }
 
 function period(raw: string | undefined): string {
-  if (!raw || !PERIOD.test(raw))
+  if (!raw || !isPeriodId(raw))
     throw badRequest(`the period must be YYYY-MM with a month from 01 to 12, not "${raw ?? ""}"`);
   return raw;
 }

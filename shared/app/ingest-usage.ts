@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
+import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { DAY, type PeriodId } from "../core/time.js";
@@ -204,25 +205,27 @@ export async function ingestBatch(
   }
 
   // Bad events never block good ones: each is dead-lettered on its own, with its reason (D3).
-  await Promise.all(
-    letters.map(async ({ c, reason }) => {
-      try {
-        const subject = subjectOf(c.body);
-        const letter = await putDeadLetter(deps, {
-          // A re-delivery of the same message replaces, never doubles, its letter.
-          deadLetterId: c.deadLetterId,
-          messageId: c.messageId,
-          receivedAt: now,
-          reason,
-          body: c.body,
-          ...(subject !== undefined ? { subject } : {}),
-        });
-        outcomes.push({ kind: "dead-lettered", reason: letter.reason });
-      } catch (e) {
-        fail(c.messageId, e);
-      }
-    }),
-  );
+  const deadLetterEach = (items: readonly { c: Candidate; reason: string }[], withSubject: boolean) =>
+    Promise.all(
+      items.map(async ({ c, reason }) => {
+        try {
+          const subject = withSubject ? subjectOf(c.body) : undefined;
+          const letter = await putDeadLetter(deps, {
+            // A re-delivery of the same message replaces, never doubles, its letter.
+            deadLetterId: c.deadLetterId,
+            messageId: c.messageId,
+            receivedAt: now,
+            reason,
+            body: c.body,
+            ...(subject !== undefined ? { subject } : {}),
+          });
+          outcomes.push({ kind: "dead-lettered", reason: letter.reason });
+        } catch (e) {
+          fail(c.messageId, e);
+        }
+      }),
+    );
+  await deadLetterEach(letters, true);
 
   const toStore = prepared.filter(({ c }) => !retry.has(c.messageId));
   let stored: Awaited<ReturnType<UsageStore["ingest"]>>;
@@ -238,23 +241,9 @@ export async function ingestBatch(
     }
     // Would fail the same way on every retry: each event is dead-lettered with the error (D12).
     const reason = `processing failed (not retried): ${describeError(e)}`;
-    for (const { c } of toStore) letters.push({ c, reason });
-    await Promise.all(
-      toStore.map(async ({ c }) => {
-        try {
-          const letter = await putDeadLetter(deps, {
-            deadLetterId: c.deadLetterId,
-            messageId: c.messageId,
-            receivedAt: now,
-            reason,
-            body: c.body,
-          });
-          outcomes.push({ kind: "dead-lettered", reason: letter.reason });
-        } catch (e2) {
-          fail(c.messageId, e2);
-        }
-      }),
-    );
+    const failed = toStore.map(({ c }) => ({ c, reason }));
+    letters.push(...failed);
+    await deadLetterEach(failed, false);
     return { outcomes, retry: [...retry], failures };
   }
 
@@ -270,7 +259,7 @@ export async function ingestBatch(
       // Its own period, and for a Viber session message the one that may have opened its session.
       const periods = new Set([s.period, ...periodsChangedBy(p.event, timezone)]);
       for (const period of periods) {
-        const k = JSON.stringify([s.accountId, period]);
+        const k = compositeKey(s.accountId, period);
         if (!closes.has(k)) closes.set(k, checkLate(deps, s.accountId, period, now));
       }
     }
@@ -290,7 +279,7 @@ export async function ingestBatch(
         kind: "stored",
         accountId: s.accountId,
         late: [s.period, ...periodsChangedBy(p.event, timezone)].some(
-          (period) => late.get(JSON.stringify([s.accountId, period])) === true,
+          (period) => late.get(compositeKey(s.accountId, period)) === true,
         ),
       });
     else outcomes.push({ kind: s.kind, accountId: s.accountId });

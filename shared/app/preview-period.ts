@@ -3,7 +3,7 @@
  * from the same bounded state as the close (rate-account-period.ts), writing nothing.
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
-import { type BillingConfig, configIndex } from "../core/config.js";
+import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
 import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
 import { sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
@@ -31,9 +31,7 @@ export interface PeriodPreview {
   readonly newestEventAt: string | null;
 }
 
-export class UnknownAccountError extends Error {
-  override readonly name = "UnknownAccountError";
-}
+export { UnknownAccountError };
 
 export async function previewPeriod(
   accountId: string,

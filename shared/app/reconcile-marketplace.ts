@@ -5,6 +5,8 @@
  * Reads per account: its events up to the month's end (plus the rules' look-ahead) and its usage
  * records from the month's first hour on — one Query per dimension, never a table scan.
  */
+
+import { compareStrings } from "../core/compare.js";
 import type { BillingConfig } from "../core/config.js";
 import { type ReconciliationRow, reconcileMarketplace } from "../core/marketplace/reconciliation.js";
 import { hourStartOf } from "../core/marketplace/usage.js";
@@ -71,9 +73,7 @@ export function usageEventsCsv(records: readonly MarketplaceUsageRecord[]): stri
   const rows = [USAGE_EVENTS_CSV_HEADER.join(",")];
   const sorted = [...records].sort(
     (a, b) =>
-      a.hour - b.hour ||
-      (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0) ||
-      (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0),
+      a.hour - b.hour || compareStrings(a.accountId, b.accountId) || compareStrings(a.dimension, b.dimension),
   );
   for (const r of sorted)
     rows.push(

@@ -57,7 +57,7 @@ import {
 } from "../core/marketplace/usage.js";
 import { dec, formatDecimal } from "../core/money.js";
 import { HOUR, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
-import type { Clock } from "../ports/clock.js";
+import type { AdvancingClock, Clock } from "../ports/clock.js";
 import type {
   MarketplaceMeteringClient,
   MarketplaceStore,
@@ -161,18 +161,22 @@ const requestOf = (r: MarketplaceUsageRecord): UsageEventRequest => ({
   effectiveStartTime: r.effectiveStartTime,
 });
 
+/** The accounts billed through the Azure Marketplace (those of `opts.accountIds` when given). */
+const marketplaceAccounts = (config: BillingConfig, opts: MarketplaceReportOptions) =>
+  config.accounts.filter(
+    (a) =>
+      a.billingChannel === "azure-marketplace" &&
+      a.azure !== undefined &&
+      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
+  );
+
 export async function reportMarketplaceUsage(
   deps: MarketplaceReporterDeps,
   opts: MarketplaceReportOptions = {},
 ): Promise<MarketplaceRunReport> {
   const now = deps.clock.now();
   const config = await deps.config();
-  const accounts = config.accounts.filter(
-    (a) =>
-      a.billingChannel === "azure-marketplace" &&
-      a.azure !== undefined &&
-      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
-  );
+  const accounts = marketplaceAccounts(config, opts);
   // Accounts are prepared a few at a time; reports and sends keep the accounts' order.
   const prepared: { report: AccountMarketplaceReport; send: Omit<Outgoing, "report">[] }[] = [];
   let next = 0;
@@ -340,11 +344,6 @@ async function prepareAccount(
   };
 }
 
-/** A clock the caller moves (the simulation's virtual clock). */
-export interface AdvancingClock extends Clock {
-  advanceTo(t: number): void;
-}
-
 /**
  * Moves `deps.clock` forward to `to`, running the hourly reporter at the hour boundaries a run could
  * report something at — the first one, after each hour holding usage of an azure-marketplace
@@ -359,12 +358,7 @@ export async function reportMarketplaceUsageUntil(
 ): Promise<{ visited: number[]; reports: MarketplaceRunReport[] }> {
   const from = deps.clock.now();
   const config = await deps.config();
-  const accounts = config.accounts.filter(
-    (a) =>
-      a.billingChannel === "azure-marketplace" &&
-      a.azure !== undefined &&
-      (!opts.accountIds || opts.accountIds.includes(a.accountId)),
-  );
+  const accounts = marketplaceAccounts(config, opts);
   const due = new Set<number>();
   for (const account of accounts) {
     if (hourStartOf(from) + HOUR > to) break;

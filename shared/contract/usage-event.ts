@@ -3,6 +3,7 @@
  * Unknown extra keys in `data` are kept (passthrough) but ignored by rating.
  */
 import { z } from "zod";
+import { BillingError } from "../core/errors.js";
 import { dimensionValue, isoInstant, isRealDateTime } from "./common.js";
 
 const nonEmpty = z.string().min(1);
@@ -225,13 +226,14 @@ export const usageEventSchema = z.discriminatedUnion(
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
 
-export class InvalidUsageMessageError extends Error {
+export class InvalidUsageMessageError extends BillingError {
   override readonly name = "InvalidUsageMessageError";
   constructor(
     readonly reason: string,
     readonly issues: { path: string; message: string }[] = [],
+    options?: ErrorOptions,
   ) {
-    super(reason);
+    super(reason, options);
   }
 }
 
@@ -247,7 +249,7 @@ export function parseUsageMessage(body: string): UsageEvent {
   try {
     json = JSON.parse(body);
   } catch (e) {
-    throw new InvalidUsageMessageError(`body is not JSON: ${(e as Error).message}`);
+    throw new InvalidUsageMessageError(`body is not JSON: ${(e as Error).message}`, [], { cause: e });
   }
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw new InvalidUsageMessageError("body is not a JSON object");

@@ -22,10 +22,12 @@ import {
   tierStepSchema,
 } from "../contract/tariffs.js";
 import { catalogue, isProductCode, type ProductDefinition } from "./catalogue.js";
+import { BillingError } from "./errors.js";
+import { compositeKey } from "./keys.js";
 import { minorUnits } from "./money.js";
 import { DAY } from "./time.js";
 
-export class ConfigFileError extends Error {
+export class ConfigFileError extends BillingError {
   override readonly name = "ConfigFileError";
   constructor(
     readonly file: string,
@@ -90,10 +92,10 @@ function amountDigitsProblem(amount: string, currency: string): string | undefin
 
 /** Price-relevant content of a version for one product, to tell whether a new version changes it. */
 const priceOf = (v: TariffVersion, product: string) =>
-  JSON.stringify([
+  compositeKey(
     v.rates.filter((r) => r.product === product),
     v.packages.filter((p) => p.product === product),
-  ]);
+  );
 
 export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
   const parsed = tariffsFileSchema.safeParse(raw);
@@ -228,7 +230,7 @@ export interface BillingConfig {
   readonly tariffs: readonly Tariff[];
 }
 
-export class UnknownAccountError extends Error {
+export class UnknownAccountError extends BillingError {
   override readonly name = "UnknownAccountError";
 }
 

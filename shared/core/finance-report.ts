@@ -10,6 +10,8 @@
  */
 import type { Decimal } from "decimal.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import { compareStrings } from "./compare.js";
+import { compositeKey, keyParts } from "./keys.js";
 import { dec, formatMoney, ZERO } from "./money.js";
 
 /** What the page reads of a close report (shared/app/close-period.ts AccountCloseReport has it all). */
@@ -104,8 +106,6 @@ export interface PeriodSummary {
 
 export const productFamily = (product: string): string => product.split(".")[0] || product;
 
-const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /** Sums of amounts and line counts under a key. */
 class Sums {
   private readonly m = new Map<string, { amount: Decimal; lines: number }>();
@@ -121,8 +121,6 @@ class Sums {
   }
 }
 
-const SEP = "\u0000";
-
 export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
   const money = (d: Decimal, currency: string) => formatMoney(d, currency);
   const totals = new Sums();
@@ -133,23 +131,23 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
   const accountsOf = new Map<string, Set<string>>();
   const channelOf = new Map<string, string>();
   for (const l of input.lines) {
-    const key = [l.currency, l.billing_channel].join(SEP);
+    const key = compositeKey(l.currency, l.billing_channel);
     totals.add(key, l.amount);
-    accounts.add([l.currency, l.account_id].join(SEP), l.amount);
-    families.add([l.currency, productFamily(l.product)].join(SEP), l.amount);
+    accounts.add(compositeKey(l.currency, l.account_id), l.amount);
+    families.add(compositeKey(l.currency, productFamily(l.product)), l.amount);
     channelOf.set(l.account_id, l.billing_channel);
     const set = accountsOf.get(key) ?? new Set<string>();
     set.add(l.account_id);
     accountsOf.set(key, set);
   }
   for (const l of input.previousLines) {
-    previousTotals.add([l.currency, l.billing_channel].join(SEP), l.amount);
-    previousAccounts.add([l.currency, l.account_id].join(SEP), l.amount);
+    previousTotals.add(compositeKey(l.currency, l.billing_channel), l.amount);
+    previousAccounts.add(compositeKey(l.currency, l.account_id), l.amount);
   }
   // Every currency and channel of either period: a channel that billed nothing now still shows its drop.
-  const totalKeys = [...new Set([...totals.keys(), ...previousTotals.keys()])].sort(byText);
+  const totalKeys = [...new Set([...totals.keys(), ...previousTotals.keys()])];
   const totalRows: TotalRow[] = totalKeys.map((key) => {
-    const [currency = "", billingChannel = ""] = key.split(SEP);
+    const [currency = "", billingChannel = ""] = keyParts(key);
     const now = totals.get(key);
     const before = previousTotals.get(key).amount;
     const change = now.amount.minus(before);
@@ -164,11 +162,14 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
       ...(before.isZero() ? {} : { changePercent: change.div(before.abs()).times(100).toFixed(1) }),
     };
   });
+  totalRows.sort(
+    (a, b) => compareStrings(a.currency, b.currency) || compareStrings(a.billingChannel, b.billingChannel),
+  );
   const largest = input.largestAccounts ?? 10;
   const accountRows = accounts
     .keys()
     .map((key): AccountRow => {
-      const [currency = "", accountId = ""] = key.split(SEP);
+      const [currency = "", accountId = ""] = keyParts(key);
       const now = accounts.get(key);
       const before = previousAccounts.get(key).amount;
       return {
@@ -183,9 +184,9 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
     })
     .sort(
       (a, b) =>
-        byText(a.currency, b.currency) ||
+        compareStrings(a.currency, b.currency) ||
         dec(b.amount).comparedTo(dec(a.amount)) ||
-        byText(a.accountId, b.accountId),
+        compareStrings(a.accountId, b.accountId),
     );
   const perCurrency = new Map<string, number>();
   const largestAccounts = accountRows.filter((r) => {
@@ -196,17 +197,17 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
   const familyRows = families
     .keys()
     .map((key): FamilyRow => {
-      const [currency = "", family = ""] = key.split(SEP);
+      const [currency = "", family = ""] = keyParts(key);
       const s = families.get(key);
       return { currency, family, amount: money(s.amount, currency), lines: s.lines };
     })
     .sort(
       (a, b) =>
-        byText(a.currency, b.currency) ||
+        compareStrings(a.currency, b.currency) ||
         dec(b.amount).comparedTo(dec(a.amount)) ||
-        byText(a.family, b.family),
+        compareStrings(a.family, b.family),
     );
-  const reports = [...input.reports].sort((a, b) => byText(a.accountId, b.accountId));
+  const reports = [...input.reports].sort((a, b) => compareStrings(a.accountId, b.accountId));
   return {
     period: input.period,
     previousPeriod: input.previousPeriod,
@@ -217,9 +218,9 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
       .filter((l) => l.line_type === "adjustment")
       .sort(
         (a, b) =>
-          byText(a.account_id, b.account_id) ||
-          byText(a.reference_period, b.reference_period) ||
-          byText(a.line_id, b.line_id),
+          compareStrings(a.account_id, b.account_id) ||
+          compareStrings(a.reference_period, b.reference_period) ||
+          compareStrings(a.line_id, b.line_id),
       ),
     suspense: reports.flatMap((r) => [
       ...r.suspense.samples.map((s) => ({ ...s, accountId: r.accountId, referencePeriod: r.period })),

@@ -11,6 +11,7 @@ export const Dec = Decimal.clone({
 export type Dec = Decimal;
 
 export const ZERO = new Dec(0);
+export const ONE = new Dec(1);
 export const dec = (v: Decimal.Value): Decimal => new Dec(v);
 
 const minorUnitCache = new Map<string, number>();

@@ -78,8 +78,12 @@ export const periodOf = (t: number, tz: string): PeriodId => {
   return `${pad(p.year, 4)}-${pad(p.month)}`;
 };
 
+/** A period id as it is written everywhere (YYYY-MM, month 01 to 12). */
+const PERIOD_ID = /^(\d{4})-(0[1-9]|1[0-2])$/;
+export const isPeriodId = (s: string): boolean => PERIOD_ID.test(s);
+
 export function parsePeriod(id: PeriodId): { year: number; month: number } {
-  const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(id);
+  const m = PERIOD_ID.exec(id);
   if (!m) throw new RangeError(`not a period (YYYY-MM): ${id}`);
   return { year: Number(m[1]), month: Number(m[2]) };
 }
@@ -106,5 +110,8 @@ export const daysInPeriod = (id: PeriodId): number => {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 };
 
-export const HOUR = 3_600_000;
+/** Units of time in milliseconds (instants are epoch milliseconds throughout). */
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;

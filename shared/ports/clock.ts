@@ -3,10 +3,15 @@ export interface Clock {
   now(): number;
 }
 
+/** A clock the caller moves (the simulation's virtual clock). */
+export interface AdvancingClock extends Clock {
+  advanceTo(t: number): void;
+}
+
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A clock that only moves when told to; it never goes backwards. */
-export class VirtualClock implements Clock {
+export class VirtualClock implements AdvancingClock {
   constructor(private current: number) {}
   now(): number {
     return this.current;

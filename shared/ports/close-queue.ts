@@ -24,15 +24,18 @@ export interface ZoneCursor {
   readonly after?: string;
 }
 
+/** One page of a zone's account ids, in id order; `next` continues after the last one. */
+export interface ZoneAccountsPage {
+  readonly accountIds: string[];
+  readonly next?: string;
+}
+
 /** What the scheduler reads and remembers: the zone index of the configuration and its cursors. */
 export interface CloseScheduleStore {
   /** The time zones some configured account uses. */
   zones(): Promise<string[]>;
   /** A page of the ids of a zone's accounts in id order, after `after` (exclusive). */
-  accountsInZone(
-    zone: string,
-    opts?: { after?: string; limit?: number },
-  ): Promise<{ accountIds: string[]; next?: string }>;
+  accountsInZone(zone: string, opts?: { after?: string; limit?: number }): Promise<ZoneAccountsPage>;
   cursor(zone: string): Promise<ZoneCursor | undefined>;
   saveCursor(zone: string, cursor: ZoneCursor): Promise<void>;
 }

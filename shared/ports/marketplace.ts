@@ -3,10 +3,18 @@
  * and the store of what was reported to it. Policies: shared/core/marketplace/usage.ts (what is
  * reported) and shared/app/report-marketplace-usage.ts (what happens to each answer).
  */
+
+import { BillingError } from "../core/errors.js";
 import type { UsageEventRequest } from "../core/marketplace/usage.js";
 import type { PeriodId } from "../core/time.js";
 
 export type { UsageEventRequest };
+
+/** Gives the bearer token for a Metering API call; `invalidate` after a 401 makes the next call fetch a new one. */
+export interface TokenProvider {
+  token(): Promise<string | undefined>;
+  invalidate(): void;
+}
 
 /** The Marketplace's answer for one usage event of a batch. */
 export interface UsageEventResult {
@@ -37,14 +45,15 @@ export interface MeteringCallOptions {
 }
 
 /** Thrown when a call has no per-event answer (network, timeout, HTTP 4xx/5xx, unreadable body). */
-export class MeteringCallError extends Error {
+export class MeteringCallError extends BillingError {
   override readonly name = "MeteringCallError";
   constructor(
     message: string,
     /** HTTP status when the API answered, undefined for network errors and timeouts. */
     readonly httpStatus?: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -4,20 +4,9 @@
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
+import { BillingError } from "../core/errors.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
-
-export interface ConflictRecord {
-  readonly accountId: string;
-  readonly source: string;
-  readonly id: string;
-  readonly firstHash: string;
-  readonly conflictingHash: string;
-  readonly conflictingBody: string;
-  readonly seenAt: number;
-  /** The event time of the first-stored version: the conflict is reported in that period. */
-  readonly t: number;
-}
 
 /**
  * The account's raw events, as the hourly Marketplace reporter reads them. Events are written by
@@ -26,7 +15,6 @@ export interface ConflictRecord {
 export interface LedgerStore {
   /** The account's raw events with t < until (all earlier periods included). */
   eventsOf(accountId: string, until: number): Promise<LedgerEvent[]>;
-  conflictsOf(accountId: string): Promise<ConflictRecord[]>;
 }
 
 export interface CloseRecord {
@@ -163,7 +151,7 @@ export interface DeadLetterStore {
 }
 
 /** No accounts/tariffs were ever loaded: not transient, nothing can be rated until `billing config load`. */
-export class NoConfigurationError extends Error {
+export class NoConfigurationError extends BillingError {
   override readonly name = "NoConfigurationError";
   constructor() {
     super("no billing configuration loaded (run `billing config load` or `billing simulate`)");

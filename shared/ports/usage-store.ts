@@ -10,7 +10,6 @@ import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
-import type { ConflictRecord } from "./storage.js";
 
 /** A validated event of a batch, ready to be stored. */
 export interface PreparedEvent {
@@ -53,7 +52,6 @@ export interface UsageStore {
   ): Promise<EventSample[]>;
   /** The period's monthly counters, summed over shards. */
   countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters>;
-  conflictsOf(accountId: string): Promise<ConflictRecord[]>;
   /**
    * The conflicts reported in the account's period (the first-stored version's period), in key order,
    * page by page from the per-(account, period) index written with each conflict (without bodies).

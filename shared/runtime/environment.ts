@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { MAX_CLOSE_GRACE_HOURS } from "../core/close-schedule.js";
+import { BillingError } from "../core/errors.js";
 
 /** What every billing function reads: the table, the region, local endpoints and caches. */
 export const baseEnvironmentSchema = z.object({
@@ -60,7 +61,7 @@ const environmentSchema = ingestEnvironmentSchema.extend({
 });
 export type Environment = z.infer<typeof environmentSchema>;
 
-export class ConfigurationError extends Error {
+export class ConfigurationError extends BillingError {
   override readonly name = "ConfigurationError";
 }
 

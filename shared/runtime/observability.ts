@@ -4,7 +4,10 @@
  * Powertools Metrics, whose only default dimension is `service`).
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { Decimal } from "decimal.js";
+import type { Decimal } from "decimal.js";
+import { compareStrings } from "../core/compare.js";
+import { ZERO } from "../core/money.js";
+import { HOUR } from "../core/time.js";
 
 export const SERVICE_NAME = "cpaas-billing";
 export const METRICS_NAMESPACE = "CpaasBilling";
@@ -104,8 +107,8 @@ export function publishCloseRun(metrics: Metrics, run: CloseRunFigures): void {
   const byCurrency = new Map<string, Decimal>();
   for (const r of closed)
     if (r.currency && r.totals)
-      byCurrency.set(r.currency, (byCurrency.get(r.currency) ?? new Decimal(0)).plus(r.totals.amount));
-  for (const [currency, amount] of [...byCurrency].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      byCurrency.set(r.currency, (byCurrency.get(r.currency) ?? ZERO).plus(r.totals.amount));
+  for (const [currency, amount] of [...byCurrency].sort(([a], [b]) => compareStrings(a, b))) {
     const single = metrics.singleMetric();
     single.addDimension(CURRENCY_DIMENSION, currency);
     single.addMetric(METRIC.closeAmount, MetricUnit.NoUnit, amount.toNumber());
@@ -134,7 +137,7 @@ export function publishMarketplaceRun(metrics: Metrics, run: MarketplaceRunFigur
     a.events.filter((e) => e.outcome === "pending").map((e) => Date.parse(e.effectiveStartTime)),
   );
   const oldestHours =
-    pendingStarts.length === 0 ? 0 : Math.max(0, (ranAt - Math.min(...pendingStarts)) / 3_600_000);
+    pendingStarts.length === 0 ? 0 : Math.max(0, (ranAt - Math.min(...pendingStarts)) / HOUR);
   metrics.addMetric(METRIC.marketplaceAccepted, MetricUnit.Count, run.totals.accepted ?? 0);
   metrics.addMetric(
     METRIC.marketplaceRejected,

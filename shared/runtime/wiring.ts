@@ -15,6 +15,16 @@ export interface Endpoints {
   readonly s3Endpoint?: string | undefined;
 }
 
+/** The endpoints the environment names (a local stack's; none in AWS, where the SDK finds them). */
+export const endpointsOf = (
+  env: Pick<Environment, "AWS_REGION" | "DYNAMODB_ENDPOINT" | "SQS_ENDPOINT" | "S3_ENDPOINT">,
+): Endpoints => ({
+  region: env.AWS_REGION,
+  dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
+  sqsEndpoint: env.SQS_ENDPOINT,
+  s3Endpoint: env.S3_ENDPOINT,
+});
+
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
 export function dynamoClient(e: Endpoints): DynamoDBClient {

@@ -103,9 +103,10 @@ async function snapshot(store: DynamoBillingStore) {
       c.counters.map((d) => `${counterKey(d)}=${d.quantity.toFixed()}/${d.events}`).sort(),
     ];
     out[`${a} events`] = (await store.usage.statefulEventsOf(a, ["2025-07"])).map((e) => e.id).sort();
-    out[`${a} conflicts`] = (await store.usage.conflictsOf(a))
-      .map((x) => `${x.id} ${x.conflictingHash}`)
-      .sort();
+    // As the close report reads them: from the (account, period) conflict index.
+    const conflicts: string[] = [];
+    for await (const x of store.usage.periodConflicts(a, "2025-07")) conflicts.push(`${x.source} ${x.id}`);
+    out[`${a} conflicts`] = conflicts.sort();
   }
   out.deadLetters = (await store.list()).map((d) => `${d.deadLetterId}: ${d.reason}`).sort();
   return out;

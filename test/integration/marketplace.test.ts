@@ -403,7 +403,6 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     const broken: MarketplaceReporterDeps = {
       ...w.deps,
       ledger: {
-        conflictsOf: (id) => w.ledger.conflictsOf(id),
         eventsOf: async () => Promise.reject(new Error("ledger unavailable")),
       },
     };

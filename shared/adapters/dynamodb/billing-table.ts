@@ -18,7 +18,6 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
-  TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -31,6 +30,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
+import { compareStrings } from "../../core/compare.js";
 import type { BillingConfig } from "../../core/config.js";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
@@ -48,7 +48,7 @@ import type {
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import { readExplanation, writeExplanations } from "./explanations.js";
-import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import { isConditionFailure, isTransactionRace, queryAll, scanAll, writeUnderClaim } from "./paginate.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
@@ -200,20 +200,8 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     const claimCheck = {
       ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
     };
-    for (let i = 0; i < writes.length; i += 24) {
-      try {
-        await this.doc.send(
-          new TransactWriteCommand({ TransactItems: [claimCheck, ...writes.slice(i, i + 24)] }),
-        );
-      } catch (e) {
-        if (
-          e instanceof TransactionCanceledException &&
-          e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
-        )
-          return false;
-        throw e;
-      }
-    }
+    for (let i = 0; i < writes.length; i += 24)
+      if (!(await writeUnderClaim(this.doc, claimCheck, writes.slice(i, i + 24)))) return false;
     return true;
   }
 
@@ -406,12 +394,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
         return;
       } catch (e) {
         // Changed since it was read (a concurrent put or remove): read it again.
-        const conflict =
-          e instanceof TransactionCanceledException &&
-          e.CancellationReasons?.some(
-            (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
-          );
-        if (!conflict || attempt >= 8) throw e;
+        if (!isTransactionRace(e) || attempt >= 8) throw e;
       }
     }
   }
@@ -481,7 +464,9 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
         ...(i.bodyKey !== undefined ? { bodyKey: String(i.bodyKey) } : {}),
       };
     });
-    return letters.sort((a, b) => a.receivedAt - b.receivedAt || (a.deadLetterId < b.deadLetterId ? -1 : 1));
+    return letters.sort(
+      (a, b) => a.receivedAt - b.receivedAt || compareStrings(a.deadLetterId, b.deadLetterId),
+    );
   }
 
   /** The letter and its account index entry, in one transaction. */
@@ -508,12 +493,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
         );
         return;
       } catch (e) {
-        const conflict =
-          e instanceof TransactionCanceledException &&
-          e.CancellationReasons?.some(
-            (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
-          );
-        if (!conflict || attempt >= 8) throw e;
+        if (!isTransactionRace(e) || attempt >= 8) throw e;
       }
     }
   }

@@ -20,7 +20,9 @@ import {
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
 import type { BillingConfig } from "../../core/config.js";
+import { compositeKey } from "../../core/keys.js";
 import type { Clock } from "../../ports/clock.js";
+import type { ZoneAccountsPage } from "../../ports/close-queue.js";
 import { type ConfigStore, NoConfigurationError } from "../../ports/storage.js";
 import type { AccountDirectory, RatedAccount } from "../../ports/usage-store.js";
 import { queryAll } from "./paginate.js";
@@ -29,12 +31,6 @@ const ACCOUNTS = "CFG#ACCOUNT";
 const TARIFFS = "CFG#TARIFF";
 const ZONES = "CFG#ZONE";
 const inZone = (zone: string) => `CFG#TZ#${zone}`;
-
-/** One page of a zone's account ids, in id order; `next` continues after the last one. */
-export interface ZoneAccountsPage {
-  readonly accountIds: string[];
-  readonly next?: string;
-}
 
 export { NoConfigurationError };
 
@@ -123,9 +119,9 @@ export class DynamoConfigStore implements ConfigStore {
       ...config.accounts.map((a) => ({ pk: inZone(a.timezone), sk: a.accountId })),
       ...zones.map((z) => ({ pk: ZONES, sk: z })),
     ];
-    const keep = new Set(puts.map((p) => `${String(p.pk)}|${String(p.sk)}`));
+    const keep = new Set(puts.map((p) => compositeKey(p.pk, p.sk)));
     const deletes = [...oldAccounts, ...oldTariffs, ...oldInZone, ...oldZones]
-      .filter((o) => !keep.has(`${o.pk}|${o.sk}`))
+      .filter((o) => !keep.has(compositeKey(o.pk, o.sk)))
       .map((o) => ({ DeleteRequest: { Key: { pk: o.pk, sk: o.sk } } }));
     const requests = [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes];
     for (let i = 0; i < requests.length; i += 25) {

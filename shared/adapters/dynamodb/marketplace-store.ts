@@ -19,6 +19,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { compareStrings } from "../../core/compare.js";
 import { hourIso } from "../../core/marketplace/usage.js";
 import type {
   AcceptedMarketplaceUsage,
@@ -188,9 +189,7 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
         (r) =>
           (!wanted || wanted.has(r.dimension)) && (opts.fromHour === undefined || r.hour >= opts.fromHour),
       )
-      .sort(
-        (a, b) => a.hour - b.hour || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0),
-      );
+      .sort((a, b) => a.hour - b.hour || compareStrings(a.dimension, b.dimension));
   }
 
   async acceptedUsage(): Promise<AcceptedMarketplaceUsage[]> {
@@ -205,8 +204,8 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       .sort(
         (a, b) =>
           a.hour - b.hour ||
-          (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0) ||
-          (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0),
+          compareStrings(a.accountId, b.accountId) ||
+          compareStrings(a.dimension, b.dimension),
       )
       .map((r) => ({
         accountId: r.accountId,

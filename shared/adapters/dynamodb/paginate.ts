@@ -1,11 +1,14 @@
 /** Helpers both DynamoDB stores share: reading every page of a Query or Scan (DynamoDB returns at
- * most 1 MB per call) and telling a failed condition from a real error. */
+ * most 1 MB per call), writing behind a close claim, and telling a failed condition from a real error. */
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
   type ScanCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 
 export type Item = Record<string, unknown>;
@@ -43,3 +46,36 @@ export async function scanAll(
 /** A conditional write that found its condition false (an expected outcome, not a fault). */
 export const isConditionFailure = (e: unknown): boolean =>
   (e as { name?: string }).name === "ConditionalCheckFailedException";
+
+/** A transaction cancelled by a false condition or a concurrent transaction: read again and retry. */
+export const isTransactionRace = (e: unknown): boolean =>
+  e instanceof TransactionCanceledException &&
+  (e.CancellationReasons?.some(
+    (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
+  ) ??
+    false);
+
+/** One item of a TransactWriteItems call (document client). */
+export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/**
+ * Writes `items` in one transaction after `claimCheck` (the condition that this run still holds the
+ * close claim, G7). False when that check failed: the claim was lost and nothing was written.
+ */
+export async function writeUnderClaim(
+  doc: DynamoDBDocumentClient,
+  claimCheck: TransactItem,
+  items: readonly TransactItem[],
+): Promise<boolean> {
+  try {
+    await doc.send(new TransactWriteCommand({ TransactItems: [claimCheck, ...items] }));
+    return true;
+  } catch (e) {
+    if (
+      e instanceof TransactionCanceledException &&
+      e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
+    )
+      return false;
+    throw e;
+  }
+}

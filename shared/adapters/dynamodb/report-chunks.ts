@@ -9,18 +9,10 @@
  * Written only under the close claim (a ConditionCheck on the close record in every transaction).
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { PeriodId } from "../../core/time.js";
 import type { ReportChunk } from "../../ports/storage.js";
-import { queryAll } from "./paginate.js";
-
-type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+import { queryAll, type TransactItem, writeUnderClaim } from "./paginate.js";
 
 const reportPk = (accountId: string, period: PeriodId) => `REPORT#${accountId}#${period}`;
 const chunkSk = (list: string, chunk: number) => `${list}#${String(chunk).padStart(6, "0")}`;
@@ -84,19 +76,11 @@ export async function transactUnderClaim(
   const send = async () => {
     if (batch.length === 0) return true;
     try {
-      await doc.send(new TransactWriteCommand({ TransactItems: [claimCheck, ...batch] }));
-    } catch (e) {
-      if (
-        e instanceof TransactionCanceledException &&
-        e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
-      )
-        return false;
-      throw e;
+      return await writeUnderClaim(doc, claimCheck, batch);
     } finally {
       batch = [];
       bytes = 0;
     }
-    return true;
   };
   for (const w of writes) {
     if (batch.length >= MAX_WRITES || bytes + w.bytes > MAX_BYTES) if (!(await send())) return false;

@@ -46,6 +46,8 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { compareStrings } from "../../core/compare.js";
+import { compositeKey } from "../../core/keys.js";
 import { dec } from "../../core/money.js";
 import type { CarriedFacts } from "../../core/rating/carry.js";
 import {
@@ -56,7 +58,7 @@ import {
 } from "../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
-import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
+import type { LedgerStore } from "../../ports/storage.js";
 import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
@@ -135,7 +137,7 @@ class AttemptPlan {
   /** Adds the event if it fits (always when the attempt is empty). */
   tryAdd(index: number, p: PreparedEvent): boolean {
     const c = p.contribution;
-    const apKey = JSON.stringify([p.accountId, c.period]);
+    const apKey = compositeKey(p.accountId, c.period);
     let items = 0;
     let bytes = 0;
     let page: { bytes: number; n: number } | undefined;
@@ -212,11 +214,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const attemptOf = new Map<number, AttemptPlan>();
     // Attempts are filled account by account, so that an account's counters land in as few as possible.
     const firsts = [...groups.values()].map((g) => g[0]!);
-    const accountKey = (i: number) => JSON.stringify([events[i]!.accountId, events[i]!.contribution.period]);
+    const accountKey = (i: number) => compositeKey(events[i]!.accountId, events[i]!.contribution.period);
     firsts.sort((x, y) => {
-      const kx = accountKey(x);
-      const ky = accountKey(y);
-      return kx < ky ? -1 : kx > ky ? 1 : x - y;
+      return compareStrings(accountKey(x), accountKey(y)) || x - y;
     });
     for (const i of firsts) {
       let a = attempts.at(-1);
@@ -331,7 +331,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private async markPeriods(events: readonly PreparedEvent[]) {
     const todo = new Map<string, [string, PeriodId]>();
     for (const p of events) {
-      const k = JSON.stringify([p.accountId, p.contribution.period]);
+      const k = compositeKey(p.accountId, p.contribution.period);
       if (!this.marked.has(k)) todo.set(k, [p.accountId, p.contribution.period]);
     }
     await mapLimit([...todo], 8, async ([k, [account, period]]) => {
@@ -491,7 +491,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
     for (const p of members) {
       const c = p.contribution;
-      const k = JSON.stringify([p.accountId, c.period]);
+      const k = compositeKey(p.accountId, c.period);
       if (c.counted) {
         const g = counters.get(k) ?? {
           account: p.accountId,
@@ -691,19 +691,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   }
 
   // ---- reads (close, marketplace reporter) ----
-  private async queryAll(
-    input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
-  ): Promise<ItemAv[]> {
-    const items: ItemAv[] = [];
-    let ExclusiveStartKey: ItemAv | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({ ...input, TableName: this.table, ExclusiveStartKey, ConsistentRead: true }),
-      );
-      items.push(...(r.Items ?? []));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
+  private queryAll(input: QueryInput): Promise<ItemAv[]> {
+    return queryAllItems(this.client, this.table, input);
   }
 
   private byPk(pk: string) {
@@ -800,39 +789,33 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   }
 
   async *periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict> {
-    let ExclusiveStartKey: ItemAv | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": S(conflictsPk(accountId, period)) },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const i of r.Items ?? [])
-        yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const pk = S(conflictsPk(accountId, period));
+    for await (const i of queryItems(this.client, this.table, {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": pk },
+    }))
+      yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
   }
+}
 
-  async conflictsOf(accountId: string): Promise<ConflictRecord[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("CONFLICT#") },
-    });
-    return items.map((i) => ({
-      accountId,
-      source: i.source?.S ?? "",
-      id: i.id?.S ?? "",
-      firstHash: i.firstHash?.S ?? "",
-      conflictingHash: i.conflictingHash?.S ?? "",
-      conflictingBody: i.conflictingBody?.S ?? "",
-      seenAt: Number(i.seenAt?.N ?? 0),
-      t: Number(i.t?.N ?? 0),
-    }));
-  }
+type QueryInput = Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">;
+
+/** Every item of a consistent Query, page by page (DynamoDB returns at most 1 MB per call). */
+async function* queryItems(client: DynamoDBClient, table: string, input: QueryInput): AsyncIterable<ItemAv> {
+  let ExclusiveStartKey: ItemAv | undefined;
+  do {
+    const r = await client.send(
+      new QueryCommand({ ...input, TableName: table, ExclusiveStartKey, ConsistentRead: true }),
+    );
+    yield* r.Items ?? [];
+    ExclusiveStartKey = r.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+}
+
+async function queryAllItems(client: DynamoDBClient, table: string, input: QueryInput): Promise<ItemAv[]> {
+  const items: ItemAv[] = [];
+  for await (const i of queryItems(client, table, input)) items.push(i);
+  return items;
 }
 
 /** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
@@ -852,21 +835,10 @@ export class DynamoSnapshotStore {
   ) {}
 
   async snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined> {
-    const items: ItemAv[] = [];
-    let ExclusiveStartKey: ItemAv | undefined;
-    do {
-      const r = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": S(snapPk(accountId, period)) },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      items.push(...(r.Items ?? []));
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await queryAllItems(this.client, this.table, {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": S(snapPk(accountId, period)) },
+    });
     const head = items.find((i) => i.sk?.S === "HEAD");
     if (!head) return undefined;
     const write = head.w?.S ?? "";

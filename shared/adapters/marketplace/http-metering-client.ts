@@ -28,10 +28,12 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { MAX_EVENTS_PER_BATCH } from "../../core/marketplace/usage.js";
 import { dec } from "../../core/money.js";
+import { HOUR } from "../../core/time.js";
 import {
   type MarketplaceMeteringClient,
   MeteringCallError,
   type MeteringCallOptions,
+  type TokenProvider,
   type UsageEventRequest,
   type UsageEventResult,
 } from "../../ports/marketplace.js";
@@ -39,12 +41,6 @@ import {
 export const METERING_API_VERSION = "2018-08-31";
 /** The Entra ID resource the Marketplace metering API tokens are issued for (Microsoft's documented value). */
 export const MARKETPLACE_TOKEN_RESOURCE = "20e940b3-4c77-4b0b-9a53-9e16a1b010a7";
-
-/** Gives the bearer token for a call; `invalidate` after a 401 makes the next call fetch a new one. */
-export interface TokenProvider {
-  token(): Promise<string | undefined>;
-  invalidate(): void;
-}
 
 export interface RetryPolicy {
   /** Calls in all, the first included (default 6). */
@@ -109,7 +105,7 @@ export function instantOfMeteringTime(time: string | undefined): number {
   if (time === undefined) return Number.NaN;
   return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(time) ? time : `${time}Z`);
 }
-const hourOf = (time: string | undefined) => Math.floor(instantOfMeteringTime(time) / 3_600_000);
+const hourOf = (time: string | undefined) => Math.floor(instantOfMeteringTime(time) / HOUR);
 
 /** Decimal places of a number as JSON writes it (`1.25` → 2, `1e-7` → 7). */
 function decimalPlaces(q: number): number {
@@ -223,6 +219,7 @@ export class HttpMeteringClient implements MarketplaceMeteringClient {
       throw new MeteringCallError(
         `batchUsageEvent ${requestId}: unreadable answer (${(e as Error).message.slice(0, 200)}): ${answer.text.slice(0, 300)}`,
         answer.status,
+        { cause: e },
       );
     }
     return matchResults(events, results, requestId);

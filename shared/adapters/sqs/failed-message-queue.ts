@@ -7,7 +7,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { FailedMessage, FailedMessageQueue } from "../../app/dead-letters.js";
+import type { FailedMessage, FailedMessageQueue } from "../../ports/failed-message-queue.js";
 
 /** How long a listed message stays hidden while the rest of the queue is read (then shown again). */
 const HOLD_SECONDS = 300;

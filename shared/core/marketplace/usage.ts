@@ -39,6 +39,7 @@
  *   Marketplace takes no negative quantities; the next positive delta is net of them.
  */
 import type { Account } from "../../contract/accounts.js";
+import { compositeKey } from "../keys.js";
 import { type Dec, dec, formatDecimal, ZERO } from "../money.js";
 import { RATING_LOOKAHEAD } from "../rating/engine.js";
 import { canonicalOrder } from "../rating/ordering.js";
@@ -206,8 +207,8 @@ export interface PlannedUsage {
   readonly request: UsageEventRequest;
 }
 
-/** Map key of a pair: JSON of it, an injective encoding (never split back). */
-const key = (a: string, b: string | number) => JSON.stringify([a, b]);
+/** Map key of a pair. */
+const key = (a: string, b: string | number) => compositeKey(a, b);
 
 /**
  * The usage events to send for the given hours (ascending), given what is already accounted

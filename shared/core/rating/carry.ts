@@ -30,7 +30,9 @@
  */
 import type { Account } from "../../contract/accounts.js";
 import { instantOf } from "../../contract/common.js";
-import { type PeriodId, periodWindow, shiftPeriod } from "../time.js";
+import { compareStrings } from "../compare.js";
+import { compositeKey } from "../keys.js";
+import { DAY, MINUTE, type PeriodId, periodWindow, shiftPeriod } from "../time.js";
 import { canonicalOrder } from "./ordering.js";
 import { resourceTimelines } from "./resource-state.js";
 import { SESSION_ID_REUSE_GAP, sessionKeyOf } from "./rules/messaging.js";
@@ -48,9 +50,8 @@ export interface CarriedFacts extends CarriedRuleFacts {
   readonly events: readonly LedgerEvent[];
 }
 
-const DAY = 24 * 3_600_000;
 /** §2.1: the longest Answers session timeout (accounts.ts); sessions are carried this long. */
-const ANSWERS_MAX_TIMEOUT = 1_440 * 60_000;
+const ANSWERS_MAX_TIMEOUT = 1_440 * MINUTE;
 
 /**
  * The snapshot at the start of `periodId`, from every event before it that the caller has: the
@@ -97,7 +98,7 @@ export function carryOver(
   );
   const answersSessions = [...answers.open]
     .filter(([, last]) => last + ANSWERS_MAX_TIMEOUT > start)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort(([a], [b]) => compareStrings(a, b));
 
   return {
     period: periodId,
@@ -154,7 +155,7 @@ function keepViber(all: readonly LedgerEvent[], start: number, add: (e: LedgerEv
     return s && t < s.opener.t + VIBER_SESSION_LENGTH ? s : undefined;
   };
   for (const e of eventsOfType(all, "viber.inbound", "viber.message")) {
-    const key = JSON.stringify([e.data.serviceId, e.data.endUserId]);
+    const key = compositeKey(e.data.serviceId, e.data.endUserId);
     if (e.type === "viber.inbound") {
       if (!openAt(key, e.t)) sessions.set(key, { opener: e, covered: [] });
       continue;
@@ -173,7 +174,7 @@ function keepViber(all: readonly LedgerEvent[], start: number, add: (e: LedgerEv
 function keepViberBot(all: readonly LedgerEvent[], start: number, add: (e: LedgerEvent | undefined) => void) {
   const latest = new Map<string, LedgerEvent>();
   for (const e of eventsOfType(all, "viber_bot.inbound"))
-    latest.set(JSON.stringify([e.data.botId, e.data.endUserId]), e);
+    latest.set(compositeKey(e.data.botId, e.data.endUserId), e);
   for (const e of latest.values()) if (e.t + VIBER_SESSION_LENGTH > start) add(e);
 }
 
@@ -185,7 +186,7 @@ function keepWhatsApp(all: readonly LedgerEvent[], start: number, add: (e: Ledge
   }
   const threads = new Map<string, Thread>();
   for (const e of eventsOfType(all, "whatsapp.inbound", "whatsapp.message")) {
-    const key = JSON.stringify([e.data.senderId, e.data.endUserId]);
+    const key = compositeKey(e.data.senderId, e.data.endUserId);
     let th = threads.get(key);
     if (!th) {
       th = { conversations: new Map() };

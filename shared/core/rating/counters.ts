@@ -94,7 +94,10 @@ export function boundedSamples(samples: readonly EventSample[], limit = MAX_SAMP
     .slice(0, limit);
 }
 
-/** Injective key of a counter within its (account, period): kind, product, dimensions, version, reason. */
+/**
+ * Injective key of a counter within its (account, period): kind, product, dimensions, version, reason.
+ * Stored as the counter item's sort key (docs/data-model.md), so its format never changes.
+ */
 export function counterKey(d: Pick<CounterDelta, "kind" | "product" | "dimensions" | "version" | "reason">) {
   const dims = Object.keys(d.dimensions)
     .sort()

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Account } from "../../contract/accounts.js";
 import { type InvoiceLine, invoiceLineColumns } from "../../contract/invoice-line.js";
+import { compositeKey } from "../keys.js";
 import { type Dec, dec, formatDecimal, formatMoney, ZERO } from "../money.js";
 import type { PeriodId } from "../time.js";
 import { dimensionsKey, type PricedLine } from "./pricing.js";
@@ -107,8 +108,7 @@ export function adjustmentLines(
     g: Pick<Group, "klass" | "product" | "dimensions" | "tariffVersion" | "unitPrice">,
     sample: PricedLine | InvoiceLine,
   ): Group => {
-    // JSON of an array of strings is injective: no two groups share a key, whatever the values hold.
-    const k = JSON.stringify([g.klass, g.product, g.dimensions, g.tariffVersion, g.unitPrice]);
+    const k = compositeKey(g.klass, g.product, g.dimensions, g.tariffVersion, g.unitPrice);
     let s = groups.get(k);
     if (!s) {
       s = {

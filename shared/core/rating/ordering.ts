@@ -1,4 +1,6 @@
 /** Canonical event order (rating-rules G12): time, then inbound before outbound, then source, then id. */
+
+import { compareStrings } from "../compare.js";
 import type { LedgerEvent } from "./types.js";
 
 const INBOUND_TYPES = new Set([
@@ -18,14 +20,12 @@ export function isInbound(e: LedgerEvent): boolean {
   return false;
 }
 
-const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 export function compareEvents(a: LedgerEvent, b: LedgerEvent): number {
   return (
     a.t - b.t ||
     (isInbound(a) ? 0 : 1) - (isInbound(b) ? 0 : 1) ||
-    cmpStr(a.source, b.source) ||
-    cmpStr(a.id, b.id)
+    compareStrings(a.source, b.source) ||
+    compareStrings(a.id, b.id)
   );
 }
 

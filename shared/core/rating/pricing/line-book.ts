@@ -5,6 +5,7 @@
  */
 import type { LineType } from "../../../contract/invoice-line.js";
 import { catalogue, type ProductCode } from "../../catalogue.js";
+import { compositeKey } from "../../keys.js";
 import { Dec, roundMoney, ZERO } from "../../money.js";
 import type { Charge, Dimensions } from "../types.js";
 
@@ -67,14 +68,14 @@ export class LineBook {
 
   /** Adds a draft; drafts of the same line type, product, dimensions, version and unit price add up. */
   line(draft: LineDraft): void {
-    // An injective encoding of what a line groups by; the values stay in the entry.
-    const key = JSON.stringify([
+    // What a line groups by; the values stay in the entry.
+    const key = compositeKey(
       draft.lineType,
       draft.product,
       dimensionsKey(draft.dimensions),
       draft.tariffVersion,
       draft.unitPrice.toFixed(),
-    ]);
+    );
     const prev = this.entries.get(key);
     if (prev) prev.quantity = prev.quantity.plus(draft.quantity);
     else this.entries.set(key, { ...draft });

@@ -4,7 +4,9 @@
  * Zalo and Kakao.
  */
 import type { ProductCode } from "../../catalogue.js";
-import { dec } from "../../money.js";
+import { compositeKey } from "../../keys.js";
+import { dec, ONE } from "../../money.js";
+import { DAY } from "../../time.js";
 import {
   type Charge,
   type Dimensions,
@@ -16,8 +18,6 @@ import {
   type ProductRule,
   refOf,
 } from "../types.js";
-
-const ONE = dec(1);
 
 /** Turns one event into a per-event charge, or a blocked (G2) informational charge. */
 function perEvent(
@@ -102,11 +102,11 @@ export const rateMessages: ProductRule = ({ period, events }) => {
  * A session id whose previous event is SESSION_ID_REUSE_GAP or more earlier starts a new session
  * (policy, D14: ids may be recycled, and a close then remembers session ids for a bounded time).
  */
-export const SESSION_ID_REUSE_GAP = 7 * 24 * 3_600_000;
+export const SESSION_ID_REUSE_GAP = 7 * DAY;
 
 /** Map key of a USSD/Sangdam session id. */
 export const sessionKeyOf = (e: LedgerEventOf<"ussd.session" | "kakao.sangdam_session">) =>
-  JSON.stringify([e.type, e.data.sessionId]);
+  compositeKey(e.type, e.data.sessionId);
 
 export const rateSessions: ProductRule = ({ period, events }) => {
   const charges: Charge[] = [];

@@ -5,7 +5,7 @@
  */
 import type { Account } from "../../../contract/accounts.js";
 import { instantOf } from "../../../contract/common.js";
-import { dec } from "../../money.js";
+import { dec, ONE } from "../../money.js";
 import { type PeriodWindow, periodOf, periodWindow } from "../../time.js";
 import {
   type Charge,
@@ -118,7 +118,7 @@ export const rateRecording: ProductRule = ({ account, period, events, carried })
       charges.push({
         product: "recording.video_export",
         dimensions: {},
-        quantity: dec(1),
+        quantity: ONE,
         pricedAt: e.t,
         ref: `${refOf(e)} recording ${e.data.recordingId}`,
       });

@@ -8,7 +8,9 @@
  *   activation, priced at that activation's time.
  */
 import type { ProductCode } from "../../catalogue.js";
-import { dec } from "../../money.js";
+import { compareStrings } from "../../compare.js";
+import { compositeKey } from "../../keys.js";
+import { dec, ONE } from "../../money.js";
 import { type ResourceData, type ResourceSegment, resourceTimelines } from "../resource-state.js";
 import {
   type Charge,
@@ -20,9 +22,6 @@ import {
   type ProductRule,
   refOf,
 } from "../types.js";
-
-const ONE = dec(1);
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Dimensions of a resource's fee (rating-rules §1.1), only those its activation gives (G14). */
 function feeDimensions(d: ResourceData): Dimensions {
@@ -69,13 +68,15 @@ export const rateResources: ProductRule = ({ period, events }) => {
   /** sip_trunk.channel: Σ of each trunk's peak channel count, per (plan, country). */
   const channels = new Map<string, { dimensions: Dimensions; quantity: number; trunks: string[] }>();
 
-  const timelines = [...resourceTimelines(events).values()].sort((a, b) => cmp(a.resourceId, b.resourceId));
+  const timelines = [...resourceTimelines(events).values()].sort((a, b) =>
+    compareStrings(a.resourceId, b.resourceId),
+  );
   for (const tl of timelines) {
     const active = tl.segments.filter((s) => s.from < period.end && s.to > period.start);
     const last = active.at(-1);
     if (!last) continue; // not active at any moment of the period (G11)
     const fee = (product: ProductCode, unitKey: string) => {
-      const key = `${product}|${unitKey}`;
+      const key = compositeKey(product, unitKey);
       if (!recurring.has(key))
         recurring.set(key, {
           product,
@@ -111,7 +112,7 @@ export const rateResources: ProductRule = ({ period, events }) => {
         const quantity = peak.data.channels ?? 0;
         if (quantity <= 0) break;
         const dimensions = feeDimensions(peak.data);
-        const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => cmp(a, b)));
+        const key = compositeKey(...Object.entries(dimensions).sort(([a], [b]) => compareStrings(a, b)));
         const group = channels.get(key) ?? { dimensions, quantity: 0, trunks: [] };
         group.quantity += quantity;
         group.trunks.push(tl.resourceId);

@@ -3,7 +3,10 @@
  * package fees, included units, overage and the first-month named-user proration are priced in
  * pricing.ts. Per-period quantities are priced at the period's first instant (G8).
  */
+
+import { compositeKey } from "../../keys.js";
 import { dec } from "../../money.js";
+import { MINUTE } from "../../time.js";
 import {
   type Charge,
   dims,
@@ -14,8 +17,6 @@ import {
   type ProductRule,
   refOf,
 } from "../types.js";
-
-const MINUTE = 60_000;
 
 /**
  * G2: Signals-blocked traffic counts in nothing. The contract's `blocked` flag may come on any
@@ -149,7 +150,7 @@ export function replayAnswers(
   const lastMessage = new Map<string, number>(initial);
   let opened = 0;
   for (const e of eventsOfType(events, "answers.message", "answers.session_ended")) {
-    const key = JSON.stringify([e.data.botId, e.data.endUserId]);
+    const key = compositeKey(e.data.botId, e.data.endUserId);
     const last = lastMessage.get(key);
     if (last !== undefined && e.t >= last + timeout) lastMessage.delete(key);
     if (e.type === "answers.session_ended") {

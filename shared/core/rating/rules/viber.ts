@@ -4,11 +4,11 @@
  * periods, G12) and emit only the charges of `input.period`.
  */
 
-import { dec } from "../../money.js";
+import { compositeKey } from "../../keys.js";
+import { ONE } from "../../money.js";
 import { DAY } from "../../time.js";
 import { type Charge, eventsOfType, inPeriod, type LedgerEvent, type ProductRule, refOf } from "../types.js";
 
-const ONE = dec(1);
 /** §3.1: a session covers at most this many delivered session-type messages. */
 export const VIBER_SESSION_MESSAGES = 60;
 /** §3.1 session length and §3.2 CSW length; both half-open [start, start + 24 h) (G12). */
@@ -23,9 +23,6 @@ interface ViberSession {
   /** G2: a blocked message already reported as the one that would have made the session chargeable. */
   blockedReported: boolean;
 }
-
-/** Map key of a (service or bot, end user) pair: JSON of the pair, an injective encoding. */
-const keyOf = (a: string, b: string) => JSON.stringify([a, b]);
 
 /**
  * §3.1 `viber.message` (by `messageType`) and `viber.session`. Every charge carries
@@ -59,7 +56,7 @@ export const rateViber: ProductRule = ({ period, events, following = [] }) => {
   // `following` only completes sessions opened in the period: nothing after the end is charged
   // in its own right (every other charge below requires its event to be in the period).
   for (const e of eventsOfType([...events, ...following], "viber.inbound", "viber.message")) {
-    const key = keyOf(e.data.serviceId, e.data.endUserId);
+    const key = compositeKey(e.data.serviceId, e.data.endUserId);
     if (e.type === "viber.inbound") {
       // §3.1: an end-user inbound opens a fixed 24 h session when none is open; later inbounds
       // inside it neither extend it nor open another.
@@ -132,7 +129,7 @@ export const rateViberBot: ProductRule = ({ period, events }) => {
   const blocked: Charge[] = [];
   const latestInbound = new Map<string, number>();
   for (const e of eventsOfType(events, "viber_bot.inbound", "viber_bot.message")) {
-    const key = keyOf(e.data.botId, e.data.endUserId);
+    const key = compositeKey(e.data.botId, e.data.endUserId);
     if (e.type === "viber_bot.inbound") {
       latestInbound.set(key, e.t);
       continue;

@@ -8,8 +8,8 @@
  */
 import { instantOf } from "../../../contract/common.js";
 import type { EventData } from "../../../contract/usage-event.js";
-import { Dec, dec } from "../../money.js";
-import { type PeriodWindow, periodWindow, shiftPeriod } from "../../time.js";
+import { Dec, dec, ONE } from "../../money.js";
+import { MINUTE, type PeriodWindow, periodWindow, shiftPeriod } from "../../time.js";
 import { type ResourceTimeline, resourceTimelines, segmentAt } from "../resource-state.js";
 import {
   type Charge,
@@ -28,7 +28,6 @@ import {
 type CallData = EventData<"voice.call">;
 type Call = LedgerEventOf<"voice.call">;
 
-const MINUTE_MS = 60_000;
 /** §5 SIP trunk US unlimited plan: at most 4,000 outbound minutes per channel per period. */
 export const FAIR_USE_MINUTES_PER_CHANNEL = 4000;
 /** §5 short-duration calls: a completed call of 6 s or less; more than 20 % of them is a breach. */
@@ -120,7 +119,6 @@ export const rateVoice: ProductRule = ({ account, period, events, carried }) => 
   const charges: Charge[] = [];
   const suspense: SuspenseItem[] = [];
   const timelines = resourceTimelines(events);
-  const one = dec(1);
 
   for (const e of eventsOfType(events, "voice.call")) {
     if (!inPeriod(e.t, period)) continue; // G13: set-up time decides the period
@@ -148,7 +146,7 @@ export const rateVoice: ProductRule = ({ account, period, events, carried }) => 
           reason:
             "outbound emergency call without fromResourceId: cannot tell whether it left a US number with E911",
           ref,
-          quantity: one,
+          quantity: ONE,
         });
       } else if (tl?.resourceType !== "number") {
         suspense.push({
@@ -156,7 +154,7 @@ export const rateVoice: ProductRule = ({ account, period, events, carried }) => 
           // (policy) an unknown or non-number resource cannot be judged either: suspense, not dropped (G10).
           reason: `outbound emergency call from ${from}, which is not a number resource in the ledger`,
           ref,
-          quantity: one,
+          quantity: ONE,
         });
       } else if (numberCountry(tl, e.t) === "US" && !e911ActiveAt(timelines, from, e.t)) {
         charge("voice.e911_penalty", 1);
@@ -168,7 +166,7 @@ export const rateVoice: ProductRule = ({ account, period, events, carried }) => 
   for (const e of eventsOfType(events, "voice.conference")) {
     if (!inPeriod(e.t, period)) continue;
     for (const [participantId, ms] of conferenceExposure(e.data.participants)) {
-      const minutes = Math.ceil(ms / MINUTE_MS); // summed over all ≥3 intervals, rounded up once
+      const minutes = Math.ceil(ms / MINUTE); // summed over all ≥3 intervals, rounded up once
       if (minutes > 0)
         charges.push({
           product: "voice.conference_participant",

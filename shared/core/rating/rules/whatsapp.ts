@@ -5,11 +5,12 @@
  * and emits only the charges of `input.period`. The monthly `whatsapp.sender` fee is a resource
  * fee (G11), rated elsewhere.
  */
-import { dec } from "../../money.js";
+
+import { compositeKey } from "../../keys.js";
+import { ONE } from "../../money.js";
 import { DAY } from "../../time.js";
 import { type Charge, eventsOfType, inPeriod, type ProductRule, refOf, type SuspenseItem } from "../types.js";
 
-const ONE = dec(1);
 /** §3.3: the per-message regime starts at this instant (UTC, whatever the account's time zone). */
 export const WHATSAPP_PER_MESSAGE_FROM = Date.parse("2025-07-01T00:00:00Z");
 /** CSW and conversation length, half-open [start, start + 24 h) (G12). */
@@ -23,9 +24,6 @@ interface Thread {
   /** Start of the latest conversation of each category (per-conversation regime only). */
   readonly conversations: Map<Category, number>;
 }
-
-/** Map key of a (sender, end user) thread: JSON of the pair, an injective encoding. */
-const keyOf = (senderId: string, endUserId: string) => JSON.stringify([senderId, endUserId]);
 
 export const rateWhatsApp: ProductRule = ({ period, events }) => {
   const charges: Charge[] = [];
@@ -42,7 +40,7 @@ export const rateWhatsApp: ProductRule = ({ period, events }) => {
   };
 
   for (const e of eventsOfType(events, "whatsapp.inbound", "whatsapp.message")) {
-    const th = threadOf(keyOf(e.data.senderId, e.data.endUserId));
+    const th = threadOf(compositeKey(e.data.senderId, e.data.endUserId));
     if (e.type === "whatsapp.inbound") {
       th.latestInbound = e.t;
       continue;

@@ -1,0 +1,55 @@
+/**
+ * DynamoDB capacity units as AWS bills them, computed from the SDK's low-level inputs and outputs
+ * (item sizes: names plus values; 1 WRU per KB written, 1 RRU per 4 KB read consistently, half that
+ * eventually consistent). The benchmarks meter the one DynamoDB client with these.
+ */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+
+export type Av = AttributeValue;
+
+export function valueSize(v: Av): number {
+  if (v.S !== undefined) return Buffer.byteLength(v.S);
+  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/g, "").length / 2) + 1;
+  if (v.B !== undefined) return v.B.byteLength;
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+  if (v.M) return 3 + itemSize(v.M);
+  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
+  return Buffer.byteLength(JSON.stringify(v));
+}
+
+export function itemSize(item: Record<string, Av>): number {
+  let s = 0;
+  for (const [k, v] of Object.entries(item)) s += Buffer.byteLength(k) + valueSize(v);
+  return s;
+}
+
+export const wru = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
+export const rru = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+
+const itemsSize = (items: readonly Record<string, Av>[] = []) => items.reduce((s, i) => s + itemSize(i), 0);
+
+/** The read units of a read command (GetItem, Query, Scan, ExecuteStatement, BatchGetItem); undefined for any other. */
+// biome-ignore lint/suspicious/noExplicitAny: SDK command inputs and outputs of every shape
+export function readUnits(command: string | undefined, input: any, output: any): number | undefined {
+  switch (command) {
+    case "GetItemCommand":
+      return rru(output?.Item ? itemSize(output.Item) : 0, input.ConsistentRead === true);
+    case "QueryCommand":
+    case "ScanCommand":
+    case "ExecuteStatementCommand":
+      return rru(itemsSize(output?.Items), input.ConsistentRead === true);
+    case "BatchGetItemCommand": {
+      let units = 0;
+      for (const [table, items] of Object.entries(output?.Responses ?? {}) as [
+        string,
+        Record<string, Av>[],
+      ][])
+        for (const i of items)
+          units += rru(itemSize(i), input.RequestItems?.[table]?.ConsistentRead === true);
+      return units;
+    }
+    default:
+      return undefined;
+  }
+}
