@@ -21,7 +21,7 @@ import {
 import { systemClock } from "../../shared/ports/clock.js";
 import { readEnvironment } from "../../shared/runtime/environment.js";
 import { createMetrics, publishCloseRun, SERVICE_NAME } from "../../shared/runtime/observability.js";
-import { cachedConfig, dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
+import { cachedConfig, dynamoClient, exportObjects, storeDeps } from "../../shared/runtime/wiring.js";
 
 export const closeRequestSchema = z.object({
   accountId: z.string().min(1),
@@ -86,18 +86,27 @@ let lambdaHandler: ((event: SQSEvent, context: Context) => Promise<SQSBatchRespo
 export const handler = (event: SQSEvent, context: Context) => {
   if (!lambdaHandler) {
     const env = readEnvironment();
-    const store = new DynamoBillingStore(
-      dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-      env.BILLING_TABLE,
-    );
+    const endpoints = {
+      region: env.AWS_REGION,
+      dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
+      s3Endpoint: env.S3_ENDPOINT,
+    };
+    const store = new DynamoBillingStore(dynamoClient(endpoints), env.BILLING_TABLE);
     // Each close reads its account and tariff afresh (two items): a tariff corrected just before
     // the close applies to it. The whole configuration is never loaded by the worker.
     const config = cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000);
     const metrics = createMetrics();
     lambdaHandler = middy(
-      createCloseWorkerHandler(storeDeps(store, systemClock, config, { configCacheMs: 0 }), {
-        onBatch: (run) => publishCloseRun(metrics, run),
-      }),
+      // Each close is followed by its objects in the exports bucket by period (D25).
+      createCloseWorkerHandler(
+        storeDeps(store, systemClock, config, {
+          configCacheMs: 0,
+          exports: exportObjects(endpoints, env.EXPORTS_BUCKET),
+        }),
+        {
+          onBatch: (run) => publishCloseRun(metrics, run),
+        },
+      ),
     );
   }
   return lambdaHandler(event, context);

@@ -10,6 +10,7 @@
  * | dead letter         | DEADLETTER               | <SQS message id>                     |
  * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
  * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
+ * | period index (D25): period-index.ts | PERIOD#<period>#<shard>, PERIOD#LIST | <accountId>, <period> |
  */
 import { createHash } from "node:crypto";
 import {
@@ -27,11 +28,11 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import type { BillingConfig } from "../../core/config.js";
 import type { PeriodId } from "../../core/time.js";
+import type { PeriodIndex, PeriodIndexEntry } from "../../ports/period-index.js";
 import type {
   AccountLetter,
   ClaimOutcome,
@@ -45,6 +46,7 @@ import type {
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
@@ -99,7 +101,7 @@ export async function ensureBillingTable(client: DynamoDBClient, tableName: stri
   }
 }
 
-export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigStore {
+export class DynamoBillingStore implements PeriodStore, PeriodIndex, DeadLetterStore, ConfigStore {
   private readonly doc: DynamoDBDocumentClient;
   /** Identity claims, counters and raw events (usage-store.ts). */
   readonly usage: DynamoUsageStore;
@@ -220,20 +222,50 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     at: number,
     report: unknown,
   ): Promise<boolean> {
+    await periodIndex.notePeriod(this.doc, this.table, period);
     try {
+      // The record closed and the account entered in the period index (D25), atomically.
       await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: closeKey(accountId, period),
-          UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
-          ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: closeKey(accountId, period),
+                UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
+                ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
+              },
+            },
+            periodIndex.periodIndexPut(this.table, accountId, period, at),
+          ],
         }),
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (
+        e instanceof TransactionCanceledException &&
+        e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
+      )
+        return false;
       throw e;
     }
+  }
+
+  // ---- PeriodIndex (D25): period-index.ts ----
+  closedAccounts(period: PeriodId): Promise<PeriodIndexEntry[]> {
+    return periodIndex.closedAccounts(this.doc, this.table, period);
+  }
+
+  closedAccount(accountId: string, period: PeriodId): Promise<PeriodIndexEntry | undefined> {
+    return periodIndex.closedAccount(this.doc, this.table, accountId, period);
+  }
+
+  markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
+    return periodIndex.markExported(this.doc, this.table, entry);
+  }
+
+  closedPeriods(): Promise<PeriodId[]> {
+    return periodIndex.closedPeriods(this.doc, this.table);
   }
 
   async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {
@@ -304,6 +336,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     });
   }
 
+  /** Tests and diagnostics only: a table Scan. User paths read by period (closedAccounts, D25). */
   async allLines(): Promise<InvoiceLine[]> {
     return (await this.scanAll("LINE#", "sk")).map((i) => i.line as InvoiceLine);
   }

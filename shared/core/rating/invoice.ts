@@ -201,8 +201,15 @@ export function adjustmentLines(
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
+/** The CSV header of contract §4. */
+export const INVOICE_LINES_CSV_HEADER = invoiceLineColumns.join(",");
+
+/** One line as a CSV row of contract §4 (no line end). */
+export const invoiceLineCsvRow = (l: InvoiceLine): string =>
+  invoiceLineColumns.map((c) => csvCell(l[c])).join(",");
+
 export function invoiceLinesToCsv(lines: readonly InvoiceLine[]): string {
-  const rows = [invoiceLineColumns.join(",")];
-  for (const l of lines) rows.push(invoiceLineColumns.map((c) => csvCell(l[c])).join(","));
+  const rows = [INVOICE_LINES_CSV_HEADER];
+  for (const l of lines) rows.push(invoiceLineCsvRow(l));
   return `${rows.join("\n")}\n`;
 }
