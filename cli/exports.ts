@@ -5,13 +5,43 @@
  */
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  acceptedUsageOf,
+  type DynamoMarketplaceStore,
+} from "../shared/adapters/dynamodb/marketplace-store.js";
 import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { type ReportList, readReportList, reportListsOf } from "../shared/app/close-report.js";
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { BillingConfig } from "../shared/core/config.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
+import { type PeriodId, periodWindow } from "../shared/core/time.js";
+import type { AcceptedMarketplaceUsage } from "../shared/ports/marketplace.js";
 import type { DeadLetter, PeriodStore } from "../shared/ports/storage.js";
 import { refusedLineOrigin } from "./ingest-file.js";
+
+/**
+ * What the Metering API accepted for one period (`billing export --period`): the records of the
+ * period's azure-marketplace accounts whose hour lies in the period in the account's time zone, read
+ * per account (never a scan). An account no longer configured is taken as UTC.
+ */
+export async function periodMarketplaceUsage(
+  marketplace: Pick<DynamoMarketplaceStore, "usageRecords">,
+  reports: readonly AccountCloseReport[],
+  config: () => Promise<BillingConfig>,
+  period: PeriodId,
+): Promise<AcceptedMarketplaceUsage[]> {
+  const azure = reports.filter((r) => r.billingChannel === "azure-marketplace");
+  if (azure.length === 0) return [];
+  const zones = new Map((await config()).accounts.map((a) => [a.accountId, a.timezone]));
+  const records = await Promise.all(
+    azure.map(async (r) => {
+      const w = periodWindow(period, zones.get(r.accountId) ?? "UTC");
+      return (await marketplace.usageRecords(r.accountId)).filter((u) => u.hour >= w.start && u.hour < w.end);
+    }),
+  );
+  return acceptedUsageOf(records.flat());
+}
 
 export interface ExportBundle {
   readonly lines: readonly InvoiceLine[];
