@@ -14,6 +14,7 @@ import { type ReportList, readReportList, reportListsOf } from "../shared/app/cl
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import type { BillingConfig } from "../shared/core/config.js";
+import { invoiceLinesJsonChunks } from "../shared/core/period-exports.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
 import { type PeriodId, periodWindow } from "../shared/core/time.js";
 import type { AcceptedMarketplaceUsage } from "../shared/ports/marketplace.js";
@@ -63,7 +64,8 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
   const lines = sortInvoiceLines([...bundle.lines]);
   const files = {
     "invoice-lines.csv": invoiceLinesToCsv(lines),
-    "invoice-lines.json": `${JSON.stringify(lines, null, 2)}\n`,
+    // Contract §4's array, keys in column order whatever order storage returned them in.
+    "invoice-lines.json": [...invoiceLinesJsonChunks(lines)].join(""),
     "close-report.json": `${JSON.stringify(
       {
         reports: bundle.reports,
