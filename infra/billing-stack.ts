@@ -110,6 +110,11 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"],
     },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["CFG#*"] },
+    // The period index (D25): its entry put with the close record, then the exported objects noted on it.
+    {
+      actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      leadingKeys: ["PERIOD#*"],
+    },
   ],
   // Reads configuration and raw pages; writes only its own MKT# records and watermarks.
   marketplaceReporter: [
@@ -152,6 +157,8 @@ export const STAGE_SETTINGS: Readonly<
 
 /** Where dead letters' whole bodies go in the exports bucket (shared/app/dead-letters.ts). */
 export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
+/** Where each close puts its invoice lines and report by period (shared/core/period-exports.ts, D25). */
+export const PERIOD_EXPORT_PREFIXES = ["invoice-lines/", "close-reports/"] as const;
 
 /** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
 export const INGEST_MAX_CONCURRENCY = 20;
@@ -296,6 +303,8 @@ export class BillingStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
+      // The close worker may not abort a multipart upload (PutObject only): an interrupted one's parts go.
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy,
     });
     const exportsEnvironment = { EXPORTS_BUCKET: this.exportsBucket.bucketName };
@@ -330,6 +339,7 @@ export class BillingStack extends Stack {
     });
     const closeWorker = new BillingFunction(this, "CloseWorker", {
       ...common,
+      environment: { ...common.environment, ...exportsEnvironment },
       entry: entries.closeWorker,
       description: "Closes one account's period per close-queue message (atomic per account-period)",
       timeout: CLOSE_WORKER_TIMEOUT,
@@ -394,6 +404,9 @@ export class BillingStack extends Stack {
     // Ingest writes a large dead letter's body; the dead-letter function reads it to redrive.
     grantObjectsPut(ingestUsage.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
     grantObjectsGet(deadLetter.function, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX);
+    // Each close writes its account's objects by period (D25), multipart past 5 MB (KMS Decrypt too).
+    for (const prefix of PERIOD_EXPORT_PREFIXES)
+      grantObjectsPut(closeWorker.function, this.exportsBucket, this.key, prefix, { multipart: true });
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
     this.scheduleDlq = new sqs.Queue(this, "ScheduleDeadLetterQueue", {
@@ -584,6 +597,11 @@ export class BillingStack extends Stack {
       Validations.of(f.function.role!).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${DEAD_LETTER_BODIES_PREFIX}*]`,
         reason: "Dead letters' whole bodies are objects named by their SHA-256 under this one prefix",
+      });
+    for (const prefix of PERIOD_EXPORT_PREFIXES)
+      Validations.of(closeWorker.function.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
+        reason: "Each close writes its account's objects under period=YYYY-MM/account=<id>/ of this prefix",
       });
     Validations.of(ingestUsage.function).acknowledge({
       id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
