@@ -260,8 +260,10 @@ export class DynamoBillingStore implements PeriodStore, PeriodIndex, DeadLetterS
     return periodIndex.closedAccount(this.doc, this.table, accountId, period);
   }
 
-  markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
-    return periodIndex.markExported(this.doc, this.table, entry);
+  async markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
+    // Also noted here: an entry created by a repair (a close from before the index) lists its period.
+    await periodIndex.notePeriod(this.doc, this.table, entry.period);
+    await periodIndex.markExported(this.doc, this.table, entry);
   }
 
   closedPeriods(): Promise<PeriodId[]> {
