@@ -25,6 +25,7 @@ import { periodIndexKey } from "../../shared/adapters/dynamodb/period-index.js";
 import { s3Client } from "../../shared/adapters/s3/blob-store.js";
 import { S3ExportObjects } from "../../shared/adapters/s3/export-objects.js";
 import { readClosedAccount, readClosedPeriod, writePeriodManifest } from "../../shared/app/period-exports.js";
+import { readPeriodBilling } from "../../shared/app/period-report.js";
 import { invoiceLineColumns, invoiceLineSchema } from "../../shared/contract/invoice-line.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { accountExportKeys, manifestKey } from "../../shared/core/period-exports.js";
@@ -240,6 +241,27 @@ describe("exports by period in the bucket", () => {
     expect(sortInvoiceLines(july.lines)).toEqual(sortInvoiceLines(all.filter((l) => l.period === "2025-07")));
     expect(all.some((l) => l.period === "2025-08")).toBe(true);
     expect(july.reports.map((r) => r.accountId)).toEqual(ACCOUNTS);
+  });
+
+  it("the finance API's period read, past 16 configured accounts, reads only the accounts the index lists", async () => {
+    const config = await system.store.loadConfig();
+    const unclosed = Array.from({ length: 20 }, (_, i) => ({
+      ...config.accounts[0]!,
+      accountId: `never-${i}`,
+    }));
+    const deps = {
+      periods: system.store,
+      config: async () => ({ ...config, accounts: [...config.accounts, ...unclosed] }),
+    };
+    commands.length = 0;
+    recording = true;
+    const billing = await readPeriodBilling(deps, "2025-08");
+    recording = false;
+    expect(commands.filter((c) => c.name === "ScanCommand")).toEqual([]);
+    expect(commands.filter((c) => c.input.includes("never-"))).toEqual([]);
+    expect(billing.reports.map((r) => r.accountId).sort()).toEqual(ACCOUNTS);
+    const direct = await readClosedPeriod(system.store, "2025-08");
+    expect(sortInvoiceLines(billing.lines)).toEqual(sortInvoiceLines(direct.lines));
   });
 
   it("billing export --period writes the period's files and rebuilds its manifest in the bucket", async () => {
