@@ -8,6 +8,7 @@
  * the manifest's writer. Reading a period goes through the period index, never a table scan.
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import { mapLimit } from "../core/map-limit.js";
 import {
   type AccountExports,
   accountExportKeys,
@@ -34,20 +35,6 @@ export interface PeriodExportDeps {
 
 /** Account reads in flight at once. */
 const CONCURRENCY = 8;
-
-export async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  f: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /**
  * The lines an account's close of `period` emitted: those of reference period P with period P, and
@@ -139,7 +126,7 @@ export async function writePeriodManifest(
   opts: { partAccounts?: number } = {},
 ): Promise<{ accounts: number; lines: number; keys: string[] }> {
   const entries = await deps.index.closedAccounts(period);
-  const listed = await mapLimited(entries, CONCURRENCY, async (e): Promise<ManifestEntry | undefined> => {
+  const listed = await mapLimit(entries, CONCURRENCY, async (e): Promise<ManifestEntry | undefined> => {
     const exports = e.exports ?? (await exportClosedAccount(deps, e.accountId, period, { force: true }));
     return exports && { accountId: e.accountId, ...exports };
   });
@@ -159,9 +146,7 @@ export async function readClosedPeriod(
   period: PeriodId,
 ): Promise<{ lines: InvoiceLine[]; reports: AccountCloseReport[] }> {
   const entries = await periods.closedAccounts(period);
-  const closed = await mapLimited(entries, CONCURRENCY, (e) =>
-    readClosedAccount(periods, e.accountId, period),
-  );
+  const closed = await mapLimit(entries, CONCURRENCY, (e) => readClosedAccount(periods, e.accountId, period));
   return {
     lines: closed.flatMap((c) => c?.lines ?? []),
     reports: closed.flatMap((c) => (c ? [c.report] : [])),

@@ -16,11 +16,12 @@ import {
   type ReportCloseSummary,
   renderPeriodReport,
 } from "../core/finance-report.js";
+import { mapLimit } from "../core/map-limit.js";
 import { type PeriodId, shiftPeriod } from "../core/time.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
 import type { AccountCloseReport } from "./close-period.js";
-import { closedAccountLines, mapLimited } from "./period-exports.js";
+import { closedAccountLines } from "./period-exports.js";
 
 export interface PeriodReportDeps {
   /** With the period index (D25), only the accounts it lists as closed are read. */
@@ -52,7 +53,7 @@ export async function readPeriodBilling(deps: PeriodReportDeps, period: PeriodId
     const closed = new Set((await deps.periods.closedAccounts(period)).map((e) => e.accountId));
     accounts = accounts.filter((a) => closed.has(a.accountId));
   }
-  const perAccount = await mapLimited(accounts, CONCURRENCY, async (a) => {
+  const perAccount = await mapLimit(accounts, CONCURRENCY, async (a) => {
     const close = await deps.periods.getClose(a.accountId, period);
     if (close?.status !== "closed" || !close.report) return { lines: [], report: undefined };
     const report = close.report as AccountCloseReport;

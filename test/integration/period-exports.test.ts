@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,7 +19,6 @@ import {
 } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfigFiles } from "../../cli/simulate.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { periodIndexKey } from "../../shared/adapters/dynamodb/period-index.js";
 import { s3Client } from "../../shared/adapters/s3/blob-store.js";
@@ -27,22 +26,18 @@ import { S3ExportObjects } from "../../shared/adapters/s3/export-objects.js";
 import { readClosedAccount, readClosedPeriod, writePeriodManifest } from "../../shared/app/period-exports.js";
 import { readPeriodBilling } from "../../shared/app/period-report.js";
 import { invoiceLineColumns, invoiceLineSchema } from "../../shared/contract/invoice-line.js";
-import type { BillingConfig } from "../../shared/core/config.js";
 import { accountExportKeys, manifestKey } from "../../shared/core/period-exports.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { systemClock } from "../../shared/ports/clock.js";
+import { billing, localSystemEnv } from "../support/cli.js";
+import { runLateEventsExample } from "../support/late-events-example.js";
 
-const root = resolve(import.meta.dirname, "..", "..");
-const example = join(root, "examples", "late-events");
-const run = promisify(execFile);
+const _root = resolve(import.meta.dirname, "..", "..");
+const _run = promisify(execFile);
 const ODD = "odd/ü id+1";
 const ACCOUNTS = ["idle-co", "lateco", ODD];
 const PERIODS = ["2025-07", "2025-08"];
 
-const bodiesOf = (file: string) =>
-  readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "");
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
 describe("exports by period in the bucket", () => {
@@ -86,19 +81,14 @@ describe("exports by period in the bucket", () => {
       },
       { step: "initialize", name: "recordPeriodReads" },
     );
-    const config = await loadConfigFiles(join(example, "accounts.json"), join(example, "tariffs.json"));
-    const lateco = config.accounts[0]!;
-    const withIdle: BillingConfig = {
+    await runLateEventsExample(system, (config) => ({
       ...config,
-      accounts: [...config.accounts, { ...lateco, accountId: ODD }, { ...lateco, accountId: "idle-co" }],
-    };
-    await system.loadConfig(withIdle);
-    await system.send(bodiesOf(join(example, "events.jsonl")));
-    await system.drain();
-    await system.close("2025-07");
-    await system.send(bodiesOf(join(example, "late.jsonl")));
-    await system.drain();
-    await system.close("2025-08");
+      accounts: [
+        ...config.accounts,
+        { ...config.accounts[0]!, accountId: ODD },
+        { ...config.accounts[0]!, accountId: "idle-co" },
+      ],
+    }));
   });
   afterAll(async () => {
     s3?.destroy();
@@ -267,21 +257,8 @@ describe("exports by period in the bucket", () => {
   it("billing export --period writes the period's files and rebuilds its manifest in the bucket", async () => {
     await s3.send(new DeleteObjectCommand({ Bucket: system.exportsBucket, Key: manifestKey("2025-07") }));
     const out = join(dir, "export-07");
-    const r = await run(
-      "node",
-      [join(root, "bin", "billing.js"), "export", "--period", "2025-07", "--out", out],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          BILLING_TABLE: system.tableName,
-          AWS_REGION: "us-east-1",
-          DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
-          S3_ENDPOINT: system.endpoints.s3,
-          EXPORTS_BUCKET: system.exportsBucket,
-        },
-      },
-    );
+    const r = await billing(["export", "--period", "2025-07", "--out", out], localSystemEnv(system));
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("2025-07: manifest of 3 accounts");
     const july = await readClosedPeriod(system.store, "2025-07");
     expect(await readFile(join(out, "invoice-lines.csv"), "utf8")).toBe(

@@ -46,6 +46,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { mapLimit } from "../../core/map-limit.js";
 import { dec } from "../../core/money.js";
 import type { CarriedFacts } from "../../core/rating/carry.js";
 import {
@@ -877,17 +878,4 @@ function memo<K, V>(cache: Map<K, Promise<V>>, key: K, f: () => Promise<V>): Pro
   return v;
 }
 
-/** Runs f over items with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  f: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimit };
