@@ -4,13 +4,11 @@
  * with adjustments) plus two accounts without usage, one with an id that needs URL-encoding. Every
  * object is read back with the S3 client and compared with what the table holds.
  */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -32,8 +30,6 @@ import { systemClock } from "../../shared/ports/clock.js";
 import { billing, localSystemEnv } from "../support/cli.js";
 import { runLateEventsExample } from "../support/late-events-example.js";
 
-const _root = resolve(import.meta.dirname, "..", "..");
-const _run = promisify(execFile);
 const ODD = "odd/ü id+1";
 const ACCOUNTS = ["idle-co", "lateco", ODD];
 const PERIODS = ["2025-07", "2025-08"];
