@@ -1,7 +1,7 @@
 /**
  * `billing` command line (contract §5).
  *   billing simulate --accounts F --tariffs F --step ingest:F.jsonl --step close:YYYY-MM … --out DIR
- *   billing ingest FILE.jsonl [--drain]   billing close --period YYYY-MM   billing export --out DIR
+ *   billing ingest FILE.jsonl [--drain]   billing close --period YYYY-MM   billing export --out DIR [--period P]
  *   billing config load --accounts F --tariffs F   billing dead-letters list|redrive [--id ID …]
  * The last four work against a configured stack: BILLING_TABLE, AWS_REGION, USAGE_QUEUE_URL,
  * USAGE_DLQ_URL and, for a local stack, DYNAMODB_ENDPOINT and SQS_ENDPOINT.

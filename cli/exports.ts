@@ -5,14 +5,45 @@
  */
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  acceptedUsageOf,
+  type DynamoMarketplaceStore,
+} from "../shared/adapters/dynamodb/marketplace-store.js";
 import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { type ReportList, readReportList, reportListsOf } from "../shared/app/close-report.js";
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import { compareStrings } from "../shared/core/compare.js";
+import type { BillingConfig } from "../shared/core/config.js";
+import { invoiceLinesJsonChunks } from "../shared/core/period-exports.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
+import { type PeriodId, periodWindow } from "../shared/core/time.js";
+import type { AcceptedMarketplaceUsage } from "../shared/ports/marketplace.js";
 import type { DeadLetter, PeriodStore } from "../shared/ports/storage.js";
 import { refusedLineOrigin } from "./ingest-file.js";
+
+/**
+ * What the Metering API accepted for one period (`billing export --period`): the records of the
+ * period's azure-marketplace accounts whose hour lies in the period in the account's time zone, read
+ * per account (never a scan). An account no longer configured is taken as UTC.
+ */
+export async function periodMarketplaceUsage(
+  marketplace: Pick<DynamoMarketplaceStore, "usageRecords">,
+  reports: readonly AccountCloseReport[],
+  config: () => Promise<BillingConfig>,
+  period: PeriodId,
+): Promise<AcceptedMarketplaceUsage[]> {
+  const azure = reports.filter((r) => r.billingChannel === "azure-marketplace");
+  if (azure.length === 0) return [];
+  const zones = new Map((await config()).accounts.map((a) => [a.accountId, a.timezone]));
+  const records = await Promise.all(
+    azure.map(async (r) => {
+      const w = periodWindow(period, zones.get(r.accountId) ?? "UTC");
+      return (await marketplace.usageRecords(r.accountId)).filter((u) => u.hour >= w.start && u.hour < w.end);
+    }),
+  );
+  return acceptedUsageOf(records.flat());
+}
 
 export interface ExportBundle {
   readonly lines: readonly InvoiceLine[];
@@ -34,7 +65,8 @@ export async function writeExports(dir: string, bundle: ExportBundle): Promise<s
   const lines = sortInvoiceLines([...bundle.lines]);
   const files = {
     "invoice-lines.csv": invoiceLinesToCsv(lines),
-    "invoice-lines.json": `${JSON.stringify(lines, null, 2)}\n`,
+    // Contract §4's array, keys in column order whatever order storage returned them in.
+    "invoice-lines.json": [...invoiceLinesJsonChunks(lines)].join(""),
     "close-report.json": `${JSON.stringify(
       {
         reports: bundle.reports,

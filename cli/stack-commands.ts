@@ -12,10 +12,12 @@ import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-que
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
 import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import { readClosedPeriod, writePeriodManifest } from "../shared/app/period-exports.js";
 import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
+import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
-import { periodWindow } from "../shared/core/time.js";
+import { isPeriodId, periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { ConfigurationError, readEnvironment } from "../shared/runtime/environment.js";
 import {
@@ -23,11 +25,12 @@ import {
   cachedConfig,
   dynamoClient,
   endpointsOf,
+  exportObjects,
   sqsClient,
   storeDeps,
 } from "../shared/runtime/wiring.js";
 import { parseExplain, runExplain } from "./explain.js";
-import { writeExports } from "./exports.js";
+import { periodMarketplaceUsage, writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
 import { EXIT, parse, periodOption, UsageError } from "./usage.js";
@@ -37,7 +40,7 @@ export type StackCommand =
   | { kind: "ingest"; file: string; drain: boolean }
   | { kind: "close"; period: string; accounts?: string[]; force: boolean }
   | { kind: "preview"; period: string; account: string; json: boolean }
-  | { kind: "export"; out: string }
+  | { kind: "export"; out: string; period?: string }
   | { kind: "dead-letters-list" }
   | { kind: "dead-letters-redrive"; ids?: string[] }
   | { kind: "marketplace-reconcile"; period: string; accounts?: string[] }
@@ -94,9 +97,11 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
       return { kind: "preview", period, account: values.account, json: values.json === true };
     }
     case "export": {
-      const { values } = parse({ args, options: { out: { type: "string" } } });
+      const { values } = parse({ args, options: { out: { type: "string" }, period: { type: "string" } } });
       if (!values.out) throw new UsageError("export needs --out DIR");
-      return { kind: "export", out: values.out };
+      if (values.period !== undefined && !isPeriodId(values.period))
+        throw new UsageError(`--period must be YYYY-MM with a month from 01 to 12, not "${values.period}"`);
+      return { kind: "export", out: values.out, ...(values.period ? { period: values.period } : {}) };
     }
     case "dead-letters": {
       const { values, positionals } = parse({
@@ -151,7 +156,9 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
   const config = cachedConfig(store, systemClock, 0);
   // The exports bucket keeps dead letters' large bodies (EXPORTS_BUCKET; locally S3_ENDPOINT too).
   const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
-  const deps = storeDeps(store, systemClock, config, { blobs });
+  // The exports bucket also takes each close's objects by period (D25).
+  const objects = exportObjects(endpoints, env.EXPORTS_BUCKET);
+  const deps = storeDeps(store, systemClock, config, { blobs, exports: objects });
   const dlq =
     env.USAGE_DLQ_URL && queueUrl ? new SqsFailedMessageQueue(sqs, env.USAGE_DLQ_URL, queueUrl) : undefined;
   try {
@@ -273,14 +280,33 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         return EXIT.ok;
       }
       case "export": {
-        const closes = await store.allCloses();
+        // One period, or every period with closes: read through the period index, never a table scan (D25).
+        const periods = cmd.period ? [cmd.period] : await store.closedPeriods();
+        const lines: InvoiceLine[] = [];
+        const reports: AccountCloseReport[] = [];
+        for (const p of periods) {
+          const read = await readClosedPeriod(store, p);
+          lines.push(...read.lines);
+          reports.push(...read.reports);
+          // With a bucket, the period's manifest is rebuilt (missing account objects written first).
+          if (objects) {
+            const m = await writePeriodManifest({ periods: store, index: store, objects }, p);
+            console.error(
+              `${p}: manifest of ${m.accounts} accounts, ${m.lines} lines (${m.keys.join(", ")})`,
+            );
+          }
+        }
+        const marketplace = new DynamoMarketplaceStore(ddb, env.BILLING_TABLE);
         const files = await writeExports(cmd.out, {
-          lines: await store.allLines(),
-          reports: closes.filter((c) => c.report).map((c) => c.report as AccountCloseReport),
+          lines,
+          reports,
           deadLetters: await store.list(),
           reportLists: store,
-          // What the Metering API accepted, as our records hold it (rating-rules §6).
-          marketplaceUsage: await new DynamoMarketplaceStore(ddb, env.BILLING_TABLE).acceptedUsage(),
+          // What the Metering API accepted, as our records hold it (rating-rules §6): for one period,
+          // the hours in it of the period's azure-marketplace accounts, read per account.
+          marketplaceUsage: cmd.period
+            ? await periodMarketplaceUsage(marketplace, reports, config, cmd.period)
+            : await marketplace.acceptedUsage(),
         });
         console.log(`exports: ${files.join(", ")}`);
         return EXIT.ok;

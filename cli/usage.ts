@@ -48,7 +48,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing ingest FILE.jsonl [--drain]
   billing close --period YYYY-MM [--account ID …] [--force]
   billing preview --account ID --period YYYY-MM [--json]
-  billing export --out DIR
+  billing export --out DIR [--period YYYY-MM]
   billing dead-letters list | redrive [--id ID …]
   billing marketplace reconcile --period YYYY-MM [--account ID …]
   billing stack start | stop | status --dir DIR
@@ -93,9 +93,12 @@ Month-to-date: the invoice lines the account's period would close with now (same
 from the same state), and the time of the newest raw event included. Writes nothing. --json prints one
 JSON object.
 ${stackEnv}`,
-  export: `usage: billing export --out DIR
+  export: `usage: billing export --out DIR [--period YYYY-MM]
 
-Writes the invoice lines, close reports and marketplace usage stored in the stack to DIR.
+Writes the invoice lines, close reports and marketplace usage stored in the stack to DIR: of one period
+(--period), or of every period with closes. Read through the period index, never a table scan. With
+EXPORTS_BUCKET set, also rebuilds each period's manifest in the bucket (invoice-lines/period=YYYY-MM/
+_manifest.json), first writing any closed account's objects that are missing.
 ${stackEnv}`,
   marketplace: `usage: billing marketplace reconcile --period YYYY-MM [--account ID …]
 

@@ -111,6 +111,11 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], leadingKeys: ["ACCT#*"] },
     // Line explanations (D26), in transactions with the claim check on ACCT#.
     { actions: ["dynamodb:PutItem"], leadingKeys: ["EXPL#*"] },
+    // The period index (D25): its entry put with the close record, then the exported objects noted on it.
+    {
+      actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      leadingKeys: ["PERIOD#*"],
+    },
   ],
   // Reads configuration, the account's periods with usage (ACCT# USAGE# markers) and raw pages;
   // writes only its own MKT# records and watermarks.
@@ -161,7 +166,7 @@ export const STAGE_SETTINGS: Readonly<
 
 /** Where dead letters' whole bodies go in the exports bucket (shared/app/dead-letters.ts). */
 export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
-/** The per-period exports the close writes (issue 10 item 1) and the finance API reads. */
+/** Where each close puts its invoice lines and report by period (shared/core/period-exports.ts, D25). */
 export const PERIOD_EXPORT_PREFIXES = ["invoice-lines/", "close-reports/"] as const;
 
 /** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
@@ -306,6 +311,8 @@ export class BillingStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
+      // The close worker may not abort a multipart upload (PutObject only): an interrupted one's parts go.
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy,
     });
 
@@ -443,6 +450,11 @@ export class BillingStack extends Stack {
           "A period's exports are objects named by period and account under this one prefix (read only)",
       });
     }
+    // Each close writes its account's objects by period (D25), multipart past 5 MB (KMS Decrypt too).
+    for (const prefix of PERIOD_EXPORT_PREFIXES)
+      grantWithEnv(closeWorker.function, "EXPORTS_BUCKET", bucketName, (g) =>
+        grantObjectsPut(g, this.exportsBucket, this.key, prefix, { multipart: true }),
+      );
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
     this.scheduleDlq = secureQueue(this, "ScheduleDeadLetterQueue", {
@@ -577,6 +589,11 @@ export class BillingStack extends Stack {
       Validations.of(f.function.role!).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${DEAD_LETTER_BODIES_PREFIX}*]`,
         reason: "Dead letters' whole bodies are objects named by their SHA-256 under this one prefix",
+      });
+    for (const prefix of PERIOD_EXPORT_PREFIXES)
+      Validations.of(closeWorker.function.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
+        reason: "Each close writes its account's objects under period=YYYY-MM/account=<id>/ of this prefix",
       });
     Validations.of(ingestUsage.function).acknowledge({
       id: "Serverless::Serverless-LambdaEventSourceMappingDestination",

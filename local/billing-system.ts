@@ -1,7 +1,8 @@
 /**
  * The whole billing system on the embedded local stack: DynamoDB Local, the SQS-compatible server,
  * the event-source poller invoking the real ingest handler, and the close function — all on an
- * injected clock. fauxqs also serves S3: the exports bucket holds dead letters' large bodies. Used by `billing simulate`, the integration tests and the benchmarks.
+ * injected clock. fauxqs also serves S3: the exports bucket holds dead letters' large bodies and each close's
+ * objects by period (D25). Used by `billing simulate`, the integration tests and the benchmarks.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -14,6 +15,7 @@ import {
 import { DynamoBillingStore, ensureBillingTable } from "../shared/adapters/dynamodb/billing-table.js";
 import { DynamoCloseScheduleStore } from "../shared/adapters/dynamodb/close-schedule-store.js";
 import { ensureBucket, S3BlobStore, s3Client } from "../shared/adapters/s3/blob-store.js";
+import { S3ExportObjects } from "../shared/adapters/s3/export-objects.js";
 import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
@@ -166,7 +168,11 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     });
     const closeQueue = new SqsCloseQueue(sqs, closeQueues.closeQueueUrl);
     // The close worker as Lambda runs it: accounts and tariffs looked up per close (never cached).
-    const closeDeps = storeDeps(store, opts.clock, config, { configCacheMs: 0 });
+    const closeDeps = storeDeps(store, opts.clock, config, {
+      configCacheMs: 0,
+      // Each close writes its objects by period to the exports bucket (D25), as in the stack.
+      exports: new S3ExportObjects(s3, exportsBucket),
+    });
     let closeOutcomes = new Map<string, AccountCloseOutcome>();
     const closeWorker = createCloseWorkerHandler(closeDeps, {
       onOutcome: (o) => closeOutcomes.set(compositeKey(o.accountId, o.period), o),

@@ -21,7 +21,7 @@ import { closeWorkerEnvironmentSchema } from "../../shared/runtime/environment.j
 import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
 import { createMetrics, publishCloseRun } from "../../shared/runtime/observability.js";
 import { processSqsRecords } from "../../shared/runtime/sqs-batch.js";
-import { cachedConfig, storeDeps } from "../../shared/runtime/wiring.js";
+import { cachedConfig, exportObjects, storeDeps } from "../../shared/runtime/wiring.js";
 
 export const closeRequestSchema = z.object({
   accountId: z.string().min(1),
@@ -91,15 +91,19 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
 
 /** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
 export function closeWorkerDeps(
-  env: { BILLING_TABLE: string; CONFIG_CACHE_SECONDS: number },
-  clients: Pick<AwsClients, "dynamo">,
+  env: { BILLING_TABLE: string; CONFIG_CACHE_SECONDS: number; EXPORTS_BUCKET?: string | undefined },
+  clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
   clock: Clock = systemClock,
 ): CloseDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
   // Each close reads its account and tariff afresh (two items): a tariff corrected just before
   // the close applies to it. The whole configuration is never loaded by the worker.
   const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
-  return storeDeps(store, clock, config, { configCacheMs: 0 });
+  // Each close is followed by its objects in the exports bucket by period (D25).
+  return storeDeps(store, clock, config, {
+    configCacheMs: 0,
+    exports: exportObjects(clients.endpoints, env.EXPORTS_BUCKET, clients.trace),
+  });
 }
 
 export const handler = lambdaEntry(closeWorkerEnvironmentSchema, (env, clients) => {

@@ -121,11 +121,18 @@ export function grantObjectsPut(
   bucket: s3.IBucket,
   key: kms.IKey,
   prefix: string,
+  /** Multipart uploads to an SSE-KMS bucket also need kms:Decrypt (S3 reads the parts' data keys). */
+  opts: { multipart?: boolean } = {},
 ): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [bucket.arnForObjects(`${prefix}*`)] }),
   );
-  grantKeyVia(grantee, key, "s3", ["kms:GenerateDataKey"]);
+  grantKeyVia(
+    grantee,
+    key,
+    "s3",
+    opts.multipart ? ["kms:GenerateDataKey", "kms:Decrypt"] : ["kms:GenerateDataKey"],
+  );
 }
 
 /** Read objects under a key prefix of an SSE-KMS bucket. */

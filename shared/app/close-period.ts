@@ -14,6 +14,8 @@ import type { SuspenseItem } from "../core/rating/types.js";
 import { MINUTE, type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
 import type { ExplanationStore } from "../ports/explanations.js";
+import type { ExportObjects } from "../ports/export-objects.js";
+import type { PeriodIndex } from "../ports/period-index.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
 import type { AccountDirectory, UsageStore } from "../ports/usage-store.js";
 import {
@@ -27,6 +29,7 @@ import {
 export { UnknownAccountError };
 
 import { type RecheckedPeriod, writeCloseExplanations } from "./explain-lines.js";
+import { exportAfterClose } from "./period-exports.js";
 import { rateForward, snapshotAfter } from "./rate-account-period.js";
 
 /**
@@ -50,6 +53,11 @@ export interface CloseDeps {
   readonly accounts?: AccountDirectory;
   /** Where each line's explanation goes (D26, explain-lines.ts); none written without it. */
   readonly explanations?: ExplanationStore;
+  /**
+   * The exports bucket by period (D25, period-exports.ts): with it, each account's close is followed
+   * by its objects, written from the committed state; a re-run repairs missing ones.
+   */
+  readonly exports?: { readonly objects: ExportObjects; readonly index: PeriodIndex };
 }
 
 export interface AccountCloseReport {
@@ -111,7 +119,7 @@ export async function closePeriod(
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
   const reports: AccountCloseOutcome[] = [];
   for (const account of accounts)
-    reports.push(await closeAccountPeriod(account, index.tariffOf(account), periodId, deps));
+    reports.push(await closeThenExport(account, index.tariffOf(account), periodId, deps));
   return reports;
 }
 
@@ -135,7 +143,19 @@ export async function closeAccount(
     found = account ? { account, tariff: index.tariffOf(account) } : undefined;
   }
   if (!found) throw new UnknownAccountError(`account ${accountId} is not configured (or its tariff is not)`);
-  return closeAccountPeriod(found.account, found.tariff, periodId, deps);
+  return closeThenExport(found.account, found.tariff, periodId, deps);
+}
+
+/** The close, then (with an exports bucket) the account's objects by period from what it committed (D25). */
+async function closeThenExport(
+  account: Account,
+  tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
+  periodId: PeriodId,
+  deps: CloseDeps,
+): Promise<AccountCloseOutcome> {
+  const outcome = await closeAccountPeriod(account, tariff, periodId, deps);
+  if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome);
+  return outcome;
 }
 
 async function closeAccountPeriod(

@@ -6,7 +6,8 @@
  * The lines billed in a period P are those its closes emitted: the lines of reference period P with
  * period P, and the adjustments of earlier reference periods R that P's close report lists (each
  * read under LINE#R#P). Cost: per account and period one close record read and one query per
- * reference period billed, each bounded by that account's lines (docs/data-model.md).
+ * reference period billed, each bounded by that account's lines (docs/data-model.md); past 16
+ * configured accounts, only those the period index lists as closed are read (D25).
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
@@ -15,12 +16,17 @@ import {
   type ReportCloseSummary,
   renderPeriodReport,
 } from "../core/finance-report.js";
+import { mapLimit } from "../core/map-limit.js";
 import { type PeriodId, shiftPeriod } from "../core/time.js";
+import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
 import type { AccountCloseReport } from "./close-period.js";
+import { closedAccountLines } from "./period-exports.js";
 
 export interface PeriodReportDeps {
-  readonly periods: Pick<PeriodStore, "getClose" | "linesForReference">;
+  /** With the period index (D25), only the accounts it lists as closed are read. */
+  readonly periods: Pick<PeriodStore, "getClose" | "linesForReference"> &
+    Partial<Pick<PeriodIndex, "closedAccounts">>;
   readonly config: () => Promise<BillingConfig>;
 }
 
@@ -34,29 +40,24 @@ export interface PeriodBilling {
 
 /** Account reads in flight at once. */
 const CONCURRENCY = 8;
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+/**
+ * Up to this many accounts, one close-record read each costs no more than the period index's 16
+ * queries; past it, the index says which accounts to read.
+ */
+const INDEX_FROM_ACCOUNTS = 16;
 
 /** What every configured account was billed in `period` (accounts not closed for it contribute nothing). */
 export async function readPeriodBilling(deps: PeriodReportDeps, period: PeriodId): Promise<PeriodBilling> {
-  const { accounts } = await deps.config();
-  const perAccount = await mapLimited(accounts, CONCURRENCY, async (a) => {
+  let { accounts } = await deps.config();
+  if (deps.periods.closedAccounts && accounts.length > INDEX_FROM_ACCOUNTS) {
+    const closed = new Set((await deps.periods.closedAccounts(period)).map((e) => e.accountId));
+    accounts = accounts.filter((a) => closed.has(a.accountId));
+  }
+  const perAccount = await mapLimit(accounts, CONCURRENCY, async (a) => {
     const close = await deps.periods.getClose(a.accountId, period);
     if (close?.status !== "closed" || !close.report) return { lines: [], report: undefined };
     const report = close.report as AccountCloseReport;
-    const references = [period, ...new Set(report.adjustments.map((x) => x.referencePeriod))];
-    const lines = (
-      await Promise.all(references.map((r) => deps.periods.linesForReference(a.accountId, r)))
-    ).flatMap((ls) => ls.filter((l) => l.period === period));
-    return { lines, report };
+    return { lines: await closedAccountLines(deps.periods, a.accountId, period, report), report };
   });
   return {
     period,

@@ -66,7 +66,10 @@ export interface PeriodStore {
    * "closing" claim. Returns false, having written nothing more, once the claim is lost.
    */
   writeCloseLines(accountId: string, period: PeriodId, owner: string, lines: InvoiceLine[]): Promise<boolean>;
-  /** Marks the period closed with its report, only if `owner` still holds the "closing" claim. */
+  /**
+   * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
+   * enters the account in the period index (period-index.ts, D25) in the same write.
+   */
   finishClose(
     accountId: string,
     period: PeriodId,
@@ -100,6 +103,7 @@ export interface PeriodStore {
   ): Promise<readonly unknown[] | undefined>;
   /** Every line emitted for a reference period, by any close. */
   linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]>;
+  /** Tests and diagnostics only (table scans): user paths read a period through the period index (D25). */
   allLines(): Promise<InvoiceLine[]>;
   allCloses(): Promise<CloseRecord[]>;
 }

@@ -37,7 +37,10 @@ export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
   /** A period not closed this many hours after its end in the account's zone is overdue (D28). */
   CLOSE_OVERDUE_HOURS: z.coerce.number().int().min(1).max(MAX_CLOSE_GRACE_HOURS).default(6),
 });
-export const closeWorkerEnvironmentSchema = baseEnvironmentSchema;
+/** The close worker writes each close's objects to the exports bucket by period (D25) when set. */
+export const closeWorkerEnvironmentSchema = baseEnvironmentSchema.extend({
+  EXPORTS_BUCKET: z.string().min(1).optional(),
+});
 /** Redrive sends to the usage queue and reads the DLQ and the offloaded bodies. */
 export const deadLetterEnvironmentSchema = baseEnvironmentSchema.extend({
   USAGE_QUEUE_URL: url,

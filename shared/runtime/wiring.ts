@@ -6,6 +6,7 @@ import { cachedAccountDirectory } from "../adapters/dynamodb/config-store.js";
 import type { BillingConfig } from "../core/config.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import { type Clock, systemClock } from "../ports/clock.js";
+import type { ExportObjects } from "../ports/export-objects.js";
 import type { Environment } from "./environment.js";
 
 export interface Endpoints {
@@ -66,6 +67,27 @@ export function blobStore(
 }
 
 /**
+ * The exports bucket by period (D25) as the close writes it, when a bucket is configured; the S3
+ * client is loaded on first use, as for blobStore.
+ */
+export function exportObjects(
+  e: Endpoints,
+  bucket: string | undefined,
+  trace: <C extends object>(client: C) => C = (c) => c,
+): ExportObjects | undefined {
+  if (!bucket) return undefined;
+  let objects: Promise<ExportObjects> | undefined;
+  const open = () => {
+    objects ??= Promise.all([
+      import("../adapters/s3/export-objects.js"),
+      import("../adapters/s3/blob-store.js"),
+    ]).then(([{ S3ExportObjects }, { s3Client }]) => new S3ExportObjects(trace(s3Client(e)), bucket));
+    return objects;
+  };
+  return { write: async (key, chunks, contentType) => (await open()).write(key, chunks, contentType) };
+}
+
+/**
  * The ports every use case needs, all served by the one DynamoDB table (ingest and close alike).
  * `configCacheMs`: how long a container may use an account or tariff it read (0: once per batch).
  */
@@ -73,7 +95,7 @@ export function storeDeps(
   store: DynamoBillingStore,
   clock: Clock,
   config: () => Promise<BillingConfig>,
-  opts: { configCacheMs?: number; blobs?: BlobStore | undefined } = {},
+  opts: { configCacheMs?: number; blobs?: BlobStore | undefined; exports?: ExportObjects | undefined } = {},
 ) {
   return {
     usage: store.usage,
@@ -84,6 +106,7 @@ export function storeDeps(
     config,
     accounts: cachedAccountDirectory(store.configs, clock, opts.configCacheMs ?? 0),
     ...(opts.blobs ? { blobs: opts.blobs } : {}),
+    ...(opts.exports ? { exports: { objects: opts.exports, index: store } } : {}),
   };
 }
 

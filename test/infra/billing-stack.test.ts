@@ -217,7 +217,10 @@ describe("BillingStack", () => {
     type Grant = [actions: string[], resource: unknown, condition?: unknown];
     const table = arnOf(stack.table);
     const key = arnOf(stack.key);
-    const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/dead-letters/*"]] };
+    const objectsUnder = (prefix: string) => ({
+      "Fn::Join": ["", [arnOf(stack.exportsBucket), `/${prefix}*`]],
+    });
+    const objects = objectsUnder("dead-letters/");
     const tableKey = (write: boolean): Grant => [
       write
         ? ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
@@ -272,8 +275,13 @@ describe("BillingStack", () => {
         [["dynamodb:PutItem", "dynamodb:DeleteItem"], table, keys("ACCT#*", "REPORT#*", "SNAP#*")],
         [["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], table, keys("ACCT#*")],
         [["dynamodb:PutItem"], table, keys("EXPL#*")],
+        [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("PERIOD#*")],
         tableKey(true),
         ...consume(stack.closeQueue),
+        // Exports by period (D25): objects under these two prefixes only, multipart past 5 MB.
+        [["s3:PutObject"], objectsUnder("invoice-lines/")],
+        [["s3:PutObject"], objectsUnder("close-reports/")],
+        [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
       ],
       marketplaceReporter: [
         [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "MKT#*")],
@@ -497,7 +505,7 @@ describe("BillingStack", () => {
     template.hasOutput("ExportsBucketName", { Value: { Ref: id(stack.exportsBucket) } });
   });
 
-  it("lets ingest write dead letters' bodies and the dead-letter function read them, no one else", () => {
+  it("lets ingest write dead letters' bodies and the dead-letter function read them, the close worker write only its exports by period", () => {
     const objects = { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/dead-letters/*"]] };
     const bucketVar = (name: keyof BillingStack["functions"]) =>
       (propsOf(stack.functions[name].function).Environment as { Variables: Record<string, unknown> })
@@ -505,10 +513,24 @@ describe("BillingStack", () => {
     expect(allows(statementsOf("ingestUsage"), "s3:PutObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:GetObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:PutObject", objects)).toBe(false);
-    for (const name of ["closeScheduler", "closeWorker", "marketplaceReporter"] as const) {
+    for (const name of ["closeScheduler", "marketplaceReporter"] as const) {
       expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.exportsBucket));
       expect(bucketVar(name)).toBeUndefined();
     }
+    // The close worker (D25): PutObject under invoice-lines/ and close-reports/, nothing else of the bucket.
+    const under = (prefix: string) => ({ "Fn::Join": ["", [arnOf(stack.exportsBucket), `/${prefix}*`]] });
+    expect(allows(statementsOf("closeWorker"), "s3:PutObject", under("invoice-lines/"))).toBe(true);
+    expect(allows(statementsOf("closeWorker"), "s3:PutObject", under("close-reports/"))).toBe(true);
+    expect(allows(statementsOf("closeWorker"), "s3:PutObject", objects)).toBe(false);
+    expect(allows(statementsOf("closeWorker"), "s3:GetObject", under("invoice-lines/"))).toBe(false);
+    expect(bucketVar("closeWorker")).toEqual({ Ref: id(stack.exportsBucket) });
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: "Enabled" }),
+        ],
+      },
+    });
     expect(bucketVar("ingestUsage")).toEqual({ Ref: id(stack.exportsBucket) });
     expect(bucketVar("deadLetter")).toEqual({ Ref: id(stack.exportsBucket) });
   });

@@ -5,7 +5,7 @@
  * Chromium through playwright-core: its DOM is asserted and a screenshot saved under out/ (gitignored).
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, statSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,21 +13,16 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfigFiles } from "../../cli/simulate.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { httpApiEvent, startFinanceApiServer } from "../../local/finance-api-server.js";
 import { createFinanceApi } from "../../shared/app/finance-api.js";
 import { periodReportHtml } from "../../shared/app/period-report.js";
 import { systemClock } from "../../shared/ports/clock.js";
+import { localSystemEnv } from "../support/cli.js";
+import { runLateEventsExample } from "../support/late-events-example.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
-const example = join(root, "examples", "late-events");
 const run = promisify(execFile);
-
-const bodiesOf = (file: string) =>
-  readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "");
 
 describe("the finance page in headless Chromium", () => {
   let system: LocalBillingSystem;
@@ -45,15 +40,7 @@ describe("the finance page in headless Chromium", () => {
       },
       { step: "initialize", name: "recordReportReads" },
     );
-    await system.loadConfig(
-      await loadConfigFiles(join(example, "accounts.json"), join(example, "tariffs.json")),
-    );
-    await system.send(bodiesOf(join(example, "events.jsonl")));
-    await system.drain();
-    await system.close("2025-07");
-    await system.send(bodiesOf(join(example, "late.jsonl")));
-    await system.drain();
-    await system.close("2025-08");
+    await runLateEventsExample(system);
   });
   afterAll(async () => {
     await system?.stop();
@@ -79,12 +66,7 @@ describe("the finance page in headless Chromium", () => {
     const out = join(dir, "report");
     await run("node", [join(root, "bin", "billing.js"), "report", "--period", "2025-08", "--out", out], {
       cwd: root,
-      env: {
-        ...process.env,
-        BILLING_TABLE: system.tableName,
-        AWS_REGION: "us-east-1",
-        DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
-      },
+      env: localSystemEnv(system),
     });
     const page = join(out, "report-2025-08.html");
     expect(await readFile(page, "utf8")).toBe(fromStore);

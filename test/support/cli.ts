@@ -28,6 +28,20 @@ export const billing = (args: string[], env: NodeJS.ProcessEnv = process.env): P
     }),
   );
 
+/** The environment of a stack command against a local system: its table, DynamoDB, S3 and exports bucket. */
+export const localSystemEnv = (s: {
+  readonly tableName: string;
+  readonly exportsBucket: string;
+  readonly endpoints: { readonly dynamodb: string; readonly s3: string };
+}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  BILLING_TABLE: s.tableName,
+  AWS_REGION: "us-east-1",
+  DYNAMODB_ENDPOINT: s.endpoints.dynamodb,
+  S3_ENDPOINT: s.endpoints.s3,
+  EXPORTS_BUCKET: s.exportsBucket,
+});
+
 /** A Node stack trace line ("    at fn (file:line:col)"): never shown to a user without --debug. */
 export const STACK_LINE = /^\s+at .+[:(]/m;
 

@@ -11,6 +11,7 @@
  * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
  * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
  * | line explanation (D26): explanations.ts | EXPL#<line id>          | EXPL                     |
+ * | period index (D25): period-index.ts | PERIOD#<period>#<shard>, PERIOD#LIST | <accountId>, <period> |
  */
 import { createHash } from "node:crypto";
 import {
@@ -18,6 +19,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -27,7 +29,6 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
@@ -35,6 +36,7 @@ import type { BillingConfig } from "../../core/config.js";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
 import type { ExplanationStore } from "../../ports/explanations.js";
+import type { PeriodIndex, PeriodIndexEntry } from "../../ports/period-index.js";
 import type {
   AccountLetter,
   ClaimOutcome,
@@ -49,6 +51,7 @@ import type {
 import { DynamoConfigStore } from "./config-store.js";
 import { readExplanation, writeExplanations } from "./explanations.js";
 import { isConditionFailure, isTransactionRace, queryAll, scanAll, writeUnderClaim } from "./paginate.js";
+import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
@@ -103,7 +106,9 @@ export async function ensureBillingTable(client: DynamoDBClient, tableName: stri
   }
 }
 
-export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigStore, ExplanationStore {
+export class DynamoBillingStore
+  implements PeriodStore, PeriodIndex, DeadLetterStore, ConfigStore, ExplanationStore
+{
   private readonly doc: DynamoDBDocumentClient;
   /** Identity claims, counters and raw events (usage-store.ts). */
   readonly usage: DynamoUsageStore;
@@ -212,20 +217,52 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     at: number,
     report: unknown,
   ): Promise<boolean> {
+    await periodIndex.notePeriod(this.doc, this.table, period);
     try {
+      // The record closed and the account entered in the period index (D25), atomically.
       await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: closeKey(accountId, period),
-          UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
-          ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: closeKey(accountId, period),
+                UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
+                ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
+              },
+            },
+            periodIndex.periodIndexPut(this.table, accountId, period, at),
+          ],
         }),
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (
+        e instanceof TransactionCanceledException &&
+        e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
+      )
+        return false;
       throw e;
     }
+  }
+
+  // ---- PeriodIndex (D25): period-index.ts ----
+  closedAccounts(period: PeriodId): Promise<PeriodIndexEntry[]> {
+    return periodIndex.closedAccounts(this.doc, this.table, period);
+  }
+
+  closedAccount(accountId: string, period: PeriodId): Promise<PeriodIndexEntry | undefined> {
+    return periodIndex.closedAccount(this.doc, this.table, accountId, period);
+  }
+
+  async markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
+    // Also noted here: an entry created by a repair (a close from before the index) lists its period.
+    await periodIndex.notePeriod(this.doc, this.table, entry.period);
+    await periodIndex.markExported(this.doc, this.table, entry);
+  }
+
+  closedPeriods(): Promise<PeriodId[]> {
+    return periodIndex.closedPeriods(this.doc, this.table);
   }
 
   async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {
@@ -327,6 +364,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     });
   }
 
+  /** Tests and diagnostics only: a table Scan. User paths read by period (closedAccounts, D25). */
   async allLines(): Promise<InvoiceLine[]> {
     return (await this.scanAll("LINE#", "sk")).map((i) => i.line as InvoiceLine);
   }

@@ -199,24 +199,29 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       ExpressionAttributeValues: { ":mkt": "MKT#", ":usage": "USAGE#", ":accepted": "accepted" },
       ConsistentRead: true,
     });
-    return items
-      .map(toRecord)
-      .sort(
-        (a, b) =>
-          a.hour - b.hour ||
-          compareStrings(a.accountId, b.accountId) ||
-          compareStrings(a.dimension, b.dimension),
-      )
-      .map((r) => ({
-        accountId: r.accountId,
-        resourceId: r.resourceId,
-        planId: r.planId,
-        dimension: r.dimension,
-        quantity: Number(r.acceptedQuantity ?? r.quantity),
-        effectiveStartTime: r.effectiveStartTime,
-        ...(r.usageEventId !== undefined ? { usageEventId: r.usageEventId } : {}),
-      }));
+    return acceptedUsageOf(items.map(toRecord));
   }
+}
+
+/** The accepted records among these, as the export lists them (by hour, account, dimension). */
+export function acceptedUsageOf(records: readonly MarketplaceUsageRecord[]): AcceptedMarketplaceUsage[] {
+  return records
+    .filter((r) => r.status === "accepted")
+    .sort(
+      (a, b) =>
+        a.hour - b.hour ||
+        (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0) ||
+        (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0),
+    )
+    .map((r) => ({
+      accountId: r.accountId,
+      resourceId: r.resourceId,
+      planId: r.planId,
+      dimension: r.dimension,
+      quantity: Number(r.acceptedQuantity ?? r.quantity),
+      effectiveStartTime: r.effectiveStartTime,
+      ...(r.usageEventId !== undefined ? { usageEventId: r.usageEventId } : {}),
+    }));
 }
 
 function toRecord(i: Record<string, unknown>): MarketplaceUsageRecord {

@@ -48,6 +48,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { compareStrings } from "../../core/compare.js";
 import { compositeKey } from "../../core/keys.js";
+import { mapLimit } from "../../core/map-limit.js";
 import { dec } from "../../core/money.js";
 import type { CarriedFacts } from "../../core/rating/carry.js";
 import {
@@ -908,17 +909,4 @@ function memo<K, V>(cache: Map<K, Promise<V>>, key: K, f: () => Promise<V>): Pro
   return v;
 }
 
-/** Runs f over items with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  f: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await f(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimit };

@@ -203,6 +203,7 @@ const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')
 
 /** The CSV header row (contract §4), without its line end. */
 export const invoiceLinesCsvHeader = invoiceLineColumns.join(",");
+export const INVOICE_LINES_CSV_HEADER = invoiceLinesCsvHeader;
 /** One line as a CSV row, without its line end: rows can be streamed one by one. */
 export const invoiceLineCsvRow = (l: InvoiceLine) => invoiceLineColumns.map((c) => csvCell(l[c])).join(",");
 

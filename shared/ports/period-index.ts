@@ -1,0 +1,29 @@
+/**
+ * The period index (docs/decisions.md D25): which accounts were closed for a period, read by key,
+ * never by a table scan. The close enters an account when it marks the period closed (same
+ * transaction), and records there what it exported to the bucket.
+ */
+import type { AccountExports } from "../core/period-exports.js";
+import type { PeriodId } from "../core/time.js";
+
+export interface PeriodIndexEntry {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  readonly closedAt: number;
+  /** The account's objects in the exports bucket; absent until written (a crash in between: D25). */
+  readonly exports?: AccountExports;
+}
+
+export interface PeriodIndex {
+  /** Every account closed for the period, in account id order. */
+  closedAccounts(period: PeriodId): Promise<PeriodIndexEntry[]>;
+  /** One account's entry (undefined: not closed for the period). */
+  closedAccount(accountId: string, period: PeriodId): Promise<PeriodIndexEntry | undefined>;
+  /**
+   * Records the account's exported objects on its entry (idempotent: the same close, the same objects);
+   * creates the entry of a period closed before the index existed.
+   */
+  markExported(entry: Required<PeriodIndexEntry>): Promise<void>;
+  /** Periods for which at least one account was closed (or is being closed), in order. */
+  closedPeriods(): Promise<PeriodId[]>;
+}
