@@ -50,7 +50,8 @@ export interface CloseClaim {
 }
 
 export type ClaimOutcome =
-  | { readonly kind: "claimed" }
+  /** `takenOver`: the claim replaced a crashed run's (which may have written lines), false when fresh. */
+  | { readonly kind: "claimed"; readonly takenOver?: boolean }
   /** Already closed: immutable (G7), nothing may be written. */
   | { readonly kind: "closed"; readonly record: CloseRecord }
   /** Another run holds a live claim: this run must not write anything. */
@@ -77,7 +78,14 @@ export interface PeriodStore {
    * attempt at this period that are not among them, each write only while `owner` still holds the
    * "closing" claim. Returns false, having written nothing more, once the claim is lost.
    */
-  writeCloseLines(accountId: string, period: PeriodId, owner: string, lines: InvoiceLine[]): Promise<boolean>;
+  writeCloseLines(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    lines: InvoiceLine[],
+    /** `fresh`: no earlier attempt at this period wrote lines (a fresh claim), so none are looked for. */
+    opts?: { fresh?: boolean },
+  ): Promise<boolean>;
   /** Marks the period closed with its report, only if `owner` still holds the "closing" claim. */
   finishClose(
     accountId: string,

@@ -138,9 +138,10 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     now: number,
   ): Promise<ClaimOutcome> {
     try {
-      await this.doc.send(
+      const r = await this.doc.send(
         new PutCommand({
           TableName: this.table,
+          ReturnValues: "ALL_OLD",
           Item: {
             ...closeKey(accountId, period),
             accountId,
@@ -157,7 +158,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
           ExpressionAttributeValues: { ":closing": "closing", ":now": now },
         }),
       );
-      return { kind: "claimed" };
+      return { kind: "claimed", takenOver: r.Attributes !== undefined };
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
     }
@@ -171,6 +172,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     period: PeriodId,
     owner: string,
     lines: InvoiceLine[],
+    opts: { fresh?: boolean } = {},
   ): Promise<boolean> {
     const lineKey = (l: InvoiceLine) => ({
       pk: acct(accountId),
@@ -178,15 +180,17 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     });
     const writing = new Set(lines.map((l) => lineKey(l).sk));
     // Lines of a crashed attempt at this period that this attempt does not emit (e.g. the tariff changed).
-    const stale = (
-      await this.queryAll({
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-        FilterExpression: "#l.#p = :period",
-        ExpressionAttributeNames: { "#l": "line", "#p": "period" },
-        ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
-        ConsistentRead: true,
-      })
-    ).filter((i) => !writing.has(String(i.sk)));
+    const stale = opts.fresh
+      ? []
+      : (
+          await this.queryAll({
+            KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+            FilterExpression: "#l.#p = :period",
+            ExpressionAttributeNames: { "#l": "line", "#p": "period" },
+            ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
+            ConsistentRead: true,
+          })
+        ).filter((i) => !writing.has(String(i.sk)));
     const writes = [
       ...lines.map((l) => ({ Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } })),
       ...stale.map((i) => ({ Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } })),
@@ -196,10 +200,11 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     const claimCheck = {
       ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
     };
-    for (let i = 0; i < writes.length; i += 24) {
+    // 99 writes and the claim check per transaction (DynamoDB's limit: 100 items, 4 MB; a line is < 2 KB).
+    for (let i = 0; i < writes.length; i += 99) {
       try {
         await this.doc.send(
-          new TransactWriteCommand({ TransactItems: [claimCheck, ...writes.slice(i, i + 24)] }),
+          new TransactWriteCommand({ TransactItems: [claimCheck, ...writes.slice(i, i + 99)] }),
         );
       } catch (e) {
         if (

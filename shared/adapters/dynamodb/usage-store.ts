@@ -57,7 +57,14 @@ import {
 import type { LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
-import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
+import type {
+  PeriodConflict,
+  PreparedEvent,
+  ShardsOf,
+  StoreOutcome,
+  UsagePeriod,
+  UsageStore,
+} from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
@@ -192,7 +199,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
 
   async ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]> {
     if (events.length === 0) return [];
-    await this.markPeriods(events);
 
     // Distinct identities, in arrival order: the first occurrence is the one claimed.
     const groups = new Map<string, number[]>();
@@ -221,6 +227,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       }
       attemptOf.set(i, a);
     }
+
+    // Usage markers name the shards the attempts will write (D24), before any of them commits.
+    await this.markPeriods(events, attemptOf);
 
     // Claims, then the resolution of claims held by other attempts.
     const mine = new Set<number>();
@@ -322,20 +331,48 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     return out;
   }
 
-  private async markPeriods(events: readonly PreparedEvent[]) {
-    const todo = new Map<string, [string, PeriodId]>();
-    for (const p of events) {
+  /**
+   * Usage markers (ACCT#<account> / USAGE#<period>) with the shards of the period's counters (`cs`)
+   * and pages (`ps`) this batch's attempts write (D24): a close reads only those shards. Written
+   * before the attempts commit, so a marker names every shard that holds data (and at worst one
+   * whose attempt did not commit: read, empty). One write per (account, period) and container as
+   * before, plus one per shard not yet marked by this container (≤ 2 × shards, ever).
+   */
+  private async markPeriods(events: readonly PreparedEvent[], attemptOf: ReadonlyMap<number, AttemptPlan>) {
+    const todo = new Map<string, { account: string; period: PeriodId; cs: Set<number>; ps: Set<number> }>();
+    events.forEach((p, i) => {
+      const attempt = attemptOf.get(i);
+      if (!attempt) return; // a repeat of an identity within the batch: its first occurrence counts
       const k = JSON.stringify([p.accountId, p.contribution.period]);
-      if (!this.marked.has(k)) todo.set(k, [p.accountId, p.contribution.period]);
-    }
-    await mapLimit([...todo], 8, async ([k, [account, period]]) => {
+      const kind = p.contribution.counted ? "c" : "p";
+      const mark = `${k}#${kind}${attempt.shard}`;
+      if (this.marked.has(k) && this.marked.has(mark)) return;
+      const t = todo.get(k) ?? {
+        account: p.accountId,
+        period: p.contribution.period,
+        cs: new Set(),
+        ps: new Set(),
+      };
+      (kind === "c" ? t.cs : t.ps).add(attempt.shard);
+      todo.set(k, t);
+    });
+    await mapLimit([...todo], 8, async ([k, t]) => {
+      const adds = [...(t.cs.size > 0 ? ["cs :cs"] : []), ...(t.ps.size > 0 ? ["ps :ps"] : [])];
       await this.client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.table,
-          Item: { pk: S(`ACCT#${account}`), sk: S(`USAGE#${period}`), period: S(period) },
+          Key: { pk: S(`ACCT#${t.account}`), sk: S(`USAGE#${t.period}`) },
+          UpdateExpression: `SET period = :p${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
+          ExpressionAttributeValues: {
+            ":p": S(t.period),
+            ...(t.cs.size > 0 ? { ":cs": { NS: [...t.cs].map(String) } } : {}),
+            ...(t.ps.size > 0 ? { ":ps": { NS: [...t.ps].map(String) } } : {}),
+          },
         }),
       );
       this.marked.add(k);
+      for (const c of t.cs) this.marked.add(`${k}#c${c}`);
+      for (const c of t.ps) this.marked.add(`${k}#p${c}`);
     });
   }
 
@@ -681,15 +718,59 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   }
 
   async usagePeriods(accountId: string): Promise<PeriodId[]> {
+    return (await this.usageMarkers(accountId)).map((m) => m.period);
+  }
+
+  async usageMarkers(accountId: string): Promise<UsagePeriod[]> {
     const items = await this.queryAll({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
       ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("USAGE#") },
     });
-    return items.map((i) => i.period?.S ?? "").sort();
+    const shards = (a: Av | undefined) => a?.NS?.map(Number).sort((x, y) => x - y);
+    return items
+      .map((i) => {
+        const counterShards = shards(i.cs);
+        const pageShards = shards(i.ps);
+        // A marker written since D24 names both kinds (an absent kind: no shard); one from before names neither.
+        const recorded = counterShards !== undefined || pageShards !== undefined;
+        return {
+          period: i.period?.S ?? "",
+          ...(recorded ? { counterShards: counterShards ?? [], pageShards: pageShards ?? [] } : {}),
+          ...(i.closed?.BOOL ? { closed: true } : {}),
+        };
+      })
+      .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
   }
 
-  async statefulEventsOf(accountId: string, periods: readonly PeriodId[]): Promise<LedgerEvent[]> {
-    const pks = periods.flatMap((p) => Array.from({ length: this.shards }, (_, s) => evtPk(accountId, p, s)));
+  async markUsageClosed(accountId: string, period: PeriodId): Promise<void> {
+    await this.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+          UpdateExpression: "SET closed = :t",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":t": { BOOL: true } },
+        }),
+      )
+      .catch((e: unknown) => {
+        if (!isConditionFailure(e)) throw e;
+      });
+  }
+
+  /** Shards to read: those the marker recorded, else (no marker passed, or one from before D24) all. */
+  private shardList(recorded: readonly number[] | undefined): readonly number[] {
+    return recorded ?? Array.from({ length: this.shards }, (_, s) => s);
+  }
+
+  async statefulEventsOf(
+    accountId: string,
+    periods: readonly PeriodId[],
+    where?: ShardsOf,
+  ): Promise<LedgerEvent[]> {
+    const pks = periods.flatMap((p) =>
+      this.shardList(where?.get(p)?.pageShards).map((s) => evtPk(accountId, p, s)),
+    );
     const pages = await mapLimit(pks, 8, (pk) => this.byPk(pk));
     return pages
       .flat()
@@ -705,10 +786,10 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     return (await this.statefulEventsOf(accountId, periods)).filter((e) => e.t < until);
   }
 
-  async countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters> {
+  async countersOf(accountId: string, period: PeriodId, where?: ShardsOf): Promise<PeriodCounters> {
     const rows = (
       await mapLimit(
-        Array.from({ length: this.shards }, (_, s) => ctrPk(accountId, period, s)),
+        this.shardList(where?.get(period)?.counterShards).map((s) => ctrPk(accountId, period, s)),
         8,
         (pk) => this.byPk(pk),
       )
@@ -822,9 +903,6 @@ export class DynamoSnapshotStore {
 
   async putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void> {
     const pk = S(snapPk(accountId, snapshot.period));
-    const old = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: { pk, sk: S("HEAD") }, ConsistentRead: true }),
-    );
     const write = randomUUID();
     const json = JSON.stringify(snapshot);
     const parts: string[] = [];
@@ -842,15 +920,17 @@ export class DynamoSnapshotStore {
           }),
         ),
     );
-    await this.client.send(
+    // The previous head comes back with the put (no read before it): its parts are deleted after.
+    const old = await this.client.send(
       new PutItemCommand({
         TableName: this.table,
         Item: { pk, sk: S("HEAD"), w: S(write), parts: N(parts.length), events: N(snapshot.events.length) },
+        ReturnValues: "ALL_OLD",
       }),
     );
-    const before = old.Item?.w?.S;
-    if (before !== undefined && old.Item)
-      for (let n = 0; n < Number(old.Item.parts?.N ?? 0); n++)
+    const before = old.Attributes?.w?.S;
+    if (before !== undefined && old.Attributes)
+      for (let n = 0; n < Number(old.Attributes.parts?.N ?? 0); n++)
         await this.client.send(
           new DeleteItemCommand({ TableName: this.table, Key: { pk, sk: S(`PART#${before}#${n}`) } }),
         );
