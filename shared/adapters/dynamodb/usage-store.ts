@@ -73,7 +73,7 @@ export const USAGE_SHARDS = 16;
 const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
 /** Raw JSON per page item before compression (an item holds at most 400 KB). */
-const MAX_PAGE_JSON = 300_000;
+export const MAX_PAGE_JSON = 300_000;
 /** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
 export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
 /** A conflicting body is kept up to this size (the item limit is 400 KB). */
@@ -95,9 +95,11 @@ const identityOf = (e: LedgerEvent) => {
 };
 const claimKey = (identity: string): ItemAv => ({ pk: S(`ID#${identity}`), sk: S("ID") });
 const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
-const ctrPk = (account: string, period: PeriodId, shard: number) => `CTR#${account}#${period}#${shard}`;
-const evtPk = (account: string, period: PeriodId, shard: number) => `EVT#${account}#${period}#${shard}`;
-const EVENTS_SK = "#EVENTS";
+export const ctrPk = (account: string, period: PeriodId, shard: number) =>
+  `CTR#${account}#${period}#${shard}`;
+export const evtPk = (account: string, period: PeriodId, shard: number) =>
+  `EVT#${account}#${period}#${shard}`;
+export const EVENTS_SK = "#EVENTS";
 /** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
 const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
@@ -174,7 +176,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly shards: number;
   private readonly cutoffMs: number;
   private readonly claimConcurrency: number;
-  /** (account, period) pairs whose USAGE# marker this container has written. */
+  /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
   private readonly snapshots: DynamoSnapshotStore;
 
@@ -346,7 +348,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       const k = JSON.stringify([p.accountId, p.contribution.period]);
       const kind = p.contribution.counted ? "c" : "p";
       const mark = `${k}#${kind}${attempt.shard}`;
-      if (this.marked.has(k) && this.marked.has(mark)) return;
+      if (this.marked.has(mark)) return;
       const t = todo.get(k) ?? {
         account: p.accountId,
         period: p.contribution.period,
@@ -357,20 +359,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       todo.set(k, t);
     });
     await mapLimit([...todo], 8, async ([k, t]) => {
-      const adds = [...(t.cs.size > 0 ? ["cs :cs"] : []), ...(t.ps.size > 0 ? ["ps :ps"] : [])];
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { pk: S(`ACCT#${t.account}`), sk: S(`USAGE#${t.period}`) },
-          UpdateExpression: `SET period = :p${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
-          ExpressionAttributeValues: {
-            ":p": S(t.period),
-            ...(t.cs.size > 0 ? { ":cs": { NS: [...t.cs].map(String) } } : {}),
-            ...(t.ps.size > 0 ? { ":ps": { NS: [...t.ps].map(String) } } : {}),
-          },
-        }),
-      );
-      this.marked.add(k);
+      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps);
       for (const c of t.cs) this.marked.add(`${k}#c${c}`);
       for (const c of t.ps) this.marked.add(`${k}#p${c}`);
     });
@@ -855,6 +844,33 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       t: Number(i.t?.N ?? 0),
     }));
   }
+}
+
+/**
+ * The usage marker of an (account, period), with the shards of its counters (`cs`) and pages (`ps`)
+ * added to those it names (D24).
+ */
+export async function markUsage(
+  client: DynamoDBClient,
+  table: string,
+  accountId: string,
+  period: PeriodId,
+  cs: ReadonlySet<number>,
+  ps: ReadonlySet<number>,
+): Promise<void> {
+  const adds = [...(cs.size > 0 ? ["cs :cs"] : []), ...(ps.size > 0 ? ["ps :ps"] : [])];
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+      UpdateExpression: `SET period = :p${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
+      ExpressionAttributeValues: {
+        ":p": S(period),
+        ...(cs.size > 0 ? { ":cs": { NS: [...cs].map(String) } } : {}),
+        ...(ps.size > 0 ? { ":ps": { NS: [...ps].map(String) } } : {}),
+      },
+    }),
+  );
 }
 
 /** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
