@@ -231,6 +231,7 @@ async function closeAccountPeriod(
     window: period,
     suspense: rating.suspense,
     suspenseCarried,
+    fresh: claim.takenOver === false,
   });
   if (!lists) return lostClaim(account.accountId, periodId, deps);
   const closedAt = deps.clock.now();
@@ -259,9 +260,11 @@ async function closeAccountPeriod(
   // Lines, then the record, each only while this run holds the claim: a crash in between leaves the
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
   const lost = () => lostClaim(account.accountId, periodId, deps);
-  // A fresh claim (no earlier run's record) means no earlier attempt wrote lines to replace.
+  // A fresh claim (no earlier run's record) means no earlier attempt wrote lines to replace. The
+  // period's usage marker is flagged closed with the lines: later closes need not read its record (D24).
   const fresh = claim.takenOver === false;
-  if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted, { fresh })))
+  const flagUsage = usagePeriods.some((p) => p.period === periodId && !p.closed);
+  if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted, { fresh, flagUsage })))
     return lost();
   // The snapshot at the next period's start (D14), under the claim, before the record: the next close reads it.
   await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
@@ -273,9 +276,6 @@ async function closeAccountPeriod(
   for (const l of late)
     if (!stillSuspended.includes(l.period))
       await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
-  // After the record: later closes list this period as closed without reading its record (D24).
-  if (usagePeriods.some((p) => p.period === periodId))
-    await deps.usage.markUsageClosed(account.accountId, periodId);
   return report;
 }
 

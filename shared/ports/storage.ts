@@ -83,8 +83,11 @@ export interface PeriodStore {
     period: PeriodId,
     owner: string,
     lines: InvoiceLine[],
-    /** `fresh`: no earlier attempt at this period wrote lines (a fresh claim), so none are looked for. */
-    opts?: { fresh?: boolean },
+    /**
+     * `fresh`: no earlier attempt at this period wrote lines (a fresh claim), so none are looked for.
+     * `flagUsage`: the period's usage marker (which exists) is flagged closed with the lines (D24).
+     */
+    opts?: { fresh?: boolean; flagUsage?: boolean },
   ): Promise<boolean>;
   /** Marks the period closed with its report, only if `owner` still holds the "closing" claim. */
   finishClose(

@@ -40,8 +40,6 @@ export interface UsageStore {
   usagePeriods(accountId: string): Promise<PeriodId[]>;
   /** The same periods with the shards each one's events went to, as recorded at ingest (D24). */
   usageMarkers(accountId: string): Promise<UsagePeriod[]>;
-  /** Flags the period's usage marker as closed, after its close record (an absent marker stays absent). */
-  markUsageClosed(accountId: string, period: PeriodId): Promise<void>;
   /**
    * The account's raw (stateful) events of the given periods. `where` (the markers read by the
    * caller) limits the read to the shards recorded at ingest; without it every shard is read.
@@ -71,7 +69,7 @@ export interface UsagePeriod {
   readonly counterShards?: readonly number[];
   /** Shards of the period's pages of raw (stateful) events. */
   readonly pageShards?: readonly number[];
-  /** The period's close finished (markUsageClosed): no need to read its close record. */
+  /** Flagged with the period's close lines (D24): a later close need not read its close record. */
   readonly closed?: boolean;
 }
 

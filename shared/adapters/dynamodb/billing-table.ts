@@ -172,7 +172,7 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     period: PeriodId,
     owner: string,
     lines: InvoiceLine[],
-    opts: { fresh?: boolean } = {},
+    opts: { fresh?: boolean; flagUsage?: boolean } = {},
   ): Promise<boolean> {
     const lineKey = (l: InvoiceLine) => ({
       pk: acct(accountId),
@@ -194,6 +194,19 @@ export class DynamoBillingStore implements PeriodStore, DeadLetterStore, ConfigS
     const writes = [
       ...lines.map((l) => ({ Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } })),
       ...stale.map((i) => ({ Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } })),
+      // The usage marker (usage-store.ts), flagged closed: a later close skips this period's record (D24).
+      ...(opts.flagUsage
+        ? [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: acct(accountId), sk: `USAGE#${period}` },
+                UpdateExpression: "SET closed = :t",
+                ExpressionAttributeValues: { ":t": true },
+              },
+            },
+          ]
+        : []),
     ];
     // Every write in a transaction with a check that this run still holds the claim: a closed period,
     // or one another run took over, is never written (G7: closed periods are immutable).

@@ -731,22 +731,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
   }
 
-  async markUsageClosed(accountId: string, period: PeriodId): Promise<void> {
-    await this.client
-      .send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
-          UpdateExpression: "SET closed = :t",
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ":t": { BOOL: true } },
-        }),
-      )
-      .catch((e: unknown) => {
-        if (!isConditionFailure(e)) throw e;
-      });
-  }
-
   /** Shards to read: those the marker recorded, else (no marker passed, or one from before D24) all. */
   private shardList(recorded: readonly number[] | undefined): readonly number[] {
     return recorded ?? Array.from({ length: this.shards }, (_, s) => s);
@@ -907,6 +891,8 @@ export class DynamoSnapshotStore {
     } while (ExclusiveStartKey);
     const head = items.find((i) => i.sk?.S === "HEAD");
     if (!head) return undefined;
+    // A snapshot of one part is held by the HEAD itself (D24).
+    if (head.z?.B) return JSON.parse(inflateRawSync(head.z.B).toString("utf8")) as CarriedFacts;
     const write = head.w?.S ?? "";
     const parts = items
       .filter((i) => i.sk?.S?.startsWith(`PART#${write}#`))
@@ -925,22 +911,32 @@ export class DynamoSnapshotStore {
     for (let i = 0; i < json.length; i += MAX_SNAPSHOT_PART_JSON)
       parts.push(json.slice(i, i + MAX_SNAPSHOT_PART_JSON));
     if (parts.length === 0) parts.push("");
-    await mapLimit(
-      parts.map((p, n) => ({ p, n })),
-      4,
-      ({ p, n }) =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
-          }),
-        ),
-    );
+    // One part: inline in the HEAD, one write (D24); more: the parts first, then the HEAD naming them.
+    const inline = parts.length === 1 ? { z: { B: deflateRawSync(Buffer.from(parts[0]!)) } } : undefined;
+    if (!inline)
+      await mapLimit(
+        parts.map((p, n) => ({ p, n })),
+        4,
+        ({ p, n }) =>
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.table,
+              Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
+            }),
+          ),
+      );
     // The previous head comes back with the put (no read before it): its parts are deleted after.
     const old = await this.client.send(
       new PutItemCommand({
         TableName: this.table,
-        Item: { pk, sk: S("HEAD"), w: S(write), parts: N(parts.length), events: N(snapshot.events.length) },
+        Item: {
+          pk,
+          sk: S("HEAD"),
+          w: S(write),
+          parts: N(inline ? 0 : parts.length),
+          events: N(snapshot.events.length),
+          ...inline,
+        },
         ReturnValues: "ALL_OLD",
       }),
     );
