@@ -57,6 +57,14 @@ const batch = (bodies: readonly string[]) => `[${bodies.join(",")}]`;
 const messenger = (id: string, subject: string, time: string, user: string) =>
   event(id, subject, time, "messenger.message", { endUserId: user, delivered: true });
 
+/** Two counted and two stateful July events of acme, in one message. */
+const JULY = batch([
+  sms("s1", "acme", "2025-07-02T09:00:00Z"),
+  sms("s2", "acme", "2025-07-03T09:00:00Z", "AB"),
+  messenger("m1", "acme", "2025-07-04T09:00:00Z", "u1"),
+  messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
+]);
+
 describe("a close reads the shards its markers name and writes lines in few transactions (D24)", () => {
   let dynamo: DynamoDbLocal;
   const clients: DynamoDBClient[] = [];
@@ -108,14 +116,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
   it("reads only the recorded shards; a marker from before D24 reads all, with the same lines", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
     const t = await freshTable(clock);
-    await t.ingest(
-      batch([
-        sms("s1", "acme", "2025-07-02T09:00:00Z"),
-        sms("s2", "acme", "2025-07-03T09:00:00Z", "AB"),
-        messenger("m1", "acme", "2025-07-04T09:00:00Z", "u1"),
-        messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
-      ]),
-    );
+    await t.ingest(JULY);
     const [july] = await t.store.usage.usageMarkers("acme");
     // One batch, one attempt: one counter shard and one page shard.
     expect(july).toMatchObject({ period: "2025-07" });
@@ -148,14 +149,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
 
     // The same usage under a marker written before D24 (no shard lists): every shard is read, same result.
     const legacy = await freshTable(clock);
-    await legacy.ingest(
-      batch([
-        sms("s1", "acme", "2025-07-02T09:00:00Z"),
-        sms("s2", "acme", "2025-07-03T09:00:00Z", "AB"),
-        messenger("m1", "acme", "2025-07-04T09:00:00Z", "u1"),
-        messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
-      ]),
-    );
+    await legacy.ingest(JULY);
     await clients.at(-1)!.send(
       new UpdateItemCommand({
         TableName: `requests-${tables}`,

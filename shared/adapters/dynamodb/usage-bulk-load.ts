@@ -7,12 +7,11 @@
  * stored by `ingest`.
  */
 import { randomUUID } from "node:crypto";
-import { deflateRawSync } from "node:zlib";
 import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/counters.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
-import { ctrPk, EVENTS_SK, evtPk, MAX_PAGE_JSON, mapLimit, markUsage } from "./usage-store.js";
+import { ctrPk, EVENTS_SK, evtPk, mapLimit, markUsage, packPages } from "./usage-store.js";
 
 type ItemAv = Record<string, AttributeValue>;
 
@@ -88,27 +87,15 @@ function loadItems(load: UsageLoad): { items: ItemAv[]; cs: number[]; ps: readon
       });
   }
   const write = `bulk-${randomUUID()}`;
-  let page: string[] = [];
-  let size = 0;
-  let n = 0;
-  const flush = () => {
-    if (page.length === 0) return;
+  const pages = packPages(load.events ?? []);
+  for (const [n, page] of pages.entries())
     items.push({
       pk: { S: evtPk(accountId, period, pageShards[n % pageShards.length]!) },
-      sk: { S: `${write}#${n++}` },
-      c: { N: String(page.length) },
-      z: { B: deflateRawSync(Buffer.from(`[${page.join(",")}]`)) },
+      sk: { S: `${write}#${n}` },
+      c: { N: String(page.c) },
+      z: { B: page.z },
     });
-    page = [];
-    size = 0;
-  };
-  for (const e of load.events ?? []) {
-    const json = JSON.stringify(e);
-    if (size + json.length + 1 > MAX_PAGE_JSON) flush();
-    page.push(json);
-    size += json.length + 1;
-  }
-  flush();
+  const n = pages.length;
   return {
     items,
     cs: load.counters ? [counterShard] : [],

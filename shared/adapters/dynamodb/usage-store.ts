@@ -73,7 +73,7 @@ export const USAGE_SHARDS = 16;
 const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
 /** Raw JSON per page item before compression (an item holds at most 400 KB). */
-export const MAX_PAGE_JSON = 300_000;
+const MAX_PAGE_JSON = 300_000;
 /** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
 export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
 /** A conflicting body is kept up to this size (the item limit is 400 KB). */
@@ -544,34 +544,19 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           },
         });
     }
-    for (const g of pages.values()) {
-      let chunk: string[] = [];
-      let size = 0;
-      let n = 0;
-      const flush = () => {
-        if (chunk.length === 0) return;
+    for (const g of pages.values())
+      for (const [n, page] of packPages(g.events).entries())
         items.push({
           Put: {
             TableName: this.table,
             Item: {
               pk: S(evtPk(g.account, g.period, a.shard)),
-              sk: S(`${a.id}#${n++}`),
-              c: N(chunk.length),
-              z: { B: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) },
+              sk: S(`${a.id}#${n}`),
+              c: N(page.c),
+              z: { B: page.z },
             },
           },
         });
-        chunk = [];
-        size = 0;
-      };
-      for (const e of g.events) {
-        const json = JSON.stringify(e);
-        if (size + json.length + 1 > MAX_PAGE_JSON) flush();
-        chunk.push(json);
-        size += json.length + 1;
-      }
-      flush();
-    }
     items.push({
       Put: {
         TableName: this.table,
@@ -828,6 +813,27 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       t: Number(i.t?.N ?? 0),
     }));
   }
+}
+
+/** Raw events in pages of at most MAX_PAGE_JSON of JSON, each deflated (`c`: its event count). */
+export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8Array }[] {
+  const pages: { c: number; z: Uint8Array }[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    pages.push({ c: chunk.length, z: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) });
+    chunk = [];
+    size = 0;
+  };
+  for (const e of events) {
+    const json = JSON.stringify(e);
+    if (size + json.length + 1 > MAX_PAGE_JSON) flush();
+    chunk.push(json);
+    size += json.length + 1;
+  }
+  flush();
+  return pages;
 }
 
 /**
