@@ -57,13 +57,14 @@ import {
 import type { LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import type { ConflictRecord, LedgerStore } from "../../ports/storage.js";
-import type {
-  PeriodConflict,
-  PreparedEvent,
-  ShardsOf,
-  StoreOutcome,
-  UsagePeriod,
-  UsageStore,
+import {
+  type PeriodConflict,
+  type PreparedEvent,
+  type ShardsOf,
+  type StoreOutcome,
+  shardsOf,
+  type UsagePeriod,
+  type UsageStore,
 } from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
@@ -740,8 +741,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   /** Raw events with t < until (periods are local months: those up to the next UTC month are read). */
   async eventsOf(accountId: string, until: number): Promise<LedgerEvent[]> {
     const last = shiftPeriod(periodOf(until, "UTC"), 1);
-    const periods = (await this.usagePeriods(accountId)).filter((p) => p <= last);
-    return (await this.statefulEventsOf(accountId, periods)).filter((e) => e.t < until);
+    const markers = (await this.usageMarkers(accountId)).filter((m) => m.period <= last);
+    const periods = markers.map((m) => m.period);
+    return (await this.statefulEventsOf(accountId, periods, shardsOf(markers))).filter((e) => e.t < until);
   }
 
   async countersOf(accountId: string, period: PeriodId, where?: ShardsOf): Promise<PeriodCounters> {
