@@ -17,7 +17,7 @@ import type { ExplanationStore } from "../ports/explanations.js";
 import type { ExportObjects } from "../ports/export-objects.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
-import type { AccountDirectory, UsageStore } from "../ports/usage-store.js";
+import { type AccountDirectory, shardsOf, type UsageStore } from "../ports/usage-store.js";
 import {
   type ConflictEntry,
   type RejectedEntry,
@@ -164,8 +164,7 @@ async function closeAccountPeriod(
   periodId: PeriodId,
   deps: CloseDeps,
 ): Promise<AccountCloseOutcome> {
-  const existing = await deps.periods.getClose(account.accountId, periodId);
-  if (existing?.status === "closed") return alreadyClosed(existing);
+  // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();
   const claim = await deps.periods.claimClose(
@@ -182,9 +181,13 @@ async function closeAccountPeriod(
   // the next period's first RATING_LOOKAHEAD, §3.1) plus the carry-over snapshot at its start;
   // from the earliest late period on when closed periods received late events (G7, G10).
   const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
-  const usagePeriods = (await deps.usage.usagePeriods(account.accountId)).filter((p) => p <= lastPeriod);
+  const [markers, latePeriods] = await Promise.all([
+    deps.usage.usageMarkers(account.accountId),
+    deps.periods.latePeriods(account.accountId),
+  ]);
+  const usagePeriods = markers.filter((p) => p.period <= lastPeriod);
   const currency = tariff.currency;
-  const late = (await deps.periods.latePeriods(account.accountId)).filter((l) => l.period < periodId);
+  const late = latePeriods.filter((l) => l.period < periodId);
   late.sort((a, b) => compareStrings(a.period, b.period));
   const forward = await rateForward(
     deps.usage,
@@ -235,14 +238,16 @@ async function closeAccountPeriod(
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
   const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
-  for (const p of usagePeriods) {
-    if (p >= periodId || (await deps.periods.getClose(account.accountId, p))) continue;
+  // A marker flagged closed needs no read (D24): only earlier periods never seen closed are looked up.
+  const where = shardsOf(usagePeriods);
+  for (const { period: p, closed } of usagePeriods) {
+    if (p >= periodId || closed || (await deps.periods.getClose(account.accountId, p))) continue;
     // Events of the period itself (local months: the page of a period holds that period's events).
     const w = periodWindow(p, account.timezone);
-    const raw = (await deps.usage.statefulEventsOf(account.accountId, [p])).filter(
+    const raw = (await deps.usage.statefulEventsOf(account.accountId, [p], where)).filter(
       (e) => e.t >= w.start && e.t < w.end && e.t < period.start,
     ).length;
-    const count = raw + (await deps.usage.countersOf(account.accountId, p)).events;
+    const count = raw + (await deps.usage.countersOf(account.accountId, p, where)).events;
     if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
   }
   // Conflicts, rejected messages and suspense of any number: counts and samples in the report, the
@@ -253,6 +258,7 @@ async function closeAccountPeriod(
     window: period,
     suspense: rating.suspense,
     suspenseCarried,
+    fresh: claim.takenOver === false,
   });
   if (!lists) return lostClaim(account.accountId, periodId, deps);
   const closedAt = deps.clock.now();
@@ -281,7 +287,12 @@ async function closeAccountPeriod(
   // Lines, then the record, each only while this run holds the claim: a crash in between leaves the
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
   const lost = () => lostClaim(account.accountId, periodId, deps);
-  if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted))) return lost();
+  // A fresh claim (no earlier run's record) means no earlier attempt wrote lines to replace. The
+  // period's usage marker is flagged closed with the lines: later closes need not read its record (D24).
+  const fresh = claim.takenOver === false;
+  const flagUsage = usagePeriods.some((p) => p.period === periodId && !p.closed);
+  if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted, { fresh, flagUsage })))
+    return lost();
   // Each line's explanation (D26), keyed by its deterministic id: a redone close writes the same items.
   const explained = { account, tariff, periodId, rating, rechecked, lines: sorted };
   if (!(await writeCloseExplanations(deps, owner, explained))) return lost();

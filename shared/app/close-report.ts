@@ -133,6 +133,8 @@ export interface ReportListSources {
   readonly window: { readonly start: number; readonly end: number };
   readonly suspense: readonly SuspenseItem[];
   readonly suspenseCarried: readonly { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[];
+  /** No earlier attempt at this close wrote chunks (a fresh claim): none are looked for to remove (D24). */
+  readonly fresh?: boolean;
 }
 
 /**
@@ -190,7 +192,8 @@ export async function writeReportLists(
     rejectedMessages: rejectedMessages.chunks,
   };
   for (const c of suspenseCarried) keep[`suspenseCarried/${c.referencePeriod}`] = c.items.chunks;
-  if (!(await deps.periods.writeReportChunks(accountId, period, owner, [], keep))) return undefined;
+  if (!src.fresh && !(await deps.periods.writeReportChunks(accountId, period, owner, [], keep)))
+    return undefined;
   return { suspense, suspenseCarried, conflicts, rejectedMessages };
 }
 

@@ -45,7 +45,7 @@ export async function previewPeriod(
   const tariff = configIndex(config).tariffOf(account);
   const period = periodWindow(periodId, account.timezone);
   const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
-  const usagePeriods = (await deps.usage.usagePeriods(accountId)).filter((p) => p <= lastPeriod);
+  const usagePeriods = (await deps.usage.usageMarkers(accountId)).filter((p) => p.period <= lastPeriod);
   const state = await loadPeriodState(deps.usage, account, periodId, usagePeriods);
   const rating = rateAccountPeriod(account, tariff, state);
   const lines = sortInvoiceLines(

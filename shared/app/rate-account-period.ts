@@ -7,11 +7,11 @@
 import type { Account } from "../contract/accounts.js";
 import type { Tariff } from "../contract/tariffs.js";
 import { type CarriedFacts, carryOver } from "../core/rating/carry.js";
-import type { PeriodCounters } from "../core/rating/counters.js";
+import { NO_COUNTERS, type PeriodCounters } from "../core/rating/counters.js";
 import { type PeriodRating, RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import { type PeriodId, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
-import type { UsageStore } from "../ports/usage-store.js";
+import { shardsOf, type UsagePeriod, type UsageStore } from "../ports/usage-store.js";
 
 export interface PeriodState {
   readonly periodId: PeriodId;
@@ -25,20 +25,24 @@ export interface PeriodState {
 /**
  * The snapshot at the start of `periodId`: the stored one, else (first close, or the period before
  * never closed) built once from the account's raw events of every earlier period that holds usage.
- * `usagePeriods` is the account's list of periods with usage (usage markers), read by the caller.
+ * `usagePeriods` is the account's list of periods with usage (usage markers, with the shards that
+ * hold each one's data: only those are read, D24), read by the caller.
  */
 export async function snapshotAtStart(
   usage: UsageStore,
   account: Account,
   periodId: PeriodId,
-  usagePeriods: readonly PeriodId[],
+  usagePeriods: readonly UsagePeriod[],
 ): Promise<CarriedFacts> {
   const stored = await usage.snapshotAt(account.accountId, periodId);
   if (stored) return stored;
   const start = periodWindow(periodId, account.timezone).start;
   // Local months: an event before the start is stored under a period up to this one (UTC periods differ).
-  const earlier = usagePeriods.filter((p) => p <= periodId);
-  const events = earlier.length > 0 ? await usage.statefulEventsOf(account.accountId, earlier) : [];
+  const earlier = usagePeriods.filter((p) => p.period <= periodId).map((p) => p.period);
+  const events =
+    earlier.length > 0
+      ? await usage.statefulEventsOf(account.accountId, earlier, shardsOf(usagePeriods))
+      : [];
   return carryOver(
     account,
     periodId,
@@ -51,16 +55,19 @@ export async function loadPeriodState(
   usage: UsageStore,
   account: Account,
   periodId: PeriodId,
-  usagePeriods: readonly PeriodId[],
+  usagePeriods: readonly UsagePeriod[],
   carried?: CarriedFacts,
 ): Promise<PeriodState> {
   const period = periodWindow(periodId, account.timezone);
   const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
-  const own = usagePeriods.filter((p) => p >= periodId && p <= lastPeriod);
+  const own = usagePeriods.filter((p) => p.period >= periodId && p.period <= lastPeriod).map((p) => p.period);
+  const where = shardsOf(usagePeriods);
+  // A period without a marker holds no usage: nothing to read (a marker precedes every commit).
+  const marked = where.has(periodId);
   const [snapshot, raw, counters] = await Promise.all([
     carried ?? snapshotAtStart(usage, account, periodId, usagePeriods),
-    own.length > 0 ? usage.statefulEventsOf(account.accountId, own) : Promise.resolve([]),
-    usage.countersOf(account.accountId, periodId),
+    own.length > 0 ? usage.statefulEventsOf(account.accountId, own, where) : Promise.resolve([]),
+    marked ? usage.countersOf(account.accountId, periodId, where) : Promise.resolve(NO_COUNTERS),
   ]);
   return {
     periodId,
@@ -109,7 +116,7 @@ export async function rateForward(
   tariff: Tariff,
   from: PeriodId,
   to: PeriodId,
-  usagePeriods: readonly PeriodId[],
+  usagePeriods: readonly UsagePeriod[],
   rate: ReadonlySet<PeriodId>,
 ): Promise<{ ratings: Map<PeriodId, PeriodRating>; state: PeriodState }> {
   const ratings = new Map<PeriodId, PeriodRating>();

@@ -38,7 +38,8 @@ export interface CloseClaim {
 }
 
 export type ClaimOutcome =
-  | { readonly kind: "claimed" }
+  /** `takenOver`: the claim replaced a crashed run's (which may have written lines), false when fresh. */
+  | { readonly kind: "claimed"; readonly takenOver?: boolean }
   /** Already closed: immutable (G7), nothing may be written. */
   | { readonly kind: "closed"; readonly record: CloseRecord }
   /** Another run holds a live claim: this run must not write anything. */
@@ -65,7 +66,17 @@ export interface PeriodStore {
    * attempt at this period that are not among them, each write only while `owner` still holds the
    * "closing" claim. Returns false, having written nothing more, once the claim is lost.
    */
-  writeCloseLines(accountId: string, period: PeriodId, owner: string, lines: InvoiceLine[]): Promise<boolean>;
+  writeCloseLines(
+    accountId: string,
+    period: PeriodId,
+    owner: string,
+    lines: InvoiceLine[],
+    /**
+     * `fresh`: no earlier attempt at this period wrote lines (a fresh claim), so none are looked for.
+     * `flagUsage`: the period's usage marker (which exists) is flagged closed with the lines (D24).
+     */
+    opts?: { fresh?: boolean; flagUsage?: boolean },
+  ): Promise<boolean>;
   /**
    * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
    * enters the account in the period index (period-index.ts, D25) in the same write.

@@ -37,8 +37,13 @@ export interface UsageStore {
   ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]>;
   /** Periods of the account that hold usage (any event ever claimed for them). */
   usagePeriods(accountId: string): Promise<PeriodId[]>;
-  /** The account's raw (stateful) events of the given periods. */
-  statefulEventsOf(accountId: string, periods: readonly PeriodId[]): Promise<LedgerEvent[]>;
+  /** The same periods with the shards each one's events went to, as recorded at ingest (D24). */
+  usageMarkers(accountId: string): Promise<UsagePeriod[]>;
+  /**
+   * The account's raw (stateful) events of the given periods. `where` (the markers read by the
+   * caller) limits the read to the shards recorded at ingest; without it every shard is read.
+   */
+  statefulEventsOf(accountId: string, periods: readonly PeriodId[], where?: ShardsOf): Promise<LedgerEvent[]>;
   /**
    * Identities of the raw events of the account's period stored at or after `since` (epoch ms),
    * from the page keys (attempt ids begin with the storage time): the late events of a closed
@@ -50,8 +55,8 @@ export interface UsageStore {
     since: number,
     limit: number,
   ): Promise<EventSample[]>;
-  /** The period's monthly counters, summed over shards. */
-  countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters>;
+  /** The period's monthly counters, summed over shards (`where`: as for statefulEventsOf). */
+  countersOf(accountId: string, period: PeriodId, where?: ShardsOf): Promise<PeriodCounters>;
   /**
    * The conflicts reported in the account's period (the first-stored version's period), in key order,
    * page by page from the per-(account, period) index written with each conflict (without bodies).
@@ -62,6 +67,26 @@ export interface UsageStore {
   /** Stores a snapshot (chunked, its head last: a reader sees the whole previous one or the whole new one). */
   putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void>;
 }
+
+/**
+ * A period with usage and the shards that hold it (D24). A shard list is absent when it was not
+ * recorded (usage stored before D24): every shard is then read.
+ */
+export interface UsagePeriod {
+  readonly period: PeriodId;
+  /** Shards of the period's counters (counted events). */
+  readonly counterShards?: readonly number[];
+  /** Shards of the period's pages of raw (stateful) events. */
+  readonly pageShards?: readonly number[];
+  /** Flagged with the period's close lines (D24): a later close need not read its close record. */
+  readonly closed?: boolean;
+}
+
+/** Markers by period (usageMarkers), telling a read which shards to query. */
+export type ShardsOf = ReadonlyMap<PeriodId, UsagePeriod>;
+
+export const shardsOf = (markers: readonly UsagePeriod[]): ShardsOf =>
+  new Map(markers.map((m) => [m.period, m]));
 
 /** A conflict as the close report lists it. */
 export interface PeriodConflict {

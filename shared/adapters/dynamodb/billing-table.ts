@@ -147,9 +147,10 @@ export class DynamoBillingStore
     now: number,
   ): Promise<ClaimOutcome> {
     try {
-      await this.doc.send(
+      const r = await this.doc.send(
         new PutCommand({
           TableName: this.table,
+          ReturnValues: "ALL_OLD",
           Item: {
             ...closeKey(accountId, period),
             accountId,
@@ -166,7 +167,7 @@ export class DynamoBillingStore
           ExpressionAttributeValues: { ":closing": "closing", ":now": now },
         }),
       );
-      return { kind: "claimed" };
+      return { kind: "claimed", takenOver: r.Attributes !== undefined };
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
     }
@@ -180,6 +181,7 @@ export class DynamoBillingStore
     period: PeriodId,
     owner: string,
     lines: InvoiceLine[],
+    opts: { fresh?: boolean; flagUsage?: boolean } = {},
   ): Promise<boolean> {
     const lineKey = (l: InvoiceLine) => ({
       pk: acct(accountId),
@@ -187,26 +189,42 @@ export class DynamoBillingStore
     });
     const writing = new Set(lines.map((l) => lineKey(l).sk));
     // Lines of a crashed attempt at this period that this attempt does not emit (e.g. the tariff changed).
-    const stale = (
-      await this.queryAll({
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-        FilterExpression: "#l.#p = :period",
-        ExpressionAttributeNames: { "#l": "line", "#p": "period" },
-        ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
-        ConsistentRead: true,
-      })
-    ).filter((i) => !writing.has(String(i.sk)));
+    const stale = opts.fresh
+      ? []
+      : (
+          await this.queryAll({
+            KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+            FilterExpression: "#l.#p = :period",
+            ExpressionAttributeNames: { "#l": "line", "#p": "period" },
+            ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
+            ConsistentRead: true,
+          })
+        ).filter((i) => !writing.has(String(i.sk)));
     const writes = [
       ...lines.map((l) => ({ Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } })),
       ...stale.map((i) => ({ Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } })),
+      // The usage marker (usage-store.ts), flagged closed: a later close skips this period's record (D24).
+      ...(opts.flagUsage
+        ? [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: acct(accountId), sk: `USAGE#${period}` },
+                UpdateExpression: "SET closed = :t",
+                ExpressionAttributeValues: { ":t": true },
+              },
+            },
+          ]
+        : []),
     ];
     // Every write in a transaction with a check that this run still holds the claim: a closed period,
     // or one another run took over, is never written (G7: closed periods are immutable).
     const claimCheck = {
       ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
     };
-    for (let i = 0; i < writes.length; i += 24)
-      if (!(await writeUnderClaim(this.doc, claimCheck, writes.slice(i, i + 24)))) return false;
+    // 99 writes and the claim check per transaction (DynamoDB's limit: 100 items, 4 MB; a line is < 2 KB).
+    for (let i = 0; i < writes.length; i += 99)
+      if (!(await writeUnderClaim(this.doc, claimCheck, writes.slice(i, i + 99)))) return false;
     return true;
   }
 

@@ -60,7 +60,15 @@ import {
 import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import type { LedgerStore } from "../../ports/storage.js";
-import type { PeriodConflict, PreparedEvent, StoreOutcome, UsageStore } from "../../ports/usage-store.js";
+import {
+  type PeriodConflict,
+  type PreparedEvent,
+  type ShardsOf,
+  type StoreOutcome,
+  shardsOf,
+  type UsagePeriod,
+  type UsageStore,
+} from "../../ports/usage-store.js";
 import { isConditionFailure } from "./paginate.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
@@ -91,9 +99,11 @@ const identityOf = (e: LedgerEvent) => {
 };
 const claimKey = (identity: string): ItemAv => ({ pk: S(`ID#${identity}`), sk: S("ID") });
 const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
-const ctrPk = (account: string, period: PeriodId, shard: number) => `CTR#${account}#${period}#${shard}`;
-const evtPk = (account: string, period: PeriodId, shard: number) => `EVT#${account}#${period}#${shard}`;
-const EVENTS_SK = "#EVENTS";
+export const ctrPk = (account: string, period: PeriodId, shard: number) =>
+  `CTR#${account}#${period}#${shard}`;
+export const evtPk = (account: string, period: PeriodId, shard: number) =>
+  `EVT#${account}#${period}#${shard}`;
+export const EVENTS_SK = "#EVENTS";
 /** A counter's sample identity (D26), when short enough to keep the counter item under 1 KB. */
 const MAX_SAMPLE_JSON = 300;
 const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => {
@@ -176,7 +186,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly shards: number;
   private readonly cutoffMs: number;
   private readonly claimConcurrency: number;
-  /** (account, period) pairs whose USAGE# marker this container has written. */
+  /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
   private readonly snapshots: DynamoSnapshotStore;
 
@@ -201,7 +211,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
 
   async ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]> {
     if (events.length === 0) return [];
-    await this.markPeriods(events);
 
     // Distinct identities, in arrival order: the first occurrence is the one claimed.
     const groups = new Map<string, number[]>();
@@ -228,6 +237,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       }
       attemptOf.set(i, a);
     }
+
+    // Usage markers name the shards the attempts will write (D24), before any of them commits.
+    await this.markPeriods(events, attemptOf);
 
     // Claims, then the resolution of claims held by other attempts.
     const mine = new Set<number>();
@@ -329,20 +341,35 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     return out;
   }
 
-  private async markPeriods(events: readonly PreparedEvent[]) {
-    const todo = new Map<string, [string, PeriodId]>();
-    for (const p of events) {
+  /**
+   * Usage markers (ACCT#<account> / USAGE#<period>) with the shards of the period's counters (`cs`)
+   * and pages (`ps`) this batch's attempts write (D24): a close reads only those shards. Written
+   * before the attempts commit, so a marker names every shard that holds data (and at worst one
+   * whose attempt did not commit: read, empty). One write per (account, period) and container as
+   * before, plus one per shard not yet marked by this container (≤ 2 × shards, ever).
+   */
+  private async markPeriods(events: readonly PreparedEvent[], attemptOf: ReadonlyMap<number, AttemptPlan>) {
+    const todo = new Map<string, { account: string; period: PeriodId; cs: Set<number>; ps: Set<number> }>();
+    events.forEach((p, i) => {
+      const attempt = attemptOf.get(i);
+      if (!attempt) return; // a repeat of an identity within the batch: its first occurrence counts
       const k = compositeKey(p.accountId, p.contribution.period);
-      if (!this.marked.has(k)) todo.set(k, [p.accountId, p.contribution.period]);
-    }
-    await mapLimit([...todo], 8, async ([k, [account, period]]) => {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: { pk: S(`ACCT#${account}`), sk: S(`USAGE#${period}`), period: S(period) },
-        }),
-      );
-      this.marked.add(k);
+      const kind = p.contribution.counted ? "c" : "p";
+      const mark = `${k}#${kind}${attempt.shard}`;
+      if (this.marked.has(mark)) return;
+      const t = todo.get(k) ?? {
+        account: p.accountId,
+        period: p.contribution.period,
+        cs: new Set(),
+        ps: new Set(),
+      };
+      (kind === "c" ? t.cs : t.ps).add(attempt.shard);
+      todo.set(k, t);
+    });
+    await mapLimit([...todo], 8, async ([k, t]) => {
+      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps);
+      for (const c of t.cs) this.marked.add(`${k}#c${c}`);
+      for (const c of t.ps) this.marked.add(`${k}#p${c}`);
     });
   }
 
@@ -549,34 +576,19 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         });
       }
     }
-    for (const g of pages.values()) {
-      let chunk: string[] = [];
-      let size = 0;
-      let n = 0;
-      const flush = () => {
-        if (chunk.length === 0) return;
+    for (const g of pages.values())
+      for (const [n, page] of packPages(g.events).entries())
         items.push({
           Put: {
             TableName: this.table,
             Item: {
               pk: S(evtPk(g.account, g.period, a.shard)),
-              sk: S(`${a.id}#${n++}`),
-              c: N(chunk.length),
-              z: { B: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) },
+              sk: S(`${a.id}#${n}`),
+              c: N(page.c),
+              z: { B: page.z },
             },
           },
         });
-        chunk = [];
-        size = 0;
-      };
-      for (const e of g.events) {
-        const json = JSON.stringify(e);
-        if (size + json.length + 1 > MAX_PAGE_JSON) flush();
-        chunk.push(json);
-        size += json.length + 1;
-      }
-      flush();
-    }
     items.push({
       Put: {
         TableName: this.table,
@@ -701,15 +713,43 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   }
 
   async usagePeriods(accountId: string): Promise<PeriodId[]> {
+    return (await this.usageMarkers(accountId)).map((m) => m.period);
+  }
+
+  async usageMarkers(accountId: string): Promise<UsagePeriod[]> {
     const items = await this.queryAll({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
       ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("USAGE#") },
     });
-    return items.map((i) => i.period?.S ?? "").sort();
+    const shards = (a: Av | undefined) => a?.NS?.map(Number).sort((x, y) => x - y);
+    return items
+      .map((i) => {
+        const counterShards = shards(i.cs);
+        const pageShards = shards(i.ps);
+        // A marker written since D24 names both kinds (an absent kind: no shard); one from before names neither.
+        const recorded = counterShards !== undefined || pageShards !== undefined;
+        return {
+          period: i.period?.S ?? "",
+          ...(recorded ? { counterShards: counterShards ?? [], pageShards: pageShards ?? [] } : {}),
+          ...(i.closed?.BOOL ? { closed: true } : {}),
+        };
+      })
+      .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
   }
 
-  async statefulEventsOf(accountId: string, periods: readonly PeriodId[]): Promise<LedgerEvent[]> {
-    const pks = periods.flatMap((p) => Array.from({ length: this.shards }, (_, s) => evtPk(accountId, p, s)));
+  /** Shards to read: those the marker recorded, else (no marker passed, or one from before D24) all. */
+  private shardList(recorded: readonly number[] | undefined): readonly number[] {
+    return recorded ?? Array.from({ length: this.shards }, (_, s) => s);
+  }
+
+  async statefulEventsOf(
+    accountId: string,
+    periods: readonly PeriodId[],
+    where?: ShardsOf,
+  ): Promise<LedgerEvent[]> {
+    const pks = periods.flatMap((p) =>
+      this.shardList(where?.get(p)?.pageShards).map((s) => evtPk(accountId, p, s)),
+    );
     const pages = await mapLimit(pks, 8, (pk) => this.byPk(pk));
     return pages
       .flat()
@@ -748,14 +788,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   /** Raw events with t < until (periods are local months: those up to the next UTC month are read). */
   async eventsOf(accountId: string, until: number): Promise<LedgerEvent[]> {
     const last = shiftPeriod(periodOf(until, "UTC"), 1);
-    const periods = (await this.usagePeriods(accountId)).filter((p) => p <= last);
-    return (await this.statefulEventsOf(accountId, periods)).filter((e) => e.t < until);
+    const markers = (await this.usageMarkers(accountId)).filter((m) => m.period <= last);
+    const periods = markers.map((m) => m.period);
+    return (await this.statefulEventsOf(accountId, periods, shardsOf(markers))).filter((e) => e.t < until);
   }
 
-  async countersOf(accountId: string, period: PeriodId): Promise<PeriodCounters> {
+  async countersOf(accountId: string, period: PeriodId, where?: ShardsOf): Promise<PeriodCounters> {
     const rows = (
       await mapLimit(
-        Array.from({ length: this.shards }, (_, s) => ctrPk(accountId, period, s)),
+        this.shardList(where?.get(period)?.counterShards).map((s) => ctrPk(accountId, period, s)),
         8,
         (pk) => this.byPk(pk),
       )
@@ -819,6 +860,54 @@ async function queryAllItems(client: DynamoDBClient, table: string, input: Query
   return items;
 }
 
+/** Raw events in pages of at most MAX_PAGE_JSON of JSON, each deflated (`c`: its event count). */
+export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8Array }[] {
+  const pages: { c: number; z: Uint8Array }[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    pages.push({ c: chunk.length, z: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) });
+    chunk = [];
+    size = 0;
+  };
+  for (const e of events) {
+    const json = JSON.stringify(e);
+    if (size + json.length + 1 > MAX_PAGE_JSON) flush();
+    chunk.push(json);
+    size += json.length + 1;
+  }
+  flush();
+  return pages;
+}
+
+/**
+ * The usage marker of an (account, period), with the shards of its counters (`cs`) and pages (`ps`)
+ * added to those it names (D24).
+ */
+export async function markUsage(
+  client: DynamoDBClient,
+  table: string,
+  accountId: string,
+  period: PeriodId,
+  cs: ReadonlySet<number>,
+  ps: ReadonlySet<number>,
+): Promise<void> {
+  const adds = [...(cs.size > 0 ? ["cs :cs"] : []), ...(ps.size > 0 ? ["ps :ps"] : [])];
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+      UpdateExpression: `SET period = :p${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
+      ExpressionAttributeValues: {
+        ":p": S(period),
+        ...(cs.size > 0 ? { ":cs": { NS: [...cs].map(String) } } : {}),
+        ...(ps.size > 0 ? { ":ps": { NS: [...ps].map(String) } } : {}),
+      },
+    }),
+  );
+}
+
 /** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
 const MAX_SNAPSHOT_PART_JSON = 300_000;
 const snapPk = (account: string, period: PeriodId) => `SNAP#${account}#${period}`;
@@ -842,6 +931,8 @@ export class DynamoSnapshotStore {
     });
     const head = items.find((i) => i.sk?.S === "HEAD");
     if (!head) return undefined;
+    // A snapshot of one part is held by the HEAD itself (D24).
+    if (head.z?.B) return JSON.parse(inflateRawSync(head.z.B).toString("utf8")) as CarriedFacts;
     const write = head.w?.S ?? "";
     const parts = items
       .filter((i) => i.sk?.S?.startsWith(`PART#${write}#`))
@@ -854,35 +945,44 @@ export class DynamoSnapshotStore {
 
   async putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void> {
     const pk = S(snapPk(accountId, snapshot.period));
-    const old = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: { pk, sk: S("HEAD") }, ConsistentRead: true }),
-    );
     const write = randomUUID();
     const json = JSON.stringify(snapshot);
     const parts: string[] = [];
     for (let i = 0; i < json.length; i += MAX_SNAPSHOT_PART_JSON)
       parts.push(json.slice(i, i + MAX_SNAPSHOT_PART_JSON));
     if (parts.length === 0) parts.push("");
-    await mapLimit(
-      parts.map((p, n) => ({ p, n })),
-      4,
-      ({ p, n }) =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
-          }),
-        ),
-    );
-    await this.client.send(
+    // One part: inline in the HEAD, one write (D24); more: the parts first, then the HEAD naming them.
+    const inline = parts.length === 1 ? { z: { B: deflateRawSync(Buffer.from(parts[0]!)) } } : undefined;
+    if (!inline)
+      await mapLimit(
+        parts.map((p, n) => ({ p, n })),
+        4,
+        ({ p, n }) =>
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.table,
+              Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
+            }),
+          ),
+      );
+    // The previous head comes back with the put (no read before it): its parts are deleted after.
+    const old = await this.client.send(
       new PutItemCommand({
         TableName: this.table,
-        Item: { pk, sk: S("HEAD"), w: S(write), parts: N(parts.length), events: N(snapshot.events.length) },
+        Item: {
+          pk,
+          sk: S("HEAD"),
+          w: S(write),
+          parts: N(inline ? 0 : parts.length),
+          events: N(snapshot.events.length),
+          ...inline,
+        },
+        ReturnValues: "ALL_OLD",
       }),
     );
-    const before = old.Item?.w?.S;
-    if (before !== undefined && old.Item)
-      for (let n = 0; n < Number(old.Item.parts?.N ?? 0); n++)
+    const before = old.Attributes?.w?.S;
+    if (before !== undefined && old.Attributes)
+      for (let n = 0; n < Number(old.Attributes.parts?.N ?? 0); n++)
         await this.client.send(
           new DeleteItemCommand({ TableName: this.table, Key: { pk, sk: S(`PART#${before}#${n}`) } }),
         );

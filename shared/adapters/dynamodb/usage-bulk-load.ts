@@ -1,0 +1,104 @@
+/**
+ * Loading usage straight into the usage store's items (benchmarks, migrations): counters, pages of
+ * raw events and the usage markers with their shards (D24), in BatchWriteItem requests of 25,
+ * without identity claims or attempts. The caller vouches that every event is new and that no
+ * ingest writes the same (account, period) meanwhile: a load's counters replace what their shard
+ * held; pages and marker shards add up over calls. The close reads the result exactly as data
+ * stored by `ingest`.
+ */
+import { randomUUID } from "node:crypto";
+import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/counters.js";
+import type { LedgerEvent } from "../../core/rating/types.js";
+import type { PeriodId } from "../../core/time.js";
+import { ctrPk, EVENTS_SK, evtPk, mapLimit, markUsage, packPages } from "./usage-store.js";
+
+type ItemAv = Record<string, AttributeValue>;
+
+export interface UsageLoad {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  /** Counters of the period's counted events (merged here), written to `counterShard`. */
+  readonly counters?: { readonly deltas: readonly CounterDelta[]; readonly events: number };
+  readonly counterShard?: number;
+  /** Raw (stateful) events, in pages of ≤ 300 KB of JSON spread round-robin over `pageShards`. */
+  readonly events?: readonly LedgerEvent[];
+  readonly pageShards?: readonly number[];
+}
+
+/** Writes the loads' items, `concurrency` requests in flight; unprocessed items are sent again. */
+export async function bulkLoadUsage(
+  client: DynamoDBClient,
+  table: string,
+  loads: readonly UsageLoad[],
+  concurrency = 8,
+): Promise<void> {
+  const items: ItemAv[] = [];
+  const markers = new Map<
+    string,
+    { accountId: string; period: PeriodId; cs: Set<number>; ps: Set<number> }
+  >();
+  for (const load of loads) {
+    const { items: its, cs, ps } = loadItems(load);
+    items.push(...its);
+    const k = JSON.stringify([load.accountId, load.period]);
+    const m = markers.get(k) ?? {
+      accountId: load.accountId,
+      period: load.period,
+      cs: new Set(),
+      ps: new Set(),
+    };
+    for (const s of cs) m.cs.add(s);
+    for (const s of ps) m.ps.add(s);
+    markers.set(k, m);
+  }
+  const batches: ItemAv[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  await mapLimit(batches, concurrency, async (batch) => {
+    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
+    for (let retry = 0; pending.length > 0; retry++) {
+      if (retry > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** retry)));
+      const r = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+      pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
+    }
+  });
+  // Markers after the items (ADD: shards of earlier loads stay).
+  await mapLimit([...markers.values()], concurrency, (m) =>
+    markUsage(client, table, m.accountId, m.period, m.cs, m.ps),
+  );
+}
+
+function loadItems(load: UsageLoad): { items: ItemAv[]; cs: number[]; ps: readonly number[] } {
+  const { accountId, period } = load;
+  const items: ItemAv[] = [];
+  const counterShard = load.counterShard ?? 0;
+  const pageShards = load.pageShards ?? [0];
+  if (load.counters) {
+    const pk = { S: ctrPk(accountId, period, counterShard) };
+    const deltas = mergeDeltas(load.counters.deltas);
+    if (deltas.length === 0) items.push({ pk, sk: { S: EVENTS_SK }, e: { N: String(load.counters.events) } });
+    for (const [i, d] of deltas.entries())
+      items.push({
+        pk,
+        sk: { S: counterKey(d) },
+        q: { N: d.quantity.toFixed() },
+        n: { N: String(d.events) },
+        ...(i === 0 ? { e: { N: String(load.counters.events) } } : {}),
+      });
+  }
+  const write = `bulk-${randomUUID()}`;
+  const pages = packPages(load.events ?? []);
+  for (const [n, page] of pages.entries())
+    items.push({
+      pk: { S: evtPk(accountId, period, pageShards[n % pageShards.length]!) },
+      sk: { S: `${write}#${n}` },
+      c: { N: String(page.c) },
+      z: { B: page.z },
+    });
+  const n = pages.length;
+  return {
+    items,
+    cs: load.counters ? [counterShard] : [],
+    ps: pageShards.slice(0, Math.min(n, pageShards.length)),
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * What a close reads and writes at volume (D24), on DynamoDB Local: the usage markers name the
+ * shards ingest wrote, and a close reads only those (a marker from before D24 makes it read every
+ * shard, with the same result); a closed period is flagged on its marker, so later closes list
+ * only periods never closed without reading the records of closed ones; lines go 99 to a
+ * transaction, and a crash between two of them is redone after the lease with each line once.
+ */
+import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
+import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
+import { CLOSE_LEASE_MS, type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
+import { shardsOf } from "../../shared/ports/usage-store.js";
+import { dynamoClient } from "../../shared/runtime/wiring.js";
+
+/** 120 two-letter country codes: one invoice line each, more than one transaction of lines. */
+const COUNTRIES = Array.from(
+  { length: 120 },
+  (_, i) => `${"ABCDE"[Math.floor(i / 26)]}${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26]}`,
+);
+const tariffs = parseTariffs([
+  {
+    tariffId: "std",
+    currency: "EUR",
+    versions: [
+      {
+        publishedAt: "2024-12-01T00:00:00Z",
+        effectiveFrom: "2025-01-01T00:00:00Z",
+        rates: [
+          ...COUNTRIES.map((country) => ({ product: "sms.mt", match: { country }, unitPrice: "0.01" })),
+          { product: "messenger.active_user", unitPrice: "0.10" },
+        ],
+      },
+    ],
+  },
+]);
+const config: BillingConfig = {
+  tariffs,
+  accounts: parseAccounts(
+    [
+      { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
+      { accountId: "wide", name: "Wide", currency: "EUR", tariffId: "std" },
+    ],
+    tariffs,
+  ),
+};
+const event = (id: string, subject: string, time: string, type: string, data: Record<string, unknown>) =>
+  JSON.stringify({ specversion: "1.0", id, source: "/gw", type, subject, time, data });
+const sms = (id: string, subject: string, time: string, country = "AA") =>
+  event(id, subject, time, "sms.mt", { to: id, country, status: "submitted" });
+/** One message holding several events (a JSON array of CloudEvents). */
+const batch = (bodies: readonly string[]) => `[${bodies.join(",")}]`;
+const messenger = (id: string, subject: string, time: string, user: string) =>
+  event(id, subject, time, "messenger.message", { endUserId: user, delivered: true });
+
+/** Two counted and two stateful July events of acme, in one message. */
+const JULY = batch([
+  sms("s1", "acme", "2025-07-02T09:00:00Z"),
+  sms("s2", "acme", "2025-07-03T09:00:00Z", "AB"),
+  messenger("m1", "acme", "2025-07-04T09:00:00Z", "u1"),
+  messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
+]);
+
+describe("a close reads the shards its markers name and writes lines in few transactions (D24)", () => {
+  let dynamo: DynamoDbLocal;
+  const clients: DynamoDBClient[] = [];
+  let tables = 0;
+  beforeAll(async () => {
+    dynamo = await startDynamoDbLocal();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await dynamo?.stop();
+  });
+
+  /** A table on its own client; `calls` lists every request's command; `crashOnLinesTransaction` fails the Nth TransactWriteItems and all later requests. */
+  async function freshTable(clock: Clock) {
+    const c = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
+    clients.push(c);
+    const calls: string[] = [];
+    const fault = { transactionToFail: 0, transactions: 0, crashed: false };
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = context.commandName ?? "?";
+        calls.push(command);
+        if (command === "TransactWriteItemsCommand" && ++fault.transactions === fault.transactionToFail)
+          fault.crashed = true;
+        if (fault.crashed) throw new Error(`injected crash at ${command}`);
+        return next(args);
+      },
+      { step: "initialize", name: "closeRequestsProbe" },
+    );
+    const table = `requests-${++tables}`;
+    await ensureBillingTable(c, table);
+    const store = new DynamoBillingStore(c, table);
+    await store.saveConfig(config);
+    const deps: CloseDeps & IngestDeps = {
+      usage: store.usage,
+      accounts: directoryOf(config),
+      periods: store,
+      deadLetters: store,
+      clock,
+      config: async () => config,
+    };
+    let n = 0;
+    const ingest = async (...bodies: string[]) => {
+      for (const b of bodies) await ingestUsageMessage(b, `m${++n}`, deps);
+    };
+    return { store, deps, calls, fault, ingest };
+  }
+
+  it("reads only the recorded shards; a marker from before D24 reads all, with the same lines", async () => {
+    const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
+    const t = await freshTable(clock);
+    await t.ingest(JULY);
+    const [july] = await t.store.usage.usageMarkers("acme");
+    // One batch, one attempt: one counter shard and one page shard.
+    expect(july).toMatchObject({ period: "2025-07" });
+    expect(july?.counterShards).toHaveLength(1);
+    expect(july?.pageShards).toHaveLength(1);
+    const where = shardsOf([july!]);
+
+    const queries = async (read: () => Promise<unknown>) => {
+      const from = t.calls.length;
+      const out = await read();
+      return { out, queries: t.calls.slice(from).filter((c) => c === "QueryCommand").length };
+    };
+    const recorded = await queries(() => t.store.usage.statefulEventsOf("acme", ["2025-07"], where));
+    const every = await queries(() => t.store.usage.statefulEventsOf("acme", ["2025-07"]));
+    expect(recorded.queries).toBe(1);
+    expect(every.queries).toBe(USAGE_SHARDS);
+    expect(recorded.out).toEqual(every.out);
+    const counters = await queries(() => t.store.usage.countersOf("acme", "2025-07", where));
+    expect(counters.queries).toBe(1);
+    expect(counters.out).toEqual(await t.store.usage.countersOf("acme", "2025-07"));
+
+    // The whole close reads: markers, late markers, the snapshot (none: built from July's one page
+    // shard), July's page shard and counter shard, conflicts, rejected messages. Nothing else (the
+    // claim reads nothing when fresh; account and tariff come from the configuration here).
+    const from = t.calls.length;
+    const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
+    const reads = t.calls.slice(from).filter((c) => /^(Query|GetItem|BatchGetItem|Scan)Command$/.test(c));
+    expect(reads).toHaveLength(8);
+    expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("0.22"); // 2 × 0.01 + 2 × 0.10
+
+    // The same usage under a marker written before D24 (no shard lists): every shard is read, same result.
+    const legacy = await freshTable(clock);
+    await legacy.ingest(JULY);
+    await clients.at(-1)!.send(
+      new UpdateItemCommand({
+        TableName: `requests-${tables}`,
+        Key: { pk: { S: "ACCT#acme" }, sk: { S: "USAGE#2025-07" } },
+        UpdateExpression: "REMOVE cs, ps",
+      }),
+    );
+    expect(await legacy.store.usage.usageMarkers("acme")).toEqual([{ period: "2025-07" }]);
+    const fromLegacy = legacy.calls.length;
+    const [again] = await closePeriod("2025-07", legacy.deps, { accountIds: ["acme"] });
+    expect(legacy.calls.slice(fromLegacy).filter((c) => c === "QueryCommand").length).toBeGreaterThanOrEqual(
+      2 * USAGE_SHARDS,
+    );
+    const linesOf = async (s: DynamoBillingStore) =>
+      (await s.allLines()).map((l) => `${l.line_id} ${l.amount}`).sort();
+    expect(await linesOf(legacy.store)).toEqual(await linesOf(t.store));
+    expect(again && isCloseReport(again) ? again.totals.amount : undefined).toBe("0.22");
+  });
+
+  it("closed periods are flagged on their markers; a period never closed is still reported", async () => {
+    const clock = new VirtualClock(Date.parse("2025-09-01T02:00:00Z"));
+    const t = await freshTable(clock);
+    await t.ingest(
+      sms("jun", "acme", "2025-06-10T09:00:00Z"),
+      sms("jul", "acme", "2025-07-10T09:00:00Z"),
+      sms("aug", "acme", "2025-08-10T09:00:00Z"),
+    );
+    await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
+    expect((await t.store.usage.usageMarkers("acme")).map((m) => `${m.period} ${m.closed === true}`)).toEqual(
+      ["2025-06 false", "2025-07 true", "2025-08 false"],
+    );
+    const from = t.calls.length;
+    const [august] = await closePeriod("2025-08", t.deps, { accountIds: ["acme"] });
+    // June (never closed) is read and listed; July's record is not read: its marker says closed.
+    expect(august && isCloseReport(august) ? august.unclosedEarlierPeriods : undefined).toEqual([
+      { period: "2025-06", events: 1 },
+    ]);
+    expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1); // June's record
+  });
+
+  it("a crash between two transactions of lines: the redo after the lease writes each line once", async () => {
+    const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
+    const t = await freshTable(clock);
+    await t.ingest(
+      batch(COUNTRIES.map((country, i) => sms(`w${i}`, "wide", "2025-07-02T09:00:00Z", country))),
+    );
+    t.fault.transactionToFail = t.fault.transactions + 2; // the second transaction of lines
+    await expect(closePeriod("2025-07", t.deps, { accountIds: ["wide"] })).rejects.toThrow(/injected crash/);
+    t.fault.crashed = false;
+    t.fault.transactionToFail = 0;
+    expect((await t.store.allLines()).filter((l) => l.period === "2025-07")).toHaveLength(99);
+    expect((await t.store.getClose("wide", "2025-07"))?.status).toBe("closing");
+
+    clock.advanceTo(clock.now() + CLOSE_LEASE_MS + 1);
+    const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
+    expect(report?.status).toBe("closed");
+    const lines = (await t.store.allLines()).filter((l) => l.period === "2025-07");
+    expect(lines).toHaveLength(COUNTRIES.length);
+    expect(new Set(lines.map((l) => l.line_id)).size).toBe(COUNTRIES.length);
+    expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("1.20");
+  });
+});
