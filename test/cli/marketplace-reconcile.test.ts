@@ -3,9 +3,7 @@
  * one, named by environment variables): the reconciliation CSV before and after the hourly reporter
  * ran, and its usage errors.
  */
-import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
@@ -16,7 +14,6 @@ import { systemClock, VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { billing as billingNoStack, billing as runBilling, STACK_LINE, stackEnv } from "../support/cli.js";
 
-const _run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const example = join(root, "examples", "azure-marketplace");
 const HEADER =

@@ -2,17 +2,14 @@
  * `billing config load | ingest | close | export | dead-letters` against a configured stack
  * (contract §5): here the embedded local stack, named by environment variables as a deployed one would be.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { billing as runBilling, stackEnv } from "../support/cli.js";
 
-const _run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const basic = join(root, "examples", "basic");
 
