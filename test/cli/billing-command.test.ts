@@ -1,43 +1,9 @@
 /** The `billing` command as a user runs it (contract §5): exit codes, messages, nothing left running. */
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const run = promisify(execFile);
-const root = resolve(import.meta.dirname, "..", "..");
-const billing = (args: string[]) =>
-  run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: e.code ?? -1,
-      stdout: e.stdout ?? "",
-      stderr: e.stderr ?? "",
-    }),
-  );
-const refused = (url: string) =>
-  new Promise<boolean>((done) => {
-    const u = new URL(url);
-    const s = connect({ host: u.hostname, port: Number(u.port) });
-    s.once("connect", () => {
-      s.destroy();
-      done(false);
-    });
-    s.once("error", () => done(true));
-  });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    // A zombie (exited, not yet reaped by this sandbox's init) is not running.
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2]?.startsWith("Z");
-  } catch {
-    return false;
-  }
-};
+import { alive, billing, refused, root } from "../support/cli.js";
 
 describe("billing simulate", () => {
   it("runs the example month end, prints the per-account summary, writes the exports and leaves nothing running", async () => {

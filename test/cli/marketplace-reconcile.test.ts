@@ -3,9 +3,7 @@
  * one, named by environment variables): the reconciliation CSV before and after the hourly reporter
  * ran, and its usage errors.
  */
-import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
@@ -14,9 +12,8 @@ import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-meter
 import { reportMarketplaceUsageUntil } from "../../shared/app/report-marketplace-usage.js";
 import { systemClock, VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { billing as billingNoStack, STACK_LINE } from "../support/cli.js";
+import { billing as billingNoStack, billing as runBilling, STACK_LINE, stackEnv } from "../support/cli.js";
 
-const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const example = join(root, "examples", "azure-marketplace");
 const HEADER =
@@ -25,27 +22,11 @@ const HEADER =
 describe("billing marketplace reconcile", () => {
   let system: LocalBillingSystem;
   let env: NodeJS.ProcessEnv;
-  const billing = (...args: string[]) =>
-    run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env }).then(
-      (r) => ({ code: 0, ...r }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({
-        code: e.code ?? -1,
-        stdout: e.stdout ?? "",
-        stderr: e.stderr ?? "",
-      }),
-    );
+  const billing = (...args: string[]) => runBilling(args, env);
 
   beforeAll(async () => {
     system = await startLocalBillingSystem({ clock: systemClock });
-    env = {
-      ...process.env,
-      BILLING_TABLE: system.tableName,
-      AWS_REGION: "us-east-1",
-      DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
-      SQS_ENDPOINT: system.endpoints.sqs,
-      USAGE_QUEUE_URL: system.queueUrls.usage,
-      USAGE_DLQ_URL: system.queueUrls.deadLetter,
-    };
+    env = stackEnv(system);
   });
   afterAll(async () => {
     await system?.stop();

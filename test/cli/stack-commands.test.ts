@@ -2,43 +2,25 @@
  * `billing config load | ingest | close | export | dead-letters` against a configured stack
  * (contract §5): here the embedded local stack, named by environment variables as a deployed one would be.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { systemClock } from "../../shared/ports/clock.js";
+import { billing as runBilling, stackEnv } from "../support/cli.js";
 
-const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const basic = join(root, "examples", "basic");
 
 describe("billing commands against a configured stack", () => {
   let system: LocalBillingSystem;
   let env: NodeJS.ProcessEnv;
-  const billing = (...args: string[]) =>
-    run("node", [join(root, "bin", "billing.js"), ...args], { cwd: root, env }).then(
-      (r) => ({ code: 0, ...r }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({
-        code: e.code ?? -1,
-        stdout: e.stdout ?? "",
-        stderr: e.stderr ?? "",
-      }),
-    );
+  const billing = (...args: string[]) => runBilling(args, env);
 
   beforeAll(async () => {
     system = await startLocalBillingSystem({ clock: systemClock });
-    env = {
-      ...process.env,
-      BILLING_TABLE: system.tableName,
-      AWS_REGION: "us-east-1",
-      DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
-      SQS_ENDPOINT: system.endpoints.sqs,
-      USAGE_QUEUE_URL: system.queueUrls.usage,
-      USAGE_DLQ_URL: system.queueUrls.deadLetter,
-    };
+    env = stackEnv(system);
   });
   afterAll(async () => {
     await system?.stop();

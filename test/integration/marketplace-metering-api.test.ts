@@ -6,7 +6,7 @@
  * below, at and above the included quantity within an hour, across hours and across months, with
  * the month's reconciliation, the run's metrics, and nothing reported twice.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createMarketplaceReporterHandler,
   runMetrics,
@@ -43,6 +43,7 @@ import {
   runEveryHour,
   sentEvents,
   smsOf,
+  stopAfterEach,
   storeEvents,
 } from "../support/marketplace-world.js";
 import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
@@ -59,10 +60,7 @@ const azure = (
 const sms = smsOf;
 
 const dynamo = useDynamoDbLocal();
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const s of stops.splice(0)) await s();
-});
+const stops = stopAfterEach();
 
 interface World {
   readonly clock: VirtualClock;

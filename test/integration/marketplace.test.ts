@@ -5,7 +5,7 @@
  * after the clock jumped more than 24 hours, watermark catch-up, batches of ≤ 25, rejections —
  * and, throughout, nothing lost and nothing reported twice.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createMarketplaceReporterHandler,
   MarketplaceRunError,
@@ -32,6 +32,7 @@ import {
   runEveryHour,
   sentEvents,
   smsOf,
+  stopAfterEach,
   storeEvents,
 } from "../support/marketplace-world.js";
 import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
@@ -50,10 +51,7 @@ const mo = (subject: string, time: string) =>
   ev("sms.mo", time, { from: "905320000000", country: "TR", status: "accepted" }, { subject });
 
 const dynamo = useDynamoDbLocal();
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const s of stops.splice(0)) await s();
-});
+const stops = stopAfterEach();
 
 interface World {
   readonly clock: VirtualClock;

@@ -5,37 +5,23 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { eventArb } from "../support/mixed-events.js";
-import { mixedTariffVersion } from "../support/mixed-tariff.js";
+import { deliveredBy, twinDeliveryConfig } from "../support/mixed-tariff.js";
 import { useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([{ tariffId: "mix", currency: "EUR", versions: [mixedTariffVersion] }]);
-const accounts = parseAccounts(
-  ["in-order", "shuffled"].map((accountId) => ({
-    accountId,
-    name: accountId,
-    currency: "EUR",
-    tariffId: "mix",
-    commitments: [{ serviceId: "svc-1", minimumAmount: "5.00" }],
-  })),
-  tariffs,
-);
+const config = twinDeliveryConfig();
 
 describe("order, duplicates and batching through SQS and the ingest handler (G5, G6)", () => {
   // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
-  const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config: { accounts, tariffs } });
+  const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config });
 
   it("gives byte-identical invoice lines", async () => {
     const events = fc.sample(fc.array(eventArb, { minLength: 150, maxLength: 150 }), {
       numRuns: 1,
       seed: 20250701,
     })[0]!;
-    const body = (e: (typeof events)[number], account: string) => {
-      const { t: _t, ...envelope } = e;
-      return JSON.stringify({ ...envelope, subject: account, id: `${account}-${e.id}` });
-    };
+    const body = (e: (typeof events)[number], account: string) => JSON.stringify(deliveredBy(e, account));
     await scenario.system.send(events.map((e) => body(e, "in-order")));
     await scenario.system.drain(undefined, { batchSize: 10 });
 

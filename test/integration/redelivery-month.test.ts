@@ -6,44 +6,25 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { countedEventArb } from "../support/counted-events.js";
 import { eventArb } from "../support/mixed-events.js";
-import { mixedTariffVersion } from "../support/mixed-tariff.js";
+import { deliveredBy, mixedTariffVersion, twinDeliveryConfig } from "../support/mixed-tariff.js";
 import { useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "mix",
-    currency: "EUR",
-    versions: [
-      {
-        ...mixedTariffVersion,
-        rates: [
-          ...mixedTariffVersion.rates,
-          { product: "email.message", unitPrice: "0.001" },
-          { product: "recording.video_export", unitPrice: "0.02" },
-          { product: "voice.conference_participant", unitPrice: "0.004" },
-        ],
-      },
-    ],
-  },
-]);
-const accounts = parseAccounts(
-  ["in-order", "shuffled"].map((accountId) => ({
-    accountId,
-    name: accountId,
-    currency: "EUR",
-    tariffId: "mix",
-    commitments: [{ serviceId: "svc-1", minimumAmount: "5.00" }],
-  })),
-  tariffs,
-);
+const config = twinDeliveryConfig({
+  ...mixedTariffVersion,
+  rates: [
+    ...mixedTariffVersion.rates,
+    { product: "email.message", unitPrice: "0.001" },
+    { product: "recording.video_export", unitPrice: "0.02" },
+    { product: "voice.conference_participant", unitPrice: "0.004" },
+  ],
+});
 
 describe("a month re-delivered shuffled, in batch bodies and other batch sizes (G5, G6)", () => {
   // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
-  const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config: { accounts, tariffs } });
+  const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config });
 
   it("gives byte-identical invoice lines", async () => {
     const events = fc.sample(
@@ -53,10 +34,7 @@ describe("a month re-delivered shuffled, in batch bodies and other batch sizes (
         seed: 20250801,
       },
     )[0]!;
-    const json = (e: (typeof events)[number], account: string) => {
-      const { t: _t, ...envelope } = e;
-      return { ...envelope, subject: account, id: `${account}-${e.id}` };
-    };
+    const json = deliveredBy;
     await scenario.system.send(events.map((e) => JSON.stringify(json(e, "in-order"))));
     expect(await scenario.system.drain()).toMatchObject({ stored: events.length, failed: 0 });
 

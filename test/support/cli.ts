@@ -5,6 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import type { LocalBillingSystem } from "../../local/billing-system.js";
 
 const run = promisify(execFile);
 export const root = resolve(import.meta.dirname, "..", "..");
@@ -163,3 +164,14 @@ export async function writeBadLinesFile(file: string): Promise<{
     goodLines: good.length,
   };
 }
+
+/** The environment naming a local system as a configured stack, as a deployed one is named (contract §5). */
+export const stackEnv = (system: LocalBillingSystem): NodeJS.ProcessEnv => ({
+  ...process.env,
+  BILLING_TABLE: system.tableName,
+  AWS_REGION: "us-east-1",
+  DYNAMODB_ENDPOINT: system.endpoints.dynamodb,
+  SQS_ENDPOINT: system.endpoints.sqs,
+  USAGE_QUEUE_URL: system.queueUrls.usage,
+  USAGE_DLQ_URL: system.queueUrls.deadLetter,
+});

@@ -3,7 +3,7 @@
  * the usage store (as ingestion stores them, past its 24-hour receipt check) and the reporter run at
  * every hour boundary the virtual clock passes, as the hourly schedule runs it.
  */
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import type { LocalMeteringApi } from "../../local/metering-api.js";
 import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import type { MarketplaceRunReport } from "../../shared/app/report-marketplace-usage.js";
@@ -100,4 +100,13 @@ export function expectNoDoubleReport(api: LocalMeteringApi): void {
     .accepted()
     .map((e) => `${e.resourceId}|${e.dimension}|${Date.parse(e.effectiveStartTime)}`);
   expect(new Set(keys).size).toBe(keys.length);
+}
+
+/** Stops what a test started (its Metering API server) after each test; returns where to register them. */
+export function stopAfterEach(): (() => Promise<void>)[] {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+  });
+  return stops;
 }

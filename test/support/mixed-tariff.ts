@@ -1,3 +1,7 @@
+import { type BillingConfig, parseTariffs } from "../../shared/core/config.js";
+import type { LedgerEvent } from "../../shared/core/rating/types.js";
+import { configOf } from "./scenario.js";
+
 /** A tariff version pricing every product the property tests generate. */
 export const mixedTariffVersion = {
   publishedAt: "2024-12-01T00:00:00Z",
@@ -42,4 +46,23 @@ export const mixedTariffVersion = {
       overageUnitPrice: "0.50",
     },
   ],
+};
+
+/**
+ * The two accounts of the delivery-order tests, "in-order" and "shuffled" (each with a Viber
+ * commitment), on tariff "mix" of `version`: one delivery each, their lines must match.
+ */
+export const twinDeliveryConfig = (version: typeof mixedTariffVersion = mixedTariffVersion): BillingConfig =>
+  configOf(
+    parseTariffs([{ tariffId: "mix", currency: "EUR", versions: [version] }]),
+    ["in-order", "shuffled"].map((accountId) => ({
+      accountId,
+      commitments: [{ serviceId: "svc-1", minimumAmount: "5.00" }],
+    })),
+  );
+
+/** A generated event as the CloudEvent `account` sends (its own subject and id), without `t`. */
+export const deliveredBy = (e: LedgerEvent, account: string) => {
+  const { t: _t, ...envelope } = e;
+  return { ...envelope, subject: account, id: `${account}-${e.id}` };
 };
