@@ -5,19 +5,17 @@
  * LAMBDA_MAX_BODY_BYTES with a `Link: rel="next"` header. An unexpected failure is logged and thrown:
  * API Gateway answers 500.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
-import middy from "@middy/core";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import {
   createFinanceApi,
   type FinanceApiDeps,
   type FinanceApiOptions,
 } from "../../shared/app/finance-api.js";
-import { readEnvironment } from "../../shared/runtime/environment.js";
-import { SERVICE_NAME } from "../../shared/runtime/observability.js";
-import { lambdaTable } from "../../shared/runtime/wiring.js";
-
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { financeApiEnvironmentSchema } from "../../shared/runtime/environment.js";
+import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
+import { cachedConfig } from "../../shared/runtime/wiring.js";
 
 /** The finance API as the Lambda runs it: each request logged with its route, status and caller. */
 export function createFinanceApiHandler(deps: FinanceApiDeps, opts: FinanceApiOptions = {}) {
@@ -39,19 +37,19 @@ export function createFinanceApiHandler(deps: FinanceApiDeps, opts: FinanceApiOp
   };
 }
 
-type Handler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-let lambdaHandler: Handler | undefined;
-export const handler: Handler = (event, context) => {
-  if (!lambdaHandler) {
-    // Accounts and tariffs cached per container (CONFIG_CACHE_SECONDS): a request walks a period's
-    // accounts, never reloading them per account.
-    const { store, config } = lambdaTable(readEnvironment());
-    lambdaHandler = middy(
-      createFinanceApiHandler({ periods: store, usage: store.usage, config, explanations: store }),
-    );
-  }
-  return lambdaHandler(event, context);
-};
+/** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
+export function financeApiDeps(
+  env: { BILLING_TABLE: string; CONFIG_CACHE_SECONDS: number },
+  clients: Pick<AwsClients, "dynamo">,
+  clock: Clock = systemClock,
+): FinanceApiDeps {
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  // Accounts and tariffs cached per container (CONFIG_CACHE_SECONDS): a request walks a period's
+  // accounts, never reloading them per account.
+  const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
+  return { periods: store, usage: store.usage, config, explanations: store };
+}
+
+export const handler = lambdaEntry(financeApiEnvironmentSchema, (env, clients) =>
+  createFinanceApiHandler(financeApiDeps(env, clients)),
+);

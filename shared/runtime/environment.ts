@@ -54,6 +54,9 @@ export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
   ENTRA_AUTHORITY: url.optional(),
 });
 
+/** The finance API reads the table (and, through the exports port, the bucket by period). */
+export const financeApiEnvironmentSchema = baseEnvironmentSchema;
+
 /** Everything the CLI may be given (a configured stack, README): the base and every optional part. */
 const environmentSchema = ingestEnvironmentSchema.extend({
   USAGE_QUEUE_URL: url.optional(),

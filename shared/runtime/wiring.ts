@@ -1,11 +1,11 @@
 /** Builds the adapters behind the ports, for Lambda (from the environment) or the local stack. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
+import type { DynamoBillingStore } from "../adapters/dynamodb/billing-table.js";
 import { cachedAccountDirectory } from "../adapters/dynamodb/config-store.js";
 import type { BillingConfig } from "../core/config.js";
 import type { BlobStore } from "../ports/blob-store.js";
-import { type Clock, systemClock } from "../ports/clock.js";
+import type { Clock } from "../ports/clock.js";
 import type { ExportObjects } from "../ports/export-objects.js";
 import type { Environment } from "./environment.js";
 
@@ -128,19 +128,4 @@ export function cachedConfig(
     }
     return cached.config;
   };
-}
-
-/**
- * A Lambda's billing table (its environment's BILLING_TABLE and endpoint) and the configuration
- * cached per container for CONFIG_CACHE_SECONDS.
- */
-export function lambdaTable(env: Environment): {
-  store: DynamoBillingStore;
-  config: () => Promise<BillingConfig>;
-} {
-  const store = new DynamoBillingStore(
-    dynamoClient({ region: env.AWS_REGION, dynamodbEndpoint: env.DYNAMODB_ENDPOINT }),
-    env.BILLING_TABLE,
-  );
-  return { store, config: cachedConfig(store, systemClock, env.CONFIG_CACHE_SECONDS * 1000) };
 }

@@ -118,6 +118,7 @@ describe("BillingStack alarms", () => {
     CloseWorkerThrottlesAlarm: lambda("closeWorker", "Throttles"),
     MarketplaceReporterThrottlesAlarm: lambda("marketplaceReporter", "Throttles"),
     DeadLetterThrottlesAlarm: lambda("deadLetter", "Throttles"),
+    FinanceApiFunctionThrottlesAlarm: lambda("financeApi", "Throttles"),
     CloseWorkerErrorsAlarm: lambda("closeWorker", "Errors"),
     ScheduleDeadLetterAlarm: queue(() => stack.scheduleDlq, "ApproximateNumberOfMessagesVisible"),
     CloseSchedulerFailedAlarm: queue(

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeSchedulerDeps, createCloseSchedulerHandler } from "../../functions/close-scheduler/handler.js";
 import { closeWorkerDeps, createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { createDeadLetterHandler, deadLetterDeps } from "../../functions/dead-letter/handler.js";
+import { createFinanceApiHandler, financeApiDeps } from "../../functions/finance-api/handler.js";
 import { createIngestHandler, ingestDeps } from "../../functions/ingest-usage/handler.js";
 import {
   createMarketplaceReporterHandler,
@@ -19,6 +20,7 @@ import {
 } from "../../functions/marketplace-reporter/handler.js";
 import { type BillingFunctionName, TABLE_ACCESS } from "../../infra/billing-stack.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { httpApiEvent } from "../../local/finance-api-server.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
@@ -216,7 +218,10 @@ describe("table grants proven against the functions' real requests", () => {
         clock,
       ),
     );
-    const worker = createCloseWorkerHandler(closeWorkerDeps(base, clientsOf("closeWorker"), clock));
+    const worker = createCloseWorkerHandler(
+      closeWorkerDeps({ ...base, EXPORTS_BUCKET: system.exportsBucket }, clientsOf("closeWorker"), clock),
+    );
+    const financeApi = createFinanceApiHandler(financeApiDeps(base, clientsOf("financeApi"), clock));
     const reporter = createMarketplaceReporterHandler(
       marketplaceReporterDeps(
         { ...base, MARKETPLACE_API_URL: api.url },
@@ -310,6 +315,22 @@ describe("table grants proven against the functions' real requests", () => {
     // August's close bills the late event as an adjustment of July (snapshots carried over).
     clock.advanceTo(Date.parse("2025-09-01T02:30:00Z"));
     await scheduleAndClose();
+
+    // Finance reads July's lines (JSON and CSV), its report, one line's explanation, and September's
+    // month-to-date usage through the API's Lambda handler.
+    const get = async (url: string) => {
+      const r = await financeApi(httpApiEvent({ method: "GET", url, headers: { host: "api" } }));
+      expect(r.statusCode, `${url}: ${r.body}`).toBe(200);
+      return r.body ?? "";
+    };
+    const page = JSON.parse(await get("/periods/2025-07/invoice-lines?format=json")) as {
+      lines: { line_id: string }[];
+    };
+    expect(page.lines.length).toBeGreaterThan(0);
+    expect(await get("/periods/2025-07/invoice-lines?format=csv")).toContain(page.lines[0]!.line_id);
+    await get("/periods/2025-07/close-report?accountId=acme");
+    await get(`/invoice-lines/${page.lines[0]!.line_id}/explanation`);
+    await get("/accounts/acme/usage?period=2025-09");
 
     // The operator lists and redrives the dead letters (back to the usage queue).
     const listed = (await deadLetters({ action: "list" })) as { letters?: unknown[] };
