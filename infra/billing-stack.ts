@@ -85,8 +85,9 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   ingestUsage: [
     { actions: ["dynamodb:PartiQLInsert"], leadingKeys: ["ID#*", "CONFLICTS#*", "ACCT#*"] },
     { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
-    // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction).
-    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*"] },
+    // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction);
+    // ACCT#: the usage marker's shard sets (ADD, before the attempts commit: D24).
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
@@ -106,7 +107,7 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       actions: ["dynamodb:Query"],
       leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
     },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "SNAP#*", "CFG#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "CFG#*"] },
     { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
     { actions: ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], leadingKeys: ["ACCT#*"] },
     // Line explanations (D26), in transactions with the claim check on ACCT#.

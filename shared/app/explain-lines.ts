@@ -6,6 +6,7 @@
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { Tariff } from "../contract/tariffs.js";
+import { BillingError } from "../core/errors.js";
 import { MAX_SAMPLES } from "../core/rating/counters.js";
 import type { PeriodRating } from "../core/rating/engine.js";
 import { explainAdjustment, explainLines, type LineExplanation } from "../core/rating/explain/explain.js";
@@ -91,7 +92,7 @@ async function lateSince(
 /** Contract §4 line ids as this system makes them (invoice.ts): `L-` and 20 hex digits. */
 export const LINE_ID = /^L-[0-9a-f]{20}$/;
 
-export class MalformedLineIdError extends Error {
+export class MalformedLineIdError extends BillingError {
   override readonly name = "MalformedLineIdError";
 }
 

@@ -7,9 +7,10 @@
  * item failures; SQS returns the whole batch to the queue either way.
  */
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { BillingError } from "../core/errors.js";
 
 /** Every record of a batch failed: thrown so that Lambda counts an invocation error. */
-export class SqsBatchFailedError extends Error {
+export class SqsBatchFailedError extends BillingError {
   override readonly name: string = "SqsBatchFailedError";
   constructor(
     readonly failed: number,

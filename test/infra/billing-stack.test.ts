@@ -249,7 +249,7 @@ describe("BillingStack", () => {
       ingestUsage: [
         [["dynamodb:PartiQLInsert"], table, keys("ID#*", "CONFLICTS#*", "ACCT#*")],
         [["dynamodb:BatchGetItem"], table, keys("ID#*")],
-        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*")],
+        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*", "ACCT#*")],
         [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER")],
         [["dynamodb:Query"], table, keys("CFG#*")],
         [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*")],
@@ -271,7 +271,7 @@ describe("BillingStack", () => {
           table,
           keys("ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"),
         ],
-        [["dynamodb:GetItem"], table, keys("ACCT#*", "SNAP#*", "CFG#*")],
+        [["dynamodb:GetItem"], table, keys("ACCT#*", "CFG#*")],
         [["dynamodb:PutItem", "dynamodb:DeleteItem"], table, keys("ACCT#*", "REPORT#*", "SNAP#*")],
         [["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], table, keys("ACCT#*")],
         [["dynamodb:PutItem"], table, keys("EXPL#*")],
