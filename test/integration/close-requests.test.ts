@@ -12,31 +12,20 @@ import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dy
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
 import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { shardsOf } from "../../shared/ports/usage-store.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
+import { stdTariffs } from "../support/events.js";
 
 /** 120 two-letter country codes: one invoice line each, more than one transaction of lines. */
 const COUNTRIES = Array.from(
   { length: 120 },
   (_, i) => `${"ABCDE"[Math.floor(i / 26)]}${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26]}`,
 );
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          ...COUNTRIES.map((country) => ({ product: "sms.mt", match: { country }, unitPrice: "0.01" })),
-          { product: "messenger.active_user", unitPrice: "0.10" },
-        ],
-      },
-    ],
-  },
+const tariffs = stdTariffs([
+  ...COUNTRIES.map((country) => ({ product: "sms.mt", match: { country }, unitPrice: "0.01" })),
+  { product: "messenger.active_user", unitPrice: "0.10" },
 ]);
 const config: BillingConfig = {
   tariffs,
