@@ -12,11 +12,11 @@ import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dy
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
 import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { shardsOf } from "../../shared/ports/usage-store.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { stdTariffs } from "../support/events.js";
+import { configOf } from "../support/scenario.js";
 
 /** 120 two-letter country codes: one invoice line each, more than one transaction of lines. */
 const COUNTRIES = Array.from(
@@ -27,16 +27,10 @@ const tariffs = stdTariffs([
   ...COUNTRIES.map((country) => ({ product: "sms.mt", match: { country }, unitPrice: "0.01" })),
   { product: "messenger.active_user", unitPrice: "0.10" },
 ]);
-const config: BillingConfig = {
-  tariffs,
-  accounts: parseAccounts(
-    [
-      { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
-      { accountId: "wide", name: "Wide", currency: "EUR", tariffId: "std" },
-    ],
-    tariffs,
-  ),
-};
+const config = configOf(tariffs, [
+  { accountId: "acme", name: "Acme" },
+  { accountId: "wide", name: "Wide" },
+]);
 const event = (id: string, subject: string, time: string, type: string, data: Record<string, unknown>) =>
   JSON.stringify({ specversion: "1.0", id, source: "/gw", type, subject, time, data });
 const sms = (id: string, subject: string, time: string, country = "AA") =>
