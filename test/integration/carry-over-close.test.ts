@@ -4,11 +4,12 @@
  * nothing else arrives; an empty month still bills its package fee.
  */
 import { describe, expect, it } from "vitest";
-import { type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
-import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
+import { closeAndIngestDeps } from "../support/close-store.js";
 import { configOf, stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
 const tariffs = stdTariffs(
@@ -39,14 +40,7 @@ describe("D14: a close reads one period and its snapshot", () => {
     const { store } = await dynamo.table("carry");
     await store.saveConfig(config);
     const clock = new VirtualClock(Date.parse("2025-07-01T03:00:00Z"));
-    const deps: CloseDeps & IngestDeps = {
-      usage: store.usage,
-      accounts: directoryOf(config),
-      periods: store,
-      deadLetters: store,
-      clock,
-      config: async () => config,
-    };
+    const deps = closeAndIngestDeps(store, clock, config);
     const bodies = [
       event("viber.inbound", "2025-06-30T22:00:00Z", { endUserId: "u1", serviceId: "svc" }),
       event("whatsapp.inbound", "2025-06-30T23:00:00Z", { endUserId: "u1", senderId: "wa" }),

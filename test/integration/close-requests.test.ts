@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
-import { CLOSE_LEASE_MS, type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
-import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { CLOSE_LEASE_MS, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { shardsOf } from "../../shared/ports/usage-store.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
+import { closeAndIngestDeps } from "../support/close-store.js";
 import { stdTariffs } from "../support/events.js";
 import { configOf } from "../support/scenario.js";
 
@@ -81,14 +82,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     await ensureBillingTable(c, table);
     const store = new DynamoBillingStore(c, table);
     await store.saveConfig(config);
-    const deps: CloseDeps & IngestDeps = {
-      usage: store.usage,
-      accounts: directoryOf(config),
-      periods: store,
-      deadLetters: store,
-      clock,
-      config: async () => config,
-    };
+    const deps = closeAndIngestDeps(store, clock, config);
     let n = 0;
     const ingest = async (...bodies: string[]) => {
       for (const b of bodies) await ingestUsageMessage(b, `m${++n}`, deps);
