@@ -18,12 +18,12 @@ const n = Number(values.events);
 const accountCount = Number(values.accounts);
 
 const tariffs = stdTariffs(
-  [
-    { product: "sms.mt", unitPrice: "0.012" },
-    { product: "whatsapp.template", unitPrice: "0.05" },
-    { product: "whatsapp.freeform", unitPrice: "0.005" },
-    { product: "voice.minute", unitPrice: "0.011" },
-  ],
+  Object.entries({
+    "sms.mt": "0.012",
+    "whatsapp.template": "0.05",
+    "whatsapp.freeform": "0.005",
+    "voice.minute": "0.011",
+  }).map(([product, unitPrice]) => ({ product, unitPrice })),
   {
     packages: [
       { product: "moments.engaged_people", includedQuantity: 100, fee: "200.00", overageUnitPrice: "0.15" },

@@ -89,18 +89,20 @@ const rates = [
   ["number.monthly", "1.00"],
   ["number.setup", "1.00"],
 ].map(([product, unitPrice]) => ({ product, unitPrice }));
-const tariffs = stdTariffs(rates, {
-  packages: [
-    { product: "moments.engaged_people", includedQuantity: 100, fee: "200.00", overageUnitPrice: "0.15" },
-    { product: "answers.active_sessions", includedQuantity: 100, fee: "50.00", overageUnitPrice: "0.2" },
-    {
-      product: "conversations.active_conversations",
-      includedQuantity: 100,
-      fee: "10.00",
-      overageUnitPrice: "0.5",
-    },
-  ],
-});
+// Packages: product, included quantity, monthly fee, overage unit price.
+const packages = (
+  [
+    ["moments.engaged_people", 100, "200.00", "0.15"],
+    ["answers.active_sessions", 100, "50.00", "0.2"],
+    ["conversations.active_conversations", 100, "10.00", "0.5"],
+  ] as const
+).map(([product, includedQuantity, fee, overageUnitPrice]) => ({
+  product,
+  includedQuantity,
+  fee,
+  overageUnitPrice,
+}));
+const tariffs = stdTariffs(rates, { packages });
 const ACCOUNTS = 12;
 const accounts = parseAccounts(
   Array.from({ length: ACCOUNTS }, (_, i) => ({
