@@ -24,12 +24,13 @@ import { bulkLoadUsage, type UsageLoad } from "../shared/adapters/dynamodb/usage
 import { mapLimit, USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
 import { isCloseReport } from "../shared/app/close-period.js";
 import { parseUsageMessage } from "../shared/contract/usage-event.js";
-import { type BillingConfig, configIndex, parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { type BillingConfig, configIndex, parseAccounts } from "../shared/core/config.js";
 import { type CounterDelta, contributionOf, mergeDeltas } from "../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../shared/core/rating/types.js";
 import { DAY } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import type { PreparedEvent } from "../shared/ports/usage-store.js";
+import { stdTariffs } from "../test/support/events.js";
 import { readUnits } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -47,26 +48,17 @@ const log = (s: string) =>
 
 const COUNTRIES =
   "TR DE FR GB US IT ES NL BE AT CH SE NO DK FI PL CZ HU RO BG GR PT IE BR MX IN ID NG ZA EG".split(" ");
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2024-12-01T00:00:00Z",
-        rates: [
-          ...COUNTRIES.map((country, i) => ({
-            product: "sms.mt",
-            match: { country },
-            unitPrice: (0.01 + i / 1000).toFixed(3),
-          })),
-          { product: "messenger.active_user", unitPrice: "0.10" },
-        ],
-      },
-    ],
-  },
-]);
+const tariffs = stdTariffs(
+  [
+    ...COUNTRIES.map((country, i) => ({
+      product: "sms.mt",
+      match: { country },
+      unitPrice: (0.01 + i / 1000).toFixed(3),
+    })),
+    { product: "messenger.active_user", unitPrice: "0.10" },
+  ],
+  { effectiveFrom: "2024-12-01T00:00:00Z" },
+);
 const id = (i: number) => `a${String(i).padStart(6, "0")}`;
 // The history and big accounts live in UTC−12: not yet due when (a) fans out UTC's July.
 const accounts = parseAccounts(

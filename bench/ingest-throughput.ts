@@ -4,9 +4,10 @@
  */
 import { parseArgs } from "node:util";
 import { startLocalBillingSystem } from "../local/billing-system.js";
-import { parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { parseAccounts } from "../shared/core/config.js";
 import { DAY } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
+import { stdTariffs } from "../test/support/events.js";
 
 // Local tools run on Node 20 by design (Lambda runs nodejs22.x): the SDK's Node 22 notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -16,32 +17,19 @@ const { values } = parseArgs({
 const n = Number(values.events);
 const accountCount = Number(values.accounts);
 
-const tariffs = parseTariffs([
+const tariffs = stdTariffs(
+  Object.entries({
+    "sms.mt": "0.012",
+    "whatsapp.template": "0.05",
+    "whatsapp.freeform": "0.005",
+    "voice.minute": "0.011",
+  }).map(([product, unitPrice]) => ({ product, unitPrice })),
   {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          { product: "sms.mt", unitPrice: "0.012" },
-          { product: "whatsapp.template", unitPrice: "0.05" },
-          { product: "whatsapp.freeform", unitPrice: "0.005" },
-          { product: "voice.minute", unitPrice: "0.011" },
-        ],
-        packages: [
-          {
-            product: "moments.engaged_people",
-            includedQuantity: 100,
-            fee: "200.00",
-            overageUnitPrice: "0.15",
-          },
-        ],
-      },
+    packages: [
+      { product: "moments.engaged_people", includedQuantity: 100, fee: "200.00", overageUnitPrice: "0.15" },
     ],
   },
-]);
+);
 const accounts = parseAccounts(
   Array.from({ length: accountCount }, (_, i) => ({
     accountId: `acct-${i}`,

@@ -22,10 +22,11 @@ import { startLocalBillingSystem } from "../local/billing-system.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { mapLimit, USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
 import { parseUsageMessage } from "../shared/contract/usage-event.js";
-import { parseAccounts, parseTariffs } from "../shared/core/config.js";
+import { parseAccounts } from "../shared/core/config.js";
 import { DAY, MINUTE } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
+import { stdTariffs } from "../test/support/events.js";
 import { type Av, itemSize, readUnits, valueSize, wru } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -88,39 +89,20 @@ const rates = [
   ["number.monthly", "1.00"],
   ["number.setup", "1.00"],
 ].map(([product, unitPrice]) => ({ product, unitPrice }));
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates,
-        packages: [
-          {
-            product: "moments.engaged_people",
-            includedQuantity: 100,
-            fee: "200.00",
-            overageUnitPrice: "0.15",
-          },
-          {
-            product: "answers.active_sessions",
-            includedQuantity: 100,
-            fee: "50.00",
-            overageUnitPrice: "0.2",
-          },
-          {
-            product: "conversations.active_conversations",
-            includedQuantity: 100,
-            fee: "10.00",
-            overageUnitPrice: "0.5",
-          },
-        ],
-      },
-    ],
-  },
-]);
+// Packages: product, included quantity, monthly fee, overage unit price.
+const packages = (
+  [
+    ["moments.engaged_people", 100, "200.00", "0.15"],
+    ["answers.active_sessions", 100, "50.00", "0.2"],
+    ["conversations.active_conversations", 100, "10.00", "0.5"],
+  ] as const
+).map(([product, includedQuantity, fee, overageUnitPrice]) => ({
+  product,
+  includedQuantity,
+  fee,
+  overageUnitPrice,
+}));
+const tariffs = stdTariffs(rates, { packages });
 const ACCOUNTS = 12;
 const accounts = parseAccounts(
   Array.from({ length: ACCOUNTS }, (_, i) => ({

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   alive,
-  basic,
   billing,
   type CliResult,
   refused,
   STACK_LINE,
+  simulateArgs,
   writeBadLinesFile,
 } from "../support/cli.js";
 
@@ -34,19 +34,7 @@ describe("billing simulate with an ingest file full of bad lines", () => {
     file = join(dir, "events.jsonl");
     out = join(dir, "out");
     layout = await writeBadLinesFile(file);
-    r = await billing([
-      "simulate",
-      "--accounts",
-      join(basic, "accounts.json"),
-      "--tariffs",
-      join(basic, "tariffs.json"),
-      "--step",
-      `ingest:${file}`,
-      "--step",
-      "close:2025-07",
-      "--out",
-      out,
-    ]);
+    r = await billing(simulateArgs(out, { steps: [`ingest:${file}`, "close:2025-07"] }));
     report = JSON.parse(await readFile(join(out, "close-report.json"), "utf8"));
   }, 300_000);
 

@@ -3,25 +3,12 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { alive, billing, refused, root } from "../support/cli.js";
+import { alive, billing, refused, simulateArgs } from "../support/cli.js";
 
 describe("billing simulate", () => {
   it("runs the example month end, prints the per-account summary, writes the exports and leaves nothing running", async () => {
     const out = await mkdtemp(join(tmpdir(), "billing-sim-"));
-    const ex = join(root, "examples", "basic");
-    const r = await billing([
-      "simulate",
-      "--accounts",
-      join(ex, "accounts.json"),
-      "--tariffs",
-      join(ex, "tariffs.json"),
-      "--step",
-      `ingest:${join(ex, "events.jsonl")}`,
-      "--step",
-      "close:2025-07",
-      "--out",
-      out,
-    ]);
+    const r = await billing(simulateArgs(out));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^account\s+period\s+channel\s+lines\s+total/m);
     expect(r.stdout).toMatch(/^acme\s+2025-07\s+direct\s+\d+\s+\d+\.\d\d EUR/m);
@@ -68,20 +55,7 @@ describe("billing simulate", () => {
         },
       ]),
     );
-    const ex = join(root, "examples", "basic");
-    const r = await billing([
-      "simulate",
-      "--accounts",
-      join(ex, "accounts.json"),
-      "--tariffs",
-      tariffs,
-      "--step",
-      `ingest:${join(ex, "events.jsonl")}`,
-      "--step",
-      "close:2025-07",
-      "--out",
-      join(dir, "out"),
-    ]);
+    const r = await billing(simulateArgs(join(dir, "out"), { tariffs }));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
       `${tariffs}: entry 0 (std-eur), field versions.0.rates.0.product: unknown product "fax.page"`,
@@ -89,18 +63,7 @@ describe("billing simulate", () => {
   });
 
   it("refuses an unknown step", async () => {
-    const ex = join(root, "examples", "basic");
-    const r = await billing([
-      "simulate",
-      "--accounts",
-      join(ex, "accounts.json"),
-      "--tariffs",
-      join(ex, "tariffs.json"),
-      "--step",
-      "close:2025-13",
-      "--out",
-      "/tmp/x",
-    ]);
+    const r = await billing(simulateArgs("/tmp/x", { steps: ["close:2025-13"] }));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/bad --step "close:2025-13"/);
   });

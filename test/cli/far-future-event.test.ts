@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { simulateArgs } from "../support/cli.js";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
@@ -24,17 +25,7 @@ describe("billing simulate with an event dated 2100", () => {
     await writeFile(file, `${[...events, far].join("\n")}\n`);
     const args = (eventsFile: string, out: string) => [
       join(root, "bin", "billing.js"),
-      "simulate",
-      "--accounts",
-      join(ex, "accounts.json"),
-      "--tariffs",
-      join(ex, "tariffs.json"),
-      "--step",
-      `ingest:${eventsFile}`,
-      "--step",
-      "close:2025-07",
-      "--out",
-      out,
+      ...simulateArgs(out, { dir: ex, steps: [`ingest:${eventsFile}`, "close:2025-07"] }),
     ];
     const r = await run("node", args(file, join(dir, "out")), { cwd: root, timeout: 170_000 });
     const runs = Number(/marketplace: (\d+) hourly runs/.exec(r.stderr)?.[1]);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, describe, expect, it } from "vitest";
-import { alive, basic, billing, refused } from "../support/cli.js";
+import { alive, basic, billing, configLoadArgs, refused, simulateArgs } from "../support/cli.js";
 
 /** The `export NAME='value'` lines of DIR/env as variables. */
 function parseEnvFile(text: string): Record<string, string> {
@@ -88,17 +88,7 @@ describe("billing stack: a local stack that stays up", () => {
     expect(alive(first.dynamodbPid)).toBe(true);
 
     const env = { ...process.env, ...vars };
-    const load = await billing(
-      [
-        "config",
-        "load",
-        "--accounts",
-        join(basic, "accounts.json"),
-        "--tariffs",
-        join(basic, "tariffs.json"),
-      ],
-      env,
-    );
+    const load = await billing(configLoadArgs(), env);
     expect(load.code, load.stderr).toBe(0);
     // No --drain: the stack's own poller runs the ingest handler.
     const ingest = await billing(["ingest", join(basic, "events.jsonl")], env);
@@ -133,20 +123,7 @@ describe("billing stack: a local stack that stays up", () => {
     const after = await billing(["export", "--out", join(stackDir, "after")], env2);
     expect(after.code, after.stderr).toBe(0);
 
-    const simulate = await billing([
-      "simulate",
-      "--accounts",
-      join(basic, "accounts.json"),
-      "--tariffs",
-      join(basic, "tariffs.json"),
-      "--step",
-      `ingest:${join(basic, "events.jsonl")}`,
-      "--step",
-      "close:2025-07",
-      "--out",
-      join(stackDir, "simulated"),
-      "--quiet",
-    ]);
+    const simulate = await billing([...simulateArgs(join(stackDir, "simulated")), "--quiet"]);
     expect(simulate.code, simulate.stderr).toBe(0);
     const csv = (d: string) => readFile(join(stackDir, d, "invoice-lines.csv"), "utf8");
     const simulated = await csv("simulated");

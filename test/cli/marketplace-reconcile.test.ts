@@ -4,15 +4,14 @@
  * ran, and its usage errors.
  */
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { describe, expect, it } from "vitest";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
 import { reportMarketplaceUsageUntil } from "../../shared/app/report-marketplace-usage.js";
-import { systemClock, VirtualClock } from "../../shared/ports/clock.js";
+import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { billing as billingNoStack, billing as runBilling, STACK_LINE, stackEnv } from "../support/cli.js";
+import { billing as billingNoStack, configLoadArgs, STACK_LINE, useStackCommands } from "../support/cli.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const example = join(root, "examples", "azure-marketplace");
@@ -20,27 +19,11 @@ const HEADER =
   "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status";
 
 describe("billing marketplace reconcile", () => {
-  let system: LocalBillingSystem;
-  let env: NodeJS.ProcessEnv;
-  const billing = (...args: string[]) => runBilling(args, env);
-
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock: systemClock });
-    env = stackEnv(system);
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const stack = useStackCommands();
+  const billing = stack.billing;
 
   it("prints the month's reconciliation: short before the reporter ran, reconciled after", async () => {
-    const load = await billing(
-      "config",
-      "load",
-      "--accounts",
-      join(example, "accounts.json"),
-      "--tariffs",
-      join(example, "tariffs.json"),
-    );
+    const load = await billing(...configLoadArgs(example));
     expect(load.code, load.stderr).toBe(0);
     const ingest = await billing("ingest", join(example, "events.jsonl"), "--drain");
     expect(ingest.code, ingest.stderr).toBe(0);
@@ -58,16 +41,16 @@ describe("billing marketplace reconcile", () => {
     );
 
     // The hourly reporter runs over the day against a local Metering API.
-    const config = await system.store.loadConfig();
+    const config = await stack.system.store.loadConfig();
     const clock = new VirtualClock(Date.parse("2025-07-02T09:00:00Z"));
     const api = new LocalMeteringApi({ clock, resources: meteringResourcesOf(config.accounts) });
     const server = await api.start();
-    const ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb });
+    const ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: stack.system.endpoints.dynamodb });
     try {
       await reportMarketplaceUsageUntil(
         {
-          ledger: system.store.usage,
-          store: new DynamoMarketplaceStore(ddb, system.tableName),
+          ledger: stack.system.store.usage,
+          store: new DynamoMarketplaceStore(ddb, stack.system.tableName),
           client: new HttpMeteringClient({ baseUrl: server.url }),
           clock,
           config: async () => config,

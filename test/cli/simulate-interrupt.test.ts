@@ -8,7 +8,16 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { alive, basic, billing, billingJs, descendants, refused, root, STACK_LINE } from "../support/cli.js";
+import {
+  alive,
+  billing,
+  billingJs,
+  descendants,
+  refused,
+  root,
+  STACK_LINE,
+  simulateArgs,
+} from "../support/cli.js";
 
 const LINES = 2_000;
 let events: string;
@@ -30,24 +39,14 @@ beforeAll(async () => {
   await writeFile(events, `${Array.from({ length: LINES }, (_, i) => line(i)).join("\n")}\n`);
 });
 
-const simulateArgs = (out: string) => [
+const interruptedArgs = (out: string) => [
   billingJs,
-  "simulate",
-  "--accounts",
-  join(basic, "accounts.json"),
-  "--tariffs",
-  join(basic, "tariffs.json"),
-  "--step",
-  `ingest:${events}`,
-  "--step",
-  "close:2025-07",
-  "--out",
-  out,
+  ...simulateArgs(out, { steps: [`ingest:${events}`, "close:2025-07"] }),
 ];
 
 /** Starts simulate; resolves with what it printed once its stderr matches `ready`. */
 function startUntil(ready: RegExp) {
-  const child = spawn("node", simulateArgs(join(dir, `out-${Math.random()}`)), {
+  const child = spawn("node", interruptedArgs(join(dir, `out-${Math.random()}`)), {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -104,19 +103,7 @@ describe("billing simulate, interrupted", () => {
   it("stops the JVM when the run fails, with a message and no stack trace", async () => {
     const blocker = join(dir, "a-file");
     await writeFile(blocker, "not a directory");
-    const r = await billing([
-      "simulate",
-      "--accounts",
-      join(basic, "accounts.json"),
-      "--tariffs",
-      join(basic, "tariffs.json"),
-      "--step",
-      `ingest:${join(basic, "events.jsonl")}`,
-      "--step",
-      "close:2025-07",
-      "--out",
-      join(blocker, "out"),
-    ]);
+    const r = await billing(simulateArgs(join(blocker, "out")));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^billing: .*not a directory/m);
     expect(r.stderr).toContain("(run with --debug for the stack trace)");

@@ -5,36 +5,18 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
-import { systemClock } from "../../shared/ports/clock.js";
-import { billing as runBilling, stackEnv } from "../support/cli.js";
+import { describe, expect, it } from "vitest";
+import { configLoadArgs, useStackCommands } from "../support/cli.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const basic = join(root, "examples", "basic");
 
 describe("billing commands against a configured stack", () => {
-  let system: LocalBillingSystem;
-  let env: NodeJS.ProcessEnv;
-  const billing = (...args: string[]) => runBilling(args, env);
-
-  beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock: systemClock });
-    env = stackEnv(system);
-  });
-  afterAll(async () => {
-    await system?.stop();
-  });
+  const stack = useStackCommands();
+  const billing = stack.billing;
 
   it("loads the configuration, ingests, closes, exports and lists dead letters", async () => {
-    const load = await billing(
-      "config",
-      "load",
-      "--accounts",
-      join(basic, "accounts.json"),
-      "--tariffs",
-      join(basic, "tariffs.json"),
-    );
+    const load = await billing(...configLoadArgs());
     expect(load.code, load.stderr).toBe(0);
     expect(load.stdout).toContain("loaded 1 accounts and 1 tariffs");
 
@@ -66,10 +48,10 @@ describe("billing commands against a configured stack", () => {
   }, 120_000); // five commands, each a fresh Node process: slow on a loaded machine, not a budget
 
   it("refuses to run without a configured stack", async () => {
-    const saved = env;
-    env = { ...process.env, BILLING_TABLE: "" };
+    const saved = stack.env;
+    stack.env = { ...process.env, BILLING_TABLE: "" };
     const r = await billing("close", "--period", "2025-07");
-    env = saved;
+    stack.env = saved;
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/invalid environment: BILLING_TABLE/);
   });

@@ -3,17 +3,14 @@
  * into July by the snapshot June's close writes; July's month-to-date preview equals its close when
  * nothing else arrives; an empty month still bills its package fee.
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
-import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import { type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
-import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { describe, expect, it } from "vitest";
+import { closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { configOf, stdTariffs } from "../support/scenario.js";
+import { closeAndIngestDeps } from "../support/close-store.js";
+import { configOf, stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
 const tariffs = stdTariffs(
   [
@@ -37,30 +34,13 @@ const event = (type: string, time: string, data: Record<string, unknown>) =>
   JSON.stringify({ specversion: "1.0", id: `e${++seq}`, source: "/gw", type, subject: "acme", time, data });
 
 describe("D14: a close reads one period and its snapshot", () => {
-  let dynamo: DynamoDbLocal;
-  let client: DynamoDBClient;
-  beforeAll(async () => {
-    dynamo = await startDynamoDbLocal();
-    client = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await dynamo?.stop();
-  });
+  const dynamo = useDynamoDbLocal();
 
   it("carries a Viber session and a WhatsApp CSW across the edge; preview = close; an empty month bills its fee", async () => {
-    await ensureBillingTable(client, "carry");
-    const store = new DynamoBillingStore(client, "carry");
+    const { store } = await dynamo.table("carry");
     await store.saveConfig(config);
     const clock = new VirtualClock(Date.parse("2025-07-01T03:00:00Z"));
-    const deps: CloseDeps & IngestDeps = {
-      usage: store.usage,
-      accounts: directoryOf(config),
-      periods: store,
-      deadLetters: store,
-      clock,
-      config: async () => config,
-    };
+    const deps = closeAndIngestDeps(store, clock, config);
     const bodies = [
       event("viber.inbound", "2025-06-30T22:00:00Z", { endUserId: "u1", serviceId: "svc" }),
       event("whatsapp.inbound", "2025-06-30T23:00:00Z", { endUserId: "u1", senderId: "wa" }),

@@ -8,25 +8,15 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { CLOSE_LEASE_MS, isCloseReport } from "../../shared/app/close-period.js";
-import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { parseAccounts } from "../../shared/core/config.js";
 import { HOUR } from "../../shared/core/time.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
 import { withPeriods } from "../support/close-store.js";
-import { useLocalSystem } from "../support/scenario.js";
+import { stdTariffs, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2024-12-01T00:00:00Z",
-        rates: [{ product: "sms.mt", unitPrice: "0.05" }],
-      },
-    ],
-  },
-]);
+const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }], {
+  effectiveFrom: "2024-12-01T00:00:00Z",
+});
 // UTC+14, UTC+3, UTC−8 (January: no daylight saving), UTC−12.
 const ZONES = {
   kiritimati: "Pacific/Kiritimati",

@@ -30,25 +30,18 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
-import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import type { PreparedEvent } from "../../shared/ports/usage-store.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { stdTariffs } from "../support/scenario.js";
+import { configOf, stdTariffs } from "../support/scenario.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.01" }]);
-const config: BillingConfig = {
-  tariffs,
-  accounts: parseAccounts(
-    [
-      { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
-      { accountId: "globex", name: "Globex", currency: "EUR", tariffId: "std" },
-    ],
-    tariffs,
-  ),
-};
+const config = configOf(tariffs, [
+  { accountId: "acme", name: "Acme" },
+  { accountId: "globex", name: "Globex" },
+]);
 const CONFLICTS = 10_000;
 const LETTERS = 600;
 const at = (iso: string) => Date.parse(iso);

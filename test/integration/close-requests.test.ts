@@ -10,44 +10,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
-import { CLOSE_LEASE_MS, type CloseDeps, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
-import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { CLOSE_LEASE_MS, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { shardsOf } from "../../shared/ports/usage-store.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
+import { closeAndIngestDeps } from "../support/close-store.js";
+import { stdTariffs } from "../support/events.js";
+import { configOf } from "../support/scenario.js";
 
 /** 120 two-letter country codes: one invoice line each, more than one transaction of lines. */
 const COUNTRIES = Array.from(
   { length: 120 },
   (_, i) => `${"ABCDE"[Math.floor(i / 26)]}${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26]}`,
 );
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          ...COUNTRIES.map((country) => ({ product: "sms.mt", match: { country }, unitPrice: "0.01" })),
-          { product: "messenger.active_user", unitPrice: "0.10" },
-        ],
-      },
-    ],
-  },
+const tariffs = stdTariffs([
+  ...COUNTRIES.map((country) => ({ product: "sms.mt", match: { country }, unitPrice: "0.01" })),
+  { product: "messenger.active_user", unitPrice: "0.10" },
 ]);
-const config: BillingConfig = {
-  tariffs,
-  accounts: parseAccounts(
-    [
-      { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },
-      { accountId: "wide", name: "Wide", currency: "EUR", tariffId: "std" },
-    ],
-    tariffs,
-  ),
-};
+const config = configOf(tariffs, [
+  { accountId: "acme", name: "Acme" },
+  { accountId: "wide", name: "Wide" },
+]);
 const event = (id: string, subject: string, time: string, type: string, data: Record<string, unknown>) =>
   JSON.stringify({ specversion: "1.0", id, source: "/gw", type, subject, time, data });
 const sms = (id: string, subject: string, time: string, country = "AA") =>
@@ -98,14 +82,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     await ensureBillingTable(c, table);
     const store = new DynamoBillingStore(c, table);
     await store.saveConfig(config);
-    const deps: CloseDeps & IngestDeps = {
-      usage: store.usage,
-      accounts: directoryOf(config),
-      periods: store,
-      deadLetters: store,
-      clock,
-      config: async () => config,
-    };
+    const deps = closeAndIngestDeps(store, clock, config);
     let n = 0;
     const ingest = async (...bodies: string[]) => {
       for (const b of bodies) await ingestUsageMessage(b, `m${++n}`, deps);

@@ -22,25 +22,35 @@ import {
 } from "../../shared/runtime/observability.js";
 import { dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 import { captureOutput, emfDocuments } from "../support/capture-output.js";
-import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { configOf, rawBody, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
 const accounts = configOf(tariffs).accounts;
 const record = (messageId: string, body: string) => ({ messageId, body }) as SQSRecord;
-const sms = (id: string) =>
-  JSON.stringify({
-    specversion: "1.0",
-    id,
-    source: "/gw",
-    type: "sms.mt",
-    subject: "acme",
-    time: "2025-07-02T09:00:00Z",
-    data: { to: "1", country: "TR", status: "submitted" },
-  });
+/** An SMS to Turkey of acme on 2 July (0.05 EUR). */
+const sms = (id: string) => rawBody({ id });
 
 describe("Lambda handlers", () => {
   const scenario = useLocalSystem({ at: "2025-07-03T00:00:00Z", config: { accounts, tariffs } });
   const { clock } = scenario;
+  /** The ingest handler over `store` (ledger and periods), its dead letters in `deadLetters`. */
+  const ingestHandler = (
+    store: DynamoBillingStore = scenario.system.store,
+    deadLetters: DynamoBillingStore = scenario.system.store,
+  ) =>
+    createIngestHandler({
+      usage: store.usage,
+      periods: store,
+      deadLetters,
+      clock,
+      accounts: directoryOf({ accounts, tariffs }),
+    });
+  /** Nothing listens on port 1: every call is refused (ECONNREFUSED), a transient error SQS retries. */
+  const unreachableStore = () =>
+    new DynamoBillingStore(
+      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
+      "billing",
+    );
 
   it("ingest: a storage error that is not transient dead-letters the message with the error, not retried", async () => {
     // A real DynamoDB whose ledger table does not exist: every write fails as it would in a bad deployment.
@@ -48,13 +58,7 @@ describe("Lambda handlers", () => {
       dynamoClient({ region: "us-east-1", dynamodbEndpoint: scenario.system.endpoints.dynamodb }),
       "no-such-table",
     );
-    const handler = createIngestHandler({
-      usage: broken.usage,
-      periods: broken,
-      deadLetters: scenario.system.store,
-      clock,
-      accounts: directoryOf({ accounts, tariffs }),
-    });
+    const handler = ingestHandler(broken);
     const r = await handler({
       Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
     } as SQSEvent);
@@ -72,18 +76,9 @@ describe("Lambda handlers", () => {
   });
 
   it("ingest: a network failure is transient: reported per message for SQS to retry", async () => {
-    // Nothing listens on port 1: every call is refused (ECONNREFUSED) after the SDK's own retries.
-    const unreachable = new DynamoBillingStore(
-      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
-      "billing",
-    );
-    const handler = createIngestHandler({
-      usage: unreachable.usage,
-      periods: unreachable,
-      deadLetters: unreachable,
-      clock,
-      accounts: directoryOf({ accounts, tariffs }),
-    });
+    // Every call is refused (ECONNREFUSED) after the SDK's own retries.
+    const unreachable = unreachableStore();
+    const handler = ingestHandler(unreachable, unreachable);
     // Its only record failed transiently: the whole batch returns to the queue (the handler throws,
     // so Lambda's Errors metric sees the outage), nothing is dead-lettered.
     const err = await handler({ Records: [record("t1", sms("u1"))] } as SQSEvent).catch((e: unknown) => e);
@@ -92,18 +87,7 @@ describe("Lambda handlers", () => {
   });
 
   it("ingest: a transient storage failure is a batch item failure, an ERROR log line and the EMF metric; the bad message is still dead-lettered", async () => {
-    // Nothing listens on port 1: every call is refused (ECONNREFUSED), a transient error SQS retries.
-    const broken = new DynamoBillingStore(
-      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
-      "billing",
-    );
-    const handler = createIngestHandler({
-      usage: broken.usage,
-      periods: broken,
-      deadLetters: scenario.system.store,
-      clock,
-      accounts: directoryOf({ accounts, tariffs }),
-    });
+    const handler = ingestHandler(unreachableStore());
     const run = await captureOutput(() =>
       handler({
         Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
@@ -139,17 +123,7 @@ describe("Lambda handlers", () => {
   });
 
   it("ingest: when every record of a batch fails the handler throws (Lambda's Errors metric), after logging and counting each", async () => {
-    const broken = new DynamoBillingStore(
-      dynamoClient({ region: "us-east-1", dynamodbEndpoint: "http://127.0.0.1:1" }),
-      "billing",
-    );
-    const handler = createIngestHandler({
-      usage: broken.usage,
-      periods: broken,
-      deadLetters: scenario.system.store,
-      clock,
-      accounts: directoryOf({ accounts, tariffs }),
-    });
+    const handler = ingestHandler(unreachableStore());
     const run = await captureOutput(() =>
       handler({ Records: [record("x1", sms("y1")), record("x2", sms("y2"))] } as SQSEvent),
     );
@@ -163,13 +137,7 @@ describe("Lambda handlers", () => {
   });
 
   it("ingest: a healthy batch emits no error line and no metric", async () => {
-    const handler = createIngestHandler({
-      usage: scenario.system.store.usage,
-      periods: scenario.system.store,
-      deadLetters: scenario.system.store,
-      clock,
-      accounts: directoryOf({ accounts, tariffs }),
-    });
+    const handler = ingestHandler();
     const run = await captureOutput(() => handler({ Records: [record("q1", sms("q1"))] } as SQSEvent));
     expect(run.result?.outcomes).toMatchObject({ stored: 1, failed: 0 });
     expect(emfDocuments(run.stdout)).toEqual([]);
@@ -177,13 +145,7 @@ describe("Lambda handlers", () => {
   });
 
   it("ingest: a healthy batch reports no failures and stores each message once", async () => {
-    const handler = createIngestHandler({
-      usage: scenario.system.store.usage,
-      periods: scenario.system.store,
-      deadLetters: scenario.system.store,
-      clock,
-      accounts: directoryOf({ accounts, tariffs }),
-    });
+    const handler = ingestHandler();
     const r = await handler({
       Records: [record("n1", sms("k1")), record("n2", sms("k1")), record("n3", sms("k2"))],
     } as SQSEvent);

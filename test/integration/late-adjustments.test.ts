@@ -12,7 +12,8 @@ import { writeExports } from "../../cli/exports.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { csvRecords } from "../support/csv.js";
-import { useLocalSystem } from "../support/scenario.js";
+import { v2025 } from "../support/events.js";
+import { stdTariffs, useLocalSystem } from "../support/scenario.js";
 
 /** Feature values with the characters contract §1 lets through, each with its own price. */
 const FEATURES: [feature: string, unitPrice: string][] = [
@@ -24,51 +25,39 @@ const FEATURES: [feature: string, unitPrice: string][] = [
   ["x|y,z\"w'v", "0.8"],
 ];
 
-const tariffs = parseTariffs([
-  {
-    tariffId: "std",
-    currency: "EUR",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
-          // "chat" is what the value before the first `|` would match: a corrupted key prices wrong.
-          { product: "genai.interaction", match: { feature: "chat" }, unitPrice: "0.10" },
-          ...FEATURES.map(([feature, unitPrice]) => ({
-            product: "genai.interaction",
-            match: { feature },
-            unitPrice,
-          })),
-          { product: "genai.interaction", unitPrice: "0.01" },
-        ],
-      },
-    ],
-  },
-  {
-    tariffId: "viber-usd",
-    currency: "USD",
-    versions: [
-      {
-        publishedAt: "2024-12-01T00:00:00Z",
-        effectiveFrom: "2025-01-01T00:00:00Z",
-        rates: [
+const tariffs = [
+  ...stdTariffs([
+    // "chat" is what the value before the first `|` would match: a corrupted key prices wrong.
+    { product: "genai.interaction", match: { feature: "chat" }, unitPrice: "0.10" },
+    ...FEATURES.map(([feature, unitPrice]) => ({
+      product: "genai.interaction",
+      match: { feature },
+      unitPrice,
+    })),
+    { product: "genai.interaction", unitPrice: "0.01" },
+  ]),
+  ...parseTariffs([
+    {
+      tariffId: "viber-usd",
+      currency: "USD",
+      versions: [
+        v2025([
           { product: "viber.session", unitPrice: "0.10" },
           { product: "viber.message", unitPrice: "0.02" },
-        ],
-      },
-      {
-        // From September in New York: a session priced here would show it was priced too late (G8).
-        publishedAt: "2025-08-01T00:00:00Z",
-        effectiveFrom: "2025-09-01T04:00:00Z",
-        rates: [
-          { product: "viber.session", unitPrice: "0.25" },
-          { product: "viber.message", unitPrice: "0.03" },
-        ],
-      },
-    ],
-  },
-]);
+        ]),
+        {
+          // From September in New York: a session priced here would show it was priced too late (G8).
+          publishedAt: "2025-08-01T00:00:00Z",
+          effectiveFrom: "2025-09-01T04:00:00Z",
+          rates: [
+            { product: "viber.session", unitPrice: "0.25" },
+            { product: "viber.message", unitPrice: "0.03" },
+          ],
+        },
+      ],
+    },
+  ]),
+];
 const accounts = parseAccounts(
   [
     { accountId: "acme", name: "Acme", currency: "EUR", tariffId: "std" },

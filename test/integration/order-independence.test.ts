@@ -5,9 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { eventArb } from "../support/mixed-events.js";
-import { deliveredBy, twinDeliveryConfig } from "../support/mixed-tariff.js";
+import { deliveredBy, twinCsv, twinDeliveryConfig } from "../support/mixed-tariff.js";
 import { useLocalSystem } from "../support/scenario.js";
 
 const config = twinDeliveryConfig();
@@ -40,12 +39,7 @@ describe("order, duplicates and batching through SQS and the ingest handler (G5,
     scenario.travelTo("2025-08-01T00:00:00Z");
     await scenario.closePeriod("2025-07");
     const lines = await scenario.system.store.allLines();
-    const csvOf = (account: string) =>
-      invoiceLinesToCsv(
-        sortInvoiceLines(
-          lines.filter((l) => l.account_id === account).map((l) => ({ ...l, account_id: "x", line_id: "" })),
-        ),
-      );
+    const csvOf = (account: string) => twinCsv(lines, account);
     const inOrder = csvOf("in-order");
     expect(inOrder.split("\n").length).toBeGreaterThan(8);
     expect(csvOf("shuffled")).toBe(inOrder);

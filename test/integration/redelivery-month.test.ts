@@ -6,10 +6,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { countedEventArb } from "../support/counted-events.js";
 import { eventArb } from "../support/mixed-events.js";
-import { deliveredBy, mixedTariffVersion, twinDeliveryConfig } from "../support/mixed-tariff.js";
+import { deliveredBy, mixedTariffVersion, twinCsv, twinDeliveryConfig } from "../support/mixed-tariff.js";
 import { useLocalSystem } from "../support/scenario.js";
 
 const config = twinDeliveryConfig({
@@ -72,12 +71,7 @@ describe("a month re-delivered shuffled, in batch bodies and other batch sizes (
     scenario.travelTo("2025-08-01T00:00:00Z");
     await scenario.closePeriod("2025-07");
     const lines = await scenario.system.store.allLines();
-    const csvOf = (account: string) =>
-      invoiceLinesToCsv(
-        sortInvoiceLines(
-          lines.filter((l) => l.account_id === account).map((l) => ({ ...l, account_id: "x", line_id: "" })),
-        ),
-      );
+    const csvOf = (account: string) => twinCsv(lines, account);
     const inOrder = csvOf("in-order");
     for (const product of [
       "sms.mt",

@@ -5,7 +5,9 @@ import { writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import type { LocalBillingSystem } from "../../local/billing-system.js";
+import { afterAll, beforeAll } from "vitest";
+import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
+import { systemClock } from "../../shared/ports/clock.js";
 
 const run = promisify(execFile);
 export const root = resolve(import.meta.dirname, "..", "..");
@@ -175,3 +177,62 @@ export const stackEnv = (system: LocalBillingSystem): NodeJS.ProcessEnv => ({
   USAGE_QUEUE_URL: system.queueUrls.usage,
   USAGE_DLQ_URL: system.queueUrls.deadLetter,
 });
+
+/** `config load` of an example folder's accounts.json and tariffs.json (examples/basic by default). */
+export const configLoadArgs = (dir: string = basic): string[] => [
+  "config",
+  "load",
+  "--accounts",
+  join(dir, "accounts.json"),
+  "--tariffs",
+  join(dir, "tariffs.json"),
+];
+
+/**
+ * `simulate` of an example folder (examples/basic by default) into `out`: its events ingested and
+ * July 2025 closed unless other `steps` are given; `accounts`/`tariffs` replace the folder's files.
+ */
+export function simulateArgs(
+  out: string,
+  {
+    dir = basic,
+    accounts = join(dir, "accounts.json"),
+    tariffs = join(dir, "tariffs.json"),
+    steps = [`ingest:${join(dir, "events.jsonl")}`, "close:2025-07"],
+  }: { dir?: string; accounts?: string; tariffs?: string; steps?: readonly string[] } = {},
+): string[] {
+  return [
+    "simulate",
+    "--accounts",
+    accounts,
+    "--tariffs",
+    tariffs,
+    ...steps.flatMap((s) => ["--step", s]),
+    "--out",
+    out,
+  ];
+}
+
+/**
+ * One local system (real clock) per describe block for the stack commands, and `billing` run
+ * against it as a configured stack (stackEnv); `env` may be replaced for a test and restored.
+ */
+export function useStackCommands() {
+  let system: LocalBillingSystem | undefined;
+  const ctx = {
+    env: {} as NodeJS.ProcessEnv,
+    get system(): LocalBillingSystem {
+      if (!system) throw new Error("the local system is not started (use it inside the block's tests)");
+      return system;
+    },
+    billing: (...args: string[]) => billing(args, ctx.env),
+  };
+  beforeAll(async () => {
+    system = await startLocalBillingSystem({ clock: systemClock });
+    ctx.env = stackEnv(system);
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+  return ctx;
+}

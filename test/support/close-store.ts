@@ -3,6 +3,11 @@
  * run makes, hold a run at a point, or make its finish step fail as a crash would. Every call still
  * reaches DynamoDB Local; nothing of storage is imitated.
  */
+import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import type { CloseDeps } from "../../shared/app/close-period.js";
+import { directoryOf, type IngestDeps } from "../../shared/app/ingest-usage.js";
+import type { BillingConfig } from "../../shared/core/config.js";
+import type { Clock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
 
 const WRITES = ["claimClose", "writeCloseLines", "finishClose", "markLate", "clearLate"] as const;
@@ -35,3 +40,17 @@ export function withPeriods(store: PeriodStore, override: Partial<PeriodStore>):
     },
   });
 }
+
+/** What the ingest and close use cases need, over one store and a fixed configuration. */
+export const closeAndIngestDeps = (
+  store: DynamoBillingStore,
+  clock: Clock,
+  config: BillingConfig,
+): CloseDeps & IngestDeps => ({
+  usage: store.usage,
+  accounts: directoryOf(config),
+  periods: store,
+  deadLetters: store,
+  clock,
+  config: async () => config,
+});

@@ -15,6 +15,7 @@ import {
   eventDataSchemas,
   type UsageEventType,
 } from "../../shared/contract/usage-event.js";
+import { parseTariffs } from "../../shared/core/config.js";
 import type { LedgerEventOf } from "../../shared/core/rating/types.js";
 
 /** What a test writes as the `data` of an event of type T (the schema's input: optional keys may be left out). */
@@ -64,6 +65,23 @@ export const v2025 = (rates: unknown[], packages: unknown[] = []) => ({
   rates,
   packages,
 });
+
+/**
+ * One tariff (default `std`, EUR) with one version in force from 2025 (`v2025`, or from
+ * `effectiveFrom`). Free of vitest, so the benchmarks build their tariffs with it too.
+ */
+export function stdTariffs(
+  rates: unknown[],
+  {
+    packages = [],
+    tariffId = "std",
+    currency = "EUR",
+    effectiveFrom,
+  }: { packages?: unknown[]; tariffId?: string; currency?: string; effectiveFrom?: string } = {},
+): Tariff[] {
+  const version = { ...v2025(rates, packages), ...(effectiveFrom === undefined ? {} : { effectiveFrom }) };
+  return parseTariffs([{ tariffId, currency, versions: [version] }]);
+}
 
 /**
  * `ev` for table-driven tests whose type is a row value: checked by the same schemas, at run time

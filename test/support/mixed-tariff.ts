@@ -1,4 +1,6 @@
+import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { type BillingConfig, parseTariffs } from "../../shared/core/config.js";
+import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { configOf } from "./scenario.js";
 
@@ -66,3 +68,11 @@ export const deliveredBy = (e: LedgerEvent, account: string) => {
   const { t: _t, ...envelope } = e;
   return { ...envelope, subject: account, id: `${account}-${e.id}` };
 };
+
+/** One twin account's invoice lines as CSV, account and line ids blanked: the twins' CSVs must be equal. */
+export const twinCsv = (lines: readonly InvoiceLine[], account: string): string =>
+  invoiceLinesToCsv(
+    sortInvoiceLines(
+      lines.filter((l) => l.account_id === account).map((l) => ({ ...l, account_id: "x", line_id: "" })),
+    ),
+  );

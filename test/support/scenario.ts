@@ -19,27 +19,17 @@ import type { AccountInput } from "../../shared/contract/accounts.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import type { Tariff } from "../../shared/contract/tariffs.js";
 import type { UsageEventType } from "../../shared/contract/usage-event.js";
-import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
+import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import type { PeriodId } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { type EnvelopeInput, type EventInput, v2025 } from "./events.js";
+import type { EnvelopeInput, EventInput } from "./events.js";
+
+export { stdTariffs } from "./events.js";
 
 // -------------------------------------------------------------------------------------------------
 // Configuration
 // -------------------------------------------------------------------------------------------------
-
-/** One tariff (default `std`, EUR) with one version in force from 2025 (`v2025`). */
-export function stdTariffs(
-  rates: unknown[],
-  {
-    packages = [],
-    tariffId = "std",
-    currency = "EUR",
-  }: { packages?: unknown[]; tariffId?: string; currency?: string } = {},
-): Tariff[] {
-  return parseTariffs([{ tariffId, currency, versions: [v2025(rates, packages)] }]);
-}
 
 /**
  * The configuration of these accounts on these tariffs; an id alone is an EUR account of that name
