@@ -29,6 +29,7 @@ import {
   sqsClient,
   storeDeps,
 } from "../shared/runtime/wiring.js";
+import { awaitQueueTaken } from "./await-ingested.js";
 import { parseExplain, runExplain } from "./explain.js";
 import { periodMarketplaceUsage, writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
@@ -201,6 +202,10 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
             },
           });
           console.error(`drained: ${r.processed} processed, ${r.failed} failed attempts`);
+        } else if (process.env.BILLING_STACK_DIR) {
+          // The local stack's poller runs the ingest handler: return once it has taken everything.
+          await awaitQueueTaken(sqs, url);
+          console.error("the local stack's ingest poller has taken every message");
         }
         return EXIT.ok;
       }
