@@ -213,7 +213,12 @@ describe("table grants proven against the functions' real requests", () => {
     );
     const scheduler = createCloseSchedulerHandler(
       closeSchedulerDeps(
-        { ...base, CLOSE_QUEUE_URL: system.queueUrls.close, CLOSE_GRACE_HOURS: 2 },
+        {
+          ...base,
+          CLOSE_QUEUE_URL: system.queueUrls.close,
+          CLOSE_GRACE_HOURS: 2,
+          EXPORTS_BUCKET: system.exportsBucket,
+        },
         clientsOf("closeScheduler"),
         clock,
       ),
@@ -372,6 +377,9 @@ describe("table grants proven against the functions' real requests", () => {
     "closeWorker dynamodb:DeleteItem SNAP#*",
     // period-index.ts closedAccount: a close request delivered again for a closed account (D25).
     "closeWorker dynamodb:GetItem PERIOD#*",
+    // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
+    "closeScheduler dynamodb:Query ACCT#*",
+    "closeScheduler dynamodb:GetItem ACCT#*",
   ];
 
   it("every granted (action, key prefix) is used by some request, but for the paths listed: no grant nothing needs", () => {
