@@ -369,6 +369,9 @@ describe("table grants proven against the functions' real requests", () => {
     "ingestUsage dynamodb:UpdateItem ID#*",
     // billing-table.ts putDeadLetter: a letter stored again under another subject moves its index.
     "ingestUsage dynamodb:DeleteItem DLA#*",
+    // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
+    "closeScheduler dynamodb:Query ACCT#*",
+    "closeScheduler dynamodb:GetItem ACCT#*",
     // report-chunks.ts: chunks a crashed earlier attempt of the same close wrote and this one did not
     // (looked for, Query, only when the claim was taken over from a crashed run: D24).
     "closeWorker dynamodb:Query REPORT#*",
@@ -377,9 +380,6 @@ describe("table grants proven against the functions' real requests", () => {
     "closeWorker dynamodb:DeleteItem SNAP#*",
     // period-index.ts closedAccount: a close request delivered again for a closed account (D25).
     "closeWorker dynamodb:GetItem PERIOD#*",
-    // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
-    "closeScheduler dynamodb:Query ACCT#*",
-    "closeScheduler dynamodb:GetItem ACCT#*",
   ];
 
   it("every granted (action, key prefix) is used by some request, but for the paths listed: no grant nothing needs", () => {
