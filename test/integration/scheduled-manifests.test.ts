@@ -112,14 +112,21 @@ describe("the close scheduler keeps each period's manifest current", () => {
   });
 
   it("writes the manifest on the run after a close, rewrites nothing when no close came, and lists a later close", async () => {
-    // kiritimati's January ends 2025-01-31T10:00Z: requested at 12:00 (no manifest yet: nothing closed).
+    // kiritimati's January ends 2025-01-31T10:00Z: requested at 12:00 (no manifest yet: nothing
+    // closed), with baker's December (the first sight of its zone: its latest due period).
     const first = await hourlyRun("2025-01-31T12:00:00Z");
-    expect(first.fannedOut).toEqual([{ zone: "Pacific/Kiritimati", period: "2025-01", enqueued: 1 }]);
+    expect(first.fannedOut).toEqual([
+      { zone: "Etc/GMT+12", period: "2024-12", enqueued: 1 },
+      { zone: "Pacific/Kiritimati", period: "2025-01", enqueued: 1 },
+    ]);
     expect(first.manifests).toEqual([]);
     expect((await scenario.system.store.getClose("kiritimati", "2025-01"))?.status).toBe("closed");
 
-    // The next hourly run writes January's manifest: the closed account with its objects' SHA-256.
-    expect((await hourlyRun("2025-01-31T13:00:00Z")).manifests).toEqual([{ period: "2025-01", accounts: 1 }]);
+    // The next hourly run writes both periods' manifests: the closed accounts with their objects' SHA-256.
+    expect((await hourlyRun("2025-01-31T13:00:00Z")).manifests).toEqual([
+      { period: "2024-12", accounts: 1 },
+      { period: "2025-01", accounts: 1 },
+    ]);
     const once = await januaryManifest();
     expect(once.accounts).toEqual(["kiritimati"]);
 
