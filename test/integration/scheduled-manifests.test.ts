@@ -9,37 +9,24 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { closeSchedulerDeps, createCloseSchedulerHandler } from "../../functions/close-scheduler/handler.js";
 import { s3Client } from "../../shared/adapters/s3/blob-store.js";
-import { parseAccounts } from "../../shared/core/config.js";
 import { manifestKey } from "../../shared/core/period-exports.js";
-import { stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
-const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }], {
-  effectiveFrom: "2024-12-01T00:00:00Z",
-});
 // UTC+14 and UTC−12: January ends 26 hours apart, so the second close comes a day after the first.
-const accounts = parseAccounts(
+const config = configOf(
+  stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }], { effectiveFrom: "2024-12-01T00:00:00Z" }),
   [
-    ["kiritimati", "Pacific/Kiritimati"],
-    ["baker", "Etc/GMT+12"],
-  ].map(([accountId, timezone]) => ({
-    accountId,
-    name: accountId,
-    currency: "EUR",
-    tariffId: "std",
-    timezone,
-  })),
-  tariffs,
+    { accountId: "kiritimati", timezone: "Pacific/Kiritimati" },
+    { accountId: "baker", timezone: "Etc/GMT+12" },
+  ],
 );
-const sms = (id: string, subject: string) =>
-  JSON.stringify({
-    specversion: "1.0",
-    id,
-    source: "/gw",
-    type: "sms.mt",
-    subject,
-    time: "2025-01-15T12:00:00Z",
-    data: { to: id, country: "TR", status: "submitted" },
-  });
+const sms = (subject: string) =>
+  usageBody(
+    "sms.mt",
+    "2025-01-15T12:00:00Z",
+    { to: subject, country: "TR", status: "submitted" },
+    { id: `${subject}-1`, subject },
+  );
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
 interface ObjectRef {
@@ -54,7 +41,7 @@ interface Manifest {
 }
 
 describe("the close scheduler keeps each period's manifest current", () => {
-  const scenario = useLocalSystem({ at: "2025-01-20T00:00:00Z", config: { accounts, tariffs } });
+  const scenario = useLocalSystem({ at: "2025-01-20T00:00:00Z", config });
   let s3: S3Client;
   let scheduler: ReturnType<typeof createCloseSchedulerHandler>;
 
@@ -108,7 +95,7 @@ describe("the close scheduler keeps each period's manifest current", () => {
         clock,
       ),
     );
-    await scenario.ingest(accounts.map((a) => sms(`${a.accountId}-1`, a.accountId)));
+    await scenario.ingest(config.accounts.map((a) => sms(a.accountId)));
   });
 
   it("writes the manifest on the run after a close, rewrites nothing when no close came, and lists a later close", async () => {
