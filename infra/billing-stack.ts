@@ -93,10 +93,15 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*"] },
   ],
-  // Lists the accounts of the due zones; keeps its per-zone cursor (D15).
+  // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
+  // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
+  // (UpdateItem); an account whose objects are missing is exported first (its close record, GetItem,
+  // and lines, Query, on ACCT#; its entry updated).
   closeScheduler: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*"] },
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["PERIOD#*"] },
   ],
   // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes) and looks
   // the account and its tariff up by key (never the whole configuration); writes only under its
@@ -452,10 +457,12 @@ export class BillingStack extends Stack {
       });
     }
     // Each close writes its account's objects by period (D25), multipart past 5 MB (KMS Decrypt too).
+    // The scheduler rewrites changed periods' manifests, exporting first any account missing its objects.
     for (const prefix of PERIOD_EXPORT_PREFIXES)
-      grantWithEnv(closeWorker.function, "EXPORTS_BUCKET", bucketName, (g) =>
-        grantObjectsPut(g, this.exportsBucket, this.key, prefix, { multipart: true }),
-      );
+      for (const f of [closeWorker, closeScheduler])
+        grantWithEnv(f.function, "EXPORTS_BUCKET", bucketName, (g) =>
+          grantObjectsPut(g, this.exportsBucket, this.key, prefix, { multipart: true }),
+        );
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
     this.scheduleDlq = secureQueue(this, "ScheduleDeadLetterQueue", {
@@ -592,10 +599,12 @@ export class BillingStack extends Stack {
         reason: "Dead letters' whole bodies are objects named by their SHA-256 under this one prefix",
       });
     for (const prefix of PERIOD_EXPORT_PREFIXES)
-      Validations.of(closeWorker.function.role!).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
-        reason: "Each close writes its account's objects under period=YYYY-MM/account=<id>/ of this prefix",
-      });
+      for (const f of [closeWorker, closeScheduler])
+        Validations.of(f.function.role!).acknowledge({
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
+          reason:
+            "A period's exports (and its manifest) are objects under period=YYYY-MM/ of this prefix, one per account",
+        });
     Validations.of(ingestUsage.function).acknowledge({
       id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
       reason:

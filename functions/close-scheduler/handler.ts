@@ -3,20 +3,30 @@
  * account on the close queue once the account's period has ended in its own time zone plus the
  * grace (CLOSE_GRACE_HOURS, default 2). Idempotent and resumable (shared/app/schedule-closes.ts).
  * Each run emits CloseAccountsOverdue: the accounts it enqueued more than CLOSE_OVERDUE_HOURS
- * after their period ended (alarmed, decisions D28).
+ * after their period ended (alarmed, decisions D28). After the fan-out, with EXPORTS_BUCKET set, it
+ * rewrites the manifest of each period whose exports changed since its manifest was written (D25).
  */
+import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoCloseScheduleStore } from "../../shared/adapters/dynamodb/close-schedule-store.js";
 import { SqsCloseQueue } from "../../shared/adapters/sqs/close-queue.js";
+import { type PeriodExportDeps, writeChangedManifests } from "../../shared/app/period-exports.js";
 import {
   type ScheduleClosesDeps,
   scheduleCloses,
   type ZoneFanOut,
 } from "../../shared/app/schedule-closes.js";
 import { overdueAccounts } from "../../shared/core/close-schedule.js";
+import type { PeriodId } from "../../shared/core/time.js";
 import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { closeSchedulerEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.js";
 import { createMetrics, publishCloseSchedule } from "../../shared/runtime/observability.js";
+import { exportObjects } from "../../shared/runtime/wiring.js";
+
+export interface CloseSchedulerDeps extends ScheduleClosesDeps {
+  /** The period index and the exports bucket, when one is configured: manifests kept current (D25). */
+  readonly manifests?: PeriodExportDeps | undefined;
+}
 
 export interface CloseSchedulerOptions {
   /** Hours after a period's end past which an account enqueued now is overdue. @default 6 */
@@ -25,26 +35,44 @@ export interface CloseSchedulerOptions {
   readonly onRun?: (run: { enqueued: number; overdue: number }) => void;
 }
 
-export function createCloseSchedulerHandler(deps: ScheduleClosesDeps, opts: CloseSchedulerOptions = {}) {
-  return async (_input?: unknown): Promise<{ fannedOut: ZoneFanOut[]; overdue: number }> => {
+export function createCloseSchedulerHandler(deps: CloseSchedulerDeps, opts: CloseSchedulerOptions = {}) {
+  return async (
+    _input?: unknown,
+  ): Promise<{
+    fannedOut: ZoneFanOut[];
+    overdue: number;
+    manifests: { period: PeriodId; accounts: number }[];
+  }> => {
     const fannedOut = await scheduleCloses(deps);
     const overdue = overdueAccounts(deps.clock.now(), fannedOut, opts.overdueHours ?? 6);
     opts.onRun?.({ enqueued: fannedOut.reduce((n, f) => n + f.enqueued, 0), overdue });
-    return { fannedOut, overdue };
+    // After the fan-out: the closes it requested run later; their manifests are the next run's.
+    const manifests = deps.manifests ? await writeChangedManifests(deps.manifests) : [];
+    return { fannedOut, overdue, manifests };
   };
 }
 
 /** The Lambda's wiring (also run by the grants test against DynamoDB Local). */
 export const closeSchedulerDeps = (
-  env: { BILLING_TABLE: string; CLOSE_QUEUE_URL: string; CLOSE_GRACE_HOURS: number },
-  clients: Pick<AwsClients, "dynamo" | "sqs">,
+  env: {
+    BILLING_TABLE: string;
+    CLOSE_QUEUE_URL: string;
+    CLOSE_GRACE_HOURS: number;
+    EXPORTS_BUCKET?: string | undefined;
+  },
+  clients: Pick<AwsClients, "dynamo" | "sqs"> & Partial<Pick<AwsClients, "endpoints" | "trace">>,
   clock: Clock = systemClock,
-): ScheduleClosesDeps => ({
-  schedule: new DynamoCloseScheduleStore(clients.dynamo, env.BILLING_TABLE),
-  queue: new SqsCloseQueue(clients.sqs, env.CLOSE_QUEUE_URL),
-  clock,
-  graceHours: env.CLOSE_GRACE_HOURS,
-});
+): CloseSchedulerDeps => {
+  const objects = clients.endpoints && exportObjects(clients.endpoints, env.EXPORTS_BUCKET, clients.trace);
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  return {
+    schedule: new DynamoCloseScheduleStore(clients.dynamo, env.BILLING_TABLE),
+    queue: new SqsCloseQueue(clients.sqs, env.CLOSE_QUEUE_URL),
+    clock,
+    graceHours: env.CLOSE_GRACE_HOURS,
+    manifests: objects && { periods: store, index: store, objects },
+  };
+};
 
 export const handler = lambdaEntry(closeSchedulerEnvironmentSchema, (env, clients) => {
   const metrics = createMetrics();

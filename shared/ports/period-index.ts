@@ -26,4 +26,13 @@ export interface PeriodIndex {
   markExported(entry: Required<PeriodIndexEntry>): Promise<void>;
   /** Periods for which at least one account was closed (or is being closed), in order. */
   closedPeriods(): Promise<PeriodId[]>;
+  /**
+   * Notes one more change of the period's exports (markExported notes it too, after the entry): a
+   * re-delivered close notes it again, so a crash between the entry and the note is repaired.
+   */
+  notePeriodChanged(period: PeriodId): Promise<void>;
+  /** The periods whose exports changed since their manifest was written, with their change count. */
+  periodsToManifest(): Promise<{ period: PeriodId; changes: number }[]>;
+  /** Records that the period's manifest was written from the index as of `changes` changes. */
+  markManifested(period: PeriodId, changes: number): Promise<void>;
 }

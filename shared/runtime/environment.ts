@@ -36,6 +36,8 @@ export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
   CLOSE_GRACE_HOURS: closeGraceHours,
   /** A period not closed this many hours after its end in the account's zone is overdue (D28). */
   CLOSE_OVERDUE_HOURS: z.coerce.number().int().min(1).max(MAX_CLOSE_GRACE_HOURS).default(6),
+  /** Set: each run rewrites the manifests of the periods whose exports changed (D25). */
+  EXPORTS_BUCKET: z.string().min(1).optional(),
 });
 /** The close worker writes each close's objects to the exports bucket by period (D25) when set. */
 export const closeWorkerEnvironmentSchema = baseEnvironmentSchema.extend({

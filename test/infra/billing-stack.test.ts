@@ -260,10 +260,16 @@ describe("BillingStack", () => {
         [["kms:GenerateDataKey"], key, via("s3")],
       ],
       closeScheduler: [
-        [["dynamodb:Query"], table, keys("CFG#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem"], table, keys("SCHED#*")],
+        [["dynamodb:GetItem"], table, keys("ACCT#*")],
+        [["dynamodb:UpdateItem"], table, keys("PERIOD#*")],
         tableKey(true),
         [["sqs:SendMessage"], arnOf(stack.closeQueue)],
+        // Manifests by period (D25), and the objects of an account missing them.
+        [["s3:PutObject"], objectsUnder("invoice-lines/")],
+        [["s3:PutObject"], objectsUnder("close-reports/")],
+        [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
       ],
       closeWorker: [
         [
@@ -513,7 +519,7 @@ describe("BillingStack", () => {
     expect(allows(statementsOf("ingestUsage"), "s3:PutObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:GetObject", objects)).toBe(true);
     expect(allows(statementsOf("deadLetter"), "s3:PutObject", objects)).toBe(false);
-    for (const name of ["closeScheduler", "marketplaceReporter"] as const) {
+    for (const name of ["marketplaceReporter"] as const) {
       expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.exportsBucket));
       expect(bucketVar(name)).toBeUndefined();
     }
@@ -524,6 +530,11 @@ describe("BillingStack", () => {
     expect(allows(statementsOf("closeWorker"), "s3:PutObject", objects)).toBe(false);
     expect(allows(statementsOf("closeWorker"), "s3:GetObject", under("invoice-lines/"))).toBe(false);
     expect(bucketVar("closeWorker")).toEqual({ Ref: id(stack.exportsBucket) });
+    // The close scheduler keeps the manifests by period current (D25): the same two prefixes, no read.
+    expect(allows(statementsOf("closeScheduler"), "s3:PutObject", under("invoice-lines/"))).toBe(true);
+    expect(allows(statementsOf("closeScheduler"), "s3:PutObject", objects)).toBe(false);
+    expect(allows(statementsOf("closeScheduler"), "s3:GetObject", under("invoice-lines/"))).toBe(false);
+    expect(bucketVar("closeScheduler")).toEqual({ Ref: id(stack.exportsBucket) });
     template.hasResourceProperties("AWS::S3::Bucket", {
       LifecycleConfiguration: {
         Rules: [

@@ -213,7 +213,12 @@ describe("table grants proven against the functions' real requests", () => {
     );
     const scheduler = createCloseSchedulerHandler(
       closeSchedulerDeps(
-        { ...base, CLOSE_QUEUE_URL: system.queueUrls.close, CLOSE_GRACE_HOURS: 2 },
+        {
+          ...base,
+          CLOSE_QUEUE_URL: system.queueUrls.close,
+          CLOSE_GRACE_HOURS: 2,
+          EXPORTS_BUCKET: system.exportsBucket,
+        },
         clientsOf("closeScheduler"),
         clock,
       ),
@@ -364,6 +369,9 @@ describe("table grants proven against the functions' real requests", () => {
     "ingestUsage dynamodb:UpdateItem ID#*",
     // billing-table.ts putDeadLetter: a letter stored again under another subject moves its index.
     "ingestUsage dynamodb:DeleteItem DLA#*",
+    // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
+    "closeScheduler dynamodb:Query ACCT#*",
+    "closeScheduler dynamodb:GetItem ACCT#*",
     // report-chunks.ts: chunks a crashed earlier attempt of the same close wrote and this one did not
     // (looked for, Query, only when the claim was taken over from a crashed run: D24).
     "closeWorker dynamodb:Query REPORT#*",

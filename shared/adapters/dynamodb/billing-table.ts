@@ -277,10 +277,23 @@ export class DynamoBillingStore
     // Also noted here: an entry created by a repair (a close from before the index) lists its period.
     await periodIndex.notePeriod(this.doc, this.table, entry.period);
     await periodIndex.markExported(this.doc, this.table, entry);
+    await this.notePeriodChanged(entry.period);
   }
 
   closedPeriods(): Promise<PeriodId[]> {
     return periodIndex.closedPeriods(this.doc, this.table);
+  }
+
+  notePeriodChanged(period: PeriodId): Promise<void> {
+    return periodIndex.notePeriod(this.doc, this.table, period, { changed: true });
+  }
+
+  periodsToManifest(): Promise<{ period: PeriodId; changes: number }[]> {
+    return periodIndex.periodsToManifest(this.doc, this.table);
+  }
+
+  markManifested(period: PeriodId, changes: number): Promise<void> {
+    return periodIndex.markManifested(this.doc, this.table, period, changes);
   }
 
   async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {

@@ -4,14 +4,17 @@
  * | item                 | pk                          | sk                  | attributes                         |
  * |----------------------|-----------------------------|---------------------|------------------------------------|
  * | account closed in P  | PERIOD#<period>#<shard 0-15>| <accountId>         | accountId, period, closedAt, exports |
- * | period with closes   | PERIOD#LIST                 | <period>            | period                             |
+ * | period with closes   | PERIOD#LIST                 | <period>            | period, changes, manifested        |
  *
  * The shard is a hash of the account id, so a period's entries spread over 16 partition keys; the
  * entry is put in the transaction that marks the close record closed (billing-table.ts finishClose).
- * A period's accounts are 16 Queries, whatever else the table holds.
+ * A period's accounts are 16 Queries, whatever else the table holds. `changes` counts the exports
+ * recorded for the period (ADD 1 after each entry's objects are noted), `manifested` the count its
+ * manifest was last written at: the close scheduler rewrites the manifests where they differ (D25).
  */
 import { createHash } from "node:crypto";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AccountExports } from "../../core/period-exports.js";
 import type { PeriodId } from "../../core/time.js";
 import type { PeriodIndexEntry } from "../../ports/period-index.js";
@@ -37,13 +40,26 @@ export const periodIndexPut = (table: string, accountId: string, period: PeriodI
   Put: { TableName: table, Item: { ...periodIndexKey(accountId, period), accountId, period, closedAt } },
 });
 
-/** Notes that the period has closes (idempotent; before the close's transaction, outside it: no contention). */
+/**
+ * Notes that the period has closes (idempotent; before the close's transaction, outside it: no
+ * contention); `changed`: one more export recorded, so its manifest is due. An update, never a put:
+ * the counts on the item survive.
+ */
 export async function notePeriod(
   doc: DynamoDBDocumentClient,
   table: string,
   period: PeriodId,
+  opts: { changed?: boolean } = {},
 ): Promise<void> {
-  await doc.send(new PutCommand({ TableName: table, Item: { pk: PERIOD_LIST, sk: period, period } }));
+  await doc.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { pk: PERIOD_LIST, sk: period },
+      UpdateExpression: opts.changed ? "SET #p = :p ADD changes :one" : "SET #p = :p",
+      ExpressionAttributeNames: { "#p": "period" },
+      ExpressionAttributeValues: { ":p": period, ...(opts.changed ? { ":one": 1 } : {}) },
+    }),
+  );
 }
 
 const toEntry = (i: Record<string, unknown>): PeriodIndexEntry => ({
@@ -110,11 +126,51 @@ export async function markExported(
   );
 }
 
-export async function closedPeriods(doc: DynamoDBDocumentClient, table: string): Promise<PeriodId[]> {
-  const items = await queryAll(doc, table, {
+const periodList = (doc: DynamoDBDocumentClient, table: string) =>
+  queryAll(doc, table, {
     KeyConditionExpression: "pk = :pk",
     ExpressionAttributeValues: { ":pk": PERIOD_LIST },
     ConsistentRead: true,
   });
-  return items.map((i) => String(i.sk)).sort();
+
+export async function closedPeriods(doc: DynamoDBDocumentClient, table: string): Promise<PeriodId[]> {
+  return (await periodList(doc, table)).map((i) => String(i.sk)).sort();
+}
+
+/** The periods whose exports changed since their manifest was written (one Query: a row per period). */
+export async function periodsToManifest(
+  doc: DynamoDBDocumentClient,
+  table: string,
+): Promise<{ period: PeriodId; changes: number }[]> {
+  return (await periodList(doc, table))
+    .map((i) => ({
+      period: String(i.sk),
+      changes: Number(i.changes ?? 0),
+      manifested: Number(i.manifested ?? 0),
+    }))
+    .filter((p) => p.changes > p.manifested)
+    .map(({ period, changes }) => ({ period, changes }))
+    .sort((a, b) => (a.period < b.period ? -1 : 1));
+}
+
+/** Records that the manifest reflects `changes` exports (never moves back: a slower run loses). */
+export async function markManifested(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  period: PeriodId,
+  changes: number,
+): Promise<void> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: PERIOD_LIST, sk: period },
+        UpdateExpression: "SET manifested = :c",
+        ConditionExpression: "attribute_not_exists(manifested) OR manifested < :c",
+        ExpressionAttributeValues: { ":c": changes },
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof ConditionalCheckFailedException)) throw e;
+  }
 }
