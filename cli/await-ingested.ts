@@ -7,13 +7,9 @@
  * `stallMs` (the stack's poller is not running), naming what is left.
  */
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { EMPTY_COUNTERS as COUNTERS } from "../local/event-source-poller.js";
 import { BillingError } from "../shared/core/errors.js";
-
-const COUNTERS = [
-  "ApproximateNumberOfMessages",
-  "ApproximateNumberOfMessagesNotVisible",
-  "ApproximateNumberOfMessagesDelayed",
-] as const;
+import { MINUTE } from "../shared/core/time.js";
 
 export class IngestNotTakenError extends BillingError {
   override readonly name = "IngestNotTakenError";
@@ -24,7 +20,7 @@ export async function awaitQueueTaken(
   queueUrl: string,
   opts: { stallMs?: number; pollMs?: number } = {},
 ): Promise<void> {
-  const stallMs = opts.stallMs ?? 5 * 60_000;
+  const stallMs = opts.stallMs ?? 5 * MINUTE;
   const pollMs = opts.pollMs ?? 200;
   let last = "";
   let since = Date.now();

@@ -78,7 +78,8 @@ const STALL_CYCLES = 600;
 
 /** Nominal invocation budget for context.getRemainingTimeInMillis() (the stack's ingest timeout). */
 const FUNCTION_TIMEOUT_MS = 30_000;
-const EMPTY_COUNTERS = [
+/** The queue attributes that are all zero when a queue is empty (visible, in flight, delayed). */
+export const EMPTY_COUNTERS = [
   "ApproximateNumberOfMessages",
   "ApproximateNumberOfMessagesNotVisible",
   "ApproximateNumberOfMessagesDelayed",

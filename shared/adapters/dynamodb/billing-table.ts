@@ -19,7 +19,6 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
-  TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -50,7 +49,14 @@ import type {
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import { readExplanation, writeExplanations } from "./explanations.js";
-import { isConditionFailure, isTransactionRace, queryAll, scanAll, writeUnderClaim } from "./paginate.js";
+import {
+  isConditionFailure,
+  isTransactionRace,
+  queryAll,
+  scanAll,
+  transactUnderClaim,
+  writeUnderClaim,
+} from "./paginate.js";
 import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
@@ -236,32 +242,19 @@ export class DynamoBillingStore
     report: unknown,
   ): Promise<boolean> {
     await periodIndex.notePeriod(this.doc, this.table, period);
-    try {
-      // The record closed and the account entered in the period index (D25), atomically.
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: closeKey(accountId, period),
-                UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
-                ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
-              },
-            },
-            periodIndex.periodIndexPut(this.table, accountId, period, at),
-          ],
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (
-        e instanceof TransactionCanceledException &&
-        e.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
-      )
-        return false;
-      throw e;
-    }
+    // The record closed (its condition: `owner` still holds the claim) and the account entered in
+    // the period index (D25), atomically.
+    return transactUnderClaim(this.doc, [
+      {
+        Update: {
+          TableName: this.table,
+          Key: closeKey(accountId, period),
+          UpdateExpression: "SET #s = :closed, closedAt = :at, report = :report REMOVE leaseUntil",
+          ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
+        },
+      },
+      periodIndex.periodIndexPut(this.table, accountId, period, at),
+    ]);
   }
 
   // ---- PeriodIndex (D25): period-index.ts ----

@@ -59,16 +59,15 @@ export const isTransactionRace = (e: unknown): boolean =>
 export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
 /**
- * Writes `items` in one transaction after `claimCheck` (the condition that this run still holds the
- * close claim, G7). False when that check failed: the claim was lost and nothing was written.
+ * Writes `items` in one transaction whose first item holds the condition that this run still holds
+ * the close claim (G7). False when that condition failed: the claim was lost and nothing was written.
  */
-export async function writeUnderClaim(
+export async function transactUnderClaim(
   doc: DynamoDBDocumentClient,
-  claimCheck: TransactItem,
   items: readonly TransactItem[],
 ): Promise<boolean> {
   try {
-    await doc.send(new TransactWriteCommand({ TransactItems: [claimCheck, ...items] }));
+    await doc.send(new TransactWriteCommand({ TransactItems: [...items] }));
     return true;
   } catch (e) {
     if (
@@ -79,3 +78,10 @@ export async function writeUnderClaim(
     throw e;
   }
 }
+
+/** `items` in one transaction after `claimCheck`: false when the claim was lost (transactUnderClaim). */
+export const writeUnderClaim = (
+  doc: DynamoDBDocumentClient,
+  claimCheck: TransactItem,
+  items: readonly TransactItem[],
+): Promise<boolean> => transactUnderClaim(doc, [claimCheck, ...items]);
