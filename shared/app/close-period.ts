@@ -28,9 +28,9 @@ import {
 
 export { UnknownAccountError };
 
-import { type RecheckedPeriod, writeCloseExplanations } from "./explain-lines.js";
-import { exportAfterClose } from "./period-exports.js";
-import { rateForward, snapshotAfter } from "./rate-account-period.js";
+import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
+import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
+import { noStatefulHistory, rateForward, snapshotAfter } from "./rate-account-period.js";
 
 /**
  * How long a close run's claim on an account-period lasts: longer than any run can live (the close
@@ -153,8 +153,8 @@ async function closeThenExport(
   periodId: PeriodId,
   deps: CloseDeps,
 ): Promise<AccountCloseOutcome> {
-  const outcome = await closeAccountPeriod(account, tariff, periodId, deps);
-  if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome);
+  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, deps);
+  if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
   return outcome;
 }
 
@@ -163,7 +163,7 @@ async function closeAccountPeriod(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
-): Promise<AccountCloseOutcome> {
+): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
   // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();
@@ -173,8 +173,8 @@ async function closeAccountPeriod(
     { owner, startedAt, leaseUntil: startedAt + CLOSE_LEASE_MS },
     startedAt,
   );
-  if (claim.kind === "closed") return alreadyClosed(claim.record);
-  if (claim.kind === "claimed-by-other") return beingClosed(claim.record);
+  if (claim.kind === "closed") return { outcome: alreadyClosed(claim.record) };
+  if (claim.kind === "claimed-by-other") return { outcome: beingClosed(claim.record) };
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
   // One period's state (D14, rate-account-period.ts): this period's counters and raw events (and
@@ -260,7 +260,7 @@ async function closeAccountPeriod(
     suspenseCarried,
     fresh: claim.takenOver === false,
   });
-  if (!lists) return lostClaim(account.accountId, periodId, deps);
+  if (!lists) return { outcome: await lostClaim(account.accountId, periodId, deps) };
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,
@@ -286,27 +286,38 @@ async function closeAccountPeriod(
   };
   // Lines, then the record, each only while this run holds the claim: a crash in between leaves the
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
-  const lost = () => lostClaim(account.accountId, periodId, deps);
+  const lost = async () => ({ outcome: await lostClaim(account.accountId, periodId, deps) });
   // A fresh claim (no earlier run's record) means no earlier attempt wrote lines to replace. The
   // period's usage marker is flagged closed with the lines: later closes need not read its record (D24).
   const fresh = claim.takenOver === false;
   const flagUsage = usagePeriods.some((p) => p.period === periodId && !p.closed);
-  if (!(await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted, { fresh, flagUsage })))
-    return lost();
-  // Each line's explanation (D26), keyed by its deterministic id: a redone close writes the same items.
-  const explained = { account, tariff, periodId, rating, rechecked, lines: sorted };
-  if (!(await writeCloseExplanations(deps, owner, explained))) return lost();
-  // The snapshot at the next period's start (D14), under the claim, before the record: the next close reads it.
-  await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
+  // Each line's explanation (D26), keyed by its deterministic id, in the lines' own transactions: a
+  // redone close writes the same items.
+  const explanations = deps.explanations
+    ? await explainClose(deps, { account, tariff, periodId, rating, rechecked, lines: sorted })
+    : [];
+  const written = await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted, {
+    fresh,
+    flagUsage,
+    explanations,
+  });
+  if (!written) return lost();
+  // The snapshot at the next period's start (D14), under the claim, before the record: the next close
+  // reads it. None for an account that never had a stateful event: the next close derives it (D31).
+  const next = snapshotAfter(account, forward.state);
+  if (!noStatefulHistory(usagePeriods, periodId)) await deps.usage.putSnapshot(account.accountId, next);
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
-  if (!(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report))) return lost();
+  // With an exports bucket the period is listed when the account's objects are recorded (D25, D31).
+  const listPeriod = deps.exports === undefined;
+  if (!(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, { listPeriod })))
+    return lost();
   for (const l of late)
     if (!stillSuspended.includes(l.period))
       await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
-  return report;
+  return { outcome: report, closed: { report, closedAt, lines: sorted } };
 }
 
 /** Lease passed while this run was alive and another run took over: it owns the period now. */

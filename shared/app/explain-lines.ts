@@ -36,23 +36,12 @@ export interface CloseExplanationInput {
 export interface ExplainDeps {
   readonly usage: Pick<UsageStore, "rawEventsStoredSince">;
   readonly periods: Pick<PeriodStore, "getClose">;
-  readonly explanations?: ExplanationStore;
 }
 
 /**
- * Builds and stores the explanation of every line of a close, under the close's claim (after the
- * lines, before the close record). True when written (or no explanation store is wired).
+ * The explanation of every line of a close, built from what it rated; the close writes them with
+ * its lines, under its claim (PeriodStore.writeCloseLines, D31).
  */
-export async function writeCloseExplanations(
-  deps: ExplainDeps,
-  owner: string,
-  input: CloseExplanationInput,
-): Promise<boolean> {
-  if (!deps.explanations) return true;
-  const explanations = await explainClose(deps, input);
-  return deps.explanations.writeExplanations(input.account.accountId, input.periodId, owner, explanations);
-}
-
 export async function explainClose(
   deps: ExplainDeps,
   input: CloseExplanationInput,

@@ -52,12 +52,19 @@ export async function closedAccountLines(
   );
 }
 
+/** What an account's close of a period committed: its report, when, and the lines it emitted. */
+export interface ClosedAccount {
+  readonly report: AccountCloseReport;
+  readonly closedAt: number;
+  readonly lines: readonly InvoiceLine[];
+}
+
 /** An account's closed period as stored (report and lines), or undefined when it is not closed. */
 export async function readClosedAccount(
   periods: ClosedStateReader,
   accountId: string,
   period: PeriodId,
-): Promise<{ report: AccountCloseReport; closedAt: number; lines: InvoiceLine[] } | undefined> {
+): Promise<ClosedAccount | undefined> {
   const close = await periods.getClose(accountId, period);
   if (close?.status !== "closed" || !close.report) return undefined;
   const report = close.report as AccountCloseReport;
@@ -73,7 +80,7 @@ async function writeAccountObjects(
   deps: PeriodExportDeps,
   accountId: string,
   period: PeriodId,
-  closed: { report: AccountCloseReport; closedAt: number; lines: InvoiceLine[] },
+  closed: ClosedAccount,
 ): Promise<AccountExports> {
   const keys = accountExportKeys(period, accountId);
   const { objects } = deps;
@@ -107,12 +114,21 @@ export async function exportClosedAccount(
 }
 
 /**
- * After a close outcome: a new close exports at once; an `already-closed` one (a re-delivered close
- * request, a re-run) exports only if its entry has no objects yet — the repair of a crash between the
- * close and its exports. A close held by another run exports nothing.
+ * After a close outcome: a new close exports at once, from what it committed (`closed`: the objects
+ * are a pure function of it, byte for byte what a read back gives, D31); an `already-closed` one (a
+ * re-delivered close request, a re-run) exports only if its entry has no objects yet — the repair of
+ * a crash between the close and its exports. A close held by another run exports nothing.
  */
-export async function exportAfterClose(deps: PeriodExportDeps, outcome: AccountCloseOutcome): Promise<void> {
+export async function exportAfterClose(
+  deps: PeriodExportDeps,
+  outcome: AccountCloseOutcome,
+  closed?: ClosedAccount,
+): Promise<void> {
   if (outcome.status === "being-closed") return;
+  if (outcome.status === "closed" && closed) {
+    await writeAccountObjects(deps, outcome.accountId, outcome.period, closed);
+    return;
+  }
   const exported = await exportClosedAccount(deps, outcome.accountId, outcome.period, {
     force: outcome.status === "closed",
   });

@@ -34,6 +34,8 @@ export async function snapshotAtStart(
   periodId: PeriodId,
   usagePeriods: readonly UsagePeriod[],
 ): Promise<CarriedFacts> {
+  // Without any stateful event up to the period, the snapshot is the empty one: no read (D31).
+  if (noStatefulHistory(usagePeriods, periodId)) return carryOver(account, periodId, []);
   const stored = await usage.snapshotAt(account.accountId, periodId);
   if (stored) return stored;
   const start = periodWindow(periodId, account.timezone).start;
@@ -49,6 +51,15 @@ export async function snapshotAtStart(
     events.filter((e) => e.t < start),
   );
 }
+
+/**
+ * True when no raw (stateful) event of the account was stored in any period up to `periodId`: every
+ * such usage marker records its page shards (D24) and none has one. The snapshot at the start of
+ * the period after it is then the empty one (carried facts come only from stateful events), so a
+ * counters-only account's close neither reads nor writes a snapshot (D31).
+ */
+export const noStatefulHistory = (usagePeriods: readonly UsagePeriod[], periodId: PeriodId): boolean =>
+  usagePeriods.every((p) => p.period > periodId || (p.pageShards !== undefined && p.pageShards.length === 0));
 
 /** The period's own raw events (and the look-ahead's), counters, and the snapshot at its start. */
 export async function loadPeriodState(

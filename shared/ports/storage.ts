@@ -5,6 +5,7 @@
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
 import { BillingError } from "../core/errors.js";
+import type { LineExplanation } from "../core/rating/explain/explain.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 
@@ -74,12 +75,15 @@ export interface PeriodStore {
     /**
      * `fresh`: no earlier attempt at this period wrote lines (a fresh claim), so none are looked for.
      * `flagUsage`: the period's usage marker (which exists) is flagged closed with the lines (D24).
+     * `explanations`: each line's explanation (D26), written in the same transactions (D31).
      */
-    opts?: { fresh?: boolean; flagUsage?: boolean },
+    opts?: { fresh?: boolean; flagUsage?: boolean; explanations?: readonly LineExplanation[] },
   ): Promise<boolean>;
   /**
    * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
-   * enters the account in the period index (period-index.ts, D25) in the same write.
+   * enters the account in the period index (period-index.ts, D25) in the same write. `listPeriod`
+   * (default true) also lists the period among those with closes; false when the account's exports,
+   * recorded next, list it (PeriodIndex.markExported, D31).
    */
   finishClose(
     accountId: string,
@@ -87,6 +91,7 @@ export interface PeriodStore {
     owner: string,
     at: number,
     report: unknown,
+    opts?: { listPeriod?: boolean },
   ): Promise<boolean>;
   /** Marks a closed period as having received late events (G7). */
   markLate(accountId: string, period: PeriodId, at: number): Promise<void>;

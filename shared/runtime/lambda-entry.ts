@@ -4,12 +4,12 @@
  * cold start, not an event); the SDK clients are made once and traced (Powertools Tracer: a
  * subsegment per AWS call); the handler is built once and wrapped in the two middlewares that do
  * something: the invocation's segment (Tracer) and the Lambda context on every log line (Logger).
- * Tracer is a no-op outside Lambda (tests, local stack, CLI).
+ * Tracer is loaded only in Lambda: it brings the X-Ray SDK, whose async hook (cls-hooked) slows every
+ * promise of the process about tenfold, and outside Lambda it would trace nothing (tests, local
+ * stack, CLI: docs/performance.md).
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { Tracer } from "@aws-lambda-powertools/tracer";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
@@ -22,8 +22,21 @@ import { dynamoClient, type Endpoints, sqsClient } from "./wiring.js";
 
 /** JSON log lines; LOG_LEVEL and POWERTOOLS_SERVICE_NAME (set by infra) are read from the environment. */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+const inLambda = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+
 /** X-Ray segments of the invocation and its AWS calls (active tracing is on in BillingFunction). */
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+async function loadTracing() {
+  const [{ Tracer }, { captureLambdaHandler }] = await Promise.all([
+    import("@aws-lambda-powertools/tracer"),
+    import("@aws-lambda-powertools/tracer/middleware"),
+  ]);
+  const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
+  return {
+    traceClient: <C extends object>(client: C): C => tracer.captureAWSv3Client(client),
+    middleware: captureLambdaHandler(tracer),
+  };
+}
+const tracing = inLambda ? await loadTracing() : undefined;
 
 /** The SDK clients a function's wiring uses; `trace` instruments any other client it makes. */
 export interface AwsClients {
@@ -59,13 +72,13 @@ export function lambdaEntry<S extends typeof baseEnvironmentSchema, E, R>(
   let built: LambdaHandler<E, R> | undefined;
   const init = () => {
     const env = parseEnvironment(schema);
-    const clients = awsClients(env, (c) => tracer.captureAWSv3Client(c));
-    built = middy(build(env, clients))
-      .use(captureLambdaHandler(tracer))
-      .use(injectLambdaContext(logger)) as unknown as LambdaHandler<E, R>;
+    const clients = awsClients(env, tracing?.traceClient);
+    const handler = middy(build(env, clients));
+    if (tracing) handler.use(tracing.middleware);
+    built = handler.use(injectLambdaContext(logger)) as unknown as LambdaHandler<E, R>;
     return built;
   };
   // In Lambda: at init, so a configuration error is a failed cold start with its message.
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME) init();
+  if (inLambda) init();
   return (event, context) => (built ?? init())(event, context);
 }

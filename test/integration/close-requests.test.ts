@@ -167,6 +167,35 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1); // June's record
   });
 
+  it("a counters-only account's close neither reads nor writes a snapshot; its first stateful events still rate (D31)", async () => {
+    const clock = new VirtualClock(Date.parse("2025-09-01T02:00:00Z"));
+    const t = await freshTable(clock);
+    await t.ingest(sms("j1", "wide", "2025-07-10T09:00:00Z"));
+    const from = t.calls.length;
+    await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
+    // Markers, late markers, the counter shard, conflicts, rejected messages: no snapshot Query.
+    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(5);
+    // The claim only: no snapshot PutItem.
+    expect(t.calls.slice(from).filter((c) => c === "PutItemCommand")).toHaveLength(1);
+    expect(await t.store.usage.snapshotAt("wide", "2025-08")).toBeUndefined();
+
+    // August brings stateful events: the snapshot at its start is derived (empty), the close rates them
+    // and writes September's snapshot, which carries nothing open (a messenger user is per month).
+    await t.ingest(
+      batch([
+        sms("a1", "wide", "2025-08-10T09:00:00Z"),
+        messenger("am1", "wide", "2025-08-11T09:00:00Z", "u1"),
+        messenger("am2", "wide", "2025-08-12T09:00:00Z", "u2"),
+      ]),
+    );
+    const [august] = await closePeriod("2025-08", t.deps, { accountIds: ["wide"] });
+    expect(august && isCloseReport(august) ? august.totals.amount : undefined).toBe("0.21"); // 0.01 + 2 × 0.10
+    expect(await t.store.usage.snapshotAt("wide", "2025-09")).toMatchObject({
+      period: "2025-09",
+      events: [],
+    });
+  });
+
   it("a crash between two transactions of lines: the redo after the lease writes each line once", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
     const t = await freshTable(clock);

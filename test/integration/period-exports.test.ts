@@ -21,7 +21,12 @@ import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/bi
 import { periodIndexKey } from "../../shared/adapters/dynamodb/period-index.js";
 import { s3Client } from "../../shared/adapters/s3/blob-store.js";
 import { S3ExportObjects } from "../../shared/adapters/s3/export-objects.js";
-import { readClosedAccount, readClosedPeriod, writePeriodManifest } from "../../shared/app/period-exports.js";
+import {
+  exportClosedAccount,
+  readClosedAccount,
+  readClosedPeriod,
+  writePeriodManifest,
+} from "../../shared/app/period-exports.js";
 import { readPeriodBilling } from "../../shared/app/period-report.js";
 import { invoiceLineColumns, invoiceLineSchema } from "../../shared/contract/invoice-line.js";
 import { accountExportKeys, manifestKey } from "../../shared/core/period-exports.js";
@@ -136,6 +141,11 @@ describe("exports by period in the bucket", () => {
             bytes: Buffer.byteLength(body),
             sha256: sha256(body),
           });
+        // The close wrote them from what it committed (D31): a re-export read back from the table
+        // gives the same bytes.
+        expect(await exportClosedAccount(exportDeps(), accountId, period, { force: true })).toEqual(
+          entry?.exports,
+        );
         adjustments += lines.filter((l) => l.line_type === "adjustment").length;
       }
     // August's close billed late July events as adjustments: they are in August's objects.

@@ -48,17 +48,10 @@ import type {
   ReportChunk,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
-import { readExplanation, writeExplanations } from "./explanations.js";
-import {
-  isConditionFailure,
-  isTransactionRace,
-  queryAll,
-  scanAll,
-  transactUnderClaim,
-  writeUnderClaim,
-} from "./paginate.js";
+import { explanationPuts, readExplanation } from "./explanations.js";
+import { isConditionFailure, isTransactionRace, queryAll, scanAll, transactUnderClaim } from "./paginate.js";
 import * as periodIndex from "./period-index.js";
-import { readReportChunk, writeReportChunks } from "./report-chunks.js";
+import { readReportChunk, writeAllUnderClaim, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
@@ -187,7 +180,7 @@ export class DynamoBillingStore
     period: PeriodId,
     owner: string,
     lines: InvoiceLine[],
-    opts: { fresh?: boolean; flagUsage?: boolean } = {},
+    opts: { fresh?: boolean; flagUsage?: boolean; explanations?: readonly LineExplanation[] } = {},
   ): Promise<boolean> {
     const lineKey = (l: InvoiceLine) => ({
       pk: acct(accountId),
@@ -207,31 +200,36 @@ export class DynamoBillingStore
           })
         ).filter((i) => !writing.has(String(i.sk)));
     const writes = [
-      ...lines.map((l) => ({ Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } })),
-      ...stale.map((i) => ({ Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } })),
+      ...lines.map((l) => ({
+        item: { Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } },
+        bytes: JSON.stringify(l).length + 200,
+      })),
+      ...stale.map((i) => ({
+        item: { Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } },
+        bytes: 200,
+      })),
       // The usage marker (usage-store.ts), flagged closed: a later close skips this period's record (D24).
       ...(opts.flagUsage
         ? [
             {
-              Update: {
-                TableName: this.table,
-                Key: { pk: acct(accountId), sk: `USAGE#${period}` },
-                UpdateExpression: "SET closed = :t",
-                ExpressionAttributeValues: { ":t": true },
+              item: {
+                Update: {
+                  TableName: this.table,
+                  Key: { pk: acct(accountId), sk: `USAGE#${period}` },
+                  UpdateExpression: "SET closed = :t",
+                  ExpressionAttributeValues: { ":t": true },
+                },
               },
+              bytes: 200,
             },
           ]
         : []),
+      // Each line's explanation (D26) in the same transactions: a small close is one write (D31).
+      ...explanationPuts(this.table, accountId, period, opts.explanations ?? []),
     ];
     // Every write in a transaction with a check that this run still holds the claim: a closed period,
     // or one another run took over, is never written (G7: closed periods are immutable).
-    const claimCheck = {
-      ConditionCheck: { TableName: this.table, Key: closeKey(accountId, period), ...heldBy(owner) },
-    };
-    // 99 writes and the claim check per transaction (DynamoDB's limit: 100 items, 4 MB; a line is < 2 KB).
-    for (let i = 0; i < writes.length; i += 99)
-      if (!(await writeUnderClaim(this.doc, claimCheck, writes.slice(i, i + 99)))) return false;
-    return true;
+    return writeAllUnderClaim(this.doc, this.claimCheck(accountId, period, owner), writes);
   }
 
   async finishClose(
@@ -240,8 +238,9 @@ export class DynamoBillingStore
     owner: string,
     at: number,
     report: unknown,
+    opts: { listPeriod?: boolean } = {},
   ): Promise<boolean> {
-    await periodIndex.notePeriod(this.doc, this.table, period);
+    if (opts.listPeriod !== false) await periodIndex.notePeriod(this.doc, this.table, period);
     // The record closed (its condition: `owner` still holds the claim) and the account entered in
     // the period index (D25), atomically.
     return transactUnderClaim(this.doc, [
@@ -267,9 +266,9 @@ export class DynamoBillingStore
   }
 
   async markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
-    // Also noted here: an entry created by a repair (a close from before the index) lists its period.
-    await periodIndex.notePeriod(this.doc, this.table, entry.period);
     await periodIndex.markExported(this.doc, this.table, entry);
+    // One update lists the period (an entry created by a repair of a close from before the index, or
+    // a close that left the listing to its exports: finishClose `listPeriod`) and counts the change.
     await this.notePeriodChanged(entry.period);
   }
 
@@ -351,22 +350,6 @@ export class DynamoBillingStore
   }
 
   // ---- ExplanationStore (D26): explanations.ts ----
-  writeExplanations(
-    accountId: string,
-    period: PeriodId,
-    owner: string,
-    explanations: readonly LineExplanation[],
-  ) {
-    return writeExplanations(
-      this.doc,
-      this.table,
-      this.claimCheck(accountId, period, owner),
-      accountId,
-      period,
-      explanations,
-    );
-  }
-
   explanation(lineId: string): Promise<LineExplanation | undefined> {
     return readExplanation(this.doc, this.table, lineId);
   }

@@ -8,40 +8,29 @@
  * The line id alone is the key (a reader needs nothing else: `billing explain L-…`, the finance API),
  * so each line is its own partition: no hot key whatever the close's size. `x`: the explanation's
  * JSON (bounded: ≤ 20 samples, figures and corrected ids, a few KB); `accountId`, `period` for audit.
- * Written only under the close claim, like the lines (report-chunks.ts transactUnderClaim).
+ * Written only under the close claim, in the lines' own transactions (billing-table.ts writeCloseLines).
  */
-import type { DynamoDBDocumentClient, TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
-import { transactUnderClaim } from "./report-chunks.js";
-
-type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
 export const explanationKey = (lineId: string) => ({ pk: `EXPL#${lineId}`, sk: "EXPL" });
 
-export function writeExplanations(
-  doc: DynamoDBDocumentClient,
+/** The explanations' puts for the close's claim-guarded transactions (billing-table.ts writeCloseLines). */
+export const explanationPuts = (
   table: string,
-  claimCheck: TransactItem,
   accountId: string,
   period: PeriodId,
   explanations: readonly LineExplanation[],
-): Promise<boolean> {
-  return transactUnderClaim(
-    doc,
-    claimCheck,
-    explanations.map((x) => {
-      const json = JSON.stringify(x);
-      return {
-        item: {
-          Put: { TableName: table, Item: { ...explanationKey(x.lineId), accountId, period, x: json } },
-        },
-        bytes: Buffer.byteLength(json) + 200,
-      };
-    }),
-  );
-}
+) =>
+  explanations.map((x) => {
+    const json = JSON.stringify(x);
+    return {
+      item: { Put: { TableName: table, Item: { ...explanationKey(x.lineId), accountId, period, x: json } } },
+      bytes: Buffer.byteLength(json) + 200,
+    };
+  });
 
 export async function readExplanation(
   doc: DynamoDBDocumentClient,

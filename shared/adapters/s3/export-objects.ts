@@ -1,11 +1,12 @@
 /**
- * The ExportObjects port on S3 (the exports bucket; locally fauxqs's S3): each object is streamed
- * through `@aws-sdk/lib-storage`'s Upload — one PutObject below 5 MB, a multipart upload above — and
- * hashed as it goes, so an object is never held whole in memory.
+ * The ExportObjects port on S3 (the exports bucket; locally fauxqs's S3). An object is gathered up
+ * to 5 MB: below that (every account's objects but the largest) it goes in one PutObject with its
+ * SHA-256 as S3's checksum; past it, the gathered part and the rest are streamed through
+ * `@aws-sdk/lib-storage`'s Upload (multipart), hashed as they go, so an object is never held whole.
  */
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { ExportedObject } from "../../core/period-exports.js";
 import type { ExportObjects } from "../../ports/export-objects.js";
@@ -26,9 +27,32 @@ export class S3ExportObjects implements ExportObjects {
   ): Promise<ExportedObject> {
     const hash = createHash("sha256");
     let bytes = 0;
+    const head: Buffer[] = [];
+    const source = (Symbol.asyncIterator in chunks ? chunks : toAsync(chunks))[Symbol.asyncIterator]();
+    // Gather until the object is known to fit in one PutObject, or a part's worth is held.
+    let rest = false;
+    for (let r = await source.next(); !r.done; r = await source.next()) {
+      const b = Buffer.from(r.value, "utf8");
+      hash.update(b);
+      bytes += b.length;
+      if (b.length > 0) head.push(b);
+      if (bytes >= PART_BYTES) {
+        rest = true;
+        break;
+      }
+    }
+    const params = { Bucket: this.bucket, Key: key, ContentType: contentType };
+    if (!rest) {
+      const body = Buffer.concat(head);
+      await this.s3.send(
+        new PutObjectCommand({ ...params, Body: body, ChecksumSHA256: hash.copy().digest("base64") }),
+      );
+      return { key, bytes, sha256: hash.digest("hex") };
+    }
     async function* body() {
-      for await (const chunk of chunks) {
-        const b = Buffer.from(chunk, "utf8");
+      yield* head.splice(0);
+      for (let r = await source.next(); !r.done; r = await source.next()) {
+        const b = Buffer.from(r.value, "utf8");
         hash.update(b);
         bytes += b.length;
         if (b.length > 0) yield b;
@@ -36,7 +60,7 @@ export class S3ExportObjects implements ExportObjects {
     }
     await new Upload({
       client: this.s3,
-      params: { Bucket: this.bucket, Key: key, Body: Readable.from(body()), ContentType: contentType },
+      params: { ...params, Body: Readable.from(body()) },
       partSize: PART_BYTES,
       queueSize: 2,
       // The close worker may not abort uploads (its role has s3:PutObject only): the bucket's
@@ -45,4 +69,8 @@ export class S3ExportObjects implements ExportObjects {
     }).done();
     return { key, bytes, sha256: hash.digest("hex") };
   }
+}
+
+async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
 }
