@@ -1,20 +1,17 @@
 /** `billing explain LINE_ID [--json]` (issue 10 item 3, D26): a line's explanation, read by its id. */
 import { explainLine, formatExplanation, LINE_ID } from "../shared/app/explain-lines.js";
 import type { ExplanationStore } from "../shared/ports/explanations.js";
-import { EXIT, parse, UsageError } from "./usage.js";
+import { EXIT, oneArgument, UsageError } from "./usage.js";
 
 export function parseExplain(args: string[]): { kind: "explain"; lineId: string; json: boolean } {
-  const { values, positionals } = parse({
+  const { argument: lineId, flagged: json } = oneArgument(
     args,
-    allowPositionals: true,
-    options: { json: { type: "boolean" } },
-  });
-  if (positionals.length !== 1 || !positionals[0])
-    throw new UsageError("explain takes one line id: explain LINE_ID");
-  const lineId = positionals[0];
+    "json",
+    "explain takes one line id: explain LINE_ID",
+  );
   if (!LINE_ID.test(lineId))
     throw new UsageError(`a line id is "L-" and 20 hex digits, not "${lineId.slice(0, 100)}"`);
-  return { kind: "explain", lineId, json: values.json === true };
+  return { kind: "explain", lineId, json };
 }
 
 export async function runExplain(

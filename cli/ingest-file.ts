@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { REFUSED_LINE_PREFIX } from "../shared/app/dead-letters.js";
+import { REFUSED_LINE_PREFIX, subjectOf } from "../shared/app/dead-letters.js";
 import { BillingError } from "../shared/core/errors.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { DeadLetterStore, UsageQueue } from "../shared/ports/storage.js";
@@ -119,15 +119,6 @@ export function refusedLineOrigin(messageId: string): { file: string; line: numb
   const m = /^(.*):(\d+)$/.exec(messageId);
   return m?.[1] !== undefined ? { file: m[1], line: Number(m[2]) } : undefined;
 }
-
-const subjectOf = (text: string): string | undefined => {
-  try {
-    const s = (JSON.parse(text) as { subject?: unknown }).subject;
-    return typeof s === "string" ? s : undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 const hex = (b: number) => b.toString(16).toUpperCase().padStart(2, "0");
 

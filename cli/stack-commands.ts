@@ -34,7 +34,7 @@ import { parseExplain, runExplain } from "./explain.js";
 import { periodMarketplaceUsage, writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
-import { EXIT, parse, periodOption, UsageError } from "./usage.js";
+import { EXIT, oneArgument, parse, periodOption, UsageError } from "./usage.js";
 
 export type StackCommand =
   | { kind: "config-load"; accounts: string; tariffs: string }
@@ -63,14 +63,8 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
       return { kind: "config-load", accounts: values.accounts, tariffs: values.tariffs };
     }
     case "ingest": {
-      const { values, positionals } = parse({
-        args,
-        allowPositionals: true,
-        options: { drain: { type: "boolean" } },
-      });
-      if (positionals.length !== 1 || !positionals[0])
-        throw new UsageError("ingest takes one file: ingest FILE.jsonl");
-      return { kind: "ingest", file: positionals[0], drain: values.drain === true };
+      const { argument, flagged } = oneArgument(args, "drain", "ingest takes one file: ingest FILE.jsonl");
+      return { kind: "ingest", file: argument, drain: flagged };
     }
     case "close": {
       const { values } = parse({

@@ -21,6 +21,24 @@ export function periodOption(period: string | undefined, command: string): strin
   return checkedPeriod(period);
 }
 
+/**
+ * The argument of a command that takes exactly one (`explain LINE_ID`, `ingest FILE`), and whether its
+ * one boolean option `--flag` was given; `takes` is the usage error when the argument is not one.
+ */
+export function oneArgument(
+  args: string[],
+  flag: string,
+  takes: string,
+): { argument: string; flagged: boolean } {
+  const { values, positionals } = parse({
+    args,
+    allowPositionals: true,
+    options: { [flag]: { type: "boolean" } },
+  });
+  if (positionals.length !== 1 || !positionals[0]) throw new UsageError(takes);
+  return { argument: positionals[0], flagged: values[flag] === true };
+}
+
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export const COMMANDS = [

@@ -53,6 +53,9 @@ export interface BillingMonitoringProps {
 }
 
 const custom = (metricName: string, statistic: string) => billingMetric(metricName, statistic);
+/** A dashboard graph half a row wide (a row is 24 columns): every row holds two widgets. */
+const halfRowGraph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+  new cloudwatch.GraphWidget({ title, width: 12, left, right });
 
 export class BillingMonitoring extends Construct {
   readonly topic: sns.Topic;
@@ -155,84 +158,67 @@ export class BillingMonitoring extends Construct {
       defaultInterval: Duration.days(1),
       widgets: [
         [
-          new cloudwatch.GraphWidget({
-            title: "Ingest: events per outcome",
-            width: 12,
-            left: [
-              custom(METRIC.ingestStored, sum),
-              custom(METRIC.ingestDuplicates, sum),
-              custom(METRIC.ingestConflicts, sum),
-              custom(METRIC.ingestDeadLettered, sum),
-              custom(METRIC.ingestLate, sum),
-              custom(METRIC.ingestRetried, sum),
-              custom(INGEST_UNEXPECTED_ERRORS_METRIC, sum),
-            ],
-          }),
-          new cloudwatch.GraphWidget({
-            title: "Usage queue",
-            width: 12,
-            left: [props.usageQueue.metricApproximateNumberOfMessagesVisible()],
-            right: [props.usageQueue.metricApproximateAgeOfOldestMessage()],
-          }),
+          halfRowGraph("Ingest: events per outcome", [
+            custom(METRIC.ingestStored, sum),
+            custom(METRIC.ingestDuplicates, sum),
+            custom(METRIC.ingestConflicts, sum),
+            custom(METRIC.ingestDeadLettered, sum),
+            custom(METRIC.ingestLate, sum),
+            custom(METRIC.ingestRetried, sum),
+            custom(INGEST_UNEXPECTED_ERRORS_METRIC, sum),
+          ]),
+          halfRowGraph(
+            "Usage queue",
+            [props.usageQueue.metricApproximateNumberOfMessagesVisible()],
+            [props.usageQueue.metricApproximateAgeOfOldestMessage()],
+          ),
         ],
         [
-          new cloudwatch.GraphWidget({
-            title: "Functions: errors and throttles",
-            width: 12,
-            left: Object.values(props.functions).flatMap((f) => [
+          halfRowGraph(
+            "Functions: errors and throttles",
+            Object.values(props.functions).flatMap((f) => [
               f.function.metricErrors({ statistic: sum, label: `${f.node.id} errors` }),
               f.function.metricThrottles({ statistic: sum, label: `${f.node.id} throttles` }),
             ]),
-          }),
-          new cloudwatch.GraphWidget({
-            title: "Ingest duration and concurrency",
-            width: 12,
-            left: ingest ? [ingest.function.metricDuration({ statistic: "p99" })] : [],
-            right: ingest
-              ? [
-                  ingest.function.metric("ConcurrentExecutions", {
-                    statistic: cloudwatch.Stats.MAXIMUM,
-                  }),
-                ]
+          ),
+          halfRowGraph(
+            "Ingest duration and concurrency",
+            ingest ? [ingest.function.metricDuration({ statistic: "p99" })] : [],
+            ingest
+              ? [ingest.function.metric("ConcurrentExecutions", { statistic: cloudwatch.Stats.MAXIMUM })]
               : [],
-          }),
+          ),
         ],
         [
-          new cloudwatch.GraphWidget({
-            title: "Close runs",
-            width: 12,
-            left: [
+          halfRowGraph(
+            "Close runs",
+            [
               custom(METRIC.closeAccountsClosed, sum),
               custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeAccountsEnqueued, sum),
               custom(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeLines, sum),
             ],
-            right: [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],
-          }),
-          new cloudwatch.GraphWidget({
-            title: "Amount closed per currency",
-            width: 12,
-            left: [
-              new cloudwatch.MathExpression({
-                expression: `SEARCH('{${METRICS_NAMESPACE},${Object.keys(METRIC_DIMENSIONS).join(",")},${CURRENCY_DIMENSION}} MetricName="${METRIC.closeAmount}"', 'Sum', 3600)`,
-                label: "",
-                period: Duration.hours(1),
-              }),
-            ],
-          }),
+            [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],
+          ),
+          halfRowGraph("Amount closed per currency", [
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${METRICS_NAMESPACE},${Object.keys(METRIC_DIMENSIONS).join(",")},${CURRENCY_DIMENSION}} MetricName="${METRIC.closeAmount}"', 'Sum', 3600)`,
+              label: "",
+              period: Duration.hours(1),
+            }),
+          ]),
         ],
         [
-          new cloudwatch.GraphWidget({
-            title: "Marketplace usage events",
-            width: 12,
-            left: [
+          halfRowGraph(
+            "Marketplace usage events",
+            [
               custom(METRIC.marketplaceAccepted, sum),
               custom(METRIC.marketplaceRejected, sum),
               custom(METRIC.marketplacePending, cloudwatch.Stats.MAXIMUM),
             ],
-            right: [custom(METRIC.marketplaceOldestPendingHours, cloudwatch.Stats.MAXIMUM)],
-          }),
+            [custom(METRIC.marketplaceOldestPendingHours, cloudwatch.Stats.MAXIMUM)],
+          ),
           new cloudwatch.AlarmStatusWidget({
             title: "Alarms",
             width: 12,

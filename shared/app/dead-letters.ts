@@ -48,6 +48,19 @@ export interface DeadLetterInput {
 }
 
 /**
+ * The `subject` a refused body names, indexing its dead letter by account (D16); undefined when the
+ * body is not JSON or names none.
+ */
+export const subjectOf = (body: string): string | undefined => {
+  try {
+    const s = (JSON.parse(body) as { subject?: unknown }).subject;
+    return typeof s === "string" ? s : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
  * Stores a dead letter of any size (D12): reason, subject and excerpt bounded, SHA-256 of the body,
  * and the whole body inline when it fits the excerpt, else in the blob store (content-addressed).
  * If the blob store refuses the body for a non-transient reason, the letter is still stored with its

@@ -3,13 +3,16 @@
  * the close rated (the pure shared/core/rating/explain/), stored with the lines under the close's
  * claim, read back by line id for `billing explain` and the finance API.
  */
-import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
-import type { Tariff } from "../contract/tariffs.js";
 import { BillingError } from "../core/errors.js";
 import { MAX_SAMPLES } from "../core/rating/counters.js";
 import type { PeriodRating } from "../core/rating/engine.js";
-import { explainAdjustment, explainLines, type LineExplanation } from "../core/rating/explain/explain.js";
+import {
+  type ExplainInput,
+  explainAdjustment,
+  explainLines,
+  type LineExplanation,
+} from "../core/rating/explain/explain.js";
 import type { EventSample } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 import type { ExplanationStore } from "../ports/explanations.js";
@@ -23,11 +26,9 @@ export interface RecheckedPeriod {
   readonly emitted: readonly InvoiceLine[];
 }
 
-export interface CloseExplanationInput {
-  readonly account: Account;
-  readonly tariff: Tariff;
+/** What explaining a line needs (account, tariff, the period's rating), for every line of a close. */
+export interface CloseExplanationInput extends ExplainInput {
   readonly periodId: PeriodId;
-  readonly rating: PeriodRating;
   readonly rechecked: readonly RecheckedPeriod[];
   /** Every line this close emits. */
   readonly lines: readonly InvoiceLine[];

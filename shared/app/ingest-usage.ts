@@ -28,7 +28,7 @@ import {
   type PeriodStore,
 } from "../ports/storage.js";
 import type { AccountDirectory, PreparedEvent, RatedAccount, UsageStore } from "../ports/usage-store.js";
-import { boundText, putDeadLetter } from "./dead-letters.js";
+import { boundText, putDeadLetter, subjectOf } from "./dead-letters.js";
 import { describeError, isTransientError } from "./transient-errors.js";
 
 export type IngestOutcome =
@@ -82,15 +82,6 @@ export function canonicalJson(v: unknown): string {
       .join(",")}}`;
   return JSON.stringify(v);
 }
-
-const subjectOf = (body: string): string | undefined => {
-  try {
-    const s = (JSON.parse(body) as { subject?: unknown }).subject;
-    return typeof s === "string" ? s : undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 /** One event of a message: the whole body, or one element of a CloudEvents JSON batch. */
 interface Candidate {

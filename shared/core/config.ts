@@ -21,7 +21,7 @@ import {
   tariffVersionSchema,
   tierStepSchema,
 } from "../contract/tariffs.js";
-import { catalogue, isProductCode, type ProductDefinition } from "./catalogue.js";
+import { catalogue, isProductCode, type ProductCode, type ProductDefinition } from "./catalogue.js";
 import { BillingError } from "./errors.js";
 import { compositeKey } from "./keys.js";
 import { minorUnits } from "./money.js";
@@ -107,16 +107,16 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
     seen.add(tariff.tariffId);
     tariff.versions.forEach((v, j) => {
       const at = (f: string) => `versions.${j}.${f}`;
+      /** The entry's product, when the catalogue has it. */
+      const knownProduct = (list: "rates" | "packages", k: number, product: string): ProductCode => {
+        if (!isProductCode(product))
+          throw new ConfigFileError(file, entry, `${at(list)}.${k}.product`, `unknown product "${product}"`);
+        return product;
+      };
       v.rates.forEach((r, k) => {
-        if (!isProductCode(r.product))
-          throw new ConfigFileError(
-            file,
-            entry,
-            `${at("rates")}.${k}.product`,
-            `unknown product "${r.product}"`,
-          );
+        const product = knownProduct("rates", k, r.product);
         // rating-rules §1.1: a match key that is not a pricing dimension of the product never applies.
-        const dimensions = (catalogue[r.product] as ProductDefinition).dimensions;
+        const dimensions = (catalogue[product] as ProductDefinition).dimensions;
         for (const key of Object.keys(r.match))
           if (!dimensions.includes(key))
             throw new ConfigFileError(
@@ -129,13 +129,7 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
             );
       });
       v.packages.forEach((p, k) => {
-        if (!isProductCode(p.product))
-          throw new ConfigFileError(
-            file,
-            entry,
-            `${at("packages")}.${k}.product`,
-            `unknown product "${p.product}"`,
-          );
+        knownProduct("packages", k, p.product);
         const excess = amountDigitsProblem(p.fee, tariff.currency);
         if (excess) throw new ConfigFileError(file, entry, `${at("packages")}.${k}.fee`, excess);
       });

@@ -42,49 +42,57 @@ export function sqsClient(e: Endpoints): SQSClient {
   });
 }
 
+/** Instruments an AWS client (Powertools Tracer in Lambda); by default the client as it is. */
+type Trace = <C extends object>(client: C) => C;
+const untraced: Trace = (c) => c;
+
 /**
- * The exports bucket as a blob store, when one is configured (EXPORTS_BUCKET). The S3 client is
- * loaded on first use: only large dead letters need it, so no cold start or command pays for it.
- * `trace` instruments the client (Powertools Tracer in Lambda).
+ * Opens an adapter of the exports bucket on first use, when a bucket is configured (EXPORTS_BUCKET):
+ * the S3 client and its module are loaded then, so no cold start or command that never needs them
+ * pays for them.
  */
-export function blobStore(
-  e: Endpoints,
+function openOnFirstUse<T>(
   bucket: string | undefined,
-  trace: <C extends object>(client: C) => C = (c) => c,
-): BlobStore | undefined {
+  open: (bucket: string) => Promise<T>,
+): (() => Promise<T>) | undefined {
   if (!bucket) return undefined;
-  let store: Promise<BlobStore> | undefined;
-  const open = () => {
-    store ??= import("../adapters/s3/blob-store.js").then(
-      async ({ S3BlobStore, s3Client }) => new S3BlobStore(trace(s3Client(e)), bucket),
-    );
-    return store;
-  };
-  return {
-    put: async (key, body) => (await open()).put(key, body),
-    get: async (key) => (await open()).get(key),
+  let adapter: Promise<T> | undefined;
+  return () => {
+    adapter ??= open(bucket);
+    return adapter;
   };
 }
 
-/**
- * The exports bucket by period (D25) as the close writes it, when a bucket is configured; the S3
- * client is loaded on first use, as for blobStore.
- */
+/** The exports bucket as a blob store (only large dead letters need it). */
+export function blobStore(e: Endpoints, bucket: string | undefined, trace = untraced): BlobStore | undefined {
+  const open = openOnFirstUse(bucket, async (b) => {
+    const { S3BlobStore, s3Client } = await import("../adapters/s3/blob-store.js");
+    return new S3BlobStore(trace(s3Client(e)), b);
+  });
+  return (
+    open && {
+      put: async (key, body) => (await open()).put(key, body),
+      get: async (key) => (await open()).get(key),
+    }
+  );
+}
+
+/** The exports bucket by period (D25) as the close writes it. */
 export function exportObjects(
   e: Endpoints,
   bucket: string | undefined,
-  trace: <C extends object>(client: C) => C = (c) => c,
+  trace = untraced,
 ): ExportObjects | undefined {
-  if (!bucket) return undefined;
-  let objects: Promise<ExportObjects> | undefined;
-  const open = () => {
-    objects ??= Promise.all([
+  const open = openOnFirstUse(bucket, async (b) => {
+    const [{ S3ExportObjects }, { s3Client }] = await Promise.all([
       import("../adapters/s3/export-objects.js"),
       import("../adapters/s3/blob-store.js"),
-    ]).then(([{ S3ExportObjects }, { s3Client }]) => new S3ExportObjects(trace(s3Client(e)), bucket));
-    return objects;
-  };
-  return { write: async (key, chunks, contentType) => (await open()).write(key, chunks, contentType) };
+    ]);
+    return new S3ExportObjects(trace(s3Client(e)), b);
+  });
+  return (
+    open && { write: async (key, chunks, contentType) => (await open()).write(key, chunks, contentType) }
+  );
 }
 
 /**

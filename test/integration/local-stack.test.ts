@@ -7,13 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { endianness } from "node:os";
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  ListTablesCommand,
-  PutItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -28,6 +22,7 @@ import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from "../../
 import { DrainStalledError, SqsEventSourcePoller } from "../../local/event-source-poller.js";
 import { createUsageQueues } from "../../local/queues.js";
 import { type SqsServer, startSqsServer } from "../../local/sqs-server.js";
+import { ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 
 const REGION = "us-east-1";
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
@@ -129,20 +124,8 @@ describe("local stack", () => {
   });
 
   it("round-trips an item through DynamoDB Local", async () => {
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: "round-trip",
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-      }),
-    );
+    // The billing table's key schema (pk, sk), created as the stores create it.
+    await ensureBillingTable(ddb, "round-trip");
     const item = { pk: { S: "acct#1" }, sk: { S: "usage#1" }, units: { N: "42" } };
     await ddb.send(new PutItemCommand({ TableName: "round-trip", Item: item }));
     const got = await ddb.send(

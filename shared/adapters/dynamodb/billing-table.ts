@@ -25,7 +25,6 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -45,11 +44,18 @@ import type {
   DeadLetter,
   DeadLetterStore,
   PeriodStore,
-  ReportChunk,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import { explanationPuts, readExplanation } from "./explanations.js";
-import { isConditionFailure, isTransactionRace, queryAll, scanAll, transactUnderClaim } from "./paginate.js";
+import {
+  isConditionFailure,
+  isTransactionRace,
+  queryAll,
+  queryItems,
+  scanAll,
+  type TransactItem,
+  transactUnderClaim,
+} from "./paginate.js";
 import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeAllUnderClaim, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
@@ -70,6 +76,8 @@ const letterIndexKey = (i: { subject?: unknown; receivedAt?: unknown; deadLetter
         pk: letterIndexPk(String(i.subject)),
         sk: letterIndexSk(Number(i.receivedAt), String(i.deadLetterId)),
       };
+/** The fields of a stored dead letter that place its account index entry (D16). */
+type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number };
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
 /** Condition: the close record is still `owner`'s "closing" claim. */
 const heldBy = (owner: string, values: Record<string, unknown> = {}) => ({
@@ -322,14 +330,9 @@ export class DynamoBillingStore
       });
   }
 
-  writeReportChunks(
-    accountId: string,
-    period: PeriodId,
-    owner: string,
-    chunks: readonly ReportChunk[],
-    keep?: Readonly<Record<string, number>>,
-  ): Promise<boolean> {
-    return writeReportChunks(
+  // Typed by the port, so the parameters are declared once (shared/ports/storage.ts).
+  readonly writeReportChunks: PeriodStore["writeReportChunks"] = (accountId, period, owner, chunks, keep) =>
+    writeReportChunks(
       this.doc,
       this.table,
       this.claimCheck(accountId, period, owner),
@@ -338,7 +341,6 @@ export class DynamoBillingStore
       chunks,
       keep,
     );
-  }
 
   /** A transaction's check that `owner` still holds the account-period's "closing" claim. */
   private claimCheck(accountId: string, period: PeriodId, owner: string) {
@@ -396,46 +398,57 @@ export class DynamoBillingStore
       ...(letter.body === undefined ? { excerpt } : {}),
     };
     const index = letterIndexKey(letter);
-    for (let attempt = 0; ; attempt++) {
-      const old = await this.letterKeys(letter.deadLetterId);
+    await this.transactOnLetter(letter.deadLetterId, (old) => {
       const oldIndex = old && letterIndexKey(old);
       const moved = oldIndex && (!index || oldIndex.pk !== index.pk || oldIndex.sk !== index.sk);
-      try {
-        await this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
+      return [
+        {
+          Put: {
+            TableName: this.table,
+            Item,
+            ...(old
+              ? {
+                  ConditionExpression: "receivedAt = :r",
+                  ExpressionAttributeValues: { ":r": old.receivedAt },
+                }
+              : { ConditionExpression: "attribute_not_exists(pk)" }),
+          },
+        },
+        ...(index
+          ? [
               {
                 Put: {
                   TableName: this.table,
-                  Item,
-                  ...(old
-                    ? {
-                        ConditionExpression: "receivedAt = :r",
-                        ExpressionAttributeValues: { ":r": old.receivedAt },
-                      }
-                    : { ConditionExpression: "attribute_not_exists(pk)" }),
+                  Item: {
+                    ...index,
+                    deadLetterId: letter.deadLetterId,
+                    messageId: letter.messageId,
+                    receivedAt: letter.receivedAt,
+                    reason: letter.reason,
+                  },
                 },
               },
-              ...(index
-                ? [
-                    {
-                      Put: {
-                        TableName: this.table,
-                        Item: {
-                          ...index,
-                          deadLetterId: letter.deadLetterId,
-                          messageId: letter.messageId,
-                          receivedAt: letter.receivedAt,
-                          reason: letter.reason,
-                        },
-                      },
-                    },
-                  ]
-                : []),
-              ...(moved ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : []),
-            ],
-          }),
-        );
+            ]
+          : []),
+        ...(moved ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : []),
+      ];
+    });
+  }
+
+  /**
+   * Writes the transaction `items` builds from the letter as stored now (none: nothing to write).
+   * Its conditions are on that letter, so a concurrent put or remove makes it fail: it is then read
+   * and built again, up to 9 attempts in all.
+   */
+  private async transactOnLetter(
+    deadLetterId: string,
+    items: (old: StoredLetterKeys | undefined) => TransactItem[] | undefined,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const TransactItems = items(await this.letterKeys(deadLetterId));
+      if (!TransactItems) return;
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems }));
         return;
       } catch (e) {
         // Changed since it was read (a concurrent put or remove): read it again.
@@ -445,7 +458,7 @@ export class DynamoBillingStore
   }
 
   /** The index-relevant fields of a stored letter (consistent read), or undefined. */
-  private async letterKeys(deadLetterId: string) {
+  private async letterKeys(deadLetterId: string): Promise<StoredLetterKeys | undefined> {
     const r = await this.doc.send(
       new GetCommand({
         TableName: this.table,
@@ -454,38 +467,30 @@ export class DynamoBillingStore
         ConsistentRead: true,
       }),
     );
-    return r.Item as { deadLetterId: string; subject?: string; receivedAt: number } | undefined;
+    return r.Item as StoredLetterKeys | undefined;
   }
 
   async *accountLetters(
     accountId: string,
     received: { readonly from: number; readonly until: number },
   ): AsyncIterable<AccountLetter> {
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const r = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          // [from, until): "<until>" sorts before every "<until>#<id>".
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
-          ExpressionAttributeValues: {
-            ":pk": letterIndexPk(accountId),
-            ":from": String(received.from).padStart(15, "0"),
-            ":until": String(received.until).padStart(15, "0"),
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const i of r.Items ?? [])
-        yield {
-          deadLetterId: String(i.deadLetterId),
-          messageId: String(i.messageId),
-          receivedAt: Number(i.receivedAt),
-          reason: String(i.reason),
-        };
-      ExclusiveStartKey = r.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const entries = queryItems(this.doc, this.table, {
+      // [from, until): "<until>" sorts before every "<until>#<id>".
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
+      ExpressionAttributeValues: {
+        ":pk": letterIndexPk(accountId),
+        ":from": String(received.from).padStart(15, "0"),
+        ":until": String(received.until).padStart(15, "0"),
+      },
+      ConsistentRead: true,
+    });
+    for await (const i of entries)
+      yield {
+        deadLetterId: String(i.deadLetterId),
+        messageId: String(i.messageId),
+        receivedAt: Number(i.receivedAt),
+        reason: String(i.reason),
+      };
   }
 
   async list(): Promise<DeadLetter[]> {
@@ -516,31 +521,21 @@ export class DynamoBillingStore
 
   /** The letter and its account index entry, in one transaction. */
   async remove(deadLetterId: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const old = await this.letterKeys(deadLetterId);
-      if (!old) return;
+    await this.transactOnLetter(deadLetterId, (old) => {
+      if (!old) return undefined; // already gone
       const index = letterIndexKey(old);
-      try {
-        await this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: this.table,
-                  Key: { pk: "DEADLETTER", sk: deadLetterId },
-                  ConditionExpression: "receivedAt = :r",
-                  ExpressionAttributeValues: { ":r": old.receivedAt },
-                },
-              },
-              ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
-            ],
-          }),
-        );
-        return;
-      } catch (e) {
-        if (!isTransactionRace(e) || attempt >= 8) throw e;
-      }
-    }
+      return [
+        {
+          Delete: {
+            TableName: this.table,
+            Key: { pk: "DEADLETTER", sk: deadLetterId },
+            ConditionExpression: "receivedAt = :r",
+            ExpressionAttributeValues: { ":r": old.receivedAt },
+          },
+        },
+        ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
+      ];
+    });
   }
 
   // ---- ConfigStore: one item per account and per tariff (config-store.ts) ----

@@ -13,35 +13,50 @@ import {
 
 export type Item = Record<string, unknown>;
 
-export async function queryAll(
-  doc: DynamoDBDocumentClient,
-  TableName: string,
-  input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
-): Promise<Item[]> {
-  const items: Item[] = [];
+/** One page of a Query or Scan, with the key to start the next page from (none after the last). */
+type Page = { readonly Items?: Item[]; readonly LastEvaluatedKey?: Item };
+/** What a caller gives of a Query or Scan: the table is the store's, the start key the pager's. */
+type PagedInput<T> = Omit<T, "TableName" | "ExclusiveStartKey">;
+
+/** Every item, page after page (DynamoDB returns at most 1 MB per call), each page read when needed. */
+async function* pagedItems(
+  page: (ExclusiveStartKey: Item | undefined) => Promise<Page>,
+): AsyncGenerator<Item> {
   let ExclusiveStartKey: Item | undefined;
   do {
-    const r = await doc.send(new QueryCommand({ ...input, TableName, ExclusiveStartKey }));
-    items.push(...((r.Items ?? []) as Item[]));
+    const r = await page(ExclusiveStartKey);
+    yield* r.Items ?? [];
     ExclusiveStartKey = r.LastEvaluatedKey;
   } while (ExclusiveStartKey);
-  return items;
 }
 
-export async function scanAll(
+async function collect(items: AsyncIterable<Item>): Promise<Item[]> {
+  const all: Item[] = [];
+  for await (const i of items) all.push(i);
+  return all;
+}
+
+export const queryItems = (
   doc: DynamoDBDocumentClient,
   TableName: string,
-  input: Omit<ScanCommandInput, "TableName" | "ExclusiveStartKey">,
-): Promise<Item[]> {
-  const items: Item[] = [];
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const r = await doc.send(new ScanCommand({ ...input, TableName, ExclusiveStartKey }));
-    items.push(...((r.Items ?? []) as Item[]));
-    ExclusiveStartKey = r.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
+  input: PagedInput<QueryCommandInput>,
+) =>
+  pagedItems((ExclusiveStartKey) => doc.send(new QueryCommand({ ...input, TableName, ExclusiveStartKey })));
+
+export const queryAll = (
+  doc: DynamoDBDocumentClient,
+  TableName: string,
+  input: PagedInput<QueryCommandInput>,
+) => collect(queryItems(doc, TableName, input));
+
+export const scanAll = (
+  doc: DynamoDBDocumentClient,
+  TableName: string,
+  input: PagedInput<ScanCommandInput>,
+) =>
+  collect(
+    pagedItems((ExclusiveStartKey) => doc.send(new ScanCommand({ ...input, TableName, ExclusiveStartKey }))),
+  );
 
 /** A conditional write that found its condition false (an expected outcome, not a fault). */
 export const isConditionFailure = (e: unknown): boolean =>

@@ -7,17 +7,8 @@ import type { ProductCode } from "../../catalogue.js";
 import { compositeKey } from "../../keys.js";
 import { dec, ONE } from "../../money.js";
 import { DAY } from "../../time.js";
-import {
-  type Charge,
-  type Dimensions,
-  dims,
-  eventsOfType,
-  inPeriod,
-  type LedgerEvent,
-  type LedgerEventOf,
-  type ProductRule,
-  refOf,
-} from "../types.js";
+import type { Charge, Dimensions, LedgerEvent, LedgerEventOf, ProductRule } from "../types.js";
+import { dims, eventsOfType, inPeriod, refOf } from "../types.js";
 
 /** Turns one event into a per-event charge, or a blocked (G2) informational charge. */
 function perEvent(

@@ -7,15 +7,8 @@ import type { Account } from "../../../contract/accounts.js";
 import { instantOf } from "../../../contract/common.js";
 import { dec, ONE } from "../../money.js";
 import { type PeriodWindow, periodOf, periodWindow } from "../../time.js";
-import {
-  type Charge,
-  eventsOfType,
-  inPeriod,
-  type LedgerEvent,
-  type LedgerEventOf,
-  type ProductRule,
-  refOf,
-} from "../types.js";
+import type { Charge, LedgerEvent, LedgerEventOf, ProductRule } from "../types.js";
+import { eventsOfType, inPeriod, refOf } from "../types.js";
 
 type StorageEvent = LedgerEventOf<"recording.storage">;
 

@@ -7,16 +7,8 @@
 import { compositeKey } from "../../keys.js";
 import { dec } from "../../money.js";
 import { MINUTE } from "../../time.js";
-import {
-  type Charge,
-  dims,
-  eventsOfType,
-  inPeriod,
-  type LedgerEvent,
-  type LedgerEventOf,
-  type ProductRule,
-  refOf,
-} from "../types.js";
+import type { Charge, LedgerEvent, LedgerEventOf, ProductRule } from "../types.js";
+import { dims, eventsOfType, inPeriod, refOf } from "../types.js";
 
 /**
  * G2: Signals-blocked traffic counts in nothing. The contract's `blocked` flag may come on any
