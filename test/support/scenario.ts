@@ -93,6 +93,8 @@ export interface Scenario {
   ingest(bodies: readonly string[], batchSize?: number): ReturnType<LocalBillingSystem["drain"]>;
   /** Closes the period through the close queue and worker, as the schedule does (D15). */
   closePeriod(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
+  /** Travels to `time`, then closes the period there (`travelTo`, then `closePeriod`). */
+  closeAt(time: string, period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   /** The invoice lines stored, of one period and one account when given. */
   lines(filter?: { period?: PeriodId; accountId?: string }): Promise<InvoiceLine[]>;
 }
@@ -131,6 +133,10 @@ export function useLocalSystem({
       return running().drain(undefined, batchSize === undefined ? undefined : { batchSize });
     },
     closePeriod: (period, accountIds) => running().close(period, accountIds),
+    closeAt(time, period, accountIds) {
+      clock.advanceTo(Date.parse(time));
+      return running().close(period, accountIds);
+    },
     async lines({ period, accountId } = {}) {
       return (await running().store.allLines()).filter(
         (l) =>
