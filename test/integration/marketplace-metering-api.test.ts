@@ -38,7 +38,6 @@ import {
   at,
   azureAccount,
   expectNoDoubleReport,
-  type LocalReporter,
   sentEvents,
   smsOf,
   useMarketplaceLocal,
@@ -58,13 +57,6 @@ const sms = smsOf;
 
 const local = useMarketplaceLocal();
 
-interface World extends LocalReporter {
-  readonly clock: VirtualClock;
-  readonly api: LocalMeteringApi;
-  readonly url: string;
-  readonly config: BillingConfig;
-}
-
 async function world(
   rawAccounts: unknown[],
   start: string,
@@ -73,7 +65,7 @@ async function world(
     client?: (url: string) => Partial<HttpMeteringClientOptions>;
     entra?: { tenantId: string; clientId: string; clientSecret: string };
   } = {},
-): Promise<World> {
+) {
   const accounts = parseAccounts(rawAccounts, tariffs);
   const config: BillingConfig = { accounts, tariffs };
   const clock = new VirtualClock(at(start));
