@@ -1,14 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { App, type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type { IConstruct } from "constructs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BillingFunction, ESM_REQUIRE_BANNER } from "../../infra/constructs/billing-function.js";
+import { expectTlsOnlyQueue, logicalIdOf, useOutdir } from "../support/cdk.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/echo-handler.ts", import.meta.url));
 
@@ -20,15 +19,13 @@ type Resources = Record<
 describe("BillingFunction", () => {
   let stack: Stack;
   let template: Template;
-  let assemblyDir: string;
   let defaults: BillingFunction;
   let custom: BillingFunction;
 
-  const logicalId = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
+  const assemblyDir = useOutdir("billing-function-test-");
 
   beforeAll(() => {
-    assemblyDir = mkdtempSync(join(tmpdir(), "billing-function-test-"));
-    const app = new App({ outdir: assemblyDir });
+    const app = new App({ outdir: assemblyDir() });
     stack = new Stack(app, "FunctionTest");
     const key = new kms.Key(stack, "Key", { enableKeyRotation: true });
     defaults = new BillingFunction(stack, "Defaults", {
@@ -51,10 +48,6 @@ describe("BillingFunction", () => {
     template = Template.fromStack(stack);
   });
 
-  afterAll(() => {
-    if (assemblyDir) rmSync(assemblyDir, { recursive: true, force: true });
-  });
-
   it("applies the defaults: arm64, nodejs22.x, 30 s, 512 MB, active tracing, KMS-encrypted environment", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: "defaults",
@@ -65,7 +58,7 @@ describe("BillingFunction", () => {
       MemorySize: 512,
       TracingConfig: { Mode: "Active" },
       KmsKeyArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^Key"), "Arn"] },
-      LoggingConfig: { LogGroup: { Ref: logicalId(defaults.logGroup) } },
+      LoggingConfig: { LogGroup: { Ref: logicalIdOf(defaults.logGroup) } },
       // Only variables something reads: the Powertools Logger reads POWERTOOLS_SERVICE_NAME and LOG_LEVEL.
       Environment: {
         Variables: Match.objectEquals({
@@ -87,9 +80,9 @@ describe("BillingFunction", () => {
   });
 
   it("sends failed async invocations to a KMS-encrypted, TLS-only queue", () => {
-    const queueId = logicalId(defaults.failureQueue);
+    const queueId = logicalIdOf(defaults.failureQueue);
     template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
-      FunctionName: { Ref: logicalId(defaults.function) },
+      FunctionName: { Ref: logicalIdOf(defaults.function) },
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [queueId, "Arn"] } } },
     });
@@ -97,14 +90,7 @@ describe("BillingFunction", () => {
     expect(queue?.Properties?.KmsMasterKeyId).toEqual({
       "Fn::GetAtt": [expect.stringMatching(/^Key/), "Arn"],
     });
-    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
-      Queues: [{ Ref: queueId }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-        ]),
-      },
-    });
+    expectTlsOnlyQueue(template, queueId);
   });
 
   it("honours overrides of timeout, memory, reserved concurrency, environment, retention and removal", () => {
@@ -123,16 +109,16 @@ describe("BillingFunction", () => {
       },
     });
     const resources = template.toJSON().Resources as Resources;
-    const logGroup = resources[logicalId(custom.logGroup)];
+    const logGroup = resources[logicalIdOf(custom.logGroup)];
     expect(logGroup?.Properties?.RetentionInDays).toBe(7);
     expect(logGroup?.DeletionPolicy).toBe("Delete");
-    expect(resources[logicalId(custom.failureQueue)]?.DeletionPolicy).toBe("Delete");
+    expect(resources[logicalIdOf(custom.failureQueue)]?.DeletionPolicy).toBe("Delete");
   });
 
   it("bundles locally with esbuild into minified ESM with a require banner, a source map and the SDK external", () => {
-    const fn = (template.toJSON().Resources as Resources)[logicalId(defaults.function)];
+    const fn = (template.toJSON().Resources as Resources)[logicalIdOf(defaults.function)];
     const s3Key = (fn?.Properties?.Code as { S3Key?: string } | undefined)?.S3Key ?? "missing";
-    const assetDir = join(assemblyDir, `asset.${s3Key.replace(/\.zip$/, "")}`);
+    const assetDir = join(assemblyDir(), `asset.${s3Key.replace(/\.zip$/, "")}`);
     const bundle = readFileSync(join(assetDir, "index.mjs"), "utf8");
     expect(bundle.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
     expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);

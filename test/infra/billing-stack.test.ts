@@ -1,11 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { App, type CfnElement } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import type { SQSEvent } from "aws-lambda";
 import type { IConstruct } from "constructs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import {
   BillingStack,
@@ -25,6 +23,7 @@ import {
 } from "../../shared/runtime/observability.js";
 import { dynamoClient, storeDeps } from "../../shared/runtime/wiring.js";
 import { captureOutput, emfDocuments } from "../support/capture-output.js";
+import { deniesNonTls, expectTlsOnlyQueue, useOutdir } from "../support/cdk.js";
 
 // The real handlers are bundled by esbuild at synth, so this also proves each one bundles.
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
@@ -40,7 +39,7 @@ interface Statement {
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 
 describe("BillingStack", () => {
-  let outdir: string;
+  const outdir = useOutdir("billing-stack-test-");
   let stack: BillingStack;
   let template: Template;
   let resources: Record<string, Resource>;
@@ -70,18 +69,13 @@ describe("BillingStack", () => {
     );
 
   beforeAll(() => {
-    outdir = mkdtempSync(join(tmpdir(), "billing-stack-test-"));
-    const app = new App({ context: cdkJson.context, outdir });
+    const app = new App({ context: cdkJson.context, outdir: outdir() });
     stack = new BillingStack(app, "CpaasBilling", {
       marketplaceApiUrl: "https://marketplaceapi.microsoft.com",
       stage: "prod",
     });
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources as Record<string, Resource>;
-  });
-
-  afterAll(() => {
-    if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
   it("is run by cdk.json and defaults to the real handler files", () => {
@@ -159,14 +153,7 @@ describe("BillingStack", () => {
     expect(Object.keys(queues)).toHaveLength(11);
     for (const [queueId, q] of Object.entries(queues)) {
       expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.key));
-      template.hasResourceProperties("AWS::SQS::QueuePolicy", {
-        Queues: [{ Ref: queueId }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-          ]),
-        },
-      });
+      expectTlsOnlyQueue(template, queueId);
     }
   });
 
@@ -502,11 +489,7 @@ describe("BillingStack", () => {
     });
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: { Ref: id(stack.exportsBucket) },
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-        ]),
-      },
+      PolicyDocument: deniesNonTls(),
     });
     template.hasOutput("ExportsBucketName", { Value: { Ref: id(stack.exportsBucket) } });
   });

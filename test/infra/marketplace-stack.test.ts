@@ -3,15 +3,12 @@
  * in the reporter's environment and the reporter's read grant, and the alarms on the metrics the
  * reporter emits — compared with the EMF document the real handler writes.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { App, type CfnElement } from "aws-cdk-lib";
+import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import type { IConstruct } from "constructs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runMetrics } from "../../functions/marketplace-reporter/handler.js";
 import { BillingStack } from "../../infra/billing-stack.js";
 import type { MarketplaceRunReport } from "../../shared/app/report-marketplace-usage.js";
@@ -23,6 +20,7 @@ import {
   SERVICE_NAME,
 } from "../../shared/runtime/observability.js";
 import { captureOutput, emfDocuments } from "../support/capture-output.js";
+import { logicalIdOf, useOutdir } from "../support/cdk.js";
 
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
   context: Record<string, unknown>;
@@ -31,14 +29,12 @@ const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.ur
 const fixture = fileURLToPath(new URL("./fixtures/echo-handler.ts", import.meta.url));
 
 describe("BillingStack: marketplace credentials and alarms", () => {
-  let outdir: string;
+  const outdir = useOutdir("marketplace-stack-test-");
   let stack: BillingStack;
   let template: Template;
-  const id = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
 
   beforeAll(() => {
-    outdir = mkdtempSync(join(tmpdir(), "marketplace-stack-test-"));
-    const app = new App({ context: cdkJson.context, outdir });
+    const app = new App({ context: cdkJson.context, outdir: outdir() });
     stack = new BillingStack(app, "CpaasBilling", {
       marketplaceApiUrl: "https://marketplaceapi.microsoft.com",
       entries: {
@@ -51,9 +47,6 @@ describe("BillingStack: marketplace credentials and alarms", () => {
     });
     template = Template.fromStack(stack);
   });
-  afterAll(() => {
-    if (outdir) rmSync(outdir, { recursive: true, force: true });
-  });
 
   it("keeps the Entra ID credentials in a retained, KMS-encrypted secret the reporter alone may read, by ARN", () => {
     const secrets = template.findResources("AWS::SecretsManager::Secret");
@@ -61,8 +54,8 @@ describe("BillingStack: marketplace credentials and alarms", () => {
     const [secretId, secret] = Object.entries(secrets)[0]!;
     expect(secretId).toMatch(/^MarketplaceCredentials/);
     expect(secret.DeletionPolicy).toBe("Retain");
-    expect(secret.Properties.KmsKeyId).toEqual({ "Fn::GetAtt": [id(stack.key), "Arn"] });
-    const reporter = template.toJSON().Resources[id(stack.functions.marketplaceReporter.function)];
+    expect(secret.Properties.KmsKeyId).toEqual({ "Fn::GetAtt": [logicalIdOf(stack.key), "Arn"] });
+    const reporter = template.toJSON().Resources[logicalIdOf(stack.functions.marketplaceReporter.function)];
     expect(reporter.Properties.Environment.Variables.MARKETPLACE_CREDENTIALS_SECRET_ARN).toEqual({
       Ref: secretId,
     });
@@ -74,11 +67,12 @@ describe("BillingStack: marketplace credentials and alarms", () => {
       ),
     );
     expect(readers.map((p) => p.Properties.Roles)).toEqual([
-      [{ Ref: id(stack.functions.marketplaceReporter.function.role!) }],
+      [{ Ref: logicalIdOf(stack.functions.marketplaceReporter.function.role!) }],
     ]);
     for (const name of ["ingestUsage", "closeScheduler", "closeWorker", "deadLetter"] as const) {
       const vars =
-        template.toJSON().Resources[id(stack.functions[name].function)].Properties.Environment.Variables;
+        template.toJSON().Resources[logicalIdOf(stack.functions[name].function)].Properties.Environment
+          .Variables;
       expect(vars.MARKETPLACE_CREDENTIALS_SECRET_ARN).toBeUndefined();
     }
   });
@@ -128,7 +122,10 @@ describe("BillingStack: marketplace credentials and alarms", () => {
           a.Properties.MetricName === "Errors" &&
           JSON.stringify(a.Properties.Dimensions) ===
             JSON.stringify([
-              { Name: "FunctionName", Value: { Ref: id(stack.functions.marketplaceReporter.function) } },
+              {
+                Name: "FunctionName",
+                Value: { Ref: logicalIdOf(stack.functions.marketplaceReporter.function) },
+              },
             ]),
       ),
     ).toHaveLength(1);

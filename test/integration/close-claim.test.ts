@@ -7,26 +7,22 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
-import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { describe, expect, it } from "vitest";
+import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
   CLOSE_LEASE_MS,
-  type CloseDeps,
   closePeriod,
   isCloseReport,
 } from "../../shared/app/close-period.js";
-import { directoryOf, type IngestDeps, ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
-import { countingPeriods, withPeriods } from "../support/close-store.js";
-import { stdTariffs } from "../support/scenario.js";
+import { closeAndIngestDeps, countingPeriods, withPeriods } from "../support/close-store.js";
+import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const configWith = (unitPrice: string): BillingConfig => {
@@ -60,31 +56,15 @@ const sms = (id: string, subject: string, time: string, type = "sms.mt") =>
   });
 
 describe("closing an account-period: one claimant, crash-safe, immutable once closed (G7)", () => {
-  let dynamo: DynamoDbLocal;
-  const clients: DynamoDBClient[] = [];
-  let tables = 0;
+  const dynamo = useDynamoDbLocal();
 
-  beforeAll(async () => {
-    dynamo = await startDynamoDbLocal();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await dynamo?.stop();
-  });
-
-  /** Its own client, as another Lambda or process would have. */
-  const client = () => {
-    const c = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
-    clients.push(c);
-    return c;
-  };
-
-  /** A fresh table with the configuration and July (and a little August) usage ingested. */
+  /**
+   * A fresh table, on a client of its own, with the configuration and July (and a little August)
+   * usage ingested.
+   */
   async function freshTable(clock: Clock) {
-    const table = `close-${++tables}`;
-    const c = client();
-    await ensureBillingTable(c, table);
-    const store = new DynamoBillingStore(c, table);
+    const c = dynamo.newClient();
+    const { name: table, store } = await dynamo.table("close", c);
     await store.saveConfig(config);
     const deps = storeDepsOf(store, clock);
     const bodies = [
@@ -117,25 +97,15 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
     return { table, store, deps, items, lines };
   }
 
-  const storeDepsOf = (
-    store: DynamoBillingStore,
-    clock: Clock,
-    periods: PeriodStore = store,
-  ): CloseDeps & IngestDeps => ({
-    usage: store.usage,
-    accounts: directoryOf(config),
-    periods,
-    deadLetters: store,
-    clock,
-    config: async () => config,
-  });
+  const storeDepsOf = (store: DynamoBillingStore, clock: Clock, periods?: PeriodStore) =>
+    closeAndIngestDeps(store, clock, config, periods);
   const statuses = (o: readonly AccountCloseOutcome[]) => o.map((r) => `${r.accountId} ${r.status}`).sort();
 
   it("two closes started together, each with its own client: exactly one writes, lines and record once", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T00:00:00Z"));
     const t = await freshTable(clock);
     const runs = [0, 1].map(() => {
-      const store = new DynamoBillingStore(client(), t.table);
+      const store = new DynamoBillingStore(dynamo.newClient(), t.table);
       const periods = countingPeriods(store);
       return { periods, deps: storeDepsOf(store, clock, periods) };
     });
@@ -181,11 +151,11 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
       await bDone;
       return t.store.usage.statefulEventsOf(id, periods);
     };
-    const held: CloseDeps = { ...storeDepsOf(t.store, clock), usage };
+    const held = { ...storeDepsOf(t.store, clock), usage };
     const a = closePeriod("2025-07", held, { accountIds: ["acme"] });
     await aClaimed;
     const before = await t.items();
-    const bPeriods = countingPeriods(new DynamoBillingStore(client(), t.table));
+    const bPeriods = countingPeriods(new DynamoBillingStore(dynamo.newClient(), t.table));
     const b = await closePeriod("2025-07", storeDepsOf(t.store, clock, bPeriods), { accountIds: ["acme"] });
     expect(b).toEqual([
       expect.objectContaining({

@@ -5,19 +5,17 @@
  * only periods never closed without reading the records of closed ones; lines go 99 to a
  * transaction, and a crash between two of them is redone after the lease with each line once.
  */
-import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
-import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { describe, expect, it } from "vitest";
+import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { shardsOf } from "../../shared/ports/usage-store.js";
-import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { closeAndIngestDeps } from "../support/close-store.js";
 import { stdTariffs } from "../support/events.js";
-import { configOf } from "../support/scenario.js";
+import { configOf, useDynamoDbLocal } from "../support/scenario.js";
 
 /** 120 two-letter country codes: one invoice line each, more than one transaction of lines. */
 const COUNTRIES = Array.from(
@@ -50,21 +48,11 @@ const JULY = batch([
 ]);
 
 describe("a close reads the shards its markers name and writes lines in few transactions (D24)", () => {
-  let dynamo: DynamoDbLocal;
-  const clients: DynamoDBClient[] = [];
-  let tables = 0;
-  beforeAll(async () => {
-    dynamo = await startDynamoDbLocal();
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await dynamo?.stop();
-  });
+  const dynamo = useDynamoDbLocal();
 
   /** A table on its own client; `calls` lists every request's command; `crashOnLinesTransaction` fails the Nth TransactWriteItems and all later requests. */
   async function freshTable(clock: Clock) {
-    const c = dynamoClient({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint });
-    clients.push(c);
+    const c = dynamo.newClient();
     const calls: string[] = [];
     const fault = { transactionToFail: 0, transactions: 0, crashed: false };
     c.middlewareStack.add(
@@ -78,16 +66,14 @@ describe("a close reads the shards its markers name and writes lines in few tran
       },
       { step: "initialize", name: "closeRequestsProbe" },
     );
-    const table = `requests-${++tables}`;
-    await ensureBillingTable(c, table);
-    const store = new DynamoBillingStore(c, table);
+    const { name: table, store } = await dynamo.table("requests", c);
     await store.saveConfig(config);
     const deps = closeAndIngestDeps(store, clock, config);
     let n = 0;
     const ingest = async (...bodies: string[]) => {
       for (const b of bodies) await ingestUsageMessage(b, `m${++n}`, deps);
     };
-    return { store, deps, calls, fault, ingest };
+    return { table, client: c, store, deps, calls, fault, ingest };
   }
 
   it("reads only the recorded shards; a marker from before D24 reads all, with the same lines", async () => {
@@ -127,9 +113,9 @@ describe("a close reads the shards its markers name and writes lines in few tran
     // The same usage under a marker written before D24 (no shard lists): every shard is read, same result.
     const legacy = await freshTable(clock);
     await legacy.ingest(JULY);
-    await clients.at(-1)!.send(
+    await legacy.client.send(
       new UpdateItemCommand({
-        TableName: `requests-${tables}`,
+        TableName: legacy.table,
         Key: { pk: { S: "ACCT#acme" }, sk: { S: "USAGE#2025-07" } },
         UpdateExpression: "REMOVE cs, ps",
       }),

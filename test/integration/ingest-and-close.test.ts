@@ -57,8 +57,7 @@ describe("ingest → close on the local stack", () => {
     );
     expect(letters.every((l) => l.excerpt.length > 0 && l.body === l.excerpt)).toBe(true);
 
-    scenario.travelTo("2025-08-01T00:00:00Z");
-    const [report] = await scenario.closePeriod("2025-07");
+    const [report] = await scenario.closeAt("2025-08-01T00:00:00Z", "2025-07");
     const lines = await scenario.system.store.allLines();
     const view = lines
       .map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`)
@@ -91,8 +90,7 @@ describe("ingest → close on the local stack", () => {
       msg("late-1", "2025-07-31T23:59:59Z", tr("late")),
       msg("aug-1", "2025-08-03T10:00:00Z", tr("aug")),
     ]);
-    scenario.travelTo("2025-09-01T00:00:00Z");
-    const [report] = await scenario.closePeriod("2025-08");
+    const [report] = await scenario.closeAt("2025-09-01T00:00:00Z", "2025-08");
     const aug = await scenario.lines({ period: "2025-08" });
     expect(
       aug
@@ -108,8 +106,7 @@ describe("ingest → close on the local stack", () => {
     ]);
     expect(report?.adjustments).toEqual([{ referencePeriod: "2025-07", amount: "0.02", lines: 1 }]);
     // The late marker is consumed: closing September finds nothing more to adjust.
-    scenario.travelTo("2025-10-01T00:00:00Z");
-    const [sept] = await scenario.closePeriod("2025-09");
+    const [sept] = await scenario.closeAt("2025-10-01T00:00:00Z", "2025-09");
     expect(sept?.adjustments).toEqual([]);
   });
 
@@ -125,8 +122,7 @@ describe("ingest → close on the local stack", () => {
       // Usage of a period that was never closed: listed in the report, never silently dropped.
       msg("may-1", "2025-05-20T09:00:00Z", tr("may")),
     ]);
-    scenario.travelTo("2025-11-01T00:00:00Z");
-    const [report] = await scenario.closePeriod("2025-10");
+    const [report] = await scenario.closeAt("2025-11-01T00:00:00Z", "2025-10");
     expect(report?.unclosedEarlierPeriods).toEqual([{ period: "2025-05", events: 1 }]);
     expect(report?.suspense.samples).toEqual([
       {
@@ -154,8 +150,7 @@ describe("ingest → close on the local stack", () => {
     await scenario.system.loadConfig(
       configOf(stdTariffs([...RATES, { product: "mms.mt", unitPrice: "0.20" }])),
     );
-    scenario.travelTo("2025-12-01T00:00:00Z");
-    const [report] = await scenario.closePeriod("2025-11");
+    const [report] = await scenario.closeAt("2025-12-01T00:00:00Z", "2025-11");
     expect(report?.suspenseCarried).toEqual([]);
     expect(report?.adjustments).toEqual([{ referencePeriod: "2025-10", amount: "0.20", lines: 1 }]);
     const nov = await scenario.lines({ period: "2025-11" });
@@ -180,8 +175,7 @@ describe("a month with only late events", () => {
 
   it("closes with the adjustment of the month before and nothing else; that month's lines stay as closed", async () => {
     await scenario.ingest([msg("jul-1", "2025-07-20T09:00:00Z", tr("jul-1"))]);
-    scenario.travelTo("2025-08-01T03:00:00Z");
-    const [july] = await scenario.closePeriod("2025-07");
+    const [july] = await scenario.closeAt("2025-08-01T03:00:00Z", "2025-07");
     expect(july?.totals.amount).toBe("0.01");
     const julyLines = (await scenario.system.store.linesForReference("acme", "2025-07")).map(describeLine);
     expect(julyLines).toEqual(["usage 2025-07 2025-07 1 0.01"]);
@@ -192,8 +186,7 @@ describe("a month with only late events", () => {
       msg("jul-2", "2025-07-31T22:00:00Z", tr("jul-2")),
       msg("jul-3", "2025-07-31T23:00:00Z", tr("jul-3")),
     ]);
-    scenario.travelTo("2025-09-01T03:00:00Z");
-    const [august] = await scenario.closePeriod("2025-08");
+    const [august] = await scenario.closeAt("2025-09-01T03:00:00Z", "2025-08");
     expect(august?.events).toBe(0);
     // July re-rated: 3 × 0.012 = 0.036 → 0.04, minus the 0.01 already billed.
     expect(august?.adjustments).toEqual([{ referencePeriod: "2025-07", amount: "0.03", lines: 1 }]);

@@ -12,7 +12,7 @@ import { writeExports } from "../../cli/exports.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { csvRecords } from "../support/csv.js";
-import { v2025 } from "../support/events.js";
+import { viberPriceRise } from "../support/events.js";
 import { stdTariffs, useLocalSystem } from "../support/scenario.js";
 
 /** Feature values with the characters contract §1 lets through, each with its own price. */
@@ -40,21 +40,8 @@ const tariffs = [
     {
       tariffId: "viber-usd",
       currency: "USD",
-      versions: [
-        v2025([
-          { product: "viber.session", unitPrice: "0.10" },
-          { product: "viber.message", unitPrice: "0.02" },
-        ]),
-        {
-          // From September in New York: a session priced here would show it was priced too late (G8).
-          publishedAt: "2025-08-01T00:00:00Z",
-          effectiveFrom: "2025-09-01T04:00:00Z",
-          rates: [
-            { product: "viber.session", unitPrice: "0.25" },
-            { product: "viber.message", unitPrice: "0.03" },
-          ],
-        },
-      ],
+      // From September in New York: a session priced at the later prices was priced too late (G8).
+      versions: viberPriceRise("2025-08-01T00:00:00Z", "2025-09-01T04:00:00Z"),
     },
   ]),
 ];

@@ -19,7 +19,11 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbLocal, JavaMissingError, startDynamoDbLocal } from "../../local/dynamodb-local.js";
-import { DrainStalledError, SqsEventSourcePoller } from "../../local/event-source-poller.js";
+import {
+  DrainStalledError,
+  SqsEventSourcePoller,
+  type SqsEventSourcePollerOptions,
+} from "../../local/event-source-poller.js";
 import { createUsageQueues } from "../../local/queues.js";
 import { type SqsServer, startSqsServer } from "../../local/sqs-server.js";
 import { ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
@@ -111,6 +115,13 @@ describe("local stack", () => {
     await Promise.all([dynamo?.stop(), sqsServer?.stop()]);
   });
 
+  /** A usage queue named after `prefix` and its DLQ (maxReceiveCount 3, visibility 30 s). */
+  const usageQueues = (prefix: string) =>
+    createUsageQueues(sqs, { prefix, maxReceiveCount: 3, visibilityTimeoutSeconds: 30 });
+  /** A poller on the queue at `queueUrl`, through this stack's SQS client. */
+  const pollerOn = (queueUrl: string, options: Omit<SqsEventSourcePollerOptions, "sqs" | "queueUrl">) =>
+    new SqsEventSourcePoller({ sqs, queueUrl, ...options });
+
   it("serves both endpoints on loopback", () => {
     expect(dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(sqsServer.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -170,11 +181,7 @@ describe("local stack", () => {
   });
 
   it("builds a Lambda-shaped SQSEvent and Context", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "shape-ev",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
+    const q = await usageQueues("shape-ev");
     const before = Date.now();
     await sqs.send(
       new SendMessageCommand({
@@ -189,9 +196,7 @@ describe("local stack", () => {
     const events: SQSEvent[] = [];
     let remaining = 0;
     let functionArn = "";
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
+    const poller = pollerOn(q.usageQueueUrl, {
       functionName: "ingest-usage",
       handler: async (event, context) => {
         events.push(event);
@@ -225,20 +230,14 @@ describe("local stack", () => {
   });
 
   it("deletes successes, retries reported failures and dead-letters them after maxReceiveCount", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "partial",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
+    const q = await usageQueues("partial");
     const bodies = Array.from({ length: 25 }, (_, i) => `msg-${i}`);
     await sendAll(sqs, q.usageQueueUrl, bodies);
 
     const handled = new Map<string, number>();
     const poisonReceiveCounts: string[] = [];
     const batchSizes: number[] = [];
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
+    const poller = pollerOn(q.usageQueueUrl, {
       queueArn: undefined, // looked up
       region: REGION,
       handler: async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -278,18 +277,12 @@ describe("local stack", () => {
   });
 
   it("retries the whole batch when the handler throws", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "throws",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
+    const q = await usageQueues("throws");
     const bodies = Array.from({ length: 5 }, (_, i) => `t-${i}`);
     await sendAll(sqs, q.usageQueueUrl, bodies);
     const invocations: SQSRecord[][] = [];
     const errors: unknown[] = [];
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
+    const poller = pollerOn(q.usageQueueUrl, {
       queueArn: "arn:aws:sqs:us-east-1:000000000000:throws-usage",
       onHandlerError: (e) => errors.push(e),
       handler: async (event) => {
@@ -309,15 +302,9 @@ describe("local stack", () => {
   });
 
   it("fails the whole batch on an itemIdentifier that is not in it, as Lambda does", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "bogus",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
+    const q = await usageQueues("bogus");
     await sendAll(sqs, q.usageQueueUrl, ["x", "y"]);
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
+    const poller = pollerOn(q.usageQueueUrl, {
       handler: async () => ({ batchItemFailures: [{ itemIdentifier: "not-a-message-id" }] }),
     });
     expect(await poller.pollOnce()).toEqual({ received: 2, failed: 2 });
@@ -325,20 +312,14 @@ describe("local stack", () => {
   });
 
   it("gathers batches larger than one receive", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "big",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
+    const q = await usageQueues("big");
     await sendAll(
       sqs,
       q.usageQueueUrl,
       Array.from({ length: 23 }, (_, i) => `b-${i}`),
     );
     const sizes: number[] = [];
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
+    const poller = pollerOn(q.usageQueueUrl, {
       batchSize: 20,
       handler: async (e) => {
         sizes.push(e.Records.length);
@@ -352,9 +333,7 @@ describe("local stack", () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "no-redrive" }));
     if (!QueueUrl) throw new Error("no queue url");
     await sendAll(sqs, QueueUrl, ["stuck"]);
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: QueueUrl,
+    const poller = pollerOn(QueueUrl, {
       onHandlerError: () => undefined,
       handler: async () => {
         throw new Error("always");
@@ -369,14 +348,8 @@ describe("local stack", () => {
   });
 
   it("drains an empty queue at once", async () => {
-    const q = await createUsageQueues(sqs, {
-      prefix: "empty",
-      maxReceiveCount: 3,
-      visibilityTimeoutSeconds: 30,
-    });
-    const poller = new SqsEventSourcePoller({
-      sqs,
-      queueUrl: q.usageQueueUrl,
+    const q = await usageQueues("empty");
+    const poller = pollerOn(q.usageQueueUrl, {
       handler: async () => undefined,
     });
     expect(await poller.drain()).toEqual({ processed: 0, failed: 0, batches: 0 });

@@ -12,8 +12,6 @@ import {
   runMetrics,
 } from "../../functions/marketplace-reporter/handler.js";
 import { LocalMeteringApi, type MeteringResource, meteringResourcesOf } from "../../local/metering-api.js";
-import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
-import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
   entraTokenProvider,
   HttpMeteringClient,
@@ -21,11 +19,11 @@ import {
 } from "../../shared/adapters/marketplace/http-metering-client.js";
 import { reconcileMarketplaceUsage } from "../../shared/app/reconcile-marketplace.js";
 import {
-  type MarketplaceReporterDeps,
   type MarketplaceRunReport,
   reportMarketplaceUsage,
 } from "../../shared/app/report-marketplace-usage.js";
 import type { Account } from "../../shared/contract/accounts.js";
+import type { UsageEventType } from "../../shared/contract/usage-event.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { reconciliationCsv } from "../../shared/core/marketplace/reconciliation.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
@@ -35,18 +33,16 @@ import {
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
 } from "../../shared/runtime/observability.js";
-import { ev } from "../support/events.js";
+import { type EventInput, ev } from "../support/events.js";
 import {
   at,
   azureAccount,
   expectNoDoubleReport,
-  runEveryHour,
   sentEvents,
   smsOf,
-  stopAfterEach,
-  storeEvents,
+  useMarketplaceLocal,
 } from "../support/marketplace-world.js";
-import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
+import { stdTariffs } from "../support/scenario.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
 
@@ -59,21 +55,7 @@ const azure = (
 
 const sms = smsOf;
 
-const dynamo = useDynamoDbLocal();
-const stops = stopAfterEach();
-
-interface World {
-  readonly clock: VirtualClock;
-  readonly api: LocalMeteringApi;
-  readonly url: string;
-  readonly ledger: DynamoUsageStore;
-  readonly store: DynamoMarketplaceStore;
-  readonly deps: MarketplaceReporterDeps;
-  readonly config: BillingConfig;
-  ingest(events: readonly LedgerEvent[]): Promise<void>;
-  run(): Promise<MarketplaceRunReport>;
-  runHourly(until: string): Promise<MarketplaceRunReport[]>;
-}
+const local = useMarketplaceLocal();
 
 async function world(
   rawAccounts: unknown[],
@@ -83,45 +65,24 @@ async function world(
     client?: (url: string) => Partial<HttpMeteringClientOptions>;
     entra?: { tenantId: string; clientId: string; clientSecret: string };
   } = {},
-): Promise<World> {
+) {
   const accounts = parseAccounts(rawAccounts, tariffs);
   const config: BillingConfig = { accounts, tariffs };
-  const { name: table, store: billing } = await dynamo.table("mkt-api");
   const clock = new VirtualClock(at(start));
   const api = new LocalMeteringApi({
     clock,
     resources: (opts.resources ?? meteringResourcesOf)(accounts),
     ...(opts.entra ? { entra: opts.entra } : {}),
   });
-  const server = await api.start();
-  stops.push(server.stop);
-  const ledger = billing.usage;
-  const store = new DynamoMarketplaceStore(dynamo.client, table);
-  const deps: MarketplaceReporterDeps = {
-    ledger,
-    store,
-    // Retries without real waiting: the local API answers at once.
-    client: new HttpMeteringClient({
-      baseUrl: server.url,
-      retry: { baseDelayMs: 1, maxDelayMs: 5 },
-      ...opts.client?.(server.url),
-    }),
-    clock,
-    config: async () => config,
-  };
-  const run = () => reportMarketplaceUsage(deps, { fromHour: at(start) });
-  return {
-    clock,
-    api,
-    url: server.url,
-    ledger,
-    store,
-    deps,
-    config,
-    ingest: (events) => storeEvents(ledger, config, events, clock.now()),
-    run,
-    runHourly: (until) => runEveryHour(clock, at(until), run),
-  };
+  const url = await local.serve(api);
+  // Retries without real waiting: the local API answers at once.
+  const client = new HttpMeteringClient({
+    baseUrl: url,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    ...opts.client?.(url),
+  });
+  const reporter = await local.reporter("mkt-api", { config, clock, client, fromHour: at(start) });
+  return { ...reporter, clock, api, url, config };
 }
 
 const sent = (reports: readonly MarketplaceRunReport[]) => sentEvents(reports, true);
@@ -330,147 +291,59 @@ describe("the reporter against the local Metering API", () => {
   });
 
   it("26 dimensions used in one hour go out as two batches (25 + 1) to the local Metering API, each accepted once", async () => {
+    /** The dimension `key` (by default the event type), and its event at `t` from account "wide". */
+    const wide = <T extends UsageEventType>(
+      type: T,
+      data: EventInput<T> | ((t: string) => EventInput<T>),
+      key: string = type,
+    ): [string, (t: string) => LedgerEvent] => [
+      key,
+      (t) => ev(type, t, typeof data === "function" ? data(t) : data, { subject: "wide" }),
+    ];
+    const delivered = { endUserId: "u", delivered: true };
     const products: [string, (t: string) => LedgerEvent][] = [
-      [
-        "sms.mt",
-        (t) => ev("sms.mt", t, { to: "1", country: "TR", status: "submitted" }, { subject: "wide" }),
-      ],
-      [
-        "mms.mt",
-        (t) => ev("mms.mt", t, { to: "1", country: "TR", status: "submitted" }, { subject: "wide" }),
-      ],
-      [
-        "rcs.mt",
-        (t) =>
-          ev(
-            "rcs.mt",
-            t,
-            { to: "1", country: "TR", status: "submitted", delivered: true },
-            { subject: "wide" },
-          ),
-      ],
-      [
-        "sms.mo",
-        (t) => ev("sms.mo", t, { from: "1", country: "TR", status: "accepted" }, { subject: "wide" }),
-      ],
-      [
-        "mms.mo",
-        (t) => ev("mms.mo", t, { from: "1", country: "TR", status: "accepted" }, { subject: "wide" }),
-      ],
-      [
-        "rcs.mo",
-        (t) => ev("rcs.mo", t, { from: "1", country: "TR", status: "accepted" }, { subject: "wide" }),
-      ],
-      [
-        "number_lookup.request",
-        (t) =>
-          ev("number_lookup.request", t, { msisdn: "1", country: "TR", status: "sent" }, { subject: "wide" }),
-      ],
-      [
-        "email.message",
-        (t) => ev("email.message", t, { to: "a@b.c", status: "submitted" }, { subject: "wide" }),
-      ],
-      [
-        "email.validation",
-        (t) => ev("email.validation", t, { address: "a@b.c", status: "submitted" }, { subject: "wide" }),
-      ],
-      [
-        "push.notification",
-        (t) => ev("push.notification", t, { platform: "ios", status: "submitted" }, { subject: "wide" }),
-      ],
-      [
-        "line.message",
-        (t) => ev("line.message", t, { endUserId: "u", delivered: true }, { subject: "wide" }),
-      ],
-      [
-        "zalo.message",
-        (t) => ev("zalo.message", t, { endUserId: "u", delivered: true }, { subject: "wide" }),
-      ],
-      [
-        "kakao.alimtalk",
-        (t) =>
-          ev(
-            "kakao.message",
-            t,
-            { endUserId: "u", product: "alimtalk", delivered: true },
-            { subject: "wide" },
-          ),
-      ],
-      [
-        "kakao.chingutalk",
-        (t) =>
-          ev(
-            "kakao.message",
-            t,
-            { endUserId: "u", product: "chingutalk", delivered: true },
-            { subject: "wide" },
-          ),
-      ],
-      [
-        "ussd.session",
-        (t) =>
-          ev(
-            "ussd.session",
-            t,
-            { sessionId: `s-${t}`, country: "TR", initiatedBy: "account" },
-            { subject: "wide" },
-          ),
-      ],
-      [
-        "kakao.sangdam_session",
-        (t) => ev("kakao.sangdam_session", t, { endUserId: "u", sessionId: `k-${t}` }, { subject: "wide" }),
-      ],
-      [
-        "messenger.active_user",
-        (t) => ev("messenger.message", t, { endUserId: "u", delivered: true }, { subject: "wide" }),
-      ],
-      [
-        "telegram.active_user",
-        (t) => ev("telegram.message", t, { endUserId: "u", delivered: true }, { subject: "wide" }),
-      ],
-      [
-        "google_bm.active_user",
-        (t) => ev("google_bm.message", t, { endUserId: "u", delivered: true }, { subject: "wide" }),
-      ],
-      [
-        "apple_bc.active_user",
-        (t) => ev("apple_bc.message", t, { endUserId: "u", delivered: true }, { subject: "wide" }),
-      ],
-      [
-        "genai.interaction",
-        (t) => ev("genai.interaction", t, { feature: "summarize", units: 2.5 }, { subject: "wide" }),
-      ],
-      ...(["marketing", "utility", "authentication"] as const).map(
-        (category): [string, (t: string) => LedgerEvent] => [
+      wide("sms.mt", { to: "1", country: "TR", status: "submitted" }),
+      wide("mms.mt", { to: "1", country: "TR", status: "submitted" }),
+      wide("rcs.mt", { to: "1", country: "TR", status: "submitted", delivered: true }),
+      wide("sms.mo", { from: "1", country: "TR", status: "accepted" }),
+      wide("mms.mo", { from: "1", country: "TR", status: "accepted" }),
+      wide("rcs.mo", { from: "1", country: "TR", status: "accepted" }),
+      wide("number_lookup.request", { msisdn: "1", country: "TR", status: "sent" }),
+      wide("email.message", { to: "a@b.c", status: "submitted" }),
+      wide("email.validation", { address: "a@b.c", status: "submitted" }),
+      wide("push.notification", { platform: "ios", status: "submitted" }),
+      wide("line.message", delivered),
+      wide("zalo.message", delivered),
+      wide("kakao.message", { endUserId: "u", product: "alimtalk", delivered: true }, "kakao.alimtalk"),
+      wide("kakao.message", { endUserId: "u", product: "chingutalk", delivered: true }, "kakao.chingutalk"),
+      wide("ussd.session", (t) => ({ sessionId: `s-${t}`, country: "TR", initiatedBy: "account" })),
+      wide("kakao.sangdam_session", (t) => ({ endUserId: "u", sessionId: `k-${t}` })),
+      wide("messenger.message", delivered, "messenger.active_user"),
+      wide("telegram.message", delivered, "telegram.active_user"),
+      wide("google_bm.message", delivered, "google_bm.active_user"),
+      wide("apple_bc.message", delivered, "apple_bc.active_user"),
+      wide("genai.interaction", { feature: "summarize", units: 2.5 }),
+      ...(["marketing", "utility", "authentication"] as const).map((category) =>
+        wide(
+          "whatsapp.message",
+          { endUserId: `u-${category}`, senderId: "wa1", kind: "template", category, delivered: true },
           `whatsapp.template.${category}`,
-          (t) =>
-            ev(
-              "whatsapp.message",
-              t,
-              { endUserId: `u-${category}`, senderId: "wa1", kind: "template", category, delivered: true },
-              { subject: "wide" },
-            ),
-        ],
+        ),
       ),
       // One call: voice.minute and voice.amd.
-      [
+      wide(
+        "voice.call",
+        (t) => ({
+          callId: `c-${t}`,
+          service: "calls",
+          direction: "outbound",
+          country: "US",
+          answered: true,
+          durationSeconds: 61,
+          amd: true,
+        }),
         "voice.minute",
-        (t) =>
-          ev(
-            "voice.call",
-            t,
-            {
-              callId: `c-${t}`,
-              service: "calls",
-              direction: "outbound",
-              country: "US",
-              answered: true,
-              durationSeconds: 61,
-              amd: true,
-            },
-            { subject: "wide" },
-          ),
-      ],
+      ),
     ];
     const dimensions = Object.fromEntries(
       [...products.map(([key]) => key), "voice.amd"].map((key) => [key, `d_${key.replaceAll(".", "_")}`]),

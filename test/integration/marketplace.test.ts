@@ -11,8 +11,6 @@ import {
   MarketplaceRunError,
 } from "../../functions/marketplace-reporter/handler.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
-import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
-import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
 import {
   type MarketplaceReporterDeps,
@@ -29,13 +27,12 @@ import {
   at,
   azureAccount,
   expectNoDoubleReport,
-  runEveryHour,
+  type LocalReporter,
   sentEvents,
   smsOf,
-  stopAfterEach,
-  storeEvents,
+  useMarketplaceLocal,
 } from "../support/marketplace-world.js";
-import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
+import { stdTariffs } from "../support/scenario.js";
 
 const tariffs = stdTariffs([
   { product: "sms.mt", unitPrice: "0.05" },
@@ -50,21 +47,12 @@ const sms = smsOf;
 const mo = (subject: string, time: string) =>
   ev("sms.mo", time, { from: "905320000000", country: "TR", status: "accepted" }, { subject });
 
-const dynamo = useDynamoDbLocal();
-const stops = stopAfterEach();
+const local = useMarketplaceLocal();
 
-interface World {
+interface World extends LocalReporter {
   readonly clock: VirtualClock;
   readonly api: LocalMeteringApi;
-  readonly ledger: DynamoUsageStore;
-  readonly store: DynamoMarketplaceStore;
-  readonly deps: MarketplaceReporterDeps;
   readonly start: number;
-  ingest(events: readonly LedgerEvent[]): Promise<void>;
-  /** Runs the reporter at every hour boundary the clock passes up to `until` (as the simulation does). */
-  runHourly(until: string): Promise<MarketplaceRunReport[]>;
-  /** One run at the current clock. */
-  run(): Promise<MarketplaceRunReport>;
   /** A fresh table (records and watermarks lost), same ledger events, same Marketplace. */
   withNewStore(): Promise<World>;
 }
@@ -76,48 +64,29 @@ async function world(
 ): Promise<World> {
   const accounts: Account[] = parseAccounts(rawAccounts, tariffs);
   const config: BillingConfig = { accounts, tariffs };
-  const { name: table, store: billing } = await dynamo.table("mkt");
   const clock = shared?.clock ?? new VirtualClock(at(start));
   const api = shared?.api ?? new LocalMeteringApi({ clock, resources: meteringResourcesOf(accounts) });
-  let url = shared?.url;
-  if (!url) {
-    const server = await api.start();
-    stops.push(server.stop);
-    url = server.url;
-  }
-  const ledger = billing.usage;
-  const store = new DynamoMarketplaceStore(dynamo.client, table);
-  const deps: MarketplaceReporterDeps = {
-    ledger,
-    store,
-    // No retry within a call here: these tests follow a failed call into the next run.
-    client: new HttpMeteringClient({ baseUrl: url, retry: { maxAttempts: 1 } }),
-    clock,
-    config: async () => config,
-  };
+  const url = shared?.url ?? (await local.serve(api));
+  // No retry within a call here: these tests follow a failed call into the next run.
+  const client = new HttpMeteringClient({ baseUrl: url, retry: { maxAttempts: 1 } });
   const startMs = at(start);
-  const run = () => reportMarketplaceUsage(deps, { fromHour: startMs });
+  const reporter = await local.reporter("mkt", { config, clock, client, fromHour: startMs });
   const events: LedgerEvent[] = [];
-  const w: World = {
+  return {
+    ...reporter,
     clock,
     api,
-    ledger,
-    store,
-    deps,
     start: startMs,
     async ingest(batch) {
       events.push(...batch);
-      await storeEvents(ledger, config, batch, clock.now());
+      await reporter.ingest(batch);
     },
-    runHourly: (until) => runEveryHour(clock, at(until), run),
-    run,
     async withNewStore() {
-      const other = await world(rawAccounts, start, { clock, api, url: url! });
+      const other = await world(rawAccounts, start, { clock, api, url });
       await other.ingest(events);
       return other;
     },
   };
-  return w;
 }
 
 const sent = (reports: readonly MarketplaceRunReport[]) => sentEvents(reports);
@@ -362,11 +331,10 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
       clock: w.clock,
       resources: meteringResourcesOf(parseAccounts(accounts.slice(0, 30), tariffs)),
     });
-    const server = await known.start();
-    stops.push(server.stop);
+    const url = await local.serve(known);
     const deps = {
       ...w.deps,
-      client: new HttpMeteringClient({ baseUrl: server.url, retry: { maxAttempts: 1 } }),
+      client: new HttpMeteringClient({ baseUrl: url, retry: { maxAttempts: 1 } }),
     };
     await w.ingest(accounts.map((a) => sms(a.accountId, "2025-07-02T09:30:00Z")));
     w.clock.advanceTo(at("2025-07-02T10:00:00Z"));

@@ -14,6 +14,19 @@ import { type RatePeriodInput, ratePeriod } from "../../shared/core/rating/engin
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { type PeriodId, periodWindow } from "../../shared/core/time.js";
 import { account, ev, tariff } from "../support/events.js";
+import {
+  answersMessage,
+  answersSessionEnded,
+  conversationsUser,
+  messengerMessage,
+  momentsFlowEntered,
+  viberBotInbound,
+  viberBotMessage,
+  viberInbound,
+  viberMessage,
+  whatsappInbound,
+  whatsappMessage,
+} from "../support/mixed-events.js";
 import { mixedTariffVersion } from "../support/mixed-tariff.js";
 
 const MONTHS: PeriodId[] = ["2025-04", "2025-05", "2025-06", "2025-07", "2025-08"];
@@ -43,40 +56,32 @@ const eventArb = (tz: string, kinds: readonly number[]) =>
       const day = time.slice(0, 10);
       switch (kind) {
         case 0:
-          return ev("viber.inbound", time, { endUserId: user, serviceId: "svc-1" });
+          return viberInbound(time, user);
         case 1:
         case 2:
-          return ev("viber.message", time, {
-            endUserId: user,
-            serviceId: "svc-1",
+          return viberMessage(time, user, {
             messageType: flag || n % 3 === 0 ? "session" : "promotional",
             delivered: n % 7 !== 0,
             blocked: n % 5 === 0,
           });
         case 3:
-          return ev("viber_bot.inbound", time, { endUserId: user, botId: "b1" });
+          return viberBotInbound(time, user);
         case 4:
-          return ev("viber_bot.message", time, { endUserId: user, botId: "b1", delivered: true });
+          return viberBotMessage(time, user);
         case 5:
-          return ev("whatsapp.inbound", time, { endUserId: user, senderId: "wa1" });
+          return whatsappInbound(time, user);
         case 6:
         case 7:
-          return ev("whatsapp.message", time, {
-            endUserId: user,
-            senderId: "wa1",
+          return whatsappMessage(time, user, {
             kind: flag ? "template" : "freeform",
             category: (["marketing", "utility", "authentication"] as const)[n % 3],
             delivered: n % 6 !== 0,
             blocked: n % 9 === 0,
           });
         case 8:
-          return ev("answers.message", time, {
-            botId: "b1",
-            endUserId: user,
-            direction: flag ? "inbound" : "outbound",
-          });
+          return answersMessage(time, user, flag ? "inbound" : "outbound");
         case 9:
-          return ev("answers.session_ended", time, { botId: "b1", endUserId: user, reason: "completed" });
+          return answersSessionEnded(time, user);
         case 10:
           return ev(flag ? "ussd.session" : "kakao.sangdam_session", time, {
             sessionId: `s${n % 4}`,
@@ -85,7 +90,7 @@ const eventArb = (tz: string, kinds: readonly number[]) =>
             endUserId: user,
           });
         case 11:
-          return ev("conversations.user", time, { userId: user, action: flag ? "added" : "removed" });
+          return conversationsUser(time, user, flag ? "added" : "removed");
         case 12:
         case 13: {
           const type = (["number", "e911", "sip_trunk", "cnam", "byoc"] as const)[n % 5]!;
@@ -130,11 +135,11 @@ const eventArb = (tz: string, kinds: readonly number[]) =>
             gigabytes: 1,
           });
         case 18:
-          return ev("moments.flow_entered", time, { endUserId: user, flowId: "f1" });
+          return momentsFlowEntered(time, user, "f1");
         case 19:
           return ev("conversations.message", time, { conversationId: `c${n % 3}`, direction: "inbound" });
         case 20:
-          return ev("messenger.message", time, { endUserId: user, delivered: flag });
+          return messengerMessage(time, user, flag);
         default:
           return ev("sms.mt", time, { to: user, country: "TR", status: "submitted" });
       }

@@ -41,15 +41,19 @@ export function withPeriods(store: PeriodStore, override: Partial<PeriodStore>):
   });
 }
 
-/** What the ingest and close use cases need, over one store and a fixed configuration. */
+/**
+ * What the ingest and close use cases need, over one store and a fixed configuration; `periods`
+ * (default: the store itself) is the period store the close writes through.
+ */
 export const closeAndIngestDeps = (
   store: DynamoBillingStore,
   clock: Clock,
   config: BillingConfig,
+  periods: PeriodStore = store,
 ): CloseDeps & IngestDeps => ({
   usage: store.usage,
   accounts: directoryOf(config),
-  periods: store,
+  periods,
   deadLetters: store,
   clock,
   config: async () => config,

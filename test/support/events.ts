@@ -67,6 +67,25 @@ export const v2025 = (rates: unknown[], packages: unknown[] = []) => ({
 });
 
 /**
+ * Viber from 2025 (`v2025`) at 0.10 a session and 0.02 a message, then at 0.25 and 0.03 from
+ * `effectiveFrom` (published at `publishedAt`): a charge at the later prices shows when it was priced (G8).
+ */
+export const viberPriceRise = (publishedAt: string, effectiveFrom: string) => [
+  v2025([
+    { product: "viber.session", unitPrice: "0.10" },
+    { product: "viber.message", unitPrice: "0.02" },
+  ]),
+  {
+    publishedAt,
+    effectiveFrom,
+    rates: [
+      { product: "viber.session", unitPrice: "0.25" },
+      { product: "viber.message", unitPrice: "0.03" },
+    ],
+  },
+];
+
+/**
  * One tariff (default `std`, EUR) with one version in force from 2025 (`v2025`, or from
  * `effectiveFrom`). Free of vitest, so the benchmarks build their tariffs with it too.
  */

@@ -5,14 +5,20 @@
  */
 import { afterEach, expect } from "vitest";
 import type { LocalMeteringApi } from "../../local/metering-api.js";
+import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
-import type { MarketplaceRunReport } from "../../shared/app/report-marketplace-usage.js";
+import {
+  type MarketplaceReporterDeps,
+  type MarketplaceRunReport,
+  reportMarketplaceUsage,
+} from "../../shared/app/report-marketplace-usage.js";
 import { type BillingConfig, configIndex } from "../../shared/core/config.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { HOUR } from "../../shared/core/time.js";
 import type { VirtualClock } from "../../shared/ports/clock.js";
 import { ev } from "./events.js";
+import { useDynamoDbLocal } from "./scenario.js";
 
 export const at = (iso: string) => Date.parse(iso);
 
@@ -109,4 +115,66 @@ export function stopAfterEach(): (() => Promise<void>)[] {
     for (const s of stops.splice(0)) await s();
   });
   return stops;
+}
+
+/** The reporter over a fresh table: what the Marketplace tests drive. */
+export interface LocalReporter {
+  readonly ledger: DynamoUsageStore;
+  readonly store: DynamoMarketplaceStore;
+  readonly deps: MarketplaceReporterDeps;
+  /** Stores the events as ingestion would, at the clock's time (`storeEvents`). */
+  ingest(events: readonly LedgerEvent[]): Promise<void>;
+  /** One run at the current clock. */
+  run(): Promise<MarketplaceRunReport>;
+  /** Runs the reporter at every hour boundary the clock passes up to `until` (as the hourly schedule does). */
+  runHourly(until: string): Promise<MarketplaceRunReport[]>;
+}
+
+/**
+ * The Marketplace tests' local parts: DynamoDB Local for the enclosing block (or file), `serve` (a
+ * local Metering API's HTTP server, stopped after the test) and `reporter` (over a fresh table).
+ */
+export function useMarketplaceLocal() {
+  const dynamo = useDynamoDbLocal();
+  const stops = stopAfterEach();
+  return {
+    /** Starts the API's server for this test; its URL. */
+    async serve(api: LocalMeteringApi): Promise<string> {
+      const server = await api.start();
+      stops.push(server.stop);
+      return server.url;
+    },
+    /**
+     * The reporter of `config` on a fresh table `prefix-N` (usage ledger and Marketplace store),
+     * calling the Metering API through `client`, its runs starting from `fromHour`.
+     */
+    async reporter(
+      prefix: string,
+      {
+        config,
+        clock,
+        client,
+        fromHour,
+      }: {
+        config: BillingConfig;
+        clock: VirtualClock;
+        client: MarketplaceReporterDeps["client"];
+        fromHour: number;
+      },
+    ): Promise<LocalReporter> {
+      const { name, store: billing } = await dynamo.table(prefix);
+      const ledger = billing.usage;
+      const store = new DynamoMarketplaceStore(dynamo.client, name);
+      const deps: MarketplaceReporterDeps = { ledger, store, client, clock, config: async () => config };
+      const run = () => reportMarketplaceUsage(deps, { fromHour });
+      return {
+        ledger,
+        store,
+        deps,
+        ingest: (events) => storeEvents(ledger, config, events, clock.now()),
+        run,
+        runHourly: (until) => runEveryHour(clock, at(until), run),
+      };
+    },
+  };
 }

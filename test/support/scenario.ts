@@ -93,6 +93,8 @@ export interface Scenario {
   ingest(bodies: readonly string[], batchSize?: number): ReturnType<LocalBillingSystem["drain"]>;
   /** Closes the period through the close queue and worker, as the schedule does (D15). */
   closePeriod(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
+  /** Travels to `time`, then closes the period there (`travelTo`, then `closePeriod`). */
+  closeAt(time: string, period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   /** The invoice lines stored, of one period and one account when given. */
   lines(filter?: { period?: PeriodId; accountId?: string }): Promise<InvoiceLine[]>;
 }
@@ -131,6 +133,10 @@ export function useLocalSystem({
       return running().drain(undefined, batchSize === undefined ? undefined : { batchSize });
     },
     closePeriod: (period, accountIds) => running().close(period, accountIds),
+    closeAt(time, period, accountIds) {
+      clock.advanceTo(Date.parse(time));
+      return running().close(period, accountIds);
+    },
     async lines({ period, accountId } = {}) {
       return (await running().store.allLines()).filter(
         (l) =>
@@ -146,15 +152,19 @@ export function useLocalSystem({
 // -------------------------------------------------------------------------------------------------
 
 export interface DynamoScenario {
+  readonly endpoint: string;
   readonly client: DynamoDBClient;
-  /** A new billing table named `prefix-N` (created), and the store over it. */
-  table(prefix: string): Promise<{ name: string; store: DynamoBillingStore }>;
+  /** A client of its own, as another Lambda or process would have (destroyed after the block). */
+  newClient(): DynamoDBClient;
+  /** A new billing table named `prefix-N` (created), and the store over it, through `client`. */
+  table(prefix: string, client?: DynamoDBClient): Promise<{ name: string; store: DynamoBillingStore }>;
 }
 
 /** Starts DynamoDB Local before the enclosing block's (or file's) tests and stops it after them. */
 export function useDynamoDbLocal(): DynamoScenario {
   let dynamo: DynamoDbLocal | undefined;
   let client: DynamoDBClient | undefined;
+  const others: DynamoDBClient[] = [];
   let tables = 0;
   beforeAll(async () => {
     dynamo = await startDynamoDbLocal();
@@ -162,20 +172,30 @@ export function useDynamoDbLocal(): DynamoScenario {
   });
   afterAll(async () => {
     client?.destroy();
+    for (const c of others) c.destroy();
     await dynamo?.stop();
   });
-  const ready = () => {
-    if (!client) throw new Error("DynamoDB Local is not started (use it inside the block's tests)");
-    return client;
+  const started = () => {
+    if (!dynamo || !client)
+      throw new Error("DynamoDB Local is not started (use it inside the block's tests)");
+    return { dynamo, client };
   };
   return {
-    get client() {
-      return ready();
+    get endpoint() {
+      return started().dynamo.endpoint;
     },
-    async table(prefix) {
+    get client() {
+      return started().client;
+    },
+    newClient() {
+      const c = dynamoClient({ region: "us-east-1", dynamodbEndpoint: started().dynamo.endpoint });
+      others.push(c);
+      return c;
+    },
+    async table(prefix, c = started().client) {
       const name = `${prefix}-${++tables}`;
-      await ensureBillingTable(ready(), name);
-      return { name, store: new DynamoBillingStore(ready(), name) };
+      await ensureBillingTable(c, name);
+      return { name, store: new DynamoBillingStore(c, name) };
     },
   };
 }

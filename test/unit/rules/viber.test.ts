@@ -4,7 +4,7 @@ import { ratePeriod } from "../../../shared/core/rating/engine.js";
 import { rateViber, rateViberBot } from "../../../shared/core/rating/rules/viber.js";
 import type { LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
-import { account, type EventInput, ev, tariff, v2025 } from "../../support/events.js";
+import { account, type EventInput, ev, tariff, viberPriceRise } from "../../support/events.js";
 import { rateInEveryOrder } from "../../support/orders.js";
 import { HOUR as H, iso, july, june, rate, rateText } from "./harness.js";
 
@@ -340,20 +340,7 @@ describe("§3.1 active senders for the minimum commitment", () => {
 });
 
 describe("§3.1 a session charged in the opener's period, through ratePeriod", () => {
-  const t = tariff([
-    v2025([
-      { product: "viber.session", unitPrice: "0.10" },
-      { product: "viber.message", unitPrice: "0.02" },
-    ]),
-    {
-      publishedAt: "2025-06-01T00:00:00Z",
-      effectiveFrom: "2025-07-01T00:00:00Z",
-      rates: [
-        { product: "viber.session", unitPrice: "0.25" },
-        { product: "viber.message", unitPrice: "0.03" },
-      ],
-    },
-  ]);
+  const t = tariff(viberPriceRise("2025-06-01T00:00:00Z", "2025-07-01T00:00:00Z"));
   const a = account({ commitments: [{ serviceId: "svc1", minimumAmount: "1.00" }] });
   const lines = (periodId: string, events: LedgerEvent[]) =>
     ratePeriod({ account: a, tariff: t, periodId, events }).lines.map(

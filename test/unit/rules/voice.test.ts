@@ -41,43 +41,36 @@ const activated = (time: string, data: Resource) => ev("resource.activated", tim
 const deactivated = (time: string, data: Resource) => ev("resource.deactivated", time, data);
 
 describe("rateVoice: voice.minute (§5)", () => {
+  /** One call of `data` (outbound unless it says otherwise) is charged `minutes` voice minutes. */
+  const expectMinutes = (data: Partial<Call>, minutes: number) => {
+    const d: Partial<Call> = { direction: "outbound", ...data };
+    const q = minutes === 1 ? "" : ` x${minutes}`;
+    const expected =
+      minutes > 0 ? [`voice.minute[country=US;direction=${d.direction};service=${d.service}]${q}`] : [];
+    expect(run([call(T, d)]).charges).toEqual(expected);
+  };
+
+  // §5 who answered an outbound call decides if it counts: [name, service, answeredBy, seconds, minutes].
+  it.each<[string, Call["service"], Call["answeredBy"], number, number]>([
+    ["§5 calls answered by the end user: each started 60 s", "calls", "end_user", 61, 2],
+    ["§5 calls answered by a machine counts", "calls", "machine", 60, 1],
+    ["§5 calls answered by the account's application counts", "calls", "application", 1, 1],
+    ["§5 ivr answered by the application does not count", "ivr", "application", 90, 0],
+    ["§5 webrtc answered by a machine counts", "webrtc", "machine", 10, 1],
+    ["§5 voice_message answered by a machine counts", "voice_message", "machine", 45, 1],
+    ["§5 viber_business_call answered by the end user counts", "viber_business_call", "end_user", 125, 3],
+    ["§5 sip_trunk answered by end user, exactly 120 s", "sip_trunk", "end_user", 120, 2],
+  ])("%s", (_n, service, answeredBy, durationSeconds, minutes) => {
+    expectMinutes({ service, answeredBy, durationSeconds }, minutes);
+  });
+
   it.each<[string, Partial<Call>, number]>([
-    [
-      "§5 calls answered by the end user: each started 60 s",
-      { service: "calls", answeredBy: "end_user", durationSeconds: 61 },
-      2,
-    ],
-    [
-      "§5 calls answered by a machine counts",
-      { service: "calls", answeredBy: "machine", durationSeconds: 60 },
-      1,
-    ],
-    [
-      "§5 calls answered by the account's application counts",
-      { service: "calls", answeredBy: "application", durationSeconds: 1 },
-      1,
-    ],
     ["§5 answered:true without answeredBy is the end user", { service: "ivr", durationSeconds: 119 }, 2],
     ["§5 unanswered call is free", { service: "calls", answered: false, durationSeconds: 30 }, 0],
     [
       "§5 policy: answeredBy ignored when answered is false",
       { service: "calls", answered: false, answeredBy: "end_user", durationSeconds: 30 },
       0,
-    ],
-    [
-      "§5 ivr answered by the application does not count",
-      { service: "ivr", answeredBy: "application", durationSeconds: 90 },
-      0,
-    ],
-    [
-      "§5 webrtc answered by a machine counts",
-      { service: "webrtc", answeredBy: "machine", durationSeconds: 10 },
-      1,
-    ],
-    [
-      "§5 voice_message answered by a machine counts",
-      { service: "voice_message", answeredBy: "machine", durationSeconds: 45 },
-      1,
     ],
     [
       "§5 viber_business_call answered by a machine does not count",
@@ -93,11 +86,6 @@ describe("rateVoice: voice.minute (§5)", () => {
         durationSeconds: 90,
       },
       2,
-    ],
-    [
-      "§5 viber_business_call answered by the end user counts",
-      { service: "viber_business_call", answeredBy: "end_user", durationSeconds: 125 },
-      3,
     ],
     [
       "§5 number_masking unanswered but announcement played",
@@ -118,21 +106,12 @@ describe("rateVoice: voice.minute (§5)", () => {
     ["§5 byoc: every call with duration > 0", { service: "byoc", answered: false, durationSeconds: 61 }, 2],
     ["§1.1 nothing free gives a charge: answered call of 0 s", { service: "calls", durationSeconds: 0 }, 0],
     [
-      "§5 sip_trunk answered by end user, exactly 120 s",
-      { service: "sip_trunk", answeredBy: "end_user", durationSeconds: 120 },
-      2,
-    ],
-    [
       "§5 inbound_forward answered by a machine counts",
       { service: "inbound_forward", direction: "inbound", answeredBy: "machine", durationSeconds: 60 },
       1,
     ],
   ])("%s", (_n, data, minutes) => {
-    const d: Partial<Call> = { direction: "outbound", ...data };
-    const q = minutes === 1 ? "" : ` x${minutes}`;
-    const expected =
-      minutes > 0 ? [`voice.minute[country=US;direction=${d.direction};service=${d.service}]${q}`] : [];
-    expect(run([call(T, d)]).charges).toEqual(expected);
+    expectMinutes(data, minutes);
   });
 
   it("§5 click-to-call: each of its two legs is its own call", () => {
