@@ -4,15 +4,18 @@
  * shard, with the same result); a closed period is flagged on its marker, so later closes list
  * only periods never closed without reading the records of closed ones; lines go 99 to a
  * transaction, and a crash between two of them is redone after the lease with each line once.
+ * D31: a counters-only account's close neither reads nor writes a snapshot, and the close worker
+ * reads a tariff once per revision.
  */
 import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { cachedAccountDirectory } from "../../shared/adapters/dynamodb/config-store.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
-import { shardsOf } from "../../shared/ports/usage-store.js";
+import { type RatedAccount, shardsOf } from "../../shared/ports/usage-store.js";
 import { closeAndIngestDeps } from "../support/close-store.js";
 import { stdTariffs } from "../support/events.js";
 import { configOf, useDynamoDbLocal } from "../support/scenario.js";
@@ -180,6 +183,46 @@ describe("a close reads the shards its markers name and writes lines in few tran
       period: "2025-09",
       events: [],
     });
+  });
+
+  it("the close worker's account lookups read each tariff revision once, and a changed tariff at once (D31)", async () => {
+    const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
+    const t = await freshTable(clock);
+    // The close worker's directory: nothing cached by time (ttl 0).
+    const directory = cachedAccountDirectory(t.store.configs, clock, 0);
+    const gets = async (lookup: () => Promise<unknown>) => {
+      const from = t.calls.length;
+      const out = await lookup();
+      return { out, gets: t.calls.slice(from).filter((c) => c === "GetItemCommand").length };
+    };
+    expect((await gets(() => directory.lookup("acme"))).gets).toBe(2); // the account, its tariff
+    expect((await gets(() => directory.lookup("wide"))).gets).toBe(1); // the account only
+    expect((await gets(() => directory.lookup("acme"))).gets).toBe(1);
+
+    // A new price: the accounts name the new revision, the next lookup reads it.
+    const [std] = config.tariffs;
+    const raised = {
+      ...std!,
+      versions: std!.versions.map((v) => ({
+        ...v,
+        rates: v.rates.map((r) => ({ ...r, unitPrice: "0.02" })),
+      })),
+    };
+    await t.store.saveConfig({ ...config, tariffs: [raised] });
+    const after = await gets(() => directory.lookup("wide"));
+    expect(after.gets).toBe(2);
+    expect((after.out as RatedAccount).tariff).toEqual(raised);
+
+    // An account item saved before D31 names no revision: its tariff is read on every lookup.
+    await t.client.send(
+      new UpdateItemCommand({
+        TableName: t.table,
+        Key: { pk: { S: "CFG#ACCOUNT" }, sk: { S: "acme" } },
+        UpdateExpression: "REMOVE tariffRev",
+      }),
+    );
+    expect((await gets(() => directory.lookup("acme"))).gets).toBe(2);
+    expect((await gets(() => directory.lookup("acme"))).gets).toBe(2);
   });
 
   it("a crash between two transactions of lines: the redo after the lease writes each line once", async () => {

@@ -9,6 +9,7 @@
  * | zone    | CFG#ZONE    | <IANA zone>| (the set of zones some account uses)|
  * | in zone | CFG#TZ#<zone>| <accountId>| (the close scheduler lists a zone's accounts, D15) |
  */
+import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
@@ -113,9 +114,17 @@ export class DynamoConfigStore implements ConfigStore {
       )
     ).flat();
     const zones = [...new Set(config.accounts.map((a) => a.timezone))];
+    const tariffRevisions = new Map(config.tariffs.map((t) => [t.tariffId, revisionOf(JSON.stringify(t))]));
     const puts: Record<string, unknown>[] = [
       ...config.tariffs.map((t, i) => ({ pk: TARIFFS, sk: t.tariffId, i, tariff: JSON.stringify(t) })),
-      ...config.accounts.map((a, i) => ({ pk: ACCOUNTS, sk: a.accountId, i, account: JSON.stringify(a) })),
+      // Each account names the revision of its tariff: readers cache tariffs by revision (never stale).
+      ...config.accounts.map((a, i) => ({
+        pk: ACCOUNTS,
+        sk: a.accountId,
+        i,
+        account: JSON.stringify(a),
+        ...(tariffRevisions.has(a.tariffId) ? { tariffRev: tariffRevisions.get(a.tariffId) } : {}),
+      })),
       ...config.accounts.map((a) => ({ pk: inZone(a.timezone), sk: a.accountId })),
       ...zones.map((z) => ({ pk: ZONES, sk: z })),
     ];
@@ -135,12 +144,21 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async getAccount(accountId: string): Promise<Account | undefined> {
+    return (await this.getAccountEntry(accountId))?.account;
+  }
+
+  /** The account and the revision of its tariff written with it (none on items saved before D31). */
+  async getAccountEntry(accountId: string): Promise<{ account: Account; tariffRev?: string } | undefined> {
     // An id longer than a sort key can be (1,024 bytes) names no account: no request for it.
     const r =
       Buffer.byteLength(accountId) <= 1024
         ? await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: ACCOUNTS, sk: accountId } }))
         : { Item: undefined };
-    if (r.Item) return JSON.parse(String(r.Item.account)) as Account;
+    if (r.Item)
+      return {
+        account: JSON.parse(String(r.Item.account)) as Account,
+        ...(r.Item.tariffRev !== undefined ? { tariffRev: String(r.Item.tariffRev) } : {}),
+      };
     // Unknown account, or nothing configured at all (then not transient: NoConfigurationError, D12).
     const any = await this.doc.send(
       new QueryCommand({
@@ -155,24 +173,39 @@ export class DynamoConfigStore implements ConfigStore {
   }
 
   async getTariff(tariffId: string): Promise<Tariff | undefined> {
+    return (await this.getTariffEntry(tariffId))?.tariff;
+  }
+
+  /** The tariff and its revision (the hash of the item's JSON, as saveConfig writes it on accounts). */
+  async getTariffEntry(tariffId: string): Promise<{ tariff: Tariff; rev: string } | undefined> {
     const r = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk: TARIFFS, sk: tariffId } }),
     );
-    return r.Item ? (JSON.parse(String(r.Item.tariff)) as Tariff) : undefined;
+    if (!r.Item) return undefined;
+    const json = String(r.Item.tariff);
+    return { tariff: JSON.parse(json) as Tariff, rev: revisionOf(json) };
   }
 }
+
+/** A tariff's revision: the SHA-256 of its stored JSON (16 bytes, hex). */
+const revisionOf = (json: string) => createHash("sha256").update(json).digest("hex").slice(0, 32);
 
 /**
  * O(1) account lookup for ingest, cached per container for `ttlMs` of the clock (bounded
  * staleness: a changed account or tariff reaches a warm Lambda within it; 0 = read every batch).
  * Eventually consistent reads (half the read units): the staleness bound already allows it.
+ * Whatever `ttlMs`, a tariff is also kept by the revision its accounts name (content-addressed,
+ * so never stale): the close worker (ttl 0) reads each account but not its tariff again (D31).
  */
 export function cachedAccountDirectory(
   store: DynamoConfigStore,
   clock: Clock,
   ttlMs: number,
 ): AccountDirectory {
-  const accounts = new Map<string, { at: number; v: Promise<Account | undefined> }>();
+  const accounts = new Map<
+    string,
+    { at: number; v: Promise<{ account: Account; tariffRev?: string } | undefined> }
+  >();
   const tariffs = new Map<string, { at: number; v: Promise<Tariff | undefined> }>();
   const fresh = (at: number, now: number) => ttlMs > 0 && now >= at && now - at <= ttlMs;
   function cached<T>(
@@ -189,15 +222,33 @@ export function cachedAccountDirectory(
     if (m.size > 200_000) m.clear(); // bounded memory: far above a container's working set
     return v;
   }
+  const byRevision = new Map<string, Tariff>();
+  async function tariffAt(tariffId: string, rev: string): Promise<Tariff | undefined> {
+    const key = compositeKey(tariffId, rev);
+    const hit = byRevision.get(key);
+    if (hit) return hit;
+    const read = await store.getTariffEntry(tariffId);
+    // Kept only when the item read is the revision the account names: while a configuration is
+    // being saved, the account may be newer than its tariff's item (or older): then it is read again.
+    if (read?.rev === rev) {
+      if (byRevision.size >= 1_000) byRevision.clear(); // bounded: far above the tariffs in use
+      byRevision.set(key, read.tariff);
+    }
+    return read?.tariff;
+  }
   return {
     async lookup(accountId: string, batchCache?: Map<string, Promise<RatedAccount | undefined>>) {
       const once = batchCache?.get(accountId);
       if (once) return once;
       const now = clock.now();
       const v = (async (): Promise<RatedAccount | undefined> => {
-        const account = await cached(accounts, accountId, () => store.getAccount(accountId), now);
-        if (!account) return undefined;
-        const tariff = await cached(tariffs, account.tariffId, () => store.getTariff(account.tariffId), now);
+        const entry = await cached(accounts, accountId, () => store.getAccountEntry(accountId), now);
+        if (!entry) return undefined;
+        const { account, tariffRev } = entry;
+        const tariff =
+          tariffRev !== undefined
+            ? await tariffAt(account.tariffId, tariffRev)
+            : await cached(tariffs, account.tariffId, () => store.getTariff(account.tariffId), now);
         return tariff ? { account, tariff } : undefined;
       })();
       batchCache?.set(accountId, v);
