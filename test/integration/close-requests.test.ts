@@ -2,7 +2,7 @@
  * What a close reads and writes at volume (D24), on DynamoDB Local: the usage markers name the
  * shards ingest wrote, and a close reads only those (a marker from before D24 makes it read every
  * shard, with the same result); a closed period is flagged on its marker, so later closes list
- * only periods never closed without reading the records of closed ones; lines go 99 to a
+ * only periods never closed without reading the records of closed ones; a close's writes go 99 to a
  * transaction, and a crash between two of them is redone after the lease with each line once.
  * D31: a counters-only account's close neither reads nor writes a snapshot, and the close worker
  * reads a tariff once per revision.
@@ -225,25 +225,33 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect((await gets(() => directory.lookup("acme"))).gets).toBe(2);
   });
 
-  it("a crash between two transactions of lines: the redo after the lease writes each line once", async () => {
+  it("a crash between two transactions of a close's writes: the redo after the lease writes each line and explanation once", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
     const t = await freshTable(clock);
+    const deps = { ...t.deps, explanations: t.store };
     await t.ingest(
       batch(COUNTRIES.map((country, i) => sms(`w${i}`, "wide", "2025-07-02T09:00:00Z", country))),
     );
-    t.fault.transactionToFail = t.fault.transactions + 2; // the second transaction of lines
-    await expect(closePeriod("2025-07", t.deps, { accountIds: ["wide"] })).rejects.toThrow(/injected crash/);
+    const explained = async (lines: readonly { line_id: string }[]) =>
+      (await Promise.all(lines.map((l) => t.store.explanation(l.line_id)))).filter((x) => x !== undefined)
+        .length;
+    // 120 lines in two chunk items (D31), the marker's flag and 120 explanations: 99 writes, then 24.
+    t.fault.transactionToFail = t.fault.transactions + 2;
+    await expect(closePeriod("2025-07", deps, { accountIds: ["wide"] })).rejects.toThrow(/injected crash/);
     t.fault.crashed = false;
     t.fault.transactionToFail = 0;
-    expect((await t.store.allLines()).filter((l) => l.period === "2025-07")).toHaveLength(99);
+    const crashed = (await t.store.allLines()).filter((l) => l.period === "2025-07");
+    expect(crashed).toHaveLength(COUNTRIES.length);
+    expect(await explained(crashed)).toBe(96);
     expect((await t.store.getClose("wide", "2025-07"))?.status).toBe("closing");
 
     clock.advanceTo(clock.now() + CLOSE_LEASE_MS + 1);
-    const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
+    const [report] = await closePeriod("2025-07", deps, { accountIds: ["wide"] });
     expect(report?.status).toBe("closed");
     const lines = (await t.store.allLines()).filter((l) => l.period === "2025-07");
     expect(lines).toHaveLength(COUNTRIES.length);
     expect(new Set(lines.map((l) => l.line_id)).size).toBe(COUNTRIES.length);
+    expect(await explained(lines)).toBe(COUNTRIES.length);
     expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("1.20");
   });
 });

@@ -3,6 +3,7 @@
  * byte for byte the contract §4 exports, whatever order a line's keys come back from storage in.
  */
 import { describe, expect, it } from "vitest";
+import { lineChunkItems, linesOfItem } from "../../shared/adapters/dynamodb/line-chunks.js";
 import { type InvoiceLine, invoiceLineColumns } from "../../shared/contract/invoice-line.js";
 import {
   accountExportKeys,
@@ -111,5 +112,27 @@ describe("objects of the exports bucket by period", () => {
     });
     // Same entries in any order, same bytes.
     expect(periodManifest("2025-07", [...entries].reverse(), 2)).toEqual(parts);
+  });
+});
+
+describe("a close's lines in chunk items (D31)", () => {
+  it("chunks ≤ 100 lines by reference period, read back in line id order; an item from before D31 reads as its line", () => {
+    const own = Array.from({ length: 230 }, (_, i) => line(229 - i));
+    const adjustments = [2, 1].map((i) => line(i, { reference_period: "2025-06" }));
+    const items = lineChunkItems("ACCT#acme", "2025-07", [...own, ...adjustments]);
+    expect(items.map((c) => [c.item.sk, c.item.n])).toEqual([
+      ["LINE#2025-07#2025-07#C0000", 100],
+      ["LINE#2025-07#2025-07#C0001", 100],
+      ["LINE#2025-07#2025-07#C0002", 30],
+      ["LINE#2025-06#2025-07#C0000", 2],
+    ]);
+    const byId = (a: InvoiceLine, b: InvoiceLine) => (a.line_id < b.line_id ? -1 : 1);
+    expect(items.slice(0, 3).flatMap((c) => linesOfItem(c.item))).toEqual([...own].sort(byId));
+    expect(linesOfItem(items[3]!.item)).toEqual([...adjustments].sort(byId));
+    // Each chunk far below the 400 KB item limit.
+    for (const c of items) expect(c.bytes).toBeLessThan(50_000);
+    expect(linesOfItem({ pk: "ACCT#acme", sk: "LINE#2025-07#2025-07#L-1", line: line(1) })).toEqual([
+      line(1),
+    ]);
   });
 });

@@ -6,7 +6,7 @@
  * | usage (G5, counters, raw events, conflicts): usage-store.ts; accounts and tariffs: config-store.ts |
  * | period close        | ACCT#<account>           | CLOSE#<period>                       |
  * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
- * | invoice line        | ACCT#<account>           | LINE#<ref period>#<period>#<line id> |
+ * | invoice lines (D31): line-chunks.ts | ACCT#<account> | LINE#<ref period>#<period>#C<chunk> |
  * | dead letter         | DEADLETTER               | <SQS message id>                     |
  * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
  * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
@@ -47,6 +47,7 @@ import type {
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import { explanationPuts, readExplanation } from "./explanations.js";
+import { lineChunkItems, linesOfItem } from "./line-chunks.js";
 import {
   isConditionFailure,
   isTransactionRace,
@@ -190,28 +191,24 @@ export class DynamoBillingStore
     lines: InvoiceLine[],
     opts: { fresh?: boolean; flagUsage?: boolean; explanations?: readonly LineExplanation[] } = {},
   ): Promise<boolean> {
-    const lineKey = (l: InvoiceLine) => ({
-      pk: acct(accountId),
-      sk: `LINE#${l.reference_period}#${l.period}#${l.line_id}`,
-    });
-    const writing = new Set(lines.map((l) => lineKey(l).sk));
-    // Lines of a crashed attempt at this period that this attempt does not emit (e.g. the tariff changed).
+    const chunks = lineChunkItems(acct(accountId), period, lines);
+    const writing = new Set(chunks.map((c) => String(c.item.sk)));
+    // Items of a crashed attempt at this period that this attempt does not write (e.g. the tariff
+    // changed): chunks (`period`) and lines from before D31 (`line.period`).
     const stale = opts.fresh
       ? []
       : (
           await this.queryAll({
             KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-            FilterExpression: "#l.#p = :period",
+            FilterExpression: "#p = :period OR #l.#p = :period",
             ExpressionAttributeNames: { "#l": "line", "#p": "period" },
             ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
+            ProjectionExpression: "pk, sk",
             ConsistentRead: true,
           })
         ).filter((i) => !writing.has(String(i.sk)));
     const writes = [
-      ...lines.map((l) => ({
-        item: { Put: { TableName: this.table, Item: { ...lineKey(l), line: l } } },
-        bytes: JSON.stringify(l).length + 200,
-      })),
+      ...chunks.map((c) => ({ item: { Put: { TableName: this.table, Item: c.item } }, bytes: c.bytes })),
       ...stale.map((i) => ({
         item: { Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } },
         bytes: 200,
@@ -362,7 +359,7 @@ export class DynamoBillingStore
       ExpressionAttributeValues: { ":pk": acct(accountId), ":p": `LINE#${referencePeriod}#` },
       ConsistentRead: true,
     });
-    return items.map((i) => i.line as InvoiceLine);
+    return items.flatMap(linesOfItem);
   }
 
   private scanAll(prefix: string, field: "sk" | "pk") {
@@ -375,7 +372,7 @@ export class DynamoBillingStore
 
   /** Tests and diagnostics only: a table Scan. User paths read by period (closedAccounts, D25). */
   async allLines(): Promise<InvoiceLine[]> {
-    return (await this.scanAll("LINE#", "sk")).map((i) => i.line as InvoiceLine);
+    return (await this.scanAll("LINE#", "sk")).flatMap(linesOfItem);
   }
 
   async allCloses(): Promise<CloseRecord[]> {

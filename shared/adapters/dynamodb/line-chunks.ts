@@ -1,0 +1,52 @@
+/**
+ * A close's invoice lines on the billing table, in chunk items (D31):
+ *
+ * | item              | pk             | sk                                             | attributes |
+ * |-------------------|----------------|------------------------------------------------|------------|
+ * | lines of a close  | ACCT#<account> | LINE#<ref period>#<period>#C<chunk, 4 digits>  | `z` deflate of the JSON array of ≤ 100 lines (line id order), `n` their count, `period` |
+ * | one line (before D31) | ACCT#<account> | LINE#<ref period>#<period>#<line id>       | `line`     |
+ *
+ * A small account's close is one item instead of one per line (DynamoDB writes and read units scale
+ * with items and KB: 30 lines of ≈ 500 B each are one ≈ 3 KB item). Chunk keys (`C…`) and line ids
+ * (`L-…`) never collide under the same `LINE#<ref>#<period>#` prefix and readers take both shapes,
+ * so one Query by reference period reads old and new items alike, in line id order within each
+ * period, as before. 100 lines of at most a few KB each stay far below the 400 KB item limit.
+ */
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type { InvoiceLine } from "../../contract/invoice-line.js";
+import { compareStrings } from "../../core/compare.js";
+import type { PeriodId } from "../../core/time.js";
+
+export const LINES_PER_CHUNK = 100;
+
+/** The chunk items of the lines one close emits (all of period `period`), by reference period. */
+export function lineChunkItems(
+  pk: string,
+  period: PeriodId,
+  lines: readonly InvoiceLine[],
+): { item: Record<string, unknown>; bytes: number }[] {
+  const byReference = new Map<PeriodId, InvoiceLine[]>();
+  for (const l of lines) {
+    const list = byReference.get(l.reference_period) ?? [];
+    list.push(l);
+    byReference.set(l.reference_period, list);
+  }
+  const out: { item: Record<string, unknown>; bytes: number }[] = [];
+  for (const [reference, list] of byReference) {
+    list.sort((a, b) => compareStrings(a.line_id, b.line_id));
+    for (let i = 0; i < list.length; i += LINES_PER_CHUNK) {
+      const chunk = list.slice(i, i + LINES_PER_CHUNK);
+      const z = deflateRawSync(Buffer.from(JSON.stringify(chunk)));
+      const sk = `LINE#${reference}#${period}#C${String(i / LINES_PER_CHUNK).padStart(4, "0")}`;
+      out.push({ item: { pk, sk, period, n: chunk.length, z }, bytes: z.length + 200 });
+    }
+  }
+  return out;
+}
+
+/** The lines an item holds: a chunk's, or the one line of an item written before D31. */
+export function linesOfItem(item: Record<string, unknown>): InvoiceLine[] {
+  if (item.z instanceof Uint8Array)
+    return JSON.parse(inflateRawSync(item.z).toString("utf8")) as InvoiceLine[];
+  return item.line === undefined ? [] : [item.line as InvoiceLine];
+}
