@@ -9,7 +9,8 @@
  * (b) one account over 6 months (BENCH_HISTORY_EVENTS stateful events a month, default 2,000): read
  *     units of month 6's close ÷ month 1's (`history_ratio`);
  * (c) one account with BENCH_BIG_EVENTS events in one period (default 1,000,000; half stateful),
- *     populated through the usage store directly: close time and peak RSS of this process.
+ *     populated through the usage store directly: close time and peak RSS, measured in a process of
+ *     its own (this script again, BENCH_PART=big), not on top of what (a) left in this one.
  * (b)'s usage is stored through the real usage store (`ingest`, as the ingest handler does); (a)'s
  * and (c)'s are loaded straight into the store's items in batches (`bulkLoadUsage`: the same
  * counters, pages and usage markers, without identity claims), so that a full-size run is practical.
@@ -17,6 +18,7 @@
  * strongly consistent, ×0.5 eventually consistent). Phase times go to stderr; the last line on
  * stdout is one JSON object.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { startLocalBillingSystem } from "../local/billing-system.js";
@@ -174,135 +176,178 @@ const messenger = (subject: string, user: number, time: string) =>
 const timeIn = (period: string, i: number) =>
   new Date(Date.parse(`${period}-02T12:00:00Z`) + (i % (25 * 24 * 3600)) * 1000).toISOString();
 
-await system.loadConfig(config);
+// The (c) child needs only its own account in the table (10,000 accounts take a while to save).
+await system.loadConfig(
+  process.env.BENCH_PART === "big"
+    ? { ...config, accounts: accounts.filter((a) => a.accountId === "big") }
+    : config,
+);
 
 // ---- (b) one account, 6 months ----
-const history: { period: string; rru: number; seconds: number }[] = [];
-for (const [m, period] of ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"].entries()) {
-  clock.advanceTo(Date.parse(`${period}-01T13:00:00Z`));
-  await store(
-    (function* () {
-      for (let i = 0; i < HISTORY_EVENTS; i++) yield messenger("hist", i % 500, timeIn(period, i * 300 + m));
-      for (let i = 0; i < PRODUCTS; i++) yield sms("hist", COUNTRIES[i] ?? "TR", timeIn(period, i));
-    })(),
-  );
-  clock.advanceTo(Date.parse(`${period}-28T00:00:00Z`) + 5 * DAY);
-  const before = meter.rru;
-  const t0 = performance.now();
-  const [r] = await system.close(period, ["hist"]);
-  history.push({ period, rru: meter.rru - before, seconds: (performance.now() - t0) / 1000 });
-  log(
-    `(b) ${period}: ${r?.lines} lines, ${meter.rru - before} RRU, ${((performance.now() - t0) / 1000).toFixed(2)} s`,
-  );
+async function historyRatio(): Promise<number> {
+  const history: { period: string; rru: number; seconds: number }[] = [];
+  for (const [m, period] of ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"].entries()) {
+    clock.advanceTo(Date.parse(`${period}-01T13:00:00Z`));
+    await store(
+      (function* () {
+        for (let i = 0; i < HISTORY_EVENTS; i++)
+          yield messenger("hist", i % 500, timeIn(period, i * 300 + m));
+        for (let i = 0; i < PRODUCTS; i++) yield sms("hist", COUNTRIES[i] ?? "TR", timeIn(period, i));
+      })(),
+    );
+    clock.advanceTo(Date.parse(`${period}-28T00:00:00Z`) + 5 * DAY);
+    const before = meter.rru;
+    const t0 = performance.now();
+    const [r] = await system.close(period, ["hist"]);
+    history.push({ period, rru: meter.rru - before, seconds: (performance.now() - t0) / 1000 });
+    log(
+      `(b) ${period}: ${r?.lines} lines, ${meter.rru - before} RRU, ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+    );
+  }
+  return (history.at(-1)?.rru ?? 0) / (history[0]?.rru ?? 1);
 }
-const historyRatio = (history.at(-1)?.rru ?? 0) / (history[0]?.rru ?? 1);
 
 // ---- (a) many accounts ----
-log(`(a) loading ${ACCOUNTS} accounts × ${PRODUCTS} products`);
-clock.advanceTo(Date.parse("2025-07-31T12:00:00Z"));
-const tLoadA = performance.now();
-for (let from = 0; from < ACCOUNTS; from += 500) {
-  const loads: UsageLoad[] = [];
-  for (let a = from; a < Math.min(ACCOUNTS, from + 500); a++) {
+async function manyAccounts(): Promise<{ seconds: number; rruPerAccount: number }> {
+  log(`(a) loading ${ACCOUNTS} accounts × ${PRODUCTS} products`);
+  clock.advanceTo(Date.parse("2025-07-31T12:00:00Z"));
+  const tLoadA = performance.now();
+  for (let from = 0; from < ACCOUNTS; from += 500) {
+    const loads: UsageLoad[] = [];
+    for (let a = from; a < Math.min(ACCOUNTS, from + 500); a++) {
+      const deltas: CounterDelta[] = [];
+      for (let p = 0; p < PRODUCTS; p++) {
+        const c = sms(id(a), COUNTRIES[p] ?? "TR", timeIn("2025-07", a * 7 + p)).contribution;
+        if (c.counted) deltas.push(...c.deltas);
+      }
+      // One ingest attempt's shard, as a small account's month lands when its events come in one batch.
+      loads.push({
+        accountId: id(a),
+        period: "2025-07",
+        counters: { deltas, events: PRODUCTS },
+        counterShard: a % USAGE_SHARDS,
+      });
+    }
+    await bulkLoadUsage(system.dynamodb, system.tableName, loads, LOAD_CONCURRENCY);
+    if ((from / 500) % 4 === 3) log(`  loaded ${from + 500} accounts`);
+  }
+  log(`(a) loaded in ${((performance.now() - tLoadA) / 1000).toFixed(1)} s`);
+  clock.advanceTo(Date.parse("2025-08-01T02:00:00Z")); // UTC's July due (grace 2 h); UTC−12's not yet
+  const beforeA = { ...meter, byCommand: new Map(meter.byCommand) };
+  const cpuA = cpuSeconds();
+  const tA = performance.now();
+  const fanned = await system.scheduleCloses(2);
+  const outcomes = await system.drainCloses();
+  const accountsSeconds = (performance.now() - tA) / 1000;
+  // A close slower than the queue's visibility timeout (30 s) on a saturated machine is delivered
+  // again: that delivery finds it closed ("already-closed", the outcome kept for the account).
+  const julyClosed = outcomes.filter((o) => o.period === "2025-07" && isCloseReport(o));
+  if (julyClosed.length !== ACCOUNTS) throw new Error(`closed ${julyClosed.length} of ${ACCOUNTS} accounts`);
+  const closedA = outcomes.length;
+  const rruPerAccount = (meter.rru - beforeA.rru) / closedA;
+  log(
+    `(a) fan-out ${JSON.stringify(fanned)}: ${closedA} closes in ${accountsSeconds.toFixed(1)} s, ` +
+      `${rruPerAccount.toFixed(2)} RRU, ${((meter.reads - beforeA.reads) / closedA).toFixed(1)} reads and ` +
+      `${((meter.writes - beforeA.writes) / closedA).toFixed(1)} write requests per close`,
+  );
+  log(`(a) requests per close: ${perCommand(beforeA.byCommand, closedA)}; ${cpuSince(cpuA)}`);
+  return { seconds: accountsSeconds, rruPerAccount };
+}
+
+// ---- (c) one big account (BENCH_PART=big: in a process of its own, so that its peak RSS is its own) ----
+async function bigAccount(): Promise<{ events: number; seconds: number; peakRssMb: number }> {
+  log(`(c) loading ${BIG_EVENTS} events of one account in 2025-09`);
+  clock.advanceTo(Date.parse("2025-09-30T00:00:00Z"));
+  const tLoadC = performance.now();
+  {
+    // Counted events summed as they come (30 counters); stateful ones loaded 50,000 at a time over every shard.
     const deltas: CounterDelta[] = [];
-    for (let p = 0; p < PRODUCTS; p++) {
-      const c = sms(id(a), COUNTRIES[p] ?? "TR", timeIn("2025-07", a * 7 + p)).contribution;
-      if (c.counted) deltas.push(...c.deltas);
+    let counted = 0;
+    let pending: LedgerEvent[] = [];
+    const allShards = Array.from({ length: USAGE_SHARDS }, (_, i) => i);
+    for (let i = 0; i < BIG_EVENTS; i++) {
+      const p =
+        i % 2 === 0
+          ? sms("big", COUNTRIES[i % PRODUCTS] ?? "TR", timeIn("2025-09", i))
+          : messenger("big", i % 100_000, timeIn("2025-09", i));
+      if (p.contribution.counted) {
+        deltas.push(...p.contribution.deltas);
+        counted += 1;
+        if (deltas.length >= 10_000) deltas.splice(0, deltas.length, ...mergeDeltas(deltas));
+      } else pending.push(p.event);
+      if (pending.length === 50_000 || i === BIG_EVENTS - 1) {
+        await bulkLoadUsage(
+          system.dynamodb,
+          system.tableName,
+          [{ accountId: "big", period: "2025-09", events: pending, pageShards: allShards }],
+          LOAD_CONCURRENCY,
+        );
+        pending = [];
+        if ((i + 1) % 200_000 < 2) log(`  loaded ${i + 1}`);
+      }
     }
-    // One ingest attempt's shard, as a small account's month lands when its events come in one batch.
-    loads.push({
-      accountId: id(a),
-      period: "2025-07",
-      counters: { deltas, events: PRODUCTS },
-      counterShard: a % USAGE_SHARDS,
-    });
+    await bulkLoadUsage(system.dynamodb, system.tableName, [
+      { accountId: "big", period: "2025-09", counters: { deltas, events: counted }, counterShard: 0 },
+    ]);
   }
-  await bulkLoadUsage(system.dynamodb, system.tableName, loads, LOAD_CONCURRENCY);
-  if ((from / 500) % 4 === 3) log(`  loaded ${from + 500} accounts`);
-}
-log(`(a) loaded in ${((performance.now() - tLoadA) / 1000).toFixed(1)} s`);
-clock.advanceTo(Date.parse("2025-08-01T02:00:00Z")); // UTC's July due (grace 2 h); UTC−12's not yet
-const beforeA = { ...meter, byCommand: new Map(meter.byCommand) };
-const cpuA = cpuSeconds();
-const tA = performance.now();
-const fanned = await system.scheduleCloses(2);
-const outcomes = await system.drainCloses();
-const accountsSeconds = (performance.now() - tA) / 1000;
-// A close slower than the queue's visibility timeout (30 s) on a saturated machine is delivered
-// again: that delivery finds it closed ("already-closed", the outcome kept for the account).
-const julyClosed = outcomes.filter((o) => o.period === "2025-07" && isCloseReport(o));
-if (julyClosed.length !== ACCOUNTS) throw new Error(`closed ${julyClosed.length} of ${ACCOUNTS} accounts`);
-const closedA = outcomes.length;
-const rruPerAccount = (meter.rru - beforeA.rru) / closedA;
-log(
-  `(a) fan-out ${JSON.stringify(fanned)}: ${closedA} closes in ${accountsSeconds.toFixed(1)} s, ` +
-    `${rruPerAccount.toFixed(2)} RRU, ${((meter.reads - beforeA.reads) / closedA).toFixed(1)} reads and ` +
-    `${((meter.writes - beforeA.writes) / closedA).toFixed(1)} write requests per close`,
-);
-log(`(a) requests per close: ${perCommand(beforeA.byCommand, closedA)}; ${cpuSince(cpuA)}`);
-
-// ---- (c) one big account ----
-log(`(c) loading ${BIG_EVENTS} events of one account in 2025-09`);
-clock.advanceTo(Date.parse("2025-09-30T00:00:00Z"));
-const tLoadC = performance.now();
-{
-  // Counted events summed as they come (30 counters); stateful ones loaded 50,000 at a time over every shard.
-  const deltas: CounterDelta[] = [];
-  let counted = 0;
-  let pending: LedgerEvent[] = [];
-  const allShards = Array.from({ length: USAGE_SHARDS }, (_, i) => i);
-  for (let i = 0; i < BIG_EVENTS; i++) {
-    const p =
-      i % 2 === 0
-        ? sms("big", COUNTRIES[i % PRODUCTS] ?? "TR", timeIn("2025-09", i))
-        : messenger("big", i % 100_000, timeIn("2025-09", i));
-    if (p.contribution.counted) {
-      deltas.push(...p.contribution.deltas);
-      counted += 1;
-      if (deltas.length >= 10_000) deltas.splice(0, deltas.length, ...mergeDeltas(deltas));
-    } else pending.push(p.event);
-    if (pending.length === 50_000 || i === BIG_EVENTS - 1) {
-      await bulkLoadUsage(
-        system.dynamodb,
-        system.tableName,
-        [{ accountId: "big", period: "2025-09", events: pending, pageShards: allShards }],
-        LOAD_CONCURRENCY,
-      );
-      pending = [];
-      if ((i + 1) % 200_000 < 2) log(`  loaded ${i + 1}`);
-    }
-  }
-  await bulkLoadUsage(system.dynamodb, system.tableName, [
-    { accountId: "big", period: "2025-09", counters: { deltas, events: counted }, counterShard: 0 },
-  ]);
-}
-log(`(c) loaded in ${((performance.now() - tLoadC) / 1000).toFixed(1)} s`);
-clock.advanceTo(Date.parse("2025-10-02T00:00:00Z"));
-global.gc?.();
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => {
+  log(`(c) loaded in ${((performance.now() - tLoadC) / 1000).toFixed(1)} s`);
+  clock.advanceTo(Date.parse("2025-10-02T00:00:00Z"));
+  global.gc?.();
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
+  const tC = performance.now();
+  const cpuC = cpuSeconds();
+  const [big] = await system.close("2025-09", ["big"]);
+  const bigSeconds = (performance.now() - tC) / 1000;
+  clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 50);
-const tC = performance.now();
-const cpuC = cpuSeconds();
-const [big] = await system.close("2025-09", ["big"]);
-const bigSeconds = (performance.now() - tC) / 1000;
-clearInterval(sampler);
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
-log(
-  `(c) ${big?.events} events, ${big?.lines} lines in ${bigSeconds.toFixed(1)} s, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; ${cpuSince(cpuC)}`,
-);
+  log(
+    `(c) ${big?.events} events, ${big?.lines} lines in ${bigSeconds.toFixed(1)} s, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; ${cpuSince(cpuC)}`,
+  );
+  return { events: big?.events ?? 0, seconds: bigSeconds, peakRssMb: peakRss / 2 ** 20 };
+}
 
-await system.stop();
+/** (c) in a child process running this script with BENCH_PART=big; its last stdout line is its JSON. */
+function bigAccountInChild(): Promise<{ events: number; seconds: number; peakRssMb: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? ""], {
+      env: { ...process.env, BENCH_PART: "big" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const last = out.trim().split("\n").at(-1) ?? "";
+      if (code === 0 && last.startsWith("{")) resolve(JSON.parse(last));
+      else reject(new Error(`(c) child exited with ${code}: ${last}`));
+    });
+  });
+}
+
 const round = (x: number, d = 2) => Number(x.toFixed(d));
-console.log(
-  JSON.stringify({
-    accounts: ACCOUNTS,
-    accounts_seconds: round(accountsSeconds, 1),
-    rru_per_account: round(rruPerAccount),
-    history_ratio: round(historyRatio),
-    big_account_events: big?.events ?? 0,
-    big_account_seconds: round(bigSeconds, 1),
-    big_account_peak_rss_mb: round(peakRss / 2 ** 20, 0),
-  }),
-);
+if (process.env.BENCH_PART === "big") {
+  const big = await bigAccount();
+  await system.stop();
+  console.log(JSON.stringify(big));
+} else {
+  const ratio = await historyRatio();
+  const many = await manyAccounts();
+  await system.stop();
+  const big = await bigAccountInChild();
+  console.log(
+    JSON.stringify({
+      accounts: ACCOUNTS,
+      accounts_seconds: round(many.seconds, 1),
+      rru_per_account: round(many.rruPerAccount),
+      history_ratio: round(ratio),
+      big_account_events: big.events,
+      big_account_seconds: round(big.seconds, 1),
+      big_account_peak_rss_mb: round(big.peakRssMb, 0),
+    }),
+  );
+}
