@@ -259,6 +259,7 @@ async function closeAccountPeriod(
     suspense: rating.suspense,
     suspenseCarried,
     fresh: claim.takenOver === false,
+    noConflicts: usagePeriods.some((p) => p.period === periodId && p.noConflicts === true),
   });
   if (!lists) return { outcome: await lostClaim(account.accountId, periodId, deps) };
   const closedAt = deps.clock.now();

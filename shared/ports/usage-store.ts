@@ -80,6 +80,8 @@ export interface UsagePeriod {
   readonly pageShards?: readonly number[];
   /** Flagged with the period's close lines (D24): a later close need not read its close record. */
   readonly closed?: boolean;
+  /** No conflict was recorded for the period (a marker that tracks them, D31): none to read. */
+  readonly noConflicts?: boolean;
 }
 
 /** Markers by period (usageMarkers), telling a read which shards to query. */

@@ -4,8 +4,8 @@
  * shard, with the same result); a closed period is flagged on its marker, so later closes list
  * only periods never closed without reading the records of closed ones; a close's writes go 99 to a
  * transaction, and a crash between two of them is redone after the lease with each line once.
- * D31: a counters-only account's close neither reads nor writes a snapshot, and the close worker
- * reads a tariff once per revision.
+ * D31: a counters-only account's close neither reads nor writes a snapshot, reads conflicts only
+ * where its marker says some were recorded, and the close worker reads a tariff once per revision.
  */
 import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
@@ -105,12 +105,13 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(counters.out).toEqual(await t.store.usage.countersOf("acme", "2025-07"));
 
     // The whole close reads: markers, late markers, the snapshot (none: built from July's one page
-    // shard), July's page shard and counter shard, conflicts, rejected messages. Nothing else (the
-    // claim reads nothing when fresh; account and tariff come from the configuration here).
+    // shard), July's page shard and counter shard, rejected messages (no conflicts: the marker says
+    // none, D31). Nothing else (the claim reads nothing when fresh; account and tariff come from the
+    // configuration here).
     const from = t.calls.length;
     const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
     const reads = t.calls.slice(from).filter((c) => /^(Query|GetItem|BatchGetItem|Scan)Command$/.test(c));
-    expect(reads).toHaveLength(8);
+    expect(reads).toHaveLength(7);
     expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("0.22"); // 2 × 0.01 + 2 × 0.10
 
     // The same usage under a marker written before D24 (no shard lists): every shard is read, same result.
@@ -120,7 +121,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
       new UpdateItemCommand({
         TableName: legacy.table,
         Key: { pk: { S: "ACCT#acme" }, sk: { S: "USAGE#2025-07" } },
-        UpdateExpression: "REMOVE cs, ps",
+        UpdateExpression: "REMOVE cs, ps, cft",
       }),
     );
     expect(await legacy.store.usage.usageMarkers("acme")).toEqual([{ period: "2025-07" }]);
@@ -162,8 +163,9 @@ describe("a close reads the shards its markers name and writes lines in few tran
     await t.ingest(sms("j1", "wide", "2025-07-10T09:00:00Z"));
     const from = t.calls.length;
     await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
-    // Markers, late markers, the counter shard, conflicts, rejected messages: no snapshot Query.
-    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(5);
+    // Markers, late markers, the counter shard, rejected messages: no snapshot Query, and no conflicts
+    // Query (the marker tracks conflicts and has none, D31).
+    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(4);
     // The claim only: no snapshot PutItem.
     expect(t.calls.slice(from).filter((c) => c === "PutItemCommand")).toHaveLength(1);
     expect(await t.store.usage.snapshotAt("wide", "2025-08")).toBeUndefined();
@@ -182,6 +184,27 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(await t.store.usage.snapshotAt("wide", "2025-09")).toMatchObject({
       period: "2025-09",
       events: [],
+    });
+  });
+
+  it("a conflict flags its period's marker: that close reads the conflicts and reports them (D31)", async () => {
+    const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
+    const t = await freshTable(clock);
+    await t.ingest(sms("c1", "wide", "2025-07-10T09:00:00Z"), sms("c2", "wide", "2025-07-11T09:00:00Z"));
+    expect((await t.store.usage.usageMarkers("wide"))[0]?.noConflicts).toBe(true);
+    // The same identity with another body: a conflict (G5), recorded for July.
+    await t.ingest(sms("c1", "wide", "2025-07-10T09:00:00Z", "AB"));
+    const [marker] = await t.store.usage.usageMarkers("wide");
+    expect(marker?.noConflicts).toBeUndefined();
+    const from = t.calls.length;
+    const [july] = await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
+    // Markers, late markers, each counter shard, rejected messages, and now the conflicts.
+    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(
+      3 + (marker?.counterShards?.length ?? 0) + 1,
+    );
+    expect(july && isCloseReport(july) ? july.conflicts : undefined).toMatchObject({
+      count: 1,
+      samples: [{ source: "/gw", id: "c1" }],
     });
   });
 

@@ -649,6 +649,14 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         t: N(first.t),
       });
     }
+    // The markers' `cf` flags first (D31): a close skips the conflicts query of a marker that says
+    // it tracks conflicts (`cft`) and has none; a crash after a flag leaves a query that finds none.
+    const flagged = new Map(
+      conflicts.map(([, first]) => [compositeKey(first.accountId, first.period), first]),
+    );
+    await mapLimit([...flagged.values()], 8, (first) =>
+      flagConflict(this.client, this.table, first.accountId, first.period),
+    );
     await this.insertAll(index);
     await this.insertAll(bodies);
   }
@@ -732,6 +740,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           period: i.period?.S ?? "",
           ...(recorded ? { counterShards: counterShards ?? [], pageShards: pageShards ?? [] } : {}),
           ...(i.closed?.BOOL ? { closed: true } : {}),
+          // Conflicts are known absent only where the marker tracks them (D31).
+          ...(i.cft?.BOOL && !i.cf?.BOOL ? { noConflicts: true } : {}),
         };
       })
       .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
@@ -883,7 +893,7 @@ export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8
 
 /**
  * The usage marker of an (account, period), with the shards of its counters (`cs`) and pages (`ps`)
- * added to those it names (D24).
+ * added to those it names (D24), and `cft`: conflicts of the period flag it (`cf`, D31).
  */
 export async function markUsage(
   client: DynamoDBClient,
@@ -898,14 +908,37 @@ export async function markUsage(
     new UpdateItemCommand({
       TableName: table,
       Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
-      UpdateExpression: `SET period = :p${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
+      // `cft`: this marker is flagged `cf` when a conflict is recorded for its period (D31).
+      UpdateExpression: `SET period = :p, cft = :t${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
       ExpressionAttributeValues: {
         ":p": S(period),
+        ":t": { BOOL: true },
         ...(cs.size > 0 ? { ":cs": { NS: [...cs].map(String) } } : {}),
         ...(ps.size > 0 ? { ":ps": { NS: [...ps].map(String) } } : {}),
       },
     }),
   );
+}
+
+/**
+ * Flags the period's usage marker `cf` (a conflict recorded for it). Only an existing marker: every
+ * stored event's period has one (written before its commit), and a new item would read as a marker
+ * from before D24.
+ */
+async function flagConflict(client: DynamoDBClient, table: string, accountId: string, period: PeriodId) {
+  await client
+    .send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+        UpdateExpression: "SET cf = :t",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":t": { BOOL: true } },
+      }),
+    )
+    .catch((e: unknown) => {
+      if (!isConditionFailure(e)) throw e;
+    });
 }
 
 /** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
