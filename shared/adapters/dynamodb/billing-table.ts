@@ -56,9 +56,10 @@ import {
   scanAll,
   type TransactItem,
   transactUnderClaim,
+  writeAllUnderClaim,
 } from "./paginate.js";
 import * as periodIndex from "./period-index.js";
-import { readReportChunk, writeAllUnderClaim, writeReportChunks } from "./report-chunks.js";
+import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;

@@ -100,3 +100,35 @@ export const writeUnderClaim = (
   claimCheck: TransactItem,
   items: readonly TransactItem[],
 ): Promise<boolean> => transactUnderClaim(doc, [claimCheck, ...items]);
+
+/** Transactions stay inside DynamoDB's 100 items (with the claim check) and well inside its 4 MB. */
+const MAX_WRITES = 99;
+const MAX_BYTES = 3_000_000;
+
+/**
+ * Sends the writes in transactions of at most MAX_WRITES items and MAX_BYTES, each with the claim
+ * check first; false (the rest unsent) once the check fails: the run lost its claim.
+ */
+export async function writeAllUnderClaim(
+  doc: DynamoDBDocumentClient,
+  claimCheck: TransactItem,
+  writes: readonly { readonly item: TransactItem; readonly bytes: number }[],
+): Promise<boolean> {
+  let batch: TransactItem[] = [];
+  let bytes = 0;
+  const send = async () => {
+    if (batch.length === 0) return true;
+    try {
+      return await writeUnderClaim(doc, claimCheck, batch);
+    } finally {
+      batch = [];
+      bytes = 0;
+    }
+  };
+  for (const w of writes) {
+    if (batch.length >= MAX_WRITES || bytes + w.bytes > MAX_BYTES) if (!(await send())) return false;
+    batch.push(w.item);
+    bytes += w.bytes;
+  }
+  return send();
+}

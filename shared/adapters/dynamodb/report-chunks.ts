@@ -12,13 +12,10 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { PeriodId } from "../../core/time.js";
 import type { ReportChunk } from "../../ports/storage.js";
-import { queryAll, type TransactItem, writeUnderClaim } from "./paginate.js";
+import { queryAll, type TransactItem, writeAllUnderClaim } from "./paginate.js";
 
 const reportPk = (accountId: string, period: PeriodId) => `REPORT#${accountId}#${period}`;
 const chunkSk = (list: string, chunk: number) => `${list}#${String(chunk).padStart(6, "0")}`;
-/** Transactions stay inside DynamoDB's 100 items (with the claim check) and well inside its 4 MB. */
-const MAX_WRITES = 99;
-const MAX_BYTES = 3_000_000;
 
 /**
  * Puts the chunks and, with `keep`, deletes every chunk of this account-period not among the first
@@ -60,34 +57,6 @@ export async function writeReportChunks(
     }
   }
   return writeAllUnderClaim(doc, claimCheck, writes);
-}
-
-/**
- * Sends the writes in transactions of at most MAX_WRITES items and MAX_BYTES, each with the claim
- * check first; false (the rest unsent) once the check fails: the run lost its claim.
- */
-export async function writeAllUnderClaim(
-  doc: DynamoDBDocumentClient,
-  claimCheck: TransactItem,
-  writes: readonly { readonly item: TransactItem; readonly bytes: number }[],
-): Promise<boolean> {
-  let batch: TransactItem[] = [];
-  let bytes = 0;
-  const send = async () => {
-    if (batch.length === 0) return true;
-    try {
-      return await writeUnderClaim(doc, claimCheck, batch);
-    } finally {
-      batch = [];
-      bytes = 0;
-    }
-  };
-  for (const w of writes) {
-    if (batch.length >= MAX_WRITES || bytes + w.bytes > MAX_BYTES) if (!(await send())) return false;
-    batch.push(w.item);
-    bytes += w.bytes;
-  }
-  return send();
 }
 
 export async function readReportChunk(
