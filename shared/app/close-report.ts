@@ -13,7 +13,7 @@ import { formatDecimal, ZERO } from "../core/money.js";
 import type { SuspenseItem } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
 import type { DeadLetterStore, PeriodStore, ReportChunk } from "../ports/storage.js";
-import type { PeriodConflict, UsageStore } from "../ports/usage-store.js";
+import type { ShardsOf, UsageStore } from "../ports/usage-store.js";
 
 /** Entries of a list shown in the report itself (the first ones, in the list's order). */
 export const REPORT_SAMPLES = 20;
@@ -135,8 +135,8 @@ export interface ReportListSources {
   readonly suspenseCarried: readonly { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[];
   /** No earlier attempt at this close wrote chunks (a fresh claim): none are looked for to remove (D24). */
   readonly fresh?: boolean;
-  /** The period's usage marker says no conflict was recorded (D31): the conflicts index is not read. */
-  readonly noConflicts?: boolean;
+  /** The account's usage markers, as read by the close: a period recorded without conflicts is not read (D31). */
+  readonly markers?: ShardsOf;
 }
 
 /**
@@ -166,14 +166,11 @@ export async function writeReportLists(
   }
   const conflicts = await storeReportList(
     "conflicts",
-    mapAsync(
-      src.noConflicts ? noItems<PeriodConflict>() : deps.usage.periodConflicts(accountId, period),
-      (c) => ({
-        source: c.source,
-        id: c.id,
-        seenAt: new Date(c.seenAt).toISOString(),
-      }),
-    ),
+    mapAsync(deps.usage.periodConflicts(accountId, period, src.markers), (c) => ({
+      source: c.source,
+      id: c.id,
+      seenAt: new Date(c.seenAt).toISOString(),
+    })),
     sink,
   );
   if (!conflicts) return undefined;
@@ -239,6 +236,3 @@ export function reportListsOf(report: ReportLists): [string, ReportList<unknown>
 async function* mapAsync<T, R>(src: AsyncIterable<T>, f: (t: T) => R): AsyncIterable<R> {
   for await (const t of src) yield f(t);
 }
-
-/** An empty async list (a source known to hold nothing is not read). */
-async function* noItems<T>(): AsyncIterable<T> {}

@@ -60,8 +60,10 @@ export interface UsageStore {
   /**
    * The conflicts reported in the account's period (the first-stored version's period), in key order,
    * page by page from the per-(account, period) index written with each conflict (without bodies).
+   * `where` (the markers read by the caller): none read when the period's marker says none was
+   * recorded (D31).
    */
-  periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict>;
+  periodConflicts(accountId: string, period: PeriodId, where?: ShardsOf): AsyncIterable<PeriodConflict>;
   /** The carry-over snapshot at the start of `period` (D14), written by the close of the period before. */
   snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined>;
   /** Stores a snapshot (chunked, its head last: a reader sees the whole previous one or the whole new one). */

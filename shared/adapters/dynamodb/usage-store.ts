@@ -840,7 +840,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     return { counters: mergeDeltas(counters), events };
   }
 
-  async *periodConflicts(accountId: string, period: PeriodId): AsyncIterable<PeriodConflict> {
+  async *periodConflicts(
+    accountId: string,
+    period: PeriodId,
+    where?: ShardsOf,
+  ): AsyncIterable<PeriodConflict> {
+    if (where?.get(period)?.noConflicts) return;
     const pk = S(conflictsPk(accountId, period));
     for await (const i of queryItems(this.client, this.table, {
       KeyConditionExpression: "pk = :pk",
