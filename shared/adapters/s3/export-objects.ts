@@ -27,36 +27,37 @@ export class S3ExportObjects implements ExportObjects {
   ): Promise<ExportedObject> {
     const hash = createHash("sha256");
     let bytes = 0;
-    const head: Buffer[] = [];
-    const source = (Symbol.asyncIterator in chunks ? chunks : toAsync(chunks))[Symbol.asyncIterator]();
-    // Gather until the object is known to fit in one PutObject, or a part's worth is held.
-    let rest = false;
-    for (let r = await source.next(); !r.done; r = await source.next()) {
-      const b = Buffer.from(r.value, "utf8");
-      hash.update(b);
-      bytes += b.length;
-      if (b.length > 0) head.push(b);
-      if (bytes >= PART_BYTES) {
-        rest = true;
-        break;
-      }
-    }
-    const params = { Bucket: this.bucket, Key: key, ContentType: contentType };
-    if (!rest) {
-      const body = Buffer.concat(head);
-      await this.s3.send(
-        new PutObjectCommand({ ...params, Body: body, ChecksumSHA256: hash.copy().digest("base64") }),
-      );
-      return { key, bytes, sha256: hash.digest("hex") };
-    }
-    async function* body() {
-      yield* head.splice(0);
-      for (let r = await source.next(); !r.done; r = await source.next()) {
-        const b = Buffer.from(r.value, "utf8");
+    // Every chunk as bytes, hashed and counted as it is pulled.
+    const hashed = (async function* () {
+      for await (const chunk of chunks) {
+        const b = Buffer.from(chunk, "utf8");
         hash.update(b);
         bytes += b.length;
         if (b.length > 0) yield b;
       }
+    })();
+    // Gather until the object is known to fit in one PutObject, or a part's worth is held.
+    const head: Buffer[] = [];
+    let done = false;
+    while (bytes < PART_BYTES && !done) {
+      const r = await hashed.next();
+      if (r.done) done = true;
+      else head.push(r.value);
+    }
+    const params = { Bucket: this.bucket, Key: key, ContentType: contentType };
+    if (done) {
+      await this.s3.send(
+        new PutObjectCommand({
+          ...params,
+          Body: Buffer.concat(head),
+          ChecksumSHA256: hash.copy().digest("base64"),
+        }),
+      );
+      return { key, bytes, sha256: hash.digest("hex") };
+    }
+    async function* body() {
+      yield* head;
+      yield* hashed;
     }
     await new Upload({
       client: this.s3,
@@ -69,8 +70,4 @@ export class S3ExportObjects implements ExportObjects {
     }).done();
     return { key, bytes, sha256: hash.digest("hex") };
   }
-}
-
-async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
-  yield* items;
 }
