@@ -259,7 +259,7 @@ async function closeAccountPeriod(
     suspense: rating.suspense,
     suspenseCarried,
     fresh: claim.takenOver === false,
-    noConflicts: usagePeriods.some((p) => p.period === periodId && p.noConflicts === true),
+    markers: where,
   });
   if (!lists) return { outcome: await lostClaim(account.accountId, periodId, deps) };
   const closedAt = deps.clock.now();
@@ -305,8 +305,8 @@ async function closeAccountPeriod(
   if (!written) return lost();
   // The snapshot at the next period's start (D14), under the claim, before the record: the next close
   // reads it. None for an account that never had a stateful event: the next close derives it (D31).
-  const next = snapshotAfter(account, forward.state);
-  if (!noStatefulHistory(usagePeriods, periodId)) await deps.usage.putSnapshot(account.accountId, next);
+  if (!noStatefulHistory(usagePeriods, periodId))
+    await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);

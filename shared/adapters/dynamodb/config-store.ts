@@ -123,7 +123,7 @@ export class DynamoConfigStore implements ConfigStore {
         sk: a.accountId,
         i,
         account: JSON.stringify(a),
-        ...(tariffRevisions.has(a.tariffId) ? { tariffRev: tariffRevisions.get(a.tariffId) } : {}),
+        tariffRev: tariffRevisions.get(a.tariffId),
       })),
       ...config.accounts.map((a) => ({ pk: inZone(a.timezone), sk: a.accountId })),
       ...zones.map((z) => ({ pk: ZONES, sk: z })),
@@ -141,10 +141,6 @@ export class DynamoConfigStore implements ConfigStore {
         if (pending?.length) await new Promise((res) => setTimeout(res, Math.min(1000, 20 * 2 ** attempt)));
       }
     }
-  }
-
-  async getAccount(accountId: string): Promise<Account | undefined> {
-    return (await this.getAccountEntry(accountId))?.account;
   }
 
   /** The account and the revision of its tariff written with it (none on items saved before D31). */
