@@ -36,7 +36,7 @@ describe("G5: events older than 400 days at receipt", () => {
       failed: 0,
     });
     const letters = await scenario.system.store.list();
-    expect(letters.map((l) => [JSON.parse(l.body).id, l.reason.split(":")[0]])).toEqual([
+    expect(letters.map((l) => [JSON.parse(l.body ?? "{}").id, l.reason.split(":")[0]])).toEqual([
       ["late-401", "too old"],
     ]);
 
