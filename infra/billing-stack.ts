@@ -240,8 +240,18 @@ export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
 /** Where each close puts its invoice lines and report by period (shared/core/period-exports.ts, D25). */
 export const PERIOD_EXPORT_PREFIXES = ["invoice-lines/", "close-reports/"] as const;
 
-/** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
+/**
+ * Most ingest invocations at once: bounds the write rate on the table and its hottest keys. With
+ * 1,000 messages per invocation, 10,000 events/s needs a batch done in ≤ 2 s (docs/performance.md
+ * "Capacity of a stage").
+ */
 export const INGEST_MAX_CONCURRENCY = 20;
+/**
+ * Ingest's memory, hence its CPU share (1,769 MB = one vCPU): a 1,000-event batch measured 177 ms
+ * of CPU and 85 MB of heap, so CPU, not memory, bounds it: ≈ 610 ms of a batch at 512 MB, ≈ 305 ms
+ * at 1,024 MB, which leaves 1.7 s of the 2 s for DynamoDB (docs/performance.md).
+ */
+export const INGEST_MEMORY_MB = 1024;
 
 export interface BillingStackProps extends StackProps {
   /** @default "prod" (retained, protected): a dev stack says so (`-c stage=dev`). */
@@ -564,6 +574,7 @@ export class BillingStack extends Stack {
       entry: entries.ingestUsage,
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
+      memorySize: INGEST_MEMORY_MB,
     });
     const closeScheduler = new BillingFunction(this, "CloseScheduler", {
       ...common,
@@ -900,7 +911,16 @@ export class BillingStack extends Stack {
     new CfnOutput(this, "ExportsBucketName", { value: this.exportsBucket.bucketName });
     new CfnOutput(this, "CloseQueueUrl", { value: this.closeQueue.queueUrl });
     new CfnOutput(this, "CloseDeadLetterQueueUrl", { value: this.closeDlq.queueUrl });
-    new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
+    // Every function by name (the runbook's first commands find their logs from these).
+    for (const [output, f] of [
+      ["IngestFunctionName", ingestUsage],
+      ["CloseSchedulerFunctionName", closeScheduler],
+      ["CloseWorkerFunctionName", closeWorker],
+      ["MarketplaceReporterFunctionName", marketplaceReporter],
+      ["DeadLetterFunctionName", deadLetter],
+      ["FinanceApiFunctionName", financeApi],
+    ] as const)
+      new CfnOutput(this, output, { value: f.function.functionName });
     new CfnOutput(this, "MarketplaceCredentialsSecretArn", { value: marketplaceCredentials.secretArn });
     new CfnOutput(this, "FinanceApiUrl", {
       value: this.financeApi.api.apiEndpoint,

@@ -141,6 +141,25 @@ describe.each([
     expect(props(stack.table).TimeToLiveSpecification).toEqual({ AttributeName: "expiresAt", Enabled: true });
   });
 
+  it("capacity: warm throughput in prod, a maximum on-demand throughput in both; ingest at 1,024 MB, 20 at once", () => {
+    const table = props(stack.table);
+    expect(table.OnDemandThroughput).toEqual(
+      stage === "prod"
+        ? { MaxReadRequestUnits: 40_000, MaxWriteRequestUnits: 40_000 }
+        : { MaxReadRequestUnits: 2_000, MaxWriteRequestUnits: 1_000 },
+    );
+    expect(table.WarmThroughput).toEqual(
+      stage === "prod" ? { ReadUnitsPerSecond: 20_000, WriteUnitsPerSecond: 30_000 } : undefined,
+    );
+    expect(props(stack.functions.ingestUsage.function).MemorySize).toBe(1024);
+    const mapping = Object.values(resources).find(
+      (r) =>
+        r.Type === "AWS::Lambda::EventSourceMapping" &&
+        JSON.stringify(r.Properties?.EventSourceArn).includes(id(stack.usageQueue)),
+    );
+    expect(mapping?.Properties?.ScalingConfig).toEqual({ MaximumConcurrency: 20 });
+  });
+
   it("the usage queue keeps messages 14 days", () => {
     expect(props(stack.usageQueue).MessageRetentionPeriod).toBe(14 * 24 * 3600);
   });
