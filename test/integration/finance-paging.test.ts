@@ -11,6 +11,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-loc
 import { httpApiEvent } from "../../local/finance-api-server.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { bulkLoadClosedAccounts } from "../../shared/adapters/dynamodb/closed-period-bulk-load.js";
+import { periodIndexKey } from "../../shared/adapters/dynamodb/period-index.js";
 import { createFinanceApi } from "../../shared/app/finance-api.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { sortInvoiceLines } from "../../shared/core/rating/invoice.js";
@@ -95,4 +96,37 @@ describe("finance API paging", () => {
     const total = pages.reduce((s, p) => s + p.requests, 0);
     expect(total).toBeLessThanOrEqual(3 * ACCOUNTS + 72 * pages.length);
   }, 300_000);
+
+  it("resumes in DynamoDB's key order: ids past U+FFFF and over 1,000 bytes, every line once across pages of one line", async () => {
+    const period = "2025-09";
+    // Code-unit order puts "a😀" (a surrogate pair, 0xD83D…) before "a｡" (U+FF61); DynamoDB's byte
+    // order puts it after (F0… > EF…). Resuming at a key after merging in the other order would
+    // read a line again or skip one. Ids over 1,000 bytes are keyed by their hash.
+    const ids = [
+      ..."bcdefgh".split("").flatMap((c) => [`${c}\u{1F600}`, `${c}\uFF61`, `${c}\u00E9`, `${c}z`]),
+      `${"x".repeat(1001)}-1`,
+      `${"y".repeat(1100)}-2`,
+    ];
+    const shards = new Set(ids.map((id) => periodIndexKey(id, period).pk));
+    expect(shards.size).toBeGreaterThan(8);
+    const loads = ids.map((accountId, i) =>
+      closedAccountLoad(i, period, { accountId, maxLines: 2, adjustEvery: 0 }),
+    );
+    await bulkLoadClosedAccounts(client, TABLE, loads);
+    const store = new DynamoBillingStore(client, TABLE);
+    const api = createFinanceApi({ periods: store, usage: store.usage, config: () => store.loadConfig() });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const url = `/periods/${period}/invoice-lines?format=json&limit=1${cursor ? `&cursor=${cursor}` : ""}`;
+      const r = await api(httpApiEvent({ method: "GET", url, headers: {} }));
+      expect(r.statusCode, String(r.body)).toBe(200);
+      const body = JSON.parse(String(r.body)) as { lines: InvoiceLine[]; nextCursor?: string };
+      seen.push(...body.lines.map((l) => l.line_id));
+      cursor = body.nextCursor;
+    } while (cursor);
+    const all = loads.flatMap((l) => l.lines.map((x) => x.line_id));
+    expect(seen.length).toBe(all.length);
+    expect([...seen].sort()).toEqual([...all].sort());
+  }, 120_000);
 });

@@ -19,9 +19,9 @@ export const closedAccountId = (i: number) => `acct-${String(i).padStart(6, "0")
 export function closedAccountLoad(
   i: number,
   period: string,
-  opts: { maxLines?: number; adjustEvery?: number } = {},
+  opts: { maxLines?: number; adjustEvery?: number; accountId?: string } = {},
 ): ClosedAccountLoad {
-  const accountId = closedAccountId(i);
+  const accountId = opts.accountId ?? closedAccountId(i);
   const maxLines = opts.maxLines ?? 8;
   const adjustEvery = opts.adjustEvery ?? 10;
   const line = (n: number, reference: string, type: InvoiceLine["line_type"]): InvoiceLine => {
