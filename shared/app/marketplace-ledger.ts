@@ -42,7 +42,8 @@ export async function loadMarketplaceLedger(
   const inPlay = markers.filter((m) => m.period >= from && m.period <= lastMonth).map((m) => m.period);
   let fromHistory = false;
   const snapshotAtFrom = async (): Promise<CarriedFacts> => {
-    if (noStatefulHistory(markers, from)) return carryOver(account, from, []);
+    // No raw event stored in any month before: the snapshot is the empty one, nothing to read.
+    if (noStatefulHistory(markers, shiftPeriod(from, -1))) return carryOver(account, from, []);
     const stored = await ledger.snapshotAt(account.accountId, from);
     if (stored) return stored;
     fromHistory = true;

@@ -33,8 +33,8 @@ describe("billing marketplace reconcile", () => {
     const rows = before.stdout.trim().split("\n");
     expect(rows[0]).toBe(HEADER);
     expect(rows.slice(1).map((r) => r.split(",").slice(4))).toEqual([
-      ["sms_mo", "1", "0", "1", "0", "0", "0", "short"],
-      ["sms_mt", "9", "5", "4", "0", "0", "0", "short"],
+      ["sms_mo", "1", "0", "1", "0", "0", "0", "short", "0"],
+      ["sms_mt", "9", "5", "4", "0", "0", "0", "short", "0"],
     ]);
     expect(before.stderr).toMatch(
       /2 rows, 2 not reconciled \(contoso\/sms_mo short, contoso\/sms_mt short\)/,

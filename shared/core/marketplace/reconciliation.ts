@@ -15,9 +15,9 @@
  */
 import type { Account } from "../../contract/accounts.js";
 import { type Dec, formatDecimal, ZERO } from "../money.js";
+import type { CarriedFacts } from "../rating/carry.js";
 import { RATING_LOOKAHEAD } from "../rating/engine.js";
 import { canonicalOrder } from "../rating/ordering.js";
-import type { CarriedFacts } from "../rating/carry.js";
 import type { LedgerEvent } from "../rating/types.js";
 import { type PeriodId, periodWindow } from "../time.js";
 import { cumulativeByDimension, includedQuantityOf } from "./usage.js";
