@@ -124,10 +124,11 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       leadingKeys: ["PERIOD#*"],
     },
   ],
-  // Reads configuration, the account's periods with usage (ACCT# USAGE# markers) and raw pages;
-  // writes only its own MKT# records and watermarks.
+  // Reads configuration, the account's periods with usage (ACCT# USAGE# markers), the carry-over
+  // snapshot at the first month in play and that month's raw pages on; writes only its own MKT#
+  // records and watermarks.
   marketplaceReporter: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "MKT#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
   // Lists and removes dead letters (with their per-account index entry, one transaction).
