@@ -1,7 +1,7 @@
 /**
  * What the Marketplace reporter and reconciliation read of an account's ledger: the raw events of
  * the billing months in play only, and the carry-over snapshot at the first one's start (written by
- * the close of the month before, D14), carried over those months in memory. Rules evaluated from
+ * the close of the month before), carried over those months in memory. Rules evaluated from
  * (snapshot + the months' events) give the same charges as from the whole history
  * (test/property/carry-over.test.ts), so the reads depend on the months in play, not on the
  * account's age: one Query of the usage markers, one of the snapshot and the months' page
