@@ -4,7 +4,8 @@
  *   or recorded `expired` with its quantity (in the reconciliation's expired_quantity and the
  *   expired-events metric), none silently missing, none moved into another hour, none sent twice;
  * - a run's DynamoDB requests do not grow with the account's history: the same run over 2 or 8
- *   months of closed history makes the same requests (a request-counting middleware).
+ *   months of closed history makes the same requests (a request-counting middleware); without a
+ *   stored snapshot (months never closed) the run builds it from the earlier months and says so.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
@@ -187,7 +188,7 @@ describe("a reporter run's reads", () => {
    * (its first run) and at 01:00 on 1 September (measured: hours 23:00 and 00:00, months August
    * and September in play).
    */
-  async function measuredRun(first: number) {
+  async function measuredRun(first: number, { close = true } = {}) {
     const counting = countingClient(local.newClient());
     const w = await world("2025-08-31T22:00:00Z", {}, counting.client);
     const months = Array.from(
@@ -220,7 +221,7 @@ describe("a reporter run's reads", () => {
       ]);
     await batch([smsOf("contoso", "2025-09-01T00:30:00Z")]);
     const closes = closeAndIngestDeps(w.billing, w.clock, w.config);
-    for (const m of months.slice(0, -1)) await closePeriod(m, closes);
+    if (close) for (const m of months.slice(0, -1)) await closePeriod(m, closes);
     await w.runHourly("2025-08-31T23:00:00Z");
     counting.counts.clear();
     w.clock.advanceTo(at("2025-09-01T01:00:00Z"));
@@ -248,5 +249,18 @@ describe("a reporter run's reads", () => {
         ["2025-09-01T00:00:00Z", "1", "accepted"],
       ]);
     }
+  });
+
+  it("without a stored snapshot (the months before never closed) it reads the earlier months to build it, says so, and reports the same", async () => {
+    const unclosed = await measuredRun(5, { close: false });
+    expect(unclosed.run.accounts[0]!.readHistory).toBe(true);
+    expect(
+      unclosed.run.accounts[0]!.events.map((e) => [e.effectiveStartTime, e.quantity, e.outcome]),
+    ).toEqual([
+      ["2025-08-31T23:00:00Z", "1", "accepted"],
+      ["2025-09-01T00:00:00Z", "1", "accepted"],
+    ]);
+    // The snapshot read finds nothing, then May … August's pages are read to build it.
+    expect(unclosed.requests.QueryCommand).toBeGreaterThan(5);
   });
 });
