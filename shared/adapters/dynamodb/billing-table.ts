@@ -7,13 +7,11 @@
  * | period close        | ACCT#<account>           | CLOSE#<period>                       |
  * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
  * | invoice lines (D31): line-chunks.ts | ACCT#<account> | LINE#<ref period>#<period>#C<chunk> |
- * | dead letter         | DEADLETTER               | <SQS message id>                     |
- * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
+ * | dead letters, sharded, and their per-account index: dead-letter-keys.ts |
  * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
  * | line explanation (D26): explanations.ts | EXPL#<line id>          | EXPL                     |
  * | period index (D25): period-index.ts | PERIOD#<period>#<shard>, PERIOD#LIST | <accountId>, <period> |
  */
-import { createHash } from "node:crypto";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -31,6 +29,7 @@ import {
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
 import type { BillingConfig } from "../../core/config.js";
+import { mapLimit } from "../../core/map-limit.js";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
 import type { ExplanationStore } from "../../ports/explanations.js";
@@ -46,6 +45,17 @@ import type {
   PeriodStore,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
+import {
+  LEGACY_LETTER_PK,
+  legacyLetterIndexKey,
+  legacyLetterIndexPk,
+  legacyLetterKey,
+  letterIndexKey,
+  letterIndexPks,
+  letterKey,
+  letterShardPks,
+  mergeByKey,
+} from "./dead-letter-keys.js";
 import { explanationPuts, readExplanation } from "./explanations.js";
 import { lineChunkItems, linesOfItem } from "./line-chunks.js";
 import {
@@ -63,21 +73,6 @@ import { readReportChunk, writeReportChunks } from "./report-chunks.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
-/**
- * The per-account index of dead letters (D16), by subject: a subject over 512 bytes (it may be up to
- * 1,024 characters) is keyed by its SHA-256, so the key stays within DynamoDB's 2,048-byte limit.
- */
-const letterIndexPk = (subject: string) =>
-  `DLA#${Buffer.byteLength(subject) <= 512 ? subject : `sha256:${createHash("sha256").update(subject).digest("hex")}`}`;
-const letterIndexSk = (receivedAt: number, deadLetterId: string) =>
-  `${String(receivedAt).padStart(15, "0")}#${deadLetterId}`;
-const letterIndexKey = (i: { subject?: unknown; receivedAt?: unknown; deadLetterId?: unknown }) =>
-  i.subject === undefined
-    ? undefined
-    : {
-        pk: letterIndexPk(String(i.subject)),
-        sk: letterIndexSk(Number(i.receivedAt), String(i.deadLetterId)),
-      };
 /** The fields of a stored dead letter that place its account index entry (D16). */
 type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number };
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
@@ -390,13 +385,12 @@ export class DynamoBillingStore
     // The excerpt is the body when the body is kept inline: stored once.
     const { excerpt, ...rest } = letter;
     const Item = {
-      pk: "DEADLETTER",
-      sk: letter.deadLetterId,
+      ...letterKey(letter.deadLetterId),
       ...rest,
       ...(letter.body === undefined ? { excerpt } : {}),
     };
     const index = letterIndexKey(letter);
-    await this.transactOnLetter(letter.deadLetterId, (old) => {
+    await this.transactOnLetter(letterKey(letter.deadLetterId), (old) => {
       const oldIndex = old && letterIndexKey(old);
       const moved = oldIndex && (!index || oldIndex.pk !== index.pk || oldIndex.sk !== index.sk);
       return [
@@ -439,15 +433,15 @@ export class DynamoBillingStore
    * and built again, up to 9 attempts in all.
    */
   private async transactOnLetter(
-    deadLetterId: string,
+    key: { pk: string; sk: string },
     items: (old: StoredLetterKeys | undefined) => TransactItem[] | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const TransactItems = items(await this.letterKeys(deadLetterId));
-      if (!TransactItems) return;
+      const TransactItems = items(await this.letterKeys(key));
+      if (!TransactItems) return false;
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems }));
-        return;
+        return true;
       } catch (e) {
         // Changed since it was read (a concurrent put or remove): read it again.
         if (!isTransactionRace(e) || attempt >= 8) throw e;
@@ -456,11 +450,11 @@ export class DynamoBillingStore
   }
 
   /** The index-relevant fields of a stored letter (consistent read), or undefined. */
-  private async letterKeys(deadLetterId: string): Promise<StoredLetterKeys | undefined> {
+  private async letterKeys(key: { pk: string; sk: string }): Promise<StoredLetterKeys | undefined> {
     const r = await this.doc.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: "DEADLETTER", sk: deadLetterId },
+        Key: key,
         ProjectionExpression: "deadLetterId, subject, receivedAt",
         ConsistentRead: true,
       }),
@@ -468,21 +462,27 @@ export class DynamoBillingStore
     return r.Item as StoredLetterKeys | undefined;
   }
 
+  /**
+   * The account's index shards and its index from before sharding, each read in sort-key order
+   * (receivedAt, then id) and merged: oldest first, page by page, one item per shard held.
+   */
   async *accountLetters(
     accountId: string,
     received: { readonly from: number; readonly until: number },
   ): AsyncIterable<AccountLetter> {
-    const entries = queryItems(this.doc, this.table, {
-      // [from, until): "<until>" sorts before every "<until>#<id>".
-      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
-      ExpressionAttributeValues: {
-        ":pk": letterIndexPk(accountId),
-        ":from": String(received.from).padStart(15, "0"),
-        ":until": String(received.until).padStart(15, "0"),
-      },
-      ConsistentRead: true,
-    });
-    for await (const i of entries)
+    const shard = (pk: string) =>
+      queryItems(this.doc, this.table, {
+        // [from, until): "<until>" sorts before every "<until>#<id>".
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
+        ExpressionAttributeValues: {
+          ":pk": pk,
+          ":from": String(received.from).padStart(15, "0"),
+          ":until": String(received.until).padStart(15, "0"),
+        },
+        ConsistentRead: true,
+      });
+    const pks = [...letterIndexPks(accountId), legacyLetterIndexPk(accountId)];
+    for await (const i of mergeByKey(pks.map(shard), (i) => String(i.sk)))
       yield {
         deadLetterId: String(i.deadLetterId),
         messageId: String(i.messageId),
@@ -491,13 +491,27 @@ export class DynamoBillingStore
       };
   }
 
+  /**
+   * Every letter, oldest first (receivedAt, then id): every shard read (16 at a time), and the
+   * letters still under the partition from before sharding moved to their shard on the way.
+   */
   async list(): Promise<DeadLetter[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: "pk = :pk",
-      ExpressionAttributeValues: { ":pk": "DEADLETTER" },
-      ConsistentRead: true,
-    });
-    const letters = items.map((i): DeadLetter => {
+    const read = (pk: string) =>
+      this.queryAll({
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ConsistentRead: true,
+      });
+    const [legacy = [], ...shards] = await mapLimit([LEGACY_LETTER_PK, ...letterShardPks()], 16, read);
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const i of shards.flat()) byId.set(String(i.deadLetterId), i);
+    for (const i of legacy) {
+      const id = String(i.deadLetterId);
+      // A letter put again since (an SQS re-delivery) replaces the one from before sharding.
+      if (!byId.has(id)) byId.set(id, i);
+      await this.migrateLetter(i);
+    }
+    const letters = [...byId.values()].map((i): DeadLetter => {
       const body = i.body !== undefined ? String(i.body) : undefined;
       return {
         deadLetterId: String(i.deadLetterId),
@@ -517,23 +531,82 @@ export class DynamoBillingStore
     );
   }
 
-  /** The letter and its account index entry, in one transaction. */
-  async remove(deadLetterId: string): Promise<void> {
-    await this.transactOnLetter(deadLetterId, (old) => {
-      if (!old) return undefined; // already gone
-      const index = letterIndexKey(old);
-      return [
-        {
-          Delete: {
-            TableName: this.table,
-            Key: { pk: "DEADLETTER", sk: deadLetterId },
-            ConditionExpression: "receivedAt = :r",
-            ExpressionAttributeValues: { ":r": old.receivedAt },
-          },
+  /**
+   * Moves a letter stored before sharding (and its account index entry) to its shard, in one
+   * transaction; when its shard already holds a newer letter of that id, the old one is only deleted.
+   * A concurrent change makes it give up: the next listing tries again.
+   */
+  private async migrateLetter(item: Record<string, unknown>): Promise<void> {
+    const id = String(item.deadLetterId);
+    const oldIndex = legacyLetterIndexKey(item);
+    const dropOld: TransactItem[] = [
+      {
+        Delete: {
+          TableName: this.table,
+          Key: legacyLetterKey(id),
+          ConditionExpression: "receivedAt = :r",
+          ExpressionAttributeValues: { ":r": item.receivedAt },
         },
-        ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
-      ];
-    });
+      },
+      ...(oldIndex ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : []),
+    ];
+    const index = letterIndexKey(item);
+    try {
+      await this.transactOnLetter(letterKey(id), (current) =>
+        current
+          ? dropOld
+          : [
+              ...dropOld,
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { ...item, ...letterKey(id) },
+                  ConditionExpression: "attribute_not_exists(pk)",
+                },
+              },
+              ...(index
+                ? [
+                    {
+                      Put: {
+                        TableName: this.table,
+                        Item: {
+                          ...index,
+                          deadLetterId: id,
+                          messageId: item.messageId,
+                          receivedAt: item.receivedAt,
+                          reason: item.reason,
+                        },
+                      },
+                    },
+                  ]
+                : []),
+            ],
+      );
+    } catch (e) {
+      if (!isTransactionRace(e)) throw e;
+    }
+  }
+
+  /** The letter and its account index entry, in one transaction (wherever the letter is stored). */
+  async remove(deadLetterId: string): Promise<void> {
+    const removeAt = (key: { pk: string; sk: string }, indexOf: typeof letterIndexKey) =>
+      this.transactOnLetter(key, (old) => {
+        if (!old) return undefined; // not (or no longer) there
+        const index = indexOf(old);
+        return [
+          {
+            Delete: {
+              TableName: this.table,
+              Key: key,
+              ConditionExpression: "receivedAt = :r",
+              ExpressionAttributeValues: { ":r": old.receivedAt },
+            },
+          },
+          ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
+        ];
+      });
+    if (!(await removeAt(letterKey(deadLetterId), letterIndexKey)))
+      await removeAt(legacyLetterKey(deadLetterId), legacyLetterIndexKey);
   }
 
   // ---- ConfigStore: one item per account and per tariff (config-store.ts) ----
