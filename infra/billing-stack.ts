@@ -90,9 +90,13 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER#*"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
-    // Dead letters and their account index go to their shards (DEADLETTER#, DLI#) only.
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER#*", "DLI#*"] },
-    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLI#*"] },
+    // Dead letters go to their shards (DEADLETTER#); their account index to the account's key (DLA#)
+    // or, in a burst, its burst keys (DLS#).
+    {
+      actions: ["dynamodb:PutItem"],
+      leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
+    },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
   ],
   // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
   // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
@@ -111,8 +115,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   closeWorker: [
     {
       actions: ["dynamodb:Query"],
-      // DLI#: the account's dead-letter index shards; DLA#: its index from before sharding.
-      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLI#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+      // DLA#: the account's dead-letter index; DLS#: its burst keys, read when a burst is marked.
+      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "DLS#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
     },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "CFG#*"] },
     { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
@@ -135,8 +139,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   // every shard; letters from before sharding (DEADLETTER, DLA#) are moved to their shards.
   deadLetter: [
     { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*"] },
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["DEADLETTER#*", "DLI#*"] },
-    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*", "DLA#*", "DLI#*"] },
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["DEADLETTER#*"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*", "DLA#*", "DLS#*"] },
   ],
   // Read only (D27): configuration; close records and lines (ACCT#); the preview's usage periods
   // (ACCT#), counters, raw pages and carry-over snapshots.

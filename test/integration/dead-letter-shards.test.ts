@@ -7,11 +7,11 @@
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import {
+  burstIndexPks,
   DEAD_LETTER_SHARDS,
   LEGACY_LETTER_PK,
   LETTER_INDEX_SHARDS,
-  legacyLetterIndexPk,
-  letterIndexPks,
+  letterIndexPk,
   letterShardPks,
 } from "../../shared/adapters/dynamodb/dead-letter-keys.js";
 import { redriveDeadLetters } from "../../shared/app/dead-letters.js";
@@ -20,6 +20,8 @@ import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
 const T0 = Date.UTC(2025, 6, 2, 9);
+/** Instants of the second test: none shared with the first (the store remembers bursts by instant). */
+const T1 = T0 + 10_000_000;
 const sms = (id: string, subject = "acme") =>
   JSON.stringify({
     specversion: "1.0",
@@ -86,10 +88,22 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     expect(perShard.filter((n) => n > 0).length).toBeGreaterThan(DEAD_LETTER_SHARDS * 0.9);
     expect(Math.max(...perShard)).toBeLessThan(400 / 16);
     expect(await partition(LEGACY_LETTER_PK)).toEqual([]);
-    const perIndexShard = await Promise.all(
-      letterIndexPks("acme").map(async (pk) => (await partition(pk)).length),
+    // The index: letters of one account at one instant are a burst: the first on the account's key
+    // with a marker, the others spread over its 7 burst keys.
+    const perInstant = new Map<number, number>();
+    for (const l of letters)
+      if (l.subject === "acme") perInstant.set(l.receivedAt, (perInstant.get(l.receivedAt) ?? 0) + 1);
+    const own = await partition(letterIndexPk("acme"));
+    expect(own.filter((i) => i.burst !== true)).toHaveLength(perInstant.size);
+    expect(own.filter((i) => i.burst === true)).toHaveLength(
+      [...perInstant.values()].filter((n) => n > 1).length,
     );
-    expect(perIndexShard.filter((n) => n > 0)).toHaveLength(LETTER_INDEX_SHARDS);
+    const perBurstKey = await Promise.all(
+      burstIndexPks("acme").map(async (pk) => (await partition(pk)).length),
+    );
+    expect(perBurstKey).toHaveLength(LETTER_INDEX_SHARDS - 1);
+    expect(perBurstKey.reduce((a, b) => a + b, 0)).toBe(320 - perInstant.size);
+    expect(Math.min(...perBurstKey)).toBeGreaterThan(0);
 
     // An account's letters in [from, until): merged from its shards, oldest first, the window kept.
     const from = T0 + 20_000;
@@ -102,16 +116,42 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     const got = await collect(store.accountLetters("acme", { from, until }));
     expect(got.map((l) => [l.receivedAt, l.deadLetterId])).toEqual(expected);
 
+    // An account without a burst costs a close one query, as before sharding.
+    for (const [i, id] of ["g-1", "g-2", "g-3"].entries())
+      await store.put(letter(id, T0 + 500_000 + i, "gamma"));
+    let queries = 0;
+    const counting =
+      (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
+        if (context.commandName === "QueryCommand") queries += 1;
+        return next(args);
+      };
+    scenario.system.dynamodb.middlewareStack.add(counting as never, {
+      step: "initialize",
+      name: "countQueries",
+    });
+    try {
+      const gamma = await collect(store.accountLetters("gamma", { from: T0, until: T0 + 600_000 }));
+      expect(gamma.map((l) => l.deadLetterId)).toEqual(["g-1", "g-2", "g-3"]);
+      expect(queries).toBe(1);
+    } finally {
+      scenario.system.dynamodb.middlewareStack.remove("countQueries");
+    }
+
     // A redrive of all empties every shard and the index; the queue gets every body once.
     const r = await redriveDeadLetters(store, scenario.system.usageQueue, { blobs: scenario.system.blobs });
-    expect(r).toEqual({ redriven: 400, fromQueue: 0, kept: [] });
+    expect(r).toEqual({ redriven: 403, fromQueue: 0, kept: [] });
     expect(await store.list()).toEqual([]);
     expect(await collect(store.accountLetters("acme", { from: 0, until: T0 * 2 }))).toEqual([]);
     const tally = await scenario.system.drain();
-    // The bodies are valid SMS of "acme" (stored) and "beta" (no such account: dead-lettered again).
-    expect(tally).toMatchObject({ stored: 320, "dead-lettered": 80, failed: 0 });
-    expect((await store.list()).map((l) => l.messageId).length).toBe(80);
+    // The bodies are valid SMS of "acme" (stored), "beta" and "gamma" (no such account: dead-lettered again).
+    expect(tally).toMatchObject({ stored: 320, "dead-lettered": 83, failed: 0 });
+    expect(await store.list()).toHaveLength(83);
+    // Every letter and index entry goes with its removal (the burst markers name no letter).
     for (const l of await store.list()) await store.remove(l.deadLetterId);
+    for (const pk of [...letterShardPks(), ...burstIndexPks("acme"), ...burstIndexPks("beta")])
+      expect(await partition(pk)).toEqual([]);
+    for (const subject of ["acme", "beta", "gamma"])
+      expect((await partition(letterIndexPk(subject))).filter((i) => i.burst !== true)).toEqual([]);
   }, 300_000);
 
   it("letters stored before sharding are listed, merged, redriven, and moved to their shards", async () => {
@@ -127,7 +167,7 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
         new PutCommand({
           TableName: table,
           Item: {
-            pk: legacyLetterIndexPk(l.subject ?? ""),
+            pk: letterIndexPk(l.subject ?? ""),
             sk: `${String(l.receivedAt).padStart(15, "0")}#${l.deadLetterId}`,
             deadLetterId: l.deadLetterId,
             messageId: l.messageId,
@@ -137,46 +177,51 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
         }),
       );
     };
-    const old = [letter("old-1", T0 + 1000), letter("old-2", T0 + 3000), letter("old-3", T0 + 5000)];
+    const old = [letter("old-1", T1 + 1000), letter("old-2", T1 + 3000), letter("old-3", T1 + 5000)];
     for (const l of old) await putOld(l);
-    const fresh = [letter("new-1", T0 + 2000), letter("new-2", T0 + 4000)];
+    const fresh = [letter("new-1", T1 + 2000), letter("new-2", T1 + 4000)];
     for (const l of fresh) await store.put(l);
     // old-3 delivered again since: its newer letter (later receipt) replaces the old one.
-    const again = letter("old-3", T0 + 6000);
+    const again = letter("old-3", T1 + 6000);
     await store.put(again);
 
     // A close reads the account's letters before anyone lists: old and new index entries merged.
-    const window = { from: T0, until: T0 + 10_000 };
+    const window = { from: T1, until: T1 + 10_000 };
     expect((await collect(store.accountLetters("acme", window))).map((l) => l.deadLetterId)).toEqual([
       "old-1",
       "new-1",
       "old-2",
       "new-2",
-      "old-3", // its entry from before sharding (T0 + 5000), until the listing moves it
+      "old-3", // its entry from before sharding (T1 + 5000), until the listing moves it
       "old-3",
     ]);
 
     const listed = await store.list();
     expect(listed).toEqual([old[0], fresh[0], old[1], fresh[1], again]);
     // Moved: nothing left under the old keys; each letter once, in its shard, with its index entry.
+    // (old-3's entry of its first delivery gone with it).
     expect(await partition(LEGACY_LETTER_PK)).toEqual([]);
-    expect(await partition(legacyLetterIndexPk("acme"))).toEqual([]);
+    const entries = async () =>
+      (await partition(letterIndexPk("acme"))).filter((i) => i.burst !== true && Number(i.receivedAt) >= T1);
+    expect((await entries()).map((i) => i.sk)).toEqual(
+      listed.map((l) => `${String(l.receivedAt).padStart(15, "0")}#${l.deadLetterId}`),
+    );
     expect(await store.list()).toEqual(listed);
     expect(
       (await collect(store.accountLetters("acme", window))).map((l) => [l.deadLetterId, l.receivedAt]),
     ).toEqual([
-      ["old-1", T0 + 1000],
-      ["new-1", T0 + 2000],
-      ["old-2", T0 + 3000],
-      ["new-2", T0 + 4000],
-      ["old-3", T0 + 6000],
+      ["old-1", T1 + 1000],
+      ["new-1", T1 + 2000],
+      ["old-2", T1 + 3000],
+      ["new-2", T1 + 4000],
+      ["old-3", T1 + 6000],
     ]);
 
     // A letter from before sharding removed without a listing first (and its index entry with it).
-    await putOld(letter("old-4", T0 + 7000));
+    await putOld(letter("old-4", T1 + 7000));
     await store.remove("old-4");
     expect(await partition(LEGACY_LETTER_PK)).toEqual([]);
-    expect(await partition(legacyLetterIndexPk("acme"))).toEqual([]);
+    expect(await entries()).toHaveLength(5);
 
     // Redriven by id like any other.
     const r = await redriveDeadLetters(store, scenario.system.usageQueue, { ids: ["old-1", "new-2"] });

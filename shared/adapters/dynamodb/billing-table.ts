@@ -23,6 +23,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -46,12 +47,13 @@ import type {
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
 import {
+  burstIndexPk,
+  burstIndexPks,
+  burstMarkerKey,
   LEGACY_LETTER_PK,
-  legacyLetterIndexKey,
-  legacyLetterIndexPk,
   legacyLetterKey,
   letterIndexKey,
-  letterIndexPks,
+  letterIndexPk,
   letterKey,
   letterShardPks,
   mergeByKey,
@@ -74,7 +76,7 @@ import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
 /** The fields of a stored dead letter that place its account index entry (D16). */
-type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number };
+type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number; ix?: string };
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
 /** Condition: the close record is still `owner`'s "closing" claim. */
 const heldBy = (owner: string, values: Record<string, unknown> = {}) => ({
@@ -382,14 +384,17 @@ export class DynamoBillingStore
    * letter as it was read, so two concurrent puts of one letter never leave two index entries.
    */
   async put(letter: DeadLetter): Promise<void> {
+    // In a burst the entry goes to a burst key, which the letter names (`ix`) for its removal.
+    const ix = letter.subject === undefined ? undefined : await this.burstIndexFor(letter, letter.subject);
     // The excerpt is the body when the body is kept inline: stored once.
     const { excerpt, ...rest } = letter;
     const Item = {
       ...letterKey(letter.deadLetterId),
       ...rest,
       ...(letter.body === undefined ? { excerpt } : {}),
+      ...(ix ? { ix } : {}),
     };
-    const index = letterIndexKey(letter);
+    const index = letterIndexKey(Item);
     await this.transactOnLetter(letterKey(letter.deadLetterId), (old) => {
       const oldIndex = old && letterIndexKey(old);
       const moved = oldIndex && (!index || oldIndex.pk !== index.pk || oldIndex.sk !== index.sk);
@@ -428,6 +433,45 @@ export class DynamoBillingStore
   }
 
   /**
+   * (subject, receivedAt) → its burst marker's write, once this container has put a letter of that
+   * account at that instant: the ingest gives one instant to a batch, so a batch's bad messages of
+   * one account are a burst from its second letter on. Old instants are forgotten past 10,000.
+   */
+  private readonly bursts = new Map<string, Promise<void> | null>();
+
+  /** The burst key of this letter's index entry, or undefined: the account's own key. */
+  private async burstIndexFor(letter: DeadLetter, subject: string): Promise<string | undefined> {
+    const k = `${letter.receivedAt}\n${subject}`;
+    const seen = this.bursts.get(k);
+    if (seen === undefined) {
+      if (this.bursts.size >= 10_000) this.bursts.delete(this.bursts.keys().next().value ?? k);
+      this.bursts.set(k, null);
+      return undefined;
+    }
+    // The marker first: a reader of the account's key that finds it reads the burst keys too.
+    let marker = seen;
+    if (!marker) {
+      marker = this.doc
+        .send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              ...burstMarkerKey(subject, letter.receivedAt),
+              burst: true,
+              receivedAt: letter.receivedAt,
+            },
+          }),
+        )
+        .then(() => undefined);
+      // A failed write is tried again by the next letter of the burst.
+      marker.catch(() => this.bursts.set(k, null));
+      this.bursts.set(k, marker);
+    }
+    await marker;
+    return burstIndexPk(subject, letter.deadLetterId);
+  }
+
+  /**
    * Writes the transaction `items` builds from the letter as stored now (none: nothing to write).
    * Its conditions are on that letter, so a concurrent put or remove makes it fail: it is then read
    * and built again, up to 9 attempts in all.
@@ -455,7 +499,7 @@ export class DynamoBillingStore
       new GetCommand({
         TableName: this.table,
         Key: key,
-        ProjectionExpression: "deadLetterId, subject, receivedAt",
+        ProjectionExpression: "deadLetterId, subject, receivedAt, ix",
         ConsistentRead: true,
       }),
     );
@@ -463,32 +507,50 @@ export class DynamoBillingStore
   }
 
   /**
-   * The account's index shards and its index from before sharding, each read in sort-key order
-   * (receivedAt, then id) and merged: oldest first, page by page, one item per shard held.
+   * The account's index in [from, until), oldest first (receipt, then id), page by page: its own key
+   * alone — one query when it holds no more than a page — unless a burst marker lies in the window;
+   * then its 7 burst keys too, merged in sort-key order.
    */
   async *accountLetters(
     accountId: string,
     received: { readonly from: number; readonly until: number },
   ): AsyncIterable<AccountLetter> {
-    const shard = (pk: string) =>
-      queryItems(this.doc, this.table, {
-        // [from, until): "<until>" sorts before every "<until>#<id>".
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
-        ExpressionAttributeValues: {
-          ":pk": pk,
-          ":from": String(received.from).padStart(15, "0"),
-          ":until": String(received.until).padStart(15, "0"),
-        },
-        ConsistentRead: true,
+    const range = (pk: string, page?: { Limit?: number }) => ({
+      // [from, until): "<until>" sorts before every "<until>#<id>".
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
+      ExpressionAttributeValues: {
+        ":pk": pk,
+        ":from": String(received.from).padStart(15, "0"),
+        ":until": String(received.until).padStart(15, "0"),
+      },
+      ConsistentRead: true,
+      ...page,
+    });
+    const own = letterIndexPk(accountId);
+    const first = await this.doc.send(new QueryCommand({ TableName: this.table, ...range(own) }));
+    const firstItems = first.Items ?? [];
+    let entries: AsyncIterable<Record<string, unknown>>;
+    if (!first.LastEvaluatedKey && !firstItems.some((i) => i.burst === true)) entries = listOf(firstItems);
+    else {
+      const marked = await this.queryAll({
+        ...range(own),
+        FilterExpression: "attribute_exists(burst)",
+        ProjectionExpression: "pk",
       });
-    const pks = [...letterIndexPks(accountId), legacyLetterIndexPk(accountId)];
-    for await (const i of mergeByKey(pks.map(shard), (i) => String(i.sk)))
-      yield {
-        deadLetterId: String(i.deadLetterId),
-        messageId: String(i.messageId),
-        receivedAt: Number(i.receivedAt),
-        reason: String(i.reason),
-      };
+      const pks = marked.length > 0 ? [own, ...burstIndexPks(accountId)] : [own];
+      entries = mergeByKey(
+        pks.map((pk) => queryItems(this.doc, this.table, range(pk))),
+        (i) => String(i.sk),
+      );
+    }
+    for await (const i of entries)
+      if (i.burst !== true)
+        yield {
+          deadLetterId: String(i.deadLetterId),
+          messageId: String(i.messageId),
+          receivedAt: Number(i.receivedAt),
+          reason: String(i.reason),
+        };
   }
 
   /**
@@ -532,56 +594,39 @@ export class DynamoBillingStore
   }
 
   /**
-   * Moves a letter stored before sharding (and its account index entry) to its shard, in one
-   * transaction; when its shard already holds a newer letter of that id, the old one is only deleted.
-   * A concurrent change makes it give up: the next listing tries again.
+   * Moves a letter stored before sharding to its shard, in one transaction (its index entry is
+   * where an entry outside a burst is now: it stays); when its shard already holds a newer letter of
+   * that id, the old letter and its entry are only deleted. A concurrent change makes it give up:
+   * the next listing tries again.
    */
   private async migrateLetter(item: Record<string, unknown>): Promise<void> {
     const id = String(item.deadLetterId);
-    const oldIndex = legacyLetterIndexKey(item);
-    const dropOld: TransactItem[] = [
-      {
-        Delete: {
-          TableName: this.table,
-          Key: legacyLetterKey(id),
-          ConditionExpression: "receivedAt = :r",
-          ExpressionAttributeValues: { ":r": item.receivedAt },
-        },
+    const dropOld: TransactItem = {
+      Delete: {
+        TableName: this.table,
+        Key: legacyLetterKey(id),
+        ConditionExpression: "receivedAt = :r",
+        ExpressionAttributeValues: { ":r": item.receivedAt },
       },
-      ...(oldIndex ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : []),
-    ];
-    const index = letterIndexKey(item);
+    };
+    const oldIndex = letterIndexKey(item);
     try {
-      await this.transactOnLetter(letterKey(id), (current) =>
-        current
-          ? dropOld
-          : [
-              ...dropOld,
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: { ...item, ...letterKey(id) },
-                  ConditionExpression: "attribute_not_exists(pk)",
-                },
+      await this.transactOnLetter(letterKey(id), (current) => {
+        if (!current)
+          return [
+            dropOld,
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...item, ...letterKey(id) },
+                ConditionExpression: "attribute_not_exists(pk)",
               },
-              ...(index
-                ? [
-                    {
-                      Put: {
-                        TableName: this.table,
-                        Item: {
-                          ...index,
-                          deadLetterId: id,
-                          messageId: item.messageId,
-                          receivedAt: item.receivedAt,
-                          reason: item.reason,
-                        },
-                      },
-                    },
-                  ]
-                : []),
-            ],
-      );
+            },
+          ];
+        const index = letterIndexKey(current);
+        const stale = oldIndex && (!index || index.pk !== oldIndex.pk || index.sk !== oldIndex.sk);
+        return [dropOld, ...(stale ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : [])];
+      });
     } catch (e) {
       if (!isTransactionRace(e)) throw e;
     }
@@ -589,10 +634,10 @@ export class DynamoBillingStore
 
   /** The letter and its account index entry, in one transaction (wherever the letter is stored). */
   async remove(deadLetterId: string): Promise<void> {
-    const removeAt = (key: { pk: string; sk: string }, indexOf: typeof letterIndexKey) =>
+    const removeAt = (key: { pk: string; sk: string }) =>
       this.transactOnLetter(key, (old) => {
         if (!old) return undefined; // not (or no longer) there
-        const index = indexOf(old);
+        const index = letterIndexKey(old);
         return [
           {
             Delete: {
@@ -605,8 +650,7 @@ export class DynamoBillingStore
           ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
         ];
       });
-    if (!(await removeAt(letterKey(deadLetterId), letterIndexKey)))
-      await removeAt(legacyLetterKey(deadLetterId), legacyLetterIndexKey);
+    if (!(await removeAt(letterKey(deadLetterId)))) await removeAt(legacyLetterKey(deadLetterId));
   }
 
   // ---- ConfigStore: one item per account and per tariff (config-store.ts) ----
@@ -630,4 +674,8 @@ function toClose(i: Record<string, unknown>): CloseRecord {
     ...(i.closedAt !== undefined ? { closedAt: Number(i.closedAt) } : {}),
     ...(i.report !== undefined ? { report: JSON.parse(String(i.report)) } : {}),
   };
+}
+
+async function* listOf<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
 }

@@ -1,23 +1,27 @@
 /**
  * Where dead letters live on the billing table: spread over sharded partition keys, so that a storm
- * of bad input (one sender, one account) never makes a hot key (data-model.md: dead letters).
+ * of bad input (one sender, one account) never makes a hot key (data-model.md: dead-letter storm).
  *
  * | item                          | pk                                   | sk                                       |
  * |-------------------------------|--------------------------------------|------------------------------------------|
  * | dead letter                   | DEADLETTER#<shard of its id, 00–63>  | <dead letter id>                         |
- * | dead letter by account        | DLI#<shard of its id, 0–7>#<subject> | <receivedAt, 15 digits>#<dead letter id> |
+ * | dead letter by account        | DLA#<subject>                        | <receivedAt, 15 digits>#<dead letter id> |
+ * | … in a burst                  | DLS#<shard of its id, 1–7>#<subject> | <receivedAt, 15 digits>#<dead letter id> |
+ * | burst marker                  | DLA#<subject>                        | <receivedAt, 15 digits>#                 |
  * | dead letter (before sharding) | DEADLETTER                           | <dead letter id>                         |
- * | by account (before sharding)  | DLA#<subject>                        | <receivedAt, 15 digits>#<dead letter id> |
  *
  * A letter's shard is a hash of its id, so a letter is found (and replaced, and removed) by its id
- * alone. The shapes from before sharding are still read (listing moves them to their shard; an
- * account's letters merge both), never written.
+ * alone. An account's index stays on its one key (a close reads it with one query) until a burst:
+ * a second letter of the same account and receipt instant in one container (a batch of bad input)
+ * goes to one of 7 more keys, after a marker at that instant on the account's key tells readers to
+ * read them too. Letters under the single partition from before sharding are still read (the
+ * listing moves them to their shard), never written.
  */
 import { createHash } from "node:crypto";
 
-/** Letter partitions: 64 keys take a 1,000-letters/s storm of 10 KB letters at ≈ 310 WCU/s each. */
+/** Letter partitions: 64 keys take a 1,000-letters/s storm of 9 KB letters at ≈ 280 WRU/s each. */
 export const DEAD_LETTER_SHARDS = 64;
-/** Per-account index partitions: 8 keys take one account's 1,000 letters/s at ≈ 250 WCU/s each. */
+/** An account's index keys in a burst: its own and 7 more (1,000 letters/s: ≈ 250 WRU/s each). */
 export const LETTER_INDEX_SHARDS = 8;
 /** The one partition every letter went to before sharding (read, migrated, never written). */
 export const LEGACY_LETTER_PK = "DEADLETTER";
@@ -42,28 +46,35 @@ const subjectKey = (subject: string) =>
   Buffer.byteLength(subject) <= 512
     ? subject
     : `sha256:${createHash("sha256").update(subject).digest("hex")}`;
-export const letterIndexPk = (subject: string, shard: number) => `DLI#${shard}#${subjectKey(subject)}`;
-export const letterIndexPks = (subject: string): string[] =>
-  Array.from({ length: LETTER_INDEX_SHARDS }, (_, s) => letterIndexPk(subject, s));
-export const legacyLetterIndexPk = (subject: string) => `DLA#${subjectKey(subject)}`;
+/** The account's index key (every entry outside bursts, and the burst markers). */
+export const letterIndexPk = (subject: string) => `DLA#${subjectKey(subject)}`;
+/** The index key of a letter written in a burst: 1–7 by a hash of its id. */
+export const burstIndexPk = (subject: string, deadLetterId: string) =>
+  `DLS#${1 + shardOf(deadLetterId, LETTER_INDEX_SHARDS - 1)}#${subjectKey(subject)}`;
+export const burstIndexPks = (subject: string): string[] =>
+  Array.from({ length: LETTER_INDEX_SHARDS - 1 }, (_, s) => `DLS#${s + 1}#${subjectKey(subject)}`);
 export const letterIndexSk = (receivedAt: number, deadLetterId: string) =>
   `${String(receivedAt).padStart(15, "0")}#${deadLetterId}`;
+/** The marker of a burst at `receivedAt`: inside every receipt window that holds the burst's letters. */
+export const burstMarkerKey = (subject: string, receivedAt: number) => ({
+  pk: letterIndexPk(subject),
+  sk: letterIndexSk(receivedAt, ""),
+});
 
-type IndexFields = { subject?: unknown; receivedAt?: unknown; deadLetterId?: unknown };
-/** A letter's entry in its account's index (none without a subject). */
-export const letterIndexKey = (i: IndexFields) =>
+/**
+ * A stored letter's entry in its account's index (none without a subject): on the key the letter
+ * names (`ix`, a burst key) or the account's own.
+ */
+export const letterIndexKey = (i: {
+  subject?: unknown;
+  receivedAt?: unknown;
+  deadLetterId?: unknown;
+  ix?: unknown;
+}) =>
   i.subject === undefined
     ? undefined
     : {
-        pk: letterIndexPk(String(i.subject), shardOf(String(i.deadLetterId), LETTER_INDEX_SHARDS)),
-        sk: letterIndexSk(Number(i.receivedAt), String(i.deadLetterId)),
-      };
-/** Where the entry of a letter stored before sharding is. */
-export const legacyLetterIndexKey = (i: IndexFields) =>
-  i.subject === undefined
-    ? undefined
-    : {
-        pk: legacyLetterIndexPk(String(i.subject)),
+        pk: typeof i.ix === "string" ? i.ix : letterIndexPk(String(i.subject)),
         sk: letterIndexSk(Number(i.receivedAt), String(i.deadLetterId)),
       };
 
