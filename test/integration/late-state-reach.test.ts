@@ -6,12 +6,17 @@
  * taken back — and March itself carries the corrected state.
  */
 import { describe, expect, it } from "vitest";
-import { type AccountCloseReport, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import {
+  type AccountCloseReport,
+  CLOSE_LEASE_MS,
+  closePeriod,
+  isCloseReport,
+} from "../../shared/app/close-period.js";
 import { ingestBatch } from "../../shared/app/ingest-usage.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
-import { closeAndIngestDeps } from "../support/close-store.js";
+import { closeAndIngestDeps, withPeriods } from "../support/close-store.js";
 import { configOf, stdTariffs, usageBody, useDynamoDbLocal } from "../support/scenario.js";
 
 const tariffs = stdTariffs([
@@ -32,7 +37,7 @@ const view = (l: InvoiceLine) =>
 describe("G7: a late event re-rates every later closed period its state reaches", () => {
   const dynamo = useDynamoDbLocal();
 
-  it("January's late activation and deactivation are adjusted in January AND February at March's close", async () => {
+  async function example({ crashFirstMarchClose }: { crashFirstMarchClose: boolean }) {
     const { store } = await dynamo.table("late-reach");
     await store.saveConfig(config);
     const clock = new VirtualClock(Date.parse("2025-01-02T10:00:00Z"));
@@ -78,6 +83,28 @@ describe("G7: a late event re-rates every later closed period its state reaches"
       { period: "2025-01", markedAt: Date.parse("2025-03-05T00:00:00Z"), later: true },
     ]);
 
+    if (crashFirstMarchClose) {
+      // A first March close dies after rewriting the snapshots, before its record: February's
+      // snapshot now already holds the corrected state, so only its marker can say it was reached.
+      clock.advanceTo(Date.parse("2025-04-02T00:00:00Z"));
+      const crashing = closeAndIngestDeps(
+        store,
+        clock,
+        config,
+        withPeriods(store, {
+          finishClose: async () => {
+            throw new Error("crash before the close record");
+          },
+        }),
+      );
+      await expect(closePeriod("2025-03", crashing)).rejects.toThrow("crash before the close record");
+      expect((await store.usage.snapshotAt("acme", "2025-02"))?.events.map((e) => e.id).sort()).toEqual([
+        "a-on",
+        "b-off",
+        "b-on",
+      ]);
+      clock.advanceTo(Date.parse("2025-04-02T00:00:00Z") + CLOSE_LEASE_MS + 60_000);
+    }
     const march = await close("2025-03", "2025-04-02T00:00:00Z");
     expect(march.adjustments).toEqual([
       { referencePeriod: "2025-01", amount: "3.00", lines: 2 },
@@ -108,5 +135,11 @@ describe("G7: a late event re-rates every later closed period its state reaches"
       store.usage.snapshotAt("acme", p).then((s) => s?.events.map((e) => e.id).sort());
     expect(await ids("2025-02")).toEqual(["a-on", "b-off", "b-on"]);
     expect(await ids("2025-03")).toEqual(["a-on", "b-off", "b-on"]);
-  });
+  }
+
+  it("January's late activation and deactivation are adjusted in January AND February at March's close", () =>
+    example({ crashFirstMarchClose: false }));
+
+  it("a March close that crashed after rewriting February's snapshot still adjusts February when redone", () =>
+    example({ crashFirstMarchClose: true }));
 });
