@@ -277,7 +277,7 @@ describe("BillingStack", () => {
         [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
       ],
       marketplaceReporter: [
-        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "MKT#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("MKT#*")],
         tableKey(true),
         [["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], { Ref: secretId }],
