@@ -100,7 +100,8 @@ export interface PeriodStore {
    * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
    * enters the account in the period index (period-index.ts, D25) in the same write. `listPeriod`
    * (default true) also lists the period among those with closes; false when the account's exports,
-   * recorded next, list it (PeriodIndex.markExported, D31).
+   * recorded next, list it (PeriodIndex.markExported, D31). `references`: the earlier reference
+   * periods the close adjusted, kept on the index entry for readers of the lines.
    */
   finishClose(
     accountId: string,
@@ -108,7 +109,7 @@ export interface PeriodStore {
     owner: string,
     at: number,
     report: unknown,
-    opts?: { listPeriod?: boolean },
+    opts?: { listPeriod?: boolean; references?: readonly PeriodId[] },
   ): Promise<boolean>;
   /**
    * Marks a closed period as having received late events (G7). `later`: one of them carries state
