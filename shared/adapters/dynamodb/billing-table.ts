@@ -27,6 +27,7 @@ import {
   PutCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
@@ -43,6 +44,7 @@ import type {
   ConfigStore,
   DeadLetter,
   DeadLetterStore,
+  LateMarker,
   PeriodStore,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
@@ -298,22 +300,35 @@ export class DynamoBillingStore
     return periodIndex.markManifested(this.doc, this.table, period, changes);
   }
 
-  async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {
+  async markLate(accountId: string, period: PeriodId, at: number, opts: { later?: boolean } = {}) {
+    // An update, not a put: a `later` flag already set stays set (another event of the period carries state).
     await this.doc.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.table,
-        Item: { pk: acct(accountId), sk: `LATE#${period}`, period, markedAt: at },
+        Key: { pk: acct(accountId), sk: `LATE#${period}` },
+        UpdateExpression: opts.later
+          ? "SET period = :p, markedAt = :m, later = :t"
+          : "SET period = :p, markedAt = :m, later = if_not_exists(later, :f)",
+        ExpressionAttributeValues: {
+          ":p": period,
+          ":m": at,
+          ...(opts.later ? { ":t": true } : { ":f": false }),
+        },
       }),
     );
   }
 
-  async latePeriods(accountId: string) {
+  async latePeriods(accountId: string): Promise<LateMarker[]> {
     const items = await this.queryAll({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
       ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LATE#" },
       ConsistentRead: true,
     });
-    return items.map((i) => ({ period: String(i.period), markedAt: Number(i.markedAt) }));
+    return items.map((i) => ({
+      period: String(i.period),
+      markedAt: Number(i.markedAt),
+      later: i.later !== false,
+    }));
   }
 
   async clearLate(accountId: string, period: PeriodId, markedAt: number): Promise<void> {
