@@ -144,10 +144,13 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:PutItem"], leadingKeys: ["DEADLETTER#*"] },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*", "DLA#*", "DLS#*"] },
   ],
-  // Read only (D27): configuration; close records and lines (ACCT#); the preview's usage periods
-  // (ACCT#), counters, raw pages and carry-over snapshots.
+  // Read only (D27): configuration; the period index (PERIOD#, walked page by page); close records
+  // and lines (ACCT#); the preview's usage periods (ACCT#), counters, raw pages and carry-over snapshots.
   financeApi: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"] },
+    {
+      actions: ["dynamodb:Query"],
+      leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"],
+    },
     // GetItem on EXPL#: a line's explanation by its id (D26).
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*"] },
   ],

@@ -295,7 +295,7 @@ describe("BillingStack", () => {
       ],
       // Read only: no write action, no queue, only the per-period exports (D27).
       financeApi: [
-        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
         [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*")],
         tableKey(false),
         [["s3:GetObject"], { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/invoice-lines/*"]] }],
