@@ -8,6 +8,7 @@
  *
  * Exit codes: 0 ok, 1 failure, 2 usage error. Stack traces only with --debug.
  */
+import { readFile } from "node:fs/promises";
 import { UnknownDeadLetterError } from "../shared/app/dead-letters.js";
 import { ConfigFileError } from "../shared/core/config.js";
 import { ConfigurationError } from "../shared/runtime/environment.js";
@@ -19,6 +20,12 @@ import { parseStackControl, runStackControl } from "./stack.js";
 import { parseStackCommand, runStackCommand } from "./stack-commands.js";
 import { COMMANDS, type CommandName, EXIT, HELP, parse, UsageError } from "./usage.js";
 
+/** The version an operator quotes in a ticket: package.json's, the one file a release bumps. */
+async function packageVersion(): Promise<string> {
+  const file = new URL("../package.json", import.meta.url);
+  return (JSON.parse(await readFile(file, "utf8")) as { version: string }).version;
+}
+
 const isCommand = (c: string): c is CommandName => (COMMANDS as readonly string[]).includes(c);
 
 async function main(argv: string[]): Promise<number> {
@@ -26,6 +33,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     console.error(HELP.billing);
     return EXIT.usage;
+  }
+  if (command === "--version" || command === "-V") {
+    console.log(`billing ${await packageVersion()}`);
+    return EXIT.ok;
   }
   if (command === "--help" || command === "-h" || command === "help") {
     const topic = rest[0];

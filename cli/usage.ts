@@ -73,6 +73,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing report --period YYYY-MM --out DIR
   billing explain LINE_ID [--json]
   billing COMMAND --help
+  billing --version
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
 ${stackEnv}`,
