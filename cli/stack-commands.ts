@@ -11,7 +11,14 @@ import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
-import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import {
+  type EventReference,
+  eventOfLetter,
+  eventReferencesOf,
+  isRefusedLine,
+  listDeadLetters,
+  redriveDeadLetters,
+} from "../shared/app/dead-letters.js";
 import { readClosedPeriod, writePeriodManifest } from "../shared/app/period-exports.js";
 import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
@@ -42,7 +49,7 @@ export type StackCommand =
   | { kind: "close"; period: string; accounts?: string[]; force: boolean }
   | { kind: "preview"; period: string; account: string; json: boolean }
   | { kind: "export"; out: string; period?: string }
-  | { kind: "dead-letters-list" }
+  | { kind: "dead-letters-list"; source?: string }
   | { kind: "dead-letters-redrive"; ids?: string[] }
   | { kind: "marketplace-reconcile"; period: string; accounts?: string[] }
   | { kind: "explain"; lineId: string; json: boolean };
@@ -102,14 +109,18 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
       const { values, positionals } = parse({
         args,
         allowPositionals: true,
-        options: { id: { type: "string", multiple: true } },
+        options: { id: { type: "string", multiple: true }, source: { type: "string" } },
       });
       if (positionals.length !== 1 || (positionals[0] !== "list" && positionals[0] !== "redrive"))
         throw new UsageError("dead-letters takes list or redrive");
       if (positionals[0] === "list") {
         if (values.id) throw new UsageError("dead-letters list takes no --id");
-        return { kind: "dead-letters-list" };
+        return {
+          kind: "dead-letters-list",
+          ...(values.source !== undefined ? { source: values.source } : {}),
+        };
       }
+      if (values.source !== undefined) throw new UsageError("dead-letters redrive takes no --source");
       return { kind: "dead-letters-redrive", ...(values.id ? { ids: values.id } : {}) };
     }
     case "marketplace": {
@@ -131,6 +142,18 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/**
+ * The source, id, type and subject columns of a listing ("-" where unknown); a batch message's
+ * values are its events' distinct values, comma-separated, the first ten.
+ */
+function eventColumns(events: readonly EventReference[]): string[] {
+  return (["source", "id", "type", "subject"] as const).map((f) => {
+    const values = [...new Set(events.flatMap((e) => (e[f] !== undefined ? [e[f]] : [])))];
+    if (!values.length) return "-";
+    return `${values.slice(0, 10).join(",")}${values.length > 10 ? `,… (${values.length} in all)` : ""}`;
+  });
 }
 
 export async function runStackCommand(cmd: StackCommand): Promise<number> {
@@ -178,6 +201,8 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
           console.error(`refused ${refused.length} lines (not sent, in the dead-letter store):`);
           for (const r of refused) console.error(`  ${r.file} line ${r.line}: ${r.reason}`);
         }
+        // Refused lines are the sender's to fix: the exit code tells a script the file was not all sent.
+        const result = refused.length ? EXIT.failure : EXIT.ok;
         if (cmd.drain) {
           // Local stacks have no Lambda: run the same handler through the event-source poller.
           const poller = new SqsEventSourcePoller({
@@ -201,7 +226,11 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
           await awaitQueueTaken(sqs, url);
           console.error("the local stack's ingest poller has taken every message");
         }
-        return EXIT.ok;
+        if (refused.length)
+          console.error(
+            `billing: ${refused.length} of ${lines.length} lines refused (fix them and ingest those lines again; \`billing dead-letters list\` shows them)`,
+          );
+        return result;
       }
       case "close": {
         const c = await config();
@@ -313,14 +342,26 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
       case "explain":
         return runExplain(store, cmd);
       case "dead-letters-list": {
-        const l = await listDeadLetters(store, dlq);
-        for (const d of l.invalid)
+        const l = await listDeadLetters(store, dlq, cmd.source !== undefined ? { source: cmd.source } : {});
+        for (const d of l.invalid) {
+          const event = eventOfLetter(d) ?? (d.subject !== undefined ? { subject: d.subject } : undefined);
+          const origin = isRefusedLine(d) ? `(refused line ${d.messageId}) ` : "";
           console.log(
-            `${d.deadLetterId}\t${isRefusedLine(d) ? `(refused line ${d.messageId})` : (d.subject ?? "-")}\t${d.reason}`,
+            [d.deadLetterId, ...eventColumns(event ? [event] : []), `${origin}${d.reason}`].join("\t"),
           );
-        for (const d of l.failedProcessing) console.log(`${d.messageId}\t(dlq, ${d.receiveCount} receives)`);
+        }
+        for (const d of l.failedProcessing)
+          console.log(
+            [
+              d.messageId,
+              ...eventColumns(eventReferencesOf(d.body)),
+              `(dlq, ${d.receiveCount} receives)`,
+            ].join("\t"),
+          );
         console.error(
-          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue`,
+          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue${
+            cmd.source !== undefined ? ` from source ${JSON.stringify(cmd.source)}` : ""
+          }`,
         );
         return EXIT.ok;
       }

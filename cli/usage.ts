@@ -67,7 +67,7 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing close --period YYYY-MM [--account ID …] [--force]
   billing preview --account ID --period YYYY-MM [--json]
   billing export --out DIR [--period YYYY-MM]
-  billing dead-letters list | redrive [--id ID …]
+  billing dead-letters list [--source S] | redrive [--id ID …]
   billing marketplace reconcile --period YYYY-MM [--account ID …]
   billing stack start | stop | status --dir DIR
   billing report --period YYYY-MM --out DIR
@@ -98,7 +98,8 @@ ${stackEnv}`,
   ingest: `usage: billing ingest FILE.jsonl [--drain]
 
 Sends every line of the file to the usage queue; a line the queue refuses (invalid UTF-8, a forbidden
-character, over the size limit) is dead-lettered with the file and line number. --drain runs the ingest
+character, over the size limit) is dead-lettered with the file and line number, and the command exits 1
+once the other lines are sent. --drain runs the ingest
 handler locally until the queue is empty (local stacks have no Lambda).
 ${stackEnv}`,
   close: `usage: billing close --period YYYY-MM [--account ID …] [--force]
@@ -125,10 +126,12 @@ Prints the Marketplace reconciliation of the billing month as CSV: per azure-mar
 dimension, rated, included and overage quantities against the quantities the Metering API accepted,
 refused (Expired or rejected) or has not answered yet (pending), with status reconciled, short or over.
 ${stackEnv}`,
-  "dead-letters": `usage: billing dead-letters list
+  "dead-letters": `usage: billing dead-letters list [--source SOURCE]
        billing dead-letters redrive [--id ID …]
 
-list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue.
+list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue,
+one a line, tab-separated: the id to redrive, the CloudEvent source, id, type and subject ("-" when
+they could not be read) and the reason. --source: only those about events from that source.
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
 ${stackEnv}`,
   stack: `usage: billing stack start --dir DIR

@@ -43,6 +43,7 @@ import type {
   ConfigStore,
   DeadLetter,
   DeadLetterStore,
+  EventReference,
   PeriodStore,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
@@ -505,6 +506,7 @@ export class DynamoBillingStore
         receivedAt: Number(i.receivedAt),
         reason: String(i.reason),
         ...(i.subject !== undefined ? { subject: String(i.subject) } : {}),
+        ...(i.event !== null && typeof i.event === "object" ? { event: eventReference(i.event) } : {}),
         excerpt: i.excerpt !== undefined ? String(i.excerpt) : (body ?? ""),
         bodyBytes: Number(i.bodyBytes ?? (body !== undefined ? Buffer.byteLength(body) : 0)),
         bodySha256: String(i.bodySha256 ?? ""),
@@ -544,6 +546,15 @@ export class DynamoBillingStore
   saveConfig(config: BillingConfig): Promise<void> {
     return this.configs.saveConfig(config);
   }
+}
+
+/** A stored letter's event reference: its string attributes only. */
+function eventReference(stored: object): EventReference {
+  return Object.fromEntries(
+    Object.entries(stored).filter(
+      ([k, v]) => ["source", "id", "type", "subject"].includes(k) && typeof v === "string",
+    ),
+  ) as EventReference;
 }
 
 function toClose(i: Record<string, unknown>): CloseRecord {
