@@ -18,7 +18,7 @@ import { handleInterrupts, interruptedBy } from "./shutdown.js";
 import { runSimulation, SimulationInputError } from "./simulate.js";
 import { parseStackControl, runStackControl } from "./stack.js";
 import { parseStackCommand, runStackCommand } from "./stack-commands.js";
-import { COMMANDS, type CommandName, EXIT, HELP, parse, UsageError } from "./usage.js";
+import { COMMANDS, type CommandName, EXIT, HELP, NothingToExportError, parse, UsageError } from "./usage.js";
 
 /** The version an operator quotes in a ticket: package.json's, the one file a release bumps. */
 async function packageVersion(): Promise<string> {
@@ -96,7 +96,8 @@ const expected = (e: unknown) =>
   e instanceof ConfigFileError ||
   e instanceof SimulationInputError ||
   e instanceof IngestFileError ||
-  e instanceof UnknownDeadLetterError;
+  e instanceof UnknownDeadLetterError ||
+  e instanceof NothingToExportError;
 
 // Anything escaping main (an error event, a stray rejection) still ends in a message, not a trace;
 // process.exit runs the 'exit' handlers that kill a DynamoDB Local JVM.
@@ -119,7 +120,10 @@ main(args.filter((a) => a !== "--debug")).then(
     if (interruptedBy()) return;
     const message = e instanceof Error ? e.message : String(e);
     const usage =
-      e instanceof UsageError || e instanceof ConfigurationError || e instanceof UnknownDeadLetterError;
+      e instanceof UsageError ||
+      e instanceof ConfigurationError ||
+      e instanceof UnknownDeadLetterError ||
+      e instanceof NothingToExportError;
     console.error(`billing: ${message}`);
     const command = args.find((a) => a !== "--debug");
     if (e instanceof UsageError || e instanceof ConfigurationError)

@@ -41,7 +41,7 @@ import { parseExplain, runExplain } from "./explain.js";
 import { periodMarketplaceUsage, writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
-import { EXIT, oneArgument, parse, periodOption, UsageError } from "./usage.js";
+import { EXIT, NothingToExportError, oneArgument, parse, periodOption, UsageError } from "./usage.js";
 
 export type StackCommand =
   | { kind: "config-load"; accounts: string; tariffs: string }
@@ -312,10 +312,20 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         const periods = cmd.period ? [cmd.period] : await store.closedPeriods();
         const lines: InvoiceLine[] = [];
         const reports: AccountCloseReport[] = [];
+        const read = new Map<string, Awaited<ReturnType<typeof readClosedPeriod>>>();
+        for (const p of periods) read.set(p, await readClosedPeriod(store, p));
+        // Nothing closed, nothing exported: a header-only CSV and a "0 accounts" manifest would pass
+        // for a month that billed nothing (the finance API answers 404 for the same period).
+        if (![...read.values()].some((r) => r.reports.length > 0))
+          throw new NothingToExportError(
+            cmd.period
+              ? `period ${cmd.period} has no closed account: nothing exported (close it first: \`billing close --period ${cmd.period}\`)`
+              : "no period has a closed account: nothing exported (close one first: `billing close --period YYYY-MM`)",
+          );
         for (const p of periods) {
-          const read = await readClosedPeriod(store, p);
-          lines.push(...read.lines);
-          reports.push(...read.reports);
+          const r = read.get(p) ?? { lines: [], reports: [] };
+          lines.push(...r.lines);
+          reports.push(...r.reports);
           // With a bucket, the period's manifest is rebuilt (missing account objects written first).
           if (objects) {
             const m = await writePeriodManifest({ periods: store, index: store, objects }, p);

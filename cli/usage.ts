@@ -39,6 +39,11 @@ export function oneArgument(
   return { argument: positionals[0], flagged: values[flag] === true };
 }
 
+/** `billing export` of what was never closed: exit 2, nothing written (the command was aimed wrong). */
+export class NothingToExportError extends BillingError {
+  override readonly name = "NothingToExportError";
+}
+
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export const COMMANDS = [
@@ -118,7 +123,9 @@ ${stackEnv}`,
 Writes the invoice lines, close reports and marketplace usage stored in the stack to DIR: of one period
 (--period), or of every period with closes. Read through the period index, never a table scan. With
 EXPORTS_BUCKET set, also rebuilds each period's manifest in the bucket (invoice-lines/period=YYYY-MM/
-_manifest.json), first writing any closed account's objects that are missing.
+_manifest.json), first writing any closed account's objects that are missing. A period with no closed
+account (or no closed period at all) exits 2 and writes nothing. docs/tables/ has the Athena and
+DuckDB tables (decimal types) for the bucket's objects.
 ${stackEnv}`,
   marketplace: `usage: billing marketplace reconcile --period YYYY-MM [--account ID …]
 
