@@ -300,7 +300,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         if (cmd.json) console.log(JSON.stringify(p));
         else {
           console.log(
-            `${p.accountId} ${p.period} (preview, nothing written): ${p.lines.length} lines, ${p.amount} ${p.currency}; ${p.events} events, newest raw event ${p.newestEventAt ?? "none"}`,
+            `${p.accountId} ${p.period} (preview, nothing written): ${p.lines.length} lines, ${p.amount} ${p.currency}; ${p.events} events, newest event ${p.newestEventAt ?? "none"}`,
           );
           for (const l of p.lines)
             console.log(`${l.line_type}\t${l.product}\t${l.dimensions}\t${l.quantity}\t${l.amount}`);
