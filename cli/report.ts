@@ -50,7 +50,7 @@ export async function runReportCommand(cmd: ReportCommand): Promise<number> {
     const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
     const names = reportFiles(cmd.period);
     const { input, current } = await periodReportInput(
-      { periods: store, config: cachedConfig(store, systemClock, 0) },
+      { periods: store, config: cachedConfig(store, systemClock, 0), usage: store.usage },
       cmd.period,
       { csv: names.csv, json: names.json, closeReport: names.closeReport },
     );
@@ -95,6 +95,8 @@ export async function writeSimulationReports(
         previousPeriod,
         lines: lines.filter((l) => l.period === period),
         previousLines: lines.filter((l) => l.period === previousPeriod),
+        // Only a period this run closed has a "previous" figure; simulate closes every account.
+        previousClosed: reports.filter((r) => r.period === previousPeriod).map((r) => r.accountId),
         // A period closed twice reports "already-closed" the second time: one report per account.
         reports: [
           ...new Map(reports.filter((r) => r.period === period).map((r) => [r.accountId, r])).values(),

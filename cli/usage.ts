@@ -156,9 +156,11 @@ ports: source DIR/env again. status: whether it runs and answers. serve: runs th
 foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
   report: `usage: billing report --period YYYY-MM --out DIR
 
-Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-contained file: totals by
-currency and billing channel, the largest accounts, amounts by product family as a chart, the change
-against the previous period, adjustments, suspense, conflicts), and the exports it links to:
+Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-contained file: per currency
+what we invoice and what Microsoft invoices, totals by currency and invoicer, amounts by product
+family, every closed account with its lines (those without lines with the reason), the change against
+the previous period where it was closed ("not closed" otherwise), adjustments and conflicts with their
+reference periods, suspense, rejected messages, accounts with usage and no close), and the exports it links to:
 DIR/invoice-lines-YYYY-MM.csv and .json (the lines billed in the period), DIR/close-report-YYYY-MM.json.
 ${stackEnv}`,
   explain: `usage: billing explain LINE_ID [--json]
