@@ -17,7 +17,7 @@ import { parseReportCommand, runReportCommand } from "./report.js";
 import { handleInterrupts, interruptedBy } from "./shutdown.js";
 import { runSimulation, SimulationInputError } from "./simulate.js";
 import { parseStackControl, runStackControl } from "./stack.js";
-import { parseStackCommand, runStackCommand } from "./stack-commands.js";
+import { MarketplaceNotReportedError, parseStackCommand, runStackCommand } from "./stack-commands.js";
 import { COMMANDS, type CommandName, EXIT, HELP, NothingToExportError, parse, UsageError } from "./usage.js";
 
 /** The version an operator quotes in a ticket: package.json's, the one file a release bumps. */
@@ -97,7 +97,8 @@ const expected = (e: unknown) =>
   e instanceof SimulationInputError ||
   e instanceof IngestFileError ||
   e instanceof UnknownDeadLetterError ||
-  e instanceof NothingToExportError;
+  e instanceof NothingToExportError ||
+  e instanceof MarketplaceNotReportedError;
 
 // Anything escaping main (an error event, a stray rejection) still ends in a message, not a trace;
 // process.exit runs the 'exit' handlers that kill a DynamoDB Local JVM.

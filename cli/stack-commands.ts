@@ -23,6 +23,7 @@ import { readClosedPeriod, writePeriodManifest } from "../shared/app/period-expo
 import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import { BillingError } from "../shared/core/errors.js";
 import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
 import { isPeriodId, periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
@@ -156,6 +157,11 @@ function eventColumns(events: readonly EventReference[]): string[] {
   });
 }
 
+/** `billing marketplace reconcile` before any reporter run: exit 1, the reason said. */
+export class MarketplaceNotReportedError extends BillingError {
+  override readonly name = "MarketplaceNotReportedError";
+}
+
 export async function runStackCommand(cmd: StackCommand): Promise<number> {
   const env = readEnvironment();
   const need = (v: string | undefined, name: string) => {
@@ -275,10 +281,26 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         return EXIT.ok;
       }
       case "marketplace-reconcile": {
+        const marketplace = new DynamoMarketplaceStore(ddb, env.BILLING_TABLE);
+        // Without a reporter run nothing was ever sent: every dimension would read "short", which
+        // says nothing about the Marketplace. Say that instead, and fail.
+        const azure = (await config()).accounts.filter(
+          (a) =>
+            a.billingChannel === "azure-marketplace" &&
+            a.azure &&
+            (!cmd.accounts || cmd.accounts.includes(a.accountId)),
+        );
+        const unreported = [];
+        for (const a of azure)
+          if (!(await marketplace.getWatermark(a.accountId))) unreported.push(a.accountId);
+        if (unreported.length)
+          throw new MarketplaceNotReportedError(
+            `no Marketplace reporter has run yet for ${unreported.join(", ")}: nothing was sent to the Metering API, so there is nothing to reconcile (the hourly reporter runs in AWS and in \`billing stack\`; a new account is reported from its first run on)`,
+          );
         const rows = await reconcileMarketplaceUsage(
           {
             ledger: store.usage,
-            store: new DynamoMarketplaceStore(ddb, env.BILLING_TABLE),
+            store: marketplace,
             clock: systemClock,
             config,
           },

@@ -132,6 +132,7 @@ ${stackEnv}`,
 Prints the Marketplace reconciliation of the billing month as CSV: per azure-marketplace account and
 dimension, rated, included and overage quantities against the quantities the Metering API accepted,
 refused (Expired or rejected) or has not answered yet (pending), with status reconciled, short or over.
+Exit 1, saying so, while no Marketplace reporter has run for an account (nothing was ever sent).
 ${stackEnv}`,
   "dead-letters": `usage: billing dead-letters list [--source SOURCE]
        billing dead-letters redrive [--id ID …]
@@ -150,9 +151,11 @@ start: starts a local stack that stays up, all on 127.0.0.1 and free ports: Dyna
 data in DIR/dynamodb, the SQS/S3 server, the event-source poller running the ingest handler, the
 finance API (BILLING_API_URL) and the local Metering API; returns once every part answers and prints the environment, also written to
 DIR/env: \`source DIR/env\`, then \`billing config load\`, \`ingest\`, \`close\`, \`export\` …
-stop: stops every process start started, and waits until they are gone. The DynamoDB data survive a
-stop and a start; the queues and the exports bucket are created again (empty) at each start, on new
-ports: source DIR/env again. status: whether it runs and answers. serve: runs the stack in the
+stop: stops every process start started, and waits until they are gone. The DynamoDB data
+(DIR/dynamodb) and the exports bucket's objects (DIR/s3: exports, manifests, large dead-letter bodies)
+survive a stop and a start; the queues are created again (empty) at each start, on new ports: source
+DIR/env again. The stack runs the Marketplace reporter hourly and when a new azure-marketplace account
+is stored. status: whether it runs and answers. serve: runs the stack in the
 foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
   report: `usage: billing report --period YYYY-MM --out DIR
 
