@@ -313,7 +313,13 @@ async function closeAccountPeriod(
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
   // With an exports bucket the period is listed when the account's objects are recorded (D25, D31).
   const listPeriod = deps.exports === undefined;
-  if (!(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, { listPeriod })))
+  const references = [...new Set(report.adjustments.map((a) => a.referencePeriod))];
+  if (
+    !(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, {
+      listPeriod,
+      references,
+    }))
+  )
     return lost();
   for (const l of late)
     if (!stillSuspended.includes(l.period))
