@@ -64,7 +64,7 @@ export async function runReportCommand(cmd: ReportCommand): Promise<number> {
     ];
     for (const [name, text] of files) await writeFile(join(cmd.out, name), text);
     console.log(
-      `report ${cmd.period}: ${current.reports.length} accounts closed, ${lines.length} lines; ${files
+      `report ${cmd.period}: ${current.reports.length} ${current.reports.length === 1 ? "account" : "accounts"} closed, ${lines.length} lines; ${files
         .map(([n]) => join(cmd.out, n))
         .join(", ")}`,
     );

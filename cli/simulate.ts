@@ -257,7 +257,7 @@ export async function runSimulation(
         const closed = await system.close(step.period);
         reports.push(...closed);
         opts.progress(
-          `close ${step.period}: ${closed.length} accounts closed at ${new Date(clock.now()).toISOString()}`,
+          `close ${step.period}: ${closed.length} ${closed.length === 1 ? "account" : "accounts"} closed at ${new Date(clock.now()).toISOString()}`,
         );
       }
     }
