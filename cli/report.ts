@@ -17,7 +17,7 @@ import { shiftPeriod } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { readEnvironment } from "../shared/runtime/environment.js";
 import { cachedConfig, dynamoClient, endpointsOf } from "../shared/runtime/wiring.js";
-import { checkedPeriod, EXIT, parse, UsageError } from "./usage.js";
+import { checkedPeriod, EXIT, NothingToExportError, parse, UsageError } from "./usage.js";
 
 export interface ReportCommand {
   readonly period: string;
@@ -54,6 +54,11 @@ export async function runReportCommand(cmd: ReportCommand): Promise<number> {
       cmd.period,
       { csv: names.csv, json: names.json, closeReport: names.closeReport },
     );
+    // As `billing export` and the finance API: a period nobody closed has no page to give finance.
+    if (current.reports.length === 0)
+      throw new NothingToExportError(
+        `period ${cmd.period} has no closed account: no report written (close it first: \`billing close --period ${cmd.period}\`)`,
+      );
     const lines = sortInvoiceLines([...current.lines]);
     await mkdir(cmd.out, { recursive: true });
     const files: [string, string][] = [

@@ -296,6 +296,11 @@ describe("exports by period in the bucket", () => {
     expect(r.stderr).not.toMatch(/manifest/);
     expect(existsSync(out)).toBe(false);
     expect([...(await objectsUnder("invoice-lines/period=2024-01/")).keys()]).toEqual([]);
+    // The page for finance likewise: no page for a month nobody closed.
+    const page = await billing(["report", "--period", "2024-01", "--out", out], env);
+    expect(page.code).toBe(2);
+    expect(page.stderr).toMatch(/^billing: period 2024-01 has no closed account: no report written/m);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("the shipped DuckDB table reads the bucket's CSV objects as decimals: sums equal the CSV's to the cent", async () => {
