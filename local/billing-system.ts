@@ -97,6 +97,8 @@ export interface LocalSystemOptions {
   readonly log?: (msg: string) => void;
   /** DynamoDB Local keeps its data in this directory instead of in memory (`billing stack`). */
   readonly dynamodbDataDir?: string;
+  /** The S3 server keeps its objects in this directory too (`billing stack`: exports, dead-letter bodies). */
+  readonly s3DataDir?: string;
 }
 
 export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise<LocalBillingSystem> {
@@ -111,7 +113,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       ...(opts.dynamodbDataDir ? { dbPath: opts.dynamodbDataDir } : {}),
     });
     stops.push(dynamo.stop);
-    const sqsServer = await startSqsServer();
+    const sqsServer = await startSqsServer(opts.s3DataDir ? { s3DataDir: opts.s3DataDir } : {});
     stops.push(sqsServer.stop);
     const endpoints = {
       region: REGION,

@@ -8,11 +8,11 @@ import { BillingError } from "../core/errors.js";
 import { codePointPrefix, utf8Prefix } from "../core/utf8.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
-import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
+import type { DeadLetter, DeadLetterStore, EventReference, UsageQueue } from "../ports/storage.js";
 import { describeError, isTransientError } from "./transient-errors.js";
 
 /** The queue's port lives in shared/ports; handlers and the CLI name it from here too. */
-export type { FailedMessage, FailedMessageQueue };
+export type { EventReference, FailedMessage, FailedMessageQueue };
 
 /** A dead letter's excerpt: the body's first 8 KiB (UTF-8); a body no longer is kept inline whole. */
 export const EXCERPT_BYTES = 8 * 1024;
@@ -53,6 +53,44 @@ export const subjectOf = (body: string): string | undefined => {
   }
 };
 
+const REFERENCE_FIELDS = ["source", "id", "type", "subject"] as const;
+
+/** The CloudEvent attributes one parsed event has as strings (each bounded); undefined when none. */
+function referenceOf(event: unknown): EventReference | undefined {
+  if (event === null || typeof event !== "object" || Array.isArray(event)) return undefined;
+  const ref: Record<string, string> = {};
+  for (const f of REFERENCE_FIELDS) {
+    const v = (event as Record<string, unknown>)[f];
+    if (typeof v === "string") ref[f] = boundText(v, MAX_SUBJECT_CHARS);
+  }
+  return Object.keys(ref).length ? (ref as EventReference) : undefined;
+}
+
+/**
+ * The events a body names, by source, id, type and subject: one for a single CloudEvent, one per
+ * element for a batch body (a JSON array); none when it is not JSON. A sender finds its event by
+ * these, never by our SQS message id.
+ */
+export function eventReferencesOf(body: string): EventReference[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  return (Array.isArray(parsed) ? parsed : [parsed]).flatMap((e) => {
+    const r = referenceOf(e);
+    return r ? [r] : [];
+  });
+}
+
+/** The event a letter is about: as stored, else read from its kept body or excerpt (older letters). */
+export function eventOfLetter(letter: DeadLetter): EventReference | undefined {
+  if (letter.event) return letter.event;
+  const [first, ...more] = eventReferencesOf(letter.body ?? letter.excerpt);
+  return first && more.length === 0 ? first : undefined;
+}
+
 /**
  * Stores a dead letter of any size (D12): reason, subject and excerpt bounded, SHA-256 of the body,
  * and the whole body inline when it fits the excerpt, else in the blob store (content-addressed).
@@ -86,6 +124,8 @@ export async function putDeadLetter(
       );
     }
   }
+  // Read from the whole body, which the excerpt of a large one cuts short of valid JSON.
+  const [event, ...others] = eventReferencesOf(body);
   const letter: DeadLetter = {
     deadLetterId: input.deadLetterId ?? input.messageId, // an SQS re-delivery of the same message replaces, never doubles, its letter
     messageId: input.messageId,
@@ -94,6 +134,7 @@ export async function putDeadLetter(
     ...(input.subject !== undefined && input.subject.length <= MAX_SUBJECT_CHARS
       ? { subject: input.subject }
       : {}),
+    ...(event && others.length === 0 ? { event } : {}),
     excerpt,
     bodyBytes,
     bodySha256,
@@ -132,11 +173,25 @@ export class UnknownDeadLetterError extends BillingError {
   }
 }
 
+/**
+ * Every dead letter and every message of the SQS dead-letter queue; with `source`, only those about
+ * an event from that CloudEvent source (a batch message: any of its events), so a sender's team is
+ * handed its own.
+ */
 export async function listDeadLetters(
   store: DeadLetterStore,
   dlq?: FailedMessageQueue,
+  filter: { readonly source?: string } = {},
 ): Promise<DeadLetterListing> {
-  return { invalid: await store.list(), failedProcessing: dlq ? await dlq.listAll() : [] };
+  const listing = { invalid: await store.list(), failedProcessing: dlq ? await dlq.listAll() : [] };
+  const { source } = filter;
+  if (source === undefined) return listing;
+  return {
+    invalid: listing.invalid.filter((l) => eventOfLetter(l)?.source === source),
+    failedProcessing: listing.failedProcessing.filter((m) =>
+      eventReferencesOf(m.body).some((r) => r.source === source),
+    ),
+  };
 }
 
 export interface RedriveResult {

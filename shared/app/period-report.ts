@@ -15,11 +15,13 @@ import {
   type PeriodReportInput,
   type ReportCloseSummary,
   renderPeriodReport,
+  type UnclosedAccount,
 } from "../core/finance-report.js";
 import { mapLimit } from "../core/map-limit.js";
 import { type PeriodId, shiftPeriod } from "../core/time.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
+import type { UsageStore } from "../ports/usage-store.js";
 import type { AccountCloseReport } from "./close-period.js";
 import { closedAccountLines } from "./period-exports.js";
 
@@ -28,6 +30,8 @@ export interface PeriodReportDeps {
   readonly periods: Pick<PeriodStore, "getClose" | "linesForReference"> &
     Partial<Pick<PeriodIndex, "closedAccounts">>;
   readonly config: () => Promise<BillingConfig>;
+  /** With it, the page lists the configured accounts with usage in the period and no close. */
+  readonly usage?: Pick<UsageStore, "usageMarkers">;
 }
 
 export interface PeriodBilling {
@@ -66,6 +70,31 @@ export async function readPeriodBilling(deps: PeriodReportDeps, period: PeriodId
   };
 }
 
+/**
+ * The configured accounts that are not closed for `period` but hold usage in it: one key Query of
+ * usage markers per such account (none for the accounts closed, usually all of them after a close).
+ */
+async function usageWithoutClose(
+  deps: PeriodReportDeps,
+  usage: Pick<UsageStore, "usageMarkers">,
+  period: PeriodId,
+  current: PeriodBilling,
+): Promise<UnclosedAccount[]> {
+  const closed = new Set(current.reports.map((r) => r.accountId));
+  const { accounts } = await deps.config();
+  const open = accounts.filter((a) => !closed.has(a.accountId));
+  const marked = await mapLimit(open, CONCURRENCY, async (a) =>
+    (await usage.usageMarkers(a.accountId)).some((m) => m.period === period),
+  );
+  return open
+    .filter((_, i) => marked[i])
+    .map((a) => ({
+      accountId: a.accountId,
+      billingChannel: a.billingChannel,
+      currency: a.currency,
+    }));
+}
+
 /** The page's input for `period` (its previous period read too). */
 export async function periodReportInput(
   deps: PeriodReportDeps,
@@ -84,7 +113,9 @@ export async function periodReportInput(
       previousPeriod,
       lines: current.lines,
       previousLines: previous.lines,
+      previousClosed: previous.reports.map((r) => r.accountId),
       reports: current.reports satisfies readonly ReportCloseSummary[],
+      ...(deps.usage ? { unclosed: await usageWithoutClose(deps, deps.usage, period, current) } : {}),
       links,
     },
   };

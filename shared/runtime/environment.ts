@@ -76,7 +76,50 @@ export class ConfigurationError extends BillingError {
   override readonly name = "ConfigurationError";
 }
 
-/** Parses the environment with a schema; a refusal names every variable at fault. */
+/** What each variable is, said to whoever has to set it. */
+const MEANING: Readonly<Record<string, string>> = {
+  BILLING_TABLE: "the DynamoDB table's name",
+  AWS_REGION: "the AWS region",
+  DYNAMODB_ENDPOINT: "DynamoDB's URL, for a local stack",
+  SQS_ENDPOINT: "the SQS server's URL, for a local stack",
+  S3_ENDPOINT: "the S3 server's URL, for a local stack",
+  USAGE_QUEUE_URL: "the usage queue's URL",
+  USAGE_DLQ_URL: "the usage dead-letter queue's URL",
+  CLOSE_QUEUE_URL: "the close queue's URL",
+  EXPORTS_BUCKET: "the exports bucket's name",
+  MARKETPLACE_API_URL: "the Marketplace Metering API's URL",
+  ENTRA_AUTHORITY: "the Entra ID authority's URL",
+};
+
+/**
+ * One sentence per variable at fault, in the operator's terms ("BILLING_TABLE is not set"), never
+ * the schema library's wording: the person reading it sets variables, not schemas.
+ */
+function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
+  const name = issue.path.map(String).join(".");
+  const value = env[name];
+  const what = MEANING[name] ? ` (${MEANING[name]})` : "";
+  if (value === undefined) return `${name} is not set${what}`;
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  switch (issue.code) {
+    case "invalid_format":
+      return issue.format === "url"
+        ? `${name} must be a URL such as http://127.0.0.1:4566, not ${shown}${what}`
+        : `${name} is not a valid ${issue.format}: ${shown}`;
+    case "too_small":
+      return value === ""
+        ? `${name} is empty${what}`
+        : `${name} must be at least ${issue.minimum}, not ${shown}`;
+    case "too_big":
+      return `${name} must be at most ${issue.maximum}, not ${shown}`;
+    case "invalid_type":
+      return `${name} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${shown}`;
+    default:
+      return `${name} is not valid: ${shown}`;
+  }
+}
+
+/** Parses the environment with a schema; a refusal names every variable at fault, in plain words. */
 export function parseEnvironment<S extends z.ZodTypeAny>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
@@ -84,7 +127,7 @@ export function parseEnvironment<S extends z.ZodTypeAny>(
   const r = schema.safeParse(env);
   if (!r.success)
     throw new ConfigurationError(
-      `invalid environment: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      `missing or invalid configuration: ${r.error.issues.map((i) => describeIssue(i, env)).join("; ")}`,
     );
   return r.data;
 }

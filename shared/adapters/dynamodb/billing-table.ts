@@ -44,6 +44,7 @@ import type {
   ConfigStore,
   DeadLetter,
   DeadLetterStore,
+  EventReference,
   LateMarker,
   PeriodStore,
 } from "../../ports/storage.js";
@@ -600,6 +601,7 @@ export class DynamoBillingStore
         receivedAt: Number(i.receivedAt),
         reason: String(i.reason),
         ...(i.subject !== undefined ? { subject: String(i.subject) } : {}),
+        ...(i.event !== null && typeof i.event === "object" ? { event: eventReference(i.event) } : {}),
         excerpt: i.excerpt !== undefined ? String(i.excerpt) : (body ?? ""),
         bodyBytes: Number(i.bodyBytes ?? (body !== undefined ? Buffer.byteLength(body) : 0)),
         bodySha256: String(i.bodySha256 ?? ""),
@@ -680,6 +682,15 @@ export class DynamoBillingStore
   saveConfig(config: BillingConfig): Promise<void> {
     return this.configs.saveConfig(config);
   }
+}
+
+/** A stored letter's event reference: its string attributes only. */
+function eventReference(stored: object): EventReference {
+  return Object.fromEntries(
+    Object.entries(stored).filter(
+      ([k, v]) => ["source", "id", "type", "subject"].includes(k) && typeof v === "string",
+    ),
+  ) as EventReference;
 }
 
 function toClose(i: Record<string, unknown>): CloseRecord {

@@ -525,6 +525,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         events: number;
         /** Per counter key, the attempt's first and latest event (explanations, D26). */
         samples: Map<string, { first: string; latest: string }>;
+        /** Per counter key (and EVENTS_SK), the attempt's newest event time: preview freshness. */
+        newest: Map<string, number>;
       }
     >();
     const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
@@ -538,9 +540,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           deltas: [] as CounterDelta[],
           events: 0,
           samples: new Map<string, { first: string; latest: string }>(),
+          newest: new Map<string, number>(),
         };
         g.deltas.push(...c.deltas);
         g.events += 1;
+        for (const ck of c.deltas.length > 0 ? c.deltas.map((d) => counterKey(d)) : [EVENTS_SK])
+          g.newest.set(ck, Math.max(g.newest.get(ck) ?? p.event.t, p.event.t));
         const sample = counterSample(p.event, now);
         if (sample)
           for (const d of c.deltas) {
@@ -564,22 +569,27 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           Update: {
             TableName: this.table,
             Key: { pk, sk: S(EVENTS_SK) },
-            UpdateExpression: "ADD e :e",
-            ExpressionAttributeValues: { ":e": N(g.events) },
+            UpdateExpression: "ADD e :e SET t = :t",
+            ExpressionAttributeValues: { ":e": N(g.events), ":t": N(g.newest.get(EVENTS_SK) ?? 0) },
           },
         });
       for (const [i, d] of deltas.entries()) {
         // The item's first event ever (`s`, kept) and its latest (`l`, replaced): explanation
         // samples (D26) in the same update, no read; a few hundred bytes, the item stays under 1 KB.
         const sample = g.samples.get(counterKey(d));
+        // `t`: the newest event time this write adds (freshness for the preview), in the same update.
+        // Last write wins, without a read: an attempt of older events written after a newer one
+        // sets an older time, so the preview's figure is a real counted event's time, never later
+        // than the newest (docs/data-model.md).
         items.push({
           Update: {
             TableName: this.table,
             Key: { pk, sk: S(counterKey(d)) },
-            UpdateExpression: `${i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n"}${sample ? " SET s = if_not_exists(s, :s), l = :l" : ""}`,
+            UpdateExpression: `${i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n"} SET t = :t${sample ? ", s = if_not_exists(s, :s), l = :l" : ""}`,
             ExpressionAttributeValues: {
               ":q": N(d.quantity.toFixed()),
               ":n": N(d.events),
+              ":t": N(g.newest.get(counterKey(d)) ?? 0),
               ...(i === 0 ? { ":e": N(g.events) } : {}),
               ...(sample ? { ":s": S(sample.first), ":l": S(sample.latest) } : {}),
             },
@@ -832,11 +842,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       )
     ).flat();
     let events = 0;
+    let newest = Number.NEGATIVE_INFINITY;
     const counters: CounterDelta[] = [];
     for (const r of rows) {
       const sk = r.sk?.S ?? "";
       const n = Number(r.n?.N ?? 0);
       events += Number(r.e?.N ?? 0);
+      if (r.t?.N !== undefined) newest = Math.max(newest, Number(r.t.N));
       if (sk === EVENTS_SK) continue;
       const [kind, product, dims, version, reason] = JSON.parse(sk) as [
         CounterDelta["kind"],
@@ -857,7 +869,11 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         ...(samples.length > 0 ? { samples } : {}),
       });
     }
-    return { counters: mergeDeltas(counters), events };
+    return {
+      counters: mergeDeltas(counters),
+      events,
+      ...(Number.isFinite(newest) ? { newestEventAt: newest } : {}),
+    };
   }
 
   async *periodConflicts(
