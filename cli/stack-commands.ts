@@ -319,8 +319,14 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
             `${d.deadLetterId}\t${isRefusedLine(d) ? `(refused line ${d.messageId})` : (d.subject ?? "-")}\t${d.reason}`,
           );
         for (const d of l.failedProcessing) console.log(`${d.messageId}\t(dlq, ${d.receiveCount} receives)`);
+        // G5: conflicts whose first copy's period was already closed (each also in a close report).
+        const conflicts = await store.lateConflicts.listLateConflicts();
+        for (const c of conflicts)
+          console.log(
+            `late-conflict\t${c.accountId}\t${c.referencePeriod}\t${c.source}\t${c.id}\t${new Date(c.seenAt).toISOString()}`,
+          );
         console.error(
-          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue`,
+          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue, ${conflicts.length} late conflicts`,
         );
         return EXIT.ok;
       }

@@ -127,7 +127,9 @@ ${stackEnv}`,
   "dead-letters": `usage: billing dead-letters list
        billing dead-letters redrive [--id ID …]
 
-list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue.
+list: every dead letter (invalid messages, refused lines), every message of the SQS dead-letter queue,
+and every late conflict (rating-rules G5: a re-delivery with other content whose first copy's period
+was already closed; "late-conflict", account, reference period, source, id, seen at).
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
 ${stackEnv}`,
   stack: `usage: billing stack start --dir DIR

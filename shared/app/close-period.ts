@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
+import { type RatedVersion, versionForPeriod } from "../core/account-versions.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
@@ -16,6 +17,8 @@ import type { Clock } from "../ports/clock.js";
 import type { ExplanationStore } from "../ports/explanations.js";
 import type { ExportObjects } from "../ports/export-objects.js";
 import type { PeriodIndex } from "../ports/period-index.js";
+import type { LateConflictStore } from "../ports/late-conflicts.js";
+import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
 import { type AccountDirectory, shardsOf, type UsageStore } from "../ports/usage-store.js";
 import {
@@ -58,6 +61,10 @@ export interface CloseDeps {
    * by its objects, written from the committed state; a re-run repairs missing ones.
    */
   readonly exports?: { readonly objects: ExportObjects; readonly index: PeriodIndex };
+  /** Accounts with usage not closed yet (unclosed-usage.ts): a closed account-period leaves it. */
+  readonly unclosed?: UnclosedUsageIndex;
+  /** Conflicts of periods closed before they arrived (G5): listed by the account's next close report. */
+  readonly lateConflicts?: LateConflictStore;
 }
 
 export interface AccountCloseReport {
@@ -88,6 +95,15 @@ export interface AccountCloseReport {
   readonly unclosedEarlierPeriods: { period: PeriodId; events: number }[];
   /** Conflicts whose first-stored event falls in the period (G5). */
   readonly conflicts: ReportList<ConflictEntry>;
+  /**
+   * Conflicts (G5) whose first copy belongs to an earlier period that was already closed when they
+   * arrived, not listed by any report yet: how many, which reference periods, the first 20.
+   */
+  readonly lateConflicts: {
+    readonly count: number;
+    readonly referencePeriods: PeriodId[];
+    readonly samples: { referencePeriod: PeriodId; source: string; id: string; seenAt: string }[];
+  };
   /** Dead letters naming the account as subject, received in the period (D16). */
   readonly rejectedMessages: ReportList<RejectedEntry>;
   readonly compliance: Record<string, unknown>;
@@ -118,8 +134,20 @@ export async function closePeriod(
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
   const reports: AccountCloseOutcome[] = [];
+  // With the account directory, each with the version of its configuration that rates the period.
   for (const account of accounts)
-    reports.push(await closeThenExport(account, index.tariffOf(account), periodId, deps));
+    reports.push(
+      deps.accounts
+        ? await closeAccount(account.accountId, periodId, deps)
+        : await closeThenExport(account, index.tariffOf(account), periodId, deps),
+    );
+  // Accounts with usage in the period that are no longer configured (ended, contract §2) are closed
+  // too, with their last version.
+  if (deps.unclosed && deps.accounts && !opts.accountIds) {
+    const configured = new Set(config.accounts.map((a) => a.accountId));
+    for (const u of await deps.unclosed.unclosedUsage(periodId))
+      if (!configured.has(u.accountId)) reports.push(await closeAccount(u.accountId, periodId, deps));
+  }
   return reports;
 }
 
@@ -136,7 +164,16 @@ export async function closeAccount(
   parsePeriod(periodId);
   let found: { account: Account; tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]> } | undefined;
   if (deps.accounts) {
-    found = await deps.accounts.lookup(accountId);
+    // The version of the account's configuration in force for the period (contract §2): an ended
+    // account is closed with its last one, a changed one with the one that rates this period.
+    const rated = await deps.accounts.lookup(accountId);
+    found = rated?.history ? versionForPeriod(rated.history, periodId) : rated;
+    if (rated?.history) {
+      const { history } = rated;
+      return closeThenExport(found!.account, found!.tariff, periodId, deps, (p) =>
+        versionForPeriod(history, p),
+      );
+    }
   } else {
     const index = configIndex(await deps.config());
     const account = index.account(accountId);
@@ -152,9 +189,13 @@ async function closeThenExport(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
+  versionOf?: (p: PeriodId) => RatedVersion,
 ): Promise<AccountCloseOutcome> {
-  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, deps);
+  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, deps, versionOf);
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
+  // Closed (now or before): the account-period leaves the unclosed-usage index; a crash before this
+  // leaves it listed, so the scheduler requests the close again and this run removes it.
+  if (outcome.status !== "being-closed") await deps.unclosed?.usageClosed(account.accountId, periodId);
   return outcome;
 }
 
@@ -163,6 +204,7 @@ async function closeAccountPeriod(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
+  versionOf?: (p: PeriodId) => RatedVersion,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
   // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
@@ -197,6 +239,7 @@ async function closeAccountPeriod(
     periodId,
     usagePeriods,
     new Set(late.map((l) => l.period)),
+    versionOf,
   );
   const rating = forward.ratings.get(periodId)!;
   const lines: InvoiceLine[] = rating.lines.map((l) =>
@@ -262,6 +305,11 @@ async function closeAccountPeriod(
     markers: where,
   });
   if (!lists) return { outcome: await lostClaim(account.accountId, periodId, deps) };
+  const lateConflicts = deps.lateConflicts
+    ? (await deps.lateConflicts.unreportedLateConflicts(account.accountId))
+        .filter((c) => c.referencePeriod < periodId)
+        .sort((a, b) => a.seenAt - b.seenAt || compareStrings(a.referencePeriod, b.referencePeriod))
+    : [];
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,
@@ -282,6 +330,16 @@ async function closeAccountPeriod(
     suspenseCarried: lists.suspenseCarried,
     unclosedEarlierPeriods,
     conflicts: lists.conflicts,
+    lateConflicts: {
+      count: lateConflicts.length,
+      referencePeriods: [...new Set(lateConflicts.map((c) => c.referencePeriod))].sort(compareStrings),
+      samples: lateConflicts.slice(0, 20).map((c) => ({
+        referencePeriod: c.referencePeriod,
+        source: c.source,
+        id: c.id,
+        seenAt: new Date(c.seenAt).toISOString(),
+      })),
+    },
     rejectedMessages: lists.rejectedMessages,
     compliance: rating.compliance,
   };
@@ -318,6 +376,8 @@ async function closeAccountPeriod(
   for (const l of late)
     if (!stillSuspended.includes(l.period))
       await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
+  // Listed by this report: the next one does not list them again (a crash before this lists them twice).
+  if (lateConflicts.length > 0) await deps.lateConflicts?.lateConflictsReported(lateConflicts);
   return { outcome: report, closed: { report, closedAt, lines: sorted } };
 }
 

@@ -194,14 +194,22 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     };
   };
 
-  /** The account named by ?accountId=, checked against the configuration; undefined when not given. */
+  /**
+   * The account named by ?accountId=, known when configured or closed for the period (an account
+   * since removed keeps its closed periods, contract §2); undefined when not given.
+   */
   const account = async (
     raw: string | undefined,
     config: () => Promise<BillingConfig>,
+    p: string,
   ): Promise<string | undefined> => {
     if (raw === undefined) return undefined;
     const id = accountIdOf(raw);
-    if (!(await config()).accounts.some((a) => a.accountId === id)) throw notFound(`unknown account "${id}"`);
+    if (
+      !(await config()).accounts.some((a) => a.accountId === id) &&
+      !(await deps.periods.closedAccount?.(id, p))
+    )
+      throw notFound(`unknown account "${id}"`);
     return id;
   };
 
@@ -215,21 +223,19 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     only: string | undefined,
     from: Cursor | undefined,
   ): AsyncGenerator<AccountPart> {
-    const ids = (only === undefined ? (await config()).accounts.map((a) => a.accountId) : [only])
+    // The period's accounts from its own index (contract §2: removed accounts keep their lines).
+    const listed =
+      only !== undefined
+        ? [only]
+        : deps.periods.closedAccounts
+          ? (await deps.periods.closedAccounts(p)).map((e) => e.accountId)
+          : (await config()).accounts.map((a) => a.accountId);
+    const ids = listed
       .filter((id) => from === undefined || id >= from.account)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (let i = 0; i < ids.length; i += ACCOUNT_WINDOW) {
       const window = new Set(ids.slice(i, i + ACCOUNT_WINDOW));
-      const billed = await readPeriodBilling(
-        {
-          ...deps,
-          config: async () => {
-            const c = await config();
-            return { ...c, accounts: c.accounts.filter((a) => window.has(a.accountId)) };
-          },
-        },
-        p,
-      );
+      const billed = await readPeriodBilling(deps, p, [...window]);
       for (const id of window) {
         const first = from?.account === id ? from.offset : 0;
         yield {
@@ -327,7 +333,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     const limit = format === "json" ? limitOf(q.limit) : undefined;
     const from = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const config = configOnce();
-    const accountId = await account(q.accountId, config);
+    const accountId = await account(q.accountId, config, p);
     const parts = walk(p, config, accountId, from);
     if (format === "csv") {
       if (maxBodyBytes === undefined) return csvStream(parts, from === undefined, notClosed(p, accountId));
@@ -353,19 +359,8 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
 
   const closeReport = async (event: APIGatewayProxyEventV2, p: string) => {
     const config = configOnce();
-    const accountId = await account(event.queryStringParameters?.accountId, config);
-    const b = await readPeriodBilling(
-      accountId
-        ? {
-            ...deps,
-            config: async () => {
-              const c = await config();
-              return { ...c, accounts: c.accounts.filter((a) => a.accountId === accountId) };
-            },
-          }
-        : { ...deps, config },
-      p,
-    );
+    const accountId = await account(event.queryStringParameters?.accountId, config, p);
+    const b = await readPeriodBilling({ ...deps, config }, p, accountId ? [accountId] : undefined);
     if (b.reports.length === 0) throw notClosed(p, accountId);
     return json(200, { period: p, reports: b.reports });
   };

@@ -129,11 +129,14 @@ export async function rateForward(
   to: PeriodId,
   usagePeriods: readonly UsagePeriod[],
   rate: ReadonlySet<PeriodId>,
+  /** The configuration version that rates each period (contract §2); default: `account` and `tariff`. */
+  versionOf?: (p: PeriodId) => { readonly account: Account; readonly tariff: Tariff },
 ): Promise<{ ratings: Map<PeriodId, PeriodRating>; state: PeriodState }> {
   const ratings = new Map<PeriodId, PeriodRating>();
   let state = await loadPeriodState(usage, account, from, usagePeriods);
   for (let p = from; ; ) {
-    if (rate.has(p) || p === to) ratings.set(p, rateAccountPeriod(account, tariff, state));
+    const v = versionOf?.(p) ?? { account, tariff };
+    if (rate.has(p) || p === to) ratings.set(p, rateAccountPeriod(v.account, v.tariff, state));
     if (p >= to) return { ratings, state };
     const next = snapshotAfter(account, state);
     p = next.period;
