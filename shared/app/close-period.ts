@@ -4,8 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
-import { type RatedVersion, versionForPeriod } from "../core/account-versions.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import { type RatedVersion, versionForPeriod } from "../core/account-versions.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
@@ -16,10 +16,10 @@ import { MINUTE, type PeriodId, parsePeriod, periodOf, periodWindow } from "../c
 import type { Clock } from "../ports/clock.js";
 import type { ExplanationStore } from "../ports/explanations.js";
 import type { ExportObjects } from "../ports/export-objects.js";
-import type { PeriodIndex } from "../ports/period-index.js";
 import type { LateConflictStore } from "../ports/late-conflicts.js";
-import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
+import type { PeriodIndex } from "../ports/period-index.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
+import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import { type AccountDirectory, shardsOf, type UsageStore } from "../ports/usage-store.js";
 import {
   type ConflictEntry,

@@ -21,8 +21,8 @@ import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { DAY, type PeriodId, periodWindow } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
-import type { LateConflictStore } from "../ports/late-conflicts.js";
 import type { Clock } from "../ports/clock.js";
+import type { LateConflictStore } from "../ports/late-conflicts.js";
 import {
   type CloseRecord,
   type DeadLetterStore,
@@ -188,7 +188,9 @@ export async function ingestBatch(
         });
         continue;
       }
-      const version = rated.history ? versionForPeriod(rated.history, periodOfAccount(rated.history, t)) : rated;
+      const version = rated.history
+        ? versionForPeriod(rated.history, periodOfAccount(rated.history, t))
+        : rated;
       const ledgerEvent = { ...event, t };
       const contribution = contributionOf(version.account, version.tariff, ledgerEvent);
       if (!contribution.counted && Buffer.byteLength(c.body) > MAX_EVENT_BYTES) {

@@ -108,7 +108,8 @@ export async function scheduleUnclosedUsage(
       if (u.end + grace + overdueHours * HOUR <= now) overdue += 1;
       if (u.suspended) suspended += 1;
     }
-    for (let k = 0; k < due.length; k += SCHEDULE_PAGE) await deps.queue.enqueue(due.slice(k, k + SCHEDULE_PAGE));
+    for (let k = 0; k < due.length; k += SCHEDULE_PAGE)
+      await deps.queue.enqueue(due.slice(k, k + SCHEDULE_PAGE));
     enqueued += due.length;
   }
   return { enqueued, overdue, suspended };

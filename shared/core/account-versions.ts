@@ -38,10 +38,7 @@ export interface RatedVersion {
 function firstPeriodOf(v: AccountVersion, zoneBefore: string): PeriodId {
   let p = periodOf(v.from, v.account.timezone);
   for (;;) {
-    if (
-      v.from <= periodWindow(p, zoneBefore).start &&
-      v.from <= periodWindow(p, v.account.timezone).start
-    )
+    if (v.from <= periodWindow(p, zoneBefore).start && v.from <= periodWindow(p, v.account.timezone).start)
       return p;
     p = shiftPeriod(p, 1);
   }

@@ -5,8 +5,8 @@
  * changes nothing.
  */
 import type { Account } from "../contract/accounts.js";
-import type { AccountHistory } from "../core/account-versions.js";
 import type { Tariff } from "../contract/tariffs.js";
+import type { AccountHistory } from "../core/account-versions.js";
 import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../core/rating/types.js";

@@ -46,9 +46,8 @@ import type {
   PeriodStore,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
-import { DynamoLateConflicts } from "./late-conflicts.js";
-import { DynamoUnclosedUsageIndex } from "./unclosed-usage.js";
 import { explanationPuts, readExplanation } from "./explanations.js";
+import { DynamoLateConflicts } from "./late-conflicts.js";
 import { lineChunkItems, linesOfItem } from "./line-chunks.js";
 import {
   isConditionFailure,
@@ -62,6 +61,7 @@ import {
 } from "./paginate.js";
 import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
+import { DynamoUnclosedUsageIndex } from "./unclosed-usage.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;

@@ -18,10 +18,13 @@ import type { LateConflict, LateConflictStore } from "../../ports/late-conflicts
 import { queryAll } from "./paginate.js";
 
 const SHARDS = 16;
-const hashed = (s: string) => (Buffer.byteLength(s) <= 600 ? s : `sha256:${createHash("sha256").update(s).digest("hex")}`);
+const hashed = (s: string) =>
+  Buffer.byteLength(s) <= 600 ? s : `sha256:${createHash("sha256").update(s).digest("hex")}`;
 const accountPk = (accountId: string) => `LATECF#${hashed(accountId)}`;
-const shardOf = (accountId: string) => (createHash("sha256").update(accountId).digest()[0] as number) % SHARDS;
-const entrySk = (c: LateConflict) => `${c.referencePeriod}#${hashed(JSON.stringify([c.source, c.id]))}#${c.hash}`;
+const shardOf = (accountId: string) =>
+  (createHash("sha256").update(accountId).digest()[0] as number) % SHARDS;
+const entrySk = (c: LateConflict) =>
+  `${c.referencePeriod}#${hashed(JSON.stringify([c.source, c.id]))}#${c.hash}`;
 
 const toConflict = (i: Record<string, unknown>): LateConflict => ({
   accountId: String(i.accountId),
@@ -54,7 +57,10 @@ export class DynamoLateConflicts implements LateConflictStore {
       }),
     );
     await this.doc.send(
-      new PutCommand({ TableName: this.table, Item: { pk: accountPk(c.accountId), sk: entrySk(c), ...attributes } }),
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: accountPk(c.accountId), sk: entrySk(c), ...attributes },
+      }),
     );
   }
 

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { PeriodId } from "../../core/time.js";
+import { type PeriodId, periodWindow } from "../../core/time.js";
 import type { UnclosedUsage, UnclosedUsageIndex } from "../../ports/unclosed-usage.js";
 import { queryAll } from "./paginate.js";
 
@@ -33,9 +33,7 @@ export const unclosedKey = (accountId: string, period: PeriodId) => ({
 
 /** Enters the account-period (idempotent put): before the usage marker records `ix`. */
 export async function putUnclosedUsage(doc: DynamoDBDocumentClient, table: string, u: UnclosedUsage) {
-  await doc.send(
-    new PutCommand({ TableName: table, Item: { ...unclosedKey(u.accountId, u.period), ...u } }),
-  );
+  await doc.send(new PutCommand({ TableName: table, Item: { ...unclosedKey(u.accountId, u.period), ...u } }));
 }
 
 export class DynamoUnclosedUsageIndex implements UnclosedUsageIndex {
@@ -75,11 +73,17 @@ export class DynamoUnclosedUsageIndex implements UnclosedUsageIndex {
       new UpdateCommand({
         TableName: this.table,
         Key: unclosedKey(accountId, period),
-        // A request without usage behind it (no entry) is due from now.
+        // A request without usage behind it (no entry): the period's latest end in any zone (UTC−12).
         UpdateExpression:
-          "SET accountId = :a, period = :p, #end = if_not_exists(#end, :at), suspended = :r, suspendedAt = if_not_exists(suspendedAt, :at)",
+          "SET accountId = :a, period = :p, #end = if_not_exists(#end, :end), suspended = :r, suspendedAt = if_not_exists(suspendedAt, :at)",
         ExpressionAttributeNames: { "#end": "end" },
-        ExpressionAttributeValues: { ":a": accountId, ":p": period, ":at": at, ":r": reason.slice(0, 1000) },
+        ExpressionAttributeValues: {
+          ":a": accountId,
+          ":p": period,
+          ":end": periodWindow(period, "Etc/GMT+12").end,
+          ":at": at,
+          ":r": reason.slice(0, 1000),
+        },
       }),
     );
   }
