@@ -44,8 +44,21 @@ function firstPeriodOf(v: AccountVersion, zoneBefore: string): PeriodId {
   }
 }
 
+/** Per history object (a directory lookup is reused for a whole batch): computed once. */
+const takeoverCache = new WeakMap<AccountHistory, { version: AccountVersion; first: PeriodId }[]>();
+const scheduleCache = new WeakMap<AccountHistory, string>();
+
 /** Each version with the first period it rates (the first version: every period before the next). */
 function takeovers(history: AccountHistory): { version: AccountVersion; first: PeriodId }[] {
+  let t = takeoverCache.get(history);
+  if (!t) {
+    t = computeTakeovers(history);
+    takeoverCache.set(history, t);
+  }
+  return t;
+}
+
+function computeTakeovers(history: AccountHistory): { version: AccountVersion; first: PeriodId }[] {
   const [first, ...rest] = history.versions;
   if (!first) throw new RangeError(`account ${history.accountId} has no configuration version`);
   const out = [{ version: first, first: "0000-01" }];
@@ -61,6 +74,15 @@ function takeovers(history: AccountHistory): { version: AccountVersion; first: P
 
 /** The account's zone schedule across its versions (time.ts): a plain zone when it never changed. */
 export function zoneScheduleOf(history: AccountHistory): string {
+  let schedule = scheduleCache.get(history);
+  if (schedule === undefined) {
+    schedule = computeSchedule(history);
+    scheduleCache.set(history, schedule);
+  }
+  return schedule;
+}
+
+function computeSchedule(history: AccountHistory): string {
   const t = takeovers(history);
   const changes: { from: PeriodId; zone: string }[] = [];
   let zone = t[0]!.version.account.timezone;

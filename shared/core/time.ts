@@ -153,7 +153,24 @@ export function shiftPeriod(id: PeriodId, months: number): PeriodId {
   return `${pad(Math.floor(idx / 12), 4)}-${pad((idx % 12) + 1)}`;
 }
 
+/** Windows of schedules, memoised: periodOf on a schedule tries several (bounded memory). */
+const scheduleWindows = new Map<string, PeriodWindow>();
+
 export function periodWindow(id: PeriodId, tz: string): PeriodWindow {
+  if (scheduleOf(tz)) {
+    const key = `${tz}\u0000${id}`;
+    let w = scheduleWindows.get(key);
+    if (!w) {
+      if (scheduleWindows.size >= 10_000) scheduleWindows.clear();
+      w = windowOf(id, tz);
+      scheduleWindows.set(key, w);
+    }
+    return w;
+  }
+  return windowOf(id, tz);
+}
+
+function windowOf(id: PeriodId, tz: string): PeriodWindow {
   const { year, month } = parsePeriod(id);
   const nextId = shiftPeriod(id, 1);
   const next = parsePeriod(nextId);

@@ -369,6 +369,8 @@ describe("table grants proven against the functions' real requests", () => {
     "ingestUsage dynamodb:UpdateItem ID#*",
     // billing-table.ts putDeadLetter: a letter stored again under another subject moves its index.
     "ingestUsage dynamodb:DeleteItem DLA#*",
+    // late-conflicts.ts: a conflict whose first copy's period is closed (accounts-leave-arrive.test.ts).
+    "ingestUsage dynamodb:PutItem LATECF#*",
     // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
     "closeScheduler dynamodb:Query ACCT#*",
     "closeScheduler dynamodb:GetItem ACCT#*",
@@ -380,9 +382,7 @@ describe("table grants proven against the functions' real requests", () => {
     "closeWorker dynamodb:DeleteItem SNAP#*",
     // period-index.ts closedAccount: a close request delivered again for a closed account (D25).
     "closeWorker dynamodb:GetItem PERIOD#*",
-    // late-conflicts.ts: a conflict whose first copy's period is closed, recorded by ingest and
-    // deleted by the next close once its report lists it (test/integration/accounts-leave-arrive.test.ts).
-    "ingestUsage dynamodb:PutItem LATECF#*",
+    // late-conflicts.ts: deleted by the next close once its report lists it (accounts-leave-arrive.test.ts).
     "closeWorker dynamodb:DeleteItem LATECF#*",
     // unclosed-usage.ts suspendClose: a close request for an account with no configuration at all.
     "closeWorker dynamodb:UpdateItem UNCLOSED#*",
