@@ -202,6 +202,7 @@ export class BillingMonitoring extends Construct {
               custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeAccountsEnqueued, sum),
               custom(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM),
+              custom(METRIC.closeRequestsSuspended, sum),
               custom(METRIC.closeLines, sum),
             ],
             [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],

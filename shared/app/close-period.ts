@@ -134,13 +134,16 @@ export async function closePeriod(
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
   const reports: AccountCloseOutcome[] = [];
-  // With the account directory, each with the version of its configuration that rates the period.
-  for (const account of accounts)
+  // An account whose configuration changed is closed with the version that rates the period (its
+  // history, from the directory); one with a single version with `config` as given.
+  for (const account of accounts) {
+    const history = (await deps.accounts?.lookup(account.accountId))?.history;
     reports.push(
-      deps.accounts
+      history && history.versions.length > 1
         ? await closeAccount(account.accountId, periodId, deps)
         : await closeThenExport(account, index.tariffOf(account), periodId, deps),
     );
+  }
   // Accounts with usage in the period that are no longer configured (ended, contract §2) are closed
   // too, with their last version.
   if (deps.unclosed && deps.accounts && !opts.accountIds) {

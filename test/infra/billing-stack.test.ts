@@ -241,13 +241,14 @@ describe("BillingStack", () => {
         [["dynamodb:Query"], table, keys("CFG#*")],
         [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*")],
         [["dynamodb:DeleteItem"], table, keys("DLA#*")],
+        [["dynamodb:PutItem"], table, keys("UNCLOSED#*", "LATECF#*")],
         tableKey(true),
         ...consume(stack.usageQueue),
         [["s3:PutObject"], objects],
         [["kms:GenerateDataKey"], key, via("s3")],
       ],
       closeScheduler: [
-        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "UNCLOSED#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem"], table, keys("SCHED#*")],
         [["dynamodb:GetItem"], table, keys("ACCT#*")],
         [["dynamodb:UpdateItem"], table, keys("PERIOD#*")],
@@ -269,6 +270,9 @@ describe("BillingStack", () => {
         [["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], table, keys("ACCT#*")],
         [["dynamodb:PutItem"], table, keys("EXPL#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("PERIOD#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "LATECF#*")],
+        [["dynamodb:DeleteItem"], table, keys("LATECF#*", "UNCLOSED#*")],
+        [["dynamodb:UpdateItem"], table, keys("UNCLOSED#*")],
         tableKey(true),
         ...consume(stack.closeQueue),
         // Exports by period (D25): objects under these two prefixes only, multipart past 5 MB.
@@ -294,8 +298,8 @@ describe("BillingStack", () => {
       ],
       // Read only: no write action, no queue, only the per-period exports (D27).
       financeApi: [
-        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
-        [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*", "PERIOD#*")],
+        [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*", "PERIOD#*")],
         tableKey(false),
         [["s3:GetObject"], { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/invoice-lines/*"]] }],
         [["s3:GetObject"], { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/close-reports/*"]] }],
