@@ -98,8 +98,9 @@ export interface AccountCloseReport {
   /**
    * Conflicts (G5) whose first copy belongs to an earlier period that was already closed when they
    * arrived, not listed by any report yet: how many, which reference periods, the first 20.
+   * Absent from reports written before late conflicts were reported.
    */
-  readonly lateConflicts: {
+  readonly lateConflicts?: {
     readonly count: number;
     readonly referencePeriods: PeriodId[];
     readonly samples: { referencePeriod: PeriodId; source: string; id: string; seenAt: string }[];
@@ -374,7 +375,13 @@ async function closeAccountPeriod(
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
   // With an exports bucket the period is listed when the account's objects are recorded (D25, D31).
   const listPeriod = deps.exports === undefined;
-  if (!(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, { listPeriod })))
+  const references = [...new Set(report.adjustments.map((a) => a.referencePeriod))];
+  if (
+    !(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, {
+      listPeriod,
+      references,
+    }))
+  )
     return lost();
   for (const l of late)
     if (!stillSuspended.includes(l.period))

@@ -29,7 +29,7 @@ export interface PeriodState {
  * hold each one's data: only those are read, D24), read by the caller.
  */
 export async function snapshotAtStart(
-  usage: UsageStore,
+  usage: Pick<UsageStore, "snapshotAt" | "statefulEventsOf">,
   account: Account,
   periodId: PeriodId,
   usagePeriods: readonly UsagePeriod[],

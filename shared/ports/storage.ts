@@ -8,13 +8,19 @@ import { BillingError } from "../core/errors.js";
 import type { LineExplanation } from "../core/rating/explain/explain.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
+import type { UsageStore } from "./usage-store.js";
 
 /**
- * The account's raw events, as the hourly Marketplace reporter reads them. Events are written by
- * the usage store (usage-store.ts): Marketplace accounts keep every event raw (counters.ts).
+ * The account's raw events, as the Marketplace reporter and reconciliation read them. Events are
+ * written by the usage store (usage-store.ts): Marketplace accounts keep every event raw
+ * (counters.ts). The hourly reporter reads only the billing months in play and the carry-over
+ * snapshot at their start (app/marketplace-ledger.ts), never the account's whole history.
  */
-export interface LedgerStore {
-  /** The account's raw events with t < until (all earlier periods included). */
+export interface LedgerStore extends Pick<UsageStore, "usageMarkers" | "statefulEventsOf" | "snapshotAt"> {
+  /**
+   * The account's raw events with t < until (all earlier periods included): what a simulation
+   * moving its clock far ahead looks for hours to run at (`reportMarketplaceUsageUntil`).
+   */
   eventsOf(accountId: string, until: number): Promise<LedgerEvent[]>;
 }
 
@@ -83,7 +89,8 @@ export interface PeriodStore {
    * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
    * enters the account in the period index (period-index.ts, D25) in the same write. `listPeriod`
    * (default true) also lists the period among those with closes; false when the account's exports,
-   * recorded next, list it (PeriodIndex.markExported, D31).
+   * recorded next, list it (PeriodIndex.markExported, D31). `references`: the earlier reference
+   * periods the close adjusted, kept on the index entry for readers of the lines.
    */
   finishClose(
     accountId: string,
@@ -91,7 +98,7 @@ export interface PeriodStore {
     owner: string,
     at: number,
     report: unknown,
-    opts?: { listPeriod?: boolean },
+    opts?: { listPeriod?: boolean; references?: readonly PeriodId[] },
   ): Promise<boolean>;
   /** Marks a closed period as having received late events (G7). */
   markLate(accountId: string, period: PeriodId, at: number): Promise<void>;

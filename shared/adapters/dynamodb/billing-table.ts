@@ -34,7 +34,7 @@ import type { BillingConfig } from "../../core/config.js";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
 import type { ExplanationStore } from "../../ports/explanations.js";
-import type { PeriodIndex, PeriodIndexEntry } from "../../ports/period-index.js";
+import type { KeyedPeriodIndexEntry, PeriodIndex, PeriodIndexEntry } from "../../ports/period-index.js";
 import type {
   AccountLetter,
   ClaimOutcome,
@@ -252,7 +252,7 @@ export class DynamoBillingStore
     owner: string,
     at: number,
     report: unknown,
-    opts: { listPeriod?: boolean } = {},
+    opts: { listPeriod?: boolean; references?: readonly PeriodId[] } = {},
   ): Promise<boolean> {
     if (opts.listPeriod !== false) await periodIndex.notePeriod(this.doc, this.table, period);
     // The record closed (its condition: `owner` still holds the claim) and the account entered in
@@ -266,7 +266,7 @@ export class DynamoBillingStore
           ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
         },
       },
-      periodIndex.periodIndexPut(this.table, accountId, period, at),
+      periodIndex.periodIndexPut(this.table, accountId, period, at, opts.references ?? []),
     ]);
   }
 
@@ -275,11 +275,15 @@ export class DynamoBillingStore
     return periodIndex.closedAccounts(this.doc, this.table, period);
   }
 
+  closedAccountsFrom(period: PeriodId, fromKey?: string): AsyncIterable<KeyedPeriodIndexEntry> {
+    return periodIndex.closedAccountsFrom(this.doc, this.table, period, fromKey);
+  }
+
   closedAccount(accountId: string, period: PeriodId): Promise<PeriodIndexEntry | undefined> {
     return periodIndex.closedAccount(this.doc, this.table, accountId, period);
   }
 
-  async markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
+  async markExported(entry: Required<Omit<PeriodIndexEntry, "references">>): Promise<void> {
     await periodIndex.markExported(this.doc, this.table, entry);
     // One update lists the period (an entry created by a repair of a close from before the index, or
     // a close that left the listing to its exports: finishClose `listPeriod`) and counts the change.
