@@ -59,6 +59,17 @@ export interface ReportChunk {
   readonly entries: readonly unknown[];
 }
 
+/** A closed period that received late events (G7), or still holds suspense (G10). */
+export interface LateMarker {
+  readonly period: PeriodId;
+  readonly markedAt: number;
+  /**
+   * A late event may change later closed periods too (its type carries state, rules/index.ts).
+   * A marker written before the flag existed reads as true: following it forward is always exact.
+   */
+  readonly later: boolean;
+}
+
 /** Period state: closes, late-event markers (G7) and the invoice lines each close emitted. */
 export interface PeriodStore {
   getClose(accountId: string, period: PeriodId): Promise<CloseRecord | undefined>;
@@ -100,9 +111,13 @@ export interface PeriodStore {
     report: unknown,
     opts?: { listPeriod?: boolean; references?: readonly PeriodId[] },
   ): Promise<boolean>;
-  /** Marks a closed period as having received late events (G7). */
-  markLate(accountId: string, period: PeriodId, at: number): Promise<void>;
-  latePeriods(accountId: string): Promise<{ period: PeriodId; markedAt: number }[]>;
+  /**
+   * Marks a closed period as having received late events (G7). `later`: one of them carries state
+   * into later periods (rules/index.ts), so the next close follows it forward; once set, it stays
+   * set until the marker is cleared.
+   */
+  markLate(accountId: string, period: PeriodId, at: number, opts?: { later?: boolean }): Promise<void>;
+  latePeriods(accountId: string): Promise<LateMarker[]>;
   clearLate(accountId: string, period: PeriodId, markedAt: number): Promise<void>;
   /**
    * Writes chunks of this close's report lists (close-report.ts), each write only while `owner` still
