@@ -388,8 +388,16 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
               `(dlq, ${d.receiveCount} receives)`,
             ].join("\t"),
           );
+        // G5: conflicts whose first copy's period was already closed (each also in a close report).
+        const conflicts = (await store.lateConflicts.listLateConflicts()).filter(
+          (c) => cmd.source === undefined || c.source === cmd.source,
+        );
+        for (const c of conflicts)
+          console.log(
+            `late-conflict\t${c.accountId}\t${c.referencePeriod}\t${c.source}\t${c.id}\t${new Date(c.seenAt).toISOString()}`,
+          );
         console.error(
-          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue${
+          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue, ${conflicts.length} late conflicts${
             cmd.source !== undefined ? ` from source ${JSON.stringify(cmd.source)}` : ""
           }`,
         );

@@ -141,7 +141,9 @@ ${stackEnv}`,
 
 list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue,
 one a line, tab-separated: the id to redrive, the CloudEvent source, id, type and subject ("-" when
-they could not be read) and the reason. --source: only those about events from that source.
+they could not be read) and the reason; then every late conflict (rating-rules G5: a re-delivery with
+other content whose first copy's period was already closed; "late-conflict", account, reference
+period, source, id, seen at). --source: only those about events from that source.
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
 ${stackEnv}`,
   stack: `usage: billing stack start --dir DIR

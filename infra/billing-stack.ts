@@ -107,13 +107,15 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       leadingKeys: ["COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
     },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
+    // The unclosed-usage index (once per account-period) and late conflicts (G5).
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["UNCLOSED#*", "LATECF#*"] },
   ],
   // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
   // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
   // (UpdateItem); an account whose objects are missing is exported first (its close record, GetItem,
   // and lines, Query, on ACCT#; its entry updated).
   closeScheduler: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "UNCLOSED#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*"] },
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["PERIOD#*"] },
@@ -138,6 +140,11 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
       leadingKeys: ["PERIOD#*"],
     },
+    // The account's configuration versions (CFG#V#), its unreported late conflicts; the closed
+    // account-period leaves the unclosed-usage index (or a request without configuration is suspended there).
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "LATECF#*"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["LATECF#*", "UNCLOSED#*"] },
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["UNCLOSED#*"] },
   ],
   // Reads configuration, the account's periods with usage (ACCT# USAGE# markers), the carry-over
   // snapshot at the first month in play and that month's raw pages on; writes only its own MKT#
@@ -160,8 +167,9 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       actions: ["dynamodb:Query"],
       leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"],
     },
-    // GetItem on EXPL#: a line's explanation by its id (D26).
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*"] },
+    // GetItem on EXPL#: a line's explanation by its id (D26); on PERIOD#: ?accountId= of an account
+    // closed for the period but no longer configured (contract §2).
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*", "PERIOD#*"] },
   ],
 };
 

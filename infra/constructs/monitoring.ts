@@ -252,8 +252,13 @@ export class BillingMonitoring extends Construct {
     const overdue = props.closeOverdueHours;
     over(
       "CloseOverdueAlarm",
-      `The close scheduler enqueued accounts more than ${overdue} hours after their period ended (it was down or failing): see its log and failure queue`,
+      `Accounts with usage in a period are still not closed ${overdue} hours after its end plus the grace (scheduler down, closes failing, or close requests suspended): see docs/runbook.md`,
       billingMetric(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM, { period: Duration.hours(1) }),
+    );
+    over(
+      "CloseRequestSuspendedAlarm",
+      "A close request named an account with no configuration at all: it is kept in suspense (the unclosed-usage index) until the account is configured (docs/runbook.md)",
+      custom(METRIC.closeRequestsSuspended, cloudwatch.Stats.SUM),
     );
     overOk(
       "CloseQueueAgeAlarm",
@@ -328,6 +333,7 @@ export class BillingMonitoring extends Construct {
               custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeAccountsEnqueued, sum),
               custom(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM),
+              custom(METRIC.closeRequestsSuspended, sum),
               custom(METRIC.closeLines, sum),
             ],
             [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],

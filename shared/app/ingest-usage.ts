@@ -17,15 +17,17 @@
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
+import { ACCOUNT_ENDED, endedBefore, periodOfAccount, versionForPeriod } from "../core/account-versions.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { isTooOld } from "../core/identity-retention.js";
 import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { changesLaterPeriods } from "../core/rating/rules/index.js";
-import { DAY, type PeriodId } from "../core/time.js";
+import { DAY, type PeriodId, periodWindow } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
+import type { LateConflictStore } from "../ports/late-conflicts.js";
 import {
   type CloseRecord,
   type DeadLetterStore,
@@ -51,6 +53,8 @@ export interface IngestDeps {
   /** The receipt clock: `receivedAt` of each message (deployed: the system clock). */
   readonly clock: Clock;
   readonly accounts: AccountDirectory;
+  /** Conflicts whose first copy's period is closed go here for the next close report (G5). */
+  readonly lateConflicts?: LateConflictStore;
 }
 
 export interface UsageMessage {
@@ -189,8 +193,20 @@ export async function ingestBatch(
         });
         continue;
       }
+      // Contract §2: an ended account's events after its end are refused; the others are rated with
+      // the version of the account's configuration that rates their period (its zone schedule too).
+      if (rated.history && endedBefore(rated.history, t)) {
+        letters.push({
+          c,
+          reason: `${ACCOUNT_ENDED}: "${boundText(event.subject, 200)}" was omitted from the accounts file loaded at ${new Date(rated.history.endedAt ?? 0).toISOString()}; the event's time ${event.time} is after that`,
+        });
+        continue;
+      }
+      const version = rated.history
+        ? versionForPeriod(rated.history, periodOfAccount(rated.history, t))
+        : rated;
       const ledgerEvent = { ...event, t };
-      const contribution = contributionOf(rated.account, rated.tariff, ledgerEvent);
+      const contribution = contributionOf(version.account, version.tariff, ledgerEvent);
       if (!contribution.counted && Buffer.byteLength(c.body) > MAX_EVENT_BYTES) {
         letters.push({
           c,
@@ -203,8 +219,15 @@ export async function ingestBatch(
         .digest("hex");
       prepared.push({
         c,
-        p: { event: ledgerEvent, hash, accountId: rated.account.accountId, contribution, body: c.body },
-        timezone: rated.account.timezone,
+        p: {
+          event: ledgerEvent,
+          hash,
+          accountId: rated.account.accountId,
+          contribution,
+          body: c.body,
+          periodEnd: periodWindow(contribution.period, version.account.timezone).end,
+        },
+        timezone: version.account.timezone,
       });
     }
   }
@@ -275,6 +298,30 @@ export async function ingestBatch(
     for (const [k, m] of marks) closes.set(k, checkLate(deps, m.accountId, m.period, now, m.later));
     const found = await Promise.all(closes.values());
     for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
+    // G5: a conflict whose first copy's period is closed (or being closed) cannot be in that period's
+    // report: it is kept for the account's next close report and the operators' listing. The close
+    // record is read, not marked late: a conflict changes no charge.
+    const lateConflicts = deps.lateConflicts;
+    if (lateConflicts) {
+      const records = new Map<string, Promise<CloseRecord | undefined>>();
+      await Promise.all(
+        stored.map(async (s, i) => {
+          if (s.kind !== "conflict") return;
+          const { p } = toStore[i]!;
+          const k = compositeKey(s.accountId, s.period);
+          if (!records.has(k)) records.set(k, deps.periods.getClose(s.accountId, s.period));
+          if (!(await records.get(k))) return;
+          await lateConflicts.recordLateConflict({
+            accountId: s.accountId,
+            referencePeriod: s.period,
+            source: p.event.source,
+            id: p.event.id,
+            hash: p.hash,
+            seenAt: now,
+          });
+        }),
+      );
+    }
   } catch (e) {
     for (const { c } of toStore) fail(c.messageId, e);
     return { outcomes, retry: [...retry], failures };

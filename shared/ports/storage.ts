@@ -216,7 +216,8 @@ export class NoConfigurationError extends BillingError {
 
 export interface ConfigStore {
   loadConfig(): Promise<BillingConfig>;
-  saveConfig(config: BillingConfig): Promise<void>;
+  /** A new version of each changed account, in force from `at` (default now); omitted ones end (contract §2). */
+  saveConfig(config: BillingConfig, at?: number): Promise<void>;
 }
 
 /** A body the queue will never take (e.g. SQS: a forbidden character, over the size limit). */

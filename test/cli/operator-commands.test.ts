@@ -295,7 +295,9 @@ describe("billing dead-letters", () => {
       // Listing hides nothing for good: a second listing sees the same.
       const r = await s.run("dead-letters", "list");
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`^${n} invalid messages, ${n} in the dead-letter queue$`, "m"));
+      expect(r.stderr).toMatch(
+        new RegExp(`^${n} invalid messages, ${n} in the dead-letter queue, 0 late conflicts$`, "m"),
+      );
       const ids = r.stdout
         .trim()
         .split("\n")

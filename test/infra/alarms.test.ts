@@ -143,6 +143,7 @@ describe("BillingStack alarms", () => {
     ),
     PeriodNotClosedAlarm: fixed(custom(METRIC.closeAccountsNotClosed, "Maximum", 300)),
     CloseOverdueAlarm: fixed(custom(METRIC.closeAccountsOverdue, "Maximum", HOUR)),
+    CloseRequestSuspendedAlarm: fixed(custom(METRIC.closeRequestsSuspended, "Sum", 300)),
     CloseQueueAgeAlarm: () => ({
       ...queue(() => stack.closeQueue, "ApproximateAgeOfOldestMessage")(),
       Threshold: OVERDUE_HOURS * HOUR,
@@ -248,6 +249,7 @@ describe("BillingStack alarms", () => {
       ],
       "marketplace pending past 20 hours": ["MarketplacePendingAlarm", "MarketplaceOverduePendingAlarm"],
       "marketplace rejected": ["MarketplaceRejectedAlarm", "MarketplaceRejectedEventsAlarm"],
+      "a close request for an account with no configuration": ["CloseRequestSuspendedAlarm"],
       "scheduler failures": [
         "ScheduleDeadLetterAlarm",
         "CloseSchedulerFailedAlarm",

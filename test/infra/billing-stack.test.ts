@@ -241,13 +241,14 @@ describe("BillingStack", () => {
         [["dynamodb:Query"], table, keys("CFG#*")],
         [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*")],
         [["dynamodb:DeleteItem"], table, keys("DLA#*", "DLS#*")],
+        [["dynamodb:PutItem"], table, keys("UNCLOSED#*", "LATECF#*")],
         tableKey(true),
         ...consume(stack.usageQueue),
         [["s3:PutObject"], objects],
         [["kms:GenerateDataKey"], key, via("s3")],
       ],
       closeScheduler: [
-        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "UNCLOSED#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem"], table, keys("SCHED#*")],
         [["dynamodb:GetItem"], table, keys("ACCT#*")],
         [["dynamodb:UpdateItem"], table, keys("PERIOD#*")],
@@ -269,6 +270,9 @@ describe("BillingStack", () => {
         [["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], table, keys("ACCT#*")],
         [["dynamodb:PutItem"], table, keys("EXPL#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("PERIOD#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "LATECF#*")],
+        [["dynamodb:DeleteItem"], table, keys("LATECF#*", "UNCLOSED#*")],
+        [["dynamodb:UpdateItem"], table, keys("UNCLOSED#*")],
         tableKey(true),
         ...consume(stack.closeQueue),
         // Exports by period (D25): objects under these two prefixes only, multipart past 5 MB.
@@ -296,7 +300,7 @@ describe("BillingStack", () => {
       // Read only: no write action, no queue, no bucket (its lines and reports are read from the table).
       financeApi: [
         [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
-        [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*")],
+        [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*", "PERIOD#*")],
         tableKey(false),
       ],
     };

@@ -391,6 +391,8 @@ describe("table grants proven against the functions' real requests", () => {
     // billing-table.ts putDeadLetter: a letter stored again under another subject moves its index.
     "ingestUsage dynamodb:DeleteItem DLA#*",
     "ingestUsage dynamodb:DeleteItem DLS#*",
+    // late-conflicts.ts: a conflict whose first copy's period is closed (accounts-leave-arrive.test.ts).
+    "ingestUsage dynamodb:PutItem LATECF#*",
     // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
     "closeScheduler dynamodb:Query ACCT#*",
     "closeScheduler dynamodb:GetItem ACCT#*",
@@ -402,11 +404,17 @@ describe("table grants proven against the functions' real requests", () => {
     "closeWorker dynamodb:DeleteItem SNAP#*",
     // period-index.ts closedAccount: a close request delivered again for a closed account (D25).
     "closeWorker dynamodb:GetItem PERIOD#*",
+    // late-conflicts.ts: deleted by the next close once its report lists it (accounts-leave-arrive.test.ts).
+    "closeWorker dynamodb:DeleteItem LATECF#*",
+    // unclosed-usage.ts suspendClose: a close request for an account with no configuration at all.
+    "closeWorker dynamodb:UpdateItem UNCLOSED#*",
     // marketplace-ledger.ts: the snapshot at the first month in play, read once an earlier month
     // holds usage (this scenario's Marketplace account has July only; marketplace-outage.test.ts).
     "marketplaceReporter dynamodb:Query SNAP#*",
     // billing-table.ts remove: a letter from before sharding removed without a listing first.
     "deadLetter dynamodb:GetItem DEADLETTER",
+    // period-index.ts closedAccount: ?accountId= of an account no longer configured (contract §2).
+    "financeApi dynamodb:GetItem PERIOD#*",
   ];
 
   it("every granted (action, key prefix) is used by some request, but for the paths listed: no grant nothing needs", () => {

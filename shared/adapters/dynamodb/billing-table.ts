@@ -62,6 +62,7 @@ import {
   mergeByKey,
 } from "./dead-letter-keys.js";
 import { explanationPuts, readExplanation } from "./explanations.js";
+import { DynamoLateConflicts } from "./late-conflicts.js";
 import { lineChunkItems, linesOfItem } from "./line-chunks.js";
 import {
   isConditionFailure,
@@ -75,6 +76,7 @@ import {
 } from "./paginate.js";
 import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
+import { DynamoUnclosedUsageIndex } from "./unclosed-usage.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
@@ -123,6 +125,10 @@ export class DynamoBillingStore
   readonly usage: DynamoUsageStore;
   /** Accounts and tariffs, one item each (config-store.ts). */
   readonly configs: DynamoConfigStore;
+  /** Accounts with usage not closed yet, by period (unclosed-usage.ts). */
+  readonly unclosed: DynamoUnclosedUsageIndex;
+  /** Conflicts of periods already closed, for the next close report (late-conflicts.ts). */
+  readonly lateConflicts: DynamoLateConflicts;
   constructor(
     client: DynamoDBClient,
     private readonly table: string,
@@ -131,6 +137,8 @@ export class DynamoBillingStore
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.usage = new DynamoUsageStore(client, table, opts);
     this.configs = new DynamoConfigStore(client, table);
+    this.unclosed = new DynamoUnclosedUsageIndex(client, table);
+    this.lateConflicts = new DynamoLateConflicts(client, table);
   }
 
   private queryAll(input: Omit<QueryCommandInput, "TableName">) {
@@ -679,8 +687,9 @@ export class DynamoBillingStore
     return this.configs.loadConfig();
   }
 
-  saveConfig(config: BillingConfig): Promise<void> {
-    return this.configs.saveConfig(config);
+  /** `at`: the load's time, from which the changed accounts' new versions are in force (contract §2). */
+  saveConfig(config: BillingConfig, at?: number): Promise<void> {
+    return this.configs.saveConfig(config, at);
   }
 }
 

@@ -46,6 +46,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { compareStrings } from "../../core/compare.js";
 import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../core/identity-retention.js";
 import { compositeKey } from "../../core/keys.js";
@@ -59,7 +60,7 @@ import {
   type PeriodCounters,
 } from "../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
-import { DAY, type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
+import { DAY, type PeriodId, periodOf, periodWindow, shiftPeriod } from "../../core/time.js";
 import { utf8Parts, utf8Prefix } from "../../core/utf8.js";
 import type { LedgerStore } from "../../ports/storage.js";
 import {
@@ -73,6 +74,7 @@ import {
 } from "../../ports/usage-store.js";
 import { checkedCompressed, MAX_PAYLOAD_BYTES } from "./item-size.js";
 import { isConditionFailure } from "./paginate.js";
+import { putUnclosedUsage } from "./unclosed-usage.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
 export const USAGE_SHARDS = 16;
@@ -352,7 +354,10 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
    * before, plus one per shard not yet marked by this container (≤ 2 × shards, ever).
    */
   private async markPeriods(events: readonly PreparedEvent[], attemptOf: ReadonlyMap<number, AttemptPlan>) {
-    const todo = new Map<string, { account: string; period: PeriodId; cs: Set<number>; ps: Set<number> }>();
+    const todo = new Map<
+      string,
+      { account: string; period: PeriodId; cs: Set<number>; ps: Set<number>; end?: number }
+    >();
     events.forEach((p, i) => {
       const attempt = attemptOf.get(i);
       if (!attempt) return; // a repeat of an identity within the batch: its first occurrence counts
@@ -365,12 +370,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         period: p.contribution.period,
         cs: new Set(),
         ps: new Set(),
+        ...(p.periodEnd !== undefined ? { end: p.periodEnd } : {}),
       };
       (kind === "c" ? t.cs : t.ps).add(attempt.shard);
       todo.set(k, t);
     });
     await mapLimit([...todo], 8, async ([k, t]) => {
-      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps);
+      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps, t.end);
       for (const c of t.cs) this.marked.add(`${k}#c${c}`);
       for (const c of t.ps) this.marked.add(`${k}#p${c}`);
     });
@@ -948,9 +954,11 @@ export async function markUsage(
   period: PeriodId,
   cs: ReadonlySet<number>,
   ps: ReadonlySet<number>,
+  /** The period's end for the account: enters the account-period in the unclosed-usage index once. */
+  end?: number,
 ): Promise<void> {
   const adds = [...(cs.size > 0 ? ["cs :cs"] : []), ...(ps.size > 0 ? ["ps :ps"] : [])];
-  await client.send(
+  const marked = await client.send(
     new UpdateItemCommand({
       TableName: table,
       Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
@@ -962,6 +970,25 @@ export async function markUsage(
         ...(cs.size > 0 ? { ":cs": { NS: [...cs].map(String) } } : {}),
         ...(ps.size > 0 ? { ":ps": { NS: [...ps].map(String) } } : {}),
       },
+      ReturnValues: "ALL_NEW",
+    }),
+  );
+  // Once per account-period (the marker's `ix`), before any attempt of it commits: the entry first,
+  // then the flag, so a crash in between writes the entry again on the re-delivery. A period without
+  // the entry's end known (bulk loads) takes the latest end any zone has (UTC−12): never closed early.
+  if (marked.Attributes?.ix?.BOOL) return;
+  const doc = DynamoDBDocumentClient.from(client);
+  await putUnclosedUsage(doc, table, {
+    accountId,
+    period,
+    end: end ?? periodWindow(period, "Etc/GMT+12").end,
+  });
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+      UpdateExpression: "SET ix = :t",
+      ExpressionAttributeValues: { ":t": { BOOL: true } },
     }),
   );
 }
