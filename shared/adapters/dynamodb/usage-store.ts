@@ -47,6 +47,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { compareStrings } from "../../core/compare.js";
+import { BillingError } from "../../core/errors.js";
 import { compositeKey } from "../../core/keys.js";
 import { mapLimit } from "../../core/map-limit.js";
 import { dec } from "../../core/money.js";
@@ -112,6 +113,50 @@ const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => 
 };
 /** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
 const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
+
+/**
+ * Per-statement errors of a BatchExecuteStatement (BatchStatementErrorCodeEnum) worth sending again:
+ * the service refused this statement now, not for good.
+ */
+const RETRIED_STATEMENT_CODES = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "TransactionConflict",
+]);
+const THROTTLED_STATEMENT_CODES = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
+/** Attempts of a statement the service keeps refusing (about 2.5 s of back-off in all). */
+const STATEMENT_ATTEMPTS = 9;
+
+/**
+ * Statements of a batch (identity claims, conflict inserts) that the service refused: throttled
+ * past their retries, or refused outright (e.g. AccessDenied). Never the sender's fault: the
+ * messages return to the queue. A throttled one carries the SDK's throttling trait (`$retryable`),
+ * so it classifies as the SDK classifies a throttled request.
+ */
+export class StatementsRefusedError extends BillingError {
+  override readonly name = "StatementsRefusedError";
+  readonly $retryable: { throttling: boolean } | undefined;
+  constructor(
+    readonly what: string,
+    /** The statement's error code (BatchStatementErrorCodeEnum). */
+    readonly code: string,
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(`${what}: ${code} after ${attempts} attempt(s): ${message}`);
+    this.$retryable = THROTTLED_STATEMENT_CODES.has(code) ? { throttling: true } : undefined;
+  }
+}
+
+/** Back-off before the next attempt of refused statements: full jitter, 5 ms up to 640 ms. */
+const statementBackoff = (retry: number) =>
+  new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
 
 export interface UsageStoreOptions {
   readonly shards?: number;
@@ -407,18 +452,26 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           }),
         );
         const again: typeof pending = [];
+        let refused: { Code?: string; Message?: string } | undefined;
         pending.forEach((c, i) => {
           const error = r.Responses?.[i]?.Error;
           if (!error) return;
           if (error.Code === "DuplicateItem" || error.Code === "ConditionalCheckFailed") {
             if (error.Item) existing.set(c.identity, error.Item);
             else toRead.push(c.identity);
-          } else again.push(c); // throttled or a transient error: that statement alone again
+          } else {
+            refused ??= error;
+            again.push(c); // that statement alone again, if the service may take it later
+          }
         });
-        if (again.length > 0 && retry >= 8)
-          throw new Error(`claims failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`);
-        if (again.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        if (refused && (!RETRIED_STATEMENT_CODES.has(refused.Code ?? "") || retry + 1 >= STATEMENT_ATTEMPTS))
+          throw new StatementsRefusedError(
+            "identity claims",
+            refused.Code ?? "unknown",
+            refused.Message ?? "",
+            retry + 1,
+          );
+        if (again.length > 0) await statementBackoff(retry);
         pending = again;
       }
     });
@@ -430,8 +483,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         );
         for (const item of r.Responses?.[this.table] ?? []) existing.set(item.pk!.S!.slice(3), item);
         keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
-        if (keys.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        // Unprocessed keys are what a throttled batch read answers.
+        if (keys.length > 0 && retry + 1 >= STATEMENT_ATTEMPTS)
+          throw new StatementsRefusedError(
+            "claim reads",
+            "ThrottlingError",
+            "keys left unprocessed",
+            retry + 1,
+          );
+        if (keys.length > 0) await statementBackoff(retry);
       }
     }
     for (const id of toRead)
@@ -700,12 +760,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           return code !== undefined && code !== "DuplicateItem" && code !== "ConditionalCheckFailed";
         };
         const again = pending.filter((_, i) => failed(i));
-        if (again.length > 0 && retry >= 8)
-          throw new Error(
-            `inserts failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`,
+        const refused = r.Responses?.find((_, i) => i < pending.length && failed(i))?.Error;
+        if (refused && (!RETRIED_STATEMENT_CODES.has(refused.Code ?? "") || retry + 1 >= STATEMENT_ATTEMPTS))
+          throw new StatementsRefusedError(
+            "inserts",
+            refused.Code ?? "unknown",
+            refused.Message ?? "",
+            retry + 1,
           );
-        if (again.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        if (again.length > 0) await statementBackoff(retry);
         pending = again;
       }
     });
