@@ -106,7 +106,7 @@ export const wrapIngestHandler = (h: ReturnType<typeof createIngestHandler>) =>
 export function ingestDeps(
   env: {
     BILLING_TABLE: string;
-    ATTEMPT_CUTOFF_SECONDS: number;
+    INGEST_TIMEOUT_SECONDS: number;
     CONFIG_CACHE_SECONDS: number;
     EXPORTS_BUCKET?: string | undefined;
   },
@@ -114,7 +114,7 @@ export function ingestDeps(
   clock: Clock = systemClock,
 ): IngestDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, {
-    attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000,
+    ingestTimeoutMs: env.INGEST_TIMEOUT_SECONDS * 1000,
   });
   const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
   const config = cachedConfig(store, clock, configCacheMs);

@@ -79,8 +79,22 @@ const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
 /** Raw JSON per page item before compression (an item holds at most 400 KB). */
 const MAX_PAGE_JSON = 300_000;
-/** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
-export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
+/**
+ * An attempt is taken over once it is older than this many ingest-function timeouts. The invocation
+ * that made it started its clock (`now`, stamped on its claims) at most one timeout before it died,
+ * so anything older than a timeout is dead; three is the least that leaves room for clock skew
+ * between containers and the SDK's last retry, and four keeps the cut-off under the usage queue's
+ * visibility timeout (6 timeouts): a crashed batch's re-delivery finds its claims already free.
+ */
+export const ATTEMPT_CUTOFF_TIMEOUTS = 4;
+export const MIN_ATTEMPT_CUTOFF_TIMEOUTS = 3;
+/** The ingest function's timeout when none is given (infra: INGEST_TIMEOUT). */
+export const DEFAULT_INGEST_TIMEOUT_MS = 30_000;
+
+/** The take-over cut-off for an ingest function timeout (never below MIN_ATTEMPT_CUTOFF_TIMEOUTS of it). */
+export const attemptCutoffMsFor = (ingestTimeoutMs: number): number =>
+  ATTEMPT_CUTOFF_TIMEOUTS * ingestTimeoutMs;
+export const DEFAULT_ATTEMPT_CUTOFF_MS = attemptCutoffMsFor(DEFAULT_INGEST_TIMEOUT_MS);
 /** A conflicting body is kept up to this size (the item limit is 400 KB). */
 const MAX_CONFLICT_BODY = 256_000;
 
@@ -160,6 +174,12 @@ const statementBackoff = (retry: number) =>
 
 export interface UsageStoreOptions {
   readonly shards?: number;
+  /** The ingest function's timeout: the take-over cut-off is derived from it (attemptCutoffMsFor). */
+  readonly ingestTimeoutMs?: number;
+  /**
+   * The cut-off itself, for tests that move a virtual clock past it; at least
+   * MIN_ATTEMPT_CUTOFF_TIMEOUTS × `ingestTimeoutMs` when both are given.
+   */
   readonly attemptCutoffMs?: number;
   /**
    * Claim requests (of 25 inserts) in flight at once, and claim resolutions (default 16: 30,000
@@ -229,7 +249,8 @@ class AttemptPlan {
 
 export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly shards: number;
-  private readonly cutoffMs: number;
+  /** Claims of an attempt older than this are taken over (its invocation is dead). */
+  readonly cutoffMs: number;
   private readonly claimConcurrency: number;
   /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
@@ -241,7 +262,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     opts: UsageStoreOptions = {},
   ) {
     this.shards = opts.shards ?? USAGE_SHARDS;
-    this.cutoffMs = opts.attemptCutoffMs ?? DEFAULT_ATTEMPT_CUTOFF_MS;
+    const timeoutMs = opts.ingestTimeoutMs ?? DEFAULT_INGEST_TIMEOUT_MS;
+    this.cutoffMs = opts.attemptCutoffMs ?? attemptCutoffMsFor(timeoutMs);
+    if (this.cutoffMs < MIN_ATTEMPT_CUTOFF_TIMEOUTS * (opts.ingestTimeoutMs ?? 0))
+      throw new RangeError(
+        `the take-over cut-off (${this.cutoffMs} ms) must be at least ${MIN_ATTEMPT_CUTOFF_TIMEOUTS} ingest timeouts (${timeoutMs} ms)`,
+      );
     this.claimConcurrency = opts.claimConcurrency ?? 16;
     this.snapshots = new DynamoSnapshotStore(client, table);
   }
