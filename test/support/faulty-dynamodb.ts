@@ -21,6 +21,12 @@ export interface FaultPlan {
   failCommand?: string;
   /** Or: fail each request with this probability. */
   rate?: number;
+  /**
+   * With `rate`: each statement of a BatchExecuteStatement that is not failed whole is also refused
+   * with this probability, as DynamoDB throttles statements one by one (its Error in the response,
+   * code ThrottlingError, the statement not applied).
+   */
+  statementRate?: number;
   random?: () => number;
   mode: "once" | "crash";
   when?: "before" | "after";
@@ -36,8 +42,10 @@ export interface FaultyClient {
   readonly calls: string[];
   /** Whether the planned failure fired. */
   fired(): boolean;
-  /** Failures injected so far. */
+  /** Failures injected so far (whole requests). */
   injected(): number;
+  /** Statements refused one by one so far (`statementRate`). */
+  injectedStatements(): number;
 }
 
 /** As an outage answers (503): the SDK and ingest take it as ours, not the sender's. */
@@ -66,6 +74,7 @@ export function faultyClient(endpoint: string, plan: FaultPlan): FaultyClient {
   const calls: string[] = [];
   let firedAt: number | undefined;
   let injected = 0;
+  let injectedStatements = 0;
   const random = plan.random ?? Math.random;
   const makeError = plan.error ?? unavailable;
   const middleware =
@@ -88,6 +97,17 @@ export function faultyClient(endpoint: string, plan: FaultPlan): FaultyClient {
         if (plan.when === "after") await next(args); // the request lands; its reply is lost
         throw makeError(n, command);
       };
+  // Statements are picked before the request is serialized: those refused are never sent.
+  if (plan.statementRate)
+    client.middlewareStack.add(
+      (next, context) => async (args) =>
+        context.commandName === "BatchExecuteStatementCommand"
+          ? throttleStatements(next, args, plan.statementRate ?? 0, random, () => {
+              injectedStatements += 1;
+            })
+          : next(args),
+      { step: "initialize", name: "throttleStatements" },
+    );
   if (plan.withinRetries)
     client.middlewareStack.addRelativeTo(middleware, {
       relation: "after",
@@ -95,5 +115,42 @@ export function faultyClient(endpoint: string, plan: FaultPlan): FaultyClient {
       name: "injectFailure",
     });
   else client.middlewareStack.add(middleware, { step: "initialize", name: "injectFailure" });
-  return { client, calls, fired: () => firedAt !== undefined, injected: () => injected };
+  return {
+    client,
+    calls,
+    fired: () => firedAt !== undefined,
+    injected: () => injected,
+    injectedStatements: () => injectedStatements,
+  };
+}
+
+/** Sends the statements not picked; answers the picked ones ThrottlingError, in their places. */
+async function throttleStatements(
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's middleware signature is generic over every command
+  next: (args: any) => Promise<any>,
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  args: any,
+  rate: number,
+  random: () => number,
+  counted: () => void,
+) {
+  const statements: unknown[] = args.input.Statements ?? [];
+  const refused = statements.map(() => random() < rate);
+  if (!refused.includes(true)) return next(args);
+  const kept = statements.filter((_, i) => !refused[i]);
+  const throttledEntry = () => {
+    counted();
+    return {
+      Error: { Code: "ThrottlingError", Message: "Throughput exceeds the current capacity (injected)" },
+    };
+  };
+  if (kept.length === 0)
+    return {
+      response: {},
+      output: { $metadata: { httpStatusCode: 200 }, Responses: statements.map(throttledEntry) },
+    };
+  const r = await next({ ...args, input: { ...args.input, Statements: kept } });
+  const answers: unknown[] = [...(r.output.Responses ?? [])];
+  const Responses = refused.map((x) => (x ? throttledEntry() : answers.shift()));
+  return { ...r, output: { ...r.output, Responses } };
 }

@@ -336,6 +336,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           return;
         }
         const owner = old.o?.S ?? "";
+        // Our own claim: a claim request that landed but whose reply was lost, sent again by the
+        // SDK, answers "already there" with what it wrote. The event is this attempt's to commit;
+        // taken for another's, it would be a "duplicate" of the attempt's commit without being in it.
+        if (owner === attempt.id) {
+          mine.add(i);
+          return;
+        }
         const winner: Winner = {
           hash: old.h?.S ?? "",
           accountId: old.a?.S ?? "",
