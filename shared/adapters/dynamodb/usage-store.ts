@@ -316,6 +316,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const mine = new Set<number>();
     const winners = new Map<string, Winner | "retry">();
     const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
+    const aborts = new Map<string, Promise<"committed" | "aborted">>();
     const committedAttempts = new Set<string>();
     try {
       const existing = await this.claimAll(
@@ -355,8 +356,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             winners.set(identity, "retry");
             return;
           }
-          state = await this.abort(owner, now);
-          commitStates.set(owner, Promise.resolve(state));
+          // One abort per dead attempt, however many of its claims this batch meets.
+          state = await memo(aborts, owner, () => this.abort(owner, now));
         }
         if (state === "committed") {
           winners.set(identity, winner);
@@ -588,7 +589,11 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       return "aborted";
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
-      return (e as { Item?: ItemAv }).Item?.s?.S === "committed" ? "committed" : "aborted";
+      // The record that was there: from the refusal (AWS returns it), else read (DynamoDB Local
+      // returns none). Taken for "aborted", a commit that landed in between would be counted twice.
+      const item = (e as { Item?: ItemAv }).Item;
+      if (item) return item.s?.S === "committed" ? "committed" : "aborted";
+      return (await this.commitState(attempt)) === "committed" ? "committed" : "aborted";
     }
   }
 
