@@ -8,7 +8,13 @@
  * - warm-up (single-event bodies);
  * - SQS ceiling: a handler that does nothing (receive + delete only);
  * - naive baseline: per event one conditional put (identity) and one ADD update (counter);
- * - this design, single-event bodies (the figures of the last line), then CloudEvents batch bodies.
+ * - this design, single-event bodies (the figures of the last line), then CloudEvents batch bodies;
+ * - then, unless `--realistic 0`, a realistic customer base (issue 23): `--realistic-accounts`
+ *   accounts (10,000) with Zipf-distributed traffic (`--zipf`, s = 1.1), every rule family, `sms.*`
+ *   and the other per-message channels priced by 50 countries × 4 networks, at 1,000 messages per
+ *   invocation (`--realistic` events); and a low-traffic phase (`--low-traffic` events) whose
+ *   invocations hold 50 to 100 messages (quiet hours: the batching window closes before filling).
+ *   Their figures are the `realistic_*` and `low_traffic_*` keys of the last line.
  * DynamoDB requests and units are counted by an SDK middleware, units computed from item sizes as
  * DynamoDB bills them (1 WRU per started KB written, ×2 in a transaction, failed conditional writes
  * included; 1 RRU per started 4 KB read strongly consistent, ×0.5 eventually consistent). The last
@@ -42,8 +48,18 @@ const { values } = parseArgs({
     "body-events": { type: "string", default: "50" },
     /** Messages per invocation for batch bodies: about as many events per invocation as single bodies. */
     "body-batch-size": { type: "string", default: "20" },
+    realistic: { type: "string", default: "100000" },
+    "realistic-accounts": { type: "string", default: "10000" },
+    zipf: { type: "string", default: "1.1" },
+    "low-traffic": { type: "string", default: "30000" },
   },
 });
+const REALISTIC = {
+  events: Number(values.realistic),
+  accounts: Number(values["realistic-accounts"]),
+  zipf: Number(values.zipf),
+  lowTraffic: Number(values["low-traffic"]),
+};
 const N = {
   single: Number(values.single),
   batched: Number(values.batched),
@@ -115,6 +131,68 @@ const accounts = parseAccounts(
 );
 const DOMINANT = "acct-00";
 
+// ---- the realistic customer base (issue 23): many accounts, a long tail, country × network ----
+const COUNTRIES_50 = (
+  "TR DE FR GB US IT ES NL BE AT CH SE NO DK FI PL CZ HU RO BG GR PT IE BR MX IN ID NG ZA EG " +
+  "AR CL CO PE SA AE IL PK BD VN TH MY PH SG JP KR AU NZ CA KE"
+).split(" ");
+const NETWORKS = ["net-a", "net-b", "net-c", "net-d"];
+/** Per-message products priced by country × network in the realistic tariff. */
+const BY_NETWORK = ["sms.mt", "sms.mo", "mms.mt", "rcs.mt"];
+const realisticTariffs = stdTariffs(
+  [
+    ...BY_NETWORK.flatMap((product, p) =>
+      COUNTRIES_50.flatMap((country, c) =>
+        NETWORKS.map((network, n) => ({
+          product,
+          match: { country, network },
+          unitPrice: (0.004 + p / 100 + c / 10_000 + n / 100_000).toFixed(5),
+        })),
+      ),
+    ),
+    ...rates.filter((r) => !BY_NETWORK.includes(r.product as string)),
+  ],
+  { packages, tariffId: "real" },
+);
+const realisticAccountId = (rank: number) => `cust-${String(rank).padStart(5, "0")}`;
+const realisticAccounts = () =>
+  parseAccounts(
+    Array.from({ length: REALISTIC.accounts }, (_, i) => ({
+      accountId: realisticAccountId(i),
+      name: `Customer ${i}`,
+      currency: "EUR",
+      tariffId: "real",
+    })),
+    realisticTariffs,
+  );
+
+/** Account ranks drawn with P(rank k) ∝ 1 / (k + 1)^s (Zipf): a few large senders, a long tail. */
+function zipfPicker(n: number, s: number) {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    sum += 1 / (k + 1) ** s;
+    cdf[k] = sum;
+  }
+  return (u: number) => {
+    const x = u * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cdf[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+interface Mix {
+  readonly account: (r: () => number) => string;
+  readonly countries: readonly string[];
+  readonly networks?: readonly string[];
+}
+
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number) {
   let a = seed >>> 0;
@@ -128,29 +206,40 @@ function rng(seed: number) {
 }
 
 const JULY = Date.parse("2025-07-01T00:00:00Z");
-const countries = ["TR", "DE", "US", "GB", "FR", "BR"];
+/** Today's mix: 12 accounts, acct-00 above half, 6 countries, no network. */
+const TODAY: Mix = {
+  account: (r) =>
+    r() < 0.55 ? DOMINANT : `acct-${String(1 + Math.floor(r() * (ACCOUNTS - 1))).padStart(2, "0")}`,
+  countries: ["TR", "DE", "US", "GB", "FR", "BR"],
+};
 
-/** A realistic CPaaS mix: mostly per-message traffic, every rule family present. */
-function makeEvents(prefix: string, n: number, seed: number): { body: string; account: string }[] {
+/** A CPaaS mix: mostly per-message traffic, every rule family present. */
+function makeEvents(
+  prefix: string,
+  n: number,
+  seed: number,
+  mix: Mix = TODAY,
+): { body: string; account: string }[] {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  const countries = mix.countries;
+  /** Country (and network, when the mix prices by network) of a per-message event. */
+  const where = () => ({
+    country: pick(countries),
+    ...(mix.networks ? { network: pick(mix.networks) } : {}),
+  });
   return Array.from({ length: n }, (_, i) => {
-    const account =
-      r() < 0.55 ? DOMINANT : `acct-${String(1 + Math.floor(r() * (ACCOUNTS - 1))).padStart(2, "0")}`;
+    const account = mix.account(r);
     const time = new Date(JULY + Math.floor((i / n) * 30 * DAY) + Math.floor(r() * MINUTE)).toISOString();
     const u = `u${Math.floor(r() * 5000)}`;
     const x = r();
     let type: string;
     let data: Record<string, unknown>;
     if (x < 0.5)
-      [type, data] = [
-        "sms.mt",
-        { to: u, country: pick(countries), status: r() < 0.95 ? "submitted" : "rejected" },
-      ];
-    else if (x < 0.55) [type, data] = ["sms.mo", { from: u, country: pick(countries), status: "accepted" }];
-    else if (x < 0.58) [type, data] = ["mms.mt", { to: u, country: pick(countries), status: "submitted" }];
-    else if (x < 0.6)
-      [type, data] = ["rcs.mt", { to: u, country: pick(countries), status: "submitted", delivered: true }];
+      [type, data] = ["sms.mt", { to: u, ...where(), status: r() < 0.95 ? "submitted" : "rejected" }];
+    else if (x < 0.55) [type, data] = ["sms.mo", { from: u, ...where(), status: "accepted" }];
+    else if (x < 0.58) [type, data] = ["mms.mt", { to: u, ...where(), status: "submitted" }];
+    else if (x < 0.6) [type, data] = ["rcs.mt", { to: u, ...where(), status: "submitted", delivered: true }];
     else if (x < 0.63) [type, data] = ["email.message", { to: `${u}@x.test`, status: "submitted" }];
     else if (x < 0.65)
       [type, data] = ["number_lookup.request", { msisdn: u, country: pick(countries), status: "sent" }];
@@ -422,7 +511,12 @@ async function phase(
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
 try {
-  await system.loadConfig({ accounts, tariffs });
+  // Today's 12 accounts, and the realistic base beside them (loaded once: ingest reads accounts by key).
+  await system.loadConfig(
+    REALISTIC.events > 0 || REALISTIC.lowTraffic > 0
+      ? { accounts: [...accounts, ...realisticAccounts()], tariffs: [...tariffs, ...realisticTariffs] }
+      : { accounts, tariffs },
+  );
   const warm = makeEvents("warm", N.warmup, 1);
   await phase(
     "warm-up",
@@ -462,6 +556,74 @@ try {
     BODY_BATCH_SIZE,
   );
 
+  // ---- the realistic customer base: 1,000 messages per invocation, then quiet hours (50–100) ----
+  const zipf = zipfPicker(REALISTIC.accounts, REALISTIC.zipf);
+  const realisticMix: Mix = {
+    account: (r) => realisticAccountId(zipf(r())),
+    countries: COUNTRIES_50,
+    networks: NETWORKS,
+  };
+  const realistic =
+    REALISTIC.events > 0
+      ? await (async () => {
+          const events = makeEvents("real", REALISTIC.events, 6, realisticMix);
+          return phase(
+            "realistic",
+            events.map((e) => e.body),
+            events.length,
+            ingest,
+          );
+        })()
+      : undefined;
+  /** Low traffic: sub-phases of invocations of 50, 60, … 100 messages, figures summed. */
+  const lowTraffic =
+    REALISTIC.lowTraffic > 0
+      ? await (async () => {
+          const events = makeEvents("quiet", REALISTIC.lowTraffic, 7, realisticMix);
+          const sizes = [50, 60, 70, 80, 90, 100];
+          const share = Math.ceil(events.length / sizes.length);
+          const runs: Awaited<ReturnType<typeof phase>>[] = [];
+          for (const [i, size] of sizes.entries()) {
+            const part = events.slice(i * share, (i + 1) * share);
+            if (part.length > 0)
+              runs.push(
+                await phase(
+                  `low-traffic-${size}`,
+                  part.map((e) => e.body),
+                  part.length,
+                  ingest,
+                  size,
+                ),
+              );
+          }
+          const total = new Meter();
+          for (const r of runs) {
+            const m = r.meter as Meter;
+            total.requests += m.requests;
+            total.wru += m.wru;
+            total.rru += m.rru;
+            for (const [k, v] of m.byCommand) total.byCommand.set(k, (total.byCommand.get(k) ?? 0) + v);
+            for (const [k, v] of m.kindWru) total.kindWru.set(k, (total.kindWru.get(k) ?? 0) + v);
+            for (const [k, v] of m.pkWru) total.pkWru.set(k, (total.pkWru.get(k) ?? 0) + v);
+          }
+          const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((s, r) => s + f(r), 0);
+          const seconds = sum((r) => r.seconds);
+          return {
+            name: "low-traffic (50–100 messages per invocation)",
+            events: sum((r) => r.events),
+            messages: sum((r) => r.messages),
+            processed: sum((r) => r.processed),
+            failed: sum((r) => r.failed),
+            seconds,
+            perSecond: sum((r) => r.events) / seconds,
+            meter: total,
+            sqsRequests: sum((r) => r.sqsRequests),
+            handlerMs: sum((r) => r.handlerMs),
+            invocations: sum((r) => r.invocations),
+          };
+        })()
+      : undefined;
+
   const describe = (r: typeof single) => {
     const m = r.meter!;
     const hottest = [...m.pkWru].sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
@@ -491,6 +653,8 @@ try {
   // A batch body of 50 small events is far below 64 KB: 10 bodies per SendMessageBatch would exceed
   // the 1 MiB batch limit only for large bodies; bill each body's 64 KB chunks.
   const cb = cost(batched, 1);
+  const cr = realistic && cost(realistic, 10);
+  const cl = lowTraffic && cost(lowTraffic, 10);
 
   const line = (label: string, v: string) => console.log(`${label.padEnd(48)} ${v}`);
   console.log(
@@ -505,6 +669,8 @@ try {
   for (const [r, d, c] of [
     [single, s, cs],
     [batched, b, cb],
+    ...(realistic && cr ? [[realistic, describe(realistic), cr] as const] : []),
+    ...(lowTraffic && cl ? [[lowTraffic, describe(lowTraffic), cl] as const] : []),
   ] as const) {
     console.log(
       `\n${r.name}: ${r.events} events in ${r.messages} messages, ${fmt(r.seconds, 1)} s, ${r.failed} failed deliveries`,
@@ -550,6 +716,20 @@ try {
       hottest_key_wru_per_10k: Math.round(hottestPer10k),
       usd_per_million: Number(fmt(cs.total, 3)),
       peak_rss_mb: Math.round(rss),
+      ...(realistic && cr
+        ? {
+            realistic_events_per_s: Math.round(realistic.perSecond),
+            realistic_wru_per_event: Number(fmt((realistic.meter as Meter).wru / realistic.events, 3)),
+            realistic_rru_per_event: Number(fmt((realistic.meter as Meter).rru / realistic.events, 3)),
+            realistic_usd_per_million: Number(fmt(cr.total, 3)),
+          }
+        : {}),
+      ...(lowTraffic && cl
+        ? {
+            low_traffic_wru_per_event: Number(fmt(lowTraffic.meter.wru / lowTraffic.events, 3)),
+            low_traffic_usd_per_million: Number(fmt(cl.total, 3)),
+          }
+        : {}),
     }),
   );
 } finally {

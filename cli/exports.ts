@@ -15,35 +15,44 @@ import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import { compareStrings } from "../shared/core/compare.js";
 import type { BillingConfig } from "../shared/core/config.js";
+import { mapLimit } from "../shared/core/map-limit.js";
 import { invoiceLinesJsonChunks } from "../shared/core/period-exports.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
-import { type PeriodId, periodWindow } from "../shared/core/time.js";
+import { periodWindow } from "../shared/core/time.js";
 import type { AcceptedMarketplaceUsage } from "../shared/ports/marketplace.js";
 import type { DeadLetter, PeriodStore } from "../shared/ports/storage.js";
 import { refusedLineOrigin } from "./ingest-file.js";
 
 /**
- * What the Metering API accepted for one period (`billing export --period`): the records of the
- * period's azure-marketplace accounts whose hour lies in the period in the account's time zone, read
- * per account (never a scan). An account no longer configured is taken as UTC.
+ * What the Metering API accepted for the closed periods exported (`billing export`, with or without
+ * `--period`): the records of each period's azure-marketplace accounts (their close reports) whose
+ * hour lies in that period in the account's time zone, read with one Query per account (never a
+ * scan, whatever else the table holds). An account no longer configured is taken as UTC.
  */
-export async function periodMarketplaceUsage(
+export async function closedPeriodsMarketplaceUsage(
   marketplace: Pick<DynamoMarketplaceStore, "usageRecords">,
   reports: readonly AccountCloseReport[],
   config: () => Promise<BillingConfig>,
-  period: PeriodId,
 ): Promise<AcceptedMarketplaceUsage[]> {
   const azure = reports.filter((r) => r.billingChannel === "azure-marketplace");
   if (azure.length === 0) return [];
   const zones = new Map((await config()).accounts.map((a) => [a.accountId, a.timezone]));
-  const records = await Promise.all(
-    azure.map(async (r) => {
-      const w = periodWindow(period, zones.get(r.accountId) ?? "UTC");
-      return (await marketplace.usageRecords(r.accountId)).filter((u) => u.hour >= w.start && u.hour < w.end);
-    }),
+  const windows = new Map<string, { start: number; end: number }[]>();
+  for (const r of azure)
+    windows.set(r.accountId, [
+      ...(windows.get(r.accountId) ?? []),
+      periodWindow(r.period, zones.get(r.accountId) ?? "UTC"),
+    ]);
+  const records = await mapLimit([...windows], CONCURRENCY, async ([accountId, ws]) =>
+    (await marketplace.usageRecords(accountId)).filter((u) =>
+      ws.some((w) => u.hour >= w.start && u.hour < w.end),
+    ),
   );
   return acceptedUsageOf(records.flat());
 }
+
+/** Accounts read at once. */
+const CONCURRENCY = 8;
 
 export interface ExportBundle {
   readonly lines: readonly InvoiceLine[];

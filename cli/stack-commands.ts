@@ -31,7 +31,7 @@ import {
 } from "../shared/runtime/wiring.js";
 import { awaitQueueTaken } from "./await-ingested.js";
 import { parseExplain, runExplain } from "./explain.js";
-import { periodMarketplaceUsage, writeExports } from "./exports.js";
+import { closedPeriodsMarketplaceUsage, writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
 import { EXIT, oneArgument, parse, periodOption, UsageError } from "./usage.js";
@@ -301,11 +301,9 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
           reports,
           deadLetters: await store.list(),
           reportLists: store,
-          // What the Metering API accepted, as our records hold it (rating-rules §6): for one period,
-          // the hours in it of the period's azure-marketplace accounts, read per account.
-          marketplaceUsage: cmd.period
-            ? await periodMarketplaceUsage(marketplace, reports, config, cmd.period)
-            : await marketplace.acceptedUsage(),
+          // What the Metering API accepted, as our records hold it (rating-rules §6): for each period
+          // exported, the hours in it of the period's azure-marketplace accounts, read per account.
+          marketplaceUsage: await closedPeriodsMarketplaceUsage(marketplace, reports, config),
         });
         console.log(`exports: ${files.join(", ")}`);
         return EXIT.ok;

@@ -122,7 +122,9 @@ ${stackEnv}`,
 
 Prints the Marketplace reconciliation of the billing month as CSV: per azure-marketplace account and
 dimension, rated, included and overage quantities against the quantities the Metering API accepted,
-refused (Expired or rejected) or has not answered yet (pending), with status reconciled, short or over.
+refused (Expired or rejected) or has not answered yet (pending), with status reconciled, short or over;
+last, expired_quantity: the part refused because its hour was past Microsoft's 24 hours (the reporter
+reached it too late, or the API answered Expired), usage Microsoft will never bill.
 ${stackEnv}`,
   "dead-letters": `usage: billing dead-letters list
        billing dead-letters redrive [--id ID …]

@@ -33,6 +33,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
+  MARKETPLACE_EXPIRED_EVENTS_METRIC,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
@@ -124,10 +125,11 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       leadingKeys: ["PERIOD#*"],
     },
   ],
-  // Reads configuration, the account's periods with usage (ACCT# USAGE# markers) and raw pages;
-  // writes only its own MKT# records and watermarks.
+  // Reads configuration, the account's periods with usage (ACCT# USAGE# markers), the carry-over
+  // snapshot at the first month in play and that month's raw pages on; writes only its own MKT#
+  // records and watermarks.
   marketplaceReporter: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "MKT#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
   // Lists and removes dead letters (with their per-account index entry, one transaction).
@@ -135,10 +137,13 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER"] },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DLA#*"] },
   ],
-  // Read only (D27): configuration; close records and lines (ACCT#); the preview's usage periods
-  // (ACCT#), counters, raw pages and carry-over snapshots.
+  // Read only (D27): configuration; the period index (PERIOD#, walked page by page); close records
+  // and lines (ACCT#); the preview's usage periods (ACCT#), counters, raw pages and carry-over snapshots.
   financeApi: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"] },
+    {
+      actions: ["dynamodb:Query"],
+      leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"],
+    },
     // GetItem on EXPL#: a line's explanation by its id (D26).
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*"] },
   ],
@@ -534,7 +539,8 @@ export class BillingStack extends Stack {
       "The ingest function failed (a whole batch failed, or it could not start): whole batch returned to the queue",
       ingestUsage.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
     );
-    // Marketplace reporting (D20), emitted by the reporter every run (EMF): any refusal, an hour
+    // Marketplace reporting (D20), emitted by the reporter every run (EMF): any refusal, usage whose
+    // hour expired (revenue lost: its own alarm, it needs another remedy than a refusal), an hour
     // still pending 20 hours after it ended, a run that left work undone (a call without answer, an
     // account not processed, batches left for the time budget), or a run that failed outright.
     for (const [id, metricName, description] of [
@@ -542,6 +548,11 @@ export class BillingStack extends Stack {
         "MarketplaceRejectedEventsAlarm",
         MARKETPLACE_REJECTED_EVENTS_METRIC,
         "The Marketplace refused usage events (Expired or rejected): see the reporter log and billing marketplace reconcile",
+      ],
+      [
+        "MarketplaceExpiredEventsAlarm",
+        MARKETPLACE_EXPIRED_EVENTS_METRIC,
+        "Marketplace usage expired (an hour reached after Microsoft's 24 hours, or answered Expired): revenue Microsoft will not bill; see billing marketplace reconcile (expired_quantity)",
       ],
       [
         "MarketplaceOverduePendingAlarm",

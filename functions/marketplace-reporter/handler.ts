@@ -11,9 +11,10 @@
  *
  * The run's outcome is returned and logged as one JSON line; events refused by the Marketplace
  * (expired, rejected) and calls without an answer are logged at ERROR level. EMF metrics (D20):
- * MarketplaceRejectedEvents (refused for good in this run), MarketplaceOverduePending (still
+ * MarketplaceRejectedEvents (refused for good in this run), MarketplaceExpiredEvents (the part of
+ * those whose hour is past Microsoft's 24 hours: revenue lost), MarketplaceOverduePending (still
  * pending 20 hours after their hour ended) and MarketplaceIncompleteRuns (a call without answer, an
- * account not processed, or batches left for the time budget); alarms watch all three. The function
+ * account not processed, or batches left for the time budget); an alarm watches each. The function
  * throws only when an account could not be processed at all, so the scheduler retries (a rerun is
  * idempotent). Calls stop 30 seconds before the invocation's timeout (the run's time budget).
  */
@@ -37,6 +38,7 @@ import { marketplaceEnvironmentSchema } from "../../shared/runtime/environment.j
 import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.js";
 import {
   createMetrics,
+  MARKETPLACE_EXPIRED_EVENTS_METRIC,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
@@ -49,12 +51,13 @@ const requestSchema = z.object({ accountIds: z.array(z.string().min(1)).optional
 /** Calls stop this long before the invocation's timeout. */
 const TIME_BUDGET_MARGIN_MS = 30_000;
 
-/** The metric values of a run (all three are emitted every run, zeros included). */
+/** The metric values of a run (all are emitted every run, zeros included). */
 export function runMetrics(report: MarketplaceRunReport): Record<string, number> {
   const incomplete =
     report.callErrors.length > 0 || report.unsentForTimeBudget > 0 || report.accounts.some((a) => a.error);
   return {
     [MARKETPLACE_REJECTED_EVENTS_METRIC]: report.rejectedEvents,
+    [MARKETPLACE_EXPIRED_EVENTS_METRIC]: report.expiredEvents,
     [MARKETPLACE_OVERDUE_PENDING_METRIC]: report.overduePending,
     [MARKETPLACE_INCOMPLETE_RUNS_METRIC]: incomplete ? 1 : 0,
   };

@@ -30,7 +30,13 @@ export { UnknownAccountError };
 
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
 import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
-import { noStatefulHistory, rateForward, snapshotAfter } from "./rate-account-period.js";
+import {
+  loadPeriodState,
+  noStatefulHistory,
+  rateAccountPeriod,
+  rateForward,
+  snapshotAfter,
+} from "./rate-account-period.js";
 
 /**
  * How long a close run's claim on an account-period lasts: longer than any run can live (the close
@@ -189,15 +195,42 @@ async function closeAccountPeriod(
   const currency = tariff.currency;
   const late = latePeriods.filter((l) => l.period < periodId);
   late.sort((a, b) => compareStrings(a.period, b.period));
+  const lateSet = new Set(late.map((l) => l.period));
+  // G7: a late event whose type carries state (rules/index.ts) may change every later closed period
+  // that state reaches. The rating goes forward from the earliest such period, and each later closed
+  // period whose carried-in snapshot changed is re-rated and adjusted too; before its snapshot is
+  // rewritten it is marked late itself, so that a crash after the rewrite still adjusts it on the
+  // re-run. Late periods before that (their events change only themselves) are rated on their own.
+  const walkFrom = late.find((l) => l.later)?.period ?? periodId;
+  const reachedMarks: { period: PeriodId; markedAt: number }[] = [];
+  const reached = async (p: PeriodId): Promise<boolean> => {
+    const closed =
+      usagePeriods.some((u) => u.period === p && u.closed === true) ||
+      (await deps.periods.getClose(account.accountId, p)) !== undefined;
+    if (!closed) return false; // never billed: its own close rates it from the corrected snapshot
+    const markedAt = deps.clock.now();
+    await deps.periods.markLate(account.accountId, p, markedAt, { later: true });
+    reachedMarks.push({ period: p, markedAt });
+    return true;
+  };
   const forward = await rateForward(
     deps.usage,
     account,
     tariff,
-    late[0]?.period ?? periodId,
+    walkFrom,
     periodId,
     usagePeriods,
-    new Set(late.map((l) => l.period)),
+    lateSet,
+    reached,
   );
+  for (const { period: p } of late)
+    if (p < walkFrom)
+      forward.ratings.set(
+        p,
+        rateAccountPeriod(account, tariff, await loadPeriodState(deps.usage, account, p, usagePeriods)),
+      );
+  // Every earlier period to adjust, in order: those marked late, and those the carried state reached.
+  const toAdjust = [...new Set([...late.map((l) => l.period), ...forward.reached])].sort(compareStrings);
   const rating = forward.ratings.get(periodId)!;
   const lines: InvoiceLine[] = rating.lines.map((l) =>
     toInvoiceLine(account, currency, periodId, periodId, l),
@@ -209,7 +242,7 @@ async function closeAccountPeriod(
   const suspenseCarried: { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[] = [];
   const stillSuspended: PeriodId[] = [];
   const rechecked: RecheckedPeriod[] = [];
-  for (const { period: ref } of late) {
+  for (const ref of toAdjust) {
     const rerated = forward.ratings.get(ref)!;
     if (rerated.suspense.length > 0) {
       stillSuspended.push(ref);
@@ -313,9 +346,15 @@ async function closeAccountPeriod(
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
   // With an exports bucket the period is listed when the account's objects are recorded (D25, D31).
   const listPeriod = deps.exports === undefined;
-  if (!(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, { listPeriod })))
+  const references = [...new Set(report.adjustments.map((a) => a.referencePeriod))];
+  if (
+    !(await deps.periods.finishClose(account.accountId, periodId, owner, closedAt, report, {
+      listPeriod,
+      references,
+    }))
+  )
     return lost();
-  for (const l of late)
+  for (const l of [...late, ...reachedMarks])
     if (!stillSuspended.includes(l.period))
       await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
   return { outcome: report, closed: { report, closedAt, lines: sorted } };

@@ -30,8 +30,10 @@ import { renderPeriodReport } from "../core/finance-report.js";
 import { invoiceLineCsvRow, invoiceLinesCsvHeader, sortInvoiceLines } from "../core/rating/invoice.js";
 import { isPeriodId } from "../core/time.js";
 import type { ExplanationStore } from "../ports/explanations.js";
+import type { PeriodIndex, PeriodIndexEntry } from "../ports/period-index.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { LINE_ID } from "./explain-lines.js";
+import { readClosedAccount, referencedLines } from "./period-exports.js";
 import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
 import { previewPeriod, UnknownAccountError } from "./preview-period.js";
 
@@ -40,8 +42,13 @@ import { previewPeriod, UnknownAccountError } from "./preview-period.js";
 const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,1024}$/;
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10_000;
-/** Accounts read per step of a period walk (readPeriodBilling reads them 8 at a time). */
-const ACCOUNT_WINDOW = 32;
+/** Accounts of a period walk read at once (close record and lines each). */
+const READ_AHEAD = 8;
+/**
+ * Accounts a page walks at most: accounts without lines cost an index entry each, so a page ends
+ * after this many even when short of lines (its cursor goes on from there).
+ */
+const PAGE_ACCOUNTS = 1000;
 /**
  * CSV bytes per response when the body cannot be streamed: Lambda's synchronous response is at most
  * 6 MB including its JSON envelope, in which a CSV's quotes and line ends are escaped.
@@ -49,6 +56,8 @@ const ACCOUNT_WINDOW = 32;
 export const LAMBDA_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface FinanceApiDeps extends PeriodReportDeps {
+  /** The closed state and the period index, walked page by page for a period's lines. */
+  readonly periods: PeriodReportDeps["periods"] & Pick<PeriodIndex, "closedAccountsFrom">;
   /** The usage store the month-to-date preview reads (the same state as the close). */
   readonly usage: UsageStore;
   /** Explanations written at close (explain-lines.ts); without it every line id is unknown (404). */
@@ -103,7 +112,11 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
 
 const CSV_HEADERS = { "content-type": "text/csv; charset=utf-8" };
 
-/** Where a page starts: the line `offset` (0-based) of account `account` in the period's sorted lines. */
+/**
+ * Where a page starts: the line `offset` (0-based) of the account whose period index key is
+ * `account` (its id, or the id's hash past 1,000 bytes), in that account's sorted lines. The walk
+ * resumes each index shard at that key: the cursor is all the next page needs.
+ */
 interface Cursor {
   readonly account: string;
   readonly offset: number;
@@ -124,6 +137,8 @@ function decodeCursor(raw: string): Cursor {
 /** One account's part of a period walk: its lines from the cursor on (sorted), and whether it was closed. */
 interface AccountPart {
   readonly accountId: string;
+  /** Its key in the period index (the id, or its hash past 1,000 bytes): a cursor names it. */
+  readonly key: string;
   readonly closed: boolean;
   /** Index in the account's sorted lines of `lines[0]`. */
   readonly first: number;
@@ -206,39 +221,59 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
   };
 
   /**
-   * The period's lines account by account, in account-id order, from `from` on: a window of accounts
-   * read at a time (key reads per account, period-report.ts), so memory holds one window.
+   * The period's lines account by account, in the period index's key order (account-id order), from
+   * the cursor's account on: the index is read as the walk goes (period-index.ts), each account's
+   * close record and lines by key, READ_AHEAD accounts in flight. A page therefore reads its own
+   * accounts plus a constant, never the period; memory holds the accounts in flight and the page.
+   * An account whose index entry records no lines (its exports' count) is passed without a read.
    */
   async function* walk(
     p: string,
-    config: () => Promise<BillingConfig>,
     only: string | undefined,
     from: Cursor | undefined,
   ): AsyncGenerator<AccountPart> {
-    const ids = (only === undefined ? (await config()).accounts.map((a) => a.accountId) : [only])
-      .filter((id) => from === undefined || id >= from.account)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (let i = 0; i < ids.length; i += ACCOUNT_WINDOW) {
-      const window = new Set(ids.slice(i, i + ACCOUNT_WINDOW));
-      const billed = await readPeriodBilling(
-        {
-          ...deps,
-          config: async () => {
-            const c = await config();
-            return { ...c, accounts: c.accounts.filter((a) => window.has(a.accountId)) };
-          },
-        },
-        p,
-      );
-      for (const id of window) {
-        const first = from?.account === id ? from.offset : 0;
-        yield {
-          accountId: id,
-          closed: billed.reports.some((r) => r.accountId === id),
-          first,
-          lines: sortInvoiceLines(billed.lines.filter((l) => l.account_id === id)).slice(first),
-        };
+    const partOf = async (accountId: string, key: string, entry?: PeriodIndexEntry): Promise<AccountPart> => {
+      const first = from?.account === key ? from.offset : 0;
+      if (entry?.exports?.lines === 0) return { accountId, key, closed: true, first, lines: [] };
+      // The entry names the reference periods billed: the lines are read without the close record.
+      if (entry?.references) {
+        const lines = await referencedLines(deps.periods, accountId, p, entry.references);
+        return { accountId, key, closed: true, first, lines: sortInvoiceLines(lines).slice(first) };
       }
+      const c = await readClosedAccount(deps.periods, accountId, p);
+      return {
+        accountId,
+        key,
+        closed: c !== undefined,
+        first,
+        lines: c ? sortInvoiceLines([...c.lines]).slice(first) : [],
+      };
+    };
+    if (only !== undefined) {
+      yield await partOf(only, only);
+      return;
+    }
+    const entries = deps.periods.closedAccountsFrom(p, from?.account)[Symbol.asyncIterator]();
+    const inFlight: Promise<AccountPart>[] = [];
+    let more = true;
+    try {
+      for (;;) {
+        while (more && inFlight.length < READ_AHEAD) {
+          const r = await entries.next();
+          if (r.done) more = false;
+          else {
+            const part = partOf(r.value.accountId, r.value.key, r.value);
+            // Awaited in turn below; a page that stops early leaves it unread, never unhandled.
+            part.catch(() => undefined);
+            inFlight.push(part);
+          }
+        }
+        const next = inFlight.shift();
+        if (!next) return;
+        yield await next;
+      }
+    } finally {
+      await entries.return?.(undefined);
     }
   }
 
@@ -253,11 +288,14 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
   async function linesPage(parts: AsyncIterable<AccountPart>, limit: number) {
     const lines: InvoiceLine[] = [];
     let closed = false;
+    let walked = 0;
     for await (const part of parts) {
+      if (walked++ === PAGE_ACCOUNTS)
+        return { lines, closed, next: { account: part.key, offset: part.first } };
       closed ||= part.closed;
       for (const [i, line] of part.lines.entries()) {
         if (lines.length === limit)
-          return { lines, closed, next: { account: part.accountId, offset: part.first + i } };
+          return { lines, closed, next: { account: part.key, offset: part.first + i } };
         lines.push(line);
       }
     }
@@ -270,13 +308,16 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     let bytes = Buffer.byteLength(body);
     let rows = 0;
     let closed = false;
+    let walked = 0;
     for await (const part of parts) {
+      if (walked++ === PAGE_ACCOUNTS)
+        return { body, closed, next: { account: part.key, offset: part.first } };
       closed ||= part.closed;
       for (const [i, line] of part.lines.entries()) {
         const row = `${invoiceLineCsvRow(line)}\n`;
         const size = Buffer.byteLength(row);
         if (rows > 0 && bytes + size > budget)
-          return { body, closed, next: { account: part.accountId, offset: part.first + i } };
+          return { body, closed, next: { account: part.key, offset: part.first + i } };
         body += row;
         bytes += size;
         rows += 1;
@@ -328,7 +369,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     const from = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const config = configOnce();
     const accountId = await account(q.accountId, config);
-    const parts = walk(p, config, accountId, from);
+    const parts = walk(p, accountId, from);
     if (format === "csv") {
       if (maxBodyBytes === undefined) return csvStream(parts, from === undefined, notClosed(p, accountId));
       const page = await csvPage(parts, maxBodyBytes);

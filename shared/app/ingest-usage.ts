@@ -3,8 +3,11 @@
  * body may be one event or a JSON array of events), derive a counted event's contribution to its
  * monthly counters with the rating rules (counters.ts), store the batch once per identity (G5) in
  * one commit per attempt (usage-store.ts), then mark closed periods late (G7, D4 write-then-check):
- * each period whose charges an event can change (its own; for a Viber session message also the
- * period that may have opened its session, §3.1).
+ * each period whose charges an event can change, as its rules declare (rules/index.ts): its own;
+ * for a Viber session message also the period that may have opened its session (§3.1); and when
+ * its type carries state into later periods, the marker says so and the close follows the state
+ * forward through the later closed periods (close-period.ts) — one marker per (account, period)
+ * and batch, never a read of history.
  *
  * Whatever the message, it ends stored, dropped as a duplicate, dead-lettered with a reason, or
  * returned to the queue (D3, D12). Only the sender's faults are dead-lettered: an invalid event, a
@@ -20,6 +23,7 @@ import { type BillingConfig, configIndex } from "../core/config.js";
 import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
+import { changesLaterPeriods } from "../core/rating/rules/index.js";
 import { DAY, type PeriodId } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
@@ -238,16 +242,21 @@ export async function ingestBatch(
   const closes = new Map<string, Promise<CloseRecord | undefined>>();
   const late = new Map<string, boolean>();
   try {
+    // Per (account, period): whether one of the batch's events in it carries state into later
+    // periods (rules/index.ts): the marker then tells the close to follow that state forward.
+    const marks = new Map<string, { accountId: string; period: PeriodId; later: boolean }>();
     for (const [i, s] of stored.entries()) {
       if (s.kind !== "stored" && s.kind !== "duplicate") continue;
       const { p, timezone } = toStore[i]!;
-      // Its own period, and for a Viber session message the one that may have opened its session.
-      const periods = new Set([s.period, ...periodsChangedBy(p.event, timezone)]);
-      for (const period of periods) {
+      const later = changesLaterPeriods(p.event.type);
+      // Its own period, and each earlier one its rules reach back to (a Viber session's opener).
+      for (const period of new Set([s.period, ...periodsChangedBy(p.event, timezone)])) {
         const k = compositeKey(s.accountId, period);
-        if (!closes.has(k)) closes.set(k, checkLate(deps, s.accountId, period, now));
+        const m = marks.get(k);
+        marks.set(k, { accountId: s.accountId, period, later: later || m?.later === true });
       }
     }
+    for (const [k, m] of marks) closes.set(k, checkLate(deps, m.accountId, m.period, now, m.later));
     const found = await Promise.all(closes.values());
     for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
   } catch (e) {
@@ -272,9 +281,9 @@ export async function ingestBatch(
   return { outcomes, retry: [...retry], failures };
 }
 
-async function checkLate(deps: IngestDeps, accountId: string, period: PeriodId, now: number) {
+async function checkLate(deps: IngestDeps, accountId: string, period: PeriodId, now: number, later: boolean) {
   const close = await deps.periods.getClose(accountId, period);
-  if (close) await deps.periods.markLate(accountId, period, now);
+  if (close) await deps.periods.markLate(accountId, period, now, { later });
   return close;
 }
 

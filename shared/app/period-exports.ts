@@ -46,8 +46,23 @@ export async function closedAccountLines(
   period: PeriodId,
   report: Pick<AccountCloseReport, "adjustments">,
 ): Promise<InvoiceLine[]> {
-  const references = [period, ...new Set(report.adjustments.map((x) => x.referencePeriod))];
-  return (await Promise.all(references.map((r) => periods.linesForReference(accountId, r)))).flatMap((ls) =>
+  return referencedLines(
+    periods,
+    accountId,
+    period,
+    report.adjustments.map((x) => x.referencePeriod),
+  );
+}
+
+/** The lines of `period` under reference period `period` and each of `references` (one Query each). */
+export async function referencedLines(
+  periods: Pick<PeriodStore, "linesForReference">,
+  accountId: string,
+  period: PeriodId,
+  references: readonly PeriodId[],
+): Promise<InvoiceLine[]> {
+  const all = [period, ...new Set(references.filter((r) => r !== period))];
+  return (await Promise.all(all.map((r) => periods.linesForReference(accountId, r)))).flatMap((ls) =>
     ls.filter((l) => l.period === period),
   );
 }

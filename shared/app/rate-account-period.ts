@@ -29,7 +29,7 @@ export interface PeriodState {
  * hold each one's data: only those are read, D24), read by the caller.
  */
 export async function snapshotAtStart(
-  usage: UsageStore,
+  usage: Pick<UsageStore, "snapshotAt" | "statefulEventsOf">,
   account: Account,
   periodId: PeriodId,
   usagePeriods: readonly UsagePeriod[],
@@ -118,8 +118,11 @@ export const sameSnapshot = (a: CarriedFacts, b: CarriedFacts | undefined): bool
  * Rates the periods `from` … `to` of an account forward from the snapshot at the start of `from`:
  * each period from its own state and the snapshot carried over the one before. Every snapshot
  * after `from` up to the start of `to` that this changes is stored again (late events, G7, in a
- * closed period change what it carries into the later ones). Returns the rating of each period
- * in `rate` and the state of `to`.
+ * closed period change what it carries into the later ones). A period strictly between them is
+ * rated when it is in `rate`, or when the state carried into it changed and `reached` (called
+ * before its new snapshot is stored, so that it can record the period durably first) says it is
+ * closed: the carried state of a late event reaches it. Returns the rating of each period rated,
+ * those reached, and the state of `to`.
  */
 export async function rateForward(
   usage: UsageStore,
@@ -129,16 +132,21 @@ export async function rateForward(
   to: PeriodId,
   usagePeriods: readonly UsagePeriod[],
   rate: ReadonlySet<PeriodId>,
-): Promise<{ ratings: Map<PeriodId, PeriodRating>; state: PeriodState }> {
+  reached: (period: PeriodId) => Promise<boolean> = async () => false,
+): Promise<{ ratings: Map<PeriodId, PeriodRating>; reached: PeriodId[]; state: PeriodState }> {
   const ratings = new Map<PeriodId, PeriodRating>();
+  const changed: PeriodId[] = [];
   let state = await loadPeriodState(usage, account, from, usagePeriods);
   for (let p = from; ; ) {
-    if (rate.has(p) || p === to) ratings.set(p, rateAccountPeriod(account, tariff, state));
-    if (p >= to) return { ratings, state };
+    if (rate.has(p) || p === to || changed.includes(p))
+      ratings.set(p, rateAccountPeriod(account, tariff, state));
+    if (p >= to) return { ratings, reached: changed, state };
     const next = snapshotAfter(account, state);
     p = next.period;
-    if (!sameSnapshot(next, await usage.snapshotAt(account.accountId, p)))
+    if (!sameSnapshot(next, await usage.snapshotAt(account.accountId, p))) {
+      if (p < to && !rate.has(p) && (await reached(p))) changed.push(p);
       await usage.putSnapshot(account.accountId, next);
+    }
     state = await loadPeriodState(usage, account, p, usagePeriods, next);
   }
 }

@@ -2,8 +2,9 @@
  * Marketplace reconciliation of a billing month (issue 11, D20): per azure-marketplace account and
  * Marketplace dimension, rated, included and overage quantities against what the usage records say
  * the Marketplace accepted, refused or has not answered yet (core/marketplace/reconciliation.ts).
- * Reads per account: its events up to the month's end (plus the rules' look-ahead) and its usage
- * records from the month's first hour on — one Query per dimension, never a table scan.
+ * Reads per account: the month's events (plus the rules' look-ahead) and the carry-over snapshot at
+ * its start (marketplace-ledger.ts: not the account's whole history), and its usage records from
+ * the month's first hour on — one Query per dimension, never a table scan.
  */
 
 import { compareStrings } from "../core/compare.js";
@@ -15,6 +16,7 @@ import { HOUR, type PeriodId, periodWindow } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
 import type { MarketplaceStore, MarketplaceUsageRecord } from "../ports/marketplace.js";
 import type { LedgerStore } from "../ports/storage.js";
+import { loadMarketplaceLedger } from "./marketplace-ledger.js";
 
 export interface ReconcileDeps {
   readonly ledger: LedgerStore;
@@ -35,14 +37,16 @@ export async function reconcileMarketplaceUsage(
     if (account.billingChannel !== "azure-marketplace" || !account.azure) continue;
     if (opts.accountIds && !opts.accountIds.includes(account.accountId)) continue;
     const window = periodWindow(period, account.timezone);
-    const [events, records] = await Promise.all([
-      deps.ledger.eventsOf(account.accountId, Math.min(now, window.end + RATING_LOOKAHEAD)),
+    const [ledger, records] = await Promise.all([
+      loadMarketplaceLedger(deps.ledger, account, period, Math.min(now, window.end + RATING_LOOKAHEAD)),
       deps.store.usageRecords(account.accountId, {
         fromHour: hourStartOf(window.start) - HOUR,
         dimensions: [...new Set(Object.values(account.azure.dimensions))],
       }),
     ]);
-    rows.push(...reconcileMarketplace(account, period, events, records, now));
+    rows.push(
+      ...reconcileMarketplace(account, period, ledger.events, records, now, ledger.carried.get(period)),
+    );
   }
   return rows;
 }

@@ -4,12 +4,15 @@
  * dimension and completed hour (what is reported: shared/core/marketplace/usage.ts).
  *
  * A run, for each azure-marketplace account:
- * 1. reads its watermark (the last hour reported) and its usage records of the billing months in
- *    play, and loads its ledger once;
- * 2. computes the completed hours after the watermark up to the clock's current hour — only those
- *    still within the Marketplace's 24 hours (usage of older hours is reported in the first hour
- *    reported, nothing is lost); an account without a watermark starts at `fromHour` (the
- *    simulation passes its clock's start) or as far back as the Marketplace allows;
+ * 1. reads its watermark (the last hour handled), its usage records of the billing months in play,
+ *    and of its ledger only those months' raw events and the carry-over snapshot at their start
+ *    (marketplace-ledger.ts): a run's reads do not grow with the account's history;
+ * 2. computes the completed hours after the watermark up to the clock's current hour; an account
+ *    without a watermark starts at `fromHour` (the simulation passes its clock's start) or as far
+ *    back as the Marketplace allows. An hour the Marketplace no longer accepts (more than 24 hours
+ *    back: the reporter did not run in time) gets its overage recorded *expired* with its quantity,
+ *    never sent and never moved into a later hour: it shows in the reconciliation and raises the
+ *    expired-events alarm (revenue to recover by hand);
  * 3. writes one *pending* record per event to send (conditional: an hour/dimension is never
  *    recorded twice), then moves the watermark to the last hour computed;
  * then all runs' events — new ones and those still pending from earlier runs — go out in batches of
@@ -46,16 +49,18 @@ import { outcomeOfStatus } from "../core/marketplace/statuses.js";
 import {
   batches,
   byPeriodStrings,
+  earliestAcceptedHour,
   type HourOverage,
   hourIso,
   hourStartOf,
   hoursToReport,
   overageByHour,
+  periodsConsideredFor,
   planHourlyUsage,
   reportingBoundaries,
   type UsageEventRequest,
 } from "../core/marketplace/usage.js";
-import { dec, formatDecimal } from "../core/money.js";
+import { dec, formatDecimal, ZERO } from "../core/money.js";
 import { HOUR, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
 import type { AdvancingClock, Clock } from "../ports/clock.js";
 import type {
@@ -66,6 +71,7 @@ import type {
   UsageRecordUpdate,
 } from "../ports/marketplace.js";
 import type { LedgerStore } from "../ports/storage.js";
+import { loadMarketplaceLedger } from "./marketplace-ledger.js";
 
 export interface MarketplaceReporterDeps {
   readonly ledger: LedgerStore;
@@ -116,8 +122,16 @@ export interface AccountMarketplaceReport {
   readonly planId: string;
   /** Hours computed by this run (first and last effectiveStartTime), or null when none had completed. */
   readonly hours: { readonly first: string; readonly last: string; readonly count: number } | null;
-  /** Completed hours older than 24 hours not reported one by one (their usage went into `hours.first`). */
+  /**
+   * Completed hours the Marketplace no longer accepted when this run reached them (older than 24
+   * hours: the reporter did not run in time); their overage is recorded `expired`, never sent.
+   */
   readonly skippedHours: number;
+  /**
+   * True when the snapshot at the start of the months in play was missing (the month before them
+   * never closed), so the account's earlier months were read to build it.
+   */
+  readonly readHistory: boolean;
   /** The last hour reported after this run. */
   readonly watermark: string | null;
   readonly events: ReportedUsageEvent[];
@@ -136,6 +150,13 @@ export interface MarketplaceRunReport {
   readonly callErrors: string[];
   /** Events refused for good in this run (expired or rejected): the MarketplaceRejectedEvents metric. */
   readonly rejectedEvents: number;
+  /**
+   * Events recorded expired in this run — hours the reporter reached too late, and events the
+   * Marketplace answered Expired: usage Microsoft will never bill (the MarketplaceExpiredEvents metric).
+   */
+  readonly expiredEvents: number;
+  /** The quantity of those events (decimal string), for the alarm's message and the runbook. */
+  readonly expiredQuantity: string;
   /**
    * Events still pending after this run whose hour ended 20 hours or more ago (4 hours left in
    * Microsoft's 24): the MarketplaceOverduePending metric.
@@ -186,6 +207,7 @@ export async function reportMarketplaceUsage(
       const events: ReportedUsageEvent[] = [];
       try {
         const p = await prepareAccount(account, deps, now, opts.fromHour);
+        events.push(...p.expired);
         prepared[i] = { report: { ...p.report, events }, send: p.send };
       } catch (e) {
         prepared[i] = {
@@ -195,6 +217,7 @@ export async function reportMarketplaceUsage(
             planId: account.azure!.planId,
             hours: null,
             skippedHours: 0,
+            readHistory: false,
             watermark: null,
             events,
             error: (e as Error)?.message ?? String(e),
@@ -274,6 +297,10 @@ export async function reportMarketplaceUsage(
     ),
     callErrors,
     rejectedEvents: totals.expired + totals.rejected,
+    expiredEvents: totals.expired,
+    expiredQuantity: formatDecimal(
+      all.filter((e) => e.outcome === "expired").reduce((q, e) => q.plus(e.quantity), ZERO),
+    ),
     overduePending: all.filter(
       (e) => e.outcome === "pending" && Date.parse(e.effectiveStartTime) <= overdueBefore,
     ).length,
@@ -288,57 +315,95 @@ async function prepareAccount(
   fromHour: number | undefined,
 ): Promise<{
   send: { record: MarketplaceUsageRecord; resent: boolean }[];
+  expired: ReportedUsageEvent[];
   report: Omit<AccountMarketplaceReport, "events">;
 }> {
   const azure = account.azure!;
+  const tz = account.timezone;
   const watermark = await deps.store.getWatermark(account.accountId);
-  const { hours, skipped } = hoursToReport(now, watermark?.lastHour, watermark ? undefined : fromHour);
-  const firstHour = watermark?.firstHour ?? hours[0];
+  const { hours, expired, skipped } = hoursToReport(
+    now,
+    watermark?.lastHour,
+    watermark ? undefined : fromHour,
+  );
+  const handled = [...expired, ...hours];
+  const anchor = handled[0] ?? now;
+  const firstHour = watermark?.firstHour ?? anchor;
   const dimensions = [...new Set(Object.values(azure.dimensions))].sort();
   // Records that can count towards the months in play: from the start of the month before the
   // first hour's month (late usage of the previous month, usage.ts), less one hour (a month that
   // starts mid-hour).
-  const anchor = hours[0] ?? now;
-  const since =
-    periodWindow(shiftPeriod(periodOf(anchor, account.timezone), -1), account.timezone).start - HOUR;
+  const since = periodWindow(shiftPeriod(periodOf(anchor, tz), -1), tz).start - HOUR;
   // (A record still pending from before that — a month of failed calls — is left for manual handling.)
-  const last = hours.length > 0 ? hours[hours.length - 1]! : undefined;
-  const [records, events] = await Promise.all([
+  const last = handled.length > 0 ? handled[handled.length - 1]! : undefined;
+  // Only the months in play and the snapshot at their start: never the account's whole history.
+  const from = periodsConsideredFor(anchor, tz, firstHour)[0] ?? periodOf(anchor, tz);
+  const [records, ledger] = await Promise.all([
     deps.store.usageRecords(account.accountId, { fromHour: since, dimensions }),
-    last !== undefined ? deps.ledger.eventsOf(account.accountId, last + HOUR) : Promise.resolve([]),
+    last !== undefined ? loadMarketplaceLedger(deps.ledger, account, from, last + HOUR) : undefined,
   ]);
   const send = records.filter((r) => r.status === "pending").map((record) => ({ record, resent: true }));
+  const expiredEvents: ReportedUsageEvent[] = [];
 
-  if (last !== undefined) {
-    const overages: HourOverage[] = overageByHour(account, events, hours, { firstHour: firstHour! });
+  if (last !== undefined && ledger) {
+    // An hour past Microsoft's window can only change the overage if an event falls in it or a
+    // month (with its carried-over charges) starts in it; the others would plan nothing.
+    const busy = new Set(ledger.events.map((e) => hourStartOf(e.t)));
+    for (const id of ledger.carried.keys()) busy.add(hourStartOf(periodWindow(id, tz).start));
+    const computed = [...expired.filter((h) => busy.has(h)), ...hours];
+    const overages: HourOverage[] = overageByHour(account, ledger.events, computed, {
+      firstHour,
+      carried: ledger.carried,
+    });
+    const earliest = earliestAcceptedHour(now);
     const at = deps.clock.now();
     for (const p of planHourlyUsage(account, overages, records)) {
+      const tooOld = p.hour < earliest;
+      const reason = tooOld
+        ? `not sent: older than the Marketplace's 24 hours when the reporter reached it at ${new Date(now).toISOString()} (no run in time); revenue to recover by hand`
+        : undefined;
       const record: MarketplaceUsageRecord = {
         accountId: account.accountId,
         ...p.request,
         hour: p.hour,
         quantity: formatDecimal(p.quantity),
         byPeriod: byPeriodStrings(p.byPeriod),
-        status: "pending",
+        status: tooOld ? "expired" : "pending",
+        ...(reason !== undefined ? { reason } : {}),
         failedAttempts: 0,
         createdAt: at,
         updatedAt: at,
       };
       // False: another run recorded this hour meanwhile; it owns sending it.
-      if (await deps.store.createUsageRecord(record)) send.push({ record, resent: false });
+      if (!(await deps.store.createUsageRecord(record))) continue;
+      if (reason === undefined) send.push({ record, resent: false });
+      else
+        expiredEvents.push({
+          accountId: account.accountId,
+          dimension: record.dimension,
+          effectiveStartTime: record.effectiveStartTime,
+          quantity: record.quantity,
+          outcome: "expired",
+          reason,
+          resent: false,
+        });
     }
-    await deps.store.advanceWatermark(account.accountId, { lastHour: last, firstHour: firstHour! });
+    await deps.store.advanceWatermark(account.accountId, { lastHour: last, firstHour });
   }
   const lastHour = last ?? watermark?.lastHour;
   return {
     send,
+    expired: expiredEvents,
     report: {
       accountId: account.accountId,
       resourceId: azure.resourceId,
       planId: azure.planId,
       hours:
-        last !== undefined ? { first: hourIso(hours[0]!), last: hourIso(last), count: hours.length } : null,
+        hours.length > 0
+          ? { first: hourIso(hours[0]!), last: hourIso(hours[hours.length - 1]!), count: hours.length }
+          : null,
       skippedHours: skipped,
+      readHistory: ledger?.fromHistory ?? false,
       watermark: lastHour !== undefined ? hourIso(lastHour) : null,
     },
   };

@@ -8,13 +8,19 @@ import { BillingError } from "../core/errors.js";
 import type { LineExplanation } from "../core/rating/explain/explain.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
+import type { UsageStore } from "./usage-store.js";
 
 /**
- * The account's raw events, as the hourly Marketplace reporter reads them. Events are written by
- * the usage store (usage-store.ts): Marketplace accounts keep every event raw (counters.ts).
+ * The account's raw events, as the Marketplace reporter and reconciliation read them. Events are
+ * written by the usage store (usage-store.ts): Marketplace accounts keep every event raw
+ * (counters.ts). The hourly reporter reads only the billing months in play and the carry-over
+ * snapshot at their start (app/marketplace-ledger.ts), never the account's whole history.
  */
-export interface LedgerStore {
-  /** The account's raw events with t < until (all earlier periods included). */
+export interface LedgerStore extends Pick<UsageStore, "usageMarkers" | "statefulEventsOf" | "snapshotAt"> {
+  /**
+   * The account's raw events with t < until (all earlier periods included): what a simulation
+   * moving its clock far ahead looks for hours to run at (`reportMarketplaceUsageUntil`).
+   */
   eventsOf(accountId: string, until: number): Promise<LedgerEvent[]>;
 }
 
@@ -53,6 +59,17 @@ export interface ReportChunk {
   readonly entries: readonly unknown[];
 }
 
+/** A closed period that received late events (G7), or still holds suspense (G10). */
+export interface LateMarker {
+  readonly period: PeriodId;
+  readonly markedAt: number;
+  /**
+   * A late event may change later closed periods too (its type carries state, rules/index.ts).
+   * A marker written before the flag existed reads as true: following it forward is always exact.
+   */
+  readonly later: boolean;
+}
+
 /** Period state: closes, late-event markers (G7) and the invoice lines each close emitted. */
 export interface PeriodStore {
   getClose(accountId: string, period: PeriodId): Promise<CloseRecord | undefined>;
@@ -83,7 +100,8 @@ export interface PeriodStore {
    * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
    * enters the account in the period index (period-index.ts, D25) in the same write. `listPeriod`
    * (default true) also lists the period among those with closes; false when the account's exports,
-   * recorded next, list it (PeriodIndex.markExported, D31).
+   * recorded next, list it (PeriodIndex.markExported, D31). `references`: the earlier reference
+   * periods the close adjusted, kept on the index entry for readers of the lines.
    */
   finishClose(
     accountId: string,
@@ -91,11 +109,15 @@ export interface PeriodStore {
     owner: string,
     at: number,
     report: unknown,
-    opts?: { listPeriod?: boolean },
+    opts?: { listPeriod?: boolean; references?: readonly PeriodId[] },
   ): Promise<boolean>;
-  /** Marks a closed period as having received late events (G7). */
-  markLate(accountId: string, period: PeriodId, at: number): Promise<void>;
-  latePeriods(accountId: string): Promise<{ period: PeriodId; markedAt: number }[]>;
+  /**
+   * Marks a closed period as having received late events (G7). `later`: one of them carries state
+   * into later periods (rules/index.ts), so the next close follows it forward; once set, it stays
+   * set until the marker is cleared.
+   */
+  markLate(accountId: string, period: PeriodId, at: number, opts?: { later?: boolean }): Promise<void>;
+  latePeriods(accountId: string): Promise<LateMarker[]>;
   clearLate(accountId: string, period: PeriodId, markedAt: number): Promise<void>;
   /**
    * Writes chunks of this close's report lists (close-report.ts), each write only while `owner` still

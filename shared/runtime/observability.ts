@@ -18,6 +18,11 @@ export const METRICS_NAMESPACE = "CpaasBilling";
 export const INGEST_UNEXPECTED_ERRORS_METRIC = "IngestUnexpectedErrors";
 /** Marketplace usage events refused for good (Expired or any rejection) in a reporter run (D20). */
 export const MARKETPLACE_REJECTED_EVENTS_METRIC = "MarketplaceRejectedEvents";
+/**
+ * Marketplace usage events recorded expired in a reporter run: hours the reporter reached after
+ * Microsoft's 24 hours, and events the Marketplace answered Expired. Usage Microsoft will never bill.
+ */
+export const MARKETPLACE_EXPIRED_EVENTS_METRIC = "MarketplaceExpiredEvents";
 /** Marketplace usage events still pending 20 hours after their hour ended, per reporter run (D20). */
 export const MARKETPLACE_OVERDUE_PENDING_METRIC = "MarketplaceOverduePending";
 /** 1 for a reporter run that left work undone (a call without answer, an account, the time budget). */

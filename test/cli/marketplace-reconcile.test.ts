@@ -16,7 +16,7 @@ import { billing as billingNoStack, configLoadArgs, STACK_LINE, useStackCommands
 const root = resolve(import.meta.dirname, "..", "..");
 const example = join(root, "examples", "azure-marketplace");
 const HEADER =
-  "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status";
+  "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status,expired_quantity";
 
 describe("billing marketplace reconcile", () => {
   const stack = useStackCommands();
@@ -33,8 +33,8 @@ describe("billing marketplace reconcile", () => {
     const rows = before.stdout.trim().split("\n");
     expect(rows[0]).toBe(HEADER);
     expect(rows.slice(1).map((r) => r.split(",").slice(4))).toEqual([
-      ["sms_mo", "1", "0", "1", "0", "0", "0", "short"],
-      ["sms_mt", "9", "5", "4", "0", "0", "0", "short"],
+      ["sms_mo", "1", "0", "1", "0", "0", "0", "short", "0"],
+      ["sms_mt", "9", "5", "4", "0", "0", "0", "short", "0"],
     ]);
     expect(before.stderr).toMatch(
       /2 rows, 2 not reconciled \(contoso\/sms_mo short, contoso\/sms_mt short\)/,
@@ -71,8 +71,8 @@ describe("billing marketplace reconcile", () => {
         .slice(1)
         .map((r) => r.split(",").slice(4)),
     ).toEqual([
-      ["sms_mo", "1", "0", "1", "1", "0", "0", "reconciled"],
-      ["sms_mt", "9", "5", "4", "4", "0", "0", "reconciled"],
+      ["sms_mo", "1", "0", "1", "1", "0", "0", "reconciled", "0"],
+      ["sms_mt", "9", "5", "4", "4", "0", "0", "reconciled", "0"],
     ]);
   });
 

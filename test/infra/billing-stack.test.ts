@@ -277,7 +277,7 @@ describe("BillingStack", () => {
         [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
       ],
       marketplaceReporter: [
-        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "MKT#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("MKT#*")],
         tableKey(true),
         [["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], { Ref: secretId }],
@@ -294,7 +294,7 @@ describe("BillingStack", () => {
       ],
       // Read only: no write action, no queue, only the per-period exports (D27).
       financeApi: [
-        [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
         [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*")],
         tableKey(false),
         [["s3:GetObject"], { "Fn::Join": ["", [arnOf(stack.exportsBucket), "/invoice-lines/*"]] }],

@@ -13,6 +13,7 @@ import { runMetrics } from "../../functions/marketplace-reporter/handler.js";
 import { BillingStack } from "../../infra/billing-stack.js";
 import type { MarketplaceRunReport } from "../../shared/app/report-marketplace-usage.js";
 import {
+  MARKETPLACE_EXPIRED_EVENTS_METRIC,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
@@ -80,6 +81,7 @@ describe("BillingStack: marketplace credentials and alarms", () => {
   it("alarms on each marketplace metric exactly as the reporter emits it, and on the reporter's errors", async () => {
     const report = {
       rejectedEvents: 2,
+      expiredEvents: 1,
       overduePending: 1,
       callErrors: ["HTTP 503"],
       unsentForTimeBudget: 0,
@@ -95,6 +97,7 @@ describe("BillingStack: marketplace credentials and alarms", () => {
     const directive = emf?._aws.CloudWatchMetrics[0];
     expect(directive?.Metrics.map((m) => m.Name).sort()).toEqual(
       [
+        MARKETPLACE_EXPIRED_EVENTS_METRIC,
         MARKETPLACE_INCOMPLETE_RUNS_METRIC,
         MARKETPLACE_OVERDUE_PENDING_METRIC,
         MARKETPLACE_REJECTED_EVENTS_METRIC,
@@ -102,9 +105,10 @@ describe("BillingStack: marketplace credentials and alarms", () => {
     );
     expect([
       emf?.[MARKETPLACE_REJECTED_EVENTS_METRIC],
+      emf?.[MARKETPLACE_EXPIRED_EVENTS_METRIC],
       emf?.[MARKETPLACE_OVERDUE_PENDING_METRIC],
       emf?.[MARKETPLACE_INCOMPLETE_RUNS_METRIC],
-    ]).toEqual([2, 1, 1]);
+    ]).toEqual([2, 1, 1, 1]);
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
     for (const name of directive?.Metrics.map((m) => m.Name) ?? []) {
       const watching = alarms.filter((a) => a.Properties.MetricName === name);

@@ -29,6 +29,7 @@ import { reconciliationCsv } from "../../shared/core/marketplace/reconciliation.
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import {
+  MARKETPLACE_EXPIRED_EVENTS_METRIC,
   MARKETPLACE_INCOMPLETE_RUNS_METRIC,
   MARKETPLACE_OVERDUE_PENDING_METRIC,
   MARKETPLACE_REJECTED_EVENTS_METRIC,
@@ -214,6 +215,7 @@ describe("the reporter against the local Metering API", () => {
     ]);
     expect(runMetrics(report)).toEqual({
       [MARKETPLACE_REJECTED_EVENTS_METRIC]: 4,
+      [MARKETPLACE_EXPIRED_EVENTS_METRIC]: 0,
       [MARKETPLACE_OVERDUE_PENDING_METRIC]: 0,
       [MARKETPLACE_INCOMPLETE_RUNS_METRIC]: 0,
     });
@@ -285,6 +287,7 @@ describe("the reporter against the local Metering API", () => {
     expect(sent([done])).toEqual([["contoso", "2025-07-02T09:00:00Z", "sms_mt", "1", "accepted"]]);
     expect(emitted).toEqual([
       [MARKETPLACE_REJECTED_EVENTS_METRIC, 0],
+      [MARKETPLACE_EXPIRED_EVENTS_METRIC, 0],
       [MARKETPLACE_OVERDUE_PENDING_METRIC, 0],
       [MARKETPLACE_INCOMPLETE_RUNS_METRIC, 0],
     ]);
@@ -423,9 +426,9 @@ describe("the reporter against the local Metering API", () => {
     ];
     expect(reconciliationCsv(rows)).toBe(
       [
-        "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status",
-        "contoso,2025-07,res-1,plan-std,sms_mt,6,3,3,3,0,0,reconciled",
-        "contoso,2025-08,res-1,plan-std,sms_mt,4,3,1,1,0,0,reconciled",
+        "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status,expired_quantity",
+        "contoso,2025-07,res-1,plan-std,sms_mt,6,3,3,3,0,0,reconciled,0",
+        "contoso,2025-08,res-1,plan-std,sms_mt,4,3,1,1,0,0,reconciled,0",
         "",
       ].join("\n"),
     );

@@ -66,7 +66,7 @@ describe("billing simulate on an azure-marketplace account, reporting to MARKETP
 
     const reconciliation = await readFile(join(out, "marketplace-reconciliation.csv"), "utf8");
     expect(reconciliation.split("\n")[0]).toBe(
-      "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status",
+      "account_id,period,resource_id,plan_id,dimension,rated_quantity,included_quantity,overage_quantity,accepted_quantity,rejected_quantity,pending_quantity,status,expired_quantity",
     );
     const rows = readCsv(reconciliation);
     expect(rows.map((r) => [r.dimension, r.overage_quantity, r.accepted_quantity, r.status])).toEqual([

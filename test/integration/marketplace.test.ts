@@ -241,7 +241,7 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     ]);
   });
 
-  it("Expired: an event still pending when the clock jumps more than 24 hours is refused, kept for manual handling and not carried; later usage is still reported", async () => {
+  it("Expired: an event still pending when the clock jumps more than 24 hours is refused, an hour reached too late is recorded expired; both kept for manual handling and not carried; later usage is still reported", async () => {
     const w = await world([azure("contoso", "res-contoso", {})], "2025-07-02T09:00:00Z");
     await w.ingest([sms("contoso", "2025-07-02T09:10:00Z"), sms("contoso", "2025-07-02T09:20:00Z")]);
     w.api.failNext(1);
@@ -250,7 +250,7 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
 
     // The reporter does not run for 30 hours; usage continues meanwhile.
     await w.ingest([
-      sms("contoso", "2025-07-02T12:10:00Z"), // older than 24 h at the next run: goes into its first hour
+      sms("contoso", "2025-07-02T12:10:00Z"), // older than 24 h at the next run: recorded expired, never sent
       sms("contoso", "2025-07-03T14:10:00Z"),
       sms("contoso", "2025-07-03T15:10:00Z"),
       sms("contoso", "2025-07-03T15:20:00Z"),
@@ -261,13 +261,18 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     expect(account.hours).toEqual({ first: "2025-07-02T16:00:00Z", last: "2025-07-03T15:00:00Z", count: 24 });
     expect(account.skippedHours).toBe(6); // 10:00 … 15:00 of 2025-07-02
     expect(sent([late])).toEqual([
+      ["2025-07-02T12:00:00Z", "sms_mt", "1", "expired"], // reached too late: not sent, not moved
       ["2025-07-02T09:00:00Z", "sms_mt", "2", "expired"],
-      ["2025-07-02T16:00:00Z", "sms_mt", "1", "accepted"], // 12:10's usage, in the first hour reported
       ["2025-07-03T14:00:00Z", "sms_mt", "1", "accepted"],
       ["2025-07-03T15:00:00Z", "sms_mt", "2", "accepted"],
     ]);
     expect(late.calls).toBe(1);
     expect(late.needsAttention).toEqual([
+      expect.objectContaining({
+        effectiveStartTime: "2025-07-02T12:00:00Z",
+        outcome: "expired",
+        reason: expect.stringMatching(/older than the Marketplace's 24 hours/),
+      }),
       expect.objectContaining({
         effectiveStartTime: "2025-07-02T09:00:00Z",
         outcome: "expired",
@@ -277,13 +282,14 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     const records = await w.store.usageRecords("contoso");
     expect(records.map((r) => [r.effectiveStartTime, r.status, r.marketplaceStatus])).toEqual([
       ["2025-07-02T09:00:00Z", "expired", "Expired"],
-      ["2025-07-02T16:00:00Z", "accepted", "Accepted"],
+      ["2025-07-02T12:00:00Z", "expired", undefined],
       ["2025-07-03T14:00:00Z", "accepted", "Accepted"],
       ["2025-07-03T15:00:00Z", "accepted", "Accepted"],
     ]);
     // Nothing lost: accepted + expired = the month's overage so far (6 SMS, nothing included).
     expect(records.reduce((s, r) => s + Number(r.quantity), 0)).toBe(6);
-    expect(w.api.accepted().reduce((s, e) => s + e.quantity, 0)).toBe(4);
+    expect(w.api.accepted().reduce((s, e) => s + e.quantity, 0)).toBe(3);
+    expect([late.expiredEvents, late.expiredQuantity]).toEqual([2, "3"]);
     // The expired event is never sent again.
     const next = await w.runHourly("2025-07-03T18:00:00Z");
     expect(next.map((r) => r.calls)).toEqual([0, 0]);
@@ -370,6 +376,9 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
       ...w.deps,
       ledger: {
         eventsOf: async () => Promise.reject(new Error("ledger unavailable")),
+        usageMarkers: async () => Promise.reject(new Error("ledger unavailable")),
+        statefulEventsOf: async () => Promise.reject(new Error("ledger unavailable")),
+        snapshotAt: async () => Promise.reject(new Error("ledger unavailable")),
       },
     };
     w.clock.advanceTo(at("2025-07-02T11:00:00Z"));

@@ -33,6 +33,7 @@ import { accountExportKeys, manifestKey } from "../../shared/core/period-exports
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { billing, localSystemEnv } from "../support/cli.js";
+import { recordDynamoDbRequests } from "../support/dynamodb-request-log.js";
 import { runLateEventsExample } from "../support/late-events-example.js";
 
 const ODD = "odd/ü id+1";
@@ -275,6 +276,30 @@ describe("exports by period in the bucket", () => {
       ACCOUNTS.map((a) => [a, "2025-07"]),
     );
     expect(JSON.parse(await text(manifestKey("2025-07"))).accounts).toBe(3);
+  });
+
+  it("billing export without --period reads every closed period through the index: no Scan (requests counted)", async () => {
+    const log = await recordDynamoDbRequests(system.endpoints.dynamodb);
+    try {
+      const out = join(dir, "export-all");
+      const r = await billing(["export", "--out", out], {
+        ...localSystemEnv(system),
+        DYNAMODB_ENDPOINT: log.endpoint,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const [july, august] = await Promise.all([
+        readClosedPeriod(system.store, "2025-07"),
+        readClosedPeriod(system.store, "2025-08"),
+      ]);
+      expect(await readFile(join(out, "invoice-lines.csv"), "utf8")).toBe(
+        invoiceLinesToCsv(sortInvoiceLines([...july.lines, ...august.lines])),
+      );
+      expect(log.operations).toContain("Query");
+      // Before, the marketplace usage of every account was a filtered Scan of the whole table.
+      expect(log.operations.filter((o) => o === "Scan")).toEqual([]);
+    } finally {
+      await log.close();
+    }
   });
 
   it("streams an object past 5 MB as a multipart upload, hashed as it goes", async () => {

@@ -3,8 +3,10 @@
  * the usage store (as ingestion stores them, past its 24-hour receipt check) and the reporter run at
  * every hour boundary the virtual clock passes, as the hourly schedule runs it.
  */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterEach, expect } from "vitest";
 import type { LocalMeteringApi } from "../../local/metering-api.js";
+import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
@@ -119,6 +121,8 @@ export function stopAfterEach(): (() => Promise<void>)[] {
 
 /** The reporter over a fresh table: what the Marketplace tests drive. */
 export interface LocalReporter {
+  /** The whole table's store (closes, periods), over the same client as the reporter. */
+  readonly billing: DynamoBillingStore;
   readonly ledger: DynamoUsageStore;
   readonly store: DynamoMarketplaceStore;
   readonly deps: MarketplaceReporterDeps;
@@ -139,6 +143,8 @@ export function useMarketplaceLocal() {
   const stops = stopAfterEach();
   return {
     /** Starts the API's server for this test; its URL. */
+    /** A new DynamoDB client on the same DynamoDB Local (destroyed with the block). */
+    newClient: () => dynamo.newClient(),
     async serve(api: LocalMeteringApi): Promise<string> {
       const server = await api.start();
       stops.push(server.stop);
@@ -146,7 +152,8 @@ export function useMarketplaceLocal() {
     },
     /**
      * The reporter of `config` on a fresh table `prefix-N` (usage ledger and Marketplace store),
-     * calling the Metering API through `client`, its runs starting from `fromHour`.
+     * calling the Metering API through `client`, its runs starting from `fromHour`; `dynamodb`: the
+     * DynamoDB client the table is read through (default: the block's).
      */
     async reporter(
       prefix: string,
@@ -155,19 +162,22 @@ export function useMarketplaceLocal() {
         clock,
         client,
         fromHour,
+        dynamodb = dynamo.client,
       }: {
         config: BillingConfig;
         clock: VirtualClock;
         client: MarketplaceReporterDeps["client"];
         fromHour: number;
+        dynamodb?: DynamoDBClient;
       },
     ): Promise<LocalReporter> {
-      const { name, store: billing } = await dynamo.table(prefix);
+      const { name, store: billing } = await dynamo.table(prefix, dynamodb);
       const ledger = billing.usage;
-      const store = new DynamoMarketplaceStore(dynamo.client, name);
+      const store = new DynamoMarketplaceStore(dynamodb, name);
       const deps: MarketplaceReporterDeps = { ledger, store, client, clock, config: async () => config };
       const run = () => reportMarketplaceUsage(deps, { fromHour });
       return {
+        billing,
         ledger,
         store,
         deps,

@@ -251,11 +251,16 @@ describe("hours to report (one event per hour, within 24 hours)", () => {
       "2025-07-02T11:00:00Z",
     ]);
   });
-  it("never goes back more than 24 hours; hours older than that are counted as skipped", () => {
-    const { hours, skipped } = hoursToReport(now, at("2025-06-30T11:00:00Z"));
+  it("never reports more than 24 hours back; hours older than that are returned as expired (recorded, never sent)", () => {
+    const { hours, expired, skipped } = hoursToReport(now, at("2025-06-30T11:00:00Z"));
     expect(hourIso(hours[0]!)).toBe("2025-07-01T13:00:00Z");
     expect(hours).toHaveLength(23);
     expect(skipped).toBe(25); // 2025-06-30T12:00 … 2025-07-01T12:00
+    expect([hourIso(expired[0]!), hourIso(expired.at(-1)!), expired.length]).toEqual([
+      "2025-06-30T12:00:00Z",
+      "2025-07-01T12:00:00Z",
+      25,
+    ]);
     expect(hoursToReport(now, undefined).hours).toHaveLength(23);
     // On an hour boundary, the hour exactly 24 hours back is still within the window.
     expect(hourIso(hoursToReport(at("2025-07-02T12:00:00Z"), undefined).hours[0]!)).toBe(

@@ -27,6 +27,7 @@ import {
   PutCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
@@ -34,7 +35,7 @@ import type { BillingConfig } from "../../core/config.js";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
 import type { ExplanationStore } from "../../ports/explanations.js";
-import type { PeriodIndex, PeriodIndexEntry } from "../../ports/period-index.js";
+import type { KeyedPeriodIndexEntry, PeriodIndex, PeriodIndexEntry } from "../../ports/period-index.js";
 import type {
   AccountLetter,
   ClaimOutcome,
@@ -43,6 +44,7 @@ import type {
   ConfigStore,
   DeadLetter,
   DeadLetterStore,
+  LateMarker,
   PeriodStore,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
@@ -244,7 +246,7 @@ export class DynamoBillingStore
     owner: string,
     at: number,
     report: unknown,
-    opts: { listPeriod?: boolean } = {},
+    opts: { listPeriod?: boolean; references?: readonly PeriodId[] } = {},
   ): Promise<boolean> {
     if (opts.listPeriod !== false) await periodIndex.notePeriod(this.doc, this.table, period);
     // The record closed (its condition: `owner` still holds the claim) and the account entered in
@@ -258,7 +260,7 @@ export class DynamoBillingStore
           ...heldBy(owner, { ":closed": "closed", ":at": at, ":report": JSON.stringify(report) }),
         },
       },
-      periodIndex.periodIndexPut(this.table, accountId, period, at),
+      periodIndex.periodIndexPut(this.table, accountId, period, at, opts.references ?? []),
     ]);
   }
 
@@ -267,11 +269,15 @@ export class DynamoBillingStore
     return periodIndex.closedAccounts(this.doc, this.table, period);
   }
 
+  closedAccountsFrom(period: PeriodId, fromKey?: string): AsyncIterable<KeyedPeriodIndexEntry> {
+    return periodIndex.closedAccountsFrom(this.doc, this.table, period, fromKey);
+  }
+
   closedAccount(accountId: string, period: PeriodId): Promise<PeriodIndexEntry | undefined> {
     return periodIndex.closedAccount(this.doc, this.table, accountId, period);
   }
 
-  async markExported(entry: Required<PeriodIndexEntry>): Promise<void> {
+  async markExported(entry: Required<Omit<PeriodIndexEntry, "references">>): Promise<void> {
     await periodIndex.markExported(this.doc, this.table, entry);
     // One update lists the period (an entry created by a repair of a close from before the index, or
     // a close that left the listing to its exports: finishClose `listPeriod`) and counts the change.
@@ -294,22 +300,35 @@ export class DynamoBillingStore
     return periodIndex.markManifested(this.doc, this.table, period, changes);
   }
 
-  async markLate(accountId: string, period: PeriodId, at: number): Promise<void> {
+  async markLate(accountId: string, period: PeriodId, at: number, opts: { later?: boolean } = {}) {
+    // An update, not a put: a `later` flag already set stays set (another event of the period carries state).
     await this.doc.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.table,
-        Item: { pk: acct(accountId), sk: `LATE#${period}`, period, markedAt: at },
+        Key: { pk: acct(accountId), sk: `LATE#${period}` },
+        UpdateExpression: opts.later
+          ? "SET period = :p, markedAt = :m, later = :t"
+          : "SET period = :p, markedAt = :m, later = if_not_exists(later, :f)",
+        ExpressionAttributeValues: {
+          ":p": period,
+          ":m": at,
+          ...(opts.later ? { ":t": true } : { ":f": false }),
+        },
       }),
     );
   }
 
-  async latePeriods(accountId: string) {
+  async latePeriods(accountId: string): Promise<LateMarker[]> {
     const items = await this.queryAll({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
       ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LATE#" },
       ConsistentRead: true,
     });
-    return items.map((i) => ({ period: String(i.period), markedAt: Number(i.markedAt) }));
+    return items.map((i) => ({
+      period: String(i.period),
+      markedAt: Number(i.markedAt),
+      later: i.later !== false,
+    }));
   }
 
   async clearLate(accountId: string, period: PeriodId, markedAt: number): Promise<void> {

@@ -192,6 +192,7 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       .sort((a, b) => a.hour - b.hour || compareStrings(a.dimension, b.dimension));
   }
 
+  /** Tests and diagnostics only: a table Scan. `billing export` reads per account (cli/exports.ts). */
   async acceptedUsage(): Promise<AcceptedMarketplaceUsage[]> {
     const items = await scanAll(this.doc, this.table, {
       FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #s = :accepted",

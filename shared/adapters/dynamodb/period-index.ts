@@ -14,10 +14,10 @@
  */
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AccountExports } from "../../core/period-exports.js";
 import type { PeriodId } from "../../core/time.js";
-import type { PeriodIndexEntry } from "../../ports/period-index.js";
+import type { KeyedPeriodIndexEntry, PeriodIndexEntry } from "../../ports/period-index.js";
 import { queryAll } from "./paginate.js";
 
 export const PERIOD_INDEX_SHARDS = 16;
@@ -35,9 +35,18 @@ export const periodIndexKey = (accountId: string, period: PeriodId) => ({
       : `sha256:${createHash("sha256").update(accountId).digest("hex")}`,
 });
 
-/** The entry as a transaction's Put (finishClose). */
-export const periodIndexPut = (table: string, accountId: string, period: PeriodId, closedAt: number) => ({
-  Put: { TableName: table, Item: { ...periodIndexKey(accountId, period), accountId, period, closedAt } },
+/** The entry as a transaction's Put (finishClose), with the reference periods the close adjusted. */
+export const periodIndexPut = (
+  table: string,
+  accountId: string,
+  period: PeriodId,
+  closedAt: number,
+  references: readonly PeriodId[],
+) => ({
+  Put: {
+    TableName: table,
+    Item: { ...periodIndexKey(accountId, period), accountId, period, closedAt, refs: [...references] },
+  },
 });
 
 /**
@@ -66,6 +75,7 @@ const toEntry = (i: Record<string, unknown>): PeriodIndexEntry => ({
   accountId: String(i.accountId),
   period: String(i.period),
   closedAt: Number(i.closedAt),
+  ...(Array.isArray(i.refs) ? { references: i.refs.map(String) } : {}),
   ...(i.exports !== undefined ? { exports: i.exports as AccountExports } : {}),
 });
 
@@ -89,6 +99,95 @@ export async function closedAccounts(
     .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
 }
 
+/** Entries read by a shard's first Query of a walk; each further Query reads twice the last, up to 100. */
+const FIRST_READ = 4;
+const MAX_READ = 100;
+
+/**
+ * One shard's entries from `from` on, read a Query at a time as they are taken: what a walk reads
+ * from a shard is what it takes from it plus at most one Query's worth ahead.
+ */
+class ShardReader {
+  private buffer: KeyedPeriodIndexEntry[] = [];
+  private next: Record<string, unknown> | undefined;
+  private done = false;
+  private limit = FIRST_READ;
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly pk: string,
+    private readonly from: string | undefined,
+  ) {}
+
+  get head(): KeyedPeriodIndexEntry | undefined {
+    return this.buffer[0];
+  }
+
+  take(): KeyedPeriodIndexEntry | undefined {
+    return this.buffer.shift();
+  }
+
+  /** Reads the next Query when the buffer is empty and the shard has more; true when it holds an entry. */
+  async fill(): Promise<boolean> {
+    while (this.buffer.length === 0 && !this.done) {
+      const r = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: this.from === undefined ? "pk = :pk" : "pk = :pk AND sk >= :from",
+          ExpressionAttributeValues: {
+            ":pk": this.pk,
+            ...(this.from === undefined ? {} : { ":from": this.from }),
+          },
+          ConsistentRead: true,
+          Limit: this.limit,
+          ...(this.next ? { ExclusiveStartKey: this.next } : {}),
+        }),
+      );
+      this.buffer = (r.Items ?? []).map((i) => ({ ...toEntry(i), key: String(i.sk) }));
+      this.next = r.LastEvaluatedKey;
+      this.done = this.next === undefined;
+      this.limit = Math.min(MAX_READ, this.limit * 2);
+    }
+    return this.buffer.length > 0;
+  }
+}
+
+/**
+ * DynamoDB's order of string sort keys (UTF-8 bytes), which `sk >= :from` resumes in: the merge
+ * must agree with it, or a resumed walk could repeat or skip an entry (it differs from code-unit
+ * order only past U+FFFF).
+ */
+const keyOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * The period's entries in key order (the account id, or its hash past 1,000 bytes) from the key
+ * `from` on: the 16 shards merged as they are read, each shard read lazily. A walk that stops after
+ * n entries has read about n entries plus a constant (16 small Queries and one Query ahead per shard),
+ * whatever the period's size.
+ */
+export async function* closedAccountsFrom(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  period: PeriodId,
+  from: string | undefined,
+): AsyncGenerator<KeyedPeriodIndexEntry> {
+  const shards = Array.from(
+    { length: PERIOD_INDEX_SHARDS },
+    (_, s) => new ShardReader(doc, table, `PERIOD#${period}#${s}`, from),
+  );
+  await Promise.all(shards.map((s) => s.fill()));
+  for (;;) {
+    let first: ShardReader | undefined;
+    for (const s of shards) {
+      const h = s.head;
+      if (h && (!first || keyOrder(h.key, (first.head as KeyedPeriodIndexEntry).key) < 0)) first = s;
+    }
+    if (!first) return;
+    yield first.take() as KeyedPeriodIndexEntry;
+    await first.fill();
+  }
+}
+
 export async function closedAccount(
   doc: DynamoDBDocumentClient,
   table: string,
@@ -108,7 +207,7 @@ export async function closedAccount(
 export async function markExported(
   doc: DynamoDBDocumentClient,
   table: string,
-  entry: Required<PeriodIndexEntry>,
+  entry: Required<Omit<PeriodIndexEntry, "references">>,
 ): Promise<void> {
   await doc.send(
     new UpdateCommand({

@@ -7,11 +7,15 @@
  * - included: the plan's included quantity; overage = max(0, rated − included);
  * - accepted / rejected / pending: the parts of the usage records attributed to the month
  *   (`byPeriod`), by the record's status (rejected = Expired or any other refusal);
+ * - expired: the part of `rejected` Microsoft will never take because its hour is past the
+ *   Marketplace's 24 hours (the reporter reached it too late, or the Marketplace answered Expired):
+ *   revenue to recover by hand. The column comes last so the earlier ones keep their places;
  * - status: `reconciled` when accepted = overage, `short` when less (pending, refused, or not yet
  *   reported), `over` when more (usage that went down after it was reported).
  */
 import type { Account } from "../../contract/accounts.js";
 import { type Dec, formatDecimal, ZERO } from "../money.js";
+import type { CarriedFacts } from "../rating/carry.js";
 import { RATING_LOOKAHEAD } from "../rating/engine.js";
 import { canonicalOrder } from "../rating/ordering.js";
 import type { LedgerEvent } from "../rating/types.js";
@@ -31,6 +35,7 @@ export const RECONCILIATION_CSV_HEADER = [
   "rejected_quantity",
   "pending_quantity",
   "status",
+  "expired_quantity",
 ] as const;
 
 export type ReconciliationStatus = "reconciled" | "short" | "over";
@@ -48,6 +53,8 @@ export interface ReconciliationRow {
   readonly rejected: Dec;
   readonly pending: Dec;
   readonly status: ReconciliationStatus;
+  /** Part of `rejected` whose hour expired (never billed by Microsoft). */
+  readonly expired: Dec;
 }
 
 /** A usage record as reconciliation needs it. */
@@ -61,19 +68,29 @@ export interface ReconciledRecord {
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 export const csvRow = (cells: readonly string[]): string => cells.map(csvCell).join(",");
 
-/** One row per dimension of the account's plan (sorted), for the billing month `period`. */
+/**
+ * One row per dimension of the account's plan (sorted), for the billing month `period`. `carried`:
+ * the carry-over snapshot at the month's start, standing for every earlier event (usage.ts).
+ */
 export function reconcileMarketplace(
   account: Account,
   period: PeriodId,
   events: readonly LedgerEvent[],
   records: readonly ReconciledRecord[],
   now: number,
+  carried?: CarriedFacts,
 ): ReconciliationRow[] {
   const azure = account.azure;
   if (!azure) return [];
   const window = periodWindow(period, account.timezone);
   const ordered = canonicalOrder(events.filter((e) => e.subject === account.accountId));
-  const rated = cumulativeByDimension(account, window, ordered, Math.min(now, window.end + RATING_LOOKAHEAD));
+  const rated = cumulativeByDimension(
+    account,
+    window,
+    ordered,
+    Math.min(now, window.end + RATING_LOOKAHEAD),
+    carried,
+  );
   const dimensions = [...new Set(Object.values(azure.dimensions))].sort();
   return dimensions.map((dimension) => {
     const sum = (statuses: readonly ReconciledRecord["status"][]) =>
@@ -102,6 +119,7 @@ export function reconcileMarketplace(
       rejected: sum(["expired", "rejected"]),
       pending: sum(["pending"]),
       status: cmp === 0 ? "reconciled" : cmp < 0 ? "short" : "over",
+      expired: sum(["expired"]),
     };
   });
 }
@@ -124,6 +142,7 @@ export function reconciliationCsv(rows: readonly ReconciliationRow[]): string {
         formatDecimal(r.rejected),
         formatDecimal(r.pending),
         r.status,
+        formatDecimal(r.expired),
       ]),
     ),
   ];

@@ -27,9 +27,12 @@
  *   month of the hour's last instant (a month can start mid-hour in a zone with a half-hour offset)
  *   and the month before (late events of the previous month, see below) — never a month that ended
  *   before the account's first reported hour (its usage was not the Marketplace's to bill).
- * - Late usage (an event that reaches the ledger after its hour was reported, or usage of an hour
- *   the reporter skipped) is reported in the next reported hour: the overage is cumulative, so the
- *   next hour's delta contains it. Late usage of the previous month is reported in the current
+ * - Late usage (an event that reaches the ledger after its hour was reported) is reported in the
+ *   next reported hour: the overage is cumulative, so the next hour's delta contains it.
+ * - An hour the Marketplace no longer accepts when the reporter gets to it (it did not run for
+ *   more than 24 hours) gets its delta recorded as expired, never sent: Microsoft bills usage in
+ *   the hour it happened, and an expired hour is revenue to recover by hand, so it must show as
+ *   such, not be hidden in a later hour. Late usage of the previous month is reported in the current
  *   month's next hour, against the previous month's included quantity (like G7 adjustments, it is
  *   billed when it becomes known). Late usage older than the previous month is not reported
  *   automatically; the close's adjustment lines (billing_channel azure-marketplace) show it.
@@ -41,6 +44,7 @@
 import type { Account } from "../../contract/accounts.js";
 import { compositeKey } from "../keys.js";
 import { type Dec, dec, formatDecimal, ZERO } from "../money.js";
+import type { CarriedFacts } from "../rating/carry.js";
 import { RATING_LOOKAHEAD } from "../rating/engine.js";
 import { canonicalOrder } from "../rating/ordering.js";
 import { productRules } from "../rating/rules/index.js";
@@ -99,25 +103,34 @@ function countBefore(sorted: readonly LedgerEvent[], until: number): number {
 
 /**
  * Cumulative quantity per Marketplace dimension of period P's charges from the events with
- * t < until. `ordered` must be the account's events in canonical order (ordering.ts).
+ * t < until. `ordered` must be the account's events in canonical order (ordering.ts). With
+ * `carried` (the carry-over snapshot at P's start, rating/carry.ts) the snapshot stands for every
+ * event before P, exactly as in the close (engine.ts): `ordered` need then hold only the events from
+ * P's start on (earlier ones are ignored), so the caller reads no history.
  */
 export function cumulativeByDimension(
   account: Account,
   period: PeriodWindow,
   ordered: readonly LedgerEvent[],
   until: number,
+  carried?: CarriedFacts,
 ): Map<string, Dec> {
+  const from = carried ? countBefore(ordered, period.start) : 0;
   // Rules take the events with t < period.end and those just after it (types.ts RuleInput); here
   // only those with t < until.
-  const events = ordered.slice(0, countBefore(ordered, Math.min(until, period.end)));
+  const end = countBefore(ordered, Math.min(until, period.end));
+  const own = ordered.slice(from, Math.max(from, end));
   const following = ordered.slice(
-    events.length,
-    countBefore(ordered, Math.min(until, period.end + RATING_LOOKAHEAD)),
+    Math.max(from, end),
+    Math.max(from, countBefore(ordered, Math.min(until, period.end + RATING_LOOKAHEAD))),
   );
+  const before = carried ? carried.events.filter((e) => e.t < period.start) : [];
+  const events = before.length > 0 ? [...canonicalOrder(before), ...own] : own;
   const totals = new Map<string, Dec>();
   if (events.length === 0) return totals;
+  const facts = carried ? { carried } : {};
   for (const rule of productRules) {
-    for (const charge of rule({ account, period, events, following }).charges) {
+    for (const charge of rule({ account, period, events, following, ...facts }).charges) {
       const dimension = marketplaceDimensionOf(account, charge);
       if (dimension === undefined) continue;
       totals.set(dimension, (totals.get(dimension) ?? ZERO).plus(charge.quantity));
@@ -166,7 +179,11 @@ export function overageByHour(
   account: Account,
   events: readonly LedgerEvent[],
   hours: readonly number[],
-  opts: { firstHour?: number } = {},
+  opts: {
+    firstHour?: number;
+    /** The carry-over snapshot at the start of each billing month considered (see cumulativeByDimension). */
+    carried?: ReadonlyMap<PeriodId, CarriedFacts>;
+  } = {},
 ): HourOverage[] {
   const ordered = canonicalOrder(events.filter((e) => e.subject === account.accountId));
   const windows = new Map<PeriodId, PeriodWindow>();
@@ -185,7 +202,10 @@ export function overageByHour(
       hour,
       periods: periodsConsideredFor(hour, account.timezone, opts.firstHour).map((period) => ({
         period,
-        overage: overageOf(account, cumulativeByDimension(account, windowOf(period), ordered, hour + HOUR)),
+        overage: overageOf(
+          account,
+          cumulativeByDimension(account, windowOf(period), ordered, hour + HOUR, opts.carried?.get(period)),
+        ),
       })),
     }));
 }
@@ -268,33 +288,36 @@ export function planHourlyUsage(
 }
 
 /**
- * The completed hours a run at `now` reports for an account: those after its watermark (the last
- * hour reported), or from `fromHour` for an account without one (default: as far back as allowed),
- * up to the last completed hour; never one older than the 24-hour window. Hours skipped for that
- * reason are counted: their usage is reported in the first hour reported (cumulative overage).
+ * The completed hours a run at `now` handles for an account: those after its watermark (the last
+ * hour handled), or from `fromHour` for an account without one (default: as far back as allowed),
+ * up to the last completed hour. `hours` are those the Marketplace still accepts (effectiveStartTime
+ * at most 24 hours back); `expired` those it no longer does (the reporter did not run for more
+ * than 24 hours): their overage is recorded as expired, never sent and never moved into a later
+ * hour (Microsoft bills usage in the hour it happened). `skipped` counts them.
  */
 export function hoursToReport(
   now: number,
   watermark: number | undefined,
   fromHour?: number,
-): { hours: number[]; skipped: number } {
+): { hours: number[]; expired: number[]; skipped: number } {
   const lastComplete = hourStartOf(now) - HOUR;
-  const earliest = Math.ceil((now - REPORTING_WINDOW_MS) / HOUR) * HOUR;
-  let first =
+  const earliest = earliestAcceptedHour(now);
+  const first =
     watermark !== undefined
       ? hourStartOf(watermark) + HOUR
       : fromHour !== undefined
         ? hourStartOf(fromHour)
         : earliest;
-  let skipped = 0;
-  if (first < earliest) {
-    skipped = (earliest - first) / HOUR;
-    first = earliest;
-  }
+  const expired: number[] = [];
+  for (let h = first; h < earliest && h <= lastComplete; h += HOUR) expired.push(h);
   const hours: number[] = [];
-  for (let h = first; h <= lastComplete; h += HOUR) hours.push(h);
-  return { hours, skipped };
+  for (let h = Math.max(first, earliest); h <= lastComplete; h += HOUR) hours.push(h);
+  return { hours, expired, skipped: expired.length };
 }
+
+/** The oldest hour whose usage event the Marketplace still accepts at `now` (24 hours back). */
+export const earliestAcceptedHour = (now: number): number =>
+  Math.ceil((now - REPORTING_WINDOW_MS) / HOUR) * HOUR;
 
 /** Splits items into batches of at most `size` (default: the Marketplace's 25 per call). */
 export function batches<T>(items: readonly T[], size = MAX_EVENTS_PER_BATCH): T[][] {

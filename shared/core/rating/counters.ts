@@ -25,27 +25,14 @@ import type { ProductCode } from "../catalogue.js";
 import { type Dec, ZERO } from "../money.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
 import { versionAt } from "./pricing.js";
-import { productRules } from "./rules/index.js";
+import { perEventOnlyTypes, productRules } from "./rules/index.js";
 import type { Charge, Dimensions, EventSample, LedgerEvent, SuspenseItem } from "./types.js";
 
-export const COUNTED_TYPES: ReadonlySet<UsageEventType> = new Set<UsageEventType>([
-  "sms.mt",
-  "mms.mt",
-  "rcs.mt",
-  "sms.mo",
-  "mms.mo",
-  "rcs.mo",
-  "number_lookup.request",
-  "email.message",
-  "email.validation",
-  "push.notification",
-  "line.message",
-  "zalo.message",
-  "kakao.message",
-  "genai.interaction",
-  "recording.exported",
-  "voice.conference",
-]);
+/**
+ * Types counted in monthly counters instead of stored raw: those every rule reads one event at a
+ * time (declared in rules/index.ts), never together with others nor carried across a period.
+ */
+export const COUNTED_TYPES: ReadonlySet<UsageEventType> = perEventOnlyTypes;
 
 export type CounterKind = "charge" | "blocked" | "suspense";
 

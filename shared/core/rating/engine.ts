@@ -9,27 +9,28 @@ import type { CarriedFacts } from "./carry.js";
 import { chargesFromCounters, NO_COUNTERS, type PeriodCounters } from "./counters.js";
 import { canonicalOrder } from "./ordering.js";
 import { type PricedLine, priceCharges } from "./pricing.js";
-import { productRules } from "./rules/index.js";
-import { VIBER_SESSION_LENGTH } from "./rules/viber.js";
+import { earliestChangedInstant, LONGEST_REACH_BACK, productRules } from "./rules/index.js";
 import type { Charge, LedgerEvent, SuspenseItem } from "./types.js";
 
 /**
- * How far after a period's end events can still change its charges: a Viber session opened in the
- * period is charged there once its first session message is delivered, up to 24 h later (§3.1).
- * A close reads the ledger this far past the period's end.
+ * How far after a period's end events can still change its charges: the longest reach back a rule
+ * declares (rules/index.ts; a Viber session opened in the period is charged there once its first
+ * session message is delivered, up to 24 h later, §3.1). A close reads the ledger this far past
+ * the period's end.
  */
-export const RATING_LOOKAHEAD = VIBER_SESSION_LENGTH;
+export const RATING_LOOKAHEAD = LONGEST_REACH_BACK;
 
 /**
- * The periods whose charges an event can change (G7): its own, and for a session-type Viber
- * message the period in which a session covering it may have been opened, `(t − 24 h, t]` (§3.1).
- * Ingestion marks each of them late when it is already closed.
+ * The periods up to its own whose charges an event can change (G7), from the rules' declarations
+ * (rules/index.ts): its own, and each earlier one a rule's `reachesBack` names (a session-type Viber
+ * message: the period of `(t − 24 h, t]` in which its session may have been opened, §3.1).
+ * Ingestion marks each of them late when it is already closed; whether later periods can change
+ * too is `changesLaterPeriods` of its type (the close then follows the carried state forward).
  */
 export function periodsChangedBy(e: LedgerEvent, timezone: string): PeriodId[] {
   const own = periodOf(e.t, timezone);
-  if (e.type !== "viber.message" || e.data.messageType !== "session") return [own];
-  const opener = periodOf(e.t - VIBER_SESSION_LENGTH + 1, timezone);
-  return opener === own ? [own] : [opener, own];
+  const earliest = periodOf(earliestChangedInstant(e), timezone);
+  return earliest === own ? [own] : [earliest, own];
 }
 
 export interface PeriodRating {

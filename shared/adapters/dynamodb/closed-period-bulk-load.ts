@@ -1,0 +1,63 @@
+/**
+ * Loading closed account-periods straight into the billing table's items (benchmarks, tests of
+ * the readers at volume): per account the close record (status closed, its report), the line chunk
+ * items and the period index entry, exactly as a close leaves them without an exports bucket
+ * (finishClose's transaction and writeCloseLines' chunks), in BatchWriteItem requests of 25. The
+ * caller vouches that no close writes the same account-periods meanwhile. The finance API, `billing
+ * export` and the manifest read the result as the close's own.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { InvoiceLine } from "../../contract/invoice-line.js";
+import { mapLimit } from "../../core/map-limit.js";
+import type { PeriodId } from "../../core/time.js";
+import { lineChunkItems } from "./line-chunks.js";
+import { notePeriod, periodIndexPut } from "./period-index.js";
+
+export interface ClosedAccountLoad {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  readonly closedAt: number;
+  /** The report as the close stores it (its `adjustments` name the reference periods billed). */
+  readonly report: unknown;
+  /** Every line the close emitted (period `period`, any reference period). */
+  readonly lines: readonly InvoiceLine[];
+}
+
+/** Writes the loads' items, `concurrency` requests in flight; unprocessed items are sent again. */
+export async function bulkLoadClosedAccounts(
+  client: DynamoDBClient,
+  table: string,
+  loads: readonly ClosedAccountLoad[],
+  concurrency = 8,
+): Promise<void> {
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const items: Record<string, unknown>[] = [];
+  for (const l of loads) {
+    const pk = `ACCT#${l.accountId}`;
+    items.push({
+      pk,
+      sk: `CLOSE#${l.period}`,
+      accountId: l.accountId,
+      period: l.period,
+      status: "closed",
+      startedAt: l.closedAt,
+      closedAt: l.closedAt,
+      report: JSON.stringify(l.report),
+    });
+    for (const c of lineChunkItems(pk, l.period, l.lines)) items.push(c.item);
+    const references = [...new Set(l.lines.map((x) => x.reference_period).filter((r) => r !== l.period))];
+    items.push(periodIndexPut(table, l.accountId, l.period, l.closedAt, references).Put.Item);
+  }
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  await mapLimit(batches, concurrency, async (batch) => {
+    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
+    for (let retry = 0; pending.length > 0; retry++) {
+      if (retry > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** retry)));
+      const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
+    }
+  });
+  for (const period of new Set(loads.map((l) => l.period))) await notePeriod(doc, table, period);
+}
