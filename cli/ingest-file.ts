@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { REFUSED_LINE_PREFIX, subjectOf } from "../shared/app/dead-letters.js";
 import { BillingError } from "../shared/core/errors.js";
+import { codePointPrefix } from "../shared/core/utf8.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { DeadLetterStore, UsageQueue } from "../shared/ports/storage.js";
 
@@ -104,7 +105,7 @@ export async function sendIngestLines(
       receivedAt: deps.clock.now(),
       reason: full,
       // Not redriven (the queue would refuse the same bytes): the excerpt is for reading only.
-      excerpt: excerpt ? l.text.slice(0, REFUSED_EXCERPT_CHARS) : l.text,
+      excerpt: excerpt ? codePointPrefix(l.text, REFUSED_EXCERPT_CHARS) : l.text,
       bodyBytes: l.raw.length,
       bodySha256: sha,
       ...(subject !== undefined ? { subject } : {}),

@@ -90,10 +90,15 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction);
     // ACCT#: the usage marker's shard sets (ADD, before the attempts commit: D24).
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER#*"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
-    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*"] },
+    // Dead letters go to their shards (DEADLETTER#); their account index to the account's key (DLA#)
+    // or, in a burst, its burst keys (DLS#).
+    {
+      actions: ["dynamodb:PutItem"],
+      leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
+    },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
   ],
   // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
   // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
@@ -112,7 +117,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   closeWorker: [
     {
       actions: ["dynamodb:Query"],
-      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+      // DLA#: the account's dead-letter index; DLS#: its burst keys, read when a burst is marked.
+      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "DLS#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
     },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "CFG#*"] },
     { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
@@ -132,10 +138,12 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
-  // Lists and removes dead letters (with their per-account index entry, one transaction).
+  // Lists and removes dead letters (with their per-account index entry, one transaction), over
+  // every shard; letters from before sharding (DEADLETTER, DLA#) are moved to their shards.
   deadLetter: [
-    { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER"] },
-    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DLA#*"] },
+    { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*"] },
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["DEADLETTER#*"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*", "DLA#*", "DLS#*"] },
   ],
   // Read only (D27): configuration; the period index (PERIOD#, walked page by page); close records
   // and lines (ACCT#); the preview's usage periods (ACCT#), counters, raw pages and carry-over snapshots.

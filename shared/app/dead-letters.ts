@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { BillingError } from "../core/errors.js";
+import { codePointPrefix, utf8Prefix } from "../core/utf8.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
 import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
@@ -20,22 +21,14 @@ export const MAX_REASON_CHARS = 2000;
 export const MAX_SUBJECT_CHARS = 1024;
 
 /** The longest prefix of s with at most maxBytes of UTF-8, never splitting a character. */
-export function utf8Prefix(s: string, maxBytes: number): string {
-  if (Buffer.byteLength(s) <= maxBytes) return s;
-  let lo = 0;
-  let hi = Math.min(s.length, maxBytes);
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (Buffer.byteLength(s.slice(0, mid)) <= maxBytes) lo = mid;
-    else hi = mid - 1;
-  }
-  const code = s.charCodeAt(lo - 1);
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? lo - 1 : lo);
-}
+export { utf8Prefix };
 
-/** s cut to max characters, saying how much was left out. */
-export const boundText = (s: string, max: number): string =>
-  s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`;
+/** s cut to max characters (UTF-16 units, never half a surrogate pair), saying how much was left out. */
+export const boundText = (s: string, max: number): string => {
+  if (s.length <= max) return s;
+  const kept = codePointPrefix(s, max);
+  return `${kept}… (${s.length - kept.length} more characters)`;
+};
 
 export interface DeadLetterInput {
   /** Default: the message id (a batch body's element: `<messageId>#<index>`). */

@@ -60,6 +60,7 @@ import {
 } from "../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
+import { utf8Parts, utf8Prefix } from "../../core/utf8.js";
 import type { LedgerStore } from "../../ports/storage.js";
 import {
   type PeriodConflict,
@@ -70,6 +71,7 @@ import {
   type UsagePeriod,
   type UsageStore,
 } from "../../ports/usage-store.js";
+import { checkedCompressed, MAX_PAYLOAD_BYTES } from "./item-size.js";
 import { isConditionFailure } from "./paginate.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
@@ -77,8 +79,8 @@ export const USAGE_SHARDS = 16;
 /** DynamoDB TransactWriteItems limits: 100 items, 4 MB. */
 const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
-/** Raw JSON per page item before compression (an item holds at most 400 KB). */
-const MAX_PAGE_JSON = 300_000;
+/** UTF-8 bytes of raw JSON per page item before compression (item-size.ts: an item holds at most 400 KB). */
+const MAX_PAGE_JSON = MAX_PAYLOAD_BYTES;
 /**
  * An attempt is taken over once it is older than this many ingest-function timeouts. The invocation
  * that made it started its clock (`now`, stamped on its claims) at most one timeout before it died,
@@ -95,7 +97,7 @@ export const DEFAULT_INGEST_TIMEOUT_MS = 30_000;
 export const attemptCutoffMsFor = (ingestTimeoutMs: number): number =>
   ATTEMPT_CUTOFF_TIMEOUTS * ingestTimeoutMs;
 export const DEFAULT_ATTEMPT_CUTOFF_MS = attemptCutoffMsFor(DEFAULT_INGEST_TIMEOUT_MS);
-/** A conflicting body is kept up to this size (the item limit is 400 KB). */
+/** A conflicting body is kept up to this many UTF-8 bytes (the item limit is 400 KB; the rest is key and hashes). */
 const MAX_CONFLICT_BODY = 256_000;
 
 type Av = AttributeValue;
@@ -123,7 +125,7 @@ export const EVENTS_SK = "#EVENTS";
 const MAX_SAMPLE_JSON = 300;
 const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => {
   const json = JSON.stringify({ source: e.source, id: e.id, time: e.time, storedAt } satisfies EventSample);
-  return json.length <= MAX_SAMPLE_JSON ? json : undefined;
+  return Buffer.byteLength(json) <= MAX_SAMPLE_JSON ? json : undefined;
 };
 /** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
 const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
@@ -727,7 +729,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       const key = `${identityOf(e)}#${p.hash}`;
       if (seen.has(key)) continue; // the same conflicting version twice in one batch
       seen.add(key);
-      const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
+      const kept = utf8Prefix(p.body, MAX_CONFLICT_BODY);
+      const body = kept.length < p.body.length ? `${kept}…` : p.body;
       index.push({
         pk: S(conflictsPk(first.accountId, first.period)),
         sk: S(key),
@@ -768,7 +771,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     let group: ItemAv[] = [];
     let bytes = 0;
     for (const item of items) {
-      const size = JSON.stringify(item).length;
+      const size = Buffer.byteLength(JSON.stringify(item));
       if (group.length > 0 && (group.length >= 25 || bytes + size > 1_000_000)) {
         groups.push(group);
         group = [];
@@ -976,22 +979,27 @@ async function queryAllItems(client: DynamoDBClient, table: string, input: Query
   return items;
 }
 
-/** Raw events in pages of at most MAX_PAGE_JSON of JSON, each deflated (`c`: its event count). */
+/**
+ * Raw events in pages of at most MAX_PAGE_JSON UTF-8 bytes of JSON (the attempt's tryAdd counts the
+ * same bytes), each deflated and its compressed size checked (`c`: its event count).
+ */
 export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8Array }[] {
   const pages: { c: number; z: Uint8Array }[] = [];
   let chunk: string[] = [];
   let size = 0;
   const flush = () => {
     if (chunk.length === 0) return;
-    pages.push({ c: chunk.length, z: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) });
+    const z = deflateRawSync(Buffer.from(`[${chunk.join(",")}]`));
+    pages.push({ c: chunk.length, z: checkedCompressed(`page of ${chunk.length} raw events`, z) });
     chunk = [];
     size = 0;
   };
   for (const e of events) {
     const json = JSON.stringify(e);
-    if (size + json.length + 1 > MAX_PAGE_JSON) flush();
+    const bytes = Buffer.byteLength(json) + 1;
+    if (size + bytes > MAX_PAGE_JSON) flush();
     chunk.push(json);
-    size += json.length + 1;
+    size += bytes;
   }
   flush();
   return pages;
@@ -1047,8 +1055,8 @@ async function flagConflict(client: DynamoDBClient, table: string, accountId: st
     });
 }
 
-/** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
-const MAX_SNAPSHOT_PART_JSON = 300_000;
+/** UTF-8 bytes of raw JSON per snapshot part before compression (item-size.ts). */
+const MAX_SNAPSHOT_PART_JSON = MAX_PAYLOAD_BYTES;
 const snapPk = (account: string, period: PeriodId) => `SNAP#${account}#${period}`;
 
 /**
@@ -1078,20 +1086,21 @@ export class DynamoSnapshotStore {
       .sort((a, b) => Number(a.n?.N ?? 0) - Number(b.n?.N ?? 0));
     if (parts.length !== Number(head.parts?.N ?? -1))
       throw new Error(`snapshot ${accountId} ${period}: ${parts.length} parts, head says ${head.parts?.N}`);
-    const json = parts.map((p) => inflateRawSync(p.z?.B ?? new Uint8Array()).toString("utf8")).join("");
+    // The parts are cut between whole characters; their bytes are joined before decoding all the same.
+    const json = Buffer.concat(parts.map((p) => inflateRawSync(p.z?.B ?? new Uint8Array()))).toString("utf8");
     return JSON.parse(json) as CarriedFacts;
   }
 
   async putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void> {
     const pk = S(snapPk(accountId, snapshot.period));
     const write = randomUUID();
-    const json = JSON.stringify(snapshot);
-    const parts: string[] = [];
-    for (let i = 0; i < json.length; i += MAX_SNAPSHOT_PART_JSON)
-      parts.push(json.slice(i, i + MAX_SNAPSHOT_PART_JSON));
-    if (parts.length === 0) parts.push("");
+    // Parts of at most MAX_SNAPSHOT_PART_JSON bytes, cut between whole characters, each compressed
+    // and checked: a snapshot of any size and any text closes.
+    const parts = utf8Parts(JSON.stringify(snapshot), MAX_SNAPSHOT_PART_JSON).map((p, n) =>
+      checkedCompressed(`snapshot part ${n} of ${accountId} ${snapshot.period}`, deflateRawSync(p)),
+    );
     // One part: inline in the HEAD, one write (D24); more: the parts first, then the HEAD naming them.
-    const inline = parts.length === 1 ? { z: { B: deflateRawSync(Buffer.from(parts[0]!)) } } : undefined;
+    const inline = parts.length === 1 ? { z: { B: parts[0]! } } : undefined;
     if (!inline)
       await mapLimit(
         parts.map((p, n) => ({ p, n })),
@@ -1100,7 +1109,7 @@ export class DynamoSnapshotStore {
           this.client.send(
             new PutItemCommand({
               TableName: this.table,
-              Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
+              Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: p } },
             }),
           ),
       );
