@@ -96,7 +96,7 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     // or, in a burst, its burst keys (DLS#).
     {
       actions: ["dynamodb:PutItem"],
-      leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
+      leadingKeys: ["COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
     },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
   ],

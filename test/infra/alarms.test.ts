@@ -166,6 +166,7 @@ describe("BillingStack alarms", () => {
     MarketplaceRejectedAlarm: fixed(custom(METRIC.marketplaceRejected, "Sum", 300)),
     MarketplacePendingAlarm: fixed(custom(METRIC.marketplaceOldestPendingHours, "Maximum", 300, 20)),
     MarketplaceRejectedEventsAlarm: fixed(custom("MarketplaceRejectedEvents", "Maximum", HOUR)),
+    MarketplaceExpiredEventsAlarm: fixed(custom("MarketplaceExpiredEvents", "Maximum", HOUR)),
     MarketplaceOverduePendingAlarm: fixed(custom("MarketplaceOverduePending", "Maximum", HOUR)),
     MarketplaceIncompleteRunAlarm: fixed(custom("MarketplaceIncompleteRuns", "Maximum", HOUR)),
     MarketplaceReporterErrorsAlarm: lambda("marketplaceReporter", "Errors", HOUR),

@@ -239,7 +239,7 @@ describe("BillingStack", () => {
         [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*", "ACCT#*")],
         [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER#*")],
         [["dynamodb:Query"], table, keys("CFG#*")],
-        [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER#*", "DLA#*", "DLS#*")],
+        [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*")],
         [["dynamodb:DeleteItem"], table, keys("DLA#*", "DLS#*")],
         tableKey(true),
         ...consume(stack.usageQueue),
