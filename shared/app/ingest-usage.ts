@@ -20,6 +20,7 @@ import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
+import { isTooOld } from "../core/identity-retention.js";
 import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
@@ -176,6 +177,15 @@ export async function ingestBatch(
         letters.push({
           c,
           reason: `event time ${event.time} is more than 24 hours after the message was received (${new Date(now).toISOString()})`,
+        });
+        continue;
+      }
+      // G5: identities are forgotten 400 days after the event (TTL); an older event could be a
+      // re-delivery of one already counted, so it is refused rather than counted again.
+      if (isTooOld(t, now)) {
+        letters.push({
+          c,
+          reason: `too old: event time ${event.time} is more than 400 days before the message was received (${new Date(now).toISOString()})`,
         });
         continue;
       }

@@ -64,6 +64,9 @@ export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
   MARKETPLACE_API_URL: url,
   MARKETPLACE_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
   ENTRA_AUTHORITY: url.optional(),
+  /** The stage's Entra tenant and application (the secret then may hold only the client secret). */
+  ENTRA_TENANT_ID: z.string().min(1).optional(),
+  ENTRA_CLIENT_ID: z.string().min(1).optional(),
 });
 
 /** The finance API reads the table (and, through the exports port, the bucket by period). */

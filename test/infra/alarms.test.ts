@@ -29,7 +29,9 @@ const fixture = fileURLToPath(new URL("./fixtures/echo-handler.ts", import.meta.
 const OVERDUE_HOURS = 8;
 
 interface AlarmProps {
-  Namespace: string;
+  Namespace?: string;
+  Metrics?: unknown[];
+  DatapointsToAlarm?: number;
   MetricName: string;
   Statistic: string;
   Period: number;
@@ -39,7 +41,7 @@ interface AlarmProps {
   EvaluationPeriods: number;
   TreatMissingData: string;
   AlarmActions: unknown[];
-  OKActions: unknown[];
+  OKActions?: unknown[];
 }
 
 describe("BillingStack alarms", () => {
@@ -98,6 +100,22 @@ describe("BillingStack alarms", () => {
       Threshold: 0,
       Dimensions: [{ Name: "FunctionName", Value: { Ref: id(stack.functions[fn].function) } }],
     });
+  const failureQueue = (fn: BillingFunctionName) =>
+    queue(() => stack.functions[fn].failureQueue, "ApproximateNumberOfMessagesVisible");
+  /** Missing data is breaching: no run in two hourly periods alarms. */
+  const heartbeat = (fn: BillingFunctionName) => () => ({
+    ...lambda(fn, "Invocations", HOUR)(),
+    Threshold: 1,
+    ComparisonOperator: "LessThanThreshold",
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 2,
+    TreatMissingData: "breaching",
+  });
+  const duration = (fn: BillingFunctionName, timeoutSeconds: number) => () => ({
+    ...lambda(fn, "Duration")(),
+    Statistic: "Maximum",
+    Threshold: timeoutSeconds * 800,
+  });
   const fixed = (v: ReturnType<typeof custom>) => () => v;
   const HOUR = 3600;
 
@@ -124,7 +142,7 @@ describe("BillingStack alarms", () => {
   });
   const handled = "(FILL(st, 0) + FILL(du, 0) + FILL(co, 0) + FILL(dl, 0))";
 
-  const EXPECTED: Record<string, () => Record<string, unknown>> = {
+  const EXPECTED: Record<string, () => Partial<AlarmProps> | Record<string, unknown>> = {
     UsageDlqNotEmptyAlarm: queue(() => stack.usageDlq, "ApproximateNumberOfMessagesVisible"),
     CloseDlqNotEmptyAlarm: queue(() => stack.closeDlq, "ApproximateNumberOfMessagesVisible"),
     UsageQueueAgeAlarm: queue(() => stack.usageQueue, "ApproximateAgeOfOldestMessage", 15 * 60),
@@ -170,24 +188,84 @@ describe("BillingStack alarms", () => {
     MarketplaceOverduePendingAlarm: fixed(custom("MarketplaceOverduePending", "Maximum", HOUR)),
     MarketplaceIncompleteRunAlarm: fixed(custom("MarketplaceIncompleteRuns", "Maximum", HOUR)),
     MarketplaceReporterErrorsAlarm: lambda("marketplaceReporter", "Errors", HOUR),
+    // Every function's failure queue (the two scheduled ones above).
+    IngestUsageFailedAlarm: failureQueue("ingestUsage"),
+    CloseWorkerFailedAlarm: failureQueue("closeWorker"),
+    DeadLetterFailedAlarm: failureQueue("deadLetter"),
+    FinanceApiFunctionFailedAlarm: failureQueue("financeApi"),
+    // Issue 25: the finance API, DynamoDB throttling, schedule heartbeats, durations near the timeout.
+    FinanceApi5xxAlarm: () => ({
+      Namespace: "AWS/ApiGateway",
+      MetricName: "5xx",
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 0,
+      Dimensions: [{ Name: "ApiId", Value: { Ref: id(stack.financeApi.api) } }],
+    }),
+    FinanceApiErrorsAlarm: lambda("financeApi", "Errors"),
+    TableThrottledAlarm: () => ({
+      Threshold: 0,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Metrics: [
+        expect.objectContaining({ Expression: "reads + writes", ReturnData: true }),
+        ...["ReadThrottleEvents", "WriteThrottleEvents"].map((MetricName) =>
+          expect.objectContaining({
+            MetricStat: {
+              Metric: {
+                Namespace: "AWS/DynamoDB",
+                MetricName,
+                Dimensions: [{ Name: "TableName", Value: { Ref: id(stack.table) } }],
+              },
+              Period: 300,
+              Stat: "Sum",
+            },
+            ReturnData: false,
+          }),
+        ),
+      ],
+    }),
+    CloseSchedulerHeartbeatAlarm: heartbeat("closeScheduler"),
+    MarketplaceReporterHeartbeatAlarm: heartbeat("marketplaceReporter"),
+    IngestUsageDurationAlarm: duration("ingestUsage", 30),
+    CloseSchedulerDurationAlarm: duration("closeScheduler", 15 * 60),
+    CloseWorkerDurationAlarm: duration("closeWorker", 5 * 60),
+    MarketplaceReporterDurationAlarm: duration("marketplaceReporter", 5 * 60),
+    DeadLetterDurationAlarm: duration("deadLetter", 5 * 60),
+    FinanceApiFunctionDurationAlarm: duration("financeApi", 29),
   };
+  /**
+   * The alarms whose return to OK is sent too: states that end by themselves (a queue drained or
+   * caught up, throttling over, the schedule running again, durations back down). The others alarm
+   * on one-off events, whose OK at the next quiet period would read as "resolved".
+   */
+  const OK_HELPS = new Set([
+    "UsageDlqNotEmptyAlarm",
+    "CloseDlqNotEmptyAlarm",
+    "UsageQueueAgeAlarm",
+    "CloseQueueAgeAlarm",
+    "MarketplacePendingAlarm",
+    "FinanceApi5xxAlarm",
+    "TableThrottledAlarm",
+    ...Object.keys(EXPECTED).filter((k) => /(Throttles|Failed|Heartbeat|Duration)Alarm$/.test(k)),
+  ]);
 
   it("has exactly the alarms of the table", () => {
     expect([...alarms.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
   it.each(Object.keys(EXPECTED))(
-    "%s: its metric and threshold, in ALARM and OK it notifies the alarm topic",
+    "%s: its metric and threshold; it notifies the alarm topic in ALARM (and in OK where that helps)",
     (name) => {
       const props = alarms.get(name);
       expect(props).toMatchObject({
-        ...EXPECTED[name]!(),
         ComparisonOperator: "GreaterThanThreshold",
         EvaluationPeriods: 1,
         TreatMissingData: "notBreaching",
+        ...EXPECTED[name]!(),
       });
       expect(props?.AlarmActions).toEqual([topic]);
-      expect(props?.OKActions).toEqual([topic]);
+      expect(props?.OKActions).toEqual(OK_HELPS.has(name) ? [topic] : undefined);
     },
   );
 
@@ -211,6 +289,14 @@ describe("BillingStack alarms", () => {
         "CloseSchedulerFailedAlarm",
         "MarketplaceReporterFailedAlarm",
       ],
+      // Issue 25 item 3.
+      "finance API 5xx and errors": ["FinanceApi5xxAlarm", "FinanceApiErrorsAlarm"],
+      "DynamoDB throttled requests": ["TableThrottledAlarm"],
+      "a heartbeat per schedule": ["CloseSchedulerHeartbeatAlarm", "MarketplaceReporterHeartbeatAlarm"],
+      "duration above 80 % of the timeout, every function": Object.values(stack.functions).map(
+        (f) => `${f.node.id}DurationAlarm`,
+      ),
+      "every failure queue": Object.values(stack.functions).map((f) => `${f.node.id}FailedAlarm`),
     };
     for (const [what, ids] of Object.entries(asked))
       for (const a of ids) expect(alarms.has(a), `${what}: ${a}`).toBe(true);

@@ -17,9 +17,11 @@ import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/bi
 import { httpApiEvent, startFinanceApiServer } from "../../local/finance-api-server.js";
 import { createFinanceApi } from "../../shared/app/finance-api.js";
 import { periodReportHtml } from "../../shared/app/period-report.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { localSystemEnv } from "../support/cli.js";
 import { runLateEventsExample } from "../support/late-events-example.js";
+
+const fixedClock = (at: string): Clock => ({ now: () => Date.parse(at) });
 
 const root = resolve(import.meta.dirname, "..", "..");
 const run = promisify(execFile);
@@ -32,7 +34,11 @@ describe("the finance page in headless Chromium", () => {
   let recording = false;
 
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock: systemClock });
+    system = await startLocalBillingSystem({
+      clock: systemClock,
+      // Received just after its 2025 events (G5 refuses events more than 400 days before receipt).
+      receiptClock: fixedClock("2025-08-02T12:00:00Z"),
+    });
     system.dynamodb.middlewareStack.add(
       (next, context) => async (args) => {
         if (recording) commands.push(context.commandName ?? "?");

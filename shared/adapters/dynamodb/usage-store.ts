@@ -48,6 +48,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { compareStrings } from "../../core/compare.js";
 import { BillingError } from "../../core/errors.js";
+import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../core/identity-retention.js";
 import { compositeKey } from "../../core/keys.js";
 import { mapLimit } from "../../core/map-limit.js";
 import { dec } from "../../core/money.js";
@@ -59,7 +60,7 @@ import {
   type PeriodCounters,
 } from "../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
-import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
+import { DAY, type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
 import { utf8Parts, utf8Prefix } from "../../core/utf8.js";
 import type { LedgerStore } from "../../ports/storage.js";
 import {
@@ -468,7 +469,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   ): Promise<Map<string, ItemAv>> {
     const existing = new Map<string, ItemAv>();
     const toRead: string[] = [];
-    const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?}`;
+    const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?, '${EXPIRES_AT_ATTRIBUTE}': ?}`;
     const chunks: (typeof claims)[number][][] = [];
     for (let i = 0; i < claims.length; i += 25) chunks.push(claims.slice(i, i + 25));
     await mapLimit(chunks, this.claimConcurrency, async (chunk) => {
@@ -481,7 +482,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
               const key = claimKey(identity);
               return {
                 Statement: statement,
-                Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!],
+                Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!, a[EXPIRES_AT_ATTRIBUTE]!],
                 ReturnValuesOnConditionCheckFailure: "ALL_OLD",
               };
             }),
@@ -548,9 +549,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: claimKey(identity),
-          UpdateExpression: "SET h = :h, a = :a, p = :p, t = :t, o = :o, #at = :at",
+          UpdateExpression: "SET h = :h, a = :a, p = :p, t = :t, o = :o, #at = :at, #x = :x",
           ConditionExpression: "o = :from",
-          ExpressionAttributeNames: { "#at": "at" },
+          ExpressionAttributeNames: { "#at": "at", "#x": EXPIRES_AT_ATTRIBUTE },
           ExpressionAttributeValues: {
             ":h": a.h!,
             ":a": a.a!,
@@ -558,6 +559,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             ":t": a.t!,
             ":o": a.o!,
             ":at": a.at!,
+            ":x": a[EXPIRES_AT_ATTRIBUTE]!,
             ":from": S(from),
           },
         }),
@@ -583,7 +585,14 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: { ...commitKey(attempt), s: S("aborted"), at: N(now) },
+          // Needed only while the dead attempt's claims name it; those of events up to a day ahead
+          // of now (the future tolerance) expire by then.
+          Item: {
+            ...commitKey(attempt),
+            s: S("aborted"),
+            at: N(now),
+            [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
+          },
           ConditionExpression: "attribute_not_exists(pk)",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
@@ -692,7 +701,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     items.push({
       Put: {
         TableName: this.table,
-        Item: { ...commitKey(a.id), s: S("committed"), at: N(now), events: N(members.length) },
+        // Kept as long as the longest-lived claim that names it: a claim whose attempt record is
+        // gone would be taken over as a dead attempt's, and its event counted again.
+        Item: {
+          ...commitKey(a.id),
+          s: S("committed"),
+          at: N(now),
+          events: N(members.length),
+          [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
+        },
         ConditionExpression: "attribute_not_exists(pk)",
       },
     });
@@ -1145,6 +1162,8 @@ function claimAttributes(p: PreparedEvent, attempt: string, now: number): ItemAv
     t: N(p.event.t),
     o: S(attempt),
     at: N(now),
+    // G5: forgotten 400 days after the event's time (DynamoDB TTL); older events are refused at ingest.
+    [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(p.event.t)),
   };
 }
 
