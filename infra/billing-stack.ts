@@ -59,6 +59,7 @@ import {
   type TableAccess,
   viaService,
 } from "./constructs/grants.js";
+import { ingestDeadLetterRateAlarm } from "./constructs/ingest-fault-alarms.js";
 import { AlarmsNotify, BillingMonitoring, notifyOnOk } from "./constructs/monitoring.js";
 import { secureQueue } from "./constructs/secure-queue.js";
 
@@ -592,6 +593,8 @@ export class BillingStack extends Stack {
 
     const ingestUsage = new BillingFunction(this, "IngestUsage", {
       ...common,
+      // The take-over cut-off of a dead attempt's claims is derived from the function's own timeout.
+      environment: { ...common.environment, INGEST_TIMEOUT_SECONDS: String(INGEST_TIMEOUT.toSeconds()) },
       entry: entries.ingestUsage,
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
@@ -788,13 +791,15 @@ export class BillingStack extends Stack {
         queueDepth(this.closeDlq),
       ),
     );
-    // Emitted by the ingest handler (CloudWatch EMF) for each message that failed unexpectedly.
+    // Emitted by the ingest handler (CloudWatch EMF) for each message that failed through our fault
+    // or the platform's (never dead-lettered: returned to the queue); any one alarms.
     alarmAbove(
       this,
       "IngestErrorsAlarm",
-      "Usage messages failed to ingest with an unexpected error (returned to the queue; see the ingest log)",
+      "Usage messages failed to ingest through our fault (throttling, AccessDenied, KMS, timeout, a bug): returned to the queue; the ingest log's ERROR lines name the cause",
       billingMetric(INGEST_UNEXPECTED_ERRORS_METRIC, cloudwatch.Stats.SUM),
     );
+    ingestDeadLetterRateAlarm(this);
     alarmAbove(
       this,
       "IngestFunctionErrorsAlarm",

@@ -9,10 +9,12 @@
  * forward through the later closed periods (close-period.ts) — one marker per (account, period)
  * and batch, never a read of history.
  *
- * Whatever the message, it ends stored, dropped as a duplicate, or dead-lettered with a reason
- * (D3, D12). Only transient failures (throttling, 5xx, network) are retried by SQS; a missing
- * configuration and any other unexpected error dead-letter the event with that reason, so an
- * operator redrives it once the cause is fixed.
+ * Whatever the message, it ends stored, dropped as a duplicate, dead-lettered with a reason, or
+ * returned to the queue (D3, D12). Only the sender's faults are dead-lettered: an invalid event, a
+ * body too large, an unknown account or no configuration at all, each found and named here. Any
+ * other failure is ours or the platform's (throttling past the retries, AccessDenied, KMS, a
+ * timeout, a bug): the message returns to SQS, whose redrive policy and alarms apply, and the
+ * handler counts it (transient-errors.ts). A committed event is therefore never dead-lettered.
  */
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
@@ -36,7 +38,6 @@ import {
 } from "../ports/storage.js";
 import type { AccountDirectory, PreparedEvent, RatedAccount, UsageStore } from "../ports/usage-store.js";
 import { boundText, putDeadLetter, subjectOf } from "./dead-letters.js";
-import { describeError, isTransientError } from "./transient-errors.js";
 
 export type IngestOutcome =
   | { kind: "stored"; accountId: string; late: boolean }
@@ -65,9 +66,9 @@ export interface UsageMessage {
 export interface IngestBatchResult {
   /** One outcome per event that was handled, message by message. */
   readonly outcomes: IngestOutcome[];
-  /** Messages to deliver again (SQS batch item failures): a transient error, or an event claimed by a running attempt. */
+  /** Messages to deliver again (SQS batch item failures): a failure of ours, or an event claimed by a running attempt. */
   readonly retry: string[];
-  /** The transient errors behind `retry` (logged and counted by the handler). */
+  /** Our failures behind `retry` (logged and counted by the handler; transient-errors.ts). */
   readonly failures: { messageId: string; error: unknown }[];
 }
 
@@ -166,8 +167,7 @@ export async function ingestBatch(
         rated = await deps.accounts.lookup(event.subject, batchAccounts);
       } catch (e) {
         if (e instanceof NoConfigurationError) letters.push({ c, reason: NO_CONFIGURATION });
-        else if (isTransientError(e)) fail(c.messageId, e);
-        else letters.push({ c, reason: `processing failed (not retried): ${describeError(e)}` });
+        else fail(c.messageId, e); // the configuration store failed: ours, not the sender's
         continue;
       }
       // Not lost: once the account is configured, an operator redrives it.
@@ -233,11 +233,11 @@ export async function ingestBatch(
   }
 
   // Bad events never block good ones: each is dead-lettered on its own, with its reason (D3).
-  const deadLetterEach = (items: readonly { c: Candidate; reason: string }[], withSubject: boolean) =>
+  const deadLetterEach = (items: readonly { c: Candidate; reason: string }[]) =>
     Promise.all(
       items.map(async ({ c, reason }) => {
         try {
-          const subject = withSubject ? subjectOf(c.body) : undefined;
+          const subject = subjectOf(c.body);
           const letter = await putDeadLetter(deps, {
             // A re-delivery of the same message replaces, never doubles, its letter.
             deadLetterId: c.deadLetterId,
@@ -253,7 +253,7 @@ export async function ingestBatch(
         }
       }),
     );
-  await deadLetterEach(letters, true);
+  await deadLetterEach(letters);
 
   const toStore = prepared.filter(({ c }) => !retry.has(c.messageId));
   let stored: Awaited<ReturnType<UsageStore["ingest"]>>;
@@ -263,15 +263,9 @@ export async function ingestBatch(
       now,
     );
   } catch (e) {
-    if (isTransientError(e)) {
-      for (const { c } of toStore) fail(c.messageId, e);
-      return { outcomes, retry: [...retry], failures };
-    }
-    // Would fail the same way on every retry: each event is dead-lettered with the error (D12).
-    const reason = `processing failed (not retried): ${describeError(e)}`;
-    const failed = toStore.map(({ c }) => ({ c, reason }));
-    letters.push(...failed);
-    await deadLetterEach(failed, false);
+    // Every event here passed the sender's checks: a storage failure is ours, whatever it is (some of
+    // the batch may even have committed), so the messages go back to the queue, never to dead letters.
+    for (const { c } of toStore) fail(c.messageId, e);
     return { outcomes, retry: [...retry], failures };
   }
 

@@ -24,11 +24,21 @@ const url = z.string().url();
 /** Hours after a period's end in the account's zone before the scheduler closes it (D15). */
 const closeGraceHours = z.coerce.number().int().min(0).max(MAX_CLOSE_GRACE_HOURS).default(2);
 
-/** Ingest: claims taken over after ATTEMPT_CUTOFF_SECONDS; large dead letters to EXPORTS_BUCKET (D12). */
+/**
+ * Ingest: the function's own timeout (set by infra from the function's configuration), from which
+ * the take-over cut-off of a dead attempt's claims is derived (usage-store.ts attemptCutoffMsFor);
+ * large dead letters to EXPORTS_BUCKET (D12).
+ */
 export const ingestEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
-  /** An ingest attempt older than this is dead: its claims are taken over (usage-store.ts). */
-  ATTEMPT_CUTOFF_SECONDS: z.coerce.number().int().min(1).default(120),
+  /** Lambda allows 1..900 s. */
+  INGEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(900).default(30),
+  /** No longer a setting: refused, so that nobody believes a value of it is in force. */
+  ATTEMPT_CUTOFF_SECONDS: z
+    .undefined({
+      error: "no longer a setting: the take-over cut-off is derived from INGEST_TIMEOUT_SECONDS",
+    })
+    .optional(),
 });
 /** The close scheduler sends to the close queue (D15) and reports accounts overdue (D28). */
 export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({

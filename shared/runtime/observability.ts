@@ -11,7 +11,10 @@ import { HOUR } from "../core/time.js";
 
 export const SERVICE_NAME = "cpaas-billing";
 export const METRICS_NAMESPACE = "CpaasBilling";
-/** One per usage message whose ingestion failed unexpectedly (returned to the queue for a retry). */
+/**
+ * One per usage message whose ingestion failed through our fault or the platform's (throttling past
+ * the retries, AccessDenied, KMS, a timeout, a bug): returned to the queue, never dead-lettered.
+ */
 export const INGEST_UNEXPECTED_ERRORS_METRIC = "IngestUnexpectedErrors";
 /** Marketplace usage events refused for good (Expired or any rejection) in a reporter run (D20). */
 export const MARKETPLACE_REJECTED_EVENTS_METRIC = "MarketplaceRejectedEvents";

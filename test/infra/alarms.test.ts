@@ -15,6 +15,7 @@ import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BillingFunctionName, BillingStack, DEFAULT_ENTRIES } from "../../infra/billing-stack.js";
+import { attemptCutoffMsFor } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
   createMetrics,
   METRIC,
@@ -119,12 +120,45 @@ describe("BillingStack alarms", () => {
   const HOUR = 3600;
 
   /** One row per alarm: a new alarm without its row fails the first test. */
-  const EXPECTED: Record<string, () => Partial<AlarmProps>> = {
+  /** A metric-math alarm over billing metrics: its expression and each metric it reads (Sum, 5 min). */
+  const math = (expression: string, metrics: Record<string, string>, threshold: number) => () => ({
+    Threshold: threshold,
+    Metrics: [
+      { Id: "expr_1", Expression: expression, ReturnData: true },
+      ...Object.entries(metrics).map(([Id, MetricName]) => ({
+        Id,
+        MetricStat: {
+          Metric: {
+            Namespace: METRICS_NAMESPACE,
+            MetricName,
+            Dimensions: Object.entries(METRIC_DIMENSIONS).map(([Name, Value]) => ({ Name, Value })),
+          },
+          Period: 300,
+          Stat: "Sum",
+        },
+        ReturnData: false,
+      })),
+    ],
+  });
+  const handled = "(FILL(st, 0) + FILL(du, 0) + FILL(co, 0) + FILL(dl, 0))";
+
+  const EXPECTED: Record<string, () => Partial<AlarmProps> | Record<string, unknown>> = {
     UsageDlqNotEmptyAlarm: queue(() => stack.usageDlq, "ApproximateNumberOfMessagesVisible"),
     CloseDlqNotEmptyAlarm: queue(() => stack.closeDlq, "ApproximateNumberOfMessagesVisible"),
     UsageQueueAgeAlarm: queue(() => stack.usageQueue, "ApproximateAgeOfOldestMessage", 15 * 60),
     IngestErrorsAlarm: fixed(custom("IngestUnexpectedErrors", "Sum", 300)),
     IngestFunctionErrorsAlarm: lambda("ingestUsage", "Errors"),
+    // Dead-lettered events as a percent of the events handled in 5 minutes, above 1 %.
+    IngestDeadLetterRateAlarm: math(
+      `IF(${handled} > 0, 100 * FILL(dl, 0) / ${handled}, 0)`,
+      {
+        dl: METRIC.ingestDeadLettered,
+        st: METRIC.ingestStored,
+        du: METRIC.ingestDuplicates,
+        co: METRIC.ingestConflicts,
+      },
+      1,
+    ),
     IngestUsageThrottlesAlarm: lambda("ingestUsage", "Throttles"),
     CloseSchedulerThrottlesAlarm: lambda("closeScheduler", "Throttles"),
     CloseWorkerThrottlesAlarm: lambda("closeWorker", "Throttles"),
@@ -241,6 +275,8 @@ describe("BillingStack alarms", () => {
       "DLQ not empty": ["UsageDlqNotEmptyAlarm", "CloseDlqNotEmptyAlarm"],
       "age of the oldest usage message": ["UsageQueueAgeAlarm"],
       "ingest errors": ["IngestErrorsAlarm", "IngestFunctionErrorsAlarm"],
+      "the dead-letter rate (issue 22)": ["IngestDeadLetterRateAlarm"],
+      "any failure of ours (issue 22)": ["IngestErrorsAlarm"],
       throttles: Object.values(stack.functions).map((f) => `${f.node.id}ThrottlesAlarm`),
       "a period not closed by N hours after its end": [
         "CloseOverdueAlarm",
@@ -278,6 +314,21 @@ describe("BillingStack alarms", () => {
           closeOverdueHours: 0,
         }),
     ).toThrow(/closeOverdueHours/);
+  });
+
+  it("gives the ingest function its own timeout, from which the take-over cut-off is derived (issue 22)", () => {
+    const fn = Template.fromStack(stack).toJSON().Resources[id(stack.functions.ingestUsage.function)];
+    expect(fn.Properties.Timeout).toBeGreaterThan(0);
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      INGEST_TIMEOUT_SECONDS: String(fn.Properties.Timeout),
+    });
+    expect(fn.Properties.Environment.Variables.ATTEMPT_CUTOFF_SECONDS).toBeUndefined();
+    // The cut-off (4 timeouts) stays under the usage queue's visibility timeout: a crashed batch's
+    // re-delivery finds its claims free to take over.
+    const queue = Template.fromStack(stack).toJSON().Resources[id(stack.usageQueue)];
+    expect(attemptCutoffMsFor(fn.Properties.Timeout * 1000)).toBeLessThanOrEqual(
+      queue.Properties.VisibilityTimeout * 1000,
+    );
   });
 
   it("the close-overdue alarm watches exactly what the scheduler emits (namespace, name, dimensions)", async () => {

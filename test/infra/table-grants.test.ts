@@ -207,7 +207,7 @@ describe("table grants proven against the functions' real requests", () => {
     const base = { BILLING_TABLE: system.tableName, CONFIG_CACHE_SECONDS: 0 };
     const ingest = createIngestHandler(
       ingestDeps(
-        { ...base, ATTEMPT_CUTOFF_SECONDS: 120, EXPORTS_BUCKET: system.exportsBucket },
+        { ...base, INGEST_TIMEOUT_SECONDS: 30, EXPORTS_BUCKET: system.exportsBucket },
         clientsOf("ingestUsage"),
         clock,
       ),
@@ -386,7 +386,7 @@ describe("table grants proven against the functions' real requests", () => {
 
   /** Granted for paths this scenario does not reach (each read in the code, decisions D28). */
   const NOT_EXERCISED = [
-    // usage-store.ts takeOver: the claims of an attempt older than ATTEMPT_CUTOFF_SECONDS.
+    // usage-store.ts takeOver: the claims of an attempt older than the cut-off (4 ingest timeouts).
     "ingestUsage dynamodb:UpdateItem ID#*",
     // billing-table.ts putDeadLetter: a letter stored again under another subject moves its index.
     "ingestUsage dynamodb:DeleteItem DLA#*",

@@ -48,6 +48,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { compareStrings } from "../../core/compare.js";
+import { BillingError } from "../../core/errors.js";
 import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../core/identity-retention.js";
 import { compositeKey } from "../../core/keys.js";
 import { mapLimit } from "../../core/map-limit.js";
@@ -83,8 +84,22 @@ const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
 /** UTF-8 bytes of raw JSON per page item before compression (item-size.ts: an item holds at most 400 KB). */
 const MAX_PAGE_JSON = MAX_PAYLOAD_BYTES;
-/** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
-export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
+/**
+ * An attempt is taken over once it is older than this many ingest-function timeouts. The invocation
+ * that made it started its clock (`now`, stamped on its claims) at most one timeout before it died,
+ * so anything older than a timeout is dead; three is the least that leaves room for clock skew
+ * between containers and the SDK's last retry, and four keeps the cut-off under the usage queue's
+ * visibility timeout (6 timeouts): a crashed batch's re-delivery finds its claims already free.
+ */
+export const ATTEMPT_CUTOFF_TIMEOUTS = 4;
+export const MIN_ATTEMPT_CUTOFF_TIMEOUTS = 3;
+/** The ingest function's timeout when none is given (infra: INGEST_TIMEOUT). */
+export const DEFAULT_INGEST_TIMEOUT_MS = 30_000;
+
+/** The take-over cut-off for an ingest function timeout (never below MIN_ATTEMPT_CUTOFF_TIMEOUTS of it). */
+export const attemptCutoffMsFor = (ingestTimeoutMs: number): number =>
+  ATTEMPT_CUTOFF_TIMEOUTS * ingestTimeoutMs;
+export const DEFAULT_ATTEMPT_CUTOFF_MS = attemptCutoffMsFor(DEFAULT_INGEST_TIMEOUT_MS);
 /** A conflicting body is kept up to this many UTF-8 bytes (the item limit is 400 KB; the rest is key and hashes). */
 const MAX_CONFLICT_BODY = 256_000;
 
@@ -118,8 +133,58 @@ const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => 
 /** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
 const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
+/**
+ * Per-statement errors of a BatchExecuteStatement (BatchStatementErrorCodeEnum) worth sending again:
+ * the service refused this statement now, not for good.
+ */
+const RETRIED_STATEMENT_CODES = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "TransactionConflict",
+]);
+const THROTTLED_STATEMENT_CODES = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
+/** Attempts of a statement the service keeps refusing (about 2.5 s of back-off in all). */
+const STATEMENT_ATTEMPTS = 9;
+
+/**
+ * Statements of a batch (identity claims, conflict inserts) that the service refused: throttled
+ * past their retries, or refused outright (e.g. AccessDenied). Never the sender's fault: the
+ * messages return to the queue. A throttled one carries the SDK's throttling trait (`$retryable`),
+ * so it classifies as the SDK classifies a throttled request.
+ */
+export class StatementsRefusedError extends BillingError {
+  override readonly name = "StatementsRefusedError";
+  readonly $retryable: { throttling: boolean } | undefined;
+  constructor(
+    readonly what: string,
+    /** The statement's error code (BatchStatementErrorCodeEnum). */
+    readonly code: string,
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(`${what}: ${code} after ${attempts} attempt(s): ${message}`);
+    this.$retryable = THROTTLED_STATEMENT_CODES.has(code) ? { throttling: true } : undefined;
+  }
+}
+
+/** Back-off before the next attempt of refused statements: full jitter, 5 ms up to 640 ms. */
+const statementBackoff = (retry: number) =>
+  new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+
 export interface UsageStoreOptions {
   readonly shards?: number;
+  /** The ingest function's timeout: the take-over cut-off is derived from it (attemptCutoffMsFor). */
+  readonly ingestTimeoutMs?: number;
+  /**
+   * The cut-off itself, for tests that move a virtual clock past it; at least
+   * MIN_ATTEMPT_CUTOFF_TIMEOUTS × `ingestTimeoutMs` when both are given.
+   */
   readonly attemptCutoffMs?: number;
   /**
    * Claim requests (of 25 inserts) in flight at once, and claim resolutions (default 16: 30,000
@@ -189,7 +254,8 @@ class AttemptPlan {
 
 export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly shards: number;
-  private readonly cutoffMs: number;
+  /** Claims of an attempt older than this are taken over (its invocation is dead). */
+  readonly cutoffMs: number;
   private readonly claimConcurrency: number;
   /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
@@ -201,7 +267,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     opts: UsageStoreOptions = {},
   ) {
     this.shards = opts.shards ?? USAGE_SHARDS;
-    this.cutoffMs = opts.attemptCutoffMs ?? DEFAULT_ATTEMPT_CUTOFF_MS;
+    const timeoutMs = opts.ingestTimeoutMs ?? DEFAULT_INGEST_TIMEOUT_MS;
+    this.cutoffMs = opts.attemptCutoffMs ?? attemptCutoffMsFor(timeoutMs);
+    if (this.cutoffMs < MIN_ATTEMPT_CUTOFF_TIMEOUTS * (opts.ingestTimeoutMs ?? 0))
+      throw new RangeError(
+        `the take-over cut-off (${this.cutoffMs} ms) must be at least ${MIN_ATTEMPT_CUTOFF_TIMEOUTS} ingest timeouts (${timeoutMs} ms)`,
+      );
     this.claimConcurrency = opts.claimConcurrency ?? 16;
     this.snapshots = new DynamoSnapshotStore(client, table);
   }
@@ -250,6 +321,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const mine = new Set<number>();
     const winners = new Map<string, Winner | "retry">();
     const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
+    const aborts = new Map<string, Promise<"committed" | "aborted">>();
     const committedAttempts = new Set<string>();
     try {
       const existing = await this.claimAll(
@@ -270,6 +342,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           return;
         }
         const owner = old.o?.S ?? "";
+        // Our own claim: a claim request that landed but whose reply was lost, sent again by the
+        // SDK, answers "already there" with what it wrote. The event is this attempt's to commit;
+        // taken for another's, it would be a "duplicate" of the attempt's commit without being in it.
+        if (owner === attempt.id) {
+          mine.add(i);
+          return;
+        }
         const winner: Winner = {
           hash: old.h?.S ?? "",
           accountId: old.a?.S ?? "",
@@ -282,8 +361,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             winners.set(identity, "retry");
             return;
           }
-          state = await this.abort(owner, now);
-          commitStates.set(owner, Promise.resolve(state));
+          // One abort per dead attempt, however many of its claims this batch meets.
+          state = await memo(aborts, owner, () => this.abort(owner, now));
         }
         if (state === "committed") {
           winners.set(identity, winner);
@@ -416,18 +495,26 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           }),
         );
         const again: typeof pending = [];
+        let refused: { Code?: string; Message?: string } | undefined;
         pending.forEach((c, i) => {
           const error = r.Responses?.[i]?.Error;
           if (!error) return;
           if (error.Code === "DuplicateItem" || error.Code === "ConditionalCheckFailed") {
             if (error.Item) existing.set(c.identity, error.Item);
             else toRead.push(c.identity);
-          } else again.push(c); // throttled or a transient error: that statement alone again
+          } else {
+            refused ??= error;
+            again.push(c); // that statement alone again, if the service may take it later
+          }
         });
-        if (again.length > 0 && retry >= 8)
-          throw new Error(`claims failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`);
-        if (again.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        if (refused && (!RETRIED_STATEMENT_CODES.has(refused.Code ?? "") || retry + 1 >= STATEMENT_ATTEMPTS))
+          throw new StatementsRefusedError(
+            "identity claims",
+            refused.Code ?? "unknown",
+            refused.Message ?? "",
+            retry + 1,
+          );
+        if (again.length > 0) await statementBackoff(retry);
         pending = again;
       }
     });
@@ -439,8 +526,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         );
         for (const item of r.Responses?.[this.table] ?? []) existing.set(item.pk!.S!.slice(3), item);
         keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
-        if (keys.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        // Unprocessed keys are what a throttled batch read answers.
+        if (keys.length > 0 && retry + 1 >= STATEMENT_ATTEMPTS)
+          throw new StatementsRefusedError(
+            "claim reads",
+            "ThrottlingError",
+            "keys left unprocessed",
+            retry + 1,
+          );
+        if (keys.length > 0) await statementBackoff(retry);
       }
     }
     for (const id of toRead)
@@ -512,7 +606,11 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       return "aborted";
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
-      return (e as { Item?: ItemAv }).Item?.s?.S === "committed" ? "committed" : "aborted";
+      // The record that was there: from the refusal (AWS returns it), else read (DynamoDB Local
+      // returns none). Taken for "aborted", a commit that landed in between would be counted twice.
+      const item = (e as { Item?: ItemAv }).Item;
+      if (item) return item.s?.S === "committed" ? "committed" : "aborted";
+      return (await this.commitState(attempt)) === "committed" ? "committed" : "aborted";
     }
   }
 
@@ -736,12 +834,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           return code !== undefined && code !== "DuplicateItem" && code !== "ConditionalCheckFailed";
         };
         const again = pending.filter((_, i) => failed(i));
-        if (again.length > 0 && retry >= 8)
-          throw new Error(
-            `inserts failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`,
+        const refused = r.Responses?.find((_, i) => i < pending.length && failed(i))?.Error;
+        if (refused && (!RETRIED_STATEMENT_CODES.has(refused.Code ?? "") || retry + 1 >= STATEMENT_ATTEMPTS))
+          throw new StatementsRefusedError(
+            "inserts",
+            refused.Code ?? "unknown",
+            refused.Message ?? "",
+            retry + 1,
           );
-        if (again.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        if (again.length > 0) await statementBackoff(retry);
         pending = again;
       }
     });
