@@ -19,6 +19,7 @@ import { S3ExportObjects } from "../shared/adapters/s3/export-objects.js";
 import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
+import { CLOSE_WORKER_MEMORY_MB, CloseMemoryBudget } from "../shared/app/close-budget.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
@@ -79,6 +80,8 @@ export interface LocalBillingSystem {
   scheduleCloses(graceHours?: number): Promise<ZoneFanOut[]>;
   /** Runs the close worker (`closeWorkers` pollers side by side) until the close queue is empty. */
   drainCloses(): Promise<AccountCloseOutcome[]>;
+  /** Each close-worker poller's memory budget (close-budget.ts), one per simulated Lambda instance. */
+  readonly closeBudgets: readonly CloseMemoryBudget[];
   stop(): Promise<void>;
 }
 
@@ -94,6 +97,11 @@ export interface LocalSystemOptions {
   readonly attemptCutoffMs?: number;
   /** Close workers polling side by side, as concurrent Lambda instances (default 1). */
   readonly closeWorkers?: number;
+  /**
+   * MB the closes of one close-worker instance may hold together (default: derived from the
+   * deployed function's 1,024 MB, as the Lambda does; close-budget.ts).
+   */
+  readonly closeMemoryBudgetMb?: number;
   readonly log?: (msg: string) => void;
   /** DynamoDB Local keeps its data in this directory instead of in memory (`billing stack`). */
   readonly dynamodbDataDir?: string;
@@ -174,16 +182,21 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       exports: new S3ExportObjects(s3, exportsBucket),
     });
     let closeOutcomes = new Map<string, AccountCloseOutcome>();
-    const closeWorker = createCloseWorkerHandler(closeDeps, {
-      onOutcome: (o) => closeOutcomes.set(compositeKey(o.accountId, o.period), o),
-    });
-    const closePollers = Array.from(
-      { length: Math.max(1, opts.closeWorkers ?? 1) },
-      () =>
+    // One budget per poller: each stands for a Lambda instance of its own.
+    const closeBudgets = Array.from({ length: Math.max(1, opts.closeWorkers ?? 1) }, () =>
+      opts.closeMemoryBudgetMb !== undefined
+        ? new CloseMemoryBudget(opts.closeMemoryBudgetMb * 2 ** 20)
+        : CloseMemoryBudget.forFunctionMemory(CLOSE_WORKER_MEMORY_MB),
+    );
+    const closePollers = closeBudgets.map(
+      (budget) =>
         new SqsEventSourcePoller({
           sqs,
           queueUrl: closeQueues.closeQueueUrl,
-          handler: closeWorker,
+          handler: createCloseWorkerHandler(closeDeps, {
+            onOutcome: (o) => closeOutcomes.set(compositeKey(o.accountId, o.period), o),
+            budget,
+          }),
           batchSize: 10,
           region: REGION,
           functionName: "close-worker",
@@ -268,6 +281,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
           graceHours,
         }),
       drainCloses,
+      closeBudgets,
       stop,
     };
   } catch (e) {
