@@ -164,30 +164,52 @@ export class CloseLease {
   }
 }
 
-/**
- * The usage store as one close sees it: each period's raw events are read once for the close (its
- * first close reads the period both for the snapshot it rebuilds and for its own rating: one copy
- * is held, not two), and each read reserves its size on the lease before its pages are parsed.
- */
+/** The usage store as one close sees it: each read of raw events reserves its size on the lease before its pages are parsed. */
 export function budgetedUsage(usage: UsageStore, lease: CloseLease): UsageStore {
+  return {
+    ...delegate(usage),
+    statefulEventsOf: (accountId, periods, where, opts) =>
+      usage.statefulEventsOf(accountId, periods, where, {
+        beforeDecode: async (size) => {
+          await lease.reserveRaw(size);
+          await opts?.beforeDecode?.(size);
+        },
+      }),
+  };
+}
+
+/**
+ * The usage store as one close run sees it: each period's raw events are read (and held) once for
+ * the run. A first close reads its period both for the snapshot it rebuilds from the account's
+ * earlier events and for its own rating: one copy of a large period, not two. The events are
+ * shared read-only between the callers (the rules never change an event).
+ */
+export function rawEventsReadOnce(usage: UsageStore): UsageStore {
   const read = new Map<string, Promise<LedgerEvent[]>>();
   const periodEvents = (accountId: string, period: PeriodId, where: ShardsOf | undefined) => {
     const key = JSON.stringify([accountId, period]);
     let events = read.get(key);
     if (!events) {
-      events = usage.statefulEventsOf(accountId, [period], where, {
-        beforeDecode: (size) => lease.reserveRaw(size),
-      });
+      events = usage.statefulEventsOf(accountId, [period], where);
       read.set(key, events);
     }
     return events;
   };
   return {
+    ...delegate(usage),
+    statefulEventsOf: async (accountId, periods, where) =>
+      (await Promise.all(periods.map((p) => periodEvents(accountId, p, where)))).flat(),
+  };
+}
+
+/** Every method of `usage`, bound to it. */
+function delegate(usage: UsageStore): UsageStore {
+  return {
     ingest: (events, now) => usage.ingest(events, now),
     usagePeriods: (accountId) => usage.usagePeriods(accountId),
     usageMarkers: (accountId) => usage.usageMarkers(accountId),
-    statefulEventsOf: async (accountId, periods, where) =>
-      (await Promise.all(periods.map((p) => periodEvents(accountId, p, where)))).flat(),
+    statefulEventsOf: (accountId, periods, where, opts) =>
+      usage.statefulEventsOf(accountId, periods, where, opts),
     rawEventsStoredSince: (accountId, period, since, limit) =>
       usage.rawEventsStoredSince(accountId, period, since, limit),
     countersOf: (accountId, period, where) => usage.countersOf(accountId, period, where),

@@ -28,6 +28,7 @@ import {
 
 export { UnknownAccountError };
 
+import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
 import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
 import {
@@ -159,7 +160,10 @@ async function closeThenExport(
   periodId: PeriodId,
   deps: CloseDeps,
 ): Promise<AccountCloseOutcome> {
-  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, deps);
+  // Each period's raw events read and held once for the whole run (a first close needs its period
+  // for the rebuilt snapshot and for its rating).
+  const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
+  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, run);
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
   return outcome;
 }
