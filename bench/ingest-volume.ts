@@ -418,14 +418,21 @@ const config = cachedConfig(system.store, clock, 60_000);
 const deps = storeDeps(system.store, clock, config, { configCacheMs: 60_000 });
 let handlerMs = 0;
 let invocations = 0;
+/** CPU time of this process during handler calls (its own with `--concurrency 1`: the Lambda memory choice). */
+let handlerCpuMs = 0;
+let peakHeapMb = 0;
 const timed =
   (h: Handler): Handler =>
   async (event, context) => {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     try {
       return await h(event, context);
     } finally {
       handlerMs += performance.now() - t;
+      const used = process.cpuUsage(cpu);
+      handlerCpuMs += (used.user + used.system) / 1000;
+      peakHeapMb = Math.max(peakHeapMb, process.memoryUsage().heapUsed / 2 ** 20);
       invocations += 1;
     }
   };
@@ -474,6 +481,7 @@ async function phase(
   meter = new Meter();
   sqsRequests = 0;
   handlerMs = 0;
+  handlerCpuMs = 0;
   invocations = 0;
   const pollers = Array.from(
     { length: CONCURRENCY },
@@ -505,6 +513,7 @@ async function phase(
     meter: m,
     sqsRequests,
     handlerMs,
+    handlerCpuMs,
     invocations,
   };
 }
@@ -619,6 +628,7 @@ try {
             meter: total,
             sqsRequests: sum((r) => r.sqsRequests),
             handlerMs: sum((r) => r.handlerMs),
+            handlerCpuMs: sum((r) => r.handlerCpuMs),
             invocations: sum((r) => r.invocations),
           };
         })()
@@ -691,6 +701,10 @@ try {
     line("  hottest partition key", `${d.hottest[0]}: ${d.hottest[1]} WRU`);
     line("  SQS requests per event (send + receive + delete)", fmt(c.sqsReq, 3));
     line(
+      "  per invocation: handler wall / CPU time",
+      `${fmt(r.handlerMs / r.invocations, 0)} ms / ${fmt(r.handlerCpuMs / r.invocations, 0)} ms (${fmt(r.events / r.invocations, 0)} events each)`,
+    );
+    line(
       "  USD per million events",
       `${fmt(c.total, 3)} (SQS ${fmt(c.sqs, 3)}, Lambda ${fmt(c.lambda, 3)}, DynamoDB ${fmt(c.dynamodb, 3)})`,
     );
@@ -700,6 +714,7 @@ try {
     `${fmt(hottestPer10k, 0)} (acct-00: ${dominantEvents} of ${single.events} events)`,
   );
   const rss = process.resourceUsage().maxRSS / 1024;
+  line("peak heap used (after a handler call)", `${fmt(peakHeapMb, 0)} MB`);
   line(
     "peak RSS (this process: poller, handler, SQS server)",
     `${fmt(rss, 0)} MB (DynamoDB Local is a separate JVM)`,

@@ -8,6 +8,7 @@
  *
  * Exit codes: 0 ok, 1 failure, 2 usage error. Stack traces only with --debug.
  */
+import { readFile } from "node:fs/promises";
 import { UnknownDeadLetterError } from "../shared/app/dead-letters.js";
 import { ConfigFileError } from "../shared/core/config.js";
 import { ConfigurationError } from "../shared/runtime/environment.js";
@@ -16,8 +17,14 @@ import { parseReportCommand, runReportCommand } from "./report.js";
 import { handleInterrupts, interruptedBy } from "./shutdown.js";
 import { runSimulation, SimulationInputError } from "./simulate.js";
 import { parseStackControl, runStackControl } from "./stack.js";
-import { parseStackCommand, runStackCommand } from "./stack-commands.js";
-import { COMMANDS, type CommandName, EXIT, HELP, parse, UsageError } from "./usage.js";
+import { MarketplaceNotReportedError, parseStackCommand, runStackCommand } from "./stack-commands.js";
+import { COMMANDS, type CommandName, EXIT, HELP, NothingToExportError, parse, UsageError } from "./usage.js";
+
+/** The version an operator quotes in a ticket: package.json's, the one file a release bumps. */
+async function packageVersion(): Promise<string> {
+  const file = new URL("../package.json", import.meta.url);
+  return (JSON.parse(await readFile(file, "utf8")) as { version: string }).version;
+}
 
 const isCommand = (c: string): c is CommandName => (COMMANDS as readonly string[]).includes(c);
 
@@ -26,6 +33,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     console.error(HELP.billing);
     return EXIT.usage;
+  }
+  if (command === "--version" || command === "-V") {
+    console.log(`billing ${await packageVersion()}`);
+    return EXIT.ok;
   }
   if (command === "--help" || command === "-h" || command === "help") {
     const topic = rest[0];
@@ -85,7 +96,9 @@ const expected = (e: unknown) =>
   e instanceof ConfigFileError ||
   e instanceof SimulationInputError ||
   e instanceof IngestFileError ||
-  e instanceof UnknownDeadLetterError;
+  e instanceof UnknownDeadLetterError ||
+  e instanceof NothingToExportError ||
+  e instanceof MarketplaceNotReportedError;
 
 // Anything escaping main (an error event, a stray rejection) still ends in a message, not a trace;
 // process.exit runs the 'exit' handlers that kill a DynamoDB Local JVM.
@@ -108,7 +121,10 @@ main(args.filter((a) => a !== "--debug")).then(
     if (interruptedBy()) return;
     const message = e instanceof Error ? e.message : String(e);
     const usage =
-      e instanceof UsageError || e instanceof ConfigurationError || e instanceof UnknownDeadLetterError;
+      e instanceof UsageError ||
+      e instanceof ConfigurationError ||
+      e instanceof UnknownDeadLetterError ||
+      e instanceof NothingToExportError;
     console.error(`billing: ${message}`);
     const command = args.find((a) => a !== "--debug");
     if (e instanceof UsageError || e instanceof ConfigurationError)

@@ -7,8 +7,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { REFUSED_LINE_PREFIX, subjectOf } from "../shared/app/dead-letters.js";
+import { eventReferencesOf, REFUSED_LINE_PREFIX, subjectOf } from "../shared/app/dead-letters.js";
 import { BillingError } from "../shared/core/errors.js";
+import { codePointPrefix } from "../shared/core/utf8.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { DeadLetterStore, UsageQueue } from "../shared/ports/storage.js";
 
@@ -98,16 +99,23 @@ export async function sendIngestLines(
       excerpt ? `; its first ${REFUSED_EXCERPT_CHARS} characters are kept` : ""
     })`;
     const subject = subjectOf(l.text);
+    // A refused batch line names several events: the file and line name them all. The reference is
+    // read from the line made parseable (bad bytes as U+FFFD, control characters as spaces): it only
+    // has to let the sender find the event, and those are the very reasons such lines are refused.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what is replaced
+    const readable = new TextDecoder().decode(l.raw).replace(/[\u0000-\u001f]/g, " ");
+    const [event, ...others] = eventReferencesOf(readable);
     await deps.deadLetters.put({
       deadLetterId,
       messageId: `${file}:${l.line}`,
       receivedAt: deps.clock.now(),
       reason: full,
       // Not redriven (the queue would refuse the same bytes): the excerpt is for reading only.
-      excerpt: excerpt ? l.text.slice(0, REFUSED_EXCERPT_CHARS) : l.text,
+      excerpt: excerpt ? codePointPrefix(l.text, REFUSED_EXCERPT_CHARS) : l.text,
       bodyBytes: l.raw.length,
       bodySha256: sha,
       ...(subject !== undefined ? { subject } : {}),
+      ...(event && others.length === 0 ? { event } : {}),
     });
     refused.push({ file, line: l.line, reason, deadLetterId });
   }

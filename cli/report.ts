@@ -17,7 +17,7 @@ import { shiftPeriod } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { readEnvironment } from "../shared/runtime/environment.js";
 import { cachedConfig, dynamoClient, endpointsOf } from "../shared/runtime/wiring.js";
-import { checkedPeriod, EXIT, parse, UsageError } from "./usage.js";
+import { checkedPeriod, EXIT, NothingToExportError, parse, UsageError } from "./usage.js";
 
 export interface ReportCommand {
   readonly period: string;
@@ -50,10 +50,15 @@ export async function runReportCommand(cmd: ReportCommand): Promise<number> {
     const store = new DynamoBillingStore(ddb, env.BILLING_TABLE);
     const names = reportFiles(cmd.period);
     const { input, current } = await periodReportInput(
-      { periods: store, config: cachedConfig(store, systemClock, 0) },
+      { periods: store, config: cachedConfig(store, systemClock, 0), usage: store.usage },
       cmd.period,
       { csv: names.csv, json: names.json, closeReport: names.closeReport },
     );
+    // As `billing export` and the finance API: a period nobody closed has no page to give finance.
+    if (current.reports.length === 0)
+      throw new NothingToExportError(
+        `period ${cmd.period} has no closed account: no report written (close it first: \`billing close --period ${cmd.period}\`)`,
+      );
     const lines = sortInvoiceLines([...current.lines]);
     await mkdir(cmd.out, { recursive: true });
     const files: [string, string][] = [
@@ -64,7 +69,7 @@ export async function runReportCommand(cmd: ReportCommand): Promise<number> {
     ];
     for (const [name, text] of files) await writeFile(join(cmd.out, name), text);
     console.log(
-      `report ${cmd.period}: ${current.reports.length} accounts closed, ${lines.length} lines; ${files
+      `report ${cmd.period}: ${current.reports.length} ${current.reports.length === 1 ? "account" : "accounts"} closed, ${lines.length} lines; ${files
         .map(([n]) => join(cmd.out, n))
         .join(", ")}`,
     );
@@ -95,6 +100,8 @@ export async function writeSimulationReports(
         previousPeriod,
         lines: lines.filter((l) => l.period === period),
         previousLines: lines.filter((l) => l.period === previousPeriod),
+        // Only a period this run closed has a "previous" figure; simulate closes every account.
+        previousClosed: reports.filter((r) => r.period === previousPeriod).map((r) => r.accountId),
         // A period closed twice reports "already-closed" the second time: one report per account.
         reports: [
           ...new Map(reports.filter((r) => r.period === period).map((r) => [r.accountId, r])).values(),

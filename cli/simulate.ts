@@ -54,7 +54,7 @@ export interface SimulationOptions {
 }
 
 type Step =
-  | { kind: "ingest"; file: string; lines: IngestLine[]; maxTime?: number }
+  | { kind: "ingest"; file: string; lines: IngestLine[]; minTime?: number; maxTime?: number }
   | { kind: "close"; period: string };
 
 async function readJsonFile(file: string): Promise<unknown> {
@@ -77,14 +77,39 @@ export async function loadConfigFiles(accountsFile: string, tariffsFile: string)
   return { accounts, tariffs };
 }
 
-const timeOf = (body: string): number | undefined => {
+/**
+ * The event times a message body carries: one CloudEvent, or a batch (a JSON array of them) as the
+ * ingest handler reads it. A body that is not JSON, or an event without a readable time, adds none.
+ */
+export function eventTimesOf(body: string): number[] {
+  let parsed: unknown;
   try {
-    const t = instantOf(String((JSON.parse(body) as { time?: unknown }).time ?? ""));
-    return Number.isNaN(t) ? undefined : t;
+    parsed = JSON.parse(body);
   } catch {
-    return undefined;
+    return [];
   }
-};
+  const times: number[] = [];
+  for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+    const time = event !== null && typeof event === "object" ? (event as { time?: unknown }).time : undefined;
+    const t = typeof time === "string" ? instantOf(time) : Number.NaN;
+    if (!Number.isNaN(t)) times.push(t);
+  }
+  return times;
+}
+
+/** The earliest and latest event times of the lines that can be sent; undefined when none has one. */
+function timeRange(lines: readonly IngestLine[]): { min: number; max: number } | undefined {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  // A loop, not Math.min(...): a file of a million events would overflow the call's arguments.
+  for (const l of lines)
+    if (l.invalid === undefined)
+      for (const t of eventTimesOf(l.text)) {
+        if (t < min) min = t;
+        if (t > max) max = t;
+      }
+  return min <= max ? { min, max } : undefined;
+}
 
 async function parseSteps(steps: readonly string[]): Promise<Step[]> {
   const out: Step[] = [];
@@ -98,15 +123,12 @@ async function parseSteps(steps: readonly string[]): Promise<Step[]> {
         if (e instanceof IngestFileError) throw new SimulationInputError(e.message, { cause: e });
         throw e;
       }
-      const times = lines
-        .filter((l) => l.invalid === undefined)
-        .map((l) => timeOf(l.text))
-        .filter((t): t is number => t !== undefined);
+      const range = timeRange(lines);
       out.push({
         kind: "ingest",
         file: arg,
         lines,
-        ...(times.length ? { maxTime: Math.max(...times) } : {}),
+        ...(range ? { minTime: range.min, maxTime: range.max } : {}),
       });
     } else if (kind === "close" && isPeriodId(arg)) {
       out.push({ kind: "close", period: arg });
@@ -122,10 +144,10 @@ export async function runSimulation(
 ): Promise<{ reports: AccountCloseReport[]; files: string[]; refusedLines: RefusedLine[] }> {
   const config = await loadConfigFiles(opts.accountsFile, opts.tariffsFile);
   const steps = await parseSteps(opts.steps);
-  const eventTimes = steps
-    .flatMap((s) => (s.kind === "ingest" ? s.lines.filter((l) => !l.invalid).map((l) => timeOf(l.text)) : []))
-    .filter((t) => t !== undefined);
-  const clock = new VirtualClock(eventTimes.length ? Math.min(...(eventTimes as number[])) : Date.now());
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const s of steps)
+    if (s.kind === "ingest" && s.minTime !== undefined) earliest = Math.min(earliest, s.minTime);
+  const clock = new VirtualClock(Number.isFinite(earliest) ? earliest : Date.now());
   opts.progress(
     `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
   );
@@ -235,7 +257,7 @@ export async function runSimulation(
         const closed = await system.close(step.period);
         reports.push(...closed);
         opts.progress(
-          `close ${step.period}: ${closed.length} accounts closed at ${new Date(clock.now()).toISOString()}`,
+          `close ${step.period}: ${closed.length} ${closed.length === 1 ? "account" : "accounts"} closed at ${new Date(clock.now()).toISOString()}`,
         );
       }
     }

@@ -11,11 +11,19 @@ import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
-import { isRefusedLine, listDeadLetters, redriveDeadLetters } from "../shared/app/dead-letters.js";
+import {
+  type EventReference,
+  eventOfLetter,
+  eventReferencesOf,
+  isRefusedLine,
+  listDeadLetters,
+  redriveDeadLetters,
+} from "../shared/app/dead-letters.js";
 import { readClosedPeriod, writePeriodManifest } from "../shared/app/period-exports.js";
 import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import { BillingError } from "../shared/core/errors.js";
 import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
 import { isPeriodId, periodWindow } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
@@ -34,7 +42,7 @@ import { parseExplain, runExplain } from "./explain.js";
 import { closedPeriodsMarketplaceUsage, writeExports } from "./exports.js";
 import { readIngestFile, sendIngestLines } from "./ingest-file.js";
 import { loadConfigFiles } from "./simulate.js";
-import { EXIT, oneArgument, parse, periodOption, UsageError } from "./usage.js";
+import { EXIT, NothingToExportError, oneArgument, parse, periodOption, UsageError } from "./usage.js";
 
 export type StackCommand =
   | { kind: "config-load"; accounts: string; tariffs: string }
@@ -42,7 +50,7 @@ export type StackCommand =
   | { kind: "close"; period: string; accounts?: string[]; force: boolean }
   | { kind: "preview"; period: string; account: string; json: boolean }
   | { kind: "export"; out: string; period?: string }
-  | { kind: "dead-letters-list" }
+  | { kind: "dead-letters-list"; source?: string }
   | { kind: "dead-letters-redrive"; ids?: string[] }
   | { kind: "marketplace-reconcile"; period: string; accounts?: string[] }
   | { kind: "explain"; lineId: string; json: boolean };
@@ -102,14 +110,18 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
       const { values, positionals } = parse({
         args,
         allowPositionals: true,
-        options: { id: { type: "string", multiple: true } },
+        options: { id: { type: "string", multiple: true }, source: { type: "string" } },
       });
       if (positionals.length !== 1 || (positionals[0] !== "list" && positionals[0] !== "redrive"))
         throw new UsageError("dead-letters takes list or redrive");
       if (positionals[0] === "list") {
         if (values.id) throw new UsageError("dead-letters list takes no --id");
-        return { kind: "dead-letters-list" };
+        return {
+          kind: "dead-letters-list",
+          ...(values.source !== undefined ? { source: values.source } : {}),
+        };
       }
+      if (values.source !== undefined) throw new UsageError("dead-letters redrive takes no --source");
       return { kind: "dead-letters-redrive", ...(values.id ? { ids: values.id } : {}) };
     }
     case "marketplace": {
@@ -131,6 +143,23 @@ export function parseStackCommand(command: string, args: string[]): StackCommand
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/**
+ * The source, id, type and subject columns of a listing ("-" where unknown); a batch message's
+ * values are its events' distinct values, comma-separated, the first ten.
+ */
+function eventColumns(events: readonly EventReference[]): string[] {
+  return (["source", "id", "type", "subject"] as const).map((f) => {
+    const values = [...new Set(events.flatMap((e) => (e[f] !== undefined ? [e[f]] : [])))];
+    if (!values.length) return "-";
+    return `${values.slice(0, 10).join(",")}${values.length > 10 ? `,… (${values.length} in all)` : ""}`;
+  });
+}
+
+/** `billing marketplace reconcile` before any reporter run: exit 1, the reason said. */
+export class MarketplaceNotReportedError extends BillingError {
+  override readonly name = "MarketplaceNotReportedError";
 }
 
 export async function runStackCommand(cmd: StackCommand): Promise<number> {
@@ -178,6 +207,8 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
           console.error(`refused ${refused.length} lines (not sent, in the dead-letter store):`);
           for (const r of refused) console.error(`  ${r.file} line ${r.line}: ${r.reason}`);
         }
+        // Refused lines are the sender's to fix: the exit code tells a script the file was not all sent.
+        const result = refused.length ? EXIT.failure : EXIT.ok;
         if (cmd.drain) {
           // Local stacks have no Lambda: run the same handler through the event-source poller.
           const poller = new SqsEventSourcePoller({
@@ -201,7 +232,11 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
           await awaitQueueTaken(sqs, url);
           console.error("the local stack's ingest poller has taken every message");
         }
-        return EXIT.ok;
+        if (refused.length)
+          console.error(
+            `billing: ${refused.length} of ${lines.length} lines refused (fix them and ingest those lines again; \`billing dead-letters list\` shows them)`,
+          );
+        return result;
       }
       case "close": {
         const c = await config();
@@ -246,10 +281,26 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         return EXIT.ok;
       }
       case "marketplace-reconcile": {
+        const marketplace = new DynamoMarketplaceStore(ddb, env.BILLING_TABLE);
+        // Without a reporter run nothing was ever sent: every dimension would read "short", which
+        // says nothing about the Marketplace. Say that instead, and fail.
+        const azure = (await config()).accounts.filter(
+          (a) =>
+            a.billingChannel === "azure-marketplace" &&
+            a.azure &&
+            (!cmd.accounts || cmd.accounts.includes(a.accountId)),
+        );
+        const unreported = [];
+        for (const a of azure)
+          if (!(await marketplace.getWatermark(a.accountId))) unreported.push(a.accountId);
+        if (unreported.length)
+          throw new MarketplaceNotReportedError(
+            `no Marketplace reporter has run yet for ${unreported.join(", ")}: nothing was sent to the Metering API, so there is nothing to reconcile (the hourly reporter runs in AWS and in \`billing stack\`; a new account is reported from its first run on)`,
+          );
         const rows = await reconcileMarketplaceUsage(
           {
             ledger: store.usage,
-            store: new DynamoMarketplaceStore(ddb, env.BILLING_TABLE),
+            store: marketplace,
             clock: systemClock,
             config,
           },
@@ -271,7 +322,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         if (cmd.json) console.log(JSON.stringify(p));
         else {
           console.log(
-            `${p.accountId} ${p.period} (preview, nothing written): ${p.lines.length} lines, ${p.amount} ${p.currency}; ${p.events} events, newest raw event ${p.newestEventAt ?? "none"}`,
+            `${p.accountId} ${p.period} (preview, nothing written): ${p.lines.length} lines, ${p.amount} ${p.currency}; ${p.events} events, newest event ${p.newestEventAt ?? "none"}`,
           );
           for (const l of p.lines)
             console.log(`${l.line_type}\t${l.product}\t${l.dimensions}\t${l.quantity}\t${l.amount}`);
@@ -283,10 +334,20 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         const periods = cmd.period ? [cmd.period] : await store.closedPeriods();
         const lines: InvoiceLine[] = [];
         const reports: AccountCloseReport[] = [];
+        const read = new Map<string, Awaited<ReturnType<typeof readClosedPeriod>>>();
+        for (const p of periods) read.set(p, await readClosedPeriod(store, p));
+        // Nothing closed, nothing exported: a header-only CSV and a "0 accounts" manifest would pass
+        // for a month that billed nothing (the finance API answers 404 for the same period).
+        if (![...read.values()].some((r) => r.reports.length > 0))
+          throw new NothingToExportError(
+            cmd.period
+              ? `period ${cmd.period} has no closed account: nothing exported (close it first: \`billing close --period ${cmd.period}\`)`
+              : "no period has a closed account: nothing exported (close one first: `billing close --period YYYY-MM`)",
+          );
         for (const p of periods) {
-          const read = await readClosedPeriod(store, p);
-          lines.push(...read.lines);
-          reports.push(...read.reports);
+          const r = read.get(p) ?? { lines: [], reports: [] };
+          lines.push(...r.lines);
+          reports.push(...r.reports);
           // With a bucket, the period's manifest is rebuilt (missing account objects written first).
           if (objects) {
             const m = await writePeriodManifest({ periods: store, index: store, objects }, p);
@@ -311,14 +372,34 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
       case "explain":
         return runExplain(store, cmd);
       case "dead-letters-list": {
-        const l = await listDeadLetters(store, dlq);
-        for (const d of l.invalid)
+        const l = await listDeadLetters(store, dlq, cmd.source !== undefined ? { source: cmd.source } : {});
+        for (const d of l.invalid) {
+          const event = eventOfLetter(d) ?? (d.subject !== undefined ? { subject: d.subject } : undefined);
+          const origin = isRefusedLine(d) ? `(refused line ${d.messageId}) ` : "";
           console.log(
-            `${d.deadLetterId}\t${isRefusedLine(d) ? `(refused line ${d.messageId})` : (d.subject ?? "-")}\t${d.reason}`,
+            [d.deadLetterId, ...eventColumns(event ? [event] : []), `${origin}${d.reason}`].join("\t"),
           );
-        for (const d of l.failedProcessing) console.log(`${d.messageId}\t(dlq, ${d.receiveCount} receives)`);
+        }
+        for (const d of l.failedProcessing)
+          console.log(
+            [
+              d.messageId,
+              ...eventColumns(eventReferencesOf(d.body)),
+              `(dlq, ${d.receiveCount} receives)`,
+            ].join("\t"),
+          );
+        // G5: conflicts whose first copy's period was already closed (each also in a close report).
+        const conflicts = (await store.lateConflicts.listLateConflicts()).filter(
+          (c) => cmd.source === undefined || c.source === cmd.source,
+        );
+        for (const c of conflicts)
+          console.log(
+            `late-conflict\t${c.accountId}\t${c.referencePeriod}\t${c.source}\t${c.id}\t${new Date(c.seenAt).toISOString()}`,
+          );
         console.error(
-          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue`,
+          `${l.invalid.length} invalid messages, ${l.failedProcessing.length} in the dead-letter queue, ${conflicts.length} late conflicts${
+            cmd.source !== undefined ? ` from source ${JSON.stringify(cmd.source)}` : ""
+          }`,
         );
         return EXIT.ok;
       }

@@ -39,6 +39,11 @@ export function oneArgument(
   return { argument: positionals[0], flagged: values[flag] === true };
 }
 
+/** `billing export` of what was never closed: exit 2, nothing written (the command was aimed wrong). */
+export class NothingToExportError extends BillingError {
+  override readonly name = "NothingToExportError";
+}
+
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export const COMMANDS = [
@@ -67,12 +72,13 @@ export const HELP: Record<CommandName | "billing", string> = {
   billing close --period YYYY-MM [--account ID …] [--force]
   billing preview --account ID --period YYYY-MM [--json]
   billing export --out DIR [--period YYYY-MM]
-  billing dead-letters list | redrive [--id ID …]
+  billing dead-letters list [--source S] | redrive [--id ID …]
   billing marketplace reconcile --period YYYY-MM [--account ID …]
   billing stack start | stop | status --dir DIR
   billing report --period YYYY-MM --out DIR
   billing explain LINE_ID [--json]
   billing COMMAND --help
+  billing --version
 
 Every command takes --debug (stack traces of failures). Exit codes: 0 ok, 1 failure, 2 usage error.
 ${stackEnv}`,
@@ -97,7 +103,8 @@ ${stackEnv}`,
   ingest: `usage: billing ingest FILE.jsonl [--drain]
 
 Sends every line of the file to the usage queue; a line the queue refuses (invalid UTF-8, a forbidden
-character, over the size limit) is dead-lettered with the file and line number. --drain runs the ingest
+character, over the size limit) is dead-lettered with the file and line number, and the command exits 1
+once the other lines are sent. --drain runs the ingest
 handler locally until the queue is empty (local stacks have no Lambda).
 ${stackEnv}`,
   close: `usage: billing close --period YYYY-MM [--account ID …] [--force]
@@ -116,7 +123,9 @@ ${stackEnv}`,
 Writes the invoice lines, close reports and marketplace usage stored in the stack to DIR: of one period
 (--period), or of every period with closes. Read through the period index, never a table scan. With
 EXPORTS_BUCKET set, also rebuilds each period's manifest in the bucket (invoice-lines/period=YYYY-MM/
-_manifest.json), first writing any closed account's objects that are missing.
+_manifest.json), first writing any closed account's objects that are missing. A period with no closed
+account (or no closed period at all) exits 2 and writes nothing. docs/tables/ has the Athena and
+DuckDB tables (decimal types) for the bucket's objects.
 ${stackEnv}`,
   marketplace: `usage: billing marketplace reconcile --period YYYY-MM [--account ID …]
 
@@ -125,11 +134,16 @@ dimension, rated, included and overage quantities against the quantities the Met
 refused (Expired or rejected) or has not answered yet (pending), with status reconciled, short or over;
 last, expired_quantity: the part refused because its hour was past Microsoft's 24 hours (the reporter
 reached it too late, or the API answered Expired), usage Microsoft will never bill.
+Exit 1, saying so, while no Marketplace reporter has run for an account (nothing was ever sent).
 ${stackEnv}`,
-  "dead-letters": `usage: billing dead-letters list
+  "dead-letters": `usage: billing dead-letters list [--source SOURCE]
        billing dead-letters redrive [--id ID …]
 
-list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue.
+list: every dead letter (invalid messages, refused lines) and every message of the SQS dead-letter queue,
+one a line, tab-separated: the id to redrive, the CloudEvent source, id, type and subject ("-" when
+they could not be read) and the reason; then every late conflict (rating-rules G5: a re-delivery with
+other content whose first copy's period was already closed; "late-conflict", account, reference
+period, source, id, seen at). --source: only those about events from that source.
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
 ${stackEnv}`,
   stack: `usage: billing stack start --dir DIR
@@ -141,15 +155,19 @@ start: starts a local stack that stays up, all on 127.0.0.1 and free ports: Dyna
 data in DIR/dynamodb, the SQS/S3 server, the event-source poller running the ingest handler, the
 finance API (BILLING_API_URL) and the local Metering API; returns once every part answers and prints the environment, also written to
 DIR/env: \`source DIR/env\`, then \`billing config load\`, \`ingest\`, \`close\`, \`export\` …
-stop: stops every process start started, and waits until they are gone. The DynamoDB data survive a
-stop and a start; the queues and the exports bucket are created again (empty) at each start, on new
-ports: source DIR/env again. status: whether it runs and answers. serve: runs the stack in the
+stop: stops every process start started, and waits until they are gone. The DynamoDB data
+(DIR/dynamodb) and the exports bucket's objects (DIR/s3: exports, manifests, large dead-letter bodies)
+survive a stop and a start; the queues are created again (empty) at each start, on new ports: source
+DIR/env again. The stack runs the Marketplace reporter hourly and when a new azure-marketplace account
+is stored. status: whether it runs and answers. serve: runs the stack in the
 foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
   report: `usage: billing report --period YYYY-MM --out DIR
 
-Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-contained file: totals by
-currency and billing channel, the largest accounts, amounts by product family as a chart, the change
-against the previous period, adjustments, suspense, conflicts), and the exports it links to:
+Writes the period's page for finance, DIR/report-YYYY-MM.html (one self-contained file: per currency
+what we invoice and what Microsoft invoices, totals by currency and invoicer, amounts by product
+family, every closed account with its lines (those without lines with the reason), the change against
+the previous period where it was closed ("not closed" otherwise), adjustments and conflicts with their
+reference periods, suspense, rejected messages, accounts with usage and no close), and the exports it links to:
 DIR/invoice-lines-YYYY-MM.csv and .json (the lines billed in the period), DIR/close-report-YYYY-MM.json.
 ${stackEnv}`,
   explain: `usage: billing explain LINE_ID [--json]

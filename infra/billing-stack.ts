@@ -14,14 +14,20 @@ import {
   type CfnElement,
   CfnOutput,
   CfnParameter,
+  CfnResource,
   Duration,
+  type IAspect,
   RemovalPolicy,
   Stack,
   type StackProps,
+  TagManager,
+  Tags,
   Validations,
 } from "aws-cdk-lib";
+import * as backup from "aws-cdk-lib/aws-backup";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -30,7 +36,9 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import type { Construct } from "constructs";
+import * as xray from "aws-cdk-lib/aws-xray";
+import type { Construct, IConstruct } from "constructs";
+import { EXPIRES_AT_ATTRIBUTE } from "../shared/core/identity-retention.js";
 import {
   INGEST_UNEXPECTED_ERRORS_METRIC,
   MARKETPLACE_EXPIRED_EVENTS_METRIC,
@@ -49,8 +57,10 @@ import {
   grantTableItems,
   grantWithEnv,
   type TableAccess,
+  viaService,
 } from "./constructs/grants.js";
-import { AlarmsNotify, BillingMonitoring } from "./constructs/monitoring.js";
+import { ingestDeadLetterRateAlarm } from "./constructs/ingest-fault-alarms.js";
+import { AlarmsNotify, BillingMonitoring, notifyOnOk } from "./constructs/monitoring.js";
 import { secureQueue } from "./constructs/secure-queue.js";
 
 export type BillingFunctionName =
@@ -89,17 +99,24 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction);
     // ACCT#: the usage marker's shard sets (ADD, before the attempts commit: D24).
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER#*"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["COMMIT#*", "EVT#*", "ACCT#*", "DEADLETTER", "DLA#*"] },
-    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*"] },
+    // Dead letters go to their shards (DEADLETTER#); their account index to the account's key (DLA#)
+    // or, in a burst, its burst keys (DLS#).
+    {
+      actions: ["dynamodb:PutItem"],
+      leadingKeys: ["COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
+    },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
+    // The unclosed-usage index (once per account-period) and late conflicts (G5).
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["UNCLOSED#*", "LATECF#*"] },
   ],
   // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
   // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
   // (UpdateItem); an account whose objects are missing is exported first (its close record, GetItem,
   // and lines, Query, on ACCT#; its entry updated).
   closeScheduler: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "UNCLOSED#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*"] },
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["PERIOD#*"] },
@@ -111,7 +128,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   closeWorker: [
     {
       actions: ["dynamodb:Query"],
-      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+      // DLA#: the account's dead-letter index; DLS#: its burst keys, read when a burst is marked.
+      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "DLS#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
     },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "CFG#*"] },
     { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
@@ -123,6 +141,11 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
       leadingKeys: ["PERIOD#*"],
     },
+    // The account's configuration versions (CFG#V#), its unreported late conflicts; the closed
+    // account-period leaves the unclosed-usage index (or a request without configuration is suspended there).
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "LATECF#*"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["LATECF#*", "UNCLOSED#*"] },
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["UNCLOSED#*"] },
   ],
   // Reads configuration, the account's periods with usage (ACCT# USAGE# markers), the carry-over
   // snapshot at the first month in play and that month's raw pages on; writes only its own MKT#
@@ -131,10 +154,12 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
   ],
-  // Lists and removes dead letters (with their per-account index entry, one transaction).
+  // Lists and removes dead letters (with their per-account index entry, one transaction), over
+  // every shard; letters from before sharding (DEADLETTER, DLA#) are moved to their shards.
   deadLetter: [
-    { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER"] },
-    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DLA#*"] },
+    { actions: ["dynamodb:Query", "dynamodb:GetItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*"] },
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["DEADLETTER#*"] },
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*", "DLA#*", "DLS#*"] },
   ],
   // Read only (D27): configuration; the period index (PERIOD#, walked page by page); close records
   // and lines (ACCT#); the preview's usage periods (ACCT#), counters, raw pages and carry-over snapshots.
@@ -143,51 +168,123 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
       actions: ["dynamodb:Query"],
       leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"],
     },
-    // GetItem on EXPL#: a line's explanation by its id (D26).
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*"] },
+    // GetItem on EXPL#: a line's explanation by its id (D26); on PERIOD#: ?accountId= of an account
+    // closed for the period but no longer configured (contract §2).
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*", "PERIOD#*"] },
   ],
 };
 
-/** `dev`: short log retention, everything deletable. `prod`: a year of logs, retained, protected. */
+/**
+ * `dev`: short log retention, everything deletable (`cdk destroy` empties the buckets), small
+ * capacity caps. `prod`: a year of logs, everything retained, protected, finance records locked.
+ */
 export type Stage = "dev" | "prod";
-export const STAGE_SETTINGS: Readonly<
-  Record<
-    Stage,
-    {
-      logRetention: logs.RetentionDays;
-      removalPolicy: RemovalPolicy;
-      deletionProtection: boolean;
-      terminationProtection: boolean;
-    }
-  >
-> = {
+export interface StageSettings {
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly deletionProtection: boolean;
+  readonly terminationProtection: boolean;
+  /** Object Lock default retention (governance) of the exports, in days; none: versions unlocked. */
+  readonly exportsLockDays: number | undefined;
+  /** Days each daily AWS Backup recovery point of the table is kept. */
+  readonly backupRetentionDays: number;
+  /** The table's pre-warmed throughput (units/s), bought once; none: the on-demand default. */
+  readonly warmThroughput:
+    | { readonly readUnitsPerSecond: number; readonly writeUnitsPerSecond: number }
+    | undefined;
+  /** Ceiling of on-demand request units per second (a runaway stops there, throttled and alarmed). */
+  readonly maxRequestUnits: { readonly read: number; readonly write: number };
+  /** X-Ray: share of requests traced past the first one each second. */
+  readonly traceSamplingRate: number;
+}
+export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
   dev: {
     logRetention: logs.RetentionDays.TWO_WEEKS,
     removalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
     terminationProtection: false,
+    exportsLockDays: undefined,
+    backupRetentionDays: 7,
+    warmThroughput: undefined,
+    maxRequestUnits: { read: 2_000, write: 1_000 },
+    traceSamplingRate: 0.5,
   },
   prod: {
     logRetention: logs.RetentionDays.ONE_YEAR,
     removalPolicy: RemovalPolicy.RETAIN,
     deletionProtection: true,
     terminationProtection: true,
+    // Ten years, as finance records (a leap day or two included).
+    exportsLockDays: 3_653,
+    backupRetentionDays: 35,
+    // 10,000 events/s at ≈ 1.4–3 write units each (docs/performance.md); reads: the close and previews.
+    warmThroughput: { readUnitsPerSecond: 20_000, writeUnitsPerSecond: 30_000 },
+    // The account's default per-table quota: past it the quota throttles anyway, here it is named.
+    maxRequestUnits: { read: 40_000, write: 40_000 },
+    traceSamplingRate: 0.01,
   },
 };
+
+/** Per-stage deployment values (cdk.json `stages.<stage>`, `-c` overrides; infra/app.ts). */
+export interface StageConfig {
+  /**
+   * Base URL of the Metering API the hourly reporter calls. None (dev's default): reporting is off,
+   * its schedule disabled and the URL a reserved name that never resolves, so a dev stack can never
+   * report usage to Microsoft's real API.
+   */
+  readonly marketplaceApiUrl?: string | undefined;
+  /** Entra ID authority (default https://login.microsoftonline.com). */
+  readonly entraAuthority?: string | undefined;
+  /** The publisher's Entra tenant and application ids; when given the secret may hold only the client secret. */
+  readonly entraTenantId?: string | undefined;
+  readonly entraClientId?: string | undefined;
+  /** An existing Secrets Manager secret (full ARN) with the Entra credentials; none: the stack makes one. */
+  readonly marketplaceSecretArn?: string | undefined;
+  /** The address the alarms mail; none: the stack parameter `AlarmEmail`. */
+  readonly alarmEmail?: string | undefined;
+  /** An HTTPS endpoint of the on-call pager (e.g. PagerDuty's or Opsgenie's SNS integration URL). */
+  readonly pagerUrl?: string | undefined;
+  /** AWS accounts of the producers (the upstream systems) that send usage to the usage queue. */
+  readonly producerAccountIds?: readonly string[] | undefined;
+  /** The `cost-centre` tag of every resource. */
+  readonly costCentre?: string | undefined;
+  /** Object Lock default retention of the exports, in days (overrides the stage's). */
+  readonly exportsLockDays?: number | undefined;
+}
+
+/** The `service` tag of every resource, and the X-Ray service the sampling rule matches. */
+export const SERVICE_TAG = "cpaas-billing";
+/** An RFC 2606 reserved name: never resolves, so a stage without a Metering API URL reports nowhere. */
+export const NO_MARKETPLACE_API_URL = "https://marketplace-reporting-off.invalid";
 
 /** Where dead letters' whole bodies go in the exports bucket (shared/app/dead-letters.ts). */
 export const DEAD_LETTER_BODIES_PREFIX = "dead-letters/";
 /** Where each close puts its invoice lines and report by period (shared/core/period-exports.ts, D25). */
 export const PERIOD_EXPORT_PREFIXES = ["invoice-lines/", "close-reports/"] as const;
 
-/** Most ingest invocations at once: bounds the write rate on the table and its hottest keys. */
+/**
+ * Most ingest invocations at once: bounds the write rate on the table and its hottest keys. With
+ * 1,000 messages per invocation, 10,000 events/s needs a batch done in ≤ 2 s (docs/performance.md
+ * "Capacity of a stage").
+ */
 export const INGEST_MAX_CONCURRENCY = 20;
+/**
+ * Ingest's memory, hence its CPU share (1,769 MB = one vCPU): a 1,000-event batch measured 177 ms
+ * of CPU and 85 MB of heap, so CPU, not memory, bounds it: ≈ 610 ms of a batch at 512 MB, ≈ 305 ms
+ * at 1,024 MB, which leaves 1.7 s of the 2 s for DynamoDB (docs/performance.md).
+ */
+export const INGEST_MEMORY_MB = 1024;
 
 export interface BillingStackProps extends StackProps {
   /** @default "prod" (retained, protected): a dev stack says so (`-c stage=dev`). */
   readonly stage?: Stage;
-  /** Base URL of the marketplace metering API the hourly reporter calls. */
-  readonly marketplaceApiUrl: string;
+  /**
+   * Base URL of the marketplace metering API the hourly reporter calls (or `config.marketplaceApiUrl`).
+   * @default none: reporting off (see StageConfig)
+   */
+  readonly marketplaceApiUrl?: string;
+  /** The stage's own endpoints, identities, subscriptions and producers. */
+  readonly config?: StageConfig;
   /**
    * Hours after a period's end in an account's zone past which its close is overdue (the close
    * scheduler's CloseAccountsOverdue and the close queue's age alarm, decisions D28).
@@ -200,6 +297,53 @@ export interface BillingStackProps extends StackProps {
 
 /** A period not closed this long after its end (in the account's zone) alarms (decisions D28). */
 export const DEFAULT_CLOSE_OVERDUE_HOURS = 6;
+
+/** SQS's longest retention: usage survives a stopped event source for two weeks. */
+export const USAGE_QUEUE_RETENTION = Duration.days(14);
+/** Exports (and their older versions) move to cheaper classes as they age: [class, days]. */
+export const EXPORTS_TRANSITIONS: readonly (readonly [s3.StorageClass, number])[] = [
+  [s3.StorageClass.INFREQUENT_ACCESS, 90],
+  [s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, 365],
+];
+
+/**
+ * The custom-resource providers CDK adds (the buckets' auto-delete in dev) are plain CfnResources
+ * that `Tags.of` does not reach: their function and role get the same tags here.
+ */
+class TagProviderResources implements IAspect {
+  constructor(private readonly tags: Record<string, string>) {}
+  visit(node: IConstruct): void {
+    if (!(node instanceof CfnResource) || TagManager.isTaggable(node)) return;
+    if (node.cfnResourceType !== "AWS::Lambda::Function" && node.cfnResourceType !== "AWS::IAM::Role") return;
+    node.addPropertyOverride(
+      "Tags",
+      Object.entries(this.tags).map(([Key, Value]) => ({ Key, Value })),
+    );
+  }
+}
+
+/** A stage's values checked before anything is built: a bad one stops the synth with its name. */
+export class StageConfigError extends Error {
+  override readonly name = "StageConfigError";
+}
+function validateStageConfig(
+  config: StageConfig,
+  { exportsLockDays, destroyable }: { exportsLockDays: number | undefined; destroyable: boolean },
+) {
+  for (const a of config.producerAccountIds ?? [])
+    if (!/^\d{12}$/.test(a)) throw new StageConfigError(`producer account id must be 12 digits, not "${a}"`);
+  if (config.pagerUrl !== undefined && !config.pagerUrl.startsWith("https://"))
+    throw new StageConfigError(`pagerUrl must be an https:// endpoint, not "${config.pagerUrl}"`);
+  if (config.marketplaceSecretArn !== undefined && !config.marketplaceSecretArn.startsWith("arn:"))
+    throw new StageConfigError(`marketplaceSecretArn must be a secret's full ARN`);
+  if (exportsLockDays !== undefined && (!Number.isInteger(exportsLockDays) || exportsLockDays < 1))
+    throw new StageConfigError(`exportsLockDays must be a whole number of days, not ${exportsLockDays}`);
+  // A locked version cannot be deleted before its retention ends: `cdk destroy` would fail.
+  if (exportsLockDays !== undefined && destroyable)
+    throw new StageConfigError(
+      "a stage whose resources are destroyed cannot lock its exports (exportsLockDays)",
+    );
+}
 
 /** Timeout of the ingest function; the usage queue's visibility timeout is derived from it. */
 const INGEST_TIMEOUT = Duration.seconds(30);
@@ -238,6 +382,10 @@ export class BillingStack extends Stack {
   readonly closeDlq: sqs.Queue;
   /** Whole bodies of dead letters too large for their table item (docs/decisions.md D12). */
   readonly exportsBucket: s3.Bucket;
+  /** The exports bucket's server access logs. */
+  readonly accessLogsBucket: s3.Bucket;
+  /** The table's daily AWS Backup plan. */
+  readonly backupPlan: backup.BackupPlan;
   readonly functions: Readonly<Record<BillingFunctionName, BillingFunction>>;
   /** Scheduled invocations that failed to be delivered after their retries. */
   readonly scheduleDlq: sqs.Queue;
@@ -246,21 +394,35 @@ export class BillingStack extends Stack {
   readonly financeApi: FinanceApi;
 
   constructor(scope: Construct, id: string, props: BillingStackProps) {
-    const settings = STAGE_SETTINGS[props.stage ?? "prod"];
+    const stage = props.stage ?? "prod";
+    const settings = STAGE_SETTINGS[stage];
     super(scope, id, { terminationProtection: settings.terminationProtection, ...props });
+    // The access-log target is written through its bucket policy (no ACLs), whatever the app's flags.
+    this.node.setContext("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", true);
+    const config = props.config ?? {};
     const entries = { ...DEFAULT_ENTRIES, ...props.entries };
     const removalPolicy = settings.removalPolicy;
+    const destroyable = removalPolicy === RemovalPolicy.DESTROY;
+    const marketplaceApiUrl = props.marketplaceApiUrl ?? config.marketplaceApiUrl;
+    const exportsLockDays = config.exportsLockDays ?? settings.exportsLockDays;
+    validateStageConfig(config, { exportsLockDays, destroyable });
+    // Every taggable resource: which stage, which service, whose budget.
+    const tags = { stage, service: SERVICE_TAG, "cost-centre": config.costCentre ?? SERVICE_TAG };
+    for (const [k, v] of Object.entries(tags)) Tags.of(this).add(k, v);
+    Aspects.of(this).add(new TagProviderResources(tags));
     const closeOverdueHours = props.closeOverdueHours ?? DEFAULT_CLOSE_OVERDUE_HOURS;
     if (!Number.isInteger(closeOverdueHours) || closeOverdueHours < 1 || closeOverdueHours > 240)
       throw new Error(
         `closeOverdueHours must be a whole number of hours in 1..240, not ${closeOverdueHours}`,
       );
-    const alarmEmail = new CfnParameter(this, "AlarmEmail", {
-      type: "String",
-      description: "E-mail address the alarm topic notifies (confirm the subscription mail)",
-      allowedPattern: "^[^@\\s]+@[^@\\s]+$",
-      constraintDescription: "an e-mail address",
-    });
+    const alarmEmail =
+      config.alarmEmail ??
+      new CfnParameter(this, "AlarmEmail", {
+        type: "String",
+        description: "E-mail address the alarm topic notifies (confirm the subscription mail)",
+        allowedPattern: "^[^@\\s]+@[^@\\s]+$",
+        constraintDescription: "an e-mail address",
+      }).valueAsString;
 
     this.key = new kms.Key(this, "BillingKey", {
       description:
@@ -281,6 +443,19 @@ export class BillingStack extends Stack {
         },
       }),
     );
+    // Producers in other accounts send encrypted messages to the usage queue: SQS asks the key for
+    // a data key on their behalf (their own IAM policy must allow the same).
+    const producers = [...new Set(config.producerAccountIds ?? [])];
+    if (producers.length > 0)
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: "UsageProducersViaSqs",
+          principals: producers.map((a) => new iam.AccountPrincipal(a)),
+          actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+          resources: ["*"],
+          conditions: { StringEquals: { "kms:ViaService": viaService("sqs") } },
+        }),
+      );
 
     this.table = new dynamodb.Table(this, "BillingTable", {
       partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
@@ -291,10 +466,17 @@ export class BillingStack extends Stack {
       encryptionKey: this.key,
       deletionProtection: settings.deletionProtection,
       removalPolicy,
+      // G5: identity claims and attempt records expire 400 days (and a day) after their event.
+      timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
+      maxReadRequestUnits: settings.maxRequestUnits.read,
+      maxWriteRequestUnits: settings.maxRequestUnits.write,
+      ...(settings.warmThroughput ? { warmThroughput: settings.warmThroughput } : {}),
     });
 
-    // Queues (constructs/secure-queue.ts): SSE with the stack key, TLS only; a DLQ keeps 14 days,
-    // longer than its source queue's 4: a redriven message keeps its original enqueue time.
+    // Queues (constructs/secure-queue.ts): SSE with the stack key, TLS only; a DLQ keeps 14 days.
+    // The usage queue keeps 14 days too (SQS's most): a stopped event source over a long weekend
+    // loses nothing. A message keeps its first enqueue time in the DLQ, so the usage DLQ's depth
+    // pages at once (an operator then has what is left of the 14 days).
     const queueBase = { key: this.key, removalPolicy };
     const terminal = {
       reason: "A dead-letter queue: terminal by design, its depth is alarmed and operators redrive it",
@@ -302,6 +484,7 @@ export class BillingStack extends Stack {
     this.usageDlq = secureQueue(this, "UsageDeadLetterQueue", { ...queueBase, terminal });
     this.usageQueue = secureQueue(this, "UsageQueue", {
       ...queueBase,
+      retentionPeriod: USAGE_QUEUE_RETENTION,
       // AWS guidance: at least 6x the function timeout, plus the batching window.
       visibilityTimeout: Duration.seconds(
         6 * INGEST_TIMEOUT.toSeconds() + INGEST_BATCHING_WINDOW.toSeconds(),
@@ -315,6 +498,29 @@ export class BillingStack extends Stack {
       deadLetterQueue: { queue: this.closeDlq, maxReceiveCount: CLOSE_MAX_RECEIVE_COUNT },
     });
 
+    if (producers.length > 0)
+      this.usageQueue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: "UsageProducersSend",
+          principals: producers.map((a) => new iam.AccountPrincipal(a)),
+          actions: ["sqs:SendMessage"],
+          resources: [this.usageQueue.queueArn],
+        }),
+      );
+
+    // Server access logs of the exports bucket (S3 writes them; SSE-S3, the only encryption a log
+    // target may have): who read or wrote which finance record, kept as long as the stage's logs.
+    this.accessLogsBucket = new s3.Bucket(this, "ExportsAccessLogsBucket", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(settings.logRetention) }],
+      removalPolicy,
+      autoDeleteObjects: destroyable,
+    });
+    // Finance records: every version kept, locked (governance) for the stage's retention; older
+    // exports move to cheaper storage classes (still read in milliseconds).
     this.exportsBucket = new s3.Bucket(this, "ExportsBucket", {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -322,9 +528,55 @@ export class BillingStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
-      // The close worker may not abort a multipart upload (PutObject only): an interrupted one's parts go.
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      versioned: true,
+      objectLockEnabled: true,
+      ...(exportsLockDays === undefined
+        ? {}
+        : { objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(exportsLockDays)) }),
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "exports/",
+      lifecycleRules: [
+        // The close worker may not abort a multipart upload (PutObject only): an interrupted one's parts go.
+        { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          id: "OlderExportsCheaper",
+          transitions: EXPORTS_TRANSITIONS.map(([storageClass, days]) => ({
+            storageClass,
+            transitionAfter: Duration.days(days),
+          })),
+          noncurrentVersionTransitions: EXPORTS_TRANSITIONS.map(([storageClass, days]) => ({
+            storageClass,
+            transitionAfter: Duration.days(days),
+          })),
+        },
+      ],
       removalPolicy,
+      // dev: `cdk destroy` empties the bucket (every version) first; nothing is locked there.
+      autoDeleteObjects: destroyable,
+    });
+
+    // AWS Backup of the table (besides PITR's 35 days of restore points): a daily recovery point,
+    // in a vault encrypted with the stack key. The vault is retained in every stage: AWS refuses to
+    // delete a vault holding recovery points, and a backup must outlive the stack it saves.
+    const vault = new backup.BackupVault(this, "BackupVault", {
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.backupPlan = new backup.BackupPlan(this, "TableBackupPlan", { backupVault: vault });
+    this.backupPlan.addRule(
+      new backup.BackupPlanRule({
+        ruleName: "Daily",
+        scheduleExpression: events.Schedule.cron({ minute: "0", hour: "3" }),
+        deleteAfter: Duration.days(settings.backupRetentionDays),
+      }),
+    );
+    const selection = this.backupPlan.addSelection("Table", {
+      resources: [backup.BackupResource.fromDynamoDbTable(this.table)],
+    });
+    Validations.of(selection.grantPrincipal as iam.Role).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+      reason:
+        "AWS Backup's own service-role policy (what backup jobs need, kept current by AWS) on a role only backup.amazonaws.com assumes, selecting this one table",
     });
 
     const common = {
@@ -341,9 +593,12 @@ export class BillingStack extends Stack {
 
     const ingestUsage = new BillingFunction(this, "IngestUsage", {
       ...common,
+      // The take-over cut-off of a dead attempt's claims is derived from the function's own timeout.
+      environment: { ...common.environment, INGEST_TIMEOUT_SECONDS: String(INGEST_TIMEOUT.toSeconds()) },
       entry: entries.ingestUsage,
       description: "Rates CloudEvents usage messages from the usage queue into the billing table",
       timeout: INGEST_TIMEOUT,
+      memorySize: INGEST_MEMORY_MB,
     });
     const closeScheduler = new BillingFunction(this, "CloseScheduler", {
       ...common,
@@ -365,16 +620,29 @@ export class BillingStack extends Stack {
       memorySize: 1024,
     });
     // The publisher's Entra ID application for the Metering API (D19): JSON
-    // { tenantId, clientId, clientSecret }, filled in by the operator after deployment.
-    const marketplaceCredentials = new secretsmanager.Secret(this, "MarketplaceCredentials", {
-      description:
-        "Entra ID application of the Azure Marketplace publisher: JSON { tenantId, clientId, clientSecret }",
-      encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    // { tenantId, clientId, clientSecret } (tenant and client may come from the stage instead),
+    // filled in by the operator after deployment — or an existing secret the stage names.
+    const marketplaceCredentials: secretsmanager.ISecret = config.marketplaceSecretArn
+      ? secretsmanager.Secret.fromSecretCompleteArn(
+          this,
+          "MarketplaceCredentials",
+          config.marketplaceSecretArn,
+        )
+      : new secretsmanager.Secret(this, "MarketplaceCredentials", {
+          description:
+            "Entra ID application of the Azure Marketplace publisher: JSON { tenantId, clientId, clientSecret }",
+          encryptionKey: this.key,
+          removalPolicy,
+        });
     const marketplaceReporter = new BillingFunction(this, "MarketplaceReporter", {
       ...common,
-      environment: { ...common.environment, MARKETPLACE_API_URL: props.marketplaceApiUrl },
+      environment: {
+        ...common.environment,
+        MARKETPLACE_API_URL: marketplaceApiUrl ?? NO_MARKETPLACE_API_URL,
+        ...(config.entraAuthority ? { ENTRA_AUTHORITY: config.entraAuthority } : {}),
+        ...(config.entraTenantId ? { ENTRA_TENANT_ID: config.entraTenantId } : {}),
+        ...(config.entraClientId ? { ENTRA_CLIENT_ID: config.entraClientId } : {}),
+      },
       entry: entries.marketplaceReporter,
       description: "Reports rated usage to the marketplace metering API every hour",
       timeout: Duration.minutes(5),
@@ -390,6 +658,8 @@ export class BillingStack extends Stack {
     this.financeApi = new FinanceApi(this, "FinanceApi", {
       function: {
         ...common,
+        // Responses are CSV pages of up to 6 MB: never copied into the trace as metadata.
+        environment: { ...common.environment, POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false" },
         entry: entries.financeApi,
       },
       key: this.key,
@@ -450,17 +720,7 @@ export class BillingStack extends Stack {
     grantWithEnv(deadLetter.function, "EXPORTS_BUCKET", bucketName, (g) =>
       grantObjectsGet(g, this.exportsBucket, this.key, DEAD_LETTER_BODIES_PREFIX),
     );
-    // The finance API reads the per-period exports (never the dead letters' bodies).
-    for (const prefix of PERIOD_EXPORT_PREFIXES) {
-      grantWithEnv(financeApi.function, "EXPORTS_BUCKET", bucketName, (g) =>
-        grantObjectsGet(g, this.exportsBucket, this.key, prefix),
-      );
-      Validations.of(financeApi.function.role!).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exportsBucket.node.defaultChild as CfnElement)}.Arn>/${prefix}*]`,
-        reason:
-          "A period's exports are objects named by period and account under this one prefix (read only)",
-      });
-    }
+    // The finance API reads the table only (its lines and reports are the close records): no bucket grant.
     // Each close writes its account's objects by period (D25), multipart past 5 MB (KMS Decrypt too).
     // The scheduler rewrites changed periods' manifests, exporting first any account missing its objects.
     for (const prefix of PERIOD_EXPORT_PREFIXES)
@@ -502,32 +762,44 @@ export class BillingStack extends Stack {
       schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
       target: scheduleTarget("CloseScheduler", closeScheduler),
     });
+    // Without a Metering API URL (dev's default) the hourly report is off (the schedule disabled).
+    const reporting = marketplaceApiUrl !== undefined;
     new scheduler.Schedule(this, "MarketplaceReporterSchedule", {
-      description: "Report marketplace usage every hour",
+      description: reporting
+        ? "Report marketplace usage every hour"
+        : "Report marketplace usage every hour (off: this stage has no Metering API URL)",
       schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
       target: scheduleTarget("MarketplaceReporter", marketplaceReporter),
+      enabled: reporting,
     });
 
     // Alarms (constructs/alarms.ts; each notifies the alarm topic, docs/runbook.md says what to do).
-    alarmAbove(
-      this,
-      "UsageDlqNotEmptyAlarm",
-      "Usage messages reached the dead-letter queue after 5 receives",
-      queueDepth(this.usageDlq),
+    // A dead-letter queue's return to empty (redriven) is news: OK is sent too.
+    notifyOnOk(
+      alarmAbove(
+        this,
+        "UsageDlqNotEmptyAlarm",
+        "Usage messages reached the dead-letter queue after 5 receives",
+        queueDepth(this.usageDlq),
+      ),
     );
-    alarmAbove(
-      this,
-      "CloseDlqNotEmptyAlarm",
-      `Close requests reached the close DLQ after ${CLOSE_MAX_RECEIVE_COUNT} receives (an account-period not closed)`,
-      queueDepth(this.closeDlq),
+    notifyOnOk(
+      alarmAbove(
+        this,
+        "CloseDlqNotEmptyAlarm",
+        `Close requests reached the close DLQ after ${CLOSE_MAX_RECEIVE_COUNT} receives (an account-period not closed)`,
+        queueDepth(this.closeDlq),
+      ),
     );
-    // Emitted by the ingest handler (CloudWatch EMF) for each message that failed unexpectedly.
+    // Emitted by the ingest handler (CloudWatch EMF) for each message that failed through our fault
+    // or the platform's (never dead-lettered: returned to the queue); any one alarms.
     alarmAbove(
       this,
       "IngestErrorsAlarm",
-      "Usage messages failed to ingest with an unexpected error (returned to the queue; see the ingest log)",
+      "Usage messages failed to ingest through our fault (throttling, AccessDenied, KMS, timeout, a bug): returned to the queue; the ingest log's ERROR lines name the cause",
       billingMetric(INGEST_UNEXPECTED_ERRORS_METRIC, cloudwatch.Stats.SUM),
     );
+    ingestDeadLetterRateAlarm(this);
     alarmAbove(
       this,
       "IngestFunctionErrorsAlarm",
@@ -575,20 +847,27 @@ export class BillingStack extends Stack {
         statistic: cloudwatch.Stats.SUM,
       }),
     );
-    for (const [id, f] of [
-      ["CloseSchedulerFailedAlarm", closeScheduler],
-      ["MarketplaceReporterFailedAlarm", marketplaceReporter],
-    ] as const)
-      alarmAbove(
-        this,
-        id,
-        `A scheduled ${f.node.id} run failed after its retries (see its failure queue)`,
-        queueDepth(f.failureQueue),
+    // Every function's failure queue (asynchronous invocations failed after their retries): only
+    // the scheduled ones are invoked so, but a queue nobody watches would hide an invocation that
+    // someone adds later.
+    for (const f of Object.values(this.functions))
+      notifyOnOk(
+        alarmAbove(
+          this,
+          `${f.node.id}FailedAlarm`,
+          `An asynchronous ${f.node.id} invocation (a scheduled run) failed after its retries (see its failure queue)`,
+          queueDepth(f.failureQueue),
+        ),
       );
 
     this.monitoring = new BillingMonitoring(this, "Monitoring", {
       key: this.key,
-      alarmEmail: alarmEmail.valueAsString,
+      alarmEmail,
+      ...(config.pagerUrl ? { pagerUrl: config.pagerUrl } : {}),
+      removalPolicy,
+      table: this.table,
+      financeApi: this.financeApi,
+      scheduled: [closeScheduler, ...(reporting ? [marketplaceReporter] : [])],
       usageQueue: this.usageQueue,
       closeQueue: this.closeQueue,
       closeOverdueHours,
@@ -599,10 +878,10 @@ export class BillingStack extends Stack {
     Aspects.of(this).add(new AlarmsNotify(this.monitoring.topic));
 
     // cdk-nag findings answered otherwise, each on its resource with its reason (test/infra/nag.test.ts).
-    Validations.of(this.exportsBucket).acknowledge({
+    Validations.of(this.accessLogsBucket).acknowledge({
       id: "AwsSolutions::AwsSolutions-S1",
       reason:
-        "Only the stack's function roles can reach the bucket (TLS only, public access blocked); object access is audited with CloudTrail data events, not server access logs",
+        "This bucket is the exports bucket's server access log target: logging its own writes would log forever",
     });
     for (const f of [ingestUsage, deadLetter])
       Validations.of(f.function.role!).acknowledge({
@@ -641,13 +920,39 @@ export class BillingStack extends Stack {
           "Scheduler may invoke any version or alias of this one function (LambdaInvoke grants the function ARN and its qualifiers)",
       });
 
+    // X-Ray: the first request each second and this share of the rest, for this stack's functions.
+    new xray.CfnSamplingRule(this, "TraceSamplingRule", {
+      samplingRule: {
+        ruleName: `cpaas-billing-${stage}`.slice(0, 32),
+        priority: stage === "prod" ? 100 : 101,
+        reservoirSize: 1,
+        fixedRate: settings.traceSamplingRate,
+        serviceName: SERVICE_TAG,
+        serviceType: "*",
+        host: "*",
+        httpMethod: "*",
+        urlPath: "*",
+        resourceArn: "*",
+        version: 1,
+      },
+    });
+
     new CfnOutput(this, "BillingTableName", { value: this.table.tableName });
     new CfnOutput(this, "UsageQueueUrl", { value: this.usageQueue.queueUrl });
     new CfnOutput(this, "UsageDeadLetterQueueUrl", { value: this.usageDlq.queueUrl });
     new CfnOutput(this, "ExportsBucketName", { value: this.exportsBucket.bucketName });
     new CfnOutput(this, "CloseQueueUrl", { value: this.closeQueue.queueUrl });
     new CfnOutput(this, "CloseDeadLetterQueueUrl", { value: this.closeDlq.queueUrl });
-    new CfnOutput(this, "DeadLetterFunctionName", { value: deadLetter.function.functionName });
+    // Every function by name (the runbook's first commands find their logs from these).
+    for (const [output, f] of [
+      ["IngestFunctionName", ingestUsage],
+      ["CloseSchedulerFunctionName", closeScheduler],
+      ["CloseWorkerFunctionName", closeWorker],
+      ["MarketplaceReporterFunctionName", marketplaceReporter],
+      ["DeadLetterFunctionName", deadLetter],
+      ["FinanceApiFunctionName", financeApi],
+    ] as const)
+      new CfnOutput(this, output, { value: f.function.functionName });
     new CfnOutput(this, "MarketplaceCredentialsSecretArn", { value: marketplaceCredentials.secretArn });
     new CfnOutput(this, "FinanceApiUrl", {
       value: this.financeApi.api.apiEndpoint,

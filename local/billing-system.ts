@@ -6,6 +6,7 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { createCloseSchedulerHandler } from "../functions/close-scheduler/handler.js";
 import { createCloseWorkerHandler } from "../functions/close-worker/handler.js";
 import {
   createIngestHandler,
@@ -26,7 +27,7 @@ import {
   isCloseReport,
 } from "../shared/app/close-period.js";
 import type { IngestOutcome } from "../shared/app/ingest-usage.js";
-import { scheduleCloses, type ZoneFanOut } from "../shared/app/schedule-closes.js";
+import type { ZoneFanOut } from "../shared/app/schedule-closes.js";
 import { DEFAULT_CLOSE_GRACE_HOURS } from "../shared/core/close-schedule.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import { compositeKey } from "../shared/core/keys.js";
@@ -78,6 +79,11 @@ export interface LocalBillingSystem {
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   /** Runs the close scheduler once at the clock's time (what the hourly schedule does). */
   scheduleCloses(graceHours?: number): Promise<ZoneFanOut[]>;
+  /** The close scheduler's handler once at the clock's time: zone fan-out, then unclosed usage. */
+  runCloseScheduler(
+    graceHours?: number,
+    overdueHours?: number,
+  ): Promise<Awaited<ReturnType<ReturnType<typeof createCloseSchedulerHandler>>>>;
   /** Runs the close worker (`closeWorkers` pollers side by side) until the close queue is empty. */
   drainCloses(): Promise<AccountCloseOutcome[]>;
   /** Each close-worker poller's memory budget (close-budget.ts), one per simulated Lambda instance. */
@@ -105,6 +111,8 @@ export interface LocalSystemOptions {
   readonly log?: (msg: string) => void;
   /** DynamoDB Local keeps its data in this directory instead of in memory (`billing stack`). */
   readonly dynamodbDataDir?: string;
+  /** The S3 server keeps its objects in this directory too (`billing stack`: exports, dead-letter bodies). */
+  readonly s3DataDir?: string;
 }
 
 export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise<LocalBillingSystem> {
@@ -119,7 +127,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       ...(opts.dynamodbDataDir ? { dbPath: opts.dynamodbDataDir } : {}),
     });
     stops.push(dynamo.stop);
-    const sqsServer = await startSqsServer();
+    const sqsServer = await startSqsServer(opts.s3DataDir ? { s3DataDir: opts.s3DataDir } : {});
     stops.push(sqsServer.stop);
     const endpoints = {
       region: REGION,
@@ -202,6 +210,18 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
           functionName: "close-worker",
         }),
     );
+    // The close scheduler's handler as the hourly schedule runs it (manifests aside).
+    const runScheduler = (graceHours: number, overdueHours?: number) =>
+      createCloseSchedulerHandler(
+        {
+          schedule: new DynamoCloseScheduleStore(ddb, tableName),
+          queue: closeQueue,
+          clock: opts.clock,
+          graceHours,
+          unclosed: store.unclosed,
+        },
+        overdueHours !== undefined ? { overdueHours } : {},
+      )();
     const drainCloses = async () => {
       closeOutcomes = new Map();
       await Promise.all(closePollers.map((p) => p.drain()));
@@ -241,7 +261,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       blobs,
       dynamodbPid: dynamo.pid,
       tableName,
-      loadConfig: (c) => store.saveConfig(c),
+      loadConfig: (c) => store.saveConfig(c, opts.clock.now()),
       send: (bodies) => usageQueue.send(bodies),
       async drain(onProgress, drainOpts) {
         const before = { ...tally };
@@ -256,8 +276,16 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       },
       async close(period, accountIds) {
         parsePeriod(period);
-        const accounts = (await config()).accounts.filter(
-          (a) => !accountIds || accountIds.includes(a.accountId),
+        const configured = (await config()).accounts.map((a) => a.accountId);
+        // Every configured account, and those no longer configured that have usage in the period
+        // (ended, contract §2): closed with their last version.
+        const ended = accountIds
+          ? []
+          : (await store.unclosed.unclosedUsage(period))
+              .map((u) => u.accountId)
+              .filter((id) => !configured.includes(id));
+        const accounts = [...configured.filter((id) => !accountIds || accountIds.includes(id)), ...ended].map(
+          (accountId) => ({ accountId }),
         );
         await closeQueue.enqueue(accounts.map((a) => ({ accountId: a.accountId, period })));
         const byAccount = new Map(
@@ -273,13 +301,10 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
         if (busy.length > 0) throw new Error(`being closed by another run: ${JSON.stringify(busy)}`);
         return outcomes.filter(isCloseReport);
       },
-      scheduleCloses: (graceHours = DEFAULT_CLOSE_GRACE_HOURS) =>
-        scheduleCloses({
-          schedule: new DynamoCloseScheduleStore(ddb, tableName),
-          queue: closeQueue,
-          clock: opts.clock,
-          graceHours,
-        }),
+      scheduleCloses: async (graceHours = DEFAULT_CLOSE_GRACE_HOURS) =>
+        (await runScheduler(graceHours)).fannedOut,
+      runCloseScheduler: (graceHours = DEFAULT_CLOSE_GRACE_HOURS, overdueHours?: number) =>
+        runScheduler(graceHours, overdueHours),
       drainCloses,
       closeBudgets,
       stop,

@@ -41,6 +41,11 @@ export interface SqsEventSourcePollerOptions {
   readonly waitTimeSeconds?: number;
   /** Overrides the queue's visibility timeout on receive. */
   readonly visibilityTimeoutSeconds?: number;
+  /**
+   * How long a failed message stays invisible before its next delivery. Default 0 (at once); Lambda
+   * leaves it for the rest of the queue's visibility timeout, which a fault-injection run mirrors.
+   */
+  readonly failedVisibilityTimeoutSeconds?: number;
   /** Defaults to the queue ARN's region. */
   readonly region?: string;
   readonly functionName?: string;
@@ -223,7 +228,7 @@ export class SqsEventSourcePoller {
           Entries: chunk.map((rec, i) => ({
             Id: String(i),
             ReceiptHandle: rec.receiptHandle,
-            VisibilityTimeout: 0,
+            VisibilityTimeout: this.opts.failedVisibilityTimeoutSeconds ?? 0,
           })),
         }),
       );

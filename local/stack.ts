@@ -8,13 +8,20 @@
  * One supervisor process (this module's serveLocalStack, run by `billing stack serve`) owns them all:
  * it writes its pid to DIR/stack.pid first, then DIR/env (`export …` lines for the stack commands)
  * and DIR/stack.json once everything answers; SIGTERM or SIGINT stops every part (the poller finishes
- * its batch first), removes the pid file and exits. DynamoDB data survive a stop and a start; fauxqs
- * keeps nothing, so the queues and the exports bucket are created again, empty, at each start.
+ * its batch first), removes the pid file and exits. DynamoDB data (DIR/dynamodb) and the exports
+ * bucket's objects (DIR/s3: exports, manifests, large dead-letter bodies; local/persistent-s3.ts)
+ * survive a stop and a start; the queues are created again, empty, at each start (a stop lets the
+ * poller finish its batch). The Marketplace reporter runs hourly, and when a new azure-marketplace
+ * account is stored.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-store.js";
+import { HttpMeteringClient } from "../shared/adapters/marketplace/http-metering-client.js";
 import { createStreamingFinanceApi } from "../shared/app/finance-api.js";
+import { reportMarketplaceUsage } from "../shared/app/report-marketplace-usage.js";
+import { HOUR } from "../shared/core/time.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { type LocalBillingSystem, REGION, startLocalBillingSystem } from "./billing-system.js";
@@ -29,6 +36,7 @@ export const stackFiles = (dir: string) => ({
   state: join(dir, "stack.json"),
   log: join(dir, "stack.log"),
   dynamodb: join(dir, "dynamodb"),
+  s3: join(dir, "s3"),
 });
 
 /** What a running stack wrote to DIR/stack.json. */
@@ -45,6 +53,8 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
+/** The hourly reporter runs this far into each hour (the deployed schedule's hour has just ended too). */
+const REPORT_MINUTE_MS = 60_000;
 /** How often the Metering API rereads the stored accounts (a `billing config load` reaches it within this). */
 const RESOURCES_REFRESH_MS = 5_000;
 /** The poller's long poll: an idle stack costs one receive per second, and stops within one. */
@@ -83,21 +93,34 @@ export async function serveLocalStack(opts: {
     const system: LocalBillingSystem = await startLocalBillingSystem({
       clock: systemClock,
       dynamodbDataDir: files.dynamodb,
+      s3DataDir: files.s3,
       log: opts.log,
     });
     stops.push(() => system.stop());
 
     // The Metering API knows the resources of the stored azure-marketplace accounts.
     const resources: MeteringResource[] = [];
+    const metering = await new LocalMeteringApi({ clock: systemClock, resources }).start();
+    stops.push(() => metering.stop());
+    // The hourly Marketplace reporter, as the deployed schedule runs it: at each hour (a minute in,
+    // as the hour's usage is complete), and as soon as a new azure-marketplace account is stored, so
+    // `billing marketplace reconcile` compares with what was really reported.
+    const reporter = marketplaceReporter(system, metering.url, opts.log);
+    stops.push(() => reporter.stop());
+    let known = "";
     const refreshResources = async () => {
       const c = await system.store.loadConfig().catch(() => undefined);
-      if (c) resources.splice(0, resources.length, ...meteringResourcesOf(c.accounts));
+      if (!c) return;
+      resources.splice(0, resources.length, ...meteringResourcesOf(c.accounts));
+      const azure = JSON.stringify(resources.map((r) => r.resourceId).sort());
+      if (azure !== known) {
+        known = azure;
+        if (resources.length > 0) reporter.runSoon("new azure-marketplace accounts");
+      }
     };
     await refreshResources();
     const refresher = setInterval(() => void refreshResources(), RESOURCES_REFRESH_MS);
     stops.push(async () => clearInterval(refresher));
-    const metering = await new LocalMeteringApi({ clock: systemClock, resources }).start();
-    stops.push(() => metering.stop());
 
     // The event source mapping: the real (middy-wrapped) ingest handler on every batch, until stop.
     const deps = storeDeps(system.store, systemClock, cachedConfig(system.store, systemClock, 0), {
@@ -176,6 +199,56 @@ export async function serveLocalStack(opts: {
     await stop();
     throw e;
   }
+}
+
+/**
+ * Runs the Marketplace reporter (the same use case as the hourly Lambda) at each hour and on demand,
+ * one run at a time; each run's outcome goes to the stack's log.
+ */
+function marketplaceReporter(system: LocalBillingSystem, meteringUrl: string, log: (m: string) => void) {
+  const deps = {
+    ledger: system.store.usage,
+    store: new DynamoMarketplaceStore(system.dynamodb, system.tableName),
+    client: new HttpMeteringClient({ baseUrl: meteringUrl, retry: { baseDelayMs: 50, maxDelayMs: 1_000 } }),
+    clock: systemClock,
+    config: cachedConfig(system.store, systemClock, 0),
+  };
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const run = (why: string) => {
+    if (stopped) return running;
+    running = running.then(async () => {
+      if (stopped) return;
+      try {
+        const r = await reportMarketplaceUsage(deps);
+        log(
+          `marketplace reporter (${why}): ${r.accounts.length} accounts, ${r.calls} calls, accepted ${r.totals.accepted}, expired ${r.totals.expired}, rejected ${r.totals.rejected}, pending ${r.totals.pending}`,
+        );
+      } catch (e) {
+        log(`marketplace reporter (${why}): ${(e as Error).message}`);
+      }
+    });
+    return running;
+  };
+  const schedule = () => {
+    const now = Date.now();
+    const next = Math.floor(now / HOUR) * HOUR + HOUR + REPORT_MINUTE_MS;
+    timer = setTimeout(() => {
+      void run("hourly");
+      schedule();
+    }, next - now);
+    timer.unref();
+  };
+  schedule();
+  return {
+    runSoon: (why: string) => void run(why),
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
 }
 
 /** The pid in DIR/stack.pid, if the file is there. */

@@ -29,6 +29,9 @@ const succeeds = (cmd, args) => spawnSync(cmd, args, { stdio: "ignore" }).status
 if (!existsSync(join(root, "node_modules"))) {
   run("npm", existsSync(join(root, "package-lock.json")) ? ["ci"] : ["install"]);
 }
+// node_modules installed before the fauxqs patch existed (or with --ignore-scripts): patch it now.
+if (spawnSync("node", [join(root, "scripts", "patch-fauxqs.mjs")], { stdio: "inherit" }).status !== 0)
+  process.exit(1);
 
 if (!succeeds("java", ["-version"])) {
   const isRoot = process.getuid?.() === 0;

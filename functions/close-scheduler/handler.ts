@@ -2,8 +2,10 @@
  * Hourly (EventBridge Scheduler) → close scheduler (decisions D15): puts one close request per
  * account on the close queue once the account's period has ended in its own time zone plus the
  * grace (CLOSE_GRACE_HOURS, default 2). Idempotent and resumable (shared/app/schedule-closes.ts).
- * Each run emits CloseAccountsOverdue: the accounts it enqueued more than CLOSE_OVERDUE_HOURS
- * after their period ended (alarmed, decisions D28). After the fan-out, with EXPORTS_BUCKET set, it
+ * It also requests the close of every account with usage in an ended period that is still not
+ * closed (the unclosed-usage index: removed accounts, accounts added after their zone's fan-out or
+ * moved to another zone). Each run emits CloseAccountsOverdue: the accounts with usage not closed
+ * CLOSE_OVERDUE_HOURS after their period's end plus the grace (alarmed). After the fan-out, with EXPORTS_BUCKET set, it
  * rewrites the manifest of each period whose exports changed since its manifest was written (D25).
  */
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
@@ -13,6 +15,8 @@ import { type PeriodExportDeps, writeChangedManifests } from "../../shared/app/p
 import {
   type ScheduleClosesDeps,
   scheduleCloses,
+  scheduleUnclosedUsage,
+  type UnclosedUsageRun,
   type ZoneFanOut,
 } from "../../shared/app/schedule-closes.js";
 import { overdueAccounts } from "../../shared/core/close-schedule.js";
@@ -40,15 +44,21 @@ export function createCloseSchedulerHandler(deps: CloseSchedulerDeps, opts: Clos
     _input?: unknown,
   ): Promise<{
     fannedOut: ZoneFanOut[];
+    unclosed: UnclosedUsageRun;
     overdue: number;
     manifests: { period: PeriodId; accounts: number }[];
   }> => {
     const fannedOut = await scheduleCloses(deps);
-    const overdue = overdueAccounts(deps.clock.now(), fannedOut, opts.overdueHours ?? 6);
-    opts.onRun?.({ enqueued: fannedOut.reduce((n, f) => n + f.enqueued, 0), overdue });
+    // Accounts with usage left unclosed (removed, added after the fan-out, moved zone, suspended):
+    // requested again; overdue counts them, not only what this run queued, when the index is wired.
+    const unclosed = await scheduleUnclosedUsage(deps, opts.overdueHours ?? 6);
+    const overdue = deps.unclosed
+      ? unclosed.overdue
+      : overdueAccounts(deps.clock.now(), fannedOut, opts.overdueHours ?? 6);
+    opts.onRun?.({ enqueued: fannedOut.reduce((n, f) => n + f.enqueued, 0) + unclosed.enqueued, overdue });
     // After the fan-out: the closes it requested run later; their manifests are the next run's.
     const manifests = deps.manifests ? await writeChangedManifests(deps.manifests) : [];
-    return { fannedOut, overdue, manifests };
+    return { fannedOut, unclosed, overdue, manifests };
   };
 }
 
@@ -70,6 +80,7 @@ export const closeSchedulerDeps = (
     queue: new SqsCloseQueue(clients.sqs, env.CLOSE_QUEUE_URL),
     clock,
     graceHours: env.CLOSE_GRACE_HOURS,
+    unclosed: store.unclosed,
     manifests: objects && { periods: store, index: store, objects },
   };
 };

@@ -2,7 +2,8 @@
  * SQS close queue → close worker (decisions D15): each message `{ "accountId", "period" }` closes one
  * account's period (shared/app/close-period.ts `closeAccount`, atomic per account-period). The records
  * of a batch are closed concurrently. A message is acknowledged once its account-period is closed (by
- * this run or an earlier one) or names an account no longer configured; it is returned to the queue
+ * this run or an earlier one) or names an account with no configuration at all (then kept in suspense
+ * in the unclosed-usage index and alarmed, CloseRequestsSuspended); it is returned to the queue
  * (a batch item failure) when another run holds a claim on it — if that run crashed, a later receive
  * takes the claim over after its lease — or on an error; the queue's redrive moves a message that
  * keeps failing to the close DLQ, which is alarmed.
@@ -39,7 +40,7 @@ export interface CloseWorkerOptions {
   /** Sees each outcome (the local stack collects the reports of `billing simulate`). */
   readonly onOutcome?: (outcome: AccountCloseOutcome) => void;
   /** Each batch's duration and outcomes (the Lambda handler publishes them as metrics, D22). */
-  readonly onBatch?: (run: { durationMs: number; reports: AccountCloseOutcome[] }) => void;
+  readonly onBatch?: (run: { durationMs: number; reports: AccountCloseOutcome[]; suspended: number }) => void;
 }
 
 /** A close request that can never be valid: fails on every receive until the close DLQ takes it. */
@@ -56,6 +57,7 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
   return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
     const started = performance.now();
     const outcomes: AccountCloseOutcome[] = [];
+    let suspended = 0;
     try {
       return await processSqsRecords(
         event.Records,
@@ -81,7 +83,11 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
             return "retry";
           } catch (e) {
             if (!(e instanceof UnknownAccountError)) throw e;
-            logger.warn("close request for an account not configured; dropped", {
+            // Never dropped: kept in suspense (listed, counted overdue, requested again hourly) and alarmed.
+            if (!deps.unclosed) throw e;
+            await deps.unclosed.suspendClose(request.accountId, request.period, e.message, deps.clock.now());
+            suspended += 1;
+            logger.error("close request for an account with no configuration; suspended", {
               ...request,
               error: e.message,
             });
@@ -99,7 +105,7 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
               }),
       );
     } finally {
-      opts.onBatch?.({ durationMs: performance.now() - started, reports: outcomes });
+      opts.onBatch?.({ durationMs: performance.now() - started, reports: outcomes, suspended });
     }
   };
 }

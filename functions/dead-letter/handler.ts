@@ -1,5 +1,5 @@
 /**
- * Operator actions on what could not be rated: `{ "action": "list" }` or
+ * Operator actions on what could not be rated: `{ "action": "list", "source"?: S }` or
  * `{ "action": "redrive", "ids"?: [...] }` (also moves the SQS DLQ back to the usage queue).
  */
 import { z } from "zod";
@@ -18,7 +18,7 @@ import { type AwsClients, lambdaEntry } from "../../shared/runtime/lambda-entry.
 import { blobStore } from "../../shared/runtime/wiring.js";
 
 const requestSchema = z.discriminatedUnion("action", [
-  z.object({ action: z.literal("list") }),
+  z.object({ action: z.literal("list"), source: z.string().min(1).optional() }),
   z.object({ action: z.literal("redrive"), ids: z.array(z.string().min(1)).optional() }),
 ]);
 
@@ -30,7 +30,8 @@ export function createDeadLetterHandler(deps: {
 }) {
   return async (input: unknown) => {
     const req = requestSchema.parse(input);
-    if (req.action === "list") return listDeadLetters(deps.store, deps.dlq);
+    if (req.action === "list")
+      return listDeadLetters(deps.store, deps.dlq, req.source !== undefined ? { source: req.source } : {});
     return redriveDeadLetters(deps.store, deps.queue, {
       ...(req.ids ? { ids: req.ids } : {}),
       ...(deps.dlq ? { dlq: deps.dlq } : {}),

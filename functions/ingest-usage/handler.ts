@@ -2,9 +2,9 @@
  * SQS → ingest: validates each usage event (a message body holds one event or a CloudEvents JSON
  * batch) and stores the whole invocation's batch at once (shared/app/ingest-usage.ts). Bad events
  * go to the dead-letter store with their reason and are acknowledged; only messages that could not
- * be stored now (a transient error, or an event another running invocation holds) are reported as
+ * be stored now (a failure of ours, or an event another running invocation holds) are reported as
  * batch item failures, so SQS retries just those and its redrive moves them to the DLQ after N receives.
- * Each unexpected error is an ERROR log line and counts in the EMF metric the ingest-errors alarm
+ * Each failure of ours is an ERROR log line and counts in the EMF metric the ingest-errors alarm
  * watches; when every record of a batch fails the handler throws, so Lambda's Errors metric sees it.
  */
 
@@ -14,6 +14,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { type IngestDeps, type IngestOutcome, ingestBatch } from "../../shared/app/ingest-usage.js";
+import { causeOf } from "../../shared/app/transient-errors.js";
 import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { ingestEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
@@ -67,11 +68,14 @@ export function createIngestHandler(
     );
     for (const o of r.outcomes) outcomes[o.kind] += 1;
     outcomes.failed = r.retry.length;
-    // Not bad messages (those are dead-lettered with their reason): transient errors, e.g. throttling
-    // or storage down. SQS retries those messages; operators see the log and the alarm.
+    // Not bad messages (those are dead-lettered with their reason): failures of ours or the
+    // platform's (throttling, AccessDenied, KMS, timeouts, bugs). SQS retries those messages; the
+    // metric below pages someone, the log line says why (`cause`).
     for (const f of r.failures)
-      logger.error("ingest failed unexpectedly; the message returns to the queue", {
+      logger.error("ingest failed (our fault); the message returns to the queue", {
         messageId: f.messageId,
+        fault: "ours",
+        cause: causeOf(f.error),
         error: f.error as Error,
       });
     // A message retried only because a running invocation holds its event is no error (usage-store.ts).
@@ -102,7 +106,7 @@ export const wrapIngestHandler = (h: ReturnType<typeof createIngestHandler>) =>
 export function ingestDeps(
   env: {
     BILLING_TABLE: string;
-    ATTEMPT_CUTOFF_SECONDS: number;
+    INGEST_TIMEOUT_SECONDS: number;
     CONFIG_CACHE_SECONDS: number;
     EXPORTS_BUCKET?: string | undefined;
   },
@@ -110,7 +114,7 @@ export function ingestDeps(
   clock: Clock = systemClock,
 ): IngestDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, {
-    attemptCutoffMs: env.ATTEMPT_CUTOFF_SECONDS * 1000,
+    ingestTimeoutMs: env.INGEST_TIMEOUT_SECONDS * 1000,
   });
   const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
   const config = cachedConfig(store, clock, configCacheMs);

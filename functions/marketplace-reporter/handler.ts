@@ -131,6 +131,8 @@ export function marketplaceReporterDeps(
     MARKETPLACE_API_URL: string;
     MARKETPLACE_CREDENTIALS_SECRET_ARN?: string | undefined;
     ENTRA_AUTHORITY?: string | undefined;
+    ENTRA_TENANT_ID?: string | undefined;
+    ENTRA_CLIENT_ID?: string | undefined;
   },
   clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
   clock: Clock = systemClock,
@@ -140,10 +142,14 @@ export function marketplaceReporterDeps(
   // Cached per container until shortly before it expires; re-read after a 401 (D19).
   const token = env.MARKETPLACE_CREDENTIALS_SECRET_ARN
     ? entraTokenProvider({
-        credentials: secretsManagerCredentials(env.MARKETPLACE_CREDENTIALS_SECRET_ARN, async () => {
-          const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-          return clients.trace(new SecretsManagerClient({ region: clients.endpoints.region }));
-        }),
+        credentials: secretsManagerCredentials(
+          env.MARKETPLACE_CREDENTIALS_SECRET_ARN,
+          async () => {
+            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+            return clients.trace(new SecretsManagerClient({ region: clients.endpoints.region }));
+          },
+          { tenantId: env.ENTRA_TENANT_ID, clientId: env.ENTRA_CLIENT_ID },
+        ),
         ...(env.ENTRA_AUTHORITY ? { authority: env.ENTRA_AUTHORITY } : {}),
       })
     : undefined;

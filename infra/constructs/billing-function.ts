@@ -73,10 +73,13 @@ export class BillingFunction extends Construct {
   readonly logGroup: logs.LogGroup;
   /** Receives asynchronous invocations (e.g. scheduled runs) that failed after all retries. */
   readonly failureQueue: sqs.Queue;
+  /** The function's timeout (the duration alarm watches 80 % of it). */
+  readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: BillingFunctionProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.timeout = props.timeout ?? Duration.seconds(30);
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -91,7 +94,7 @@ export class BillingFunction extends Construct {
         notADlqOfAQueue:
           "This queue is itself a dead-letter target: the function's on-failure destination for async invocations",
         reason:
-          "A terminal failure queue (on-failure destination); nothing consumes it automatically, its depth is alarmed",
+          "A terminal failure queue (on-failure destination); nothing consumes it automatically, its depth is alarmed (the stack's <Function>FailedAlarm)",
       },
     });
 
@@ -117,7 +120,7 @@ export class BillingFunction extends Construct {
       depsLockFilePath: join(PROJECT_ROOT, "package-lock.json"),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      timeout: props.timeout ?? Duration.seconds(30),
+      timeout: this.timeout,
       memorySize: props.memorySize ?? 512,
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,

@@ -4,9 +4,10 @@
  * adds the action to each alarm, including alarms other constructs add later — and the alarms and
  * dashboard widgets over the billing metrics (names from shared/runtime/observability.ts).
  */
-import { Duration, type IAspect, Validations } from "aws-cdk-lib";
+import { Aws, Duration, type IAspect, type RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -22,13 +23,27 @@ import {
 } from "../../shared/runtime/observability.js";
 import { alarmAbove, billingMetric, queueDepth } from "./alarms.js";
 import type { BillingFunction } from "./billing-function.js";
+import type { FinanceApi } from "./finance-api.js";
+import { secureQueue } from "./secure-queue.js";
 
 /** Oldest usage message older than this: ingest is not keeping up (or stopped). */
 export const USAGE_AGE_ALARM = Duration.minutes(15);
 /** Marketplace usage still pending this long (the Metering API refuses events older than 24 h). */
 export const MARKETPLACE_PENDING_ALARM_HOURS = 20;
 
-/** Adds the topic as alarm (and OK) action of every CloudWatch alarm in the scope, once. */
+/**
+ * Alarms whose return to OK is news worth a message: a state that ends by itself (a queue drained,
+ * throttling over, the schedule running again, durations back down). An alarm on a one-off event
+ * (errors in a period) returns to OK at the next quiet period with nothing fixed: no OK message,
+ * which would read as "resolved".
+ */
+const okHelps = new WeakSet<cloudwatch.Alarm>();
+export const notifyOnOk = (alarm: cloudwatch.Alarm): cloudwatch.Alarm => {
+  okHelps.add(alarm);
+  return alarm;
+};
+
+/** Adds the topic as alarm action of every CloudWatch alarm in the scope (and OK where it helps), once. */
 export class AlarmsNotify implements IAspect {
   private readonly done = new WeakSet<cloudwatch.Alarm>();
   constructor(private readonly topic: sns.ITopic) {}
@@ -36,14 +51,24 @@ export class AlarmsNotify implements IAspect {
     if (!(node instanceof cloudwatch.Alarm) || this.done.has(node)) return;
     this.done.add(node);
     node.addAlarmAction(new SnsAction(this.topic));
-    node.addOkAction(new SnsAction(this.topic));
+    if (okHelps.has(node)) node.addOkAction(new SnsAction(this.topic));
   }
 }
 
+/** A duration this close to the timeout (a share of it) alarms: the next bigger batch times out. */
+export const DURATION_ALARM_SHARE = 0.8;
+
 export interface BillingMonitoringProps {
   readonly key: kms.IKey;
-  /** Address the alarm topic mails (a stack parameter). */
+  /** Address the alarm topic mails (the stage's, or a stack parameter). */
   readonly alarmEmail: string;
+  /** The on-call pager's HTTPS endpoint, subscribed to the same topic (undelivered pages kept and alarmed). */
+  readonly pagerUrl?: string;
+  readonly removalPolicy: RemovalPolicy;
+  readonly table: dynamodb.ITable;
+  readonly financeApi: FinanceApi;
+  /** Functions run by an enabled schedule: each must run every hour (heartbeat). */
+  readonly scheduled: readonly BillingFunction[];
   readonly usageQueue: sqs.IQueue;
   readonly closeQueue: sqs.IQueue;
   /** Hours after a period's end past which an account not closed is overdue (decisions D28). */
@@ -59,6 +84,8 @@ const halfRowGraph = (title: string, left: cloudwatch.IMetric[], right: cloudwat
 
 export class BillingMonitoring extends Construct {
   readonly topic: sns.Topic;
+  /** Pages SNS could not deliver to the pager endpoint (with a pager only). */
+  readonly pagerDeadLetters: sqs.Queue | undefined;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
 
@@ -75,14 +102,42 @@ export class BillingMonitoring extends Construct {
       reason:
         "An e-mail subscription: SNS retries e-mail delivery itself, and every alarm also stays visible in CloudWatch and on the dashboard",
     });
-    // CloudWatch publishes alarms to the encrypted topic.
+    const thisAccount = { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } };
+    // CloudWatch publishes this account's alarms to the encrypted topic.
     props.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         resources: ["*"],
+        conditions: thisAccount,
       }),
     );
+    if (props.pagerUrl) {
+      // A page SNS could not deliver after its retries is kept here, and its depth mails the topic.
+      this.pagerDeadLetters = secureQueue(this, "PagerDeadLetterQueue", {
+        key: props.key,
+        removalPolicy: props.removalPolicy,
+        terminal: {
+          notADlqOfAQueue: "This queue is itself the dead-letter queue of the pager's SNS subscription",
+          reason: "A dead-letter queue: terminal by design, its depth is alarmed (PagerUndeliveredAlarm)",
+        },
+      });
+      this.topic.addSubscription(
+        new subscriptions.UrlSubscription(props.pagerUrl, {
+          protocol: sns.SubscriptionProtocol.HTTPS,
+          deadLetterQueue: this.pagerDeadLetters,
+        }),
+      );
+      // SNS encrypts the undelivered pages it moves to the (encrypted) dead-letter queue.
+      props.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal("sns.amazonaws.com")],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          resources: ["*"],
+          conditions: thisAccount,
+        }),
+      );
+    }
 
     const over = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold = 0) => {
       const alarm = alarmAbove(this, alarmId, description, metric, threshold);
@@ -90,7 +145,83 @@ export class BillingMonitoring extends Construct {
       return alarm;
     };
 
+    if (this.pagerDeadLetters)
+      over(
+        "PagerUndeliveredAlarm",
+        "SNS could not deliver alarms to the pager endpoint after its retries (see the pager dead-letter queue)",
+        queueDepth(this.pagerDeadLetters),
+      );
+    // The finance API (API Gateway answers 5xx when the function fails or times out).
+    notifyOnOk(
+      over(
+        "FinanceApi5xxAlarm",
+        "The finance API answered 5xx (the function failed or timed out): finance cannot read lines or reports",
+        props.financeApi.api.metricServerError({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.SUM,
+        }),
+      ),
+    );
     over(
+      "FinanceApiErrorsAlarm",
+      "The finance API function failed (an unexpected error, logged with its route)",
+      props.financeApi.handler.function.metricErrors({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+    );
+    // Throttled reads or writes for 10 minutes: the SDK's retries are no longer absorbing them
+    // (partition heat, the on-demand maximum, or the account quota).
+    const throttled = (name: string) =>
+      props.table.metric(name, { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
+    const tableThrottles = new cloudwatch.Alarm(this, "TableThrottledAlarm", {
+      alarmDescription:
+        "DynamoDB throttled reads or writes of the billing table for 10 minutes (hot key, on-demand maximum or account quota)",
+      metric: new cloudwatch.MathExpression({
+        expression: "reads + writes",
+        usingMetrics: { reads: throttled("ReadThrottleEvents"), writes: throttled("WriteThrottleEvents") },
+        label: "Throttle events",
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms.push(notifyOnOk(tableThrottles));
+    // A heartbeat per enabled schedule: no invocation in two hourly periods (a disabled or deleted
+    // schedule, a broken role) breaches, missing data included.
+    for (const f of props.scheduled)
+      this.alarms.push(
+        notifyOnOk(
+          new cloudwatch.Alarm(this, `${f.node.id}HeartbeatAlarm`, {
+            alarmDescription: `${f.node.id} has not run for two hours: its hourly schedule is disabled or cannot invoke it`,
+            metric: f.function.metricInvocations({
+              period: Duration.hours(1),
+              statistic: cloudwatch.Stats.SUM,
+            }),
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          }),
+        ),
+      );
+    // Every function: its longest run above 80 % of its timeout.
+    for (const f of Object.values(props.functions))
+      notifyOnOk(
+        over(
+          `${f.node.id}DurationAlarm`,
+          `A ${f.node.id} run took more than ${DURATION_ALARM_SHARE * 100} % of its ${f.timeout.toSeconds()} s timeout`,
+          f.function.metricDuration({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+          Math.round(DURATION_ALARM_SHARE * f.timeout.toMilliseconds()),
+        ),
+      );
+
+    const overOk = (...args: Parameters<typeof over>) => notifyOnOk(over(...args));
+    overOk(
       "UsageQueueAgeAlarm",
       `The oldest usage message waited more than ${USAGE_AGE_ALARM.toMinutes()} minutes: ingest is behind or stopped`,
       props.usageQueue.metricApproximateAgeOfOldestMessage({
@@ -100,7 +231,7 @@ export class BillingMonitoring extends Construct {
       USAGE_AGE_ALARM.toSeconds(),
     );
     for (const [name, f] of Object.entries(props.functions)) {
-      over(
+      overOk(
         `${f.node.id}ThrottlesAlarm`,
         `The ${name} function was throttled (concurrency limit reached)`,
         f.function.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
@@ -121,10 +252,15 @@ export class BillingMonitoring extends Construct {
     const overdue = props.closeOverdueHours;
     over(
       "CloseOverdueAlarm",
-      `The close scheduler enqueued accounts more than ${overdue} hours after their period ended (it was down or failing): see its log and failure queue`,
+      `Accounts with usage in a period are still not closed ${overdue} hours after its end plus the grace (scheduler down, closes failing, or close requests suspended): see docs/runbook.md`,
       billingMetric(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM, { period: Duration.hours(1) }),
     );
     over(
+      "CloseRequestSuspendedAlarm",
+      "A close request named an account with no configuration at all: it is kept in suspense (the unclosed-usage index) until the account is configured (docs/runbook.md)",
+      custom(METRIC.closeRequestsSuspended, cloudwatch.Stats.SUM),
+    );
+    overOk(
       "CloseQueueAgeAlarm",
       `A close request has waited more than ${overdue} hours: an account-period is still not closed (see the close worker log)`,
       props.closeQueue.metricApproximateAgeOfOldestMessage({
@@ -145,7 +281,7 @@ export class BillingMonitoring extends Construct {
       "The Marketplace Metering API rejected or expired usage events: they need manual handling (docs/runbook.md)",
       custom(METRIC.marketplaceRejected, cloudwatch.Stats.SUM),
     );
-    over(
+    overOk(
       "MarketplacePendingAlarm",
       `Marketplace usage has been pending more than ${MARKETPLACE_PENDING_ALARM_HOURS} hours (the API refuses events older than 24 hours)`,
       custom(METRIC.marketplaceOldestPendingHours, cloudwatch.Stats.MAXIMUM),
@@ -197,6 +333,7 @@ export class BillingMonitoring extends Construct {
               custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
               custom(METRIC.closeAccountsEnqueued, sum),
               custom(METRIC.closeAccountsOverdue, cloudwatch.Stats.MAXIMUM),
+              custom(METRIC.closeRequestsSuspended, sum),
               custom(METRIC.closeLines, sum),
             ],
             [custom(METRIC.closeDuration, cloudwatch.Stats.MAXIMUM)],

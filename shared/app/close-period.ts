@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import { type RatedVersion, versionForPeriod } from "../core/account-versions.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
@@ -15,8 +16,10 @@ import { MINUTE, type PeriodId, parsePeriod, periodOf, periodWindow } from "../c
 import type { Clock } from "../ports/clock.js";
 import type { ExplanationStore } from "../ports/explanations.js";
 import type { ExportObjects } from "../ports/export-objects.js";
+import type { LateConflictStore } from "../ports/late-conflicts.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
+import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import { type AccountDirectory, shardsOf, type UsageStore } from "../ports/usage-store.js";
 import {
   type ConflictEntry,
@@ -65,6 +68,10 @@ export interface CloseDeps {
    * by its objects, written from the committed state; a re-run repairs missing ones.
    */
   readonly exports?: { readonly objects: ExportObjects; readonly index: PeriodIndex };
+  /** Accounts with usage not closed yet (unclosed-usage.ts): a closed account-period leaves it. */
+  readonly unclosed?: UnclosedUsageIndex;
+  /** Conflicts of periods closed before they arrived (G5): listed by the account's next close report. */
+  readonly lateConflicts?: LateConflictStore;
 }
 
 export interface AccountCloseReport {
@@ -95,6 +102,16 @@ export interface AccountCloseReport {
   readonly unclosedEarlierPeriods: { period: PeriodId; events: number }[];
   /** Conflicts whose first-stored event falls in the period (G5). */
   readonly conflicts: ReportList<ConflictEntry>;
+  /**
+   * Conflicts (G5) whose first copy belongs to an earlier period that was already closed when they
+   * arrived, not listed by any report yet: how many, which reference periods, the first 20.
+   * Absent from reports written before late conflicts were reported.
+   */
+  readonly lateConflicts?: {
+    readonly count: number;
+    readonly referencePeriods: PeriodId[];
+    readonly samples: { referencePeriod: PeriodId; source: string; id: string; seenAt: string }[];
+  };
   /** Dead letters naming the account as subject, received in the period (D16). */
   readonly rejectedMessages: ReportList<RejectedEntry>;
   readonly compliance: Record<string, unknown>;
@@ -125,8 +142,23 @@ export async function closePeriod(
   const index = configIndex(config);
   const accounts = config.accounts.filter((a) => !opts.accountIds || opts.accountIds.includes(a.accountId));
   const reports: AccountCloseOutcome[] = [];
-  for (const account of accounts)
-    reports.push(await closeThenExport(account, index.tariffOf(account), periodId, deps));
+  // An account whose configuration changed is closed with the version that rates the period (its
+  // history, from the directory); one with a single version with `config` as given.
+  for (const account of accounts) {
+    const history = (await deps.accounts?.lookup(account.accountId))?.history;
+    reports.push(
+      history && history.versions.length > 1
+        ? await closeAccount(account.accountId, periodId, deps)
+        : await closeThenExport(account, index.tariffOf(account), periodId, deps),
+    );
+  }
+  // Accounts with usage in the period that are no longer configured (ended, contract §2) are closed
+  // too, with their last version.
+  if (deps.unclosed && deps.accounts && !opts.accountIds) {
+    const configured = new Set(config.accounts.map((a) => a.accountId));
+    for (const u of await deps.unclosed.unclosedUsage(periodId))
+      if (!configured.has(u.accountId)) reports.push(await closeAccount(u.accountId, periodId, deps));
+  }
   return reports;
 }
 
@@ -143,7 +175,16 @@ export async function closeAccount(
   parsePeriod(periodId);
   let found: { account: Account; tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]> } | undefined;
   if (deps.accounts) {
-    found = await deps.accounts.lookup(accountId);
+    // The version of the account's configuration in force for the period (contract §2): an ended
+    // account is closed with its last one, a changed one with the one that rates this period.
+    const rated = await deps.accounts.lookup(accountId);
+    found = rated?.history ? versionForPeriod(rated.history, periodId) : rated;
+    if (rated?.history) {
+      const { history } = rated;
+      return closeThenExport(found!.account, found!.tariff, periodId, deps, (p) =>
+        versionForPeriod(history, p),
+      );
+    }
   } else {
     const index = configIndex(await deps.config());
     const account = index.account(accountId);
@@ -159,12 +200,16 @@ async function closeThenExport(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
+  versionOf?: (p: PeriodId) => RatedVersion,
 ): Promise<AccountCloseOutcome> {
   // Each period's raw events read and held once for the whole run (a first close needs its period
   // for the rebuilt snapshot and for its rating).
   const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
-  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, run);
+  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, run, versionOf);
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
+  // Closed (now or before): the account-period leaves the unclosed-usage index; a crash before this
+  // leaves it listed, so the scheduler requests the close again and this run removes it.
+  if (outcome.status !== "being-closed") await deps.unclosed?.usageClosed(account.accountId, periodId);
   return outcome;
 }
 
@@ -173,6 +218,7 @@ async function closeAccountPeriod(
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
   periodId: PeriodId,
   deps: CloseDeps,
+  versionOf?: (p: PeriodId) => RatedVersion,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
   // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
@@ -226,12 +272,17 @@ async function closeAccountPeriod(
     usagePeriods,
     lateSet,
     reached,
+    versionOf,
   );
   for (const { period: p } of late)
     if (p < walkFrom)
       forward.ratings.set(
         p,
-        rateAccountPeriod(account, tariff, await loadPeriodState(deps.usage, account, p, usagePeriods)),
+        rateAccountPeriod(
+          versionOf?.(p).account ?? account,
+          versionOf?.(p).tariff ?? tariff,
+          await loadPeriodState(deps.usage, account, p, usagePeriods),
+        ),
       );
   // Every earlier period to adjust, in order: those marked late, and those the carried state reached.
   const toAdjust = [...new Set([...late.map((l) => l.period), ...forward.reached])].sort(compareStrings);
@@ -299,6 +350,11 @@ async function closeAccountPeriod(
     markers: where,
   });
   if (!lists) return { outcome: await lostClaim(account.accountId, periodId, deps) };
+  const lateConflicts = deps.lateConflicts
+    ? (await deps.lateConflicts.unreportedLateConflicts(account.accountId))
+        .filter((c) => c.referencePeriod < periodId)
+        .sort((a, b) => a.seenAt - b.seenAt || compareStrings(a.referencePeriod, b.referencePeriod))
+    : [];
   const closedAt = deps.clock.now();
   const report: AccountCloseReport = {
     accountId: account.accountId,
@@ -319,6 +375,16 @@ async function closeAccountPeriod(
     suspenseCarried: lists.suspenseCarried,
     unclosedEarlierPeriods,
     conflicts: lists.conflicts,
+    lateConflicts: {
+      count: lateConflicts.length,
+      referencePeriods: [...new Set(lateConflicts.map((c) => c.referencePeriod))].sort(compareStrings),
+      samples: lateConflicts.slice(0, 20).map((c) => ({
+        referencePeriod: c.referencePeriod,
+        source: c.source,
+        id: c.id,
+        seenAt: new Date(c.seenAt).toISOString(),
+      })),
+    },
     rejectedMessages: lists.rejectedMessages,
     compliance: rating.compliance,
   };
@@ -361,6 +427,8 @@ async function closeAccountPeriod(
   for (const l of [...late, ...reachedMarks])
     if (!stillSuspended.includes(l.period))
       await deps.periods.clearLate(account.accountId, l.period, l.markedAt);
+  // Listed by this report: the next one does not list them again (a crash before this lists them twice).
+  if (lateConflicts.length > 0) await deps.lateConflicts?.lateConflictsReported(lateConflicts);
   return { outcome: report, closed: { report, closedAt, lines: sorted } };
 }
 

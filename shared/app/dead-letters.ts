@@ -5,13 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import { BillingError } from "../core/errors.js";
+import { codePointPrefix, utf8Prefix } from "../core/utf8.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
-import type { DeadLetter, DeadLetterStore, UsageQueue } from "../ports/storage.js";
+import type { DeadLetter, DeadLetterStore, EventReference, UsageQueue } from "../ports/storage.js";
 import { describeError, isTransientError } from "./transient-errors.js";
 
 /** The queue's port lives in shared/ports; handlers and the CLI name it from here too. */
-export type { FailedMessage, FailedMessageQueue };
+export type { EventReference, FailedMessage, FailedMessageQueue };
 
 /** A dead letter's excerpt: the body's first 8 KiB (UTF-8); a body no longer is kept inline whole. */
 export const EXCERPT_BYTES = 8 * 1024;
@@ -20,22 +21,14 @@ export const MAX_REASON_CHARS = 2000;
 export const MAX_SUBJECT_CHARS = 1024;
 
 /** The longest prefix of s with at most maxBytes of UTF-8, never splitting a character. */
-export function utf8Prefix(s: string, maxBytes: number): string {
-  if (Buffer.byteLength(s) <= maxBytes) return s;
-  let lo = 0;
-  let hi = Math.min(s.length, maxBytes);
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (Buffer.byteLength(s.slice(0, mid)) <= maxBytes) lo = mid;
-    else hi = mid - 1;
-  }
-  const code = s.charCodeAt(lo - 1);
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? lo - 1 : lo);
-}
+export { utf8Prefix };
 
-/** s cut to max characters, saying how much was left out. */
-export const boundText = (s: string, max: number): string =>
-  s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`;
+/** s cut to max characters (UTF-16 units, never half a surrogate pair), saying how much was left out. */
+export const boundText = (s: string, max: number): string => {
+  if (s.length <= max) return s;
+  const kept = codePointPrefix(s, max);
+  return `${kept}… (${s.length - kept.length} more characters)`;
+};
 
 export interface DeadLetterInput {
   /** Default: the message id (a batch body's element: `<messageId>#<index>`). */
@@ -59,6 +52,44 @@ export const subjectOf = (body: string): string | undefined => {
     return undefined;
   }
 };
+
+const REFERENCE_FIELDS = ["source", "id", "type", "subject"] as const;
+
+/** The CloudEvent attributes one parsed event has as strings (each bounded); undefined when none. */
+function referenceOf(event: unknown): EventReference | undefined {
+  if (event === null || typeof event !== "object" || Array.isArray(event)) return undefined;
+  const ref: Record<string, string> = {};
+  for (const f of REFERENCE_FIELDS) {
+    const v = (event as Record<string, unknown>)[f];
+    if (typeof v === "string") ref[f] = boundText(v, MAX_SUBJECT_CHARS);
+  }
+  return Object.keys(ref).length ? (ref as EventReference) : undefined;
+}
+
+/**
+ * The events a body names, by source, id, type and subject: one for a single CloudEvent, one per
+ * element for a batch body (a JSON array); none when it is not JSON. A sender finds its event by
+ * these, never by our SQS message id.
+ */
+export function eventReferencesOf(body: string): EventReference[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  return (Array.isArray(parsed) ? parsed : [parsed]).flatMap((e) => {
+    const r = referenceOf(e);
+    return r ? [r] : [];
+  });
+}
+
+/** The event a letter is about: as stored, else read from its kept body or excerpt (older letters). */
+export function eventOfLetter(letter: DeadLetter): EventReference | undefined {
+  if (letter.event) return letter.event;
+  const [first, ...more] = eventReferencesOf(letter.body ?? letter.excerpt);
+  return first && more.length === 0 ? first : undefined;
+}
 
 /**
  * Stores a dead letter of any size (D12): reason, subject and excerpt bounded, SHA-256 of the body,
@@ -93,6 +124,8 @@ export async function putDeadLetter(
       );
     }
   }
+  // Read from the whole body, which the excerpt of a large one cuts short of valid JSON.
+  const [event, ...others] = eventReferencesOf(body);
   const letter: DeadLetter = {
     deadLetterId: input.deadLetterId ?? input.messageId, // an SQS re-delivery of the same message replaces, never doubles, its letter
     messageId: input.messageId,
@@ -101,6 +134,7 @@ export async function putDeadLetter(
     ...(input.subject !== undefined && input.subject.length <= MAX_SUBJECT_CHARS
       ? { subject: input.subject }
       : {}),
+    ...(event && others.length === 0 ? { event } : {}),
     excerpt,
     bodyBytes,
     bodySha256,
@@ -139,11 +173,25 @@ export class UnknownDeadLetterError extends BillingError {
   }
 }
 
+/**
+ * Every dead letter and every message of the SQS dead-letter queue; with `source`, only those about
+ * an event from that CloudEvent source (a batch message: any of its events), so a sender's team is
+ * handed its own.
+ */
 export async function listDeadLetters(
   store: DeadLetterStore,
   dlq?: FailedMessageQueue,
+  filter: { readonly source?: string } = {},
 ): Promise<DeadLetterListing> {
-  return { invalid: await store.list(), failedProcessing: dlq ? await dlq.listAll() : [] };
+  const listing = { invalid: await store.list(), failedProcessing: dlq ? await dlq.listAll() : [] };
+  const { source } = filter;
+  if (source === undefined) return listing;
+  return {
+    invalid: listing.invalid.filter((l) => eventOfLetter(l)?.source === source),
+    failedProcessing: listing.failedProcessing.filter((m) =>
+      eventReferencesOf(m.body).some((r) => r.source === source),
+    ),
+  };
 }
 
 export interface RedriveResult {

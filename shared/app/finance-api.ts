@@ -209,14 +209,22 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     };
   };
 
-  /** The account named by ?accountId=, checked against the configuration; undefined when not given. */
+  /**
+   * The account named by ?accountId=, known when configured or closed for the period (an account
+   * since removed keeps its closed periods, contract §2); undefined when not given.
+   */
   const account = async (
     raw: string | undefined,
     config: () => Promise<BillingConfig>,
+    p: string,
   ): Promise<string | undefined> => {
     if (raw === undefined) return undefined;
     const id = accountIdOf(raw);
-    if (!(await config()).accounts.some((a) => a.accountId === id)) throw notFound(`unknown account "${id}"`);
+    if (
+      !(await config()).accounts.some((a) => a.accountId === id) &&
+      !(await deps.periods.closedAccount?.(id, p))
+    )
+      throw notFound(`unknown account "${id}"`);
     return id;
   };
 
@@ -368,7 +376,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     const limit = format === "json" ? limitOf(q.limit) : undefined;
     const from = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const config = configOnce();
-    const accountId = await account(q.accountId, config);
+    const accountId = await account(q.accountId, config, p);
     const parts = walk(p, accountId, from);
     if (format === "csv") {
       if (maxBodyBytes === undefined) return csvStream(parts, from === undefined, notClosed(p, accountId));
@@ -394,19 +402,8 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
 
   const closeReport = async (event: APIGatewayProxyEventV2, p: string) => {
     const config = configOnce();
-    const accountId = await account(event.queryStringParameters?.accountId, config);
-    const b = await readPeriodBilling(
-      accountId
-        ? {
-            ...deps,
-            config: async () => {
-              const c = await config();
-              return { ...c, accounts: c.accounts.filter((a) => a.accountId === accountId) };
-            },
-          }
-        : { ...deps, config },
-      p,
-    );
+    const accountId = await account(event.queryStringParameters?.accountId, config, p);
+    const b = await readPeriodBilling({ ...deps, config }, p, accountId ? [accountId] : undefined);
     if (b.reports.length === 0) throw notClosed(p, accountId);
     return json(200, { period: p, reports: b.reports });
   };

@@ -9,22 +9,27 @@
  * forward through the later closed periods (close-period.ts) — one marker per (account, period)
  * and batch, never a read of history.
  *
- * Whatever the message, it ends stored, dropped as a duplicate, or dead-lettered with a reason
- * (D3, D12). Only transient failures (throttling, 5xx, network) are retried by SQS; a missing
- * configuration and any other unexpected error dead-letter the event with that reason, so an
- * operator redrives it once the cause is fixed.
+ * Whatever the message, it ends stored, dropped as a duplicate, dead-lettered with a reason, or
+ * returned to the queue (D3, D12). Only the sender's faults are dead-lettered: an invalid event, a
+ * body too large, an unknown account or no configuration at all, each found and named here. Any
+ * other failure is ours or the platform's (throttling past the retries, AccessDenied, KMS, a
+ * timeout, a bug): the message returns to SQS, whose redrive policy and alarms apply, and the
+ * handler counts it (transient-errors.ts). A committed event is therefore never dead-lettered.
  */
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
+import { ACCOUNT_ENDED, endedBefore, periodOfAccount, versionForPeriod } from "../core/account-versions.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
+import { isTooOld } from "../core/identity-retention.js";
 import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { changesLaterPeriods } from "../core/rating/rules/index.js";
-import { DAY, type PeriodId } from "../core/time.js";
+import { DAY, type PeriodId, periodWindow } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
+import type { LateConflictStore } from "../ports/late-conflicts.js";
 import {
   type CloseRecord,
   type DeadLetterStore,
@@ -33,7 +38,6 @@ import {
 } from "../ports/storage.js";
 import type { AccountDirectory, PreparedEvent, RatedAccount, UsageStore } from "../ports/usage-store.js";
 import { boundText, putDeadLetter, subjectOf } from "./dead-letters.js";
-import { describeError, isTransientError } from "./transient-errors.js";
 
 export type IngestOutcome =
   | { kind: "stored"; accountId: string; late: boolean }
@@ -50,6 +54,8 @@ export interface IngestDeps {
   /** The receipt clock: `receivedAt` of each message (deployed: the system clock). */
   readonly clock: Clock;
   readonly accounts: AccountDirectory;
+  /** Conflicts whose first copy's period is closed go here for the next close report (G5). */
+  readonly lateConflicts?: LateConflictStore;
 }
 
 export interface UsageMessage {
@@ -60,9 +66,9 @@ export interface UsageMessage {
 export interface IngestBatchResult {
   /** One outcome per event that was handled, message by message. */
   readonly outcomes: IngestOutcome[];
-  /** Messages to deliver again (SQS batch item failures): a transient error, or an event claimed by a running attempt. */
+  /** Messages to deliver again (SQS batch item failures): a failure of ours, or an event claimed by a running attempt. */
   readonly retry: string[];
-  /** The transient errors behind `retry` (logged and counted by the handler). */
+  /** Our failures behind `retry` (logged and counted by the handler; transient-errors.ts). */
   readonly failures: { messageId: string; error: unknown }[];
 }
 
@@ -161,8 +167,7 @@ export async function ingestBatch(
         rated = await deps.accounts.lookup(event.subject, batchAccounts);
       } catch (e) {
         if (e instanceof NoConfigurationError) letters.push({ c, reason: NO_CONFIGURATION });
-        else if (isTransientError(e)) fail(c.messageId, e);
-        else letters.push({ c, reason: `processing failed (not retried): ${describeError(e)}` });
+        else fail(c.messageId, e); // the configuration store failed: ours, not the sender's
         continue;
       }
       // Not lost: once the account is configured, an operator redrives it.
@@ -179,8 +184,29 @@ export async function ingestBatch(
         });
         continue;
       }
+      // G5: identities are forgotten 400 days after the event (TTL); an older event could be a
+      // re-delivery of one already counted, so it is refused rather than counted again.
+      if (isTooOld(t, now)) {
+        letters.push({
+          c,
+          reason: `too old: event time ${event.time} is more than 400 days before the message was received (${new Date(now).toISOString()})`,
+        });
+        continue;
+      }
+      // Contract §2: an ended account's events after its end are refused; the others are rated with
+      // the version of the account's configuration that rates their period (its zone schedule too).
+      if (rated.history && endedBefore(rated.history, t)) {
+        letters.push({
+          c,
+          reason: `${ACCOUNT_ENDED}: "${boundText(event.subject, 200)}" was omitted from the accounts file loaded at ${new Date(rated.history.endedAt ?? 0).toISOString()}; the event's time ${event.time} is after that`,
+        });
+        continue;
+      }
+      const version = rated.history
+        ? versionForPeriod(rated.history, periodOfAccount(rated.history, t))
+        : rated;
       const ledgerEvent = { ...event, t };
-      const contribution = contributionOf(rated.account, rated.tariff, ledgerEvent);
+      const contribution = contributionOf(version.account, version.tariff, ledgerEvent);
       if (!contribution.counted && Buffer.byteLength(c.body) > MAX_EVENT_BYTES) {
         letters.push({
           c,
@@ -193,18 +219,25 @@ export async function ingestBatch(
         .digest("hex");
       prepared.push({
         c,
-        p: { event: ledgerEvent, hash, accountId: rated.account.accountId, contribution, body: c.body },
-        timezone: rated.account.timezone,
+        p: {
+          event: ledgerEvent,
+          hash,
+          accountId: rated.account.accountId,
+          contribution,
+          body: c.body,
+          periodEnd: periodWindow(contribution.period, version.account.timezone).end,
+        },
+        timezone: version.account.timezone,
       });
     }
   }
 
   // Bad events never block good ones: each is dead-lettered on its own, with its reason (D3).
-  const deadLetterEach = (items: readonly { c: Candidate; reason: string }[], withSubject: boolean) =>
+  const deadLetterEach = (items: readonly { c: Candidate; reason: string }[]) =>
     Promise.all(
       items.map(async ({ c, reason }) => {
         try {
-          const subject = withSubject ? subjectOf(c.body) : undefined;
+          const subject = subjectOf(c.body);
           const letter = await putDeadLetter(deps, {
             // A re-delivery of the same message replaces, never doubles, its letter.
             deadLetterId: c.deadLetterId,
@@ -220,7 +253,7 @@ export async function ingestBatch(
         }
       }),
     );
-  await deadLetterEach(letters, true);
+  await deadLetterEach(letters);
 
   const toStore = prepared.filter(({ c }) => !retry.has(c.messageId));
   let stored: Awaited<ReturnType<UsageStore["ingest"]>>;
@@ -230,15 +263,9 @@ export async function ingestBatch(
       now,
     );
   } catch (e) {
-    if (isTransientError(e)) {
-      for (const { c } of toStore) fail(c.messageId, e);
-      return { outcomes, retry: [...retry], failures };
-    }
-    // Would fail the same way on every retry: each event is dead-lettered with the error (D12).
-    const reason = `processing failed (not retried): ${describeError(e)}`;
-    const failed = toStore.map(({ c }) => ({ c, reason }));
-    letters.push(...failed);
-    await deadLetterEach(failed, false);
+    // Every event here passed the sender's checks: a storage failure is ours, whatever it is (some of
+    // the batch may even have committed), so the messages go back to the queue, never to dead letters.
+    for (const { c } of toStore) fail(c.messageId, e);
     return { outcomes, retry: [...retry], failures };
   }
 
@@ -265,6 +292,30 @@ export async function ingestBatch(
     for (const [k, m] of marks) closes.set(k, checkLate(deps, m.accountId, m.period, now, m.later));
     const found = await Promise.all(closes.values());
     for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
+    // G5: a conflict whose first copy's period is closed (or being closed) cannot be in that period's
+    // report: it is kept for the account's next close report and the operators' listing. The close
+    // record is read, not marked late: a conflict changes no charge.
+    const lateConflicts = deps.lateConflicts;
+    if (lateConflicts) {
+      const records = new Map<string, Promise<CloseRecord | undefined>>();
+      await Promise.all(
+        stored.map(async (s, i) => {
+          if (s.kind !== "conflict") return;
+          const { p } = toStore[i]!;
+          const k = compositeKey(s.accountId, s.period);
+          if (!records.has(k)) records.set(k, deps.periods.getClose(s.accountId, s.period));
+          if (!(await records.get(k))) return;
+          await lateConflicts.recordLateConflict({
+            accountId: s.accountId,
+            referencePeriod: s.period,
+            source: p.event.source,
+            id: p.event.id,
+            hash: p.hash,
+            seenAt: now,
+          });
+        }),
+      );
+    }
   } catch (e) {
     for (const { c } of toStore) fail(c.messageId, e);
     return { outcomes, retry: [...retry], failures };

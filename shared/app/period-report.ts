@@ -6,8 +6,8 @@
  * The lines billed in a period P are those its closes emitted: the lines of reference period P with
  * period P, and the adjustments of earlier reference periods R that P's close report lists (each
  * read under LINE#R#P). Cost: per account and period one close record read and one query per
- * reference period billed, each bounded by that account's lines (docs/data-model.md); past 16
- * configured accounts, only those the period index lists as closed are read (D25).
+ * reference period billed, each bounded by that account's lines (docs/data-model.md); the accounts
+ * are those the period index lists as closed (D25), configured now or not (contract §2).
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
@@ -15,19 +15,23 @@ import {
   type PeriodReportInput,
   type ReportCloseSummary,
   renderPeriodReport,
+  type UnclosedAccount,
 } from "../core/finance-report.js";
 import { mapLimit } from "../core/map-limit.js";
 import { type PeriodId, shiftPeriod } from "../core/time.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
+import type { UsageStore } from "../ports/usage-store.js";
 import type { AccountCloseReport } from "./close-period.js";
 import { closedAccountLines } from "./period-exports.js";
 
 export interface PeriodReportDeps {
-  /** With the period index (D25), only the accounts it lists as closed are read. */
+  /** With the period index (D25), the accounts it lists as closed are read (else the configured ones). */
   readonly periods: Pick<PeriodStore, "getClose" | "linesForReference"> &
-    Partial<Pick<PeriodIndex, "closedAccounts">>;
+    Partial<Pick<PeriodIndex, "closedAccounts" | "closedAccount">>;
   readonly config: () => Promise<BillingConfig>;
+  /** With it, the page lists the configured accounts with usage in the period and no close. */
+  readonly usage?: Pick<UsageStore, "usageMarkers">;
 }
 
 export interface PeriodBilling {
@@ -40,30 +44,57 @@ export interface PeriodBilling {
 
 /** Account reads in flight at once. */
 const CONCURRENCY = 8;
-/**
- * Up to this many accounts, one close-record read each costs no more than the period index's 16
- * queries; past it, the index says which accounts to read.
- */
-const INDEX_FROM_ACCOUNTS = 16;
 
-/** What every configured account was billed in `period` (accounts not closed for it contribute nothing). */
-export async function readPeriodBilling(deps: PeriodReportDeps, period: PeriodId): Promise<PeriodBilling> {
-  let { accounts } = await deps.config();
-  if (deps.periods.closedAccounts && accounts.length > INDEX_FROM_ACCOUNTS) {
-    const closed = new Set((await deps.periods.closedAccounts(period)).map((e) => e.accountId));
-    accounts = accounts.filter((a) => closed.has(a.accountId));
-  }
-  const perAccount = await mapLimit(accounts, CONCURRENCY, async (a) => {
-    const close = await deps.periods.getClose(a.accountId, period);
+/** What every account closed for `period` was billed in it. */
+export async function readPeriodBilling(
+  deps: PeriodReportDeps,
+  period: PeriodId,
+  /** These accounts only (each one's close record decides); default: the period's own accounts. */
+  only?: readonly string[],
+): Promise<PeriodBilling> {
+  // The period's accounts come from its own index (contract §2): an account since removed from the
+  // configuration still has its closed lines listed. Without an index, the configured accounts.
+  const ids =
+    only ??
+    (deps.periods.closedAccounts
+      ? (await deps.periods.closedAccounts(period)).map((e) => e.accountId)
+      : (await deps.config()).accounts.map((a) => a.accountId));
+  const perAccount = await mapLimit(ids, CONCURRENCY, async (accountId) => {
+    const close = await deps.periods.getClose(accountId, period);
     if (close?.status !== "closed" || !close.report) return { lines: [], report: undefined };
     const report = close.report as AccountCloseReport;
-    return { lines: await closedAccountLines(deps.periods, a.accountId, period, report), report };
+    return { lines: await closedAccountLines(deps.periods, accountId, period, report), report };
   });
   return {
     period,
     lines: perAccount.flatMap((p) => p.lines),
     reports: perAccount.flatMap((p) => (p.report ? [p.report] : [])),
   };
+}
+
+/**
+ * The configured accounts that are not closed for `period` but hold usage in it: one key Query of
+ * usage markers per such account (none for the accounts closed, usually all of them after a close).
+ */
+async function usageWithoutClose(
+  deps: PeriodReportDeps,
+  usage: Pick<UsageStore, "usageMarkers">,
+  period: PeriodId,
+  current: PeriodBilling,
+): Promise<UnclosedAccount[]> {
+  const closed = new Set(current.reports.map((r) => r.accountId));
+  const { accounts } = await deps.config();
+  const open = accounts.filter((a) => !closed.has(a.accountId));
+  const marked = await mapLimit(open, CONCURRENCY, async (a) =>
+    (await usage.usageMarkers(a.accountId)).some((m) => m.period === period),
+  );
+  return open
+    .filter((_, i) => marked[i])
+    .map((a) => ({
+      accountId: a.accountId,
+      billingChannel: a.billingChannel,
+      currency: a.currency,
+    }));
 }
 
 /** The page's input for `period` (its previous period read too). */
@@ -84,7 +115,9 @@ export async function periodReportInput(
       previousPeriod,
       lines: current.lines,
       previousLines: previous.lines,
+      previousClosed: previous.reports.map((r) => r.accountId),
       reports: current.reports satisfies readonly ReportCloseSummary[],
+      ...(deps.usage ? { unclosed: await usageWithoutClose(deps, deps.usage, period, current) } : {}),
       links,
     },
   };

@@ -25,8 +25,9 @@ export interface PeriodPreview {
   /** Events of the period included (counted and raw). */
   readonly events: number;
   /**
-   * The newest raw (stateful) event included, ISO 8601; null when there is none. Counted events
-   * are summed in counters that keep no instant, so a newer counted event may already be included.
+   * The newest event included, ISO 8601, raw (stateful) or counted; null when there is none. A
+   * counted event's time is the one its counter's latest write recorded: with events delivered out
+   * of order it can be older than the newest counted event, never newer than any event included.
    */
   readonly newestEventAt: string | null;
 }
@@ -51,7 +52,10 @@ export async function previewPeriod(
   const lines = sortInvoiceLines(
     rating.lines.map((l) => toInvoiceLine(account, tariff.currency, periodId, periodId, l)),
   );
-  const newest = state.events.reduce((m, e) => Math.max(m, e.t), Number.NEGATIVE_INFINITY);
+  const newest = state.events.reduce(
+    (m, e) => Math.max(m, e.t),
+    state.counters.newestEventAt ?? Number.NEGATIVE_INFINITY,
+  );
   return {
     accountId,
     period: periodId,

@@ -133,13 +133,16 @@ export async function rateForward(
   usagePeriods: readonly UsagePeriod[],
   rate: ReadonlySet<PeriodId>,
   reached: (period: PeriodId) => Promise<boolean> = async () => false,
+  /** The configuration version that rates each period (contract §2); default: `account` and `tariff`. */
+  versionOf?: (p: PeriodId) => { readonly account: Account; readonly tariff: Tariff },
 ): Promise<{ ratings: Map<PeriodId, PeriodRating>; reached: PeriodId[]; state: PeriodState }> {
   const ratings = new Map<PeriodId, PeriodRating>();
   const changed: PeriodId[] = [];
   let state = await loadPeriodState(usage, account, from, usagePeriods);
   for (let p = from; ; ) {
+    const v = versionOf?.(p) ?? { account, tariff };
     if (rate.has(p) || p === to || changed.includes(p))
-      ratings.set(p, rateAccountPeriod(account, tariff, state));
+      ratings.set(p, rateAccountPeriod(v.account, v.tariff, state));
     if (p >= to) return { ratings, reached: changed, state };
     const next = snapshotAfter(account, state);
     p = next.period;

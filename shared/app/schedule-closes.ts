@@ -8,9 +8,10 @@
  * is idempotent, so a second request for an account-period finds it closed).
  */
 import { dueZones } from "../core/close-schedule.js";
-import { type PeriodId, shiftPeriod } from "../core/time.js";
+import { HOUR, type PeriodId, periodOf, shiftPeriod } from "../core/time.js";
 import type { Clock } from "../ports/clock.js";
-import type { CloseQueue, CloseScheduleStore } from "../ports/close-queue.js";
+import type { CloseQueue, CloseRequest, CloseScheduleStore } from "../ports/close-queue.js";
+import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 
 export interface ScheduleClosesDeps {
   readonly schedule: CloseScheduleStore;
@@ -18,6 +19,8 @@ export interface ScheduleClosesDeps {
   readonly clock: Clock;
   /** Hours after a period's end in the account's zone before its close starts (0–240). */
   readonly graceHours: number;
+  /** Accounts with usage not closed yet (shared/ports/unclosed-usage.ts): closed whatever the configuration. */
+  readonly unclosed?: UnclosedUsageIndex;
 }
 
 export interface ZoneFanOut {
@@ -65,4 +68,49 @@ export async function scheduleCloses(deps: ScheduleClosesDeps): Promise<ZoneFanO
     }
   }
   return out;
+}
+
+/** What the unclosed-usage pass of a run did: requests sent, and accounts with usage overdue. */
+export interface UnclosedUsageRun {
+  readonly enqueued: number;
+  /** Accounts with usage in a period not closed `overdueHours` after its end plus the grace. */
+  readonly overdue: number;
+  readonly suspended: number;
+}
+
+/**
+ * The accounts with usage in an ended period that are still not closed, from the usage index (not
+ * the configuration): a removed account, one added after its zone's fan-out or moved to another
+ * zone, a close request suspended for want of configuration. Each is requested once its period's end
+ * plus the grace is an hour past (the zone fan-out has had its hour: no double request for a
+ * configured account), and again every hour until it is closed; those still not closed
+ * `overdueHours` after end plus grace are counted overdue (the CloseOverdue alarm). Reads 16 small
+ * Queries for each of the last MAX_CATCH_UP + 1 months, bounded by the accounts not yet closed.
+ */
+export async function scheduleUnclosedUsage(
+  deps: ScheduleClosesDeps,
+  overdueHours: number,
+): Promise<UnclosedUsageRun> {
+  if (!deps.unclosed) return { enqueued: 0, overdue: 0, suspended: 0 };
+  const now = deps.clock.now();
+  const grace = deps.graceHours * HOUR;
+  let enqueued = 0;
+  let overdue = 0;
+  let suspended = 0;
+  // UTC+14 is the earliest zone: no period after its current one has ended anywhere.
+  const latest = periodOf(now, "Etc/GMT-14");
+  for (let i = MAX_CATCH_UP; i >= 0; i--) {
+    const period = shiftPeriod(latest, -i);
+    const due: CloseRequest[] = [];
+    for (const u of await deps.unclosed.unclosedUsage(period)) {
+      if (u.end + grace + HOUR > now) continue;
+      due.push({ accountId: u.accountId, period: u.period });
+      if (u.end + grace + overdueHours * HOUR <= now) overdue += 1;
+      if (u.suspended) suspended += 1;
+    }
+    for (let k = 0; k < due.length; k += SCHEDULE_PAGE)
+      await deps.queue.enqueue(due.slice(k, k + SCHEDULE_PAGE));
+    enqueued += due.length;
+  }
+  return { enqueued, overdue, suspended };
 }

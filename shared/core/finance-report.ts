@@ -20,6 +20,8 @@ export interface ReportCloseSummary {
   readonly period: string;
   readonly billingChannel: string;
   readonly currency: string;
+  /** Events rated by the close (a zero-line account's reason says whether there were any). */
+  readonly events?: number;
   readonly totals: { readonly amount: string };
   readonly adjustments: readonly { referencePeriod: string; amount: string; lines: number }[];
   readonly suspense: Listed<SuspenseRow>;
@@ -41,6 +43,13 @@ interface SuspenseRow {
   readonly events: number;
 }
 
+/** A configured account with usage in the period and no close for it (yet). */
+export interface UnclosedAccount {
+  readonly accountId: string;
+  readonly billingChannel: string;
+  readonly currency: string;
+}
+
 export interface PeriodReportInput {
   readonly period: string;
   /** The lines billed in the period (`period` = the period; adjustments of earlier ones included). */
@@ -48,38 +57,61 @@ export interface PeriodReportInput {
   /** The lines billed in the previous period, for the change. */
   readonly previousLines: readonly InvoiceLine[];
   readonly previousPeriod: string;
+  /**
+   * The accounts closed for the previous period: a figure "previous" is shown only where the
+   * previous period was closed (else "not closed", never a 0.00 that was never billed).
+   */
+  readonly previousClosed: readonly string[];
   /** The close reports of the period, one per account closed. */
   readonly reports: readonly ReportCloseSummary[];
+  /** Accounts with usage in the period but no close (listed: nothing is left unbilled silently). */
+  readonly unclosed?: readonly UnclosedAccount[];
   /** Where the period's exports are, relative to the page or absolute. */
   readonly links: { readonly csv: string; readonly json: string; readonly closeReport?: string };
-  /** How many accounts the "largest accounts" table shows per currency (default 10). */
-  readonly largestAccounts?: number;
 }
+
+/** Who sends the invoice: we do for direct accounts, Microsoft for Azure Marketplace ones (rating-rules §6). */
+export const invoicer = (billingChannel: string): string =>
+  billingChannel === "azure-marketplace" ? "Microsoft invoices" : "We invoice";
 
 export interface TotalRow {
   readonly currency: string;
   readonly billingChannel: string;
+  /** Accounts closed on this channel in this currency, those without lines included. */
   readonly accounts: number;
   readonly lines: number;
   readonly amount: string;
-  readonly previous: string;
-  readonly change: string;
-  /** Change in percent of the previous amount, one decimal; undefined when the previous was zero. */
+  /** Undefined when no account of this channel and currency was closed for the previous period. */
+  readonly previous?: string;
+  readonly change?: string;
+  /** Change in percent of the previous amount, one decimal; undefined when the previous was zero or not closed. */
   readonly changePercent?: string;
 }
 
-export interface AccountRow {
+/** Per currency: what we invoice and what Microsoft invoices (never added together). */
+export interface InvoicingRow {
+  readonly currency: string;
+  readonly weInvoice: string;
+  readonly microsoftInvoices: string;
+}
+
+export interface AccountSection {
   readonly accountId: string;
   readonly billingChannel: string;
   readonly currency: string;
-  readonly lines: number;
   readonly amount: string;
-  readonly previous: string;
-  readonly change: string;
+  /** Undefined when the account was not closed for the previous period. */
+  readonly previous?: string;
+  readonly change?: string;
+  /** The account's lines, largest amount first. */
+  readonly lines: readonly InvoiceLine[];
+  /** Why a closed account has no line. */
+  readonly noLineReason?: string;
 }
 
 export interface FamilyRow {
   readonly currency: string;
+  readonly billingChannel: string;
   /** The product code's first part: `sms` of `sms.mt`, `voice` of `voice.minute`. */
   readonly family: string;
   readonly amount: string;
@@ -89,13 +121,26 @@ export interface FamilyRow {
 export interface PeriodSummary {
   readonly period: string;
   readonly previousPeriod: string;
+  /** Whether any account was closed for the previous period. */
+  readonly previousClosed: boolean;
+  /** Accounts closed for the period (distinct), those without lines included. */
+  readonly closedAccounts: number;
+  readonly invoicing: readonly InvoicingRow[];
   readonly totals: readonly TotalRow[];
-  readonly largestAccounts: readonly AccountRow[];
+  /** Every closed account, by currency then amount (largest first). */
+  readonly accounts: readonly AccountSection[];
   readonly families: readonly FamilyRow[];
   readonly adjustments: readonly InvoiceLine[];
   readonly suspense: readonly (SuspenseRow & { accountId: string; referencePeriod: string })[];
-  readonly conflicts: readonly { accountId: string; source: string; id: string; seenAt: string }[];
+  readonly conflicts: readonly {
+    accountId: string;
+    referencePeriod: string;
+    source: string;
+    id: string;
+    seenAt: string;
+  }[];
   readonly rejectedMessages: readonly { accountId: string; messageId: string; reason: string }[];
+  readonly unclosed: readonly UnclosedAccount[];
   /** Entries of each list over all reports; the tables above show the reports' samples. */
   readonly counts: {
     readonly suspense: number;
@@ -121,65 +166,130 @@ class Sums {
   }
 }
 
+/** What we invoice before what Microsoft invoices, then by channel name. */
+const byInvoicer = (a: string, b: string) =>
+  Number(a === "azure-marketplace") - Number(b === "azure-marketplace") || compareStrings(a, b);
+
+/** Why a closed account has no invoice line, from its close report. */
+export function noLineReason(r: ReportCloseSummary): string {
+  const suspense = r.suspense.count + r.suspenseCarried.reduce((n, c) => n + c.items.count, 0);
+  if (suspense > 0) return `no line: usage held in suspense (${suspense} items unpriced, see Suspense)`;
+  const events = r.events ?? 0;
+  if (events > 0) return `no line: ${events} events rated, none charged (priced at zero or included)`;
+  if (r.rejectedMessages.count > 0)
+    return `no line: no usage counted; ${r.rejectedMessages.count} messages rejected (see Rejected messages)`;
+  return "no line: no usage in the period and no fee in the tariff";
+}
+
 export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
   const money = (d: Decimal, currency: string) => formatMoney(d, currency);
+  const reports = [...new Map(input.reports.map((r) => [r.accountId, r])).values()].sort((a, b) =>
+    compareStrings(a.accountId, b.accountId),
+  );
+  const previousClosed = new Set(input.previousClosed);
   const totals = new Sums();
   const previousTotals = new Sums();
   const accounts = new Sums();
   const previousAccounts = new Sums();
   const families = new Sums();
-  const accountsOf = new Map<string, Set<string>>();
-  const channelOf = new Map<string, string>();
+  const linesOf = new Map<string, InvoiceLine[]>();
   for (const l of input.lines) {
-    const key = compositeKey(l.currency, l.billing_channel);
-    totals.add(key, l.amount);
-    accounts.add(compositeKey(l.currency, l.account_id), l.amount);
-    families.add(compositeKey(l.currency, productFamily(l.product)), l.amount);
-    channelOf.set(l.account_id, l.billing_channel);
-    const set = accountsOf.get(key) ?? new Set<string>();
-    set.add(l.account_id);
-    accountsOf.set(key, set);
+    totals.add(compositeKey(l.currency, l.billing_channel), l.amount);
+    accounts.add(l.account_id, l.amount);
+    families.add(compositeKey(l.currency, l.billing_channel, productFamily(l.product)), l.amount);
+    const own = linesOf.get(l.account_id) ?? [];
+    own.push(l);
+    linesOf.set(l.account_id, own);
   }
   for (const l of input.previousLines) {
     previousTotals.add(compositeKey(l.currency, l.billing_channel), l.amount);
-    previousAccounts.add(compositeKey(l.currency, l.account_id), l.amount);
+    previousAccounts.add(l.account_id, l.amount);
   }
+  // Accounts per channel and currency from the close reports: an account without lines still counts.
+  const accountsOf = new Map<string, number>();
+  const previousClosedOf = new Set<string>();
+  for (const r of reports) {
+    const key = compositeKey(r.currency, r.billingChannel);
+    accountsOf.set(key, (accountsOf.get(key) ?? 0) + 1);
+    if (previousClosed.has(r.accountId)) previousClosedOf.add(key);
+  }
+  for (const l of input.previousLines) previousClosedOf.add(compositeKey(l.currency, l.billing_channel));
   // Every currency and channel of either period: a channel that billed nothing now still shows its drop.
-  const totalKeys = [...new Set([...totals.keys(), ...previousTotals.keys()])];
+  const totalKeys = [...new Set([...totals.keys(), ...previousTotals.keys(), ...accountsOf.keys()])];
   const totalRows: TotalRow[] = totalKeys.map((key) => {
     const [currency = "", billingChannel = ""] = keyParts(key);
     const now = totals.get(key);
+    const row = {
+      currency,
+      billingChannel,
+      accounts: accountsOf.get(key) ?? 0,
+      lines: now.lines,
+      amount: money(now.amount, currency),
+    };
+    if (!previousClosedOf.has(key)) return row;
     const before = previousTotals.get(key).amount;
     const change = now.amount.minus(before);
     return {
-      currency,
-      billingChannel,
-      accounts: accountsOf.get(key)?.size ?? 0,
-      lines: now.lines,
-      amount: money(now.amount, currency),
+      ...row,
       previous: money(before, currency),
       change: money(change, currency),
       ...(before.isZero() ? {} : { changePercent: change.div(before.abs()).times(100).toFixed(1) }),
     };
   });
   totalRows.sort(
-    (a, b) => compareStrings(a.currency, b.currency) || compareStrings(a.billingChannel, b.billingChannel),
+    (a, b) => compareStrings(a.currency, b.currency) || byInvoicer(a.billingChannel, b.billingChannel),
   );
-  const largest = input.largestAccounts ?? 10;
-  const accountRows = accounts
-    .keys()
-    .map((key): AccountRow => {
-      const [currency = "", accountId = ""] = keyParts(key);
-      const now = accounts.get(key);
-      const before = previousAccounts.get(key).amount;
-      return {
-        accountId,
-        billingChannel: channelOf.get(accountId) ?? "",
+  const invoicing = [...new Set(totalRows.map((t) => t.currency))].map((currency): InvoicingRow => {
+    const sum = (channel: (c: string) => boolean) =>
+      money(
+        totalRows
+          .filter((t) => t.currency === currency && channel(t.billingChannel))
+          .reduce((s, t) => s.plus(dec(t.amount)), ZERO),
         currency,
-        lines: now.lines,
-        amount: money(now.amount, currency),
-        previous: money(before, currency),
-        change: money(now.amount.minus(before), currency),
+      );
+    return {
+      currency,
+      weInvoice: sum((c) => c !== "azure-marketplace"),
+      microsoftInvoices: sum((c) => c === "azure-marketplace"),
+    };
+  });
+  const byAmountDesc = (a: InvoiceLine, b: InvoiceLine) =>
+    dec(b.amount).comparedTo(dec(a.amount)) ||
+    compareStrings(a.product, b.product) ||
+    compareStrings(a.dimensions, b.dimensions) ||
+    compareStrings(a.line_id, b.line_id);
+  // Every closed account, and (defensively) any account with lines whose report is missing.
+  const sectionSources: ReportCloseSummary[] = [...reports];
+  const reported = new Set(reports.map((r) => r.accountId));
+  for (const [accountId, own] of linesOf)
+    if (!reported.has(accountId) && own[0])
+      sectionSources.push({
+        accountId,
+        period: input.period,
+        billingChannel: own[0].billing_channel,
+        currency: own[0].currency,
+        totals: { amount: "0" },
+        adjustments: [],
+        suspense: { count: 0, samples: [] },
+        suspenseCarried: [],
+        conflicts: { count: 0, samples: [] },
+        rejectedMessages: { count: 0, samples: [] },
+      });
+  const accountSections = sectionSources
+    .map((r): AccountSection => {
+      const now = accounts.get(r.accountId).amount;
+      const lines = [...(linesOf.get(r.accountId) ?? [])].sort(byAmountDesc);
+      const before = previousClosed.has(r.accountId) ? previousAccounts.get(r.accountId).amount : undefined;
+      return {
+        accountId: r.accountId,
+        billingChannel: r.billingChannel,
+        currency: r.currency,
+        amount: money(now, r.currency),
+        ...(before !== undefined
+          ? { previous: money(before, r.currency), change: money(now.minus(before), r.currency) }
+          : {}),
+        lines,
+        ...(lines.length === 0 ? { noLineReason: noLineReason(r) } : {}),
       };
     })
     .sort(
@@ -188,31 +298,28 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
         dec(b.amount).comparedTo(dec(a.amount)) ||
         compareStrings(a.accountId, b.accountId),
     );
-  const perCurrency = new Map<string, number>();
-  const largestAccounts = accountRows.filter((r) => {
-    const n = (perCurrency.get(r.currency) ?? 0) + 1;
-    perCurrency.set(r.currency, n);
-    return n <= largest;
-  });
   const familyRows = families
     .keys()
     .map((key): FamilyRow => {
-      const [currency = "", family = ""] = keyParts(key);
+      const [currency = "", billingChannel = "", family = ""] = keyParts(key);
       const s = families.get(key);
-      return { currency, family, amount: money(s.amount, currency), lines: s.lines };
+      return { currency, billingChannel, family, amount: money(s.amount, currency), lines: s.lines };
     })
     .sort(
       (a, b) =>
         compareStrings(a.currency, b.currency) ||
+        byInvoicer(a.billingChannel, b.billingChannel) ||
         dec(b.amount).comparedTo(dec(a.amount)) ||
         compareStrings(a.family, b.family),
     );
-  const reports = [...input.reports].sort((a, b) => compareStrings(a.accountId, b.accountId));
   return {
     period: input.period,
     previousPeriod: input.previousPeriod,
+    previousClosed: previousClosed.size > 0 || input.previousLines.length > 0,
+    closedAccounts: reports.length,
+    invoicing,
     totals: totalRows,
-    largestAccounts,
+    accounts: accountSections,
     families: familyRows,
     adjustments: input.lines
       .filter((l) => l.line_type === "adjustment")
@@ -228,10 +335,13 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
         c.items.samples.map((s) => ({ ...s, accountId: r.accountId, referencePeriod: c.referencePeriod })),
       ),
     ]),
-    conflicts: reports.flatMap((r) => r.conflicts.samples.map((c) => ({ accountId: r.accountId, ...c }))),
+    conflicts: reports.flatMap((r) =>
+      r.conflicts.samples.map((c) => ({ accountId: r.accountId, referencePeriod: r.period, ...c })),
+    ),
     rejectedMessages: reports.flatMap((r) =>
       r.rejectedMessages.samples.map((m) => ({ accountId: r.accountId, ...m })),
     ),
+    unclosed: [...(input.unclosed ?? [])].sort((a, b) => compareStrings(a.accountId, b.accountId)),
     counts: {
       suspense: reports.reduce(
         (n, r) => n + r.suspense.count + r.suspenseCarried.reduce((m, c) => m + c.items.count, 0),
@@ -286,13 +396,14 @@ ${rows.join("\n")}
 
 const attr = (name: string, value: string | number) => ` data-${name}="${escapeHtml(String(value))}"`;
 
-/** One horizontal bar chart per currency: amount by product family. */
+/** One horizontal bar chart per currency and invoicer: amount by product family. */
 function familyCharts(families: readonly FamilyRow[]): string {
-  const currencies = [...new Set(families.map((f) => f.currency))];
-  if (currencies.length === 0) return `<p class="empty">No invoice lines in this period.</p>`;
-  return currencies
-    .map((currency) => {
-      const rows = families.filter((f) => f.currency === currency);
+  const groups = [...new Set(families.map((f) => compositeKey(f.currency, f.billingChannel)))];
+  if (groups.length === 0) return `<p class="empty">No invoice lines in this period.</p>`;
+  return groups
+    .map((group) => {
+      const [currency = "", billingChannel = ""] = keyParts(group);
+      const rows = families.filter((f) => f.currency === currency && f.billingChannel === billingChannel);
       const max = Math.max(...rows.map((r) => Math.abs(Number(r.amount))), 0);
       const barHeight = 22;
       const gap = 6;
@@ -312,8 +423,8 @@ function familyCharts(families: readonly FamilyRow[]): string {
         })
         .join("\n");
       const width = labelWidth + chartWidth + 120;
-      return `<figure><figcaption>${escapeHtml(currency)}</figcaption>
-<svg class="chart" xmlns="http://www.w3.org/2000/svg"${attr("currency", currency)} role="img" aria-label="${escapeHtml(`Amount by product family in ${currency}`)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">
+      return `<figure><figcaption>${escapeHtml(`${currency} · ${invoicer(billingChannel)}`)}</figcaption>
+<svg class="chart" xmlns="http://www.w3.org/2000/svg"${attr("currency", currency)}${attr("channel", billingChannel)} role="img" aria-label="${escapeHtml(`Amount by product family in ${currency}, ${invoicer(billingChannel)}`)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">
 ${bars}
 </svg></figure>`;
     })
@@ -321,69 +432,123 @@ ${bars}
 }
 
 const STYLE = `
-:root { color-scheme: light; --ink: #1d2733; --muted: #5f6b7a; --line: #d9dee5; --accent: #2f6fb3; --up: #1f7a3f; --down: #b3261e; }
+:root { color-scheme: light; --ink: #1d2733; --muted: #5f6b7a; --line: #d9dee5; --accent: #2f6fb3; --up: #1f7a3f; --down: #b3261e; --ms: #6b4fa3; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f6f7f9; }
 header { background: #fff; border-bottom: 1px solid var(--line); padding: 20px 32px; }
 header h1 { margin: 0 0 4px; font-size: 22px; }
 header p { margin: 0; color: var(--muted); }
-main { padding: 8px 32px 40px; max-width: 1100px; }
+main { padding: 8px 32px 40px; width: 100%; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; margin-top: 20px; }
 h2 { margin: 0 0 12px; font-size: 16px; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.up { color: var(--up); } td.down { color: var(--down); }
+td.up { color: var(--up); } td.down { color: var(--down); } td.na { color: var(--muted); font-style: italic; }
 .empty { color: var(--muted); margin: 0; }
 nav a { display: inline-block; margin-right: 16px; color: var(--accent); }
+.cards { display: flex; flex-wrap: wrap; gap: 16px; }
+.card { flex: 1 1 260px; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+.card h3 { margin: 0 0 8px; font-size: 15px; }
+.card dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 4px 16px; }
+.card dt { color: var(--muted); } .card dd { margin: 0; text-align: right; font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card dd.ms { color: var(--ms); }
+.charts { display: flex; flex-wrap: wrap; gap: 24px; }
 figure { margin: 0 0 12px; } figcaption { font-weight: 600; margin-bottom: 4px; }
 svg .bar { fill: var(--accent); } svg .bar.negative { fill: var(--down); }
+svg[data-channel="azure-marketplace"] .bar { fill: var(--ms); }
 svg text { font: 12px system-ui, sans-serif; fill: var(--ink); } svg .value { fill: var(--muted); }
+details.account { border-bottom: 1px solid var(--line); }
+details.account > summary { cursor: pointer; list-style: none; display: grid; grid-template-columns: minmax(160px, 2fr) minmax(140px, 1.2fr) 70px 70px 130px 130px 110px minmax(200px, 3fr); gap: 10px; padding: 6px 10px; align-items: baseline; }
+details.account > summary::-webkit-details-marker { display: none; }
+details.account > summary::before { content: "▸"; position: absolute; margin-left: -14px; color: var(--muted); }
+details.account[open] > summary::before { content: "▾"; }
+details.account > summary .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+details.account > summary .note { color: var(--muted); }
+details.account > div { padding: 0 10px 12px 24px; }
+.accounts-head { display: grid; grid-template-columns: minmax(160px, 2fr) minmax(140px, 1.2fr) 70px 70px 130px 130px 110px minmax(200px, 3fr); gap: 10px; padding: 6px 10px; border-bottom: 1px solid var(--line); }
+.accounts-head span { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
+.accounts-head .num { text-align: right; }
 `;
+
+const previousCell = (previous: string | undefined) =>
+  previous === undefined ? cell("not closed", "num na") : num(previous);
+
+/** One closed account: its summary row, and its lines when opened. */
+function accountDetails(a: AccountSection, previousPeriod: string): string {
+  const id = `account-${encodeURIComponent(a.accountId).replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`)}`;
+  const span = (text: string, cls = "") => `<span${cls ? ` class="${cls}"` : ""}>${escapeHtml(text)}</span>`;
+  const change =
+    a.change === undefined
+      ? span("–", "num")
+      : span(groupDigits(signed(a.change)), `num ${dec(a.change).isNegative() ? "down" : ""}`.trim());
+  const lines = a.lines.length
+    ? table(
+        `${id}-lines`,
+        [
+          "Line type",
+          "Product",
+          "Dimensions",
+          "Description",
+          "Quantity",
+          "Unit",
+          "Unit price",
+          "Amount",
+          "Reference period",
+        ],
+        a.lines.map(
+          (l) =>
+            `<tr${attr("line", l.line_id)}${attr("amount", l.amount)}>${cell(l.line_type)}${cell(l.product)}${cell(l.dimensions)}${cell(l.description)}${num(l.quantity)}${cell(l.unit)}${num(l.unit_price)}${num(l.amount)}${cell(l.reference_period)}</tr>`,
+        ),
+        "",
+      )
+    : `<p class="empty">${escapeHtml(a.noLineReason ?? "no line")}</p>`;
+  return `<details class="account" id="${id}"${attr("account", a.accountId)}${attr("channel", a.billingChannel)}${attr("currency", a.currency)}${attr("amount", a.amount)}${attr("lines", a.lines.length)}>
+<summary>${span(a.accountId)}${span(invoicer(a.billingChannel))}${span(a.currency)}${span(String(a.lines.length), "num")}${span(groupDigits(a.amount), "num")}${span(a.previous === undefined ? `not closed` : groupDigits(a.previous), "num")}${change}${span(a.noLineReason ?? "", "note")}</summary>
+<div>${lines}<p class="empty">Previous period ${escapeHtml(previousPeriod)}: ${escapeHtml(a.previous === undefined ? "not closed for this account" : `${groupDigits(a.previous)} ${a.currency}`)}</p></div>
+</details>`;
+}
 
 /** The whole page. */
 export function renderPeriodReport(input: PeriodReportInput): string {
   const s = summarizePeriod(input);
+  const previousHead = `Previous (${s.previousPeriod})`;
+  const invoicing = s.invoicing.length
+    ? `<div class="cards">${s.invoicing
+        .map(
+          (i) =>
+            `<div class="card"${attr("currency", i.currency)}><h3>${escapeHtml(i.currency)}</h3><dl><dt>We invoice</dt><dd class="we"${attr("amount", i.weInvoice)}>${escapeHtml(groupDigits(i.weInvoice))}</dd><dt>Microsoft invoices</dt><dd class="ms"${attr("amount", i.microsoftInvoices)}>${escapeHtml(groupDigits(i.microsoftInvoices))}</dd></dl></div>`,
+        )
+        .join("\n")}</div>`
+    : `<p class="empty">No account closed for this period.</p>`;
   const totals = table(
     "totals",
-    [
-      "Currency",
-      "Channel",
-      "Accounts",
-      "Lines",
-      "Amount",
-      `Previous (${s.previousPeriod})`,
-      "Change",
-      "Change %",
-    ],
+    ["Currency", "Invoiced by", "Accounts", "Lines", "Amount", previousHead, "Change", "Change %"],
     s.totals.map(
       (t) =>
-        `<tr${attr("currency", t.currency)}${attr("channel", t.billingChannel)}${attr("amount", t.amount)}>${cell(t.currency)}${cell(t.billingChannel)}${cell(String(t.accounts), "num")}${cell(String(t.lines), "num")}${num(t.amount)}${num(t.previous)}${changeCell(t.change)}${cell(t.changePercent === undefined ? "–" : `${signed(t.changePercent)} %`, "num")}</tr>`,
+        `<tr${attr("currency", t.currency)}${attr("channel", t.billingChannel)}${attr("amount", t.amount)}>${cell(t.currency)}${cell(invoicer(t.billingChannel))}${cell(String(t.accounts), "num")}${cell(String(t.lines), "num")}${num(t.amount)}${previousCell(t.previous)}${t.change === undefined ? cell("–", "num") : changeCell(t.change)}${cell(t.changePercent === undefined ? "–" : `${signed(t.changePercent)} %`, "num")}</tr>`,
     ),
     "No invoice lines in this period or the previous one.",
   );
-  const largest = table(
-    "largest-accounts",
-    ["Account", "Channel", "Currency", "Lines", "Amount", `Previous (${s.previousPeriod})`, "Change"],
-    s.largestAccounts.map(
-      (a) =>
-        `<tr${attr("account", a.accountId)}${attr("amount", a.amount)}>${cell(a.accountId)}${cell(a.billingChannel)}${cell(a.currency)}${cell(String(a.lines), "num")}${num(a.amount)}${num(a.previous)}${changeCell(a.change)}</tr>`,
-    ),
-    "No account billed anything in this period.",
-  );
+  const accounts = s.accounts.length
+    ? `<div class="accounts-head"><span>Account</span><span>Invoiced by</span><span>Currency</span><span class="num">Lines</span><span class="num">Amount</span><span class="num">${escapeHtml(previousHead)}</span><span class="num">Change</span><span>Note</span></div>
+<div id="accounts-list">
+${s.accounts.map((a) => accountDetails(a, s.previousPeriod)).join("\n")}
+</div>`
+    : `<p class="empty" id="accounts-list">No account closed for this period.</p>`;
   const adjustments = table(
     "adjustments-table",
-    ["Account", "Reference period", "Product", "Description", "Quantity", "Amount", "Currency"],
+    ["Account", "Reference period", "Product", "Dimensions", "Description", "Quantity", "Amount", "Currency"],
     s.adjustments.map(
       (l) =>
-        `<tr${attr("line", l.line_id)}>${cell(l.account_id)}${cell(l.reference_period)}${cell(l.product)}${cell(l.description)}${num(l.quantity)}${num(l.amount)}${cell(l.currency)}</tr>`,
+        `<tr${attr("line", l.line_id)}>${cell(l.account_id)}${cell(l.reference_period)}${cell(l.product)}${cell(l.dimensions)}${cell(l.description)}${num(l.quantity)}${num(l.amount)}${cell(l.currency)}</tr>`,
     ),
     "No adjustments of earlier periods.",
   );
   const suspense = table(
     "suspense-table",
-    ["Account", "Period", "Product", "Reason", "Quantity", "Events"],
+    ["Account", "Reference period", "Product", "Reason", "Quantity", "Events"],
     s.suspense.map(
       (x) =>
         `<tr>${cell(x.accountId)}${cell(x.referencePeriod)}${cell(x.product)}${cell(x.reason)}${num(x.quantity)}${cell(String(x.events), "num")}</tr>`,
@@ -393,8 +558,11 @@ export function renderPeriodReport(input: PeriodReportInput): string {
   );
   const conflicts = table(
     "conflicts-table",
-    ["Account", "Source", "Event id", "Seen at"],
-    s.conflicts.map((c) => `<tr>${cell(c.accountId)}${cell(c.source)}${cell(c.id)}${cell(c.seenAt)}</tr>`),
+    ["Account", "Reference period", "Source", "Event id", "Seen at"],
+    s.conflicts.map(
+      (c) =>
+        `<tr>${cell(c.accountId)}${cell(c.referencePeriod)}${cell(c.source)}${cell(c.id)}${cell(c.seenAt)}</tr>`,
+    ),
     "No conflicting events (same identity, different content).",
     s.counts.conflicts,
   );
@@ -405,6 +573,15 @@ export function renderPeriodReport(input: PeriodReportInput): string {
     "No rejected messages.",
     s.counts.rejectedMessages,
   );
+  const unclosed = table(
+    "unclosed-table",
+    ["Account", "Invoiced by", "Currency"],
+    s.unclosed.map(
+      (u) =>
+        `<tr${attr("account", u.accountId)}>${cell(u.accountId)}${cell(invoicer(u.billingChannel))}${cell(u.currency)}</tr>`,
+    ),
+    "Every account with usage in this period is closed.",
+  );
   const links = [
     `<a id="link-csv" href="${escapeHtml(input.links.csv)}">Invoice lines (CSV)</a>`,
     `<a id="link-json" href="${escapeHtml(input.links.json)}">Invoice lines (JSON)</a>`,
@@ -412,6 +589,7 @@ export function renderPeriodReport(input: PeriodReportInput): string {
       ? [`<a id="link-close-report" href="${escapeHtml(input.links.closeReport)}">Close report (JSON)</a>`]
       : []),
   ].join("\n");
+  const lineCount = input.lines.length;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -423,20 +601,25 @@ export function renderPeriodReport(input: PeriodReportInput): string {
 <body>
 <header>
 <h1>Billing report ${escapeHtml(s.period)}</h1>
-<p>${input.reports.length} accounts closed · ${input.lines.length} invoice lines · compared with ${escapeHtml(s.previousPeriod)}</p>
+<p id="summary"${attr("closed", s.closedAccounts)}>${s.closedAccounts} ${s.closedAccounts === 1 ? "account" : "accounts"} closed · ${lineCount} invoice ${lineCount === 1 ? "line" : "lines"} · previous period ${escapeHtml(s.previousPeriod)}: ${s.previousClosed ? "closed" : "not closed"}${s.unclosed.length ? ` · ${s.unclosed.length} ${s.unclosed.length === 1 ? "account" : "accounts"} with usage not closed` : ""}</p>
 </header>
 <main>
+<section id="invoicing"><h2>Who invoices what</h2>
+${invoicing}
+</section>
 <section id="downloads"><h2>Exports</h2><nav>
 ${links}
 </nav></section>
-<section id="totals-section"><h2>Totals by currency and billing channel</h2>
+<section id="totals-section"><h2>Totals by currency and invoicer</h2>
 ${totals}
 </section>
 <section id="families"><h2>Amount by product family</h2>
+<div class="charts">
 ${familyCharts(s.families)}
+</div>
 </section>
-<section id="largest"><h2>Largest accounts</h2>
-${largest}
+<section id="accounts"><h2>Accounts (${s.closedAccounts} closed; open one for its lines)</h2>
+${accounts}
 </section>
 <section id="adjustments"><h2>Adjustments of earlier periods</h2>
 ${adjustments}
@@ -447,6 +630,9 @@ ${suspense}
 <section id="conflicts"><h2>Conflicts and rejected messages</h2>
 ${conflicts}
 ${rejected}
+</section>
+<section id="unclosed"><h2>Accounts with usage and no close</h2>
+${unclosed}
 </section>
 </main>
 </body>

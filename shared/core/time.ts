@@ -73,7 +73,66 @@ export function zonedToUtc(year: number, month: number, day: number, tz: string)
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
+/**
+ * A time-zone *schedule*: the zone of an account whose configuration changed zone, written
+ * `ZONE|YYYY-MM:ZONE|…` (the first zone, then each period from which another one applies). IANA
+ * names never hold `|` or `:`, so a plain zone is a schedule of one. Each period starts at its first
+ * instant in its own zone and ends where the next one starts, so a change of zone leaves no gap and
+ * no overlap between the last period of the old zone and the first of the new one (that period is
+ * longer or shorter by the difference of the offsets).
+ */
+interface ZoneSchedule {
+  readonly first: string;
+  /** Ascending by period. */
+  readonly changes: readonly { readonly from: PeriodId; readonly zone: string }[];
+}
+const schedules = new Map<string, ZoneSchedule>();
+function scheduleOf(tz: string): ZoneSchedule | undefined {
+  if (!tz.includes("|")) return undefined;
+  let s = schedules.get(tz);
+  if (!s) {
+    const [first, ...rest] = tz.split("|");
+    s = {
+      first: first ?? "UTC",
+      changes: rest.map((c) => {
+        const i = c.indexOf(":");
+        return { from: c.slice(0, i), zone: c.slice(i + 1) };
+      }),
+    };
+    schedules.set(tz, s);
+  }
+  return s;
+}
+
+/** The zone a schedule (or a plain zone) applies to the period. */
+export function zoneOfPeriod(tz: string, id: PeriodId): string {
+  const s = scheduleOf(tz);
+  if (!s) return tz;
+  let zone = s.first;
+  for (const c of s.changes) if (c.from <= id) zone = c.zone;
+  return zone;
+}
+
+/** Writes a schedule: the first zone, then each (period, zone) change; a plain zone when none. */
+export function zoneSchedule(first: string, changes: readonly { from: PeriodId; zone: string }[]): string {
+  return [first, ...changes.map((c) => `${c.from}:${c.zone}`)].join("|");
+}
+
 export const periodOf = (t: number, tz: string): PeriodId => {
+  const s = scheduleOf(tz);
+  if (s) {
+    // Periods of a schedule are contiguous: the one around t in any of its zones, by window.
+    const candidates = new Set<PeriodId>();
+    for (const zone of [s.first, ...s.changes.map((c) => c.zone)]) {
+      const p = periodOf(t, zone);
+      candidates.add(shiftPeriod(p, -1)).add(p).add(shiftPeriod(p, 1));
+    }
+    for (const p of [...candidates].sort()) {
+      const w = periodWindow(p, tz);
+      if (t >= w.start && t < w.end) return p;
+    }
+    throw new RangeError(`no period of ${tz} holds ${t}`);
+  }
   const p = localParts(t, tz);
   return `${pad(p.year, 4)}-${pad(p.month)}`;
 };
@@ -94,14 +153,32 @@ export function shiftPeriod(id: PeriodId, months: number): PeriodId {
   return `${pad(Math.floor(idx / 12), 4)}-${pad((idx % 12) + 1)}`;
 }
 
+/** Windows of schedules, memoised: periodOf on a schedule tries several (bounded memory). */
+const scheduleWindows = new Map<string, PeriodWindow>();
+
 export function periodWindow(id: PeriodId, tz: string): PeriodWindow {
+  if (scheduleOf(tz)) {
+    const key = `${tz}\u0000${id}`;
+    let w = scheduleWindows.get(key);
+    if (!w) {
+      if (scheduleWindows.size >= 10_000) scheduleWindows.clear();
+      w = windowOf(id, tz);
+      scheduleWindows.set(key, w);
+    }
+    return w;
+  }
+  return windowOf(id, tz);
+}
+
+function windowOf(id: PeriodId, tz: string): PeriodWindow {
   const { year, month } = parsePeriod(id);
-  const next = parsePeriod(shiftPeriod(id, 1));
+  const nextId = shiftPeriod(id, 1);
+  const next = parsePeriod(nextId);
   return {
     id,
     timezone: tz,
-    start: zonedToUtc(year, month, 1, tz),
-    end: zonedToUtc(next.year, next.month, 1, tz),
+    start: zonedToUtc(year, month, 1, zoneOfPeriod(tz, id)),
+    end: zonedToUtc(next.year, next.month, 1, zoneOfPeriod(tz, nextId)),
   };
 }
 

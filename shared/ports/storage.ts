@@ -158,6 +158,12 @@ export interface DeadLetter {
   readonly reason: string;
   /** The message's subject (≤ 1,024 characters; longer ones are left out). */
   readonly subject?: string;
+  /**
+   * What the sender needs to find the event: its CloudEvent source, id, type and subject as far as
+   * they could be read from the body (each bounded). Not an index: `subject` alone files the letter
+   * under its account, and a processing failure's letter names its event here without being filed.
+   */
+  readonly event?: EventReference;
   /** The body's first bytes (at most 8 KiB of UTF-8), for reading. */
   readonly excerpt: string;
   /** Size (UTF-8 bytes) and SHA-256 (hex) of the whole body. */
@@ -167,6 +173,14 @@ export interface DeadLetter {
   readonly body?: string;
   /** Blob-store key of the whole body, when it is longer. Neither: only the excerpt was kept. */
   readonly bodyKey?: string;
+}
+
+/** A CloudEvent named by its attributes, each one present when the body had it as a string. */
+export interface EventReference {
+  readonly source?: string;
+  readonly id?: string;
+  readonly type?: string;
+  readonly subject?: string;
 }
 
 /** What a close report lists of a dead letter (the account index holds only this). */
@@ -202,7 +216,8 @@ export class NoConfigurationError extends BillingError {
 
 export interface ConfigStore {
   loadConfig(): Promise<BillingConfig>;
-  saveConfig(config: BillingConfig): Promise<void>;
+  /** A new version of each changed account, in force from `at` (default now); omitted ones end (contract §2). */
+  saveConfig(config: BillingConfig, at?: number): Promise<void>;
 }
 
 /** A body the queue will never take (e.g. SQS: a forbidden character, over the size limit). */

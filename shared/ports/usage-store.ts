@@ -6,6 +6,7 @@
  */
 import type { Account } from "../contract/accounts.js";
 import type { Tariff } from "../contract/tariffs.js";
+import type { AccountHistory } from "../core/account-versions.js";
 import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../core/rating/types.js";
@@ -21,6 +22,8 @@ export interface PreparedEvent {
   readonly contribution: Contribution;
   /** The event's own JSON, kept with a conflict. */
   readonly body: string;
+  /** The end of the event's period for the account (the unclosed-usage index, shared/ports/unclosed-usage.ts). */
+  readonly periodEnd?: number;
 }
 
 export type StoreOutcome =
@@ -121,8 +124,14 @@ export interface PeriodConflict {
 }
 
 export interface RatedAccount {
+  /** The account's current configuration (its last version, when it is ended). */
   readonly account: Account;
   readonly tariff: Tariff;
+  /**
+   * Every version of the account's configuration and its end (contract §2): the version a period
+   * is rated with, the account's zone schedule, events after its end. Absent: one version only.
+   */
+  readonly history?: AccountHistory;
 }
 
 /** O(1) account (and tariff) lookup for ingest; `batchCache` holds one lookup per account per batch. */

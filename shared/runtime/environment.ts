@@ -24,11 +24,21 @@ const url = z.string().url();
 /** Hours after a period's end in the account's zone before the scheduler closes it (D15). */
 const closeGraceHours = z.coerce.number().int().min(0).max(MAX_CLOSE_GRACE_HOURS).default(2);
 
-/** Ingest: claims taken over after ATTEMPT_CUTOFF_SECONDS; large dead letters to EXPORTS_BUCKET (D12). */
+/**
+ * Ingest: the function's own timeout (set by infra from the function's configuration), from which
+ * the take-over cut-off of a dead attempt's claims is derived (usage-store.ts attemptCutoffMsFor);
+ * large dead letters to EXPORTS_BUCKET (D12).
+ */
 export const ingestEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
-  /** An ingest attempt older than this is dead: its claims are taken over (usage-store.ts). */
-  ATTEMPT_CUTOFF_SECONDS: z.coerce.number().int().min(1).default(120),
+  /** Lambda allows 1..900 s. */
+  INGEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(900).default(30),
+  /** No longer a setting: refused, so that nobody believes a value of it is in force. */
+  ATTEMPT_CUTOFF_SECONDS: z
+    .undefined({
+      error: "no longer a setting: the take-over cut-off is derived from INGEST_TIMEOUT_SECONDS",
+    })
+    .optional(),
 });
 /** The close scheduler sends to the close queue (D15) and reports accounts overdue (D28). */
 export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
@@ -58,6 +68,9 @@ export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
   MARKETPLACE_API_URL: url,
   MARKETPLACE_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
   ENTRA_AUTHORITY: url.optional(),
+  /** The stage's Entra tenant and application (the secret then may hold only the client secret). */
+  ENTRA_TENANT_ID: z.string().min(1).optional(),
+  ENTRA_CLIENT_ID: z.string().min(1).optional(),
 });
 
 /** The finance API reads the table (and, through the exports port, the bucket by period). */
@@ -77,7 +90,50 @@ export class ConfigurationError extends BillingError {
   override readonly name = "ConfigurationError";
 }
 
-/** Parses the environment with a schema; a refusal names every variable at fault. */
+/** What each variable is, said to whoever has to set it. */
+const MEANING: Readonly<Record<string, string>> = {
+  BILLING_TABLE: "the DynamoDB table's name",
+  AWS_REGION: "the AWS region",
+  DYNAMODB_ENDPOINT: "DynamoDB's URL, for a local stack",
+  SQS_ENDPOINT: "the SQS server's URL, for a local stack",
+  S3_ENDPOINT: "the S3 server's URL, for a local stack",
+  USAGE_QUEUE_URL: "the usage queue's URL",
+  USAGE_DLQ_URL: "the usage dead-letter queue's URL",
+  CLOSE_QUEUE_URL: "the close queue's URL",
+  EXPORTS_BUCKET: "the exports bucket's name",
+  MARKETPLACE_API_URL: "the Marketplace Metering API's URL",
+  ENTRA_AUTHORITY: "the Entra ID authority's URL",
+};
+
+/**
+ * One sentence per variable at fault, in the operator's terms ("BILLING_TABLE is not set"), never
+ * the schema library's wording: the person reading it sets variables, not schemas.
+ */
+function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
+  const name = issue.path.map(String).join(".");
+  const value = env[name];
+  const what = MEANING[name] ? ` (${MEANING[name]})` : "";
+  if (value === undefined) return `${name} is not set${what}`;
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  switch (issue.code) {
+    case "invalid_format":
+      return issue.format === "url"
+        ? `${name} must be a URL such as http://127.0.0.1:4566, not ${shown}${what}`
+        : `${name} is not a valid ${issue.format}: ${shown}`;
+    case "too_small":
+      return value === ""
+        ? `${name} is empty${what}`
+        : `${name} must be at least ${issue.minimum}, not ${shown}`;
+    case "too_big":
+      return `${name} must be at most ${issue.maximum}, not ${shown}`;
+    case "invalid_type":
+      return `${name} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${shown}`;
+    default:
+      return `${name} is not valid: ${shown}`;
+  }
+}
+
+/** Parses the environment with a schema; a refusal names every variable at fault, in plain words. */
 export function parseEnvironment<S extends z.ZodTypeAny>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
@@ -85,7 +141,7 @@ export function parseEnvironment<S extends z.ZodTypeAny>(
   const r = schema.safeParse(env);
   if (!r.success)
     throw new ConfigurationError(
-      `invalid environment: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      `missing or invalid configuration: ${r.error.issues.map((i) => describeIssue(i, env)).join("; ")}`,
     );
   return r.data;
 }

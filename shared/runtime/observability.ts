@@ -11,7 +11,10 @@ import { HOUR } from "../core/time.js";
 
 export const SERVICE_NAME = "cpaas-billing";
 export const METRICS_NAMESPACE = "CpaasBilling";
-/** One per usage message whose ingestion failed unexpectedly (returned to the queue for a retry). */
+/**
+ * One per usage message whose ingestion failed through our fault or the platform's (throttling past
+ * the retries, AccessDenied, KMS, a timeout, a bug): returned to the queue, never dead-lettered.
+ */
 export const INGEST_UNEXPECTED_ERRORS_METRIC = "IngestUnexpectedErrors";
 /** Marketplace usage events refused for good (Expired or any rejection) in a reporter run (D20). */
 export const MARKETPLACE_REJECTED_EVENTS_METRIC = "MarketplaceRejectedEvents";
@@ -46,6 +49,8 @@ export const METRIC = {
   /** Accounts another run still holds (being-closed): the period is not closed for them yet. */
   closeAccountsNotClosed: "CloseAccountsNotClosed",
   closeAmount: "CloseAmount",
+  /** Close requests for an account with no configuration at all, kept in suspense (alarmed). */
+  closeRequestsSuspended: "CloseRequestsSuspended",
   /** Per scheduler run: close requests sent, and those sent past CLOSE_OVERDUE_HOURS (D28). */
   closeAccountsEnqueued: "CloseAccountsEnqueued",
   closeAccountsOverdue: "CloseAccountsOverdue",
@@ -82,6 +87,8 @@ export function publishIngestBatch(metrics: Metrics, c: IngestBatchCounts): void
 
 export interface CloseRunFigures {
   readonly durationMs: number;
+  /** Requests of the run suspended: no configuration of their account at all. */
+  readonly suspended?: number;
   readonly reports: readonly {
     readonly status: string;
     readonly currency?: string;
@@ -103,6 +110,7 @@ export function publishCloseRun(metrics: Metrics, run: CloseRunFigures): void {
     closed.reduce((n, r) => n + (r.lines ?? 0), 0),
   );
   metrics.addMetric(METRIC.closeAccountsClosed, MetricUnit.Count, closed.length);
+  metrics.addMetric(METRIC.closeRequestsSuspended, MetricUnit.Count, run.suspended ?? 0);
   metrics.addMetric(
     METRIC.closeAccountsNotClosed,
     MetricUnit.Count,

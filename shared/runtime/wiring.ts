@@ -113,6 +113,8 @@ export function storeDeps(
     clock,
     config,
     accounts: cachedAccountDirectory(store.configs, clock, opts.configCacheMs ?? 0),
+    unclosed: store.unclosed,
+    lateConflicts: store.lateConflicts,
     ...(opts.blobs ? { blobs: opts.blobs } : {}),
     ...(opts.exports ? { exports: { objects: opts.exports, index: store } } : {}),
   };

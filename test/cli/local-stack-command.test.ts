@@ -3,11 +3,14 @@
  * commands, detached from the command that started it; the stack commands work against it as they
  * would against a deployed stack, and its DynamoDB data survive a stop and a start.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, describe, expect, it } from "vitest";
+import { s3Client } from "../../shared/adapters/s3/blob-store.js";
 import { alive, basic, billing, configLoadArgs, refused, simulateArgs } from "../support/cli.js";
 
 /** The `export NAME='value'` lines of DIR/env as variables. */
@@ -40,6 +43,31 @@ async function usageQueueCounts(env: Record<string, string>): Promise<string[]> 
   } finally {
     sqs.destroy();
   }
+}
+
+const azureExample = join(basic, "..", "azure-marketplace");
+
+/** Every object of the stack's exports bucket, key → text. */
+async function bucketObjects(env: Record<string, string>): Promise<Map<string, string>> {
+  const s3 = s3Client({ region: env.AWS_REGION ?? "us-east-1", s3Endpoint: env.S3_ENDPOINT });
+  const out = new Map<string, string>();
+  try {
+    let token: string | undefined;
+    do {
+      const r = await s3.send(
+        new ListObjectsV2Command({ Bucket: env.EXPORTS_BUCKET, ContinuationToken: token }),
+      );
+      for (const o of r.Contents ?? [])
+        if (o.Key) {
+          const body = await s3.send(new GetObjectCommand({ Bucket: env.EXPORTS_BUCKET, Key: o.Key }));
+          out.set(o.Key, (await body.Body?.transformToString("utf-8")) ?? "");
+        }
+      token = r.NextContinuationToken;
+    } while (token);
+  } finally {
+    s3.destroy();
+  }
+  return out;
 }
 
 describe("billing stack: a local stack that stays up", () => {
@@ -145,6 +173,85 @@ describe("billing stack: a local stack that stays up", () => {
     expect(alive(second.supervisorPid)).toBe(false);
     expect(alive(second.dynamodbPid)).toBe(false);
   }); // no limit of its own: vitest's 30 minutes only stop a real hang
+
+  it("keeps the exports bucket and large dead-letter bodies across stop and start; runs the Marketplace reporter", async () => {
+    const stackDir = await mkdtemp(join(tmpdir(), "billing-stack-keep-"));
+    try {
+      const start = await billing(["stack", "start", "--dir", stackDir]);
+      expect(start.code, start.stderr).toBe(0);
+      const vars = parseEnvFile(await readFile(join(stackDir, "env"), "utf8"));
+      const env = { ...process.env, ...vars };
+      const load = await billing(configLoadArgs(azureExample), env);
+      expect(load.code, load.stderr).toBe(0);
+      // The stack's reporter runs once it sees the new azure-marketplace account (then hourly):
+      // reconcile says no reporter has run until then, and means something after.
+      let reconcile = await billing(["marketplace", "reconcile", "--period", "2025-07"], env);
+      for (let i = 0; reconcile.code !== 0 && i < 600; i++) {
+        expect(reconcile.stderr).toMatch(/no Marketplace reporter has run yet for contoso/);
+        await new Promise((r) => setTimeout(r, 200));
+        reconcile = await billing(["marketplace", "reconcile", "--period", "2025-07"], env);
+      }
+      expect(reconcile.code, reconcile.stderr).toBe(0);
+      expect(reconcile.stdout).toMatch(/^account_id,period,/);
+      expect(await readFile(join(stackDir, "stack.log"), "utf8")).toMatch(
+        /marketplace reporter \(new azure-marketplace accounts\): 1 accounts/,
+      );
+
+      // Usage, a message for an account nobody configured whose body is over the 8 KiB excerpt
+      // (kept whole in the bucket), the close and the export (objects and manifest in the bucket).
+      const events = join(stackDir, "events.jsonl");
+      const big = JSON.stringify({
+        specversion: "1.0",
+        id: "big-1",
+        source: "/keep-test",
+        type: "sms.mt",
+        subject: "nobody-yet",
+        time: "2025-07-02T10:00:00Z",
+        data: { to: "905321110001", country: "TR", status: "submitted", note: "n".repeat(20_000) },
+      });
+      await writeFile(events, `${await readFile(join(azureExample, "events.jsonl"), "utf8")}\n${big}\n`);
+      const ingest = await billing(["ingest", events], env);
+      expect(ingest.code, ingest.stderr).toBe(0);
+      const letters = await billing(["dead-letters", "list", "--source", "/keep-test"], env);
+      const letterId = letters.stdout.trim().split("\t")[0] ?? "";
+      expect(letters.stdout).toContain("big-1");
+      expect((await billing(["close", "--period", "2025-07"], env)).code).toBe(0);
+      const exported = await billing(["export", "--period", "2025-07", "--out", join(stackDir, "out")], env);
+      expect(exported.code, exported.stderr).toBe(0);
+      const before = await bucketObjects(vars);
+      expect([...before.keys()].some((k) => k.startsWith("dead-letters/"))).toBe(true);
+      expect(before.has("invoice-lines/period=2025-07/_manifest.json")).toBe(true);
+
+      expect((await billing(["stack", "stop", "--dir", stackDir])).code).toBe(0);
+      const again = await billing(["stack", "start", "--dir", stackDir]);
+      expect(again.code, again.stderr).toBe(0);
+      const vars2 = parseEnvFile(await readFile(join(stackDir, "env"), "utf8"));
+      const env2 = { ...process.env, ...vars2 };
+
+      // Every object is back, byte for byte, and the manifest names only objects that exist.
+      const after = await bucketObjects(vars2);
+      expect(after).toEqual(before);
+      const manifest = JSON.parse(after.get("invoice-lines/period=2025-07/_manifest.json") ?? "{}") as {
+        accounts: number;
+        objects: { csv: { key: string; sha256: string } }[];
+      };
+      expect(manifest.accounts).toBe(2);
+      for (const o of manifest.objects)
+        expect(
+          createHash("sha256")
+            .update(after.get(o.csv.key) ?? "missing")
+            .digest("hex"),
+        ).toBe(o.csv.sha256);
+      // The large dead letter can still be redriven whole.
+      const redrive = await billing(["dead-letters", "redrive", "--id", letterId], env2);
+      expect(redrive.code, redrive.stderr).toBe(0);
+      expect(redrive.stdout).toMatch(/^redriven: 1 from the dead-letter store/m);
+      expect(redrive.stderr).not.toMatch(/only an excerpt/);
+    } finally {
+      await billing(["stack", "stop", "--dir", stackDir]);
+      await rm(stackDir, { recursive: true, force: true });
+    }
+  });
 
   it("refuses a missing --dir or subcommand as a usage error", async () => {
     const r = await billing(["stack", "start"]);

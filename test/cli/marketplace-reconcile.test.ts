@@ -22,23 +22,20 @@ describe("billing marketplace reconcile", () => {
   const stack = useStackCommands();
   const billing = stack.billing;
 
-  it("prints the month's reconciliation: short before the reporter ran, reconciled after", async () => {
+  it("says no reporter has run (exit 1) until one has; then prints the month's reconciliation", async () => {
     const load = await billing(...configLoadArgs(example));
     expect(load.code, load.stderr).toBe(0);
     const ingest = await billing("ingest", join(example, "events.jsonl"), "--drain");
     expect(ingest.code, ingest.stderr).toBe(0);
 
+    // Nothing was ever sent: every dimension would read "short", which says nothing. It says why instead.
     const before = await billing("marketplace", "reconcile", "--period", "2025-07");
-    expect(before.code, before.stderr).toBe(0);
-    const rows = before.stdout.trim().split("\n");
-    expect(rows[0]).toBe(HEADER);
-    expect(rows.slice(1).map((r) => r.split(",").slice(4))).toEqual([
-      ["sms_mo", "1", "0", "1", "0", "0", "0", "short", "0"],
-      ["sms_mt", "9", "5", "4", "0", "0", "0", "short", "0"],
-    ]);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toBe("");
     expect(before.stderr).toMatch(
-      /2 rows, 2 not reconciled \(contoso\/sms_mo short, contoso\/sms_mt short\)/,
+      /^billing: no Marketplace reporter has run yet for contoso: nothing was sent/m,
     );
+    expect(before.stderr).not.toMatch(STACK_LINE);
 
     // The hourly reporter runs over the day against a local Metering API.
     const config = await stack.system.store.loadConfig();
@@ -64,6 +61,7 @@ describe("billing marketplace reconcile", () => {
     }
     const after = await billing("marketplace", "reconcile", "--period", "2025-07", "--account", "contoso");
     expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout.split("\n")[0]).toBe(HEADER);
     expect(
       after.stdout
         .trim()

@@ -4,7 +4,7 @@
  * argument checks, `billing dead-letters list` over more than a page, `redrive --id` of only what it names.
  * Each test gets its own table and queues on the one local stack.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, REGION, startLocalBillingSystem } from "../../local/billing-system.js";
 import { createUsageQueues } from "../../local/queues.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { putDeadLetter } from "../../shared/app/dead-letters.js";
 import { systemClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { basic, billing, STACK_LINE, writeBadLinesFile } from "../support/cli.js";
@@ -108,9 +109,17 @@ describe("billing ingest", () => {
   it("dead-letters the lines the queue refuses with file and line, sends and drains the rest", async () => {
     const s = await freshStack("ingest");
     const file = join(await mkdtemp(join(tmpdir(), "billing-ingest-")), "events.jsonl");
-    const layout = await writeBadLinesFile(file);
+    // The latest July that has ended (with a day's margin): its events are received by the CLI on
+    // the real clock, and G5 refuses events more than 400 days before their receipt.
+    const now = new Date(Date.now() - 24 * 3600 * 1000);
+    const year = now.getUTCMonth() >= 7 ? now.getUTCFullYear() : now.getUTCFullYear() - 1;
+    const layout = await writeBadLinesFile(file, year);
     const r = await s.run("ingest", file, "--drain");
-    expect(r.code, r.stderr).toBe(0);
+    // The good lines are sent and drained; the refused ones make the command fail, summed up last.
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(
+      /^billing: 3 of \d+ lines refused \(fix them and ingest those lines again; `billing dead-letters list` shows them\)$/,
+    );
     expect(r.stderr).toMatch(new RegExp(`^sent ${layout.goodLines + 2} messages to `, "m"));
     expect(r.stderr).toMatch(/^refused 3 lines \(not sent, in the dead-letter store\):$/m);
     const { control, oversize, invalidUtf8 } = layout.refusedLines;
@@ -126,11 +135,23 @@ describe("billing ingest", () => {
       expect.arrayContaining([`${file}:${control}`, `${file}:${oversize}`, `${file}:${invalidUtf8}`]),
     );
     expect(refusedRows).toHaveLength(3);
+    // Each names its event as the sender knows it, even when the line itself is not valid JSON text.
+    for (const [n, id] of [
+      [control, "bad-control"],
+      [oversize, "bad-oversize"],
+      [invalidUtf8, "bad-utf8"],
+    ] as const)
+      expect(
+        refusedRows
+          .find((l) => l.includes(`(refused line ${file}:${n})`))
+          ?.split("\t")
+          .slice(1, 5),
+      ).toEqual(["/example/gateway", id, "sms.mt", "acme"]);
 
     // The good lines, and only they, are billed: examples/basic's 225.44 EUR.
-    const close = await s.run("close", "--period", "2025-07");
+    const close = await s.run("close", "--period", `${year}-07`);
     expect(close.code, close.stderr).toBe(0);
-    expect(close.stdout).toMatch(/^acme 2025-07 closed: 12 lines, 225\.44 EUR$/m);
+    expect(close.stdout).toMatch(new RegExp(`^acme ${year}-07 closed: 12 lines, 225\\.44 EUR$`, "m"));
 
     // A refused line cannot be redriven as it is: it stays, and the operator is told why.
     const id = refusedRows[0]?.split("\t")[0] ?? "";
@@ -138,6 +159,75 @@ describe("billing ingest", () => {
     expect(redrive.code).toBe(1);
     expect(redrive.stderr).toContain(`kept ${id}: the usage queue refused this line`);
     expect((await s.store.list()).some((l) => l.deadLetterId === id)).toBe(true);
+  }, 300_000);
+});
+
+describe("billing dead-letters list names each event as its sender knows it", () => {
+  it("shows source, id, type and subject of every letter and DLQ message; --source keeps one sender's", async () => {
+    const s = await freshStack("senders");
+    const file = join(await mkdtemp(join(tmpdir(), "billing-senders-")), "events.jsonl");
+    const event = (id: string, source: string, subject: string) =>
+      JSON.parse(
+        sms(id)
+          .replace('"/operator-test"', JSON.stringify(source))
+          .replace('"acme"', JSON.stringify(subject)),
+      ) as Record<string, unknown>;
+    await writeFile(
+      file,
+      [
+        JSON.stringify(event("ok-1", "/team-a", "acme")),
+        // Dead-lettered by the ingest handler: an account nobody configured.
+        JSON.stringify(event("a-unknown", "/team-a", "nobody")),
+        // Inside a batch body: its letter names the element's event, not the message.
+        JSON.stringify([event("ok-2", "/team-b", "acme"), event("b-unknown", "/team-b", "nobody")]),
+      ].join("\n"),
+    );
+    const r = await s.run("ingest", file, "--drain");
+    expect(r.code, r.stderr).toBe(0);
+    // A processing failure's letter carries no subject (it is filed under no account), but names its event.
+    await putDeadLetter(
+      { deadLetters: s.store },
+      {
+        messageId: "m-failed",
+        receivedAt: Date.UTC(2025, 6, 4),
+        reason: "processing failed (not retried): ValidationException",
+        body: JSON.stringify(event("c-failed", "/team-c", "acme")),
+      },
+    );
+    // A batch message in the SQS DLQ: each column lists its events' values.
+    const [dlqId] = await sendTo(system.sqs, s.queues.deadLetterQueueUrl, [
+      JSON.stringify([event("c-dlq-1", "/team-c", "acme"), event("c-dlq-2", "/team-c", "acme")]),
+    ]);
+
+    const all = await s.run("dead-letters", "list");
+    expect(all.code, all.stderr).toBe(0);
+    const rows = all.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    const byEvent = (id: string) => rows.find((c) => c[2] === id)?.slice(1, 5);
+    expect(byEvent("a-unknown")).toEqual(["/team-a", "a-unknown", "sms.mt", "nobody"]);
+    expect(byEvent("b-unknown")).toEqual(["/team-b", "b-unknown", "sms.mt", "nobody"]);
+    expect(byEvent("c-failed")).toEqual(["/team-c", "c-failed", "sms.mt", "acme"]);
+    expect(rows.find((c) => c[0] === dlqId)?.slice(1)).toEqual([
+      "/team-c",
+      "c-dlq-1,c-dlq-2",
+      "sms.mt",
+      "acme",
+      expect.stringMatching(/^\(dlq, \d+ receives\)$/),
+    ]);
+
+    const teamC = await s.run("dead-letters", "list", "--source", "/team-c");
+    expect(teamC.code, teamC.stderr).toBe(0);
+    expect(
+      teamC.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t")[2]),
+    ).toEqual(["c-failed", "c-dlq-1,c-dlq-2"]);
+    expect(teamC.stderr).toMatch(/^1 invalid messages, 1 in the dead-letter queue from source "\/team-c"$/m);
+    const none = await s.run("dead-letters", "list", "--source", "/nobody");
+    expect(none.stdout).toBe("");
   }, 300_000);
 });
 
@@ -205,12 +295,16 @@ describe("billing dead-letters", () => {
       // Listing hides nothing for good: a second listing sees the same.
       const r = await s.run("dead-letters", "list");
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`^${n} invalid messages, ${n} in the dead-letter queue$`, "m"));
+      expect(r.stderr).toMatch(
+        new RegExp(`^${n} invalid messages, ${n} in the dead-letter queue, 0 late conflicts$`, "m"),
+      );
       const ids = r.stdout
         .trim()
         .split("\n")
         .map((l) => l.split("\t")[0]);
       expect(new Set(ids)).toEqual(new Set([...letters.map((l) => l.deadLetterId), ...dlqIds]));
+      // Spread over the store's 64 partitions, listed oldest first all the same (one per millisecond).
+      expect(ids.slice(0, n)).toEqual(letters.map((l) => l.deadLetterId));
     }
     expect(await queued(system.sqs, s.queues.deadLetterQueueUrl)).toBe(n);
   }, 300_000);

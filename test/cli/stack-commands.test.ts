@@ -53,6 +53,6 @@ describe("billing commands against a configured stack", () => {
     const r = await billing("close", "--period", "2025-07");
     stack.env = saved;
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/invalid environment: BILLING_TABLE/);
+    expect(r.stderr).toMatch(/missing or invalid configuration: BILLING_TABLE is empty/);
   });
 });

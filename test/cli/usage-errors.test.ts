@@ -3,8 +3,11 @@
  * with --debug); help exits 0. Nothing here needs a stack: arguments are checked before the
  * environment is read or storage is touched.
  */
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { billing, STACK_LINE } from "../support/cli.js";
+import { billing, root, STACK_LINE } from "../support/cli.js";
 
 /** No stack configured at all: a command that got past its argument checks would fail on this. */
 const noStack: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
@@ -32,9 +35,35 @@ describe("billing usage errors", () => {
   it("a missing environment is a usage error naming the variable, without a stack trace", async () => {
     const r = await billing(["close", "--period", "2025-07"], noStack);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^billing: invalid environment: BILLING_TABLE/m);
+    expect(r.stderr).toMatch(
+      /^billing: missing or invalid configuration: BILLING_TABLE is not set \(the DynamoDB table's name\)$/m,
+    );
     expect(r.stderr).toMatch(/run `billing close --help` for usage/);
     expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("a malformed variable is named with its value and what it should be, in plain words (no schema text)", async () => {
+    const r = await billing(["dead-letters", "list"], {
+      ...noStack,
+      BILLING_TABLE: "billing",
+      USAGE_QUEUE_URL: "not-a-url",
+      CONFIG_CACHE_SECONDS: "1.5",
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/CONFIG_CACHE_SECONDS must be a whole number, not "1.5"/);
+    expect(r.stderr).toMatch(
+      /USAGE_QUEUE_URL must be a URL such as http:\/\/127.0.0.1:4566, not "not-a-url"/,
+    );
+    expect(r.stderr).not.toMatch(/Invalid input|expected string|received/);
+  });
+
+  it("billing --version prints package.json's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const r = await billing([flag], noStack);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`billing ${version}\n`);
+    }
   });
 
   it("a missing USAGE_QUEUE_URL for ingest is reported before the file or storage is touched", async () => {

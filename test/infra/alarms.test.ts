@@ -15,6 +15,7 @@ import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BillingFunctionName, BillingStack, DEFAULT_ENTRIES } from "../../infra/billing-stack.js";
+import { attemptCutoffMsFor } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
   createMetrics,
   METRIC,
@@ -28,7 +29,9 @@ const fixture = fileURLToPath(new URL("./fixtures/echo-handler.ts", import.meta.
 const OVERDUE_HOURS = 8;
 
 interface AlarmProps {
-  Namespace: string;
+  Namespace?: string;
+  Metrics?: unknown[];
+  DatapointsToAlarm?: number;
   MetricName: string;
   Statistic: string;
   Period: number;
@@ -38,7 +41,7 @@ interface AlarmProps {
   EvaluationPeriods: number;
   TreatMissingData: string;
   AlarmActions: unknown[];
-  OKActions: unknown[];
+  OKActions?: unknown[];
 }
 
 describe("BillingStack alarms", () => {
@@ -97,22 +100,65 @@ describe("BillingStack alarms", () => {
       Threshold: 0,
       Dimensions: [{ Name: "FunctionName", Value: { Ref: id(stack.functions[fn].function) } }],
     });
+  const failureQueue = (fn: BillingFunctionName) =>
+    queue(() => stack.functions[fn].failureQueue, "ApproximateNumberOfMessagesVisible");
+  /** Missing data is breaching: no run in two hourly periods alarms. */
+  const heartbeat = (fn: BillingFunctionName) => () => ({
+    ...lambda(fn, "Invocations", HOUR)(),
+    Threshold: 1,
+    ComparisonOperator: "LessThanThreshold",
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 2,
+    TreatMissingData: "breaching",
+  });
+  const duration = (fn: BillingFunctionName, timeoutSeconds: number) => () => ({
+    ...lambda(fn, "Duration")(),
+    Statistic: "Maximum",
+    Threshold: timeoutSeconds * 800,
+  });
   const fixed = (v: ReturnType<typeof custom>) => () => v;
   const HOUR = 3600;
 
   /** One row per alarm: a new alarm without its row fails the first test. */
-  const EXPECTED: Record<
-    string,
-    () => Omit<
-      AlarmProps,
-      "ComparisonOperator" | "EvaluationPeriods" | "TreatMissingData" | "AlarmActions" | "OKActions"
-    >
-  > = {
+  /** A metric-math alarm over billing metrics: its expression and each metric it reads (Sum, 5 min). */
+  const math = (expression: string, metrics: Record<string, string>, threshold: number) => () => ({
+    Threshold: threshold,
+    Metrics: [
+      { Id: "expr_1", Expression: expression, ReturnData: true },
+      ...Object.entries(metrics).map(([Id, MetricName]) => ({
+        Id,
+        MetricStat: {
+          Metric: {
+            Namespace: METRICS_NAMESPACE,
+            MetricName,
+            Dimensions: Object.entries(METRIC_DIMENSIONS).map(([Name, Value]) => ({ Name, Value })),
+          },
+          Period: 300,
+          Stat: "Sum",
+        },
+        ReturnData: false,
+      })),
+    ],
+  });
+  const handled = "(FILL(st, 0) + FILL(du, 0) + FILL(co, 0) + FILL(dl, 0))";
+
+  const EXPECTED: Record<string, () => Partial<AlarmProps> | Record<string, unknown>> = {
     UsageDlqNotEmptyAlarm: queue(() => stack.usageDlq, "ApproximateNumberOfMessagesVisible"),
     CloseDlqNotEmptyAlarm: queue(() => stack.closeDlq, "ApproximateNumberOfMessagesVisible"),
     UsageQueueAgeAlarm: queue(() => stack.usageQueue, "ApproximateAgeOfOldestMessage", 15 * 60),
     IngestErrorsAlarm: fixed(custom("IngestUnexpectedErrors", "Sum", 300)),
     IngestFunctionErrorsAlarm: lambda("ingestUsage", "Errors"),
+    // Dead-lettered events as a percent of the events handled in 5 minutes, above 1 %.
+    IngestDeadLetterRateAlarm: math(
+      `IF(${handled} > 0, 100 * FILL(dl, 0) / ${handled}, 0)`,
+      {
+        dl: METRIC.ingestDeadLettered,
+        st: METRIC.ingestStored,
+        du: METRIC.ingestDuplicates,
+        co: METRIC.ingestConflicts,
+      },
+      1,
+    ),
     IngestUsageThrottlesAlarm: lambda("ingestUsage", "Throttles"),
     CloseSchedulerThrottlesAlarm: lambda("closeScheduler", "Throttles"),
     CloseWorkerThrottlesAlarm: lambda("closeWorker", "Throttles"),
@@ -131,6 +177,7 @@ describe("BillingStack alarms", () => {
     ),
     PeriodNotClosedAlarm: fixed(custom(METRIC.closeAccountsNotClosed, "Maximum", 300)),
     CloseOverdueAlarm: fixed(custom(METRIC.closeAccountsOverdue, "Maximum", HOUR)),
+    CloseRequestSuspendedAlarm: fixed(custom(METRIC.closeRequestsSuspended, "Sum", 300)),
     CloseQueueAgeAlarm: () => ({
       ...queue(() => stack.closeQueue, "ApproximateAgeOfOldestMessage")(),
       Threshold: OVERDUE_HOURS * HOUR,
@@ -138,27 +185,88 @@ describe("BillingStack alarms", () => {
     MarketplaceRejectedAlarm: fixed(custom(METRIC.marketplaceRejected, "Sum", 300)),
     MarketplacePendingAlarm: fixed(custom(METRIC.marketplaceOldestPendingHours, "Maximum", 300, 20)),
     MarketplaceRejectedEventsAlarm: fixed(custom("MarketplaceRejectedEvents", "Maximum", HOUR)),
+    MarketplaceExpiredEventsAlarm: fixed(custom("MarketplaceExpiredEvents", "Maximum", HOUR)),
     MarketplaceOverduePendingAlarm: fixed(custom("MarketplaceOverduePending", "Maximum", HOUR)),
     MarketplaceIncompleteRunAlarm: fixed(custom("MarketplaceIncompleteRuns", "Maximum", HOUR)),
     MarketplaceReporterErrorsAlarm: lambda("marketplaceReporter", "Errors", HOUR),
+    // Every function's failure queue (the two scheduled ones above).
+    IngestUsageFailedAlarm: failureQueue("ingestUsage"),
+    CloseWorkerFailedAlarm: failureQueue("closeWorker"),
+    DeadLetterFailedAlarm: failureQueue("deadLetter"),
+    FinanceApiFunctionFailedAlarm: failureQueue("financeApi"),
+    // Issue 25: the finance API, DynamoDB throttling, schedule heartbeats, durations near the timeout.
+    FinanceApi5xxAlarm: () => ({
+      Namespace: "AWS/ApiGateway",
+      MetricName: "5xx",
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 0,
+      Dimensions: [{ Name: "ApiId", Value: { Ref: id(stack.financeApi.api) } }],
+    }),
+    FinanceApiErrorsAlarm: lambda("financeApi", "Errors"),
+    TableThrottledAlarm: () => ({
+      Threshold: 0,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Metrics: [
+        expect.objectContaining({ Expression: "reads + writes", ReturnData: true }),
+        ...["ReadThrottleEvents", "WriteThrottleEvents"].map((MetricName) =>
+          expect.objectContaining({
+            MetricStat: {
+              Metric: {
+                Namespace: "AWS/DynamoDB",
+                MetricName,
+                Dimensions: [{ Name: "TableName", Value: { Ref: id(stack.table) } }],
+              },
+              Period: 300,
+              Stat: "Sum",
+            },
+            ReturnData: false,
+          }),
+        ),
+      ],
+    }),
+    CloseSchedulerHeartbeatAlarm: heartbeat("closeScheduler"),
+    MarketplaceReporterHeartbeatAlarm: heartbeat("marketplaceReporter"),
+    IngestUsageDurationAlarm: duration("ingestUsage", 30),
+    CloseSchedulerDurationAlarm: duration("closeScheduler", 15 * 60),
+    CloseWorkerDurationAlarm: duration("closeWorker", 5 * 60),
+    MarketplaceReporterDurationAlarm: duration("marketplaceReporter", 5 * 60),
+    DeadLetterDurationAlarm: duration("deadLetter", 5 * 60),
+    FinanceApiFunctionDurationAlarm: duration("financeApi", 29),
   };
+  /**
+   * The alarms whose return to OK is sent too: states that end by themselves (a queue drained or
+   * caught up, throttling over, the schedule running again, durations back down). The others alarm
+   * on one-off events, whose OK at the next quiet period would read as "resolved".
+   */
+  const OK_HELPS = new Set([
+    "UsageDlqNotEmptyAlarm",
+    "CloseDlqNotEmptyAlarm",
+    "UsageQueueAgeAlarm",
+    "CloseQueueAgeAlarm",
+    "MarketplacePendingAlarm",
+    "FinanceApi5xxAlarm",
+    "TableThrottledAlarm",
+    ...Object.keys(EXPECTED).filter((k) => /(Throttles|Failed|Heartbeat|Duration)Alarm$/.test(k)),
+  ]);
 
   it("has exactly the alarms of the table", () => {
     expect([...alarms.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
   it.each(Object.keys(EXPECTED))(
-    "%s: its metric and threshold, in ALARM and OK it notifies the alarm topic",
+    "%s: its metric and threshold; it notifies the alarm topic in ALARM (and in OK where that helps)",
     (name) => {
       const props = alarms.get(name);
       expect(props).toMatchObject({
-        ...EXPECTED[name]!(),
         ComparisonOperator: "GreaterThanThreshold",
         EvaluationPeriods: 1,
         TreatMissingData: "notBreaching",
+        ...EXPECTED[name]!(),
       });
       expect(props?.AlarmActions).toEqual([topic]);
-      expect(props?.OKActions).toEqual([topic]);
+      expect(props?.OKActions).toEqual(OK_HELPS.has(name) ? [topic] : undefined);
     },
   );
 
@@ -167,6 +275,8 @@ describe("BillingStack alarms", () => {
       "DLQ not empty": ["UsageDlqNotEmptyAlarm", "CloseDlqNotEmptyAlarm"],
       "age of the oldest usage message": ["UsageQueueAgeAlarm"],
       "ingest errors": ["IngestErrorsAlarm", "IngestFunctionErrorsAlarm"],
+      "the dead-letter rate (issue 22)": ["IngestDeadLetterRateAlarm"],
+      "any failure of ours (issue 22)": ["IngestErrorsAlarm"],
       throttles: Object.values(stack.functions).map((f) => `${f.node.id}ThrottlesAlarm`),
       "a period not closed by N hours after its end": [
         "CloseOverdueAlarm",
@@ -175,11 +285,20 @@ describe("BillingStack alarms", () => {
       ],
       "marketplace pending past 20 hours": ["MarketplacePendingAlarm", "MarketplaceOverduePendingAlarm"],
       "marketplace rejected": ["MarketplaceRejectedAlarm", "MarketplaceRejectedEventsAlarm"],
+      "a close request for an account with no configuration": ["CloseRequestSuspendedAlarm"],
       "scheduler failures": [
         "ScheduleDeadLetterAlarm",
         "CloseSchedulerFailedAlarm",
         "MarketplaceReporterFailedAlarm",
       ],
+      // Issue 25 item 3.
+      "finance API 5xx and errors": ["FinanceApi5xxAlarm", "FinanceApiErrorsAlarm"],
+      "DynamoDB throttled requests": ["TableThrottledAlarm"],
+      "a heartbeat per schedule": ["CloseSchedulerHeartbeatAlarm", "MarketplaceReporterHeartbeatAlarm"],
+      "duration above 80 % of the timeout, every function": Object.values(stack.functions).map(
+        (f) => `${f.node.id}DurationAlarm`,
+      ),
+      "every failure queue": Object.values(stack.functions).map((f) => `${f.node.id}FailedAlarm`),
     };
     for (const [what, ids] of Object.entries(asked))
       for (const a of ids) expect(alarms.has(a), `${what}: ${a}`).toBe(true);
@@ -195,6 +314,21 @@ describe("BillingStack alarms", () => {
           closeOverdueHours: 0,
         }),
     ).toThrow(/closeOverdueHours/);
+  });
+
+  it("gives the ingest function its own timeout, from which the take-over cut-off is derived (issue 22)", () => {
+    const fn = Template.fromStack(stack).toJSON().Resources[id(stack.functions.ingestUsage.function)];
+    expect(fn.Properties.Timeout).toBeGreaterThan(0);
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      INGEST_TIMEOUT_SECONDS: String(fn.Properties.Timeout),
+    });
+    expect(fn.Properties.Environment.Variables.ATTEMPT_CUTOFF_SECONDS).toBeUndefined();
+    // The cut-off (4 timeouts) stays under the usage queue's visibility timeout: a crashed batch's
+    // re-delivery finds its claims free to take over.
+    const queue = Template.fromStack(stack).toJSON().Resources[id(stack.usageQueue)];
+    expect(attemptCutoffMsFor(fn.Properties.Timeout * 1000)).toBeLessThanOrEqual(
+      queue.Properties.VisibilityTimeout * 1000,
+    );
   });
 
   it("the close-overdue alarm watches exactly what the scheduler emits (namespace, name, dimensions)", async () => {

@@ -6,6 +6,7 @@
  * (infra/billing-stack.ts, `dynamodb:LeadingKeys` StringLike patterns), as IAM would decide; and
  * every granted (action, prefix) must be used by some request, so a grant nothing needs fails too.
  */
+import { type AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -206,7 +207,7 @@ describe("table grants proven against the functions' real requests", () => {
     const base = { BILLING_TABLE: system.tableName, CONFIG_CACHE_SECONDS: 0 };
     const ingest = createIngestHandler(
       ingestDeps(
-        { ...base, ATTEMPT_CUTOFF_SECONDS: 120, EXPORTS_BUCKET: system.exportsBucket },
+        { ...base, INGEST_TIMEOUT_SECONDS: 30, EXPORTS_BUCKET: system.exportsBucket },
         clientsOf("ingestUsage"),
         clock,
       ),
@@ -337,6 +338,26 @@ describe("table grants proven against the functions' real requests", () => {
     await get(`/invoice-lines/${page.lines[0]!.line_id}/explanation`);
     await get("/accounts/acme/usage?period=2025-07");
 
+    // A letter stored before dead letters were sharded (one DEADLETTER partition, its DLA# index
+    // entry): the dead-letter function's listing moves it to its shard.
+    const receivedAt = Date.parse("2025-07-02T00:00:00Z");
+    const oldShape: Record<string, AttributeValue>[] = [
+      { pk: { S: "DEADLETTER" }, sk: { S: "before-shards" }, subject: { S: "acme" } },
+      { pk: { S: "DLA#acme" }, sk: { S: `${String(receivedAt).padStart(15, "0")}#before-shards` } },
+    ];
+    for (const Item of oldShape)
+      await system.dynamodb.send(
+        new PutItemCommand({
+          TableName: system.tableName,
+          Item: {
+            ...Item,
+            deadLetterId: { S: "before-shards" },
+            messageId: { S: "before-shards" },
+            receivedAt: { N: String(receivedAt) },
+            reason: { S: "unknown account" },
+          },
+        }),
+      );
     // The operator lists and redrives the dead letters (back to the usage queue).
     const listed = (await deadLetters({ action: "list" })) as { letters?: unknown[] };
     expect(JSON.stringify(listed)).toContain("no.such.type");
@@ -365,10 +386,13 @@ describe("table grants proven against the functions' real requests", () => {
 
   /** Granted for paths this scenario does not reach (each read in the code, decisions D28). */
   const NOT_EXERCISED = [
-    // usage-store.ts takeOver: the claims of an attempt older than ATTEMPT_CUTOFF_SECONDS.
+    // usage-store.ts takeOver: the claims of an attempt older than the cut-off (4 ingest timeouts).
     "ingestUsage dynamodb:UpdateItem ID#*",
     // billing-table.ts putDeadLetter: a letter stored again under another subject moves its index.
     "ingestUsage dynamodb:DeleteItem DLA#*",
+    "ingestUsage dynamodb:DeleteItem DLS#*",
+    // late-conflicts.ts: a conflict whose first copy's period is closed (accounts-leave-arrive.test.ts).
+    "ingestUsage dynamodb:PutItem LATECF#*",
     // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
     "closeScheduler dynamodb:Query ACCT#*",
     "closeScheduler dynamodb:GetItem ACCT#*",
@@ -380,9 +404,17 @@ describe("table grants proven against the functions' real requests", () => {
     "closeWorker dynamodb:DeleteItem SNAP#*",
     // period-index.ts closedAccount: a close request delivered again for a closed account (D25).
     "closeWorker dynamodb:GetItem PERIOD#*",
+    // late-conflicts.ts: deleted by the next close once its report lists it (accounts-leave-arrive.test.ts).
+    "closeWorker dynamodb:DeleteItem LATECF#*",
+    // unclosed-usage.ts suspendClose: a close request for an account with no configuration at all.
+    "closeWorker dynamodb:UpdateItem UNCLOSED#*",
     // marketplace-ledger.ts: the snapshot at the first month in play, read once an earlier month
     // holds usage (this scenario's Marketplace account has July only; marketplace-outage.test.ts).
     "marketplaceReporter dynamodb:Query SNAP#*",
+    // billing-table.ts remove: a letter from before sharding removed without a listing first.
+    "deadLetter dynamodb:GetItem DEADLETTER",
+    // period-index.ts closedAccount: ?accountId= of an account no longer configured (contract §2).
+    "financeApi dynamodb:GetItem PERIOD#*",
   ];
 
   it("every granted (action, key prefix) is used by some request, but for the paths listed: no grant nothing needs", () => {

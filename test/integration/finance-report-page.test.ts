@@ -5,7 +5,7 @@
  * Chromium through playwright-core: its DOM is asserted and a screenshot saved under out/ (gitignored).
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,16 +13,40 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfigFiles } from "../../cli/simulate.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { httpApiEvent, startFinanceApiServer } from "../../local/finance-api-server.js";
 import { createFinanceApi } from "../../shared/app/finance-api.js";
 import { periodReportHtml } from "../../shared/app/period-report.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock, VirtualClock } from "../../shared/ports/clock.js";
 import { localSystemEnv } from "../support/cli.js";
 import { runLateEventsExample } from "../support/late-events-example.js";
 
+const fixedClock = (at: string): Clock => ({ now: () => Date.parse(at) });
+
 const root = resolve(import.meta.dirname, "..", "..");
 const run = promisify(execFile);
+
+/** Debian's headless Chromium with a fresh profile of its own under `dir`. */
+async function launchChromium(dir: string) {
+  const profile = join(dir, `chromium-profile-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(profile);
+  return chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
 
 describe("the finance page in headless Chromium", () => {
   let system: LocalBillingSystem;
@@ -32,7 +56,11 @@ describe("the finance page in headless Chromium", () => {
   let recording = false;
 
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock: systemClock });
+    system = await startLocalBillingSystem({
+      clock: systemClock,
+      // Received just after its 2025 events (G5 refuses events more than 400 days before receipt).
+      receiptClock: fixedClock("2025-08-02T12:00:00Z"),
+    });
     system.dynamodb.middlewareStack.add(
       (next, context) => async (args) => {
         if (recording) commands.push(context.commandName ?? "?");
@@ -75,22 +103,7 @@ describe("the finance page in headless Chromium", () => {
     expect(JSON.parse(await readFile(join(out, "invoice-lines-2025-08.json"), "utf8"))).toHaveLength(5);
 
     // A fresh profile (--user-data-dir) of its own, removed with the test's directory.
-    const profile = join(dir, "chromium-profile");
-    mkdirSync(profile);
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium(dir);
     try {
       const tab = await browser.newPage();
       const requests: string[] = [];
@@ -106,9 +119,9 @@ describe("the finance page in headless Chromium", () => {
       expect(await totals.first().getAttribute("data-channel")).toBe("direct");
       const cells = await totals.first().locator("td").allInnerTexts();
       // Currency, channel, accounts, lines, amount, previous (July: 100.31), change, change %.
-      expect(cells).toEqual(["EUR", "direct", "1", "5", "101.27", "100.31", "+0.96", "+1.0 %"]);
+      expect(cells).toEqual(["EUR", "We invoice", "1", "5", "101.27", "100.31", "+0.96", "+1.0 %"]);
 
-      const accounts = tab.locator("#largest-accounts tbody tr");
+      const accounts = tab.locator("#accounts-list details.account");
       expect(await accounts.count()).toBe(1);
       expect(await accounts.first().getAttribute("data-account")).toBe("lateco");
 
@@ -222,4 +235,200 @@ describe("the finance page in headless Chromium", () => {
       await server.stop();
     }
   });
+});
+
+/**
+ * The page finance works from (issue 24): four accounts on both channels — examples/azure-marketplace
+ * (acme direct, contoso on the Azure Marketplace), quiet-co closed with no usage, open-co with
+ * August usage and no August close — July closed (June never was), late July usage and a conflict
+ * billed in August.
+ */
+describe("the finance page a finance team works from", () => {
+  let system: LocalBillingSystem;
+  const dir = mkdtempSync(join(tmpdir(), "billing-report24-"));
+  const clock = new VirtualClock(Date.parse("2025-07-02T09:00:00Z"));
+  const example = join(root, "examples", "azure-marketplace");
+  const bodies = (file: string) =>
+    readFileSync(join(example, file), "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
+  let seq = 0;
+  const sms = (subject: string, time: string, country: string, id = `x-${++seq}`) =>
+    JSON.stringify({
+      specversion: "1.0",
+      id,
+      source: "/example/gateway",
+      type: "sms.mt",
+      subject,
+      time,
+      data: {
+        to: `${country === "TR" ? "90532" : "49151"}${String(seq).padStart(7, "0")}`,
+        country,
+        status: "submitted",
+      },
+    });
+
+  beforeAll(async () => {
+    system = await startLocalBillingSystem({ clock });
+    const config = await loadConfigFiles(join(example, "accounts.json"), join(example, "tariffs.json"));
+    const direct = config.accounts.find((a) => a.accountId === "acme")!;
+    await system.loadConfig({
+      ...config,
+      accounts: [
+        ...config.accounts,
+        { ...direct, accountId: "quiet-co", name: "Quiet" },
+        { ...direct, accountId: "open-co", name: "Open" },
+      ],
+    });
+    // July: the example's events, and a re-delivery of a-01 with other content (a conflict).
+    await system.send([...bodies("events.jsonl"), ...bodies("late-events.jsonl")]);
+    const a01 = JSON.parse(bodies("events.jsonl").find((b) => b.includes('"a-01"'))!) as {
+      data: Record<string, unknown>;
+    };
+    await system.send([JSON.stringify({ ...a01, data: { ...a01.data, to: "905329999999" } })]);
+    clock.advanceTo(Date.parse("2025-07-02T16:00:00Z"));
+    await system.drain();
+    clock.advanceTo(Date.parse("2025-08-01T03:00:00Z"));
+    await system.close("2025-07");
+    // August: new usage, a late July event of acme (an adjustment of July), a conflict in August.
+    clock.advanceTo(Date.parse("2025-08-05T12:00:00Z"));
+    await system.send([
+      sms("acme", "2025-08-04T10:00:00Z", "TR", "acme-aug-1"),
+      sms("acme", "2025-08-04T11:00:00Z", "TR"),
+      sms("acme", "2025-08-04T12:00:00Z", "TR"),
+      sms("acme", "2025-08-04T13:00:00Z", "DE"),
+      sms("acme", "2025-07-30T09:00:00Z", "DE"),
+      sms("contoso", "2025-08-04T10:00:00Z", "TR"),
+      sms("contoso", "2025-08-04T10:10:00Z", "TR"),
+      sms("contoso", "2025-08-04T10:20:00Z", "TR"),
+      sms("contoso", "2025-08-04T10:30:00Z", "TR"),
+      sms("open-co", "2025-08-04T10:00:00Z", "TR"),
+      sms("open-co", "2025-08-04T10:05:00Z", "DE"),
+    ]);
+    await system.drain();
+    await system.send([sms("acme", "2025-08-04T10:00:00Z", "DE", "acme-aug-1")]);
+    await system.drain();
+    clock.advanceTo(Date.parse("2025-09-01T03:00:00Z"));
+    await system.close("2025-08", ["acme", "contoso", "quiet-co"]);
+  }, 300_000);
+  afterAll(async () => {
+    await system?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const report = async (period: string) => {
+    const out = join(dir, period);
+    const r = await run(
+      "node",
+      [join(root, "bin", "billing.js"), "report", "--period", period, "--out", out],
+      {
+        cwd: root,
+        env: localSystemEnv(system),
+      },
+    );
+    expect(r.stdout).toContain(`report ${period}:`);
+    return join(out, `report-${period}.html`);
+  };
+
+  it("counts and lists every closed account, splits who invoices what, shows previous figures only where closed", async () => {
+    const july = await report("2025-07");
+    const august = await report("2025-08");
+    const browser = await launchChromium(dir);
+    try {
+      const tab = await browser.newPage();
+
+      // July: four accounts closed (two without lines), June never closed.
+      await tab.goto(pathToFileURL(july).href, { waitUntil: "load" });
+      expect(await tab.locator("#summary").getAttribute("data-closed")).toBe("4");
+      expect(await tab.locator("#summary").textContent()).toContain("4 accounts closed");
+      expect(await tab.locator("#summary").textContent()).toContain("previous period 2025-06: not closed");
+      expect(await tab.locator("#accounts-list details.account").count()).toBe(4);
+      expect(await tab.locator("#totals").textContent()).toContain("not closed");
+      expect(await tab.locator("#totals").textContent()).not.toMatch(/0\.00\s*\+/);
+      const julyNoLines = await tab
+        .locator("#accounts-list details.account[data-lines='0']")
+        .evaluateAll((ds) => ds.map((d) => d.getAttribute("data-account")));
+      expect(julyNoLines.sort()).toEqual(["open-co", "quiet-co"]);
+
+      // August.
+      await tab.goto(pathToFileURL(august).href, { waitUntil: "load" });
+      expect(await tab.locator("#summary").getAttribute("data-closed")).toBe("3");
+      expect(await tab.locator("#summary").textContent()).toContain("previous period 2025-07: closed");
+      // Who invoices what, per currency, never added together.
+      const card = tab.locator("#invoicing .card[data-currency='EUR']");
+      expect(await card.locator("dd.we").getAttribute("data-amount")).toBe("0.14");
+      expect(await card.locator("dd.ms").getAttribute("data-amount")).toBe("0.05");
+      const totals = await tab
+        .locator("#totals tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent?.trim() ?? "")),
+        );
+      expect(totals.map((r) => r.slice(0, 5))).toEqual([
+        ["EUR", "We invoice", "2", "3", "0.14"],
+        ["EUR", "Microsoft invoices", "1", "1", "0.05"],
+      ]);
+      // Every closed account, the one without lines with its reason; each opens on its lines.
+      const accounts = tab.locator("#accounts-list details.account");
+      expect(await accounts.evaluateAll((ds) => ds.map((d) => d.getAttribute("data-account")))).toEqual([
+        "acme",
+        "contoso",
+        "quiet-co",
+      ]);
+      const quiet = tab.locator("details.account[data-account='quiet-co']");
+      expect(await quiet.locator("summary").textContent()).toContain(
+        "no line: no usage in the period and no fee in the tariff",
+      );
+      const acme = tab.locator("details.account[data-account='acme']");
+      expect(await acme.locator("table").isVisible()).toBe(false);
+      await acme.locator("summary").click();
+      expect(await acme.locator("table").isVisible()).toBe(true);
+      const acmeLines = await acme
+        .locator("tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) => [
+            r.children[0]?.textContent,
+            r.children[7]?.textContent,
+            r.children[8]?.textContent,
+          ]),
+        );
+      expect(acmeLines).toEqual([
+        ["adjustment", "0.05", "2025-07"],
+        ["usage", "0.05", "2025-08"],
+        ["usage", "0.04", "2025-08"],
+      ]);
+      // Adjustments and conflicts with their reference periods.
+      const adjustments = await tab
+        .locator("#adjustments-table tbody tr")
+        .evaluateAll((rows) => rows.map((r) => [r.children[0]?.textContent, r.children[1]?.textContent]));
+      expect(adjustments).toEqual([["acme", "2025-07"]]);
+      const conflicts = await tab
+        .locator("#conflicts-table tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) => [
+            r.children[0]?.textContent,
+            r.children[1]?.textContent,
+            r.children[3]?.textContent,
+          ]),
+        );
+      expect(conflicts).toEqual([["acme", "2025-08", "acme-aug-1"]]);
+      // Usage and no close: open-co.
+      expect(
+        await tab
+          .locator("#unclosed-table tbody tr")
+          .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account"))),
+      ).toEqual(["open-co"]);
+      // Full width: the main column uses the window, not 70 % of it.
+      const widths = {
+        main: (await tab.locator("main").boundingBox())?.width ?? 0,
+        window: tab.viewportSize()?.width ?? 0,
+      };
+      expect(widths.main).toBeGreaterThan(widths.window * 0.95);
+
+      const shots = join(root, "out", "test-report-page");
+      mkdirSync(shots, { recursive: true });
+      await tab.screenshot({ path: join(shots, "report-2025-08-finance.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 300_000);
 });

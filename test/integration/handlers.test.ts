@@ -52,27 +52,30 @@ describe("Lambda handlers", () => {
       "billing",
     );
 
-  it("ingest: a storage error that is not transient dead-letters the message with the error, not retried", async () => {
+  it("ingest: a storage error that is not transient (a missing table) is ours: the messages return to the queue, only the bad one is dead-lettered", async () => {
     // A real DynamoDB whose ledger table does not exist: every write fails as it would in a bad deployment.
     const broken = new DynamoBillingStore(
       dynamoClient({ region: "us-east-1", dynamodbEndpoint: scenario.system.endpoints.dynamodb }),
       "no-such-table",
     );
     const handler = ingestHandler(broken);
-    const r = await handler({
-      Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
-    } as SQSEvent);
-    expect(r.batchItemFailures).toEqual([]);
-    expect(r.outcomes).toMatchObject({ failed: 0, "dead-lettered": 3 });
+    const run = await captureOutput(() =>
+      handler({
+        Records: [record("m1", sms("h1")), record("m2", "{not json"), record("m3", sms("h3"))],
+      } as SQSEvent),
+    );
+    expect(run.result?.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["m1", "m3"]);
+    expect(run.result?.outcomes).toMatchObject({ failed: 2, "dead-lettered": 1 });
     const letters = await scenario.system.store.list();
-    for (const id of ["m1", "m3"])
-      expect(letters.find((d) => d.messageId === id)?.reason).toMatch(
-        /^processing failed \(not retried\): ResourceNotFoundException/,
-      );
     expect(letters.map((d) => d.messageId)).toContain("m2");
-    // Those two are not the next test's business.
-    await scenario.system.store.remove("m1");
-    await scenario.system.store.remove("m3");
+    expect(letters.map((d) => d.messageId)).not.toContain("m1");
+    expect(emfDocuments(run.stdout).map((d) => d[INGEST_UNEXPECTED_ERRORS_METRIC])).toEqual([2]);
+    const causes = [...run.stdout, ...run.stderr].flatMap((l) =>
+      typeof l === "object" && l !== null && (l as { level?: string }).level === "ERROR"
+        ? [(l as { cause?: unknown }).cause]
+        : [],
+    );
+    expect(causes).toEqual(["unexpected", "unexpected"]);
   });
 
   it("ingest: a network failure is transient: reported per message for SQS to retry", async () => {
@@ -106,7 +109,9 @@ describe("Lambda handlers", () => {
     for (const l of errors) {
       expect(l).toMatchObject({
         service: SERVICE_NAME,
-        message: expect.stringMatching(/ingest failed unexpectedly/),
+        message: expect.stringMatching(/ingest failed \(our fault\)/),
+        fault: "ours",
+        cause: "unavailable",
       });
       expect(JSON.stringify(l.error)).toMatch(/ECONNREFUSED|connect/i);
     }

@@ -5,10 +5,10 @@
  * object is read back with the S3 client and compared with what the table holds.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { existsSync, mkdtempSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -16,6 +16,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { Decimal } from "decimal.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { periodIndexKey } from "../../shared/adapters/dynamodb/period-index.js";
@@ -31,14 +33,21 @@ import { readPeriodBilling } from "../../shared/app/period-report.js";
 import { invoiceLineColumns, invoiceLineSchema } from "../../shared/contract/invoice-line.js";
 import { accountExportKeys, manifestKey } from "../../shared/core/period-exports.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
-import { systemClock } from "../../shared/ports/clock.js";
-import { billing, localSystemEnv } from "../support/cli.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { billing, localSystemEnv, root as projectRoot } from "../support/cli.js";
+import { parseCsv } from "../support/csv.js";
 import { recordDynamoDbRequests } from "../support/dynamodb-request-log.js";
 import { runLateEventsExample } from "../support/late-events-example.js";
+
+const fixedClock = (at: string): Clock => ({ now: () => Date.parse(at) });
 
 const ODD = "odd/ü id+1";
 const ACCOUNTS = ["idle-co", "lateco", ODD];
 const PERIODS = ["2025-07", "2025-08"];
+
+/** The table definitions shipped for the bucket's layout (docs/tables/). */
+const tableFile = (engine: "athena" | "duckdb") =>
+  join(projectRoot, "docs", "tables", `invoice-lines.${engine}.sql`);
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
@@ -74,7 +83,11 @@ describe("exports by period in the bucket", () => {
   });
 
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock: systemClock });
+    system = await startLocalBillingSystem({
+      clock: systemClock,
+      // Received just after its 2025 events (G5 refuses events more than 400 days before receipt).
+      receiptClock: fixedClock("2025-08-02T12:00:00Z"),
+    });
     s3 = s3Client({ region: "us-east-1", s3Endpoint: system.endpoints.s3 });
     system.dynamodb.middlewareStack.add(
       (next, context) => async (args) => {
@@ -276,6 +289,114 @@ describe("exports by period in the bucket", () => {
       ACCOUNTS.map((a) => [a, "2025-07"]),
     );
     expect(JSON.parse(await text(manifestKey("2025-07"))).accounts).toBe(3);
+  });
+
+  it("billing export of a period with no closed account exits 2 and writes nothing, here or in the bucket", async () => {
+    const out = join(dir, "export-never");
+    const env = localSystemEnv(system);
+    const r = await billing(["export", "--period", "2024-01", "--out", out], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^billing: period 2024-01 has no closed account: nothing exported \(close it first: `billing close --period 2024-01`\)$/m,
+    );
+    expect(r.stderr).not.toMatch(/manifest/);
+    expect(existsSync(out)).toBe(false);
+    expect([...(await objectsUnder("invoice-lines/period=2024-01/")).keys()]).toEqual([]);
+    // The page for finance likewise: no page for a month nobody closed.
+    const page = await billing(["report", "--period", "2024-01", "--out", out], env);
+    expect(page.code).toBe(2);
+    expect(page.stderr).toMatch(/^billing: period 2024-01 has no closed account: no report written/m);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("the shipped DuckDB table reads the bucket's CSV objects as decimals: sums equal the CSV's to the cent", async () => {
+    // A copy of the bucket's two closed periods, as `aws s3 sync` would make it.
+    const root = join(dir, "bucket-copy");
+    const csvObjects = new Map<string, string>();
+    for (const period of PERIODS)
+      for (const [key, body] of await objectsUnder(`invoice-lines/period=${period}/`)) {
+        await mkdir(dirname(join(root, key)), { recursive: true });
+        await writeFile(join(root, key), body);
+        if (key.endsWith("/lines.csv")) csvObjects.set(key, body);
+      }
+    expect(csvObjects.size).toBe(PERIODS.length * ACCOUNTS.length);
+    // Account folders are URL-encoded: DuckDB's glob must find the odd id's folder too.
+    expect([...csvObjects.keys()].some((k) => k.includes(encodeURIComponent(ODD)))).toBe(true);
+
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    try {
+      await duck.run(`SET VARIABLE exports_root = '${root.replaceAll("'", "''")}'`);
+      await duck.run(await readFile(tableFile("duckdb"), "utf8"));
+      const types = (await duck.runAndReadAll("DESCRIBE invoice_lines")).getRowObjectsJS();
+      expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toMatchObject({
+        quantity: "DECIMAL(38,12)",
+        unit_price: "DECIMAL(38,12)",
+        amount: "DECIMAL(38,4)",
+      });
+      expect(types.map((t) => t.column_name)).toEqual([...invoiceLineColumns]);
+
+      // The CSV objects' rows, summed exactly (decimal.js), per period, currency and channel.
+      const rows = [...csvObjects.values()].flatMap((body) => {
+        const [header, ...lines] = parseCsv(body);
+        return lines.map((l) => Object.fromEntries((header ?? []).map((h, i) => [h, l[i] ?? ""])));
+      });
+      const expected = new Map<string, { amount: Decimal; lines: number }>();
+      for (const l of rows) {
+        const k = `${l.period}|${l.currency}|${l.billing_channel}`;
+        const e = expected.get(k) ?? { amount: new Decimal(0), lines: 0 };
+        expected.set(k, { amount: e.amount.plus(l.amount ?? "0"), lines: e.lines + 1 });
+      }
+      const sums = (
+        await duck.runAndReadAll(
+          "SELECT period, currency, billing_channel, sum(amount)::VARCHAR AS amount, count(*)::INTEGER AS lines FROM invoice_lines GROUP BY ALL ORDER BY ALL",
+        )
+      ).getRowObjectsJS();
+      expect(sums.length).toBe(expected.size);
+      for (const s of sums) {
+        const e = expected.get(`${s.period}|${s.currency}|${s.billing_channel}`);
+        expect(e, JSON.stringify(s)).toBeDefined();
+        expect(new Decimal(String(s.amount)).eq(e!.amount), `${s.amount} vs ${e!.amount}`).toBe(true);
+        expect(Number(s.lines)).toBe(e!.lines);
+      }
+      // Every value exactly as written, line by line: no scale too small for a quantity or price.
+      const read = (
+        await duck.runAndReadAll(
+          "SELECT line_id, quantity::VARCHAR AS quantity, unit_price::VARCHAR AS unit_price, amount::VARCHAR AS amount FROM invoice_lines",
+        )
+      ).getRowObjectsJS();
+      expect(read.length).toBe(rows.length);
+      const byId = new Map(rows.map((l) => [l.line_id, l]));
+      for (const d of read)
+        for (const c of ["quantity", "unit_price", "amount"] as const)
+          expect(
+            new Decimal(String(d[c])).eq(byId.get(String(d.line_id))?.[c] ?? "NaN"),
+            `${d.line_id} ${c}`,
+          ).toBe(true);
+    } finally {
+      duck.closeSync();
+    }
+  });
+
+  it("the Athena table names the same columns as the contract, and its view the DuckDB table's decimal types", async () => {
+    const athena = await readFile(tableFile("athena"), "utf8");
+    const raw = /CREATE EXTERNAL TABLE IF NOT EXISTS invoice_lines_raw \(([^)]*)\)/.exec(athena)?.[1] ?? "";
+    const rawColumns = raw
+      .split(",")
+      .map((c) => c.trim().split(/\s+/))
+      .filter((c) => c.length === 2);
+    // `period` is the partition column (the folder's value), not a data column.
+    expect(rawColumns.map(([name]) => name)).toEqual(invoiceLineColumns.filter((c) => c !== "period"));
+    expect(rawColumns.every(([, type]) => type === "string")).toBe(true);
+    expect(athena).toMatch(/PARTITIONED BY \(period string\)/);
+    const casts = Object.fromEntries(
+      [...athena.matchAll(/CAST\((\w+) AS (DECIMAL\(\d+,\d+\))\) AS (\w+)/g)].map((m) => [m[1], m[2]]),
+    );
+    const duckdb = await readFile(tableFile("duckdb"), "utf8");
+    const duckDecimals = Object.fromEntries(
+      [...duckdb.matchAll(/'(\w+)': '(DECIMAL\(\d+,\d+\))'/g)].map((m) => [m[1], m[2]]),
+    );
+    expect(casts).toEqual(duckDecimals);
+    expect(Object.keys(casts).sort()).toEqual(["amount", "quantity", "unit_price"]);
   });
 
   it("billing export without --period reads every closed period through the index: no Scan (requests counted)", async () => {

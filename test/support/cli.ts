@@ -115,7 +115,11 @@ export const OVER_SQS_LIMIT = 1_048_576 + 1_000;
  * cannot be rated mixed in. Each bad line is an SMS to Germany (0.05 EUR) with its own id, so that
  * any of them charged by mistake would change the total.
  */
-export async function writeBadLinesFile(file: string): Promise<{
+export async function writeBadLinesFile(
+  file: string,
+  /** examples/basic's July 2025 moved to July of this year (a receipt on the real clock, G5's 400 days). */
+  year = 2025,
+): Promise<{
   refusedLines: { control: number; oversize: number; invalidUtf8: number };
   storeLines: { bigBody: number; longSource: number };
   goodLines: number;
@@ -123,7 +127,7 @@ export async function writeBadLinesFile(file: string): Promise<{
   const good = readFileSync(join(basic, "events.jsonl"), "utf8")
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => Buffer.from(l));
+    .map((l) => Buffer.from(l.replaceAll('"time": "2025-', `"time": "${year}-`)));
   const utf8Bad = Buffer.from(sms("bad-utf8"));
   const at = utf8Bad.indexOf("4915110000001");
   const invalidUtf8 = Buffer.concat([

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import {
   groupDigits,
+  noLineReason,
   type ReportCloseSummary,
   renderPeriodReport,
   summarizePeriod,
@@ -63,13 +64,18 @@ describe("finance page of a period", () => {
     previousPeriod: "2025-07",
     lines,
     previousLines,
+    previousClosed: ["acme", "beta", "gone"],
     reports: [
       report({
         suspense: { count: 1, samples: [{ product: "sms.mt", reason: "no rate", quantity: "3", events: 3 }] },
         conflicts: { count: 25, samples: [{ source: "/gw", id: "e1", seenAt: "2025-08-02T00:00:00.000Z" }] },
       }),
       report({ accountId: "beta" }),
+      report({ accountId: "azco", billingChannel: "azure-marketplace", currency: "USD" }),
+      // Closed, nothing billed: counted and listed with its reason.
+      report({ accountId: "quiet", events: 0 }),
     ],
+    unclosed: [{ accountId: "late-co", billingChannel: "direct", currency: "EUR" }],
     links,
   };
 
@@ -79,7 +85,7 @@ describe("finance page of a period", () => {
       {
         currency: "EUR",
         billingChannel: "direct",
-        accounts: 2,
+        accounts: 3,
         lines: 5,
         amount: "1012.61",
         previous: "1000.00",
@@ -97,30 +103,65 @@ describe("finance page of a period", () => {
         change: "-5.00",
         changePercent: "-100.0",
       },
-      {
-        currency: "USD",
-        billingChannel: "azure-marketplace",
-        accounts: 1,
-        lines: 1,
-        amount: "7.00",
-        previous: "0.00",
-        change: "7.00",
-      },
+      // No USD Marketplace account was closed for July: no "previous" figure, not a 0.00.
+      { currency: "USD", billingChannel: "azure-marketplace", accounts: 1, lines: 1, amount: "7.00" },
     ]);
+    // What we invoice and what Microsoft invoices, per currency, never added together.
+    expect(s.invoicing).toEqual([
+      { currency: "EUR", weInvoice: "1012.61", microsoftInvoices: "0.00" },
+      { currency: "GBP", weInvoice: "0.00", microsoftInvoices: "0.00" },
+      { currency: "USD", weInvoice: "0.00", microsoftInvoices: "7.00" },
+    ]);
+    expect(s.closedAccounts).toBe(4);
+    expect(s.unclosed.map((u) => u.accountId)).toEqual(["late-co"]);
   });
 
-  it("ranks accounts per currency and sums product families", () => {
+  it("lists every closed account with its lines, the ones without lines with their reason", () => {
     const s = summarizePeriod(input);
-    expect(s.largestAccounts.map((a) => [a.currency, a.accountId, a.amount, a.change])).toEqual([
-      ["EUR", "beta", "1000.01", "10.01"],
-      ["EUR", "acme", "12.60", "2.60"],
-      ["USD", "azco", "7.00", "7.00"],
+    expect(
+      s.accounts.map((a) => [a.accountId, a.amount, a.previous, a.lines.length, a.noLineReason]),
+    ).toEqual([
+      ["beta", "1000.01", "990.00", 1, undefined],
+      ["acme", "12.60", "10.00", 4, undefined],
+      ["quiet", "0.00", undefined, 0, "no line: no usage in the period and no fee in the tariff"],
+      ["azco", "7.00", undefined, 1, undefined],
     ]);
-    expect(s.families.map((f) => [f.currency, f.family, f.amount, f.lines])).toEqual([
-      ["EUR", "whatsapp", "1000.01", 1],
-      ["EUR", "voice", "12.35", 1],
-      ["EUR", "sms", "0.25", 3],
-      ["USD", "sms", "7.00", 1],
+    // Largest line first within an account.
+    expect(s.accounts[1]?.lines.map((l) => l.amount)).toEqual(["12.35", "0.20", "0.10", "-0.05"]);
+    const html = renderPeriodReport(input);
+    expect(html).toContain("4 accounts closed");
+    expect(html.match(/<details class="account"/g)).toHaveLength(4);
+    expect(html).toContain("not closed");
+  });
+
+  it("says why a closed account has no line", () => {
+    expect(noLineReason(report({ events: 3 }))).toBe(
+      "no line: 3 events rated, none charged (priced at zero or included)",
+    );
+    expect(noLineReason(report({ suspense: { count: 2, samples: [] } }))).toMatch(
+      /^no line: usage held in suspense \(2 items/,
+    );
+    expect(noLineReason(report({ rejectedMessages: { count: 4, samples: [] } }))).toMatch(
+      /^no line: no usage counted; 4 messages rejected/,
+    );
+  });
+
+  it("shows no previous figure at all when the previous period was never closed", () => {
+    const s = summarizePeriod({ ...input, previousLines: [], previousClosed: [] });
+    expect(s.previousClosed).toBe(false);
+    expect(s.totals.every((t) => t.previous === undefined && t.change === undefined)).toBe(true);
+    const html = renderPeriodReport({ ...input, previousLines: [], previousClosed: [] });
+    expect(html).toContain("previous period 2025-07: not closed");
+    expect(html).not.toMatch(/>0\.00<\/td><td class="num[^"]*">\+/);
+  });
+
+  it("sums product families per currency and invoicer", () => {
+    const s = summarizePeriod(input);
+    expect(s.families.map((f) => [f.currency, f.billingChannel, f.family, f.amount, f.lines])).toEqual([
+      ["EUR", "direct", "whatsapp", "1000.01", 1],
+      ["EUR", "direct", "voice", "12.35", 1],
+      ["EUR", "direct", "sms", "0.25", 3],
+      ["USD", "azure-marketplace", "sms", "7.00", 1],
     ]);
     expect(s.adjustments.map((l) => l.amount)).toEqual(["-0.05"]);
     expect(s.suspense).toEqual([
@@ -159,7 +200,7 @@ describe("finance page of a period", () => {
   });
 
   it("says so when nothing was billed", () => {
-    const html = renderPeriodReport({ ...input, lines: [], previousLines: [], reports: [] });
+    const html = renderPeriodReport({ ...input, lines: [], previousLines: [], reports: [], unclosed: [] });
     expect(html).toContain("No invoice lines in this period or the previous one.");
     expect(html).not.toContain("<rect");
   });

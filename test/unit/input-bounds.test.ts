@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { boundText, utf8Prefix } from "../../shared/app/dead-letters.js";
-import { isTransientError } from "../../shared/app/transient-errors.js";
+import { causeOf, isTransientError } from "../../shared/app/transient-errors.js";
 import { instantOf, isRealDateTime } from "../../shared/contract/common.js";
 import { parseUsageMessage } from "../../shared/contract/usage-event.js";
 import { reportingBoundaries } from "../../shared/core/marketplace/usage.js";
@@ -84,6 +84,31 @@ describe("only transient errors are retried", () => {
     ["a bug", new TypeError("x is undefined")],
     ["not an error", "oops"],
   ])("%s is not", (_n, e) => expect(isTransientError(e)).toBe(false));
+});
+
+describe("the cause of a failure of ours (the SDK's classification, plus access and KMS)", () => {
+  const named = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(name), { name, ...extra });
+  it.each([
+    ["throttled", named("ThrottlingException", { $metadata: { httpStatusCode: 400 } })],
+    ["throttled", named("ProvisionedThroughputExceededException")],
+    ["throttled", named("StatementsRefusedError", { $retryable: { throttling: true } })],
+    [
+      "throttled",
+      named("TransactionCanceledException", { CancellationReasons: [{ Code: "ThrottlingError" }] }),
+    ],
+    ["access-denied", named("AccessDeniedException", { $metadata: { httpStatusCode: 400 } })],
+    ["access-denied", named("StatementsRefusedError", { code: "AccessDenied" })],
+    ["access-denied", named("Forbidden", { $metadata: { httpStatusCode: 403 } })],
+    ["kms", named("KMSDisabledException")],
+    ["kms", named("ValidationException", { message: "KMS key is disabled" })],
+    ["timeout", named("TimeoutError")],
+    ["timeout", Object.assign(new Error("t"), { code: "ETIMEDOUT" })],
+    ["unavailable", named("Whatever", { $metadata: { httpStatusCode: 503 } })],
+    ["unavailable", new Error("fetch failed", { cause: { code: "ECONNRESET" } })],
+    ["unexpected", named("ValidationException", { $metadata: { httpStatusCode: 400 } })],
+    ["unexpected", new TypeError("x is undefined")],
+  ])("%s: %o", (cause, e) => expect(causeOf(e)).toBe(cause));
 });
 
 describe("bounded excerpts and reasons", () => {

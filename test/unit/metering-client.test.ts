@@ -403,4 +403,28 @@ describe("Entra ID token", () => {
       ),
     ).not.toMatch(/hush/);
   });
+
+  it("a stage naming its tenant and application: the secret may hold only the client secret; another's is refused", () => {
+    const known = { tenantId: "t-dev", clientId: "c-dev" };
+    expect(parseMarketplaceCredentials('{"clientSecret":"x"}', "arn", known)).toEqual({
+      tenantId: "t-dev",
+      clientId: "c-dev",
+      clientSecret: "x",
+    });
+    expect(
+      parseMarketplaceCredentials('{"tenantId":"t-dev","clientSecret":"x"}', "arn", known),
+    ).toMatchObject({
+      tenantId: "t-dev",
+    });
+    expect(() =>
+      parseMarketplaceCredentials(
+        '{"tenantId":"t-prod","clientId":"c-dev","clientSecret":"hush"}',
+        "arn:s",
+        known,
+      ),
+    ).toThrow(/secret arn:s: its tenantId is not the stage's/);
+    expect(() => parseMarketplaceCredentials('{"clientSecret":"x"}', "arn:s")).toThrow(
+      /missing or empty tenantId/,
+    );
+  });
 });

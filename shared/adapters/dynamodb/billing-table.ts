@@ -7,13 +7,11 @@
  * | period close        | ACCT#<account>           | CLOSE#<period>                       |
  * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
  * | invoice lines (D31): line-chunks.ts | ACCT#<account> | LINE#<ref period>#<period>#C<chunk> |
- * | dead letter         | DEADLETTER               | <SQS message id>                     |
- * | dead letter by account (subject) | DLA#<subject>  | <receivedAt, 15 digits>#<dead letter id> |
+ * | dead letters, sharded, and their per-account index: dead-letter-keys.ts |
  * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
  * | line explanation (D26): explanations.ts | EXPL#<line id>          | EXPL                     |
  * | period index (D25): period-index.ts | PERIOD#<period>#<shard>, PERIOD#LIST | <accountId>, <period> |
  */
-import { createHash } from "node:crypto";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -25,6 +23,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
@@ -32,6 +31,7 @@ import {
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
 import type { BillingConfig } from "../../core/config.js";
+import { mapLimit } from "../../core/map-limit.js";
 import type { LineExplanation } from "../../core/rating/explain/explain.js";
 import type { PeriodId } from "../../core/time.js";
 import type { ExplanationStore } from "../../ports/explanations.js";
@@ -44,11 +44,25 @@ import type {
   ConfigStore,
   DeadLetter,
   DeadLetterStore,
+  EventReference,
   LateMarker,
   PeriodStore,
 } from "../../ports/storage.js";
 import { DynamoConfigStore } from "./config-store.js";
+import {
+  burstIndexPk,
+  burstIndexPks,
+  burstMarkerKey,
+  LEGACY_LETTER_PK,
+  legacyLetterKey,
+  letterIndexKey,
+  letterIndexPk,
+  letterKey,
+  letterShardPks,
+  mergeByKey,
+} from "./dead-letter-keys.js";
 import { explanationPuts, readExplanation } from "./explanations.js";
+import { DynamoLateConflicts } from "./late-conflicts.js";
 import { lineChunkItems, linesOfItem } from "./line-chunks.js";
 import {
   isConditionFailure,
@@ -62,26 +76,12 @@ import {
 } from "./paginate.js";
 import * as periodIndex from "./period-index.js";
 import { readReportChunk, writeReportChunks } from "./report-chunks.js";
+import { DynamoUnclosedUsageIndex } from "./unclosed-usage.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
-/**
- * The per-account index of dead letters (D16), by subject: a subject over 512 bytes (it may be up to
- * 1,024 characters) is keyed by its SHA-256, so the key stays within DynamoDB's 2,048-byte limit.
- */
-const letterIndexPk = (subject: string) =>
-  `DLA#${Buffer.byteLength(subject) <= 512 ? subject : `sha256:${createHash("sha256").update(subject).digest("hex")}`}`;
-const letterIndexSk = (receivedAt: number, deadLetterId: string) =>
-  `${String(receivedAt).padStart(15, "0")}#${deadLetterId}`;
-const letterIndexKey = (i: { subject?: unknown; receivedAt?: unknown; deadLetterId?: unknown }) =>
-  i.subject === undefined
-    ? undefined
-    : {
-        pk: letterIndexPk(String(i.subject)),
-        sk: letterIndexSk(Number(i.receivedAt), String(i.deadLetterId)),
-      };
 /** The fields of a stored dead letter that place its account index entry (D16). */
-type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number };
+type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number; ix?: string };
 const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
 /** Condition: the close record is still `owner`'s "closing" claim. */
 const heldBy = (owner: string, values: Record<string, unknown> = {}) => ({
@@ -125,6 +125,10 @@ export class DynamoBillingStore
   readonly usage: DynamoUsageStore;
   /** Accounts and tariffs, one item each (config-store.ts). */
   readonly configs: DynamoConfigStore;
+  /** Accounts with usage not closed yet, by period (unclosed-usage.ts). */
+  readonly unclosed: DynamoUnclosedUsageIndex;
+  /** Conflicts of periods already closed, for the next close report (late-conflicts.ts). */
+  readonly lateConflicts: DynamoLateConflicts;
   constructor(
     client: DynamoDBClient,
     private readonly table: string,
@@ -133,6 +137,8 @@ export class DynamoBillingStore
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.usage = new DynamoUsageStore(client, table, opts);
     this.configs = new DynamoConfigStore(client, table);
+    this.unclosed = new DynamoUnclosedUsageIndex(client, table);
+    this.lateConflicts = new DynamoLateConflicts(client, table);
   }
 
   private queryAll(input: Omit<QueryCommandInput, "TableName">) {
@@ -406,16 +412,18 @@ export class DynamoBillingStore
    * letter as it was read, so two concurrent puts of one letter never leave two index entries.
    */
   async put(letter: DeadLetter): Promise<void> {
+    // In a burst the entry goes to a burst key, which the letter names (`ix`) for its removal.
+    const ix = letter.subject === undefined ? undefined : await this.burstIndexFor(letter, letter.subject);
     // The excerpt is the body when the body is kept inline: stored once.
     const { excerpt, ...rest } = letter;
     const Item = {
-      pk: "DEADLETTER",
-      sk: letter.deadLetterId,
+      ...letterKey(letter.deadLetterId),
       ...rest,
       ...(letter.body === undefined ? { excerpt } : {}),
+      ...(ix ? { ix } : {}),
     };
-    const index = letterIndexKey(letter);
-    await this.transactOnLetter(letter.deadLetterId, (old) => {
+    const index = letterIndexKey(Item);
+    await this.transactOnLetter(letterKey(letter.deadLetterId), (old) => {
       const oldIndex = old && letterIndexKey(old);
       const moved = oldIndex && (!index || oldIndex.pk !== index.pk || oldIndex.sk !== index.sk);
       return [
@@ -453,20 +461,59 @@ export class DynamoBillingStore
   }
 
   /**
+   * (subject, receivedAt) → its burst marker's write, once this container has put a letter of that
+   * account at that instant: the ingest gives one instant to a batch, so a batch's bad messages of
+   * one account are a burst from its second letter on. Old instants are forgotten past 10,000.
+   */
+  private readonly bursts = new Map<string, Promise<void> | null>();
+
+  /** The burst key of this letter's index entry, or undefined: the account's own key. */
+  private async burstIndexFor(letter: DeadLetter, subject: string): Promise<string | undefined> {
+    const k = `${letter.receivedAt}\n${subject}`;
+    const seen = this.bursts.get(k);
+    if (seen === undefined) {
+      if (this.bursts.size >= 10_000) this.bursts.delete(this.bursts.keys().next().value ?? k);
+      this.bursts.set(k, null);
+      return undefined;
+    }
+    // The marker first: a reader of the account's key that finds it reads the burst keys too.
+    let marker = seen;
+    if (!marker) {
+      marker = this.doc
+        .send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              ...burstMarkerKey(subject, letter.receivedAt),
+              burst: true,
+              receivedAt: letter.receivedAt,
+            },
+          }),
+        )
+        .then(() => undefined);
+      // A failed write is tried again by the next letter of the burst.
+      marker.catch(() => this.bursts.set(k, null));
+      this.bursts.set(k, marker);
+    }
+    await marker;
+    return burstIndexPk(subject, letter.deadLetterId);
+  }
+
+  /**
    * Writes the transaction `items` builds from the letter as stored now (none: nothing to write).
    * Its conditions are on that letter, so a concurrent put or remove makes it fail: it is then read
    * and built again, up to 9 attempts in all.
    */
   private async transactOnLetter(
-    deadLetterId: string,
+    key: { pk: string; sk: string },
     items: (old: StoredLetterKeys | undefined) => TransactItem[] | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const TransactItems = items(await this.letterKeys(deadLetterId));
-      if (!TransactItems) return;
+      const TransactItems = items(await this.letterKeys(key));
+      if (!TransactItems) return false;
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems }));
-        return;
+        return true;
       } catch (e) {
         // Changed since it was read (a concurrent put or remove): read it again.
         if (!isTransactionRace(e) || attempt >= 8) throw e;
@@ -475,48 +522,86 @@ export class DynamoBillingStore
   }
 
   /** The index-relevant fields of a stored letter (consistent read), or undefined. */
-  private async letterKeys(deadLetterId: string): Promise<StoredLetterKeys | undefined> {
+  private async letterKeys(key: { pk: string; sk: string }): Promise<StoredLetterKeys | undefined> {
     const r = await this.doc.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: "DEADLETTER", sk: deadLetterId },
-        ProjectionExpression: "deadLetterId, subject, receivedAt",
+        Key: key,
+        ProjectionExpression: "deadLetterId, subject, receivedAt, ix",
         ConsistentRead: true,
       }),
     );
     return r.Item as StoredLetterKeys | undefined;
   }
 
+  /**
+   * The account's index in [from, until), oldest first (receipt, then id), page by page: its own key
+   * alone — one query when it holds no more than a page — unless a burst marker lies in the window;
+   * then its 7 burst keys too, merged in sort-key order.
+   */
   async *accountLetters(
     accountId: string,
     received: { readonly from: number; readonly until: number },
   ): AsyncIterable<AccountLetter> {
-    const entries = queryItems(this.doc, this.table, {
+    const range = (pk: string, page?: { Limit?: number }) => ({
       // [from, until): "<until>" sorts before every "<until>#<id>".
       KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :until",
       ExpressionAttributeValues: {
-        ":pk": letterIndexPk(accountId),
+        ":pk": pk,
         ":from": String(received.from).padStart(15, "0"),
         ":until": String(received.until).padStart(15, "0"),
       },
       ConsistentRead: true,
+      ...page,
     });
+    const own = letterIndexPk(accountId);
+    const first = await this.doc.send(new QueryCommand({ TableName: this.table, ...range(own) }));
+    const firstItems = first.Items ?? [];
+    let entries: AsyncIterable<Record<string, unknown>>;
+    if (!first.LastEvaluatedKey && !firstItems.some((i) => i.burst === true)) entries = listOf(firstItems);
+    else {
+      const marked = await this.queryAll({
+        ...range(own),
+        FilterExpression: "attribute_exists(burst)",
+        ProjectionExpression: "pk",
+      });
+      const pks = marked.length > 0 ? [own, ...burstIndexPks(accountId)] : [own];
+      entries = mergeByKey(
+        pks.map((pk) => queryItems(this.doc, this.table, range(pk))),
+        (i) => String(i.sk),
+      );
+    }
     for await (const i of entries)
-      yield {
-        deadLetterId: String(i.deadLetterId),
-        messageId: String(i.messageId),
-        receivedAt: Number(i.receivedAt),
-        reason: String(i.reason),
-      };
+      if (i.burst !== true)
+        yield {
+          deadLetterId: String(i.deadLetterId),
+          messageId: String(i.messageId),
+          receivedAt: Number(i.receivedAt),
+          reason: String(i.reason),
+        };
   }
 
+  /**
+   * Every letter, oldest first (receivedAt, then id): every shard read (16 at a time), and the
+   * letters still under the partition from before sharding moved to their shard on the way.
+   */
   async list(): Promise<DeadLetter[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: "pk = :pk",
-      ExpressionAttributeValues: { ":pk": "DEADLETTER" },
-      ConsistentRead: true,
-    });
-    const letters = items.map((i): DeadLetter => {
+    const read = (pk: string) =>
+      this.queryAll({
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ConsistentRead: true,
+      });
+    const [legacy = [], ...shards] = await mapLimit([LEGACY_LETTER_PK, ...letterShardPks()], 16, read);
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const i of shards.flat()) byId.set(String(i.deadLetterId), i);
+    for (const i of legacy) {
+      const id = String(i.deadLetterId);
+      // A letter put again since (an SQS re-delivery) replaces the one from before sharding.
+      if (!byId.has(id)) byId.set(id, i);
+      await this.migrateLetter(i);
+    }
+    const letters = [...byId.values()].map((i): DeadLetter => {
       const body = i.body !== undefined ? String(i.body) : undefined;
       return {
         deadLetterId: String(i.deadLetterId),
@@ -524,6 +609,7 @@ export class DynamoBillingStore
         receivedAt: Number(i.receivedAt),
         reason: String(i.reason),
         ...(i.subject !== undefined ? { subject: String(i.subject) } : {}),
+        ...(i.event !== null && typeof i.event === "object" ? { event: eventReference(i.event) } : {}),
         excerpt: i.excerpt !== undefined ? String(i.excerpt) : (body ?? ""),
         bodyBytes: Number(i.bodyBytes ?? (body !== undefined ? Buffer.byteLength(body) : 0)),
         bodySha256: String(i.bodySha256 ?? ""),
@@ -536,23 +622,64 @@ export class DynamoBillingStore
     );
   }
 
-  /** The letter and its account index entry, in one transaction. */
+  /**
+   * Moves a letter stored before sharding to its shard, in one transaction (its index entry is
+   * where an entry outside a burst is now: it stays); when its shard already holds a newer letter of
+   * that id, the old letter and its entry are only deleted. A concurrent change makes it give up:
+   * the next listing tries again.
+   */
+  private async migrateLetter(item: Record<string, unknown>): Promise<void> {
+    const id = String(item.deadLetterId);
+    const dropOld: TransactItem = {
+      Delete: {
+        TableName: this.table,
+        Key: legacyLetterKey(id),
+        ConditionExpression: "receivedAt = :r",
+        ExpressionAttributeValues: { ":r": item.receivedAt },
+      },
+    };
+    const oldIndex = letterIndexKey(item);
+    try {
+      await this.transactOnLetter(letterKey(id), (current) => {
+        if (!current)
+          return [
+            dropOld,
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...item, ...letterKey(id) },
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            },
+          ];
+        const index = letterIndexKey(current);
+        const stale = oldIndex && (!index || index.pk !== oldIndex.pk || index.sk !== oldIndex.sk);
+        return [dropOld, ...(stale ? [{ Delete: { TableName: this.table, Key: oldIndex } }] : [])];
+      });
+    } catch (e) {
+      if (!isTransactionRace(e)) throw e;
+    }
+  }
+
+  /** The letter and its account index entry, in one transaction (wherever the letter is stored). */
   async remove(deadLetterId: string): Promise<void> {
-    await this.transactOnLetter(deadLetterId, (old) => {
-      if (!old) return undefined; // already gone
-      const index = letterIndexKey(old);
-      return [
-        {
-          Delete: {
-            TableName: this.table,
-            Key: { pk: "DEADLETTER", sk: deadLetterId },
-            ConditionExpression: "receivedAt = :r",
-            ExpressionAttributeValues: { ":r": old.receivedAt },
+    const removeAt = (key: { pk: string; sk: string }) =>
+      this.transactOnLetter(key, (old) => {
+        if (!old) return undefined; // not (or no longer) there
+        const index = letterIndexKey(old);
+        return [
+          {
+            Delete: {
+              TableName: this.table,
+              Key: key,
+              ConditionExpression: "receivedAt = :r",
+              ExpressionAttributeValues: { ":r": old.receivedAt },
+            },
           },
-        },
-        ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
-      ];
-    });
+          ...(index ? [{ Delete: { TableName: this.table, Key: index } }] : []),
+        ];
+      });
+    if (!(await removeAt(letterKey(deadLetterId)))) await removeAt(legacyLetterKey(deadLetterId));
   }
 
   // ---- ConfigStore: one item per account and per tariff (config-store.ts) ----
@@ -560,9 +687,19 @@ export class DynamoBillingStore
     return this.configs.loadConfig();
   }
 
-  saveConfig(config: BillingConfig): Promise<void> {
-    return this.configs.saveConfig(config);
+  /** `at`: the load's time, from which the changed accounts' new versions are in force (contract §2). */
+  saveConfig(config: BillingConfig, at?: number): Promise<void> {
+    return this.configs.saveConfig(config, at);
   }
+}
+
+/** A stored letter's event reference: its string attributes only. */
+function eventReference(stored: object): EventReference {
+  return Object.fromEntries(
+    Object.entries(stored).filter(
+      ([k, v]) => ["source", "id", "type", "subject"].includes(k) && typeof v === "string",
+    ),
+  ) as EventReference;
 }
 
 function toClose(i: Record<string, unknown>): CloseRecord {
@@ -576,4 +713,8 @@ function toClose(i: Record<string, unknown>): CloseRecord {
     ...(i.closedAt !== undefined ? { closedAt: Number(i.closedAt) } : {}),
     ...(i.report !== undefined ? { report: JSON.parse(String(i.report)) } : {}),
   };
+}
+
+async function* listOf<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
 }

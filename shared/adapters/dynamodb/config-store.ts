@@ -8,6 +8,9 @@
  * | tariff  | CFG#TARIFF  | <tariffId> | i, tariff                           |
  * | zone    | CFG#ZONE    | <IANA zone>| (the set of zones some account uses)|
  * | in zone | CFG#TZ#<zone>| <accountId>| (the close scheduler lists a zone's accounts, D15) |
+ * | account version | CFG#V#<accountId> | <from, 15 digits>#V | from, account, tariffRev (never overwritten) |
+ * | account ended   | CFG#V#<accountId> | <at, 15 digits>#E   | at (the load that omitted the account)     |
+ * | tariff revision | CFG#TARIFF#<tariffId> | <rev>        | tariff (each content ever loaded, kept)    |
  */
 import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -20,6 +23,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
+import type { AccountHistory, AccountVersion } from "../../core/account-versions.js";
 import type { BillingConfig } from "../../core/config.js";
 import { compositeKey } from "../../core/keys.js";
 import type { Clock } from "../../ports/clock.js";
@@ -32,8 +36,18 @@ const ACCOUNTS = "CFG#ACCOUNT";
 const TARIFFS = "CFG#TARIFF";
 const ZONES = "CFG#ZONE";
 const inZone = (zone: string) => `CFG#TZ#${zone}`;
+const versionsPk = (accountId: string) => `CFG#V#${accountId}`;
+const tariffRevPk = (tariffId: string) => `CFG#TARIFF#${tariffId}`;
+/** Version sort keys order chronologically: the load instant, 15 digits, then V (version) or E (end). */
+const versionSk = (at: number, kind: "V" | "E") => `${String(at).padStart(15, "0")}#${kind}`;
 
 export { NoConfigurationError };
+
+/** An account's versions as stored: each names its tariff's revision at its load (contract §2). */
+export interface StoredVersions {
+  readonly versions: readonly { from: number; account: Account; tariffRev?: string }[];
+  readonly endedAt?: number;
+}
 
 export class DynamoConfigStore implements ConfigStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -95,7 +109,7 @@ export class DynamoConfigStore implements ConfigStore {
    * Writes every account and tariff and the zone index (CFG#ZONE, CFG#TZ#<zone>), then deletes the
    * items no longer in the configuration.
    */
-  async saveConfig(config: BillingConfig): Promise<void> {
+  async saveConfig(config: BillingConfig, at: number = Date.now()): Promise<void> {
     const [oldAccounts, oldTariffs, oldZones] = await Promise.all([
       this.all(ACCOUNTS),
       this.all(TARIFFS),
@@ -115,6 +129,41 @@ export class DynamoConfigStore implements ConfigStore {
     ).flat();
     const zones = [...new Set(config.accounts.map((a) => a.timezone))];
     const tariffRevisions = new Map(config.tariffs.map((t) => [t.tariffId, revisionOf(JSON.stringify(t))]));
+    // Versions (contract §2): a changed or new account gets a version from this load, an omitted one
+    // an end; one saved before versions were kept first gets its stored content as a version from 0.
+    const oldById = new Map(oldAccounts.map((o) => [String(o.sk), o]));
+    const versionItems: Record<string, unknown>[] = [];
+    const latestVersion = new Map<string, string>();
+    const versionOf = (accountId: string, from: number, account: string, tariffRev: unknown) => {
+      const sk = versionSk(from, "V");
+      versionItems.push({ pk: versionsPk(accountId), sk, from, account, tariffRev });
+      latestVersion.set(accountId, sk);
+    };
+    for (const a of config.accounts) {
+      const old = oldById.get(a.accountId);
+      const json = JSON.stringify(a);
+      const rev = tariffRevisions.get(a.tariffId);
+      if (old && old.v === undefined) versionOf(a.accountId, 0, String(old.account), old.tariffRev);
+      // Tariff content is effective-dated by itself (G8) and stays current (a rate added for suspense
+      // re-rates closed periods, G10): only a change of the account's own entry is a new version.
+      if (!old || String(old.account) !== json) versionOf(a.accountId, at, json, rev);
+      else if (old.v !== undefined) latestVersion.set(a.accountId, String(old.v));
+    }
+    const kept = new Set(config.accounts.map((a) => a.accountId));
+    for (const old of oldAccounts) {
+      const id = String(old.sk);
+      if (kept.has(id)) continue;
+      if (old.v === undefined) versionOf(id, 0, String(old.account), old.tariffRev);
+      versionItems.push({ pk: versionsPk(id), sk: versionSk(at, "E"), at });
+    }
+    // Every tariff content ever loaded stays readable by revision: an account's older versions name it.
+    const revisionItems = [
+      ...oldTariffs.map((t) => String(t.tariff)),
+      ...config.tariffs.map((t) => JSON.stringify(t)),
+    ].map((json) => {
+      const t = JSON.parse(json) as Tariff;
+      return { pk: tariffRevPk(t.tariffId), sk: revisionOf(json), tariff: json };
+    });
     const puts: Record<string, unknown>[] = [
       ...config.tariffs.map((t, i) => ({ pk: TARIFFS, sk: t.tariffId, i, tariff: JSON.stringify(t) })),
       // Each account names the revision of its tariff: readers cache tariffs by revision (never stale).
@@ -124,6 +173,7 @@ export class DynamoConfigStore implements ConfigStore {
         i,
         account: JSON.stringify(a),
         tariffRev: tariffRevisions.get(a.tariffId),
+        v: latestVersion.get(a.accountId),
       })),
       ...config.accounts.map((a) => ({ pk: inZone(a.timezone), sk: a.accountId })),
       ...zones.map((z) => ({ pk: ZONES, sk: z })),
@@ -132,7 +182,15 @@ export class DynamoConfigStore implements ConfigStore {
     const deletes = [...oldAccounts, ...oldTariffs, ...oldInZone, ...oldZones]
       .filter((o) => !keep.has(compositeKey(o.pk, o.sk)))
       .map((o) => ({ DeleteRequest: { Key: { pk: o.pk, sk: o.sk } } }));
-    const requests = [...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes];
+    // Versions and revisions first: an account item never names a version that is not stored yet.
+    const distinct = new Map(
+      [...versionItems, ...revisionItems].map((i) => [compositeKey(i.pk, i.sk), i] as const),
+    );
+    await this.batchWrite([...distinct.values()].map((Item) => ({ PutRequest: { Item } })));
+    await this.batchWrite([...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes]);
+  }
+
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
     for (let i = 0; i < requests.length; i += 25) {
       let pending: typeof requests | undefined = requests.slice(i, i + 25);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
@@ -166,6 +224,47 @@ export class DynamoConfigStore implements ConfigStore {
     );
     if ((any.Items ?? []).length === 0) throw new NoConfigurationError();
     return undefined;
+  }
+
+  /**
+   * The account's stored versions and end (contract §2), oldest first: one Query of its own
+   * partition (one small item per load that changed it). Empty for an account never versioned.
+   */
+  async accountVersions(accountId: string): Promise<StoredVersions> {
+    if (Buffer.byteLength(accountId) > 1000) return { versions: [] };
+    const items = await queryAll(this.doc, this.table, {
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": versionsPk(accountId) },
+      ConsistentRead: true,
+    });
+    items.sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1));
+    const versions: StoredVersions["versions"][number][] = [];
+    let endedAt: number | undefined;
+    for (const i of items) {
+      if (String(i.sk).endsWith("#E")) {
+        endedAt = Number(i.at);
+        continue;
+      }
+      // A version after an end: the account was loaded again, so it is no longer ended.
+      endedAt = undefined;
+      versions.push({
+        from: Number(i.from),
+        account: JSON.parse(String(i.account)) as Account,
+        ...(i.tariffRev !== undefined ? { tariffRev: String(i.tariffRev) } : {}),
+      });
+    }
+    return { versions, ...(endedAt !== undefined ? { endedAt } : {}) };
+  }
+
+  /** A tariff by the revision an account version names (kept by saveConfig); else the current item. */
+  async getTariffRevision(tariffId: string, rev: string | undefined): Promise<Tariff | undefined> {
+    if (rev !== undefined) {
+      const r = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key: { pk: tariffRevPk(tariffId), sk: rev } }),
+      );
+      if (r.Item) return JSON.parse(String(r.Item.tariff)) as Tariff;
+    }
+    return this.getTariff(tariffId);
   }
 
   async getTariff(tariffId: string): Promise<Tariff | undefined> {
@@ -232,20 +331,52 @@ export function cachedAccountDirectory(
     }
     return read?.tariff;
   }
+  const histories = new Map<string, { at: number; v: Promise<StoredVersions> }>();
+  /** The current tariff of an id (the item, else the revision a version named: a removed tariff). */
+  const tariffOf = async (tariffId: string, rev: string | undefined, now: number) =>
+    (await cached(tariffs, tariffId, () => store.getTariff(tariffId), now)) ??
+    (rev !== undefined ? await store.getTariffRevision(tariffId, rev) : undefined);
   return {
     async lookup(accountId: string, batchCache?: Map<string, Promise<RatedAccount | undefined>>) {
       const once = batchCache?.get(accountId);
       if (once) return once;
       const now = clock.now();
       const v = (async (): Promise<RatedAccount | undefined> => {
-        const entry = await cached(accounts, accountId, () => store.getAccountEntry(accountId), now);
-        if (!entry) return undefined;
-        const { account, tariffRev } = entry;
-        const tariff =
-          tariffRev !== undefined
-            ? await tariffAt(account.tariffId, tariffRev)
-            : await cached(tariffs, account.tariffId, () => store.getTariff(account.tariffId), now);
-        return tariff ? { account, tariff } : undefined;
+        const [entry, stored] = await Promise.all([
+          cached(accounts, accountId, () => store.getAccountEntry(accountId), now),
+          cached(histories, accountId, () => store.accountVersions(accountId), now),
+        ]);
+        let current: RatedAccount | undefined;
+        if (entry) {
+          const { account, tariffRev } = entry;
+          const tariff =
+            tariffRev !== undefined
+              ? await tariffAt(account.tariffId, tariffRev)
+              : await cached(tariffs, account.tariffId, () => store.getTariff(account.tariffId), now);
+          if (!tariff) return undefined;
+          current = { account, tariff };
+        }
+        // Versions (contract §2): an ended account keeps them; one saved before them has its item.
+        const versions: AccountVersion[] = [];
+        for (const sv of stored.versions) {
+          const tariff =
+            current && sv.account.tariffId === current.account.tariffId
+              ? current.tariff
+              : await tariffOf(sv.account.tariffId, sv.tariffRev, now);
+          if (!tariff) return undefined;
+          versions.push({ from: sv.from, account: sv.account, tariff });
+        }
+        if (versions.length === 0) {
+          if (!current) return undefined;
+          versions.push({ from: 0, ...current });
+        }
+        const history: AccountHistory = {
+          accountId,
+          versions,
+          ...(!current && stored.endedAt !== undefined ? { endedAt: stored.endedAt } : {}),
+        };
+        const last = versions.at(-1)!;
+        return { ...(current ?? { account: last.account, tariff: last.tariff }), history };
       })();
       batchCache?.set(accountId, v);
       return v;

@@ -3,7 +3,7 @@
  *
  * | item              | pk             | sk                                             | attributes |
  * |-------------------|----------------|------------------------------------------------|------------|
- * | lines of a close  | ACCT#<account> | LINE#<ref period>#<period>#C<chunk, 4 digits>  | `z` deflate of the JSON array of ≤ 100 lines (line id order), `n` their count, `period` |
+ * | lines of a close  | ACCT#<account> | LINE#<ref period>#<period>#C<chunk, 4 digits>  | `z` deflate of the JSON array of ≤ 100 lines and ≤ 300,000 UTF-8 bytes (line id order), `n` their count, `period` |
  * | one line (before D31) | ACCT#<account> | LINE#<ref period>#<period>#<line id>       | `line`     |
  *
  * A small account's close is one item instead of one per line (DynamoDB writes and read units scale
@@ -16,6 +16,7 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
 import type { PeriodId } from "../../core/time.js";
+import { checkedCompressed, MAX_PAYLOAD_BYTES } from "./item-size.js";
 
 export const LINES_PER_CHUNK = 100;
 
@@ -34,12 +35,27 @@ export function lineChunkItems(
   const out: { item: Record<string, unknown>; bytes: number }[] = [];
   for (const [reference, list] of byReference) {
     list.sort((a, b) => compareStrings(a.line_id, b.line_id));
-    for (let i = 0; i < list.length; i += LINES_PER_CHUNK) {
-      const chunk = list.slice(i, i + LINES_PER_CHUNK);
-      const z = deflateRawSync(Buffer.from(JSON.stringify(chunk)));
-      const sk = `LINE#${reference}#${period}#C${String(i / LINES_PER_CHUNK).padStart(4, "0")}`;
+    // ≤ 100 lines and ≤ MAX_PAYLOAD_BYTES of UTF-8 JSON per chunk: a line's dimensions and
+    // description may quote the sender's text, so the bytes are counted, not assumed.
+    let chunk: string[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (chunk.length === 0) return;
+      const sk = `LINE#${reference}#${period}#C${String(out.length - before).padStart(4, "0")}`;
+      const z = checkedCompressed(`invoice lines ${sk}`, deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)));
       out.push({ item: { pk, sk, period, n: chunk.length, z }, bytes: z.length + 200 });
+      chunk = [];
+      bytes = 0;
+    };
+    const before = out.length;
+    for (const l of list) {
+      const json = JSON.stringify(l);
+      const size = Buffer.byteLength(json) + 1;
+      if (chunk.length >= LINES_PER_CHUNK || (chunk.length > 0 && bytes + size > MAX_PAYLOAD_BYTES)) flush();
+      chunk.push(json);
+      bytes += size;
     }
+    flush();
   }
   return out;
 }

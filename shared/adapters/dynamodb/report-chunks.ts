@@ -12,6 +12,7 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { PeriodId } from "../../core/time.js";
 import type { ReportChunk } from "../../ports/storage.js";
+import { checkedCompressed } from "./item-size.js";
 import { queryAll, type TransactItem, writeAllUnderClaim } from "./paginate.js";
 
 const reportPk = (accountId: string, period: PeriodId) => `REPORT#${accountId}#${period}`;
@@ -32,7 +33,10 @@ export async function writeReportChunks(
 ): Promise<boolean> {
   const pk = reportPk(accountId, period);
   const writes: { item: TransactItem; bytes: number }[] = chunks.map((c) => {
-    const z = deflateRawSync(Buffer.from(JSON.stringify(c.entries)));
+    const z = checkedCompressed(
+      `report chunk ${c.list}#${c.chunk}`,
+      deflateRawSync(Buffer.from(JSON.stringify(c.entries))),
+    );
     return {
       item: {
         Put: { TableName: table, Item: { pk, sk: chunkSk(c.list, c.chunk), n: c.entries.length, z } },

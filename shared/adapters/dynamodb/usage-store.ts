@@ -46,7 +46,10 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { compareStrings } from "../../core/compare.js";
+import { BillingError } from "../../core/errors.js";
+import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../core/identity-retention.js";
 import { compositeKey } from "../../core/keys.js";
 import { mapLimit } from "../../core/map-limit.js";
 import { dec } from "../../core/money.js";
@@ -58,7 +61,8 @@ import {
   type PeriodCounters,
 } from "../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../core/rating/types.js";
-import { type PeriodId, periodOf, shiftPeriod } from "../../core/time.js";
+import { DAY, type PeriodId, periodOf, periodWindow, shiftPeriod } from "../../core/time.js";
+import { utf8Parts, utf8Prefix } from "../../core/utf8.js";
 import type { LedgerStore } from "../../ports/storage.js";
 import {
   type PeriodConflict,
@@ -70,18 +74,34 @@ import {
   type UsagePeriod,
   type UsageStore,
 } from "../../ports/usage-store.js";
+import { checkedCompressed, MAX_PAYLOAD_BYTES } from "./item-size.js";
 import { isConditionFailure } from "./paginate.js";
+import { putUnclosedUsage } from "./unclosed-usage.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
 export const USAGE_SHARDS = 16;
 /** DynamoDB TransactWriteItems limits: 100 items, 4 MB. */
 const MAX_TRANSACT_ITEMS = 100;
 const MAX_TRANSACT_BYTES = 3_000_000;
-/** Raw JSON per page item before compression (an item holds at most 400 KB). */
-const MAX_PAGE_JSON = 300_000;
-/** An attempt older than this is dead (the ingest function times out after 30 s; SQS re-delivers after 185 s). */
-export const DEFAULT_ATTEMPT_CUTOFF_MS = 120_000;
-/** A conflicting body is kept up to this size (the item limit is 400 KB). */
+/** UTF-8 bytes of raw JSON per page item before compression (item-size.ts: an item holds at most 400 KB). */
+const MAX_PAGE_JSON = MAX_PAYLOAD_BYTES;
+/**
+ * An attempt is taken over once it is older than this many ingest-function timeouts. The invocation
+ * that made it started its clock (`now`, stamped on its claims) at most one timeout before it died,
+ * so anything older than a timeout is dead; three is the least that leaves room for clock skew
+ * between containers and the SDK's last retry, and four keeps the cut-off under the usage queue's
+ * visibility timeout (6 timeouts): a crashed batch's re-delivery finds its claims already free.
+ */
+export const ATTEMPT_CUTOFF_TIMEOUTS = 4;
+export const MIN_ATTEMPT_CUTOFF_TIMEOUTS = 3;
+/** The ingest function's timeout when none is given (infra: INGEST_TIMEOUT). */
+export const DEFAULT_INGEST_TIMEOUT_MS = 30_000;
+
+/** The take-over cut-off for an ingest function timeout (never below MIN_ATTEMPT_CUTOFF_TIMEOUTS of it). */
+export const attemptCutoffMsFor = (ingestTimeoutMs: number): number =>
+  ATTEMPT_CUTOFF_TIMEOUTS * ingestTimeoutMs;
+export const DEFAULT_ATTEMPT_CUTOFF_MS = attemptCutoffMsFor(DEFAULT_INGEST_TIMEOUT_MS);
+/** A conflicting body is kept up to this many UTF-8 bytes (the item limit is 400 KB; the rest is key and hashes). */
 const MAX_CONFLICT_BODY = 256_000;
 
 type Av = AttributeValue;
@@ -109,13 +129,63 @@ export const EVENTS_SK = "#EVENTS";
 const MAX_SAMPLE_JSON = 300;
 const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => {
   const json = JSON.stringify({ source: e.source, id: e.id, time: e.time, storedAt } satisfies EventSample);
-  return json.length <= MAX_SAMPLE_JSON ? json : undefined;
+  return Buffer.byteLength(json) <= MAX_SAMPLE_JSON ? json : undefined;
 };
 /** The close report's index of an (account, period)'s conflicts: small items, no bodies (D16). */
 const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
+/**
+ * Per-statement errors of a BatchExecuteStatement (BatchStatementErrorCodeEnum) worth sending again:
+ * the service refused this statement now, not for good.
+ */
+const RETRIED_STATEMENT_CODES = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "TransactionConflict",
+]);
+const THROTTLED_STATEMENT_CODES = new Set([
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
+/** Attempts of a statement the service keeps refusing (about 2.5 s of back-off in all). */
+const STATEMENT_ATTEMPTS = 9;
+
+/**
+ * Statements of a batch (identity claims, conflict inserts) that the service refused: throttled
+ * past their retries, or refused outright (e.g. AccessDenied). Never the sender's fault: the
+ * messages return to the queue. A throttled one carries the SDK's throttling trait (`$retryable`),
+ * so it classifies as the SDK classifies a throttled request.
+ */
+export class StatementsRefusedError extends BillingError {
+  override readonly name = "StatementsRefusedError";
+  readonly $retryable: { throttling: boolean } | undefined;
+  constructor(
+    readonly what: string,
+    /** The statement's error code (BatchStatementErrorCodeEnum). */
+    readonly code: string,
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(`${what}: ${code} after ${attempts} attempt(s): ${message}`);
+    this.$retryable = THROTTLED_STATEMENT_CODES.has(code) ? { throttling: true } : undefined;
+  }
+}
+
+/** Back-off before the next attempt of refused statements: full jitter, 5 ms up to 640 ms. */
+const statementBackoff = (retry: number) =>
+  new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+
 export interface UsageStoreOptions {
   readonly shards?: number;
+  /** The ingest function's timeout: the take-over cut-off is derived from it (attemptCutoffMsFor). */
+  readonly ingestTimeoutMs?: number;
+  /**
+   * The cut-off itself, for tests that move a virtual clock past it; at least
+   * MIN_ATTEMPT_CUTOFF_TIMEOUTS × `ingestTimeoutMs` when both are given.
+   */
   readonly attemptCutoffMs?: number;
   /**
    * Claim requests (of 25 inserts) in flight at once, and claim resolutions (default 16: 30,000
@@ -185,7 +255,8 @@ class AttemptPlan {
 
 export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly shards: number;
-  private readonly cutoffMs: number;
+  /** Claims of an attempt older than this are taken over (its invocation is dead). */
+  readonly cutoffMs: number;
   private readonly claimConcurrency: number;
   /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
   private readonly marked = new Set<string>();
@@ -197,7 +268,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     opts: UsageStoreOptions = {},
   ) {
     this.shards = opts.shards ?? USAGE_SHARDS;
-    this.cutoffMs = opts.attemptCutoffMs ?? DEFAULT_ATTEMPT_CUTOFF_MS;
+    const timeoutMs = opts.ingestTimeoutMs ?? DEFAULT_INGEST_TIMEOUT_MS;
+    this.cutoffMs = opts.attemptCutoffMs ?? attemptCutoffMsFor(timeoutMs);
+    if (this.cutoffMs < MIN_ATTEMPT_CUTOFF_TIMEOUTS * (opts.ingestTimeoutMs ?? 0))
+      throw new RangeError(
+        `the take-over cut-off (${this.cutoffMs} ms) must be at least ${MIN_ATTEMPT_CUTOFF_TIMEOUTS} ingest timeouts (${timeoutMs} ms)`,
+      );
     this.claimConcurrency = opts.claimConcurrency ?? 16;
     this.snapshots = new DynamoSnapshotStore(client, table);
   }
@@ -246,6 +322,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     const mine = new Set<number>();
     const winners = new Map<string, Winner | "retry">();
     const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
+    const aborts = new Map<string, Promise<"committed" | "aborted">>();
     const committedAttempts = new Set<string>();
     try {
       const existing = await this.claimAll(
@@ -266,6 +343,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           return;
         }
         const owner = old.o?.S ?? "";
+        // Our own claim: a claim request that landed but whose reply was lost, sent again by the
+        // SDK, answers "already there" with what it wrote. The event is this attempt's to commit;
+        // taken for another's, it would be a "duplicate" of the attempt's commit without being in it.
+        if (owner === attempt.id) {
+          mine.add(i);
+          return;
+        }
         const winner: Winner = {
           hash: old.h?.S ?? "",
           accountId: old.a?.S ?? "",
@@ -278,8 +362,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             winners.set(identity, "retry");
             return;
           }
-          state = await this.abort(owner, now);
-          commitStates.set(owner, Promise.resolve(state));
+          // One abort per dead attempt, however many of its claims this batch meets.
+          state = await memo(aborts, owner, () => this.abort(owner, now));
         }
         if (state === "committed") {
           winners.set(identity, winner);
@@ -350,7 +434,10 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
    * before, plus one per shard not yet marked by this container (≤ 2 × shards, ever).
    */
   private async markPeriods(events: readonly PreparedEvent[], attemptOf: ReadonlyMap<number, AttemptPlan>) {
-    const todo = new Map<string, { account: string; period: PeriodId; cs: Set<number>; ps: Set<number> }>();
+    const todo = new Map<
+      string,
+      { account: string; period: PeriodId; cs: Set<number>; ps: Set<number>; end?: number }
+    >();
     events.forEach((p, i) => {
       const attempt = attemptOf.get(i);
       if (!attempt) return; // a repeat of an identity within the batch: its first occurrence counts
@@ -363,12 +450,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         period: p.contribution.period,
         cs: new Set(),
         ps: new Set(),
+        ...(p.periodEnd !== undefined ? { end: p.periodEnd } : {}),
       };
       (kind === "c" ? t.cs : t.ps).add(attempt.shard);
       todo.set(k, t);
     });
     await mapLimit([...todo], 8, async ([k, t]) => {
-      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps);
+      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps, t.end);
       for (const c of t.cs) this.marked.add(`${k}#c${c}`);
       for (const c of t.ps) this.marked.add(`${k}#p${c}`);
     });
@@ -388,7 +476,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   ): Promise<Map<string, ItemAv>> {
     const existing = new Map<string, ItemAv>();
     const toRead: string[] = [];
-    const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?}`;
+    const statement = `INSERT INTO "${this.table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?, '${EXPIRES_AT_ATTRIBUTE}': ?}`;
     const chunks: (typeof claims)[number][][] = [];
     for (let i = 0; i < claims.length; i += 25) chunks.push(claims.slice(i, i + 25));
     await mapLimit(chunks, this.claimConcurrency, async (chunk) => {
@@ -401,25 +489,33 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
               const key = claimKey(identity);
               return {
                 Statement: statement,
-                Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!],
+                Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!, a[EXPIRES_AT_ATTRIBUTE]!],
                 ReturnValuesOnConditionCheckFailure: "ALL_OLD",
               };
             }),
           }),
         );
         const again: typeof pending = [];
+        let refused: { Code?: string; Message?: string } | undefined;
         pending.forEach((c, i) => {
           const error = r.Responses?.[i]?.Error;
           if (!error) return;
           if (error.Code === "DuplicateItem" || error.Code === "ConditionalCheckFailed") {
             if (error.Item) existing.set(c.identity, error.Item);
             else toRead.push(c.identity);
-          } else again.push(c); // throttled or a transient error: that statement alone again
+          } else {
+            refused ??= error;
+            again.push(c); // that statement alone again, if the service may take it later
+          }
         });
-        if (again.length > 0 && retry >= 8)
-          throw new Error(`claims failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`);
-        if (again.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        if (refused && (!RETRIED_STATEMENT_CODES.has(refused.Code ?? "") || retry + 1 >= STATEMENT_ATTEMPTS))
+          throw new StatementsRefusedError(
+            "identity claims",
+            refused.Code ?? "unknown",
+            refused.Message ?? "",
+            retry + 1,
+          );
+        if (again.length > 0) await statementBackoff(retry);
         pending = again;
       }
     });
@@ -431,8 +527,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         );
         for (const item of r.Responses?.[this.table] ?? []) existing.set(item.pk!.S!.slice(3), item);
         keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
-        if (keys.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        // Unprocessed keys are what a throttled batch read answers.
+        if (keys.length > 0 && retry + 1 >= STATEMENT_ATTEMPTS)
+          throw new StatementsRefusedError(
+            "claim reads",
+            "ThrottlingError",
+            "keys left unprocessed",
+            retry + 1,
+          );
+        if (keys.length > 0) await statementBackoff(retry);
       }
     }
     for (const id of toRead)
@@ -453,9 +556,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: claimKey(identity),
-          UpdateExpression: "SET h = :h, a = :a, p = :p, t = :t, o = :o, #at = :at",
+          UpdateExpression: "SET h = :h, a = :a, p = :p, t = :t, o = :o, #at = :at, #x = :x",
           ConditionExpression: "o = :from",
-          ExpressionAttributeNames: { "#at": "at" },
+          ExpressionAttributeNames: { "#at": "at", "#x": EXPIRES_AT_ATTRIBUTE },
           ExpressionAttributeValues: {
             ":h": a.h!,
             ":a": a.a!,
@@ -463,6 +566,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             ":t": a.t!,
             ":o": a.o!,
             ":at": a.at!,
+            ":x": a[EXPIRES_AT_ATTRIBUTE]!,
             ":from": S(from),
           },
         }),
@@ -488,7 +592,14 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: { ...commitKey(attempt), s: S("aborted"), at: N(now) },
+          // Needed only while the dead attempt's claims name it; those of events up to a day ahead
+          // of now (the future tolerance) expire by then.
+          Item: {
+            ...commitKey(attempt),
+            s: S("aborted"),
+            at: N(now),
+            [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
+          },
           ConditionExpression: "attribute_not_exists(pk)",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
@@ -496,7 +607,11 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       return "aborted";
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
-      return (e as { Item?: ItemAv }).Item?.s?.S === "committed" ? "committed" : "aborted";
+      // The record that was there: from the refusal (AWS returns it), else read (DynamoDB Local
+      // returns none). Taken for "aborted", a commit that landed in between would be counted twice.
+      const item = (e as { Item?: ItemAv }).Item;
+      if (item) return item.s?.S === "committed" ? "committed" : "aborted";
+      return (await this.commitState(attempt)) === "committed" ? "committed" : "aborted";
     }
   }
 
@@ -515,6 +630,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         events: number;
         /** Per counter key, the attempt's first and latest event (explanations, D26). */
         samples: Map<string, { first: string; latest: string }>;
+        /** Per counter key (and EVENTS_SK), the attempt's newest event time: preview freshness. */
+        newest: Map<string, number>;
       }
     >();
     const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
@@ -528,9 +645,12 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           deltas: [] as CounterDelta[],
           events: 0,
           samples: new Map<string, { first: string; latest: string }>(),
+          newest: new Map<string, number>(),
         };
         g.deltas.push(...c.deltas);
         g.events += 1;
+        for (const ck of c.deltas.length > 0 ? c.deltas.map((d) => counterKey(d)) : [EVENTS_SK])
+          g.newest.set(ck, Math.max(g.newest.get(ck) ?? p.event.t, p.event.t));
         const sample = counterSample(p.event, now);
         if (sample)
           for (const d of c.deltas) {
@@ -554,22 +674,27 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           Update: {
             TableName: this.table,
             Key: { pk, sk: S(EVENTS_SK) },
-            UpdateExpression: "ADD e :e",
-            ExpressionAttributeValues: { ":e": N(g.events) },
+            UpdateExpression: "ADD e :e SET t = :t",
+            ExpressionAttributeValues: { ":e": N(g.events), ":t": N(g.newest.get(EVENTS_SK) ?? 0) },
           },
         });
       for (const [i, d] of deltas.entries()) {
         // The item's first event ever (`s`, kept) and its latest (`l`, replaced): explanation
         // samples (D26) in the same update, no read; a few hundred bytes, the item stays under 1 KB.
         const sample = g.samples.get(counterKey(d));
+        // `t`: the newest event time this write adds (freshness for the preview), in the same update.
+        // Last write wins, without a read: an attempt of older events written after a newer one
+        // sets an older time, so the preview's figure is a real counted event's time, never later
+        // than the newest (docs/data-model.md).
         items.push({
           Update: {
             TableName: this.table,
             Key: { pk, sk: S(counterKey(d)) },
-            UpdateExpression: `${i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n"}${sample ? " SET s = if_not_exists(s, :s), l = :l" : ""}`,
+            UpdateExpression: `${i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n"} SET t = :t${sample ? ", s = if_not_exists(s, :s), l = :l" : ""}`,
             ExpressionAttributeValues: {
               ":q": N(d.quantity.toFixed()),
               ":n": N(d.events),
+              ":t": N(g.newest.get(counterKey(d)) ?? 0),
               ...(i === 0 ? { ":e": N(g.events) } : {}),
               ...(sample ? { ":s": S(sample.first), ":l": S(sample.latest) } : {}),
             },
@@ -593,7 +718,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     items.push({
       Put: {
         TableName: this.table,
-        Item: { ...commitKey(a.id), s: S("committed"), at: N(now), events: N(members.length) },
+        // Kept as long as the longest-lived claim that names it: a claim whose attempt record is
+        // gone would be taken over as a dead attempt's, and its event counted again.
+        Item: {
+          ...commitKey(a.id),
+          s: S("committed"),
+          at: N(now),
+          events: N(members.length),
+          [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
+        },
         ConditionExpression: "attribute_not_exists(pk)",
       },
     });
@@ -630,7 +763,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       const key = `${identityOf(e)}#${p.hash}`;
       if (seen.has(key)) continue; // the same conflicting version twice in one batch
       seen.add(key);
-      const body = p.body.length > MAX_CONFLICT_BODY ? `${p.body.slice(0, MAX_CONFLICT_BODY)}…` : p.body;
+      const kept = utf8Prefix(p.body, MAX_CONFLICT_BODY);
+      const body = kept.length < p.body.length ? `${kept}…` : p.body;
       index.push({
         pk: S(conflictsPk(first.accountId, first.period)),
         sk: S(key),
@@ -671,7 +805,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     let group: ItemAv[] = [];
     let bytes = 0;
     for (const item of items) {
-      const size = JSON.stringify(item).length;
+      const size = Buffer.byteLength(JSON.stringify(item));
       if (group.length > 0 && (group.length >= 25 || bytes + size > 1_000_000)) {
         groups.push(group);
         group = [];
@@ -701,12 +835,15 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
           return code !== undefined && code !== "DuplicateItem" && code !== "ConditionalCheckFailed";
         };
         const again = pending.filter((_, i) => failed(i));
-        if (again.length > 0 && retry >= 8)
-          throw new Error(
-            `inserts failed: ${r.Responses?.find((x) => x.Error)?.Error?.Message ?? "unknown"}`,
+        const refused = r.Responses?.find((_, i) => i < pending.length && failed(i))?.Error;
+        if (refused && (!RETRIED_STATEMENT_CODES.has(refused.Code ?? "") || retry + 1 >= STATEMENT_ATTEMPTS))
+          throw new StatementsRefusedError(
+            "inserts",
+            refused.Code ?? "unknown",
+            refused.Message ?? "",
+            retry + 1,
           );
-        if (again.length > 0)
-          await new Promise((res) => setTimeout(res, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
+        if (again.length > 0) await statementBackoff(retry);
         pending = again;
       }
     });
@@ -828,11 +965,13 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       )
     ).flat();
     let events = 0;
+    let newest = Number.NEGATIVE_INFINITY;
     const counters: CounterDelta[] = [];
     for (const r of rows) {
       const sk = r.sk?.S ?? "";
       const n = Number(r.n?.N ?? 0);
       events += Number(r.e?.N ?? 0);
+      if (r.t?.N !== undefined) newest = Math.max(newest, Number(r.t.N));
       if (sk === EVENTS_SK) continue;
       const [kind, product, dims, version, reason] = JSON.parse(sk) as [
         CounterDelta["kind"],
@@ -853,7 +992,11 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         ...(samples.length > 0 ? { samples } : {}),
       });
     }
-    return { counters: mergeDeltas(counters), events };
+    return {
+      counters: mergeDeltas(counters),
+      events,
+      ...(Number.isFinite(newest) ? { newestEventAt: newest } : {}),
+    };
   }
 
   async *periodConflicts(
@@ -913,22 +1056,27 @@ function compactEvent(e: LedgerEvent, strings: Map<string, string>): LedgerEvent
   return e;
 }
 
-/** Raw events in pages of at most MAX_PAGE_JSON of JSON, each deflated (`c`: its event count). */
+/**
+ * Raw events in pages of at most MAX_PAGE_JSON UTF-8 bytes of JSON (the attempt's tryAdd counts the
+ * same bytes), each deflated and its compressed size checked (`c`: its event count).
+ */
 export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8Array }[] {
   const pages: { c: number; z: Uint8Array }[] = [];
   let chunk: string[] = [];
   let size = 0;
   const flush = () => {
     if (chunk.length === 0) return;
-    pages.push({ c: chunk.length, z: deflateRawSync(Buffer.from(`[${chunk.join(",")}]`)) });
+    const z = deflateRawSync(Buffer.from(`[${chunk.join(",")}]`));
+    pages.push({ c: chunk.length, z: checkedCompressed(`page of ${chunk.length} raw events`, z) });
     chunk = [];
     size = 0;
   };
   for (const e of events) {
     const json = JSON.stringify(e);
-    if (size + json.length + 1 > MAX_PAGE_JSON) flush();
+    const bytes = Buffer.byteLength(json) + 1;
+    if (size + bytes > MAX_PAGE_JSON) flush();
     chunk.push(json);
-    size += json.length + 1;
+    size += bytes;
   }
   flush();
   return pages;
@@ -945,9 +1093,11 @@ export async function markUsage(
   period: PeriodId,
   cs: ReadonlySet<number>,
   ps: ReadonlySet<number>,
+  /** The period's end for the account: enters the account-period in the unclosed-usage index once. */
+  end?: number,
 ): Promise<void> {
   const adds = [...(cs.size > 0 ? ["cs :cs"] : []), ...(ps.size > 0 ? ["ps :ps"] : [])];
-  await client.send(
+  const marked = await client.send(
     new UpdateItemCommand({
       TableName: table,
       Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
@@ -959,6 +1109,25 @@ export async function markUsage(
         ...(cs.size > 0 ? { ":cs": { NS: [...cs].map(String) } } : {}),
         ...(ps.size > 0 ? { ":ps": { NS: [...ps].map(String) } } : {}),
       },
+      ReturnValues: "ALL_NEW",
+    }),
+  );
+  // Once per account-period (the marker's `ix`), before any attempt of it commits: the entry first,
+  // then the flag, so a crash in between writes the entry again on the re-delivery. A period without
+  // the entry's end known (bulk loads) takes the latest end any zone has (UTC−12): never closed early.
+  if (marked.Attributes?.ix?.BOOL) return;
+  const doc = DynamoDBDocumentClient.from(client);
+  await putUnclosedUsage(doc, table, {
+    accountId,
+    period,
+    end: end ?? periodWindow(period, "Etc/GMT+12").end,
+  });
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+      UpdateExpression: "SET ix = :t",
+      ExpressionAttributeValues: { ":t": { BOOL: true } },
     }),
   );
 }
@@ -984,8 +1153,8 @@ async function flagConflict(client: DynamoDBClient, table: string, accountId: st
     });
 }
 
-/** Raw JSON per snapshot part before compression (an item holds at most 400 KB). */
-const MAX_SNAPSHOT_PART_JSON = 300_000;
+/** UTF-8 bytes of raw JSON per snapshot part before compression (item-size.ts). */
+const MAX_SNAPSHOT_PART_JSON = MAX_PAYLOAD_BYTES;
 const snapPk = (account: string, period: PeriodId) => `SNAP#${account}#${period}`;
 
 /**
@@ -1015,20 +1184,21 @@ export class DynamoSnapshotStore {
       .sort((a, b) => Number(a.n?.N ?? 0) - Number(b.n?.N ?? 0));
     if (parts.length !== Number(head.parts?.N ?? -1))
       throw new Error(`snapshot ${accountId} ${period}: ${parts.length} parts, head says ${head.parts?.N}`);
-    const json = parts.map((p) => inflateRawSync(p.z?.B ?? new Uint8Array()).toString("utf8")).join("");
+    // The parts are cut between whole characters; their bytes are joined before decoding all the same.
+    const json = Buffer.concat(parts.map((p) => inflateRawSync(p.z?.B ?? new Uint8Array()))).toString("utf8");
     return JSON.parse(json) as CarriedFacts;
   }
 
   async putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void> {
     const pk = S(snapPk(accountId, snapshot.period));
     const write = randomUUID();
-    const json = JSON.stringify(snapshot);
-    const parts: string[] = [];
-    for (let i = 0; i < json.length; i += MAX_SNAPSHOT_PART_JSON)
-      parts.push(json.slice(i, i + MAX_SNAPSHOT_PART_JSON));
-    if (parts.length === 0) parts.push("");
+    // Parts of at most MAX_SNAPSHOT_PART_JSON bytes, cut between whole characters, each compressed
+    // and checked: a snapshot of any size and any text closes.
+    const parts = utf8Parts(JSON.stringify(snapshot), MAX_SNAPSHOT_PART_JSON).map((p, n) =>
+      checkedCompressed(`snapshot part ${n} of ${accountId} ${snapshot.period}`, deflateRawSync(p)),
+    );
     // One part: inline in the HEAD, one write (D24); more: the parts first, then the HEAD naming them.
-    const inline = parts.length === 1 ? { z: { B: deflateRawSync(Buffer.from(parts[0]!)) } } : undefined;
+    const inline = parts.length === 1 ? { z: { B: parts[0]! } } : undefined;
     if (!inline)
       await mapLimit(
         parts.map((p, n) => ({ p, n })),
@@ -1037,7 +1207,7 @@ export class DynamoSnapshotStore {
           this.client.send(
             new PutItemCommand({
               TableName: this.table,
-              Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: deflateRawSync(Buffer.from(p)) } },
+              Item: { pk, sk: S(`PART#${write}#${n}`), n: N(n), z: { B: p } },
             }),
           ),
       );
@@ -1073,6 +1243,8 @@ function claimAttributes(p: PreparedEvent, attempt: string, now: number): ItemAv
     t: N(p.event.t),
     o: S(attempt),
     at: N(now),
+    // G5: forgotten 400 days after the event's time (DynamoDB TTL); older events are refused at ingest.
+    [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(p.event.t)),
   };
 }
 

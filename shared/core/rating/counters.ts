@@ -175,6 +175,11 @@ export interface PeriodCounters {
   readonly counters: readonly CounterDelta[];
   /** Counted events of the period (for the close report's event count). */
   readonly events: number;
+  /**
+   * The newest event time (epoch ms) the counters' latest writes recorded; absent when none did
+   * (no counted event, or counters written before it was recorded). Never priced.
+   */
+  readonly newestEventAt?: number;
 }
 
 export const NO_COUNTERS: PeriodCounters = { counters: [], events: 0 };
