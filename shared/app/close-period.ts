@@ -31,6 +31,7 @@ import {
 
 export { UnknownAccountError };
 
+import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
 import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
 import {
@@ -201,7 +202,10 @@ async function closeThenExport(
   deps: CloseDeps,
   versionOf?: (p: PeriodId) => RatedVersion,
 ): Promise<AccountCloseOutcome> {
-  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, deps, versionOf);
+  // Each period's raw events read and held once for the whole run (a first close needs its period
+  // for the rebuilt snapshot and for its rating).
+  const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
+  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, run, versionOf);
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
   // Closed (now or before): the account-period leaves the unclosed-usage index; a crash before this
   // leaves it listed, so the scheduler requests the close again and this run removes it.
