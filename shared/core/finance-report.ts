@@ -27,6 +27,8 @@ export interface ReportCloseSummary {
   readonly suspense: Listed<SuspenseRow>;
   readonly suspenseCarried: readonly { referencePeriod: string; items: Listed<SuspenseRow> }[];
   readonly conflicts: Listed<{ source: string; id: string; seenAt: string }>;
+  /** Conflicts whose first copy's period was already closed when they arrived (G5), by that period. */
+  readonly lateConflicts?: Listed<{ referencePeriod: string; source: string; id: string; seenAt: string }>;
   readonly rejectedMessages: Listed<{ messageId: string; reason: string }>;
 }
 
@@ -335,9 +337,11 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
         c.items.samples.map((s) => ({ ...s, accountId: r.accountId, referencePeriod: c.referencePeriod })),
       ),
     ]),
-    conflicts: reports.flatMap((r) =>
-      r.conflicts.samples.map((c) => ({ accountId: r.accountId, referencePeriod: r.period, ...c })),
-    ),
+    // Late conflicts (their first copy's period was already closed) carry that period as reference.
+    conflicts: reports.flatMap((r) => [
+      ...r.conflicts.samples.map((c) => ({ accountId: r.accountId, referencePeriod: r.period, ...c })),
+      ...(r.lateConflicts?.samples ?? []).map((c) => ({ accountId: r.accountId, ...c })),
+    ]),
     rejectedMessages: reports.flatMap((r) =>
       r.rejectedMessages.samples.map((m) => ({ accountId: r.accountId, ...m })),
     ),
@@ -347,7 +351,7 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
         (n, r) => n + r.suspense.count + r.suspenseCarried.reduce((m, c) => m + c.items.count, 0),
         0,
       ),
-      conflicts: reports.reduce((n, r) => n + r.conflicts.count, 0),
+      conflicts: reports.reduce((n, r) => n + r.conflicts.count + (r.lateConflicts?.count ?? 0), 0),
       rejectedMessages: reports.reduce((n, r) => n + r.rejectedMessages.count, 0),
     },
   };

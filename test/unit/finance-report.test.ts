@@ -180,6 +180,35 @@ describe("finance page of a period", () => {
     expect(renderPeriodReport(input)).toContain("1 shown of 25; every entry is in close-report-lists.jsonl.");
   });
 
+  it("lists late conflicts (G5) under the period of their first copy, counted with the others", () => {
+    const late = {
+      ...input,
+      reports: [
+        report({
+          accountId: "beta",
+          lateConflicts: {
+            count: 2,
+            samples: [
+              { referencePeriod: "2025-06", source: "/gw", id: "old-1", seenAt: "2025-08-03T00:00:00.000Z" },
+            ],
+          },
+        }),
+      ],
+    };
+    const s = summarizePeriod(late);
+    expect(s.conflicts).toEqual([
+      {
+        accountId: "beta",
+        referencePeriod: "2025-06",
+        source: "/gw",
+        id: "old-1",
+        seenAt: "2025-08-03T00:00:00.000Z",
+      },
+    ]);
+    expect(s.counts.conflicts).toBe(2);
+    expect(renderPeriodReport(late)).toContain("old-1");
+  });
+
   it("renders one self-contained page: no script, no external asset, every text escaped, same bytes each time", () => {
     const hostile = {
       ...input,
