@@ -31,6 +31,7 @@ import {
 
 export { UnknownAccountError };
 
+import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
 import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
 import {
@@ -208,11 +209,14 @@ async function closeThenExport(
   versionOf?: (p: PeriodId) => RatedVersion,
   adjustmentsOnly = false,
 ): Promise<AccountCloseOutcome> {
+  // Each period's raw events read and held once for the whole run (a first close needs its period
+  // for the rebuilt snapshot and for its rating).
+  const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
   const { outcome, closed } = await closeAccountPeriod(
     account,
     tariff,
     periodId,
-    deps,
+    run,
     versionOf,
     adjustmentsOnly,
   );

@@ -52,6 +52,10 @@ export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
 /** The close worker writes each close's objects to the exports bucket by period (D25) when set. */
 export const closeWorkerEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
+  /** Set by Lambda: the function's memory, from which the closes' memory budget is derived. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().min(128).default(1024),
+  /** Overrides the derived budget (MB the batch's closes may hold together; close-budget.ts). */
+  CLOSE_MEMORY_BUDGET_MB: z.coerce.number().positive().optional(),
 });
 /** Redrive sends to the usage queue and reads the DLQ and the offloaded bodies. */
 export const deadLetterEnvironmentSchema = baseEnvironmentSchema.extend({
