@@ -127,6 +127,8 @@ function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string 
     case "too_big":
       return `${name} must be at most ${issue.maximum}, not ${shown}`;
     case "invalid_type":
+      // A variable that must not be set (a retired setting) says why in its schema's own message.
+      if (issue.expected === "undefined") return `${name}: ${issue.message}`;
       return `${name} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${shown}`;
     default:
       return `${name} is not valid: ${shown}`;
