@@ -41,6 +41,8 @@ const ACCOUNTS = num("BENCH_ACCOUNTS", 10_000);
 const PRODUCTS = Math.min(num("BENCH_PRODUCTS", 30), 30);
 const HISTORY_EVENTS = num("BENCH_HISTORY_EVENTS", 2_000);
 const BIG_EVENTS = num("BENCH_BIG_EVENTS", 1_000_000);
+/** (d): events of each of the two accounts of one close batch (0 skips the phase). */
+const PAIR_EVENTS = num("BENCH_PAIR_EVENTS", BIG_EVENTS);
 const WORKERS = num("BENCH_CLOSE_WORKERS", 4);
 /** Requests in flight while loading usage. */
 const LOAD_CONCURRENCY = num("BENCH_LOAD_CONCURRENCY", 8);
@@ -73,6 +75,7 @@ const accounts = parseAccounts(
     })),
     { accountId: "hist", name: "hist", currency: "EUR", tariffId: "std", timezone: "Etc/GMT+12" },
     { accountId: "big", name: "big", currency: "EUR", tariffId: "std", timezone: "Etc/GMT+12" },
+    { accountId: "big2", name: "big2", currency: "EUR", tariffId: "std", timezone: "Etc/GMT+12" },
   ],
   tariffs,
 );
@@ -178,8 +181,8 @@ const timeIn = (period: string, i: number) =>
 
 // The (c) child needs only its own account in the table (10,000 accounts take a while to save).
 await system.loadConfig(
-  process.env.BENCH_PART === "big"
-    ? { ...config, accounts: accounts.filter((a) => a.accountId === "big") }
+  process.env.BENCH_PART === "big" || process.env.BENCH_PART === "pair"
+    ? { ...config, accounts: accounts.filter((a) => a.accountId.startsWith("big")) }
     : config,
 );
 
@@ -255,65 +258,104 @@ async function manyAccounts(): Promise<{ seconds: number; rruPerAccount: number 
 }
 
 // ---- (c) one big account (BENCH_PART=big: in a process of its own, so that its peak RSS is its own) ----
-async function bigAccount(): Promise<{ events: number; seconds: number; peakRssMb: number }> {
-  log(`(c) loading ${BIG_EVENTS} events of one account in 2025-09`);
-  clock.advanceTo(Date.parse("2025-09-30T00:00:00Z"));
-  const tLoadC = performance.now();
-  {
-    // Counted events summed as they come (30 counters); stateful ones loaded 50,000 at a time over every shard.
-    const deltas: CounterDelta[] = [];
-    let counted = 0;
-    let pending: LedgerEvent[] = [];
-    const allShards = Array.from({ length: USAGE_SHARDS }, (_, i) => i);
-    for (let i = 0; i < BIG_EVENTS; i++) {
-      const p =
-        i % 2 === 0
-          ? sms("big", COUNTRIES[i % PRODUCTS] ?? "TR", timeIn("2025-09", i))
-          : messenger("big", i % 100_000, timeIn("2025-09", i));
-      if (p.contribution.counted) {
-        deltas.push(...p.contribution.deltas);
-        counted += 1;
-        if (deltas.length >= 10_000) deltas.splice(0, deltas.length, ...mergeDeltas(deltas));
-      } else pending.push(p.event);
-      if (pending.length === 50_000 || i === BIG_EVENTS - 1) {
-        await bulkLoadUsage(
-          system.dynamodb,
-          system.tableName,
-          [{ accountId: "big", period: "2025-09", events: pending, pageShards: allShards }],
-          LOAD_CONCURRENCY,
-        );
-        pending = [];
-        if ((i + 1) % 200_000 < 2) log(`  loaded ${i + 1}`);
-      }
+/** Loads `events` events of `accountId` in 2025-09 (half stateful, half counted over 30 products). */
+async function loadBig(accountId: string, events: number): Promise<void> {
+  // Counted events summed as they come (30 counters); stateful ones loaded 50,000 at a time over every shard.
+  const deltas: CounterDelta[] = [];
+  let counted = 0;
+  let pending: LedgerEvent[] = [];
+  const allShards = Array.from({ length: USAGE_SHARDS }, (_, i) => i);
+  for (let i = 0; i < events; i++) {
+    const p =
+      i % 2 === 0
+        ? sms(accountId, COUNTRIES[i % PRODUCTS] ?? "TR", timeIn("2025-09", i))
+        : messenger(accountId, i % 100_000, timeIn("2025-09", i));
+    if (p.contribution.counted) {
+      deltas.push(...p.contribution.deltas);
+      counted += 1;
+      if (deltas.length >= 10_000) deltas.splice(0, deltas.length, ...mergeDeltas(deltas));
+    } else pending.push(p.event);
+    if (pending.length === 50_000 || i === events - 1) {
+      await bulkLoadUsage(
+        system.dynamodb,
+        system.tableName,
+        [{ accountId, period: "2025-09", events: pending, pageShards: allShards }],
+        LOAD_CONCURRENCY,
+      );
+      pending = [];
+      if ((i + 1) % 200_000 < 2) log(`  ${accountId}: loaded ${i + 1}`);
     }
-    await bulkLoadUsage(system.dynamodb, system.tableName, [
-      { accountId: "big", period: "2025-09", counters: { deltas, events: counted }, counterShard: 0 },
-    ]);
   }
-  log(`(c) loaded in ${((performance.now() - tLoadC) / 1000).toFixed(1)} s`);
+  await bulkLoadUsage(system.dynamodb, system.tableName, [
+    { accountId, period: "2025-09", counters: { deltas, events: counted }, counterShard: 0 },
+  ]);
+}
+
+interface BigFigures {
+  events: number;
+  seconds: number;
+  peakRssMb: number;
+  rssBeforeMb: number;
+  /** (d): most closes holding raw events at once in the worker's memory budget. */
+  heldAtOnce?: number;
+}
+
+/** Closes `accountIds`' 2025-09 in one close-worker batch, sampling this process's RSS. */
+async function closeMeasured(phase: string, accountIds: string[]): Promise<BigFigures> {
   clock.advanceTo(Date.parse("2025-10-02T00:00:00Z"));
-  global.gc?.();
-  let peakRss = process.memoryUsage().rss;
+  global.gc?.(); // the child runs with --expose-gc: what loading left behind is not the close's
+  const rssBefore = process.memoryUsage().rss;
+  log(`${phase} RSS before the close ${(rssBefore / 2 ** 20).toFixed(0)} MiB`);
+  let peakRss = rssBefore;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
-  const tC = performance.now();
-  const cpuC = cpuSeconds();
-  const [big] = await system.close("2025-09", ["big"]);
-  const bigSeconds = (performance.now() - tC) / 1000;
+  const t0 = performance.now();
+  const cpu0 = cpuSeconds();
+  const reports = await system.close("2025-09", accountIds);
+  const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const events = reports.reduce((n, r) => n + r.events, 0);
+  const budget = system.closeBudgets[0]?.snapshot();
   log(
-    `(c) ${big?.events} events, ${big?.lines} lines in ${bigSeconds.toFixed(1)} s, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; ${cpuSince(cpuC)}`,
+    `${phase} ${reports.length} account(s), ${events} events, ${reports.map((r) => r.lines).join("+")} lines in ` +
+      `${seconds.toFixed(1)} s, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; budget ${JSON.stringify(budget)}; ${cpuSince(cpu0)}`,
   );
-  return { events: big?.events ?? 0, seconds: bigSeconds, peakRssMb: peakRss / 2 ** 20 };
+  return {
+    events,
+    seconds,
+    peakRssMb: peakRss / 2 ** 20,
+    rssBeforeMb: rssBefore / 2 ** 20,
+    ...(budget ? { heldAtOnce: budget.peakHoldingRaw } : {}),
+  };
 }
 
-/** (c) in a child process running this script with BENCH_PART=big; its last stdout line is its JSON. */
-function bigAccountInChild(): Promise<{ events: number; seconds: number; peakRssMb: number }> {
+async function bigAccount(): Promise<BigFigures> {
+  log(`(c) loading ${BIG_EVENTS} events of one account in 2025-09`);
+  clock.advanceTo(Date.parse("2025-09-30T00:00:00Z"));
+  const tLoadC = performance.now();
+  await loadBig("big", BIG_EVENTS);
+  log(`(c) loaded in ${((performance.now() - tLoadC) / 1000).toFixed(1)} s`);
+  return closeMeasured("(c)", ["big"]);
+}
+
+/** (d) two such accounts closed by one close-worker batch (BENCH_PART=pair, a process of its own). */
+async function bigPair(): Promise<BigFigures> {
+  log(`(d) loading ${PAIR_EVENTS} events of each of two accounts in 2025-09`);
+  clock.advanceTo(Date.parse("2025-09-30T00:00:00Z"));
+  const t0 = performance.now();
+  await loadBig("big", PAIR_EVENTS);
+  await loadBig("big2", PAIR_EVENTS);
+  log(`(d) loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return closeMeasured("(d)", ["big", "big2"]);
+}
+
+/** (c) or (d) in a child process running this script with BENCH_PART=big|pair; its last stdout line is its JSON. */
+function inChild(part: "big" | "pair"): Promise<BigFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? ""], {
-      env: { ...process.env, BENCH_PART: "big" },
+    const child = spawn(process.execPath, [...process.execArgv, "--expose-gc", process.argv[1] ?? ""], {
+      env: { ...process.env, BENCH_PART: part },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -324,21 +366,22 @@ function bigAccountInChild(): Promise<{ events: number; seconds: number; peakRss
     child.on("close", (code) => {
       const last = out.trim().split("\n").at(-1) ?? "";
       if (code === 0 && last.startsWith("{")) resolve(JSON.parse(last));
-      else reject(new Error(`(c) child exited with ${code}: ${last}`));
+      else reject(new Error(`${part} child exited with ${code}: ${last}`));
     });
   });
 }
 
 const round = (x: number, d = 2) => Number(x.toFixed(d));
-if (process.env.BENCH_PART === "big") {
-  const big = await bigAccount();
+if (process.env.BENCH_PART === "big" || process.env.BENCH_PART === "pair") {
+  const figures = process.env.BENCH_PART === "big" ? await bigAccount() : await bigPair();
   await system.stop();
-  console.log(JSON.stringify(big));
+  console.log(JSON.stringify(figures));
 } else {
   const ratio = await historyRatio();
   const many = await manyAccounts();
   await system.stop();
-  const big = await bigAccountInChild();
+  const big = await inChild("big");
+  const pair = PAIR_EVENTS > 0 ? await inChild("pair") : undefined;
   console.log(
     JSON.stringify({
       accounts: ACCOUNTS,
@@ -348,6 +391,14 @@ if (process.env.BENCH_PART === "big") {
       big_account_events: big.events,
       big_account_seconds: round(big.seconds, 1),
       big_account_peak_rss_mb: round(big.peakRssMb, 0),
+      ...(pair
+        ? {
+            big_pair_events: pair.events,
+            big_pair_seconds: round(pair.seconds, 1),
+            big_pair_peak_rss_mb: round(pair.peakRssMb, 0),
+            big_pair_held_at_once: pair.heldAtOnce,
+          }
+        : {}),
     }),
   );
 }

@@ -22,13 +22,18 @@ import { EXIT, parse, UsageError } from "./usage.js";
 
 const billingJs = fileURLToPath(new URL("../bin/billing.js", import.meta.url));
 
-export type StackControl = { kind: "start" | "stop" | "status" | "serve"; dir: string };
+export type StackControl = {
+  kind: "start" | "stop" | "status" | "serve";
+  dir: string;
+  /** `start`/`serve`: the stack's clock starts at this instant (epoch ms) and runs at real speed. */
+  clockStart?: number;
+};
 
 export function parseStackControl(args: string[]): StackControl {
   const { values, positionals } = parse({
     args,
     allowPositionals: true,
-    options: { dir: { type: "string" } },
+    options: { dir: { type: "string" }, "clock-start": { type: "string" } },
   });
   const kind = positionals[0];
   if (
@@ -37,7 +42,15 @@ export function parseStackControl(args: string[]): StackControl {
   )
     throw new UsageError("stack takes one subcommand: start, stop, status or serve");
   if (!values.dir) throw new UsageError(`stack ${kind} needs --dir DIR`);
-  return { kind, dir: resolve(values.dir) };
+  const at = values["clock-start"];
+  if (at === undefined) return { kind, dir: resolve(values.dir) };
+  if (kind !== "start" && kind !== "serve") throw new UsageError("--clock-start goes with stack start");
+  const clockStart = Date.parse(at);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(clockStart))
+    throw new UsageError(
+      `--clock-start takes an ISO 8601 instant such as 2025-08-01T00:00:00Z, not ${JSON.stringify(at)}`,
+    );
+  return { kind, dir: resolve(values.dir), clockStart };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,9 +121,9 @@ function logTail(dir: string): string {
 export async function runStackControl(cmd: StackControl): Promise<number> {
   switch (cmd.kind) {
     case "serve":
-      return serve(cmd.dir);
+      return serve(cmd.dir, cmd.clockStart);
     case "start":
-      return start(cmd.dir);
+      return start(cmd.dir, cmd.clockStart);
     case "stop":
       return stop(cmd.dir);
     case "status": {
@@ -128,7 +141,7 @@ export async function runStackControl(cmd: StackControl): Promise<number> {
   }
 }
 
-async function start(dir: string): Promise<number> {
+async function start(dir: string, clockStart?: number): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const running = runningSupervisor(dir);
   if (running !== undefined) {
@@ -146,7 +159,8 @@ async function start(dir: string): Promise<number> {
   const log = openSync(files.log, "a");
   let state: StackState;
   try {
-    const child = spawn(process.execPath, [billingJs, "stack", "serve", "--dir", dir], {
+    const clockArgs = clockStart !== undefined ? ["--clock-start", new Date(clockStart).toISOString()] : [];
+    const child = spawn(process.execPath, [billingJs, "stack", "serve", "--dir", dir, ...clockArgs], {
       detached: true,
       stdio: ["ignore", log, log, "ipc"],
       cwd: dir,
@@ -199,7 +213,7 @@ async function stop(dir: string): Promise<number> {
 }
 
 /** The supervisor: runs the stack in this process until SIGTERM or SIGINT. */
-async function serve(dir: string): Promise<number> {
+async function serve(dir: string, clockStart?: number): Promise<number> {
   const log = (msg: string) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
   if (runningSupervisor(dir) !== undefined && readStackPid(dir) !== process.pid)
     throw new UsageError(`a stack already runs in ${dir}`);
@@ -217,7 +231,7 @@ async function serve(dir: string): Promise<number> {
         });
       });
   });
-  stack = await serveLocalStack({ dir, log });
+  stack = await serveLocalStack({ dir, log, ...(clockStart !== undefined ? { clockStart } : {}) });
   if (signalled) await stack.stop();
   else process.send?.({ ready: stack.state });
   const code = await finished;

@@ -146,7 +146,7 @@ other content whose first copy's period was already closed; "late-conflict", acc
 period, source, id, seen at). --source: only those about events from that source.
 redrive: sends them back to the usage queue; with --id, only those named (each id must exist).
 ${stackEnv}`,
-  stack: `usage: billing stack start --dir DIR
+  stack: `usage: billing stack start --dir DIR [--clock-start ISO-INSTANT]
        billing stack stop --dir DIR
        billing stack status --dir DIR
        billing stack serve --dir DIR
@@ -159,7 +159,9 @@ stop: stops every process start started, and waits until they are gone. The Dyna
 (DIR/dynamodb) and the exports bucket's objects (DIR/s3: exports, manifests, large dead-letter bodies)
 survive a stop and a start; the queues are created again (empty) at each start, on new ports: source
 DIR/env again. The stack runs the Marketplace reporter hourly and when a new azure-marketplace account
-is stored. status: whether it runs and answers. serve: runs the stack in the
+is stored. --clock-start: the stack's clock (ingest's receipt time, the reporter, the finance API)
+starts at that instant and runs at real speed, to try data of a past month (rating-rules G5 refuses
+events more than 400 days before their receipt as too old). status: whether it runs and answers. serve: runs the stack in the
 foreground until Ctrl-C (start runs it detached, its output in DIR/stack.log).`,
   report: `usage: billing report --period YYYY-MM --out DIR
 

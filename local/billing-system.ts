@@ -20,6 +20,7 @@ import { S3ExportObjects } from "../shared/adapters/s3/export-objects.js";
 import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
+import { CLOSE_WORKER_MEMORY_MB, CloseMemoryBudget } from "../shared/app/close-budget.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
@@ -85,6 +86,8 @@ export interface LocalBillingSystem {
   ): Promise<Awaited<ReturnType<ReturnType<typeof createCloseSchedulerHandler>>>>;
   /** Runs the close worker (`closeWorkers` pollers side by side) until the close queue is empty. */
   drainCloses(): Promise<AccountCloseOutcome[]>;
+  /** Each close-worker poller's memory budget (close-budget.ts), one per simulated Lambda instance. */
+  readonly closeBudgets: readonly CloseMemoryBudget[];
   stop(): Promise<void>;
 }
 
@@ -100,6 +103,11 @@ export interface LocalSystemOptions {
   readonly attemptCutoffMs?: number;
   /** Close workers polling side by side, as concurrent Lambda instances (default 1). */
   readonly closeWorkers?: number;
+  /**
+   * MB the closes of one close-worker instance may hold together (default: derived from the
+   * deployed function's 1,024 MB, as the Lambda does; close-budget.ts).
+   */
+  readonly closeMemoryBudgetMb?: number;
   readonly log?: (msg: string) => void;
   /** DynamoDB Local keeps its data in this directory instead of in memory (`billing stack`). */
   readonly dynamodbDataDir?: string;
@@ -182,16 +190,21 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       exports: new S3ExportObjects(s3, exportsBucket),
     });
     let closeOutcomes = new Map<string, AccountCloseOutcome>();
-    const closeWorker = createCloseWorkerHandler(closeDeps, {
-      onOutcome: (o) => closeOutcomes.set(compositeKey(o.accountId, o.period), o),
-    });
-    const closePollers = Array.from(
-      { length: Math.max(1, opts.closeWorkers ?? 1) },
-      () =>
+    // One budget per poller: each stands for a Lambda instance of its own.
+    const closeBudgets = Array.from({ length: Math.max(1, opts.closeWorkers ?? 1) }, () =>
+      opts.closeMemoryBudgetMb !== undefined
+        ? new CloseMemoryBudget(opts.closeMemoryBudgetMb * 2 ** 20)
+        : CloseMemoryBudget.forFunctionMemory(CLOSE_WORKER_MEMORY_MB),
+    );
+    const closePollers = closeBudgets.map(
+      (budget) =>
         new SqsEventSourcePoller({
           sqs,
           queueUrl: closeQueues.closeQueueUrl,
-          handler: closeWorker,
+          handler: createCloseWorkerHandler(closeDeps, {
+            onOutcome: (o) => closeOutcomes.set(compositeKey(o.accountId, o.period), o),
+            budget,
+          }),
           batchSize: 10,
           region: REGION,
           functionName: "close-worker",
@@ -293,6 +306,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
       runCloseScheduler: (graceHours = DEFAULT_CLOSE_GRACE_HOURS, overdueHours?: number) =>
         runScheduler(graceHours, overdueHours),
       drainCloses,
+      closeBudgets,
       stop,
     };
   } catch (e) {

@@ -22,7 +22,14 @@ import { HttpMeteringClient } from "../shared/adapters/marketplace/http-metering
 import { createStreamingFinanceApi } from "../shared/app/finance-api.js";
 import { reportMarketplaceUsage } from "../shared/app/report-marketplace-usage.js";
 import { HOUR } from "../shared/core/time.js";
-import { systemClock } from "../shared/ports/clock.js";
+import { type Clock, systemClock } from "../shared/ports/clock.js";
+
+/** A clock that reads `start` now and runs at real speed from there. */
+const runningFrom = (start: number): Clock => {
+  const offset = start - Date.now();
+  return { now: () => Date.now() + offset };
+};
+
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { type LocalBillingSystem, REGION, startLocalBillingSystem } from "./billing-system.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";
@@ -74,8 +81,15 @@ export function envFileText(env: Readonly<Record<string, string>>): string {
 export async function serveLocalStack(opts: {
   dir: string;
   log: (msg: string) => void;
+  /**
+   * The stack's clock starts at this instant and runs at real speed (default: the real clock). Data
+   * of a past month can then be tried as if it had just happened: on the real clock, rating-rules G5
+   * refuses events more than 400 days before their receipt as too old.
+   */
+  clockStart?: number;
 }): Promise<RunningStack> {
   const dir = resolve(opts.dir);
+  const clock = opts.clockStart !== undefined ? runningFrom(opts.clockStart) : systemClock;
   const files = stackFiles(dir);
   mkdirSync(files.dynamodb, { recursive: true });
   writeFileSync(files.pid, `${process.pid}\n`);
@@ -91,7 +105,7 @@ export async function serveLocalStack(opts: {
   };
   try {
     const system: LocalBillingSystem = await startLocalBillingSystem({
-      clock: systemClock,
+      clock,
       dynamodbDataDir: files.dynamodb,
       s3DataDir: files.s3,
       log: opts.log,
@@ -100,12 +114,12 @@ export async function serveLocalStack(opts: {
 
     // The Metering API knows the resources of the stored azure-marketplace accounts.
     const resources: MeteringResource[] = [];
-    const metering = await new LocalMeteringApi({ clock: systemClock, resources }).start();
+    const metering = await new LocalMeteringApi({ clock, resources }).start();
     stops.push(() => metering.stop());
     // The hourly Marketplace reporter, as the deployed schedule runs it: at each hour (a minute in,
     // as the hour's usage is complete), and as soon as a new azure-marketplace account is stored, so
     // `billing marketplace reconcile` compares with what was really reported.
-    const reporter = marketplaceReporter(system, metering.url, opts.log);
+    const reporter = marketplaceReporter(system, metering.url, clock, opts.log);
     stops.push(() => reporter.stop());
     let known = "";
     const refreshResources = async () => {
@@ -123,7 +137,7 @@ export async function serveLocalStack(opts: {
     stops.push(async () => clearInterval(refresher));
 
     // The event source mapping: the real (middy-wrapped) ingest handler on every batch, until stop.
-    const deps = storeDeps(system.store, systemClock, cachedConfig(system.store, systemClock, 0), {
+    const deps = storeDeps(system.store, clock, cachedConfig(system.store, clock, 0), {
       blobs: system.blobs,
     });
     // The finance API on its own loopback port: the handler the HTTP API invokes, CSV streamed.
@@ -205,13 +219,18 @@ export async function serveLocalStack(opts: {
  * Runs the Marketplace reporter (the same use case as the hourly Lambda) at each hour and on demand,
  * one run at a time; each run's outcome goes to the stack's log.
  */
-function marketplaceReporter(system: LocalBillingSystem, meteringUrl: string, log: (m: string) => void) {
+function marketplaceReporter(
+  system: LocalBillingSystem,
+  meteringUrl: string,
+  clock: Clock,
+  log: (m: string) => void,
+) {
   const deps = {
     ledger: system.store.usage,
     store: new DynamoMarketplaceStore(system.dynamodb, system.tableName),
     client: new HttpMeteringClient({ baseUrl: meteringUrl, retry: { baseDelayMs: 50, maxDelayMs: 1_000 } }),
-    clock: systemClock,
-    config: cachedConfig(system.store, systemClock, 0),
+    clock,
+    config: cachedConfig(system.store, clock, 0),
   };
   let running: Promise<void> = Promise.resolve();
   let stopped = false;

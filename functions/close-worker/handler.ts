@@ -11,6 +11,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { budgetedUsage, CloseMemoryBudget } from "../../shared/app/close-budget.js";
 import {
   type AccountCloseOutcome,
   type CloseDeps,
@@ -30,6 +31,12 @@ export const closeRequestSchema = z.object({
 });
 
 export interface CloseWorkerOptions {
+  /**
+   * The memory the batch's closes may hold together (close-budget.ts): accounts are closed side by
+   * side only while their raw events fit in it; a big account closes alone. Without it, every
+   * record of a batch is closed at once whatever its size.
+   */
+  readonly budget?: CloseMemoryBudget;
   /** Sees each outcome (the local stack collects the reports of `billing simulate`). */
   readonly onOutcome?: (outcome: AccountCloseOutcome) => void;
   /** Each batch's duration and outcomes (the Lambda handler publishes them as metrics, D22). */
@@ -61,8 +68,14 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
           } catch (e) {
             throw new MalformedCloseRequestError(String(e), { cause: e });
           }
+          const lease = opts.budget?.lease();
           try {
-            const outcome = await closeAccount(request.accountId, request.period, deps);
+            await lease?.start();
+            const outcome = await closeAccount(
+              request.accountId,
+              request.period,
+              lease ? { ...deps, usage: budgetedUsage(deps.usage, lease) } : deps,
+            );
             opts.onOutcome?.(outcome);
             outcomes.push(outcome);
             if (outcome.status !== "being-closed") return "done";
@@ -79,6 +92,8 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
               error: e.message,
             });
             return "done";
+          } finally {
+            lease?.release();
           }
         },
         (record, e) =>
@@ -114,7 +129,13 @@ export function closeWorkerDeps(
 
 export const handler = lambdaEntry(closeWorkerEnvironmentSchema, (env, clients) => {
   const metrics = createMetrics();
+  // One budget for the container: Lambda runs one batch at a time in it.
+  const budget =
+    env.CLOSE_MEMORY_BUDGET_MB !== undefined
+      ? new CloseMemoryBudget(env.CLOSE_MEMORY_BUDGET_MB * 2 ** 20)
+      : CloseMemoryBudget.forFunctionMemory(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   return createCloseWorkerHandler(closeWorkerDeps(env, clients), {
     onBatch: (run) => publishCloseRun(metrics, run),
+    budget,
   });
 });

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
-import { type RatedVersion, versionForPeriod } from "../core/account-versions.js";
+import { periodAfterEnd, type RatedVersion, versionForPeriod } from "../core/account-versions.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
@@ -31,6 +31,7 @@ import {
 
 export { UnknownAccountError };
 
+import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
 import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
 import {
@@ -180,8 +181,14 @@ export async function closeAccount(
     found = rated?.history ? versionForPeriod(rated.history, periodId) : rated;
     if (rated?.history) {
       const { history } = rated;
-      return closeThenExport(found!.account, found!.tariff, periodId, deps, (p) =>
-        versionForPeriod(history, p),
+      return closeThenExport(
+        found!.account,
+        found!.tariff,
+        periodId,
+        deps,
+        (p) => versionForPeriod(history, p),
+        // Contract §2: after its end the account was not a customer: its late events' adjustments only.
+        periodAfterEnd(history, periodId),
       );
     }
   } else {
@@ -200,8 +207,19 @@ async function closeThenExport(
   periodId: PeriodId,
   deps: CloseDeps,
   versionOf?: (p: PeriodId) => RatedVersion,
+  adjustmentsOnly = false,
 ): Promise<AccountCloseOutcome> {
-  const { outcome, closed } = await closeAccountPeriod(account, tariff, periodId, deps, versionOf);
+  // Each period's raw events read and held once for the whole run (a first close needs its period
+  // for the rebuilt snapshot and for its rating).
+  const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
+  const { outcome, closed } = await closeAccountPeriod(
+    account,
+    tariff,
+    periodId,
+    run,
+    versionOf,
+    adjustmentsOnly,
+  );
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
   // Closed (now or before): the account-period leaves the unclosed-usage index; a crash before this
   // leaves it listed, so the scheduler requests the close again and this run removes it.
@@ -215,6 +233,11 @@ async function closeAccountPeriod(
   periodId: PeriodId,
   deps: CloseDeps,
   versionOf?: (p: PeriodId) => RatedVersion,
+  /**
+   * The period begins after the account's end: none of its own charges (recurring fees, packages,
+   * minimums, commitments) are billed, only the adjustments of the earlier periods.
+   */
+  adjustmentsOnly = false,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
   // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
@@ -282,7 +305,9 @@ async function closeAccountPeriod(
       );
   // Every earlier period to adjust, in order: those marked late, and those the carried state reached.
   const toAdjust = [...new Set([...late.map((l) => l.period), ...forward.reached])].sort(compareStrings);
-  const rating = forward.ratings.get(periodId)!;
+  const rated = forward.ratings.get(periodId)!;
+  // Still rated (its snapshot carries the state forward), but the account was not a customer then.
+  const rating = adjustmentsOnly ? { ...rated, lines: [], suspense: [] } : rated;
   const lines: InvoiceLine[] = rating.lines.map((l) =>
     toInvoiceLine(account, currency, periodId, periodId, l),
   );

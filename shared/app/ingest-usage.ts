@@ -19,14 +19,22 @@
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
 import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
-import { ACCOUNT_ENDED, endedBefore, periodOfAccount, versionForPeriod } from "../core/account-versions.js";
+import {
+  ACCOUNT_ENDED,
+  type AccountHistory,
+  adjustmentPeriodOf,
+  endedBefore,
+  periodOfAccount,
+  versionForPeriod,
+  zoneScheduleOf,
+} from "../core/account-versions.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { isTooOld } from "../core/identity-retention.js";
 import { compositeKey } from "../core/keys.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { changesLaterPeriods } from "../core/rating/rules/index.js";
-import { DAY, type PeriodId, periodWindow } from "../core/time.js";
+import { DAY, type PeriodId, periodWindow, shiftPeriod } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
 import type { LateConflictStore } from "../ports/late-conflicts.js";
@@ -36,6 +44,7 @@ import {
   NoConfigurationError,
   type PeriodStore,
 } from "../ports/storage.js";
+import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import type { AccountDirectory, PreparedEvent, RatedAccount, UsageStore } from "../ports/usage-store.js";
 import { boundText, putDeadLetter, subjectOf } from "./dead-letters.js";
 
@@ -56,6 +65,11 @@ export interface IngestDeps {
   readonly accounts: AccountDirectory;
   /** Conflicts whose first copy's period is closed go here for the next close report (G5). */
   readonly lateConflicts?: LateConflictStore;
+  /**
+   * Where an ended account's late event enters the period whose close bills its adjustment
+   * (contract §2): no other close of that account would run.
+   */
+  readonly unclosed?: UnclosedUsageIndex;
 }
 
 export interface UsageMessage {
@@ -133,7 +147,7 @@ export async function ingestBatch(
     retry.add(messageId);
   };
   const letters: { c: Candidate; reason: string }[] = [];
-  const prepared: { c: Candidate; p: PreparedEvent; timezone: string }[] = [];
+  const prepared: { c: Candidate; p: PreparedEvent; timezone: string; history?: AccountHistory }[] = [];
   const batchAccounts = new Map<string, Promise<RatedAccount | undefined>>();
 
   for (const m of messages) {
@@ -228,6 +242,7 @@ export async function ingestBatch(
           periodEnd: periodWindow(contribution.period, version.account.timezone).end,
         },
         timezone: version.account.timezone,
+        ...(rated.history ? { history: rated.history } : {}),
       });
     }
   }
@@ -292,6 +307,23 @@ export async function ingestBatch(
     for (const [k, m] of marks) closes.set(k, checkLate(deps, m.accountId, m.period, now, m.later));
     const found = await Promise.all(closes.values());
     for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
+    // Contract §2: an ended account's late event (dated before its end) in a closed period has no
+    // later close of the account to bill its adjustment: the period it arrives in is entered for a
+    // close (after the marks, so that close finds them; a re-delivery enters it again).
+    const ended = new Map<string, AccountHistory>();
+    for (const [i, s] of stored.entries()) {
+      const history = toStore[i]?.history;
+      if ((s.kind === "stored" || s.kind === "duplicate") && history?.endedAt !== undefined)
+        ended.set(s.accountId, history);
+    }
+    const lateOf = new Set(
+      [...marks.entries()].filter(([k]) => late.get(k) === true).map(([, m]) => m.accountId),
+    );
+    await Promise.all(
+      [...ended]
+        .filter(([accountId]) => lateOf.has(accountId))
+        .map(([accountId, history]) => enterAdjustmentClose(deps, accountId, history, now)),
+    );
     // G5: a conflict whose first copy's period is closed (or being closed) cannot be in that period's
     // report: it is kept for the account's next close report and the operators' listing. The close
     // record is read, not marked late: a conflict changes no charge.
@@ -336,6 +368,24 @@ export async function ingestBatch(
     else outcomes.push({ kind: s.kind, accountId: s.accountId });
   });
   return { outcomes, retry: [...retry], failures };
+}
+
+/**
+ * Enters the account-period whose close bills an ended account's late adjustments: the period of
+ * receipt in the account's last zone, or the first one after it not closed yet (a period closed
+ * ahead of its end by hand bills nothing more). A few reads, only for an ended account's late batch.
+ */
+async function enterAdjustmentClose(
+  deps: IngestDeps,
+  accountId: string,
+  history: AccountHistory,
+  now: number,
+) {
+  if (!deps.unclosed) return;
+  let period = adjustmentPeriodOf(history, now);
+  for (let i = 0; i < 12 && (await deps.periods.getClose(accountId, period)); i++)
+    period = shiftPeriod(period, 1);
+  await deps.unclosed.adjustmentDue(accountId, period, periodWindow(period, zoneScheduleOf(history)).end);
 }
 
 async function checkLate(deps: IngestDeps, accountId: string, period: PeriodId, now: number, later: boolean) {

@@ -111,6 +111,23 @@ export const periodOfAccount = (history: AccountHistory, t: number): PeriodId =>
 export const endedBefore = (history: AccountHistory, t: number): boolean =>
   history.endedAt !== undefined && t >= history.endedAt;
 
+/**
+ * The period begins at or after the account's end: the account was not a customer in it, so a close
+ * of it bills no charge of its own (recurring fees, packages, minimums), only adjustments of the
+ * periods up to the end.
+ */
+export const periodAfterEnd = (history: AccountHistory, periodId: PeriodId): boolean =>
+  history.endedAt !== undefined && history.endedAt <= periodWindow(periodId, zoneScheduleOf(history)).start;
+
+/**
+ * The period whose close bills the adjustments of an ended account's late event received at
+ * `receivedAt`: the period of receipt in the account's last zone (schedule), as for a live account,
+ * whose late events are billed by the close of the period they arrive in. No other close of an
+ * ended account would ever run to bill them.
+ */
+export const adjustmentPeriodOf = (history: AccountHistory, receivedAt: number): PeriodId =>
+  periodOfAccount(history, receivedAt);
+
 /** The reason an event after the account's end is refused with (contract §2). */
 export const ACCOUNT_ENDED = "account ended";
 

@@ -19,6 +19,12 @@ export interface UnclosedUsage {
 export interface UnclosedUsageIndex {
   /** Every account-period of `period` with usage and no close yet (16 key Queries, no scan). */
   unclosedUsage(period: PeriodId): Promise<UnclosedUsage[]>;
+  /**
+   * An ended account received a late event after its last close (contract §2): the account-period
+   * that will bill its adjustments is entered, so that the scheduler closes it once it ends. An
+   * entry already there is kept as it is (idempotent).
+   */
+  adjustmentDue(accountId: string, period: PeriodId, end: number): Promise<void>;
   /** The account-period is closed: it leaves the index (idempotent). */
   usageClosed(accountId: string, period: PeriodId): Promise<void>;
   /**

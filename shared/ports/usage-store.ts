@@ -46,7 +46,12 @@ export interface UsageStore {
    * The account's raw (stateful) events of the given periods. `where` (the markers read by the
    * caller) limits the read to the shards recorded at ingest; without it every shard is read.
    */
-  statefulEventsOf(accountId: string, periods: readonly PeriodId[], where?: ShardsOf): Promise<LedgerEvent[]>;
+  statefulEventsOf(
+    accountId: string,
+    periods: readonly PeriodId[],
+    where?: ShardsOf,
+    opts?: RawEventsReadOptions,
+  ): Promise<LedgerEvent[]>;
   /**
    * Identities of the raw events of the account's period stored at or after `since` (epoch ms),
    * from the page keys (attempt ids begin with the storage time): the late events of a closed
@@ -87,6 +92,22 @@ export interface UsagePeriod {
   readonly closed?: boolean;
   /** No conflict was recorded for the period (a marker that tracks them, D31): none to read. */
   readonly noConflicts?: boolean;
+}
+
+/** How much a read of raw events is about to decode (statefulEventsOf's `beforeDecode`). */
+export interface RawEventsSize {
+  /** Events in the pages read (each page records its count). */
+  readonly events: number;
+  /** The pages' deflated bytes, as read. */
+  readonly deflatedBytes: number;
+}
+
+export interface RawEventsReadOptions {
+  /**
+   * Called once the read's pages are fetched (still deflated) and before any is parsed: the close
+   * worker's memory budget waits here until the events fit beside the other closes' (close-budget.ts).
+   */
+  readonly beforeDecode?: (size: RawEventsSize) => Promise<void>;
 }
 
 /** Markers by period (usageMarkers), telling a read which shards to query. */

@@ -52,6 +52,10 @@ export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
 /** The close worker writes each close's objects to the exports bucket by period (D25) when set. */
 export const closeWorkerEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
+  /** Set by Lambda: the function's memory, from which the closes' memory budget is derived. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().min(128).default(1024),
+  /** Overrides the derived budget (MB the batch's closes may hold together; close-budget.ts). */
+  CLOSE_MEMORY_BUDGET_MB: z.coerce.number().positive().optional(),
 });
 /** Redrive sends to the usage queue and reads the DLQ and the offloaded bodies. */
 export const deadLetterEnvironmentSchema = baseEnvironmentSchema.extend({
@@ -123,6 +127,8 @@ function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string 
     case "too_big":
       return `${name} must be at most ${issue.maximum}, not ${shown}`;
     case "invalid_type":
+      // A variable that must not be set (a retired setting) says why in its schema's own message.
+      if (issue.expected === "undefined") return `${name}: ${issue.message}`;
       return `${name} must be ${issue.expected === "int" ? "a whole number" : `a ${issue.expected}`}, not ${shown}`;
     default:
       return `${name} is not valid: ${shown}`;

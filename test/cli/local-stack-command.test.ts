@@ -81,7 +81,16 @@ describe("billing stack: a local stack that stays up", () => {
   it("start → config load → ingest → close → export and API → stop → start → export and API give the lines of `billing simulate`", async () => {
     dir = await mkdtemp(join(tmpdir(), "billing-stack-dir-"));
     const stackDir = dir;
-    const start = await billing(["stack", "start", "--dir", stackDir]);
+    // examples/basic is July 2025: the stack's clock starts just after it (on the real clock G5 would
+    // refuse events more than 400 days old as too old).
+    const start = await billing([
+      "stack",
+      "start",
+      "--dir",
+      stackDir,
+      "--clock-start",
+      "2025-08-01T00:00:00Z",
+    ]);
     expect(start.code, start.stderr).toBe(0);
     const envText = await readFile(join(stackDir, "env"), "utf8");
     // Printed as written, every variable a stack command reads, every endpoint on loopback.

@@ -225,7 +225,9 @@ describe("billing dead-letters list names each event as its sender knows it", ()
         .split("\n")
         .map((l) => l.split("\t")[2]),
     ).toEqual(["c-failed", "c-dlq-1,c-dlq-2"]);
-    expect(teamC.stderr).toMatch(/^1 invalid messages, 1 in the dead-letter queue from source "\/team-c"$/m);
+    expect(teamC.stderr).toMatch(
+      /^1 invalid messages, 1 in the dead-letter queue, 0 late conflicts from source "\/team-c"$/m,
+    );
     const none = await s.run("dead-letters", "list", "--source", "/nobody");
     expect(none.stdout).toBe("");
   }, 300_000);

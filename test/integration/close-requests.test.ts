@@ -105,13 +105,13 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(counters.out).toEqual(await t.store.usage.countersOf("acme", "2025-07"));
 
     // The whole close reads: markers, late markers, the snapshot (none: built from July's one page
-    // shard), July's page shard and counter shard, rejected messages (no conflicts: the marker says
-    // none, D31). Nothing else (the claim reads nothing when fresh; account and tariff come from the
-    // configuration here).
+    // shard), July's page shard (once: the rebuilt snapshot and the rating share it) and counter
+    // shard, rejected messages (no conflicts: the marker says none, D31). Nothing else (the claim
+    // reads nothing when fresh; account and tariff come from the configuration here).
     const from = t.calls.length;
     const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
     const reads = t.calls.slice(from).filter((c) => /^(Query|GetItem|BatchGetItem|Scan)Command$/.test(c));
-    expect(reads).toHaveLength(7);
+    expect(reads).toHaveLength(6);
     expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("0.22"); // 2 × 0.01 + 2 × 0.10
 
     // The same usage under a marker written before D24 (no shard lists): every shard is read, same result.

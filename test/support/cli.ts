@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
-import { systemClock } from "../../shared/ports/clock.js";
+import { type Clock, systemClock } from "../../shared/ports/clock.js";
 
 const run = promisify(execFile);
 export const root = resolve(import.meta.dirname, "..", "..");
@@ -221,7 +221,7 @@ export function simulateArgs(
  * One local system (real clock) per describe block for the stack commands, and `billing` run
  * against it as a configured stack (stackEnv); `env` may be replaced for a test and restored.
  */
-export function useStackCommands() {
+export function useStackCommands(opts: { clock?: Clock } = {}) {
   let system: LocalBillingSystem | undefined;
   const ctx = {
     env: {} as NodeJS.ProcessEnv,
@@ -232,7 +232,7 @@ export function useStackCommands() {
     billing: (...args: string[]) => billing(args, ctx.env),
   };
   beforeAll(async () => {
-    system = await startLocalBillingSystem({ clock: systemClock });
+    system = await startLocalBillingSystem({ clock: opts.clock ?? systemClock });
     ctx.env = stackEnv(system);
   });
   afterAll(async () => {

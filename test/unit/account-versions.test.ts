@@ -6,7 +6,9 @@
 import { describe, expect, it } from "vitest";
 import {
   type AccountHistory,
+  adjustmentPeriodOf,
   endedBefore,
+  periodAfterEnd,
   periodOfAccount,
   versionForPeriod,
   zoneScheduleOf,
@@ -94,5 +96,15 @@ describe("configuration versions and zone schedules", () => {
     const h = { ...history(["2025-01-01T00:00:00Z", "UTC"]), endedAt: at("2025-07-20T00:00:00Z") };
     expect(endedBefore(h, at("2025-07-19T23:59:59Z"))).toBe(false);
     expect(endedBefore(h, at("2025-07-20T00:00:00Z"))).toBe(true);
+  });
+
+  it("after its end a period bills only adjustments; they belong to the period of receipt in the last zone", () => {
+    const h = { ...history(["2025-01-01T00:00:00Z", "Asia/Tokyo"]), endedAt: at("2025-07-03T00:00:00Z") };
+    expect(periodAfterEnd(h, "2025-07")).toBe(false); // the end's own period: a customer at its start
+    expect(periodAfterEnd(h, "2025-08")).toBe(true);
+    expect(periodAfterEnd(history(["2025-01-01T00:00:00Z", "UTC"]), "2030-01")).toBe(false); // not ended
+    // 31 August 16:00Z is 1 September in Tokyo.
+    expect(adjustmentPeriodOf(h, at("2025-08-31T14:59:59Z"))).toBe("2025-08");
+    expect(adjustmentPeriodOf(h, at("2025-08-31T16:00:00Z"))).toBe("2025-09");
   });
 });

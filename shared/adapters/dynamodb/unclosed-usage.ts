@@ -88,6 +88,22 @@ export class DynamoUnclosedUsageIndex implements UnclosedUsageIndex {
     );
   }
 
+  async adjustmentDue(accountId: string, period: PeriodId, end: number): Promise<void> {
+    // A conditional put (ingest may put, not update, these keys): an entry there already keeps its
+    // end and any suspension; a re-delivery of the late event changes nothing.
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...unclosedKey(accountId, period), accountId, period, end },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      )
+      .catch((e: unknown) => {
+        if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
+      });
+  }
+
   async usageClosed(accountId: string, period: PeriodId): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: unclosedKey(accountId, period) }));
   }

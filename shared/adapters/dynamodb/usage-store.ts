@@ -67,6 +67,7 @@ import type { LedgerStore } from "../../ports/storage.js";
 import {
   type PeriodConflict,
   type PreparedEvent,
+  type RawEventsReadOptions,
   type ShardsOf,
   type StoreOutcome,
   shardsOf,
@@ -893,16 +894,31 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     accountId: string,
     periods: readonly PeriodId[],
     where?: ShardsOf,
+    opts: RawEventsReadOptions = {},
   ): Promise<LedgerEvent[]> {
     const pks = periods.flatMap((p) =>
       this.shardList(where?.get(p)?.pageShards).map((s) => evtPk(accountId, p, s)),
     );
-    const pages = await mapLimit(pks, 8, (pk) => this.byPk(pk));
-    return pages
-      .flat()
-      .flatMap(
-        (i) => JSON.parse(inflateRawSync(i.z?.B ?? new Uint8Array()).toString("utf8")) as LedgerEvent[],
-      );
+    // Only each page's deflated bytes and event count are kept from the responses: a page's JSON
+    // text is inflated and parsed one page at a time, after the caller has seen the total size.
+    const pages = (
+      await mapLimit(pks, 8, async (pk) =>
+        (await this.byPk(pk)).map((i) => ({ c: Number(i.c?.N ?? 0), z: i.z?.B ?? new Uint8Array() })),
+      )
+    ).flat();
+    await opts.beforeDecode?.({
+      events: pages.reduce((n, p) => n + p.c, 0),
+      deflatedBytes: pages.reduce((n, p) => n + p.z.byteLength, 0),
+    });
+    const out: LedgerEvent[] = [];
+    const strings = new Map<string, string>();
+    for (let k = 0; k < pages.length; k++) {
+      const z = pages[k]!.z;
+      pages[k] = EMPTY_PAGE; // its bytes can go as soon as the page is parsed
+      for (const e of JSON.parse(inflateRawSync(z).toString("utf8")) as LedgerEvent[])
+        out.push(compactEvent(e, strings));
+    }
+    return out;
   }
 
   async rawEventsStoredSince(
@@ -1016,6 +1032,28 @@ async function queryAllItems(client: DynamoDBClient, table: string, input: Query
   const items: ItemAv[] = [];
   for await (const i of queryItems(client, table, input)) items.push(i);
   return items;
+}
+
+const EMPTY_PAGE = { c: 0, z: new Uint8Array() };
+
+/** Envelope fields whose values repeat across an account's events (one string each, shared). */
+const SHARED_FIELDS = ["specversion", "source", "type", "subject", "datacontenttype", "dataschema"] as const;
+
+/**
+ * The event as parsed, with its repeated envelope strings shared: JSON.parse allocates every value
+ * anew, so 500,000 events of one account would hold 500,000 copies of its source, type and subject.
+ * Nothing is dropped or changed: the event is the one stored (G6 needs every field a rule reads).
+ */
+function compactEvent(e: LedgerEvent, strings: Map<string, string>): LedgerEvent {
+  const m = e as unknown as Record<string, unknown>;
+  for (const f of SHARED_FIELDS) {
+    const v = m[f];
+    if (typeof v !== "string") continue;
+    const shared = strings.get(v);
+    if (shared === undefined) strings.set(v, v);
+    else m[f] = shared;
+  }
+  return e;
 }
 
 /**

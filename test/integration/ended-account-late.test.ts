@@ -1,0 +1,138 @@
+/**
+ * An ended account's late event, arriving after its last close, is billed (contract §2, G7), on the
+ * embedded local stack (DynamoDB Local, the SQS server, the real ingest, close-scheduler and
+ * close-worker handlers):
+ * - `gone` has an SMS and an active number in June; June is closed by the hourly run of 1 July;
+ *   the load of 3 July omits it (ended then);
+ * - on 10 August an SMS dated 20 June (before the end) arrives: stored, late; one dated 10 July
+ *   (after the end) is refused as `account ended`;
+ * - the period it arrived in (August, UTC) is entered for a close: the first hourly run after
+ *   August's end plus the grace closes it with exactly that SMS as an adjustment of June, and no
+ *   charge of August itself (the number's monthly fee: the account was no customer then);
+ * - it is in the period index and the finance API like any close; a second run bills nothing more.
+ */
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
+import { isCloseReport } from "../../shared/app/close-period.js";
+import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
+
+const tariffs = stdTariffs(
+  [
+    { product: "sms.mt", unitPrice: "0.05" },
+    { product: "number.monthly", unitPrice: "2.00" },
+  ],
+  { effectiveFrom: "2024-12-01T00:00:00Z" },
+);
+const BOTH = configOf(tariffs, ["stay", "gone"]);
+/** `gone` omitted: ended at this load (contract §2). */
+const WITHOUT_GONE = configOf(tariffs, ["stay"]);
+
+const sms = (id: string, time: string) =>
+  usageBody("sms.mt", time, { to: id, country: "TR", status: "submitted" }, { id, subject: "gone" });
+const number = usageBody(
+  "resource.activated",
+  "2025-06-02T09:00:00Z",
+  { resourceId: "num-1", resourceType: "number", numberType: "long", country: "DE" },
+  { id: "num-on", subject: "gone" },
+);
+
+const view = (l: InvoiceLine) =>
+  `${l.period} ${l.reference_period} ${l.line_type} ${l.product} ${l.quantity} ${l.amount}`;
+
+function apiEvent(path: string, query: string): APIGatewayProxyEventV2 {
+  return {
+    version: "2.0",
+    routeKey: "GET /periods/{period}/invoice-lines",
+    rawPath: path,
+    rawQueryString: query,
+    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
+    headers: {},
+    requestContext: { http: { method: "GET", path }, requestId: "test" },
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+describe("an ended account's late event after its last close is billed (contract §2)", () => {
+  const scenario = useLocalSystem({ at: "2025-05-31T00:00:00Z", config: BOTH });
+  const at = (time: string) => scenario.travelTo(time);
+
+  it("the period it arrives in is closed with only the adjustment; a second run bills nothing more", async () => {
+    at("2025-06-10T00:00:00Z");
+    expect(await scenario.ingest([number, sms("jun-5", "2025-06-05T10:00:00Z")])).toMatchObject({
+      stored: 2,
+    });
+    at("2025-07-01T03:00:00Z");
+    await scenario.system.runCloseScheduler(2, 6);
+    await scenario.system.drainCloses();
+    expect((await scenario.lines({ accountId: "gone" })).map(view).sort()).toEqual([
+      "2025-06 2025-06 recurring number.monthly 1 2.00",
+      "2025-06 2025-06 usage sms.mt 1 0.05",
+    ]);
+
+    at("2025-07-03T00:00:00Z");
+    await scenario.system.loadConfig(WITHOUT_GONE);
+
+    at("2025-08-10T00:00:00Z");
+    const before = await scenario.system.store.list();
+    const r = await scenario.ingest([
+      sms("jun-20-late", "2025-06-20T10:00:00Z"),
+      sms("jul-10", "2025-07-10T10:00:00Z"),
+    ]);
+    expect(r).toMatchObject({ stored: 1, "dead-lettered": 1 });
+    const letters = (await scenario.system.store.list()).filter(
+      (l) => !before.some((b) => b.deadLetterId === l.deadLetterId),
+    );
+    expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/^account ended: "gone"/)]);
+
+    // August has not ended: nothing to close yet.
+    at("2025-08-10T05:00:00Z");
+    await scenario.system.runCloseScheduler(2, 6);
+    await scenario.system.drainCloses();
+    expect(await scenario.system.store.getClose("gone", "2025-08")).toBeUndefined();
+
+    // The first hourly run after August's end + 2 h grace + 1 h closes it from the unclosed index.
+    at("2025-09-01T03:00:00Z");
+    const run = await scenario.system.runCloseScheduler(2, 6);
+    expect(run.unclosed.enqueued).toBeGreaterThanOrEqual(1);
+    const outcomes = await scenario.system.drainCloses();
+    const august = outcomes.find((o) => o.accountId === "gone" && o.period === "2025-08");
+    expect(august && isCloseReport(august) ? august.status : august?.status).toBe("closed");
+    const augustLines = await scenario.lines({ period: "2025-08", accountId: "gone" });
+    // Exactly the late SMS, as June's adjustment; no monthly fee of August for the still active number.
+    expect(augustLines.map(view)).toEqual(["2025-08 2025-06 adjustment sms.mt 1 0.05"]);
+    const report = (await scenario.system.store.getClose("gone", "2025-08"))?.report;
+    expect(report).toMatchObject({
+      totals: { amount: "0.05" },
+      adjustments: [{ referencePeriod: "2025-06", amount: "0.05", lines: 1 }],
+    });
+
+    // In the period index and the finance API like any close.
+    expect(await scenario.system.store.closedAccount("gone", "2025-08")).toBeDefined();
+    const api = createFinanceApiHandler({
+      periods: scenario.system.store,
+      usage: scenario.system.store.usage,
+      config: () => scenario.system.store.loadConfig(),
+    });
+    const all = await api(apiEvent("/periods/2025-08/invoice-lines", "format=json"));
+    expect(all.statusCode).toBe(200);
+    const body = JSON.parse(String(all.body)) as { lines: InvoiceLine[] };
+    expect(body.lines.filter((l) => l.account_id === "gone").map(view)).toEqual([
+      "2025-08 2025-06 adjustment sms.mt 1 0.05",
+    ]);
+
+    // A second run: nothing left to request for it, nothing more billed.
+    at("2025-09-01T04:00:00Z");
+    await scenario.system.runCloseScheduler(2, 6);
+    await scenario.system.drainCloses();
+    expect((await scenario.system.store.unclosed.unclosedUsage("2025-08")).map((u) => u.accountId)).toEqual(
+      [],
+    );
+    expect((await scenario.lines({ accountId: "gone" })).map(view).sort()).toEqual([
+      "2025-06 2025-06 recurring number.monthly 1 2.00",
+      "2025-06 2025-06 usage sms.mt 1 0.05",
+      "2025-08 2025-06 adjustment sms.mt 1 0.05",
+    ]);
+  });
+});
