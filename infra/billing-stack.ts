@@ -99,7 +99,7 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction);
     // ACCT#: the usage marker's shard sets (ADD, before the attempts commit: D24).
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "BILL#*", "CFG#*", "DEADLETTER#*"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     // Dead letters go to their shards (DEADLETTER#); their account index to the account's key (DLA#)
     // or, in a burst, its burst keys (DLS#).
@@ -114,26 +114,41 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
   // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
   // (UpdateItem); an account whose objects are missing is exported first (its close record, GetItem,
-  // and lines, Query, on ACCT#; its entry updated).
+  // and lines, Query, on BILL#; its entry updated).
   closeScheduler: [
-    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "UNCLOSED#*"] },
+    { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "PERIOD#*", "BILL#*", "UNCLOSED#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["SCHED#*"] },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["BILL#*"] },
     { actions: ["dynamodb:UpdateItem"], leadingKeys: ["PERIOD#*"] },
   ],
   // Reads one account's period (counters, pages, snapshot, conflicts and letters indexes) and looks
   // the account and its tariff up by key (never the whole configuration); writes only under its
-  // claim: ACCT# (claim, lines, late markers, close record), REPORT# list chunks (and a crashed
+  // claim: BILL# (claim, close record, lines), ACCT# (usage marker's closed flag, late markers),
+  // REPORT# list chunks (and a crashed
   // attempt's stale ones deleted), SNAP# snapshots (a rewritten one's old parts deleted).
   closeWorker: [
     {
       actions: ["dynamodb:Query"],
       // DLA#: the account's dead-letter index; DLS#: its burst keys, read when a burst is marked.
-      leadingKeys: ["ACCT#*", "CTR#*", "EVT#*", "DLA#*", "DLS#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"],
+      leadingKeys: [
+        "ACCT#*",
+        "BILL#*",
+        "CTR#*",
+        "EVT#*",
+        "DLA#*",
+        "DLS#*",
+        "CONFLICTS#*",
+        "REPORT#*",
+        "SNAP#*",
+      ],
     },
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "CFG#*"] },
-    { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "REPORT#*", "SNAP#*"] },
-    { actions: ["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], leadingKeys: ["ACCT#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["BILL#*", "CFG#*"] },
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["BILL#*", "REPORT#*", "SNAP#*"] },
+    // ACCT#: late markers cleared once billed; BILL#: a crashed attempt's stale line chunks.
+    { actions: ["dynamodb:DeleteItem"], leadingKeys: ["ACCT#*", "BILL#*", "REPORT#*", "SNAP#*"] },
+    // ACCT#: the usage marker flagged closed, late markers; BILL#: the close record (claim, finish).
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ACCT#*", "BILL#*"] },
+    { actions: ["dynamodb:ConditionCheckItem"], leadingKeys: ["BILL#*"] },
     // Line explanations (D26), in transactions with the claim check on ACCT#.
     { actions: ["dynamodb:PutItem"], leadingKeys: ["EXPL#*"] },
     // The period index (D25): its entry put with the close record, then the exported objects noted on it.
@@ -162,15 +177,15 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DEADLETTER", "DEADLETTER#*", "DLA#*", "DLS#*"] },
   ],
   // Read only (D27): configuration; the period index (PERIOD#, walked page by page); close records
-  // and lines (ACCT#); the preview's usage periods (ACCT#), counters, raw pages and carry-over snapshots.
+  // and lines (BILL#); the preview's usage periods (ACCT#), counters, raw pages and carry-over snapshots.
   financeApi: [
     {
       actions: ["dynamodb:Query"],
-      leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*"],
+      leadingKeys: ["CFG#*", "PERIOD#*", "ACCT#*", "BILL#*", "CTR#*", "EVT#*", "SNAP#*"],
     },
     // GetItem on EXPL#: a line's explanation by its id (D26); on PERIOD#: ?accountId= of an account
     // closed for the period but no longer configured (contract §2).
-    { actions: ["dynamodb:GetItem"], leadingKeys: ["ACCT#*", "EXPL#*", "PERIOD#*"] },
+    { actions: ["dynamodb:GetItem"], leadingKeys: ["BILL#*", "EXPL#*", "PERIOD#*"] },
   ],
 };
 

@@ -237,7 +237,7 @@ describe("BillingStack", () => {
         [["dynamodb:PartiQLInsert"], table, keys("ID#*", "CONFLICTS#*", "ACCT#*")],
         [["dynamodb:BatchGetItem"], table, keys("ID#*")],
         [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*", "ACCT#*")],
-        [["dynamodb:GetItem"], table, keys("COMMIT#*", "ACCT#*", "CFG#*", "DEADLETTER#*")],
+        [["dynamodb:GetItem"], table, keys("COMMIT#*", "BILL#*", "CFG#*", "DEADLETTER#*")],
         [["dynamodb:Query"], table, keys("CFG#*")],
         [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*")],
         [["dynamodb:DeleteItem"], table, keys("DLA#*", "DLS#*")],
@@ -248,9 +248,9 @@ describe("BillingStack", () => {
         [["kms:GenerateDataKey"], key, via("s3")],
       ],
       closeScheduler: [
-        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "UNCLOSED#*")],
+        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "BILL#*", "UNCLOSED#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem"], table, keys("SCHED#*")],
-        [["dynamodb:GetItem"], table, keys("ACCT#*")],
+        [["dynamodb:GetItem"], table, keys("BILL#*")],
         [["dynamodb:UpdateItem"], table, keys("PERIOD#*")],
         tableKey(true),
         [["sqs:SendMessage"], arnOf(stack.closeQueue)],
@@ -263,11 +263,14 @@ describe("BillingStack", () => {
         [
           ["dynamodb:Query"],
           table,
-          keys("ACCT#*", "CTR#*", "EVT#*", "DLA#*", "DLS#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"),
+          keys("ACCT#*", "BILL#*", "CTR#*", "EVT#*", "DLA#*", "DLS#*", "CONFLICTS#*", "REPORT#*", "SNAP#*"),
         ],
-        [["dynamodb:GetItem"], table, keys("ACCT#*", "CFG#*")],
-        [["dynamodb:PutItem", "dynamodb:DeleteItem"], table, keys("ACCT#*", "REPORT#*", "SNAP#*")],
-        [["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], table, keys("ACCT#*")],
+        [["dynamodb:GetItem"], table, keys("BILL#*", "CFG#*")],
+        // Ingest cannot write BILL# (close records, lines): only the close worker can.
+        [["dynamodb:PutItem"], table, keys("BILL#*", "REPORT#*", "SNAP#*")],
+        [["dynamodb:DeleteItem"], table, keys("ACCT#*", "BILL#*", "REPORT#*", "SNAP#*")],
+        [["dynamodb:UpdateItem"], table, keys("ACCT#*", "BILL#*")],
+        [["dynamodb:ConditionCheckItem"], table, keys("BILL#*")],
         [["dynamodb:PutItem"], table, keys("EXPL#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("PERIOD#*")],
         [["dynamodb:Query"], table, keys("CFG#*", "LATECF#*")],
@@ -299,8 +302,12 @@ describe("BillingStack", () => {
       ],
       // Read only: no write action, no queue, no bucket (its lines and reports are read from the table).
       financeApi: [
-        [["dynamodb:Query"], table, keys("CFG#*", "PERIOD#*", "ACCT#*", "CTR#*", "EVT#*", "SNAP#*")],
-        [["dynamodb:GetItem"], table, keys("ACCT#*", "EXPL#*", "PERIOD#*")],
+        [
+          ["dynamodb:Query"],
+          table,
+          keys("CFG#*", "PERIOD#*", "ACCT#*", "BILL#*", "CTR#*", "EVT#*", "SNAP#*"),
+        ],
+        [["dynamodb:GetItem"], table, keys("BILL#*", "EXPL#*", "PERIOD#*")],
         tableKey(false),
       ],
     };

@@ -394,11 +394,13 @@ describe("table grants proven against the functions' real requests", () => {
     // late-conflicts.ts: a conflict whose first copy's period is closed (accounts-leave-arrive.test.ts).
     "ingestUsage dynamodb:PutItem LATECF#*",
     // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
-    "closeScheduler dynamodb:Query ACCT#*",
-    "closeScheduler dynamodb:GetItem ACCT#*",
+    "closeScheduler dynamodb:Query BILL#*",
+    "closeScheduler dynamodb:GetItem BILL#*",
     // report-chunks.ts: chunks a crashed earlier attempt of the same close wrote and this one did not
     // (looked for, Query, only when the claim was taken over from a crashed run: D24).
     "closeWorker dynamodb:Query REPORT#*",
+    // billing-table.ts writeCloseLines: line chunks a crashed earlier attempt wrote and this one does not.
+    "closeWorker dynamodb:DeleteItem BILL#*",
     "closeWorker dynamodb:DeleteItem REPORT#*",
     // usage-store.ts putSnapshot: the parts of a snapshot too large for its head item, replaced.
     "closeWorker dynamodb:DeleteItem SNAP#*",

@@ -191,7 +191,7 @@ describe("a close report of any size (D16)", () => {
     }
     // The close record holds the report with its samples only.
     const close = await doc.send(
-      new GetCommand({ TableName: table, Key: { pk: "ACCT#acme", sk: "CLOSE#2025-07" } }),
+      new GetCommand({ TableName: table, Key: { pk: "BILL#acme", sk: "CLOSE#2025-07" } }),
     );
     expect(Buffer.byteLength(String(close.Item?.report))).toBeLessThan(100_000);
   });

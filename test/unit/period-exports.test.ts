@@ -131,7 +131,7 @@ describe("a close's lines in chunk items (D31)", () => {
     expect(linesOfItem(items[3]!.item)).toEqual([...adjustments].sort(byId));
     // Each chunk far below the 400 KB item limit.
     for (const c of items) expect(c.bytes).toBeLessThan(50_000);
-    expect(linesOfItem({ pk: "ACCT#acme", sk: "LINE#2025-07#2025-07#L-1", line: line(1) })).toEqual([
+    expect(linesOfItem({ pk: "BILL#acme", sk: "LINE#2025-07#2025-07#L-1", line: line(1) })).toEqual([
       line(1),
     ]);
   });

@@ -48,6 +48,7 @@ import type {
   LateMarker,
   PeriodStore,
 } from "../../ports/storage.js";
+import { billedKey } from "./billed-key.js";
 import { DynamoConfigStore } from "./config-store.js";
 import {
   burstIndexPk,
@@ -82,7 +83,10 @@ import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 const acct = (accountId: string) => `ACCT#${accountId}`;
 /** The fields of a stored dead letter that place its account index entry (D16). */
 type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number; ix?: string };
-const closeKey = (accountId: string, period: PeriodId) => ({ pk: acct(accountId), sk: `CLOSE#${period}` });
+const closeKey = (accountId: string, period: PeriodId) => ({
+  pk: billedKey(accountId),
+  sk: `CLOSE#${period}`,
+});
 /** Condition: the close record is still `owner`'s "closing" claim. */
 const heldBy = (owner: string, values: Record<string, unknown> = {}) => ({
   ConditionExpression: "#s = :closing AND #o = :owner",
@@ -200,7 +204,7 @@ export class DynamoBillingStore
     lines: InvoiceLine[],
     opts: { fresh?: boolean; flagUsage?: boolean; explanations?: readonly LineExplanation[] } = {},
   ): Promise<boolean> {
-    const chunks = lineChunkItems(acct(accountId), period, lines);
+    const chunks = lineChunkItems(billedKey(accountId), period, lines);
     const writing = new Set(chunks.map((c) => String(c.item.sk)));
     // Items of a crashed attempt at this period that this attempt does not write (e.g. the tariff
     // changed): chunks (`period`) and lines from before D31 (`line.period`).
@@ -211,7 +215,7 @@ export class DynamoBillingStore
             KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
             FilterExpression: "#p = :period OR #l.#p = :period",
             ExpressionAttributeNames: { "#l": "line", "#p": "period" },
-            ExpressionAttributeValues: { ":pk": acct(accountId), ":p": "LINE#", ":period": period },
+            ExpressionAttributeValues: { ":pk": billedKey(accountId), ":p": "LINE#", ":period": period },
             ProjectionExpression: "pk, sk",
             ConsistentRead: true,
           })
@@ -382,7 +386,7 @@ export class DynamoBillingStore
   async linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]> {
     const items = await this.queryAll({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": acct(accountId), ":p": `LINE#${referencePeriod}#` },
+      ExpressionAttributeValues: { ":pk": billedKey(accountId), ":p": `LINE#${referencePeriod}#` },
       ConsistentRead: true,
     });
     return items.flatMap(linesOfItem);

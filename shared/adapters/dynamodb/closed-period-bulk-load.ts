@@ -11,6 +11,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { mapLimit } from "../../core/map-limit.js";
 import type { PeriodId } from "../../core/time.js";
+import { billedKey } from "./billed-key.js";
 import { lineChunkItems } from "./line-chunks.js";
 import { notePeriod, periodIndexPut } from "./period-index.js";
 
@@ -34,7 +35,7 @@ export async function bulkLoadClosedAccounts(
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const items: Record<string, unknown>[] = [];
   for (const l of loads) {
-    const pk = `ACCT#${l.accountId}`;
+    const pk = billedKey(l.accountId);
     items.push({
       pk,
       sk: `CLOSE#${l.period}`,

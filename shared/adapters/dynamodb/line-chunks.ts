@@ -3,8 +3,8 @@
  *
  * | item              | pk             | sk                                             | attributes |
  * |-------------------|----------------|------------------------------------------------|------------|
- * | lines of a close  | ACCT#<account> | LINE#<ref period>#<period>#C<chunk, 4 digits>  | `z` deflate of the JSON array of ≤ 100 lines and ≤ 300,000 UTF-8 bytes (line id order), `n` their count, `period` |
- * | one line (before D31) | ACCT#<account> | LINE#<ref period>#<period>#<line id>       | `line`     |
+ * | lines of a close  | BILL#<account> | LINE#<ref period>#<period>#C<chunk, 4 digits>  | `z` deflate of the JSON array of ≤ 100 lines and ≤ 300,000 UTF-8 bytes (line id order), `n` their count, `period` |
+ * | one line (before D31) | BILL#<account> | LINE#<ref period>#<period>#<line id>       | `line`     |
  *
  * A small account's close is one item instead of one per line (DynamoDB writes and read units scale
  * with items and KB: 30 lines of ≈ 500 B each are one ≈ 3 KB item). Chunk keys (`C…`) and line ids
