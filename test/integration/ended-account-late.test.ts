@@ -3,7 +3,8 @@
  * embedded local stack (DynamoDB Local, the SQS server, the real ingest, close-scheduler and
  * close-worker handlers):
  * - `gone` has an SMS and an active number in June; June is closed by the hourly run of 1 July;
- *   the load of 3 July omits it (ended then);
+ *   the load of 3 July omits it (ended then); July, which contains the end, is still closed in
+ *   full (the number's fee) though `gone` had no usage in it;
  * - on 10 August an SMS dated 20 June (before the end) arrives: stored, late; one dated 10 July
  *   (after the end) is refused as `account ended`;
  * - the period it arrived in (August, UTC) is entered for a close: the first hourly run after
@@ -74,6 +75,16 @@ describe("an ended account's late event after its last close is billed (contract
     at("2025-07-03T00:00:00Z");
     await scenario.system.loadConfig(WITHOUT_GONE);
 
+    // July, which contains the end, is closed in full by the first run after its end, although
+    // `gone` had no usage in it and the zone fan-out no longer lists it (the load entered it in the
+    // unclosed index): the number was active until the end, its monthly fee is billed.
+    at("2025-08-01T03:00:00Z");
+    await scenario.system.runCloseScheduler(2, 6);
+    await scenario.system.drainCloses();
+    expect((await scenario.lines({ period: "2025-07", accountId: "gone" })).map(view)).toEqual([
+      "2025-07 2025-07 recurring number.monthly 1 2.00",
+    ]);
+
     at("2025-08-10T00:00:00Z");
     const before = await scenario.system.store.list();
     const r = await scenario.ingest([
@@ -132,6 +143,7 @@ describe("an ended account's late event after its last close is billed (contract
     expect((await scenario.lines({ accountId: "gone" })).map(view).sort()).toEqual([
       "2025-06 2025-06 recurring number.monthly 1 2.00",
       "2025-06 2025-06 usage sms.mt 1 0.05",
+      "2025-07 2025-07 recurring number.monthly 1 2.00",
       "2025-08 2025-06 adjustment sms.mt 1 0.05",
     ]);
   });

@@ -19,6 +19,7 @@ import {
   DynamoDBDocumentClient as Doc,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Account } from "../../contract/accounts.js";
@@ -26,11 +27,14 @@ import type { Tariff } from "../../contract/tariffs.js";
 import type { AccountHistory, AccountVersion } from "../../core/account-versions.js";
 import type { BillingConfig } from "../../core/config.js";
 import { compositeKey } from "../../core/keys.js";
+import { mapLimit } from "../../core/map-limit.js";
+import { periodOf, periodWindow } from "../../core/time.js";
 import type { Clock } from "../../ports/clock.js";
 import type { ZoneAccountsPage } from "../../ports/close-queue.js";
 import { type ConfigStore, NoConfigurationError } from "../../ports/storage.js";
 import type { AccountDirectory, RatedAccount } from "../../ports/usage-store.js";
 import { queryAll } from "./paginate.js";
+import { unclosedKey } from "./unclosed-usage.js";
 
 const ACCOUNTS = "CFG#ACCOUNT";
 const TARIFFS = "CFG#TARIFF";
@@ -150,11 +154,13 @@ export class DynamoConfigStore implements ConfigStore {
       else if (old.v !== undefined) latestVersion.set(a.accountId, String(old.v));
     }
     const kept = new Set(config.accounts.map((a) => a.accountId));
+    const endedAccounts: { accountId: string; timezone: string }[] = [];
     for (const old of oldAccounts) {
       const id = String(old.sk);
       if (kept.has(id)) continue;
       if (old.v === undefined) versionOf(id, 0, String(old.account), old.tariffRev);
       versionItems.push({ pk: versionsPk(id), sk: versionSk(at, "E"), at });
+      endedAccounts.push({ accountId: id, timezone: (JSON.parse(String(old.account)) as Account).timezone });
     }
     // Every tariff content ever loaded stays readable by revision: an account's older versions name it.
     const revisionItems = [
@@ -188,6 +194,29 @@ export class DynamoConfigStore implements ConfigStore {
     );
     await this.batchWrite([...distinct.values()].map((Item) => ({ PutRequest: { Item } })));
     await this.batchWrite([...puts.map((Item) => ({ PutRequest: { Item } })), ...deletes]);
+    // The period that contains an account's end is still closed in full (contract §2), with or without
+    // usage in it: once the zone fan-out no longer lists the account, the unclosed index names it for
+    // the scheduler. A conditional put: an entry there already (usage, a suspension) is kept as it is.
+    await mapLimit(endedAccounts, 8, async ({ accountId, timezone }) => {
+      const period = periodOf(at, timezone);
+      const entry = {
+        ...unclosedKey(accountId, period),
+        accountId,
+        period,
+        end: periodWindow(period, timezone).end,
+      };
+      await this.doc
+        .send(
+          new PutCommand({
+            TableName: this.table,
+            Item: entry,
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        )
+        .catch((e: unknown) => {
+          if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
+        });
+    });
   }
 
   private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
