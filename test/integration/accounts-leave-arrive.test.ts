@@ -13,10 +13,12 @@
  * - a close request for an account with no configuration at all is suspended, not dropped;
  * - a conflict whose first copy's period is closed is in the next close report and in the listing.
  */
-import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
+
+import type { SQSEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
+import { httpApiEvent } from "../../local/finance-api-server.js";
 import { type AccountCloseReport, isCloseReport } from "../../shared/app/close-period.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
@@ -45,18 +47,9 @@ const quantity = (lines: readonly InvoiceLine[], ref?: string) =>
     .filter((l) => l.product === "sms.mt" && (ref === undefined || l.reference_period === ref))
     .reduce((n, l) => n + Number(l.quantity), 0);
 
-function apiEvent(path: string, query = ""): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "GET /periods/{period}/invoice-lines",
-    rawPath: path,
-    rawQueryString: query,
-    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
-    headers: {},
-    requestContext: { http: { method: "GET", path }, requestId: "test" },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
-}
+/** A GET of the finance API as API Gateway (HTTP API, payload 2.0) hands it to the handler. */
+const apiEvent = (path: string, query = "") =>
+  httpApiEvent({ method: "GET", url: query ? `${path}?${query}` : path, headers: {} });
 
 describe("accounts leave and arrive without loss (contract §2)", () => {
   const scenario = useLocalSystem({ at: "2025-05-01T00:00:00Z", config: UTC_ALL });

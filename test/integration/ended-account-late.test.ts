@@ -12,9 +12,10 @@
  *   charge of August itself (the number's monthly fee: the account was no customer then);
  * - it is in the period index and the finance API like any close; a second run bills nothing more.
  */
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+
 import { describe, expect, it } from "vitest";
 import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
+import { httpApiEvent } from "../../local/finance-api-server.js";
 import { isCloseReport } from "../../shared/app/close-period.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
@@ -42,18 +43,9 @@ const number = usageBody(
 const view = (l: InvoiceLine) =>
   `${l.period} ${l.reference_period} ${l.line_type} ${l.product} ${l.quantity} ${l.amount}`;
 
-function apiEvent(path: string, query: string): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "GET /periods/{period}/invoice-lines",
-    rawPath: path,
-    rawQueryString: query,
-    queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
-    headers: {},
-    requestContext: { http: { method: "GET", path }, requestId: "test" },
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
-}
+/** A GET of the finance API as API Gateway (HTTP API, payload 2.0) hands it to the handler. */
+const apiEvent = (path: string, query = "") =>
+  httpApiEvent({ method: "GET", url: query ? `${path}?${query}` : path, headers: {} });
 
 describe("an ended account's late event after its last close is billed (contract §2)", () => {
   const scenario = useLocalSystem({ at: "2025-05-31T00:00:00Z", config: BOTH });
