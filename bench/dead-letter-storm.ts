@@ -21,7 +21,7 @@ import { parseAccounts } from "../shared/core/config.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { stdTariffs } from "../test/support/events.js";
-import { type Av, itemSize, readUnits, rru, wru } from "./dynamodb-units.js";
+import { type Av, itemSize, onEveryAnswer, readUnits, rru, wru } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { values } = parseArgs({
@@ -89,13 +89,8 @@ class KeyMeter {
 const clock = systemClock;
 const system = await startLocalBillingSystem({ clock, configCacheMs: 60_000 });
 let meter: KeyMeter | undefined;
-system.dynamodb.middlewareStack.add(
-  (next, context) => async (args) => {
-    const out = await next(args);
-    meter?.record(context.commandName ?? "?", args.input, out.output);
-    return out;
-  },
-  { step: "initialize", name: "stormMeter" },
+onEveryAnswer(system.dynamodb, "stormMeter", (command, input, output) =>
+  meter?.record(command, input, output),
 );
 
 const fmt = (x: number, d = 0) => x.toFixed(d);

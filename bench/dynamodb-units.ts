@@ -3,7 +3,7 @@
  * (item sizes: names plus values; 1 WRU per KB written, 1 RRU per 4 KB read consistently, half that
  * eventually consistent). The benchmarks meter the one DynamoDB client with these.
  */
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 
 export type Av = AttributeValue;
 
@@ -52,4 +52,21 @@ export function readUnits(command: string | undefined, input: any, output: any):
     default:
       return undefined;
   }
+}
+
+/** Calls `record` after every request the client answers: each benchmark's meter hangs here. */
+export function onEveryAnswer(
+  client: DynamoDBClient,
+  name: string,
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's low-level input and output, as readUnits takes them
+  record: (command: string, input: any, output: any) => void,
+): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      record(context.commandName ?? "?", args.input, out.output);
+      return out;
+    },
+    { step: "initialize", name },
+  );
 }

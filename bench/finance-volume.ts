@@ -17,7 +17,7 @@ import { bulkLoadClosedAccounts } from "../shared/adapters/dynamodb/closed-perio
 import { createFinanceApi } from "../shared/app/finance-api.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
 import { closedAccountLoad } from "../test/support/closed-period.js";
-import { readUnits } from "./dynamodb-units.js";
+import { onEveryAnswer, readUnits } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -44,15 +44,10 @@ try {
   }
 
   const meter = { rru: 0, requests: 0 };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      meter.requests += 1;
-      meter.rru += readUnits(context.commandName, args.input, out.output) ?? 0;
-      return out;
-    },
-    { step: "initialize", name: "financeBenchMeter" },
-  );
+  onEveryAnswer(client, "financeBenchMeter", (command, input, output) => {
+    meter.requests += 1;
+    meter.rru += readUnits(command, input, output) ?? 0;
+  });
   const store = new DynamoBillingStore(client, TABLE);
   const api = createFinanceApi({ periods: store, usage: store.usage, config: () => store.loadConfig() });
 

@@ -33,7 +33,7 @@ import { DAY, MINUTE } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { stdTariffs } from "../test/support/events.js";
-import { type Av, itemSize, readUnits, valueSize, wru } from "./dynamodb-units.js";
+import { type Av, itemSize, onEveryAnswer, readUnits, valueSize, wru } from "./dynamodb-units.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { values } = parseArgs({
@@ -397,13 +397,8 @@ const clock = new VirtualClock(Date.parse("2025-07-31T12:00:00Z"));
 const system = await startLocalBillingSystem({ clock, configCacheMs: 60_000 });
 let meter: Meter | undefined;
 let sqsRequests = 0;
-system.dynamodb.middlewareStack.add(
-  (next, context) => async (args) => {
-    const out = await next(args);
-    meter?.record(context.commandName ?? "?", args.input, out.output);
-    return out;
-  },
-  { step: "initialize", name: "benchMeter" },
+onEveryAnswer(system.dynamodb, "benchMeter", (command, input, output) =>
+  meter?.record(command, input, output),
 );
 system.sqs.middlewareStack.add(
   (next, context) => async (args) => {
