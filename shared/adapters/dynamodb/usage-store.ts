@@ -41,9 +41,6 @@ import {
   PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
-  TransactionCanceledException,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -74,15 +71,20 @@ import {
   type UsagePeriod,
   type UsageStore,
 } from "../../ports/usage-store.js";
+import { attemptJournals, writeJournals } from "./fold/attempt-journal.js";
+import { DynamoUsageJournal } from "./fold/usage-journal.js";
 import { checkedCompressed, MAX_PAYLOAD_BYTES } from "./item-size.js";
 import { isConditionFailure } from "./paginate.js";
 import { putUnclosedUsage } from "./unclosed-usage.js";
 
 /** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
 export const USAGE_SHARDS = 16;
-/** DynamoDB TransactWriteItems limits: 100 items, 4 MB. */
-const MAX_TRANSACT_ITEMS = 100;
-const MAX_TRANSACT_BYTES = 3_000_000;
+/**
+ * An attempt is one commit record over journals of plain puts (no transaction): its size is bounded
+ * only so that one invocation's events (Lambda's 6 MB payload) stay one attempt.
+ */
+const MAX_TRANSACT_ITEMS = Number.POSITIVE_INFINITY;
+const MAX_TRANSACT_BYTES = 12_000_000;
 /** UTF-8 bytes of raw JSON per page item before compression (item-size.ts: an item holds at most 400 KB). */
 const MAX_PAGE_JSON = MAX_PAYLOAD_BYTES;
 /**
@@ -127,7 +129,7 @@ export const evtPk = (account: string, period: PeriodId, shard: number) =>
 export const EVENTS_SK = "#EVENTS";
 /** A counter's sample identity (D26), when short enough to keep the counter item under 1 KB. */
 const MAX_SAMPLE_JSON = 300;
-const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => {
+const _counterSample = (e: LedgerEvent, storedAt: number): string | undefined => {
   const json = JSON.stringify({ source: e.source, id: e.id, time: e.time, storedAt } satisfies EventSample);
   return Buffer.byteLength(json) <= MAX_SAMPLE_JSON ? json : undefined;
 };
@@ -192,6 +194,11 @@ export interface UsageStoreOptions {
    * events, Lambda's 6 MB payload, take ≈ 1,200 requests; DynamoDB Local, one JVM, prefers fewer).
    */
   readonly claimConcurrency?: number;
+  /**
+   * Fold each batch's shards right after it is stored (default: the local run and tests, where what
+   * was ingested must be readable at once). Deployed ingest sets false: the scheduled fold does it.
+   */
+  readonly foldInline?: boolean;
 }
 
 interface Winner {
@@ -258,9 +265,9 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   /** Claims of an attempt older than this are taken over (its invocation is dead). */
   readonly cutoffMs: number;
   private readonly claimConcurrency: number;
-  /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
-  private readonly marked = new Set<string>();
   private readonly snapshots: DynamoSnapshotStore;
+  readonly journal: DynamoUsageJournal;
+  readonly foldInline: boolean;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -276,6 +283,14 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       );
     this.claimConcurrency = opts.claimConcurrency ?? 16;
     this.snapshots = new DynamoSnapshotStore(client, table);
+    this.foldInline = opts.foldInline ?? true;
+    this.journal = new DynamoUsageJournal(client, table, this.cutoffMs, {
+      markUsage: (accountId, period, cs, ps, end) => markUsage(client, table, accountId, period, cs, ps, end),
+      ctrPk,
+      evtPk,
+      eventsSk: EVENTS_SK,
+      packPages,
+    });
   }
 
   snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined> {
@@ -314,9 +329,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       }
       attemptOf.set(i, a);
     }
-
-    // Usage markers name the shards the attempts will write (D24), before any of them commits.
-    await this.markPeriods(events, attemptOf);
 
     // Claims, then the resolution of claims held by other attempts.
     const mine = new Set<number>();
@@ -424,42 +436,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     }
     await this.putConflicts(conflicts, now);
     return out;
-  }
-
-  /**
-   * Usage markers (ACCT#<account> / USAGE#<period>) with the shards of the period's counters (`cs`)
-   * and pages (`ps`) this batch's attempts write (D24): a close reads only those shards. Written
-   * before the attempts commit, so a marker names every shard that holds data (and at worst one
-   * whose attempt did not commit: read, empty). One write per (account, period) and container as
-   * before, plus one per shard not yet marked by this container (≤ 2 × shards, ever).
-   */
-  private async markPeriods(events: readonly PreparedEvent[], attemptOf: ReadonlyMap<number, AttemptPlan>) {
-    const todo = new Map<
-      string,
-      { account: string; period: PeriodId; cs: Set<number>; ps: Set<number>; end?: number }
-    >();
-    events.forEach((p, i) => {
-      const attempt = attemptOf.get(i);
-      if (!attempt) return; // a repeat of an identity within the batch: its first occurrence counts
-      const k = compositeKey(p.accountId, p.contribution.period);
-      const kind = p.contribution.counted ? "c" : "p";
-      const mark = `${k}#${kind}${attempt.shard}`;
-      if (this.marked.has(mark)) return;
-      const t = todo.get(k) ?? {
-        account: p.accountId,
-        period: p.contribution.period,
-        cs: new Set(),
-        ps: new Set(),
-        ...(p.periodEnd !== undefined ? { end: p.periodEnd } : {}),
-      };
-      (kind === "c" ? t.cs : t.ps).add(attempt.shard);
-      todo.set(k, t);
-    });
-    await mapLimit([...todo], 8, async ([k, t]) => {
-      await markUsage(this.client, this.table, t.account, t.period, t.cs, t.ps, t.end);
-      for (const c of t.cs) this.marked.add(`${k}#c${c}`);
-      for (const c of t.ps) this.marked.add(`${k}#p${c}`);
-    });
   }
 
   /**
@@ -615,136 +591,37 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     }
   }
 
-  /** The attempt's one transaction; false when another handler aborted it first (its claims are lost). */
+  /**
+   * The attempt's journals (one per fold shard its accounts fall in), then its commit record: the
+   * fold applies a journal only once its commit exists. False when another handler aborted the
+   * attempt first (its claims are lost; its journals are never folded).
+   */
   private async commitAttempt(
     a: AttemptPlan,
     members: readonly PreparedEvent[],
     now: number,
   ): Promise<boolean> {
-    const counters = new Map<
-      string,
-      {
-        account: string;
-        period: PeriodId;
-        deltas: CounterDelta[];
-        events: number;
-        /** Per counter key, the attempt's first and latest event (explanations, D26). */
-        samples: Map<string, { first: string; latest: string }>;
-        /** Per counter key (and EVENTS_SK), the attempt's newest event time: preview freshness. */
-        newest: Map<string, number>;
-      }
-    >();
-    const pages = new Map<string, { account: string; period: PeriodId; events: LedgerEvent[] }>();
-    for (const p of members) {
-      const c = p.contribution;
-      const k = compositeKey(p.accountId, c.period);
-      if (c.counted) {
-        const g = counters.get(k) ?? {
-          account: p.accountId,
-          period: c.period,
-          deltas: [] as CounterDelta[],
-          events: 0,
-          samples: new Map<string, { first: string; latest: string }>(),
-          newest: new Map<string, number>(),
-        };
-        g.deltas.push(...c.deltas);
-        g.events += 1;
-        for (const ck of c.deltas.length > 0 ? c.deltas.map((d) => counterKey(d)) : [EVENTS_SK])
-          g.newest.set(ck, Math.max(g.newest.get(ck) ?? p.event.t, p.event.t));
-        const sample = counterSample(p.event, now);
-        if (sample)
-          for (const d of c.deltas) {
-            const ck = counterKey(d);
-            g.samples.set(ck, { first: g.samples.get(ck)?.first ?? sample, latest: sample });
-          }
-        counters.set(k, g);
-      } else {
-        const g = pages.get(k) ?? { account: p.accountId, period: c.period, events: [] };
-        g.events.push(p.event);
-        pages.set(k, g);
-      }
-    }
-    const items: TransactWriteItem[] = [];
-    for (const g of counters.values()) {
-      const pk = S(ctrPk(g.account, g.period, a.shard));
-      const deltas = mergeDeltas(g.deltas);
-      // The (account, period)'s counted events (`e`) ride on its first counter item of the attempt.
-      if (deltas.length === 0)
-        items.push({
-          Update: {
-            TableName: this.table,
-            Key: { pk, sk: S(EVENTS_SK) },
-            UpdateExpression: "ADD e :e SET t = :t",
-            ExpressionAttributeValues: { ":e": N(g.events), ":t": N(g.newest.get(EVENTS_SK) ?? 0) },
+    await writeJournals(this.client, this.table, a.id, attemptJournals(members, now, this.journal.shards));
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          // Kept as long as the longest-lived claim that names it: a claim whose attempt record is
+          // gone would be taken over as a dead attempt's, and its event counted again.
+          Item: {
+            ...commitKey(a.id),
+            s: S("committed"),
+            at: N(now),
+            events: N(members.length),
+            [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
           },
-        });
-      for (const [i, d] of deltas.entries()) {
-        // The item's first event ever (`s`, kept) and its latest (`l`, replaced): explanation
-        // samples (D26) in the same update, no read; a few hundred bytes, the item stays under 1 KB.
-        const sample = g.samples.get(counterKey(d));
-        // `t`: the newest event time this write adds (freshness for the preview), in the same update.
-        // Last write wins, without a read: an attempt of older events written after a newer one
-        // sets an older time, so the preview's figure is a real counted event's time, never later
-        // than the newest (docs/data-model.md).
-        items.push({
-          Update: {
-            TableName: this.table,
-            Key: { pk, sk: S(counterKey(d)) },
-            UpdateExpression: `${i === 0 ? "ADD q :q, n :n, e :e" : "ADD q :q, n :n"} SET t = :t${sample ? ", s = if_not_exists(s, :s), l = :l" : ""}`,
-            ExpressionAttributeValues: {
-              ":q": N(d.quantity.toFixed()),
-              ":n": N(d.events),
-              ":t": N(g.newest.get(counterKey(d)) ?? 0),
-              ...(i === 0 ? { ":e": N(g.events) } : {}),
-              ...(sample ? { ":s": S(sample.first), ":l": S(sample.latest) } : {}),
-            },
-          },
-        });
-      }
-    }
-    for (const g of pages.values())
-      for (const [n, page] of packPages(g.events).entries())
-        items.push({
-          Put: {
-            TableName: this.table,
-            Item: {
-              pk: S(evtPk(g.account, g.period, a.shard)),
-              sk: S(`${a.id}#${n}`),
-              c: N(page.c),
-              z: { B: page.z },
-            },
-          },
-        });
-    items.push({
-      Put: {
-        TableName: this.table,
-        // Kept as long as the longest-lived claim that names it: a claim whose attempt record is
-        // gone would be taken over as a dead attempt's, and its event counted again.
-        Item: {
-          ...commitKey(a.id),
-          s: S("committed"),
-          at: N(now),
-          events: N(members.length),
-          [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    });
-    for (let retry = 0; ; retry++) {
-      try {
-        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-        return true;
-      } catch (e) {
-        if (!(e instanceof TransactionCanceledException)) throw e;
-        const reasons = e.CancellationReasons ?? [];
-        if (reasons.at(-1)?.Code === "ConditionalCheckFailed") return false;
-        // Another attempt's transaction held one of our counters: nothing was applied, run it again.
-        if (retry < 8 && reasons.some((r) => r.Code === "TransactionConflict")) {
-          await new Promise((r) => setTimeout(r, randomInt(5, 20 * 2 ** Math.min(retry, 5))));
-          continue;
-        }
-        throw e;
-      }
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
     }
   }
 
@@ -1133,24 +1010,19 @@ export async function markUsage(
 }
 
 /**
- * Flags the period's usage marker `cf` (a conflict recorded for it). Only an existing marker: every
- * stored event's period has one (written before its commit), and a new item would read as a marker
- * from before D24.
+ * Flags the period's usage marker `cf` (a conflict recorded for it). The marker may not exist yet
+ * (the fold writes it when it applies the first copy's journal): the flag creates it with its
+ * period, and the fold's update keeps the flag.
  */
 async function flagConflict(client: DynamoDBClient, table: string, accountId: string, period: PeriodId) {
-  await client
-    .send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
-        UpdateExpression: "SET cf = :t",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":t": { BOOL: true } },
-      }),
-    )
-    .catch((e: unknown) => {
-      if (!isConditionFailure(e)) throw e;
-    });
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: S(`ACCT#${accountId}`), sk: S(`USAGE#${period}`) },
+      UpdateExpression: "SET cf = :t, period = :p",
+      ExpressionAttributeValues: { ":t": { BOOL: true }, ":p": S(period) },
+    }),
+  );
 }
 
 /** UTF-8 bytes of raw JSON per snapshot part before compression (item-size.ts). */
