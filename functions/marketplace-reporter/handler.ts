@@ -28,6 +28,7 @@ import {
   HttpMeteringClient,
 } from "../../shared/adapters/marketplace/http-metering-client.js";
 import { secretsManagerCredentials } from "../../shared/adapters/marketplace/secrets-manager-credentials.js";
+import { foldForAccount } from "../../shared/app/fold-usage.js";
 import {
   type MarketplaceReporterDeps,
   type MarketplaceRunReport,
@@ -155,7 +156,10 @@ export function marketplaceReporterDeps(
     : undefined;
   const client = new HttpMeteringClient({ baseUrl: env.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
   const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
-  return { ledger: store.usage, store: marketplace, client, clock, config };
+  // The reporter reads pages: it folds each account's journal first (the usage fold's grants).
+  const fold = (accountId: string) =>
+    foldForAccount(accountId, { usage: store.usage, periods: store, clock, unclosed: store.unclosed });
+  return { ledger: store.usage, store: marketplace, client, clock, config, fold };
 }
 
 export const handler = lambdaEntry(marketplaceEnvironmentSchema, (env, clients) => {

@@ -22,6 +22,7 @@ import {
   type FoldState,
   foldJournals,
   foldShardOf,
+  JOURNAL_RETENTION_MS,
   planRun,
 } from "../core/usage-fold.js";
 import type { Clock } from "../ports/clock.js";
@@ -57,8 +58,6 @@ export class FoldContendedError extends BillingError {
 }
 
 const FIRST_RUN: FoldState = { run: 0, done: true, settled: 0, extra: [], attempts: [], at: 0 };
-/** The journals' lifetime (their TTL): a first run looks this far back. */
-export const JOURNAL_RETENTION_MS = 14 * 24 * 3_600_000;
 /** Rounds of "someone else moved the state" before giving up (each round is progress by another). */
 const MAX_ROUNDS = 50;
 

@@ -65,6 +65,13 @@ export interface Journal {
   readonly groups: readonly JournalGroup[];
 }
 
+/**
+ * How long a journal is kept (its TTL) and how far back a fold's first run looks: far longer than
+ * any outage of the fold, which alarms within the hour (docs/runbook.md); a journal never folded
+ * in that time would be lost, so the alarm is what stands between an outage and a loss.
+ */
+export const JOURNAL_RETENTION_MS = 35 * 24 * 3_600_000;
+
 /** The start instant an attempt id carries (`<ms>-<uuid>`). */
 export const attemptStart = (attempt: string): number => Number(attempt.slice(0, attempt.indexOf("-")));
 

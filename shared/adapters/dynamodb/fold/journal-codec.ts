@@ -4,10 +4,13 @@
  *
  * | pk                                  | sk                      | attributes                         |
  * |-------------------------------------|-------------------------|------------------------------------|
- * | JRNL#<fold shard>#<10-minute bucket> | <attempt id>#<part n>   | z (deflated groups), expiresAt    |
+ * | JRNL#<fold shard>#<UTC day>          | <attempt id>#<part n>   | z (deflated groups), expiresAt    |
  *
- * The bucket is the attempt's start (its id's instant) in 10-minute steps: a fold reads the buckets
- * from its settled bound on, one Query each, the sort key ordering attempts by their start.
+ * The bucket is the attempt's start (its id's instant) as a UTC day number: a fold reads from its
+ * settled bound on (`sk > <bound>`: only what is new), usually one Query, two across midnight; a
+ * first run reads the JOURNAL_RETENTION_MS before it (35 Queries). One key takes a day of a
+ * shard's journals: at 10,000 events/s, ≈ 10 attempts/s × a few KB ≈ 50 WRU/s, far below a
+ * partition's 1,000; the key has no size limit (no local index).
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
@@ -15,6 +18,7 @@ import { EXPIRES_AT_ATTRIBUTE } from "../../../core/identity-retention.js";
 import type { LedgerEvent } from "../../../core/rating/types.js";
 import {
   attemptStart,
+  JOURNAL_RETENTION_MS,
   type Journal,
   type JournalCounter,
   type JournalGroup,
@@ -23,10 +27,8 @@ import { checkedCompressed, MAX_PAYLOAD_BYTES } from "../item-size.js";
 
 type ItemAv = Record<string, AttributeValue>;
 
-/** Journals are bucketed by their attempt's start, in steps of this many milliseconds. */
-export const JOURNAL_BUCKET_MS = 10 * 60_000;
-/** Journals outlive their fold by far: the fold alarms long before (runbook), then they expire. */
-export const JOURNAL_TTL_MS = 14 * 24 * 3_600_000;
+/** Journals are bucketed by their attempt's start, in steps of this many milliseconds (a UTC day). */
+export const JOURNAL_BUCKET_MS = 24 * 3_600_000;
 
 export const journalBucket = (at: number) => Math.floor(at / JOURNAL_BUCKET_MS);
 export const journalPk = (shard: number, bucket: number) => `JRNL#${shard}#${bucket}`;
@@ -138,7 +140,7 @@ export function journalItem(shard: number, attempt: string, n: number, z: Uint8A
     pk: { S: journalPk(shard, journalBucket(at)) },
     sk: { S: `${attempt}#${n}` },
     z: { B: z },
-    [EXPIRES_AT_ATTRIBUTE]: { N: String(Math.ceil((at + JOURNAL_TTL_MS) / 1000)) },
+    [EXPIRES_AT_ATTRIBUTE]: { N: String(Math.ceil((at + JOURNAL_RETENTION_MS) / 1000)) },
   };
 }
 
