@@ -296,6 +296,8 @@ describe("usage fold", () => {
     const one = (id: string) => message(id, sms(id, { time: "2025-07-30T12:00:00Z" }));
     clock.advanceTo(Date.parse("2025-07-30T13:00:00Z"));
     await ingest(store, [one("r1"), one("r2")]);
+    // globex's journal is folded by nobody but its close: the close folds before it reads.
+    await ingest(store, [message("gx1", sms("gx1", { subject: "globex", time: "2025-07-30T12:00:00Z" }))]);
     clock.advanceTo(Date.parse("2025-08-01T03:00:00Z"));
     // The close stops twice: right after its claim (events committed and folded then are seen by
     // its own fold or read by it) and after it read the counters (events folded then are late).
@@ -332,6 +334,9 @@ describe("usage fold", () => {
       ...ingestDeps(s),
       config: async () => config,
     });
+    const [globex] = await closePeriod("2025-07", closeDeps(store), { accountIds: ["globex"] });
+    expect((globex as { events: number; totals: { amount: string } }).events).toBe(1);
+    expect((globex as { totals: { amount: string } }).totals.amount).toBe("0.01");
     const [july] = await closePeriod("2025-07", closeDeps(storeOn(closing, table)), { accountIds: ["acme"] });
     expect(stage).toBe(2);
     expect(july?.status).toBe("closed");
