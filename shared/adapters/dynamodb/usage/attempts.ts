@@ -1,0 +1,138 @@
+/**
+ * Attempts: a batch's distinct identities, as one attempt (a larger batch than Lambda's 6 MB payload
+ * would be cut into several). An attempt writes its journals (one per fold shard its accounts fall
+ * in: ../fold/attempt-journal.ts) with plain puts, then its commit record: the fold applies a journal
+ * only once its commit exists, so effects exist iff the commit does.
+ */
+import { randomUUID } from "node:crypto";
+import { deflateRawSync } from "node:zlib";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { compareStrings } from "../../../core/compare.js";
+import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
+import { compositeKey } from "../../../core/keys.js";
+import type { LedgerEvent } from "../../../core/rating/types.js";
+import type { PreparedEvent } from "../../../ports/usage-store.js";
+import { attemptJournals, writeJournals } from "../fold/attempt-journal.js";
+import { checkedCompressed, MAX_PAYLOAD_BYTES } from "../item-size.js";
+import { isConditionFailure } from "../paginate.js";
+import { commitKey, identityOf, N, S, type UsageTable } from "./keys.js";
+
+/** UTF-8 bytes of one attempt's events: past it (never within one invocation's payload) a new attempt. */
+const MAX_ATTEMPT_BYTES = 12_000_000;
+/** UTF-8 bytes of raw JSON per page item before compression (item-size.ts: an item holds at most 400 KB). */
+const MAX_PAGE_JSON = MAX_PAYLOAD_BYTES;
+
+/** The events an attempt will commit. */
+export class AttemptPlan {
+  readonly id: string;
+  readonly members: number[] = [];
+  private bytes = 0;
+
+  constructor(now: number) {
+    this.id = `${now}-${randomUUID()}`;
+  }
+
+  /** Adds the event if it fits (always when the attempt is empty). */
+  tryAdd(index: number, p: PreparedEvent): boolean {
+    const bytes = Buffer.byteLength(p.body);
+    if (this.members.length > 0 && this.bytes + bytes > MAX_ATTEMPT_BYTES) return false;
+    this.members.push(index);
+    this.bytes += bytes;
+    return true;
+  }
+}
+
+/**
+ * The batch's distinct identities (arrival order; the first occurrence is the one claimed) and the
+ * attempts that will commit them, filled account by account.
+ */
+export function planAttempts(
+  events: readonly PreparedEvent[],
+  now: number,
+): { groups: Map<string, number[]>; attempts: AttemptPlan[]; attemptOf: Map<number, AttemptPlan> } {
+  const groups = new Map<string, number[]>();
+  events.forEach((p, i) => {
+    const k = identityOf(p.event);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  });
+  const attempts: AttemptPlan[] = [];
+  const attemptOf = new Map<number, AttemptPlan>();
+  const firsts = [...groups.values()].map((g) => g[0]!);
+  const accountKey = (i: number) => compositeKey(events[i]!.accountId, events[i]!.contribution.period);
+  firsts.sort((x, y) => {
+    return compareStrings(accountKey(x), accountKey(y)) || x - y;
+  });
+  for (const i of firsts) {
+    let a = attempts.at(-1);
+    if (!a?.tryAdd(i, events[i]!)) {
+      a = new AttemptPlan(now);
+      attempts.push(a);
+      a.tryAdd(i, events[i]!);
+    }
+    attemptOf.set(i, a);
+  }
+  return { groups, attempts, attemptOf };
+}
+
+/**
+ * The attempt's journals, then its commit record; false when another handler aborted the attempt
+ * first (its claims are lost, its journals never folded).
+ */
+export async function commitAttempt(
+  t: UsageTable,
+  a: AttemptPlan,
+  members: readonly PreparedEvent[],
+  now: number,
+  foldShards: number,
+): Promise<boolean> {
+  await writeJournals(t.client, t.table, a.id, attemptJournals(members, now, foldShards));
+  try {
+    await t.client.send(
+      new PutItemCommand({
+        TableName: t.table,
+        // Kept as long as the longest-lived claim that names it: a claim whose attempt record is
+        // gone would be taken over as a dead attempt's, and its event counted again.
+        Item: {
+          ...commitKey(a.id),
+          s: S("committed"),
+          at: N(now),
+          events: N(members.length),
+          [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+/**
+ * Raw events in pages of at most MAX_PAGE_JSON UTF-8 bytes of JSON (the attempt's tryAdd counts the
+ * same bytes), each deflated and its compressed size checked (`c`: its event count).
+ */
+export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8Array }[] {
+  const pages: { c: number; z: Uint8Array }[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    const z = deflateRawSync(Buffer.from(`[${chunk.join(",")}]`));
+    pages.push({ c: chunk.length, z: checkedCompressed(`page of ${chunk.length} raw events`, z) });
+    chunk = [];
+    size = 0;
+  };
+  for (const e of events) {
+    const json = JSON.stringify(e);
+    const bytes = Buffer.byteLength(json) + 1;
+    if (size + bytes > MAX_PAGE_JSON) flush();
+    chunk.push(json);
+    size += bytes;
+  }
+  flush();
+  return pages;
+}
