@@ -11,12 +11,12 @@ import {
   entraTokenProvider,
   HttpMeteringClient,
 } from "../shared/adapters/marketplace/http-metering-client.js";
-import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { readClosedPeriod } from "../shared/app/period-exports.js";
 import { reconcileMarketplaceUsage, usageEventsCsv } from "../shared/app/reconcile-marketplace.js";
 import { reportMarketplaceUsageUntil } from "../shared/app/report-marketplace-usage.js";
 import { instantOf } from "../shared/contract/common.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { AccountCloseReport } from "../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
@@ -151,7 +151,7 @@ export async function runSimulation(
   opts.progress(
     `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
   );
-  // Receipt (D12): an ingest step's messages are received once its usage has happened — at its
+  // Receipt: an ingest step's messages are received once its usage has happened — at its
   // latest event time, or the clock if later — so no scenario event is "more than 24 hours ahead".
   let receivedFrom = Number.NEGATIVE_INFINITY;
   const receiptClock = { now: () => Math.max(clock.now(), receivedFrom) };
@@ -277,7 +277,7 @@ export async function runSimulation(
         months.add(p);
     for (const period of [...months].sort())
       rows.push(...(await reconcileMarketplaceUsage(reporter, period)));
-    // Every line of every period the run closed, through the period index (D25), not a table scan.
+    // Every line of every period the run closed, through the period index, not a table scan.
     const lines: InvoiceLine[] = [];
     for (const period of [...new Set(reports.map((r) => r.period))].sort())
       lines.push(...(await readClosedPeriod(system.store, period)).lines);

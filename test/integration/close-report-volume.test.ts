@@ -16,13 +16,7 @@ import { REPORT_LISTS_FILE, writeExports } from "../../cli/exports.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { mapLimit } from "../../shared/adapters/dynamodb/usage-store.js";
-import {
-  type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  type CloseDeps,
-  closePeriod,
-  isCloseReport,
-} from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import {
   CHUNK_ENTRIES,
   CHUNK_JSON_BYTES,
@@ -30,6 +24,7 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
