@@ -11,10 +11,6 @@ import type {
   AccountCloseReport,
   BeingClosed,
   ClosedAccount,
-  ConflictEntry,
-  RejectedEntry,
-  ReportList,
-  SuspenseList,
 } from "../core/close-report.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
