@@ -208,7 +208,7 @@ export async function runSimulation(
   let marketplaceRuns = 0;
   /**
    * Moves the clock to `to`, running the hourly marketplace reporter at the hour boundaries it passes
-   * where a run can report something (hours without usage are skipped: D9).
+   * where a run can report something (hours without usage are skipped).
    */
   const advance = async (to: number) => {
     if (!hasAzure) return clock.advanceTo(to);

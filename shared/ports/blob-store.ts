@@ -1,6 +1,6 @@
 /**
  * Bodies too large for a billing-table item, kept whole in an object store (the exports bucket, S3):
- * a dead letter keeps its excerpt and hash in the table and its full body here (docs/decisions.md).
+ * a dead letter keeps its excerpt and hash in the table and its full body here.
  */
 import { BillingError } from "../core/errors.js";
 
