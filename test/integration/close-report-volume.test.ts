@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPORT_LISTS_FILE, writeExports } from "../../cli/exports.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import { mapLimit } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import {
   CHUNK_ENTRIES,
@@ -25,6 +24,7 @@ import {
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
 import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
+import { mapLimit } from "../../shared/core/map-limit.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
