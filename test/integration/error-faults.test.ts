@@ -167,15 +167,15 @@ describe("errors by whose fault they are", () => {
 
   it("a failure after the batch committed (its fold refused): nothing is dead-lettered, the re-delivery completes it exactly", async () => {
     // 100 accounts: one attempt commits; the fold that follows (the local run folds each batch at
-    // once) has its first counter increment refused as not transient, after the commit landed.
+    // once) has its first counter write refused as not transient, after the commit landed.
     const batch = many.map((a, i) => record(`two-${i}`, sms(`two-${i}`, a)));
     const client = healthy();
     let refused = false;
     client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const key = (args.input as { Key?: { pk?: { S?: string } } }).Key?.pk?.S ?? "";
-        if (context.commandName !== "UpdateItemCommand" || !key.startsWith("CTR#") || refused)
-          return next(args);
+      (next) => async (args) => {
+        const input = args.input as { Key?: { pk?: { S?: string } }; Item?: { pk?: { S?: string } } };
+        const key = input.Key?.pk?.S ?? input.Item?.pk?.S ?? "";
+        if (!key.startsWith("CTR#") || refused) return next(args);
         refused = true;
         throw named("ValidationException", "One or more parameter values were invalid", 400);
       },

@@ -195,7 +195,7 @@ describe("usage fold", () => {
     await closeJune(store);
     await ingest(store, mixed("b"));
     const shard = foldShardOf("acme");
-    // Fold A stops at its first counter increment (after its run started) until fold B has redone
+    // Fold A stops at its first counter write (after its run started) until fold B has redone
     // the whole run; then A goes on with increments B already made.
     let release!: () => void;
     const held = new Promise<void>((r) => {
@@ -208,8 +208,8 @@ describe("usage fold", () => {
     const a = healthyClient();
     a.middlewareStack.add(
       (next) => async (args) => {
-        const input = args.input as { Key?: { pk?: { S?: string } } };
-        if (input.Key?.pk?.S?.startsWith("CTR#")) {
+        const input = args.input as { Key?: { pk?: unknown }; Item?: { pk?: unknown } };
+        if (text(input.Key?.pk ?? input.Item?.pk).startsWith("CTR#")) {
           reached();
           await held;
         }

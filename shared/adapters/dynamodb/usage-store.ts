@@ -127,7 +127,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
       markUsage: (accountId, period, cs, ps, end) => markUsage(client, table, accountId, period, cs, ps, end),
       ctrPk,
       evtPk,
-      eventsSk: EVENTS_SK,
       packPages,
     });
   }

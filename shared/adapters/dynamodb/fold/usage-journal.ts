@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
 import { mapLimit } from "../../../core/map-limit.js";
+import { dec } from "../../../core/money.js";
 import { DAY } from "../../../core/time.js";
 import {
   attemptStart,
@@ -27,6 +28,16 @@ import {
 } from "../../../core/usage-fold.js";
 import type { UsageJournal } from "../../../ports/usage-journal.js";
 import { isConditionFailure } from "../paginate.js";
+import {
+  BUNDLE_SK,
+  type BundledCounter,
+  bundleItem,
+  bundleOf,
+  type CounterBundle,
+  counterBytes,
+  countersJson,
+  MAX_BUNDLE_JSON,
+} from "./counter-bundle-codec.js";
 import { foldStateItem, foldStateKey, foldStateOf } from "./fold-state-codec.js";
 import { attemptOfItem, decodeJournals, journalBucket, journalPk, journalSkAfter } from "./journal-codec.js";
 
@@ -50,14 +61,11 @@ export interface FoldWriters {
   ) => Promise<void>;
   readonly ctrPk: (account: string, period: string, shard: number) => string;
   readonly evtPk: (account: string, period: string, shard: number) => string;
-  readonly eventsSk: string;
   readonly packPages: (events: FoldedGroup["raw"]) => { c: number; z: Uint8Array }[];
 }
 
 export class DynamoUsageJournal implements UsageJournal {
   readonly shards = FOLD_SHARDS;
-  /** (account, period, kind) whose usage marker this container has written. */
-  private readonly marked = new Set<string>();
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -207,14 +215,15 @@ export class DynamoUsageJournal implements UsageJournal {
 
   async applyRun(shard: number, run: number, at: number, groups: readonly FoldedGroup[]): Promise<void> {
     const w = this.writers;
+    const pkOf = (g: FoldedGroup) => w.ctrPk(g.accountId, g.period, FOLDED_SHARD);
+    // Each (account, period)'s counter bundle, read before it is rewritten (consistent).
+    const bundles = await this.readBundles(groups.map(pkOf));
     // Markers first (naming the shard of the counters and pages about to be written), as the close
-    // reads only the shards its markers name; each once per container.
+    // reads only the shards its markers name: a kind the bundle does not record as marked yet.
     await mapLimit(groups, 8, async (g) => {
-      const k = `${g.accountId}\u0000${g.period}`;
-      const counters = g.counted > 0 || g.counters.size > 0;
-      const pages = g.raw.length > 0;
-      const c = counters && !this.marked.has(`${k}#c`);
-      const p = pages && !this.marked.has(`${k}#p`);
+      const marked = bundles.get(pkOf(g))?.marked ?? [];
+      const c = !marked.includes("c");
+      const p = g.raw.length > 0 && !marked.includes("p");
       if (!c && !p) return;
       await w.markUsage(
         g.accountId,
@@ -223,8 +232,6 @@ export class DynamoUsageJournal implements UsageJournal {
         new Set(p ? [FOLDED_SHARD] : []),
         g.end,
       );
-      if (c) this.marked.add(`${k}#c`);
-      if (p) this.marked.add(`${k}#p`);
     });
     // Pages keyed by the run (its instant first: late events are read by storage time), so a redo
     // puts the same items.
@@ -256,54 +263,98 @@ export class DynamoUsageJournal implements UsageJournal {
     }
     if (batch.length > 0) batches.push(batch);
     await mapLimit(batches, 4, (b) => this.writeAll(b));
-    // Counters: one increment per (account, period, counter) and run, refused when the counter
-    // already carries this run (or a later one, which starts only once this one is done).
-    const updates: { pk: string; sk: string; add: string; values: ItemAv; set: string }[] = [];
-    for (const g of groups) {
-      const pk = w.ctrPk(g.accountId, g.period, FOLDED_SHARD);
-      const keys = [...g.counters.keys()].sort();
-      if (keys.length === 0) {
-        if (g.counted > 0)
-          updates.push({
-            pk,
-            sk: w.eventsSk,
-            add: "ADD e :e",
-            set: "SET t = :t, fr = :r",
-            values: { ":e": N(g.counted), ":t": N(g.uncharged ?? 0) },
-          });
-        continue;
-      }
-      for (const [i, key] of keys.entries()) {
+    // Counters: the bundle rewritten with this run's sums, on the condition that it still is the
+    // one read (or absent), so a run applied twice — a redo, two folds at once — adds once. A
+    // counter that no longer fits the bundle gets its own item, incremented on the condition that
+    // it does not carry this run yet (a later run starts only once this one is done).
+    const updates: {
+      pk: string;
+      sk: string;
+      c: FoldedGroup["counters"] extends Map<string, infer V> ? V : never;
+    }[] = [];
+    await mapLimit(groups, 16, async (g) => {
+      const pk = pkOf(g);
+      const old = bundles.get(pk);
+      const counters = new Map(old?.counters ?? []);
+      let size = Buffer.byteLength(countersJson(counters));
+      const overflow: string[] = [];
+      for (const key of [...g.counters.keys()].sort()) {
         const c = g.counters.get(key)!;
-        // The (account, period)'s counted events ride on its first counter (in key order: a redo
-        // puts them on the same one).
-        const e = i === 0 && g.counted > 0;
-        const samples = c.first !== undefined || c.latest !== undefined;
-        updates.push({
-          pk,
-          sk: key,
-          add: `ADD q :q, n :n${e ? ", e :e" : ""}`,
-          set: `SET t = :t, fr = :r${c.first !== undefined ? ", s = if_not_exists(s, :s)" : ""}${c.latest !== undefined ? ", l = :l" : ""}`,
-          values: {
-            ":q": N(c.quantity.toFixed()),
-            ":n": N(c.events),
-            ":t": N(c.newest),
-            ...(e ? { ":e": N(g.counted) } : {}),
-            ...(samples && c.first !== undefined ? { ":s": S(c.first) } : {}),
-            ...(samples && c.latest !== undefined ? { ":l": S(c.latest) } : {}),
-          },
-        });
+        const cur = counters.get(key);
+        if (cur) {
+          const next: BundledCounter = {
+            quantity: dec(cur.quantity).plus(c.quantity).toFixed(),
+            events: cur.events + c.events,
+            newest: Math.max(cur.newest, c.newest),
+            ...((cur.first ?? c.first) !== undefined ? { first: (cur.first ?? c.first)! } : {}),
+            ...((c.latest ?? cur.latest) !== undefined ? { latest: (c.latest ?? cur.latest)! } : {}),
+          };
+          size += counterBytes(key, next) - counterBytes(key, cur);
+          counters.set(key, next);
+          continue;
+        }
+        const fresh: BundledCounter = {
+          quantity: c.quantity.toFixed(),
+          events: c.events,
+          newest: c.newest,
+          ...(c.first !== undefined ? { first: c.first } : {}),
+          ...(c.latest !== undefined ? { latest: c.latest } : {}),
+        };
+        if (size + counterBytes(key, fresh) > MAX_BUNDLE_JSON) overflow.push(key);
+        else {
+          counters.set(key, fresh);
+          size += counterBytes(key, fresh);
+        }
       }
-    }
+      for (const key of overflow) updates.push({ pk, sk: key, c: g.counters.get(key)! });
+      // Already carries this run (a redo after it landed): only the overflow is left to check.
+      if (old && old.run >= run) return;
+      const newest = [g.uncharged, ...[...g.counters.values()].map((c) => c.newest)].filter(
+        (t): t is number => t !== undefined,
+      );
+      const marked = new Set(old?.marked ?? []);
+      marked.add("c");
+      if (g.raw.length > 0) marked.add("p");
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: bundleItem(pk, {
+              run,
+              events: (old?.events ?? 0) + g.counted,
+              ...(newest.length > 0 || old?.newest !== undefined
+                ? { newest: Math.max(...newest, old?.newest ?? Number.NEGATIVE_INFINITY) }
+                : {}),
+              marked: [...marked].sort(),
+              counters,
+            }),
+            ...(old
+              ? { ConditionExpression: "fr = :old", ExpressionAttributeValues: { ":old": N(old.run) } }
+              : { ConditionExpression: "attribute_not_exists(pk)" }),
+          }),
+        );
+      } catch (e) {
+        // Another fold applying this same run wrote it first, from the same bundle: the same item.
+        if (!isConditionFailure(e)) throw e;
+      }
+    });
     await mapLimit(updates, 16, async (u) => {
+      const c = u.c;
       try {
         await this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
             Key: { pk: S(u.pk), sk: S(u.sk) },
-            UpdateExpression: `${u.add} ${u.set}`,
+            UpdateExpression: `ADD q :q, n :n SET t = :t, fr = :r${c.first !== undefined ? ", s = if_not_exists(s, :s)" : ""}${c.latest !== undefined ? ", l = :l" : ""}`,
             ConditionExpression: "attribute_not_exists(fr) OR fr < :r",
-            ExpressionAttributeValues: { ...u.values, ":r": N(run) },
+            ExpressionAttributeValues: {
+              ":q": N(c.quantity.toFixed()),
+              ":n": N(c.events),
+              ":t": N(c.newest),
+              ":r": N(run),
+              ...(c.first !== undefined ? { ":s": S(c.first) } : {}),
+              ...(c.latest !== undefined ? { ":l": S(c.latest) } : {}),
+            },
           }),
         );
       } catch (e) {
@@ -311,6 +362,29 @@ export class DynamoUsageJournal implements UsageJournal {
         if (!isConditionFailure(e)) throw e;
       }
     });
+  }
+
+  /** The bundles at these keys (consistent BatchGetItem, 100 keys a request). */
+  private async readBundles(pks: readonly string[]): Promise<Map<string, CounterBundle>> {
+    const out = new Map<string, CounterBundle>();
+    const unique = [...new Set(pks)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += 100) chunks.push(unique.slice(i, i + 100));
+    await mapLimit(chunks, 4, async (chunk) => {
+      let keys = chunk.map((pk) => ({ pk: S(pk), sk: S(BUNDLE_SK) }));
+      for (let retry = 0; keys.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of r.Responses?.[this.table] ?? []) {
+          const b = bundleOf(item);
+          if (b) out.set(item.pk!.S!, b);
+        }
+        keys = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
+        if (keys.length > 0) await backoff(retry);
+      }
+    });
+    return out;
   }
 
   private async writeAll(requests: WriteRequest[]) {
