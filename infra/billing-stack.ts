@@ -62,6 +62,7 @@ import {
 import { ingestDeadLetterRateAlarm } from "./constructs/ingest-fault-alarms.js";
 import { AlarmsNotify, BillingMonitoring, notifyOnOk } from "./constructs/monitoring.js";
 import { secureQueue } from "./constructs/secure-queue.js";
+import { USAGE_FOLD_ACCESS, UsageFold } from "./constructs/usage-fold.js";
 
 export type BillingFunctionName =
   | "ingestUsage"
@@ -90,26 +91,25 @@ export const DEFAULT_ENTRIES: Readonly<Record<BillingFunctionName, string>> = {
  * PutItem/UpdateItem/DeleteItem/ConditionCheckItem; a PartiQL INSERT as PartiQLInsert.
  */
 export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAccess[]>> = {
-  // Claims (PartiQL INSERT, BatchGet, take-over), attempt commits, counters, pages, usage and late
-  // markers, conflicts and their per-period index (D16), close records (read), configuration (read),
-  // dead letters with their per-account index (transactions, D16).
+  // Claims (PartiQL INSERT, BatchGet, take-over), journals and attempt commits (the fold writes the
+  // counters, pages and markers), conflicts and their per-period index, close records (read, for a
+  // late conflict), configuration (read), dead letters with their per-account index (transactions).
   ingestUsage: [
     { actions: ["dynamodb:PartiQLInsert"], leadingKeys: ["ID#*", "CONFLICTS#*", "ACCT#*"] },
     { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
-    // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction);
-    // ACCT#: the usage marker's shard sets (ADD, before the attempts commit: D24).
-    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
+    // ID#: a crashed attempt's claims taken over; ACCT#: a period's usage marker flagged with a conflict.
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "ACCT#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "BILL#*", "CFG#*", "DEADLETTER#*"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     // Dead letters go to their shards (DEADLETTER#); their account index to the account's key (DLA#)
     // or, in a burst, its burst keys (DLS#).
     {
       actions: ["dynamodb:PutItem"],
-      leadingKeys: ["COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
+      leadingKeys: ["COMMIT#*", "JRNL#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
     },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
-    // The unclosed-usage index (once per account-period) and late conflicts (G5).
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["UNCLOSED#*", "LATECF#*"] },
+    // Late conflicts (G5).
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["LATECF#*"] },
   ],
   // Lists the accounts of the due zones; keeps its per-zone cursor (D15). Rewrites the manifests of
   // the periods whose exports changed (D25): the period list and index (Query), the manifest's count
@@ -127,6 +127,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   // REPORT# list chunks (and a crashed
   // attempt's stale ones deleted), SNAP# snapshots (a rewritten one's old parts deleted).
   closeWorker: [
+    // It folds its account's journal before and under its claim (constructs/usage-fold.ts).
+    ...USAGE_FOLD_ACCESS,
     {
       actions: ["dynamodb:Query"],
       // DLA#: the account's dead-letter index; DLS#: its burst keys, read when a burst is marked.
@@ -168,6 +170,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   marketplaceReporter: [
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
+    // It folds each account's journal before reading its pages.
+    ...USAGE_FOLD_ACCESS,
   ],
   // Lists and removes dead letters (with their per-account index entry, one transaction), over
   // every shard; letters from before sharding (DEADLETTER, DLA#) are moved to their shards.
@@ -786,6 +790,14 @@ export class BillingStack extends Stack {
       schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
       target: scheduleTarget("MarketplaceReporter", marketplaceReporter),
       enabled: reporting,
+    });
+    // The usage fold: its function, grants, one-minute schedule and alarm (constructs/usage-fold.ts).
+    new UsageFold(this, "UsageFold", {
+      function: common,
+      table: this.table,
+      key: this.key,
+      ingestTimeout: INGEST_TIMEOUT,
+      target: scheduleTarget,
     });
 
     // Alarms (constructs/alarms.ts; each notifies the alarm topic, docs/runbook.md says what to do).
