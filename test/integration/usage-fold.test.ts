@@ -195,8 +195,9 @@ describe("usage fold", () => {
     await closeJune(store);
     await ingest(store, mixed("b"));
     const shard = foldShardOf("acme");
-    // Fold A stops at its first counter write (after its run started) until fold B has redone
-    // the whole run; then A goes on with increments B already made.
+    // Fold A stops at its first counter write (after its run started and it read the counters)
+    // until fold B has redone the whole run and fold C applied the next one; then A goes on with
+    // writes computed from what it read before both.
     let release!: () => void;
     const held = new Promise<void>((r) => {
       release = r;
@@ -221,6 +222,10 @@ describe("usage fold", () => {
     await atCounter;
     const b = await foldShard(shard, foldDeps(storeOn(healthyClient(), table)));
     expect(b.redone).toBe(1);
+    // And the next run lands too (a new batch) while A still holds the counters it read before both.
+    await ingest(store, mixed("b2"));
+    const c = await foldShard(shard, foldDeps(storeOn(healthyClient(), table)));
+    expect(c.runs).toBe(1);
     release();
     const ra = await foldA;
     expect(ra.runs).toBe(1);
@@ -229,9 +234,10 @@ describe("usage fold", () => {
     const reference = storeOn(healthyClient(), await freshTable());
     await closeJune(reference);
     await ingest(reference, mixed("b"));
+    await ingest(reference, mixed("b2"));
     await foldAll(foldDeps(reference));
     expect(await snapshot(store)).toEqual(await snapshot(reference));
-    expect((await store.usage.countersOf("acme", "2025-07")).events).toBe(3);
+    expect((await store.usage.countersOf("acme", "2025-07")).events).toBe(6);
 
     // Three folds of every shard at once, over three more batches: still exact.
     for (const p of ["c", "d", "e"]) {
@@ -241,7 +247,7 @@ describe("usage fold", () => {
       await foldAll(foldDeps(reference));
     }
     expect(await snapshot(store)).toEqual(await snapshot(reference));
-    expect((await store.usage.countersOf("acme", "2025-07")).events).toBe(12);
+    expect((await store.usage.countersOf("acme", "2025-07")).events).toBe(15);
   }, 300_000);
 
   it("a journal whose attempt never committed is never folded; after the cut-off the fold aborts it, and the re-delivery counts once", async () => {
