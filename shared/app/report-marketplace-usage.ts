@@ -16,8 +16,8 @@
  * 3. writes one *pending* record per event to send (conditional: an hour/dimension is never
  *    recorded twice), then moves the watermark to the last hour computed;
  * then all runs' events — new ones and those still pending from earlier runs — go out in batches of
- * at most 25 (the client retries 429/5xx/timeouts within `deadline`, D18), and each answer is
- * recorded by its status (core/marketplace/statuses.ts, D17):
+ * at most 25 (the client retries 429/5xx/timeouts within `deadline`), and each answer is
+ * recorded by its status (core/marketplace/statuses.ts):
  * - Accepted → accepted.
  * - Duplicate → the Marketplace already holds an event for that resource/dimension/hour (our own,
  *   sent by a call whose answer was lost): accepted, with the quantity Microsoft holds; never resent.
@@ -38,7 +38,7 @@
  *   is safe: an event the Marketplace did take comes back Duplicate. A pending event older than
  *   24 hours comes back Expired and is then handled as above.
  * The run report counts refusals (`rejectedEvents`), events pending 20 hours after their hour ended
- * (`overduePending`) and batches left for the time budget: the handler's metrics and alarms (D20).
+ * (`overduePending`) and batches left for the time budget: the handler's metrics and alarms.
  * Because the records are written before the call and the watermark only after them, a crash at any
  * point neither loses an hour nor reports one twice. Runs should not overlap (one scheduled
  * invocation at a time); if they do, the conditional writes still keep one event per hour.

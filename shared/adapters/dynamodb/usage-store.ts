@@ -1,32 +1,34 @@
 /**
  * The usage store on the billing table (docs/data-model.md has the full model and its arithmetic);
- * its parts live in ./usage/: keys, claims, attempts, markers, conflicts, period reads, snapshots.
+ * its parts live in ./usage/ (keys, claims, attempts, markers, conflicts, period reads, snapshots)
+ * and ./fold/ (journals, fold state, counter bundles).
  *
  * | item                 | pk                                   | sk                         |
  * |----------------------|--------------------------------------|----------------------------|
  * | identity claim (G5)  | ID#<JSON [source, id]>               | ID                         |
  * | attempt commit       | COMMIT#<attempt id>                  | COMMIT                     |
+ * | journal              | JRNL#<fold shard>#<UTC day>          | <attempt id>#<part>        |
+ * | fold state           | FOLD#<fold shard>                    | STATE                      |
+ * | counter bundle       | CTR#<account>#<period>#0             | #BUNDLE                    |
  * | monthly counter      | CTR#<account>#<period>#<shard>       | <JSON counter key>         |
- * | (counted events `e`  | on a counter item, or on             | #EVENTS                    |
- * |  of an attempt)      | CTR#<account>#<period>#<shard>       |                            |
- * | page of raw events   | EVT#<account>#<period>#<shard>       | <attempt id>#<n>           |
+ * | page of raw events   | EVT#<account>#<period>#<shard>       | <instant>-<run or attempt>#<n> |
  * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
  * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
  * | conflict index       | CONFLICTS#<account>#<period>         | <JSON>#<hash>              |
  * | carry-over snapshot  | SNAP#<account>#<period>              | PART#<write id>#<n>, HEAD  |
  *
  * Protocol of one `ingest` call (one handler invocation):
- * 1. period markers (once per container and (account, period));
- * 2. the batch's distinct identities are split into attempts (each commits in ONE transaction of
- *    ≤ 100 items); each identity is claimed by its attempt with a conditional insert, 25 per
- *    request (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; where the service returns no item
- *    for a duplicate, one consistent BatchGetItem per 100 duplicates reads the existing claims);
- * 3. a claim owned by another attempt X: X committed → duplicate or conflict (first wins); X aborted
+ * 1. the batch's distinct identities form an attempt; each identity is claimed by it with a
+ *    conditional insert, 25 per request (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; where the
+ *    service returns no item for a duplicate, one consistent BatchGetItem per 100 duplicates reads
+ *    the existing claims);
+ * 2. a claim owned by another attempt X: X committed → duplicate or conflict (first wins); X aborted
  *    → take the claim over; X neither and older than the cutoff → X is dead: abort it (put
  *    COMMIT#X "aborted" if absent, so X's own commit can never succeed), then take over; X young →
  *    "retry" (SQS delivers the message again later);
- * 4. each attempt writes its effects and its commit record in one TransactWriteItems: counters
- *    (ADD), pages, and COMMIT#<attempt> (attribute_not_exists). Effects exist iff the commit does.
+ * 3. the attempt writes its journals (one per fold shard its accounts fall in), then its commit
+ *    record (attribute_not_exists). Effects exist iff the commit does: the fold
+ *    (shared/app/fold-usage.ts) applies a journal only once its commit exists, exactly once.
  * On an unexpected error the attempts not committed abort themselves (best effort), so that an
  * immediate re-delivery can take their claims over; after a crash, the cutoff does it.
  */
