@@ -58,7 +58,7 @@ import {
   type Winner,
 } from "./usage/claims.js";
 import { periodConflicts, putConflicts } from "./usage/conflicts.js";
-import { ctrPk, EVENTS_SK, evtPk, identityOf, USAGE_SHARDS, type UsageTable } from "./usage/keys.js";
+import { ctrPk, evtPk, identityOf, USAGE_SHARDS, type UsageTable } from "./usage/keys.js";
 import { markUsage } from "./usage/markers.js";
 import { UsagePeriodReads } from "./usage/period-reads.js";
 import { DynamoSnapshotStore } from "./usage/snapshots.js";
