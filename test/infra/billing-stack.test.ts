@@ -358,7 +358,9 @@ describe("BillingStack", () => {
       Runtime: "nodejs22.x",
       MemorySize: 1024,
     });
-    expect(JSON.stringify(propsOf(fold.fold.function).Environment)).toContain('"INGEST_TIMEOUT_SECONDS":"30"');
+    expect(JSON.stringify(propsOf(fold.fold.function).Environment)).toContain(
+      '"INGEST_TIMEOUT_SECONDS":"30"',
+    );
     const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes(id(fold.fold.function.role!)),
     );
