@@ -510,6 +510,8 @@ async function phase(
   handler: Handler,
   batchSize = BATCH_SIZE,
   foldEvents = FOLD_EVENTS,
+  /** Sub-phases of one stretch of traffic: the fold's minute goes on across them (no reset, one last fold). */
+  stretch: { continued: boolean; last: boolean } = { continued: false, last: true },
 ) {
   await system.send(bodies);
   meter = new Meter();
@@ -519,7 +521,7 @@ async function phase(
   invocations = 0;
   foldRuns = 0;
   foldMs = 0;
-  sinceFold = 0;
+  if (!stretch.continued) sinceFold = 0;
   foldEvery = handler === ingest ? foldEvents : Number.POSITIVE_INFINITY;
   const pollers = Array.from(
     { length: CONCURRENCY },
@@ -538,8 +540,10 @@ async function phase(
   const seconds = (performance.now() - t0) / 1000;
   // The phase's last events are folded too (a last, partial minute: counted in full, conservative).
   await foldChain;
-  if (handler === ingest && sinceFold > 0) await runFold();
-  sinceFold = 0;
+  if (stretch.last) {
+    if (handler === ingest && sinceFold > 0) await runFold();
+    sinceFold = 0;
+  }
   const m = meter;
   meter = undefined;
   const processed = results.reduce((s, r) => s + r.processed, 0);
@@ -647,6 +651,7 @@ try {
                   ingest,
                   size,
                   LOW_FOLD_EVENTS,
+                  { continued: i > 0, last: i === sizes.length - 1 },
                 ),
               );
           }
