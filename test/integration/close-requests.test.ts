@@ -52,6 +52,9 @@ const JULY = batch([
   messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
 ]);
 
+/** A close folds its account's shard twice (before and under its claim): a state GetItem and a journal Query each. */
+const FOLD_READS = 4;
+
 describe("a close reads the shards its markers name and writes lines in few transactions", () => {
   const dynamo = useDynamoDbLocal();
 
@@ -109,11 +112,13 @@ describe("a close reads the shards its markers name and writes lines in few tran
     // The whole close reads: markers, late markers, the snapshot (none: built from July's one page
     // shard), July's page shard (once: the rebuilt snapshot and the rating share it) and counter
     // shard, rejected messages (no conflicts: the marker says none). Nothing else (the claim
-    // reads nothing when fresh; account and tariff come from the configuration here).
+    // reads nothing when fresh; account and tariff come from the configuration here), plus its two
+    // folds of the account's journal (before and under the claim: the fold state and the day's
+    // journals each, nothing left to fold).
     const from = t.calls.length;
     const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
     const reads = t.calls.slice(from).filter((c) => /^(Query|GetItem|BatchGetItem|Scan)Command$/.test(c));
-    expect(reads).toHaveLength(6);
+    expect(reads).toHaveLength(6 + FOLD_READS);
     expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("0.22"); // 2 × 0.01 + 2 × 0.10
 
     // The same usage under a marker written without shard lists: every shard is read, same result.
@@ -156,7 +161,8 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(august && isCloseReport(august) ? august.unclosedEarlierPeriods : undefined).toEqual([
       { period: "2025-06", events: 1 },
     ]);
-    expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1); // June's record
+    // June's record, and the fold state read by the close's two folds.
+    expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1 + FOLD_READS / 2);
   });
 
   it("a counters-only account's close neither reads nor writes a snapshot; its first stateful events still rate", async () => {
@@ -166,8 +172,8 @@ describe("a close reads the shards its markers name and writes lines in few tran
     const from = t.calls.length;
     await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
     // Markers, late markers, the counter shard, rejected messages: no snapshot Query, and no conflicts
-    // Query (the marker tracks conflicts and has none).
-    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(4);
+    // Query (the marker tracks conflicts and has none); and the two folds' journal Queries.
+    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(4 + FOLD_READS / 2);
     // The claim only: no snapshot PutItem.
     expect(t.calls.slice(from).filter((c) => c === "PutItemCommand")).toHaveLength(1);
     expect(await t.store.usage.snapshotAt("wide", "2025-08")).toBeUndefined();
@@ -200,9 +206,10 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(marker?.noConflicts).toBeUndefined();
     const from = t.calls.length;
     const [july] = await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
-    // Markers, late markers, each counter shard, rejected messages, and now the conflicts.
+    // Markers, late markers, each counter shard, rejected messages, and now the conflicts (and the
+    // two folds' journal Queries).
     expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(
-      3 + (marker?.counterShards?.length ?? 0) + 1,
+      3 + (marker?.counterShards?.length ?? 0) + 1 + FOLD_READS / 2,
     );
     expect(july && isCloseReport(july) ? july.conflicts : undefined).toMatchObject({
       count: 1,
