@@ -226,8 +226,11 @@ export function foldDepsOf(deps: {
  */
 export async function foldForAccount(
   accountId: string,
-  deps: Parameters<typeof foldDepsOf>[0],
+  deps: Parameters<typeof foldDepsOf>[0] & { readonly usage: { readonly foldInline?: boolean } },
 ): Promise<void> {
+  // The local run folds every batch as it is stored (on the receipt clock it was stamped with):
+  // nothing is left for a close or the reporter to fold there. Deployed ingest leaves it all here.
+  if (deps.usage.foldInline) return;
   const fold = foldDepsOf(deps);
   if (fold) await foldShard(foldShardOf(accountId, fold.journal.shards), fold);
 }

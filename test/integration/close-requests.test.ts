@@ -11,6 +11,7 @@ import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { cachedAccountDirectory } from "../../shared/adapters/dynamodb/config-store.js";
+import { accountItem } from "../../shared/adapters/dynamodb/items/config.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
@@ -51,9 +52,6 @@ const JULY = batch([
   messenger("m1", "acme", "2025-07-04T09:00:00Z", "u1"),
   messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
 ]);
-
-/** A close folds its account's shard twice (before and under its claim): a state GetItem and a journal Query each. */
-const FOLD_READS = 4;
 
 describe("a close reads the shards its markers name and writes lines in few transactions", () => {
   const dynamo = useDynamoDbLocal();
@@ -112,13 +110,11 @@ describe("a close reads the shards its markers name and writes lines in few tran
     // The whole close reads: markers, late markers, the snapshot (none: built from July's one page
     // shard), July's page shard (once: the rebuilt snapshot and the rating share it) and counter
     // shard, rejected messages (no conflicts: the marker says none). Nothing else (the claim
-    // reads nothing when fresh; account and tariff come from the configuration here), plus its two
-    // folds of the account's journal (before and under the claim: the fold state and the day's
-    // journals each, nothing left to fold).
+    // reads nothing when fresh; account and tariff come from the configuration here).
     const from = t.calls.length;
     const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
     const reads = t.calls.slice(from).filter((c) => /^(Query|GetItem|BatchGetItem|Scan)Command$/.test(c));
-    expect(reads).toHaveLength(6 + FOLD_READS);
+    expect(reads).toHaveLength(6);
     expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("0.22"); // 2 × 0.01 + 2 × 0.10
 
     // The same usage under a marker written without shard lists: every shard is read, same result.
@@ -161,8 +157,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(august && isCloseReport(august) ? august.unclosedEarlierPeriods : undefined).toEqual([
       { period: "2025-06", events: 1 },
     ]);
-    // June's record, and the fold state read by the close's two folds.
-    expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1 + FOLD_READS / 2);
+    expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1); // June's record
   });
 
   it("a counters-only account's close neither reads nor writes a snapshot; its first stateful events still rate", async () => {
@@ -172,8 +167,8 @@ describe("a close reads the shards its markers name and writes lines in few tran
     const from = t.calls.length;
     await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
     // Markers, late markers, the counter shard, rejected messages: no snapshot Query, and no conflicts
-    // Query (the marker tracks conflicts and has none); and the two folds' journal Queries.
-    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(4 + FOLD_READS / 2);
+    // Query (the marker tracks conflicts and has none).
+    expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(4);
     // The claim only: no snapshot PutItem.
     expect(t.calls.slice(from).filter((c) => c === "PutItemCommand")).toHaveLength(1);
     expect(await t.store.usage.snapshotAt("wide", "2025-08")).toBeUndefined();
@@ -206,10 +201,9 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(marker?.noConflicts).toBeUndefined();
     const from = t.calls.length;
     const [july] = await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
-    // Markers, late markers, each counter shard, rejected messages, and now the conflicts (and the
-    // two folds' journal Queries).
+    // Markers, late markers, each counter shard, rejected messages, and now the conflicts.
     expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(
-      3 + (marker?.counterShards?.length ?? 0) + 1 + FOLD_READS / 2,
+      3 + (marker?.counterShards?.length ?? 0) + 1,
     );
     expect(july && isCloseReport(july) ? july.conflicts : undefined).toMatchObject({
       count: 1,
@@ -250,8 +244,9 @@ describe("a close reads the shards its markers name and writes lines in few tran
     await t.client.send(
       new UpdateItemCommand({
         TableName: t.table,
-        Key: { pk: { S: "CFG#ACCOUNT" }, sk: { S: "acme" } },
-        UpdateExpression: "REMOVE tariffRev",
+        Key: accountItem.av.key({ accountId: "acme" }),
+        UpdateExpression: "REMOVE #tariffRev",
+        ExpressionAttributeNames: accountItem.names("tariffRev"),
       }),
     );
     expect((await gets(() => directory.lookup("acme"))).gets).toBe(2);
