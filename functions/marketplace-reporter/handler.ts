@@ -138,7 +138,8 @@ export function marketplaceReporterDeps(
   clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
   clock: Clock = systemClock,
 ): MarketplaceReporterDeps {
-  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  // Deployed ingest leaves its journals to the fold: this function folds its accounts' shard first.
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, { foldInline: false });
   const marketplace = new DynamoMarketplaceStore(clients.dynamo, env.BILLING_TABLE);
   // Cached per container until shortly before it expires; re-read after a 401.
   const token = env.MARKETPLACE_CREDENTIALS_SECRET_ARN
