@@ -85,7 +85,7 @@ export interface RuleInput {
 
 /** The per-rule facts of a carry-over snapshot (carry.ts builds them; see docs/decisions.md D14). */
 export interface CarriedRuleFacts {
-  /** §5 fair use of the period just before (rules/voice.ts), computed when the snapshot was taken. */
+  /** §5 fair use of the period just before (products/voice/rule.ts), computed when the snapshot was taken. */
   readonly previousFairUse?: FairUseFigure;
   /** §2.1 Answers sessions open at the period start: [JSON [botId, endUserId], last message instant]. */
   readonly answersSessions?: readonly (readonly [string, number])[];
@@ -93,7 +93,7 @@ export interface CarriedRuleFacts {
   readonly storageDaysSettled?: readonly string[];
 }
 
-/** §5 SIP trunk unlimited fair use of one period (rules/voice.ts). */
+/** §5 SIP trunk unlimited fair use of one period (products/voice/rule.ts). */
 export interface FairUseFigure {
   period: string;
   /** Billed outbound minutes of calls on trunks that were on plan unlimited_us at the call's time. */

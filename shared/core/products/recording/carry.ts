@@ -19,7 +19,7 @@ export const carryStorageDays: Carrier = ({ all, periodId, previous, add }) => (
   storageDaysSettled: keepStorage(all, periodId, previous?.storageDaysSettled ?? [], add),
 });
 
-/** §5 storage (rules/recording.ts storageDaysOf): returns the settled days, keeps the reports still needed. */
+/** §5 storage (rule.ts storageDaysOf): returns the settled days, keeps the reports still needed. */
 function keepStorage(
   all: readonly LedgerEvent[],
   periodId: PeriodId,
@@ -41,6 +41,6 @@ function keepStorage(
   return [...settled].sort();
 }
 
-/** rules/recording.ts: the greatest `time`, then `id`, then `source` wins. */
+/** rule.ts: the greatest `time`, then `id`, then `source` wins. */
 const later = (a: LedgerEvent, b: LedgerEvent): boolean =>
   a.t !== b.t ? a.t > b.t : a.id !== b.id ? a.id > b.id : a.source > b.source;

@@ -22,7 +22,7 @@ function keepResources(all: readonly LedgerEvent[], add: (e: LedgerEvent | undef
     byId.set(e.data.resourceId, list);
   }
   for (const list of byId.values()) {
-    add(list[0]); // fixes the resource's type (resource-state.ts takes it from the first event)
+    add(list[0]); // fixes the resource's type (timelines.ts takes it from the first event)
     const first = list.find((e) => e.type === "resource.activated");
     if (!first) continue;
     for (const e of atInstant(list, first.t)) add(e);

@@ -32,7 +32,7 @@ function keepWhatsApp(all: readonly LedgerEvent[], start: number, add: (e: Ledge
       if (e.t + 2 * DAY > start) add(e);
       continue;
     }
-    // The per-conversation regime of rules/whatsapp.ts, conversations only.
+    // The per-conversation regime of rule.ts, conversations only.
     if (!e.data.delivered || e.t >= WHATSAPP_PER_MESSAGE_FROM) continue;
     if (e.data.kind === "template" && e.data.category === undefined) continue;
     const thread = th;
