@@ -1,7 +1,7 @@
 /**
- * D14 on DynamoDB Local: a Viber session and a WhatsApp CSW opened at the end of June are carried
- * into July by the snapshot June's close writes; July's month-to-date preview equals its close when
- * nothing else arrives; an empty month still bills its package fee.
+ * Carry-over snapshots on DynamoDB Local: a Viber session and a WhatsApp CSW opened at the end of
+ * June are carried into July by the snapshot June's close writes; July's month-to-date preview
+ * equals its close when nothing else arrives; an empty month still bills its package fee.
  */
 import { describe, expect, it } from "vitest";
 import { closePeriod, isCloseReport } from "../../shared/app/close-period.js";
@@ -33,7 +33,7 @@ let seq = 0;
 const event = (type: string, time: string, data: Record<string, unknown>) =>
   JSON.stringify({ specversion: "1.0", id: `e${++seq}`, source: "/gw", type, subject: "acme", time, data });
 
-describe("D14: a close reads one period and its snapshot", () => {
+describe("carry-over: a close reads one period and its snapshot", () => {
   const dynamo = useDynamoDbLocal();
 
   it("carries a Viber session and a WhatsApp CSW across the edge; preview = close; an empty month bills its fee", async () => {

@@ -1,5 +1,5 @@
 /**
- * A close claims its account-period atomically (rating-rules G7, decisions D4): on DynamoDB Local,
+ * A close claims its account-period atomically (rating-rules G7): on DynamoDB Local,
  * two closes started together write once; a close that crashed between its lines and its record is
  * redone by the next run after the claim's lease, with the same line ids and nothing extra; a
  * closed period's items never change again.

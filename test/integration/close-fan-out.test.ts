@@ -1,5 +1,5 @@
 /**
- * The close fan-out on the embedded local stack (decisions D15, G3): the hourly scheduler enqueues
+ * The close fan-out on the embedded local stack (rating-rules G3): the hourly scheduler enqueues
  * each account once its own period has ended in its time zone plus the grace, the close worker
  * (several pollers side by side, as concurrent Lambda instances) closes it; a crash of one account's
  * close in a worker batch leaves the others closed and the failed one is redone on a later receive.

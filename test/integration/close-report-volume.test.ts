@@ -1,5 +1,5 @@
 /**
- * A close report of any size (issue 9 item 4, D16), on DynamoDB Local: 10,000 conflicts in one
+ * A close report of any size (issue 9 item 4), on DynamoDB Local: 10,000 conflicts in one
  * period and 600 rejected messages of one account. The report holds counts and the first 20 of
  * each list; the whole lists are stored in chunks beside the close record and read back complete;
  * no item comes near 400 KB; the export writes the full lists as JSON lines. A redo after a crashed
@@ -69,7 +69,7 @@ function sms(n: number, version: string): PreparedEvent {
   };
 }
 
-describe("a close report of any size (D16)", () => {
+describe("a close report of any size", () => {
   let dynamo: DynamoDbLocal;
   let ddb: DynamoDBClient;
   let store: DynamoBillingStore;

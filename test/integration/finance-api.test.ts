@@ -1,5 +1,5 @@
 /**
- * The finance API (issue 10 item 2, decisions D27) on the local stack (DynamoDB Local, SQS server,
+ * The finance API (issue 10 item 2) on the local stack (DynamoDB Local, SQS server,
  * the close worker): examples/moments (4 accounts, one in Europe/Istanbul) ingested, previewed, then
  * closed. The Lambda handler gets API Gateway HTTP API payload 2.0 events shaped as AWS sends them
  * through an IAM-authorized route; the local HTTP server streams the same CSV chunk by chunk.

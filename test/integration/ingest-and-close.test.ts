@@ -20,7 +20,7 @@ const msg = (id: string, time: string, data: Record<string, unknown>, over: Reco
 const tr = (to: string) => ({ to, country: "TR", status: "submitted" });
 
 describe("ingest → close on the local stack", () => {
-  // Messages are received after their usage happened (more than 24 hours ahead is refused, D12).
+  // Messages are received after their usage happened (more than 24 hours ahead is refused).
   const scenario = useLocalSystem({ at: "2025-07-02T10:00:00Z", config });
 
   it("one batch with a duplicate, a conflict and five kinds of malformed message: exact totals, reasons kept, nothing lost", async () => {

@@ -12,7 +12,7 @@ import { useLocalSystem } from "../support/scenario.js";
 const config = twinDeliveryConfig();
 
 describe("order, duplicates and batching through SQS and the ingest handler (G5, G6)", () => {
-  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
+  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead".
   const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config });
 
   it("gives byte-identical invoice lines", async () => {

@@ -22,7 +22,7 @@ const config = twinDeliveryConfig({
 });
 
 describe("a month re-delivered shuffled, in batch bodies and other batch sizes (G5, G6)", () => {
-  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
+  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead".
   const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config });
 
   it("gives byte-identical invoice lines", async () => {

@@ -91,7 +91,7 @@ export interface Scenario {
   travelTo(time: string): void;
   /** Sends the bodies to the usage queue and drains it (`batchSize` messages per handler call). */
   ingest(bodies: readonly string[], batchSize?: number): ReturnType<LocalBillingSystem["drain"]>;
-  /** Closes the period through the close queue and worker, as the schedule does (D15). */
+  /** Closes the period through the close queue and worker, as the schedule does. */
   closePeriod(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   /** Travels to `time`, then closes the period there (`travelTo`, then `closePeriod`). */
   closeAt(time: string, period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;

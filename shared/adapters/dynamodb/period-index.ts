@@ -1,5 +1,5 @@
 /**
- * The period index (docs/decisions.md D25) in the billing table:
+ * The period index in the billing table:
  *
  * | item                 | pk                          | sk                  | attributes                         |
  * |----------------------|-----------------------------|---------------------|------------------------------------|
@@ -10,7 +10,7 @@
  * entry is put in the transaction that marks the close record closed (billing-table.ts finishClose).
  * A period's accounts are 16 Queries, whatever else the table holds. `changes` counts the exports
  * recorded for the period (ADD 1 after each entry's objects are noted), `manifested` the count its
- * manifest was last written at: the close scheduler rewrites the manifests where they differ (D25).
+ * manifest was last written at: the close scheduler rewrites the manifests where they differ.
  */
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
@@ -202,7 +202,7 @@ export async function closedAccount(
 
 /**
  * Records the exported objects on the entry. Creates the entry when missing (a period closed before
- * the index existed, repaired by a later close run: D25), with the close record's closedAt.
+ * the index existed, repaired by a later close run), with the close record's closedAt.
  */
 export async function markExported(
   doc: DynamoDBDocumentClient,

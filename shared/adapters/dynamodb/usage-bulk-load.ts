@@ -1,6 +1,6 @@
 /**
  * Loading usage straight into the usage store's items (benchmarks, migrations): counters, pages of
- * raw events and the usage markers with their shards (D24), in BatchWriteItem requests of 25,
+ * raw events and the usage markers with their shards, in BatchWriteItem requests of 25,
  * without identity claims or attempts. The caller vouches that every event is new and that no
  * ingest writes the same (account, period) meanwhile: a load's counters replace what their shard
  * held; pages and marker shards add up over calls. The close reads the result exactly as data
