@@ -19,6 +19,20 @@ export interface ProductDefinition {
   /** Sold as a monthly package (rating-rules §2) when the tariff version has one for it. */
   readonly packaged?: boolean;
   readonly unit: string;
+  /** The rating-rules row behind the product, as an invoice line's explanation quotes it (explain/). */
+  readonly explanation: RuleRow;
+  /** Event types its quantity is computed from (an explanation's samples when a rule gives no identity). */
+  readonly sources?: readonly string[];
+}
+
+/** A rating-rules row: the section, the chargeable event and how the quantity is computed. */
+export interface RuleRow {
+  /** The rating-rules section (and its table or heading). */
+  readonly section: string;
+  /** The chargeable event, in the spec's words. */
+  readonly chargeableEvent: string;
+  /** How the rule computes the quantity. */
+  readonly quantity: string;
 }
 
 export type ProductRows = { readonly [code: string]: ProductDefinition };
