@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPORT_LISTS_FILE, writeExports } from "../../cli/exports.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import { mapLimit } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
   type AccountCloseReport,
   CLOSE_LEASE_MS,
@@ -30,6 +29,7 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
+import { mapLimit } from "../../shared/core/map-limit.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";

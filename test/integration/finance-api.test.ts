@@ -22,6 +22,7 @@ import {
 import { previewPeriod } from "../../shared/app/preview-period.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { allLines } from "../support/table-scans.js";
 
 const fixedClock = (at: string): Clock => ({ now: () => Date.parse(at) });
 
@@ -186,7 +187,7 @@ describe("finance API", () => {
     await system.close("2025-07");
     // Every stored line of the period (a test-only scan), as `billing export` writes them.
     expectedCsv = invoiceLinesToCsv(
-      sortInvoiceLines((await system.store.allLines()).filter((l) => l.period === "2025-07")),
+      sortInvoiceLines((await allLines(system.store)).filter((l) => l.period === "2025-07")),
     );
     const rows = expectedCsv.trimEnd().split("\n");
     expect(rows).toHaveLength(expectedRows.length);

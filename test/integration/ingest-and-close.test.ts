@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { configOf, rawBody, stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const RATES = [
   { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
@@ -58,7 +59,7 @@ describe("ingest → close on the local stack", () => {
     expect(letters.every((l) => l.excerpt.length > 0 && l.body === l.excerpt)).toBe(true);
 
     const [report] = await scenario.closeAt("2025-08-01T00:00:00Z", "2025-07");
-    const lines = await scenario.system.store.allLines();
+    const lines = await allLines(scenario.system.store);
     const view = lines
       .map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`)
       .sort();

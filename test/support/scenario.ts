@@ -24,6 +24,7 @@ import type { PeriodId } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import type { EnvelopeInput, EventInput } from "./events.js";
+import { allLines } from "./table-scans.js";
 
 export { stdTariffs } from "./events.js";
 
@@ -138,7 +139,7 @@ export function useLocalSystem({
       return running().close(period, accountIds);
     },
     async lines({ period, accountId } = {}) {
-      return (await running().store.allLines()).filter(
+      return (await allLines(running().store)).filter(
         (l) =>
           (period === undefined || l.period === period) &&
           (accountId === undefined || l.account_id === accountId),
