@@ -24,7 +24,7 @@ import { readFileSync } from "node:fs";
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { bulkLoadUsage, type UsageLoad } from "../shared/adapters/dynamodb/usage-bulk-load.js";
 import { USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
-import { isCloseReport } from "../shared/app/close-period.js";
+import { isCloseReport } from "../shared/core/close-report.js";
 import { type BillingConfig, configIndex, parseAccounts } from "../shared/core/config.js";
 import { mapLimit } from "../shared/core/map-limit.js";
 import { parseUsageMessage } from "../shared/core/products/index.js";

@@ -3,8 +3,8 @@
  * Unknown extra keys in `data` are kept (passthrough) but ignored by rating.
  */
 import { z } from "zod";
-import { BillingError } from "../core/errors.js";
 import { isoInstant } from "./common.js";
+import { BillingError } from "./errors.js";
 
 /**
  * The `data` schema of each CloudEvents `type` a catalogue accepts. Each product family declares
@@ -13,7 +13,7 @@ import { isoInstant } from "./common.js";
  * way a message is checked, whatever the product.
  */
 export type EventDataSchemas = { readonly [type: string]: z.ZodType<Record<string, unknown>> };
-export type EventTypeOf<S extends EventDataSchemas> = keyof S & string;
+export type EventTypeOf<S> = keyof S & string;
 
 /**
  * The CloudEvents envelope for these event types, with `data` checked only as an object (the
@@ -40,7 +40,7 @@ export const envelopeSchemaFor = <T extends string>(types: readonly T[]) =>
 
 type Envelope = Omit<z.infer<ReturnType<typeof envelopeSchemaFor<string>>>, "type" | "data">;
 /** A validated usage message of one of the types of S: the envelope with `data` narrowed by `type`. */
-export type UsageEventOf<S extends EventDataSchemas> = {
+export type UsageEventOf<S extends { readonly [K in keyof S]: z.ZodType<Record<string, unknown>> }> = {
   [T in EventTypeOf<S>]: Envelope & { type: T; data: z.infer<S[T]> };
 }[EventTypeOf<S>];
 

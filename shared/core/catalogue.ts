@@ -6,10 +6,11 @@
  */
 import { builtInProducts, catalogue } from "./products/index.js";
 
+export type { ProductCode } from "./products/registered.js";
 export type { ChargeLineType, ProductDefinition } from "./products/types.js";
 export { catalogue };
 
-export type ProductCode = keyof typeof catalogue & string;
+import type { ProductCode } from "./products/registered.js";
 export const productCodes = builtInProducts.productCodes as ProductCode[];
 export const isProductCode = (s: string): s is ProductCode => Object.hasOwn(catalogue, s);
 

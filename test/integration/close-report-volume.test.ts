@@ -15,13 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPORT_LISTS_FILE, writeExports } from "../../cli/exports.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import {
-  type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  type CloseDeps,
-  closePeriod,
-  isCloseReport,
-} from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import {
   CHUNK_ENTRIES,
   CHUNK_JSON_BYTES,
@@ -29,6 +23,7 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import { mapLimit } from "../../shared/core/map-limit.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";

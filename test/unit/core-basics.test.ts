@@ -90,6 +90,6 @@ describe("BillingError", () => {
         (m) => `${f}: ${m[1]}`,
       ),
     );
-    expect(direct).toEqual(["shared/core/errors.ts: BillingError"]);
+    expect(direct).toEqual(["shared/contract/errors.ts: BillingError"]);
   });
 });

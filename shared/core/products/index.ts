@@ -14,11 +14,12 @@
  * - the close's look-ahead past a period's end (engine.ts RATING_LOOKAHEAD).
  * test/unit/rules/declarations.test.ts checks each declaration against what the rule really reads.
  */
-import { type UsageEventOf, usageEventSchemaFor } from "../../contract/usage-event.js";
+import { usageEventSchemaFor } from "../../contract/usage-event.js";
 import type { ProductRule } from "../rating/types.js";
 import { messaging } from "./messaging/index.js";
 import { type ProductCatalogue, productCatalogue } from "./product-catalogue.js";
 import { recording } from "./recording/index.js";
+import type { BuiltInEventSchemas, BuiltInProductRows, UsageEvent, UsageEventType } from "./registered.js";
 import { resources } from "./resources/index.js";
 import { saas } from "./saas/index.js";
 import type { ProductRuleDeclaration } from "./types.js";
@@ -33,26 +34,31 @@ export const builtInProducts: ProductCatalogue = productCatalogue(builtInFamilie
 
 type Families = (typeof builtInFamilies)[number];
 type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
-type EventSchemasOfFamilies = Intersection<Families["events"]>;
-type RowsOfFamilies = Intersection<Families["products"]>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/**
+ * The static types (registered.ts) are the registry's: a family that adds its types there without
+ * its row here (or the reverse) fails to compile.
+ */
+const registeredAsListed: [
+  Same<keyof BuiltInEventSchemas, keyof Intersection<Families["events"]>>,
+  Same<keyof BuiltInProductRows, keyof Intersection<Families["products"]>>,
+] = [true, true];
+void registeredAsListed;
 
 /** `data` schema per CloudEvents `type`, from every family. */
-export const eventDataSchemas = builtInProducts.eventDataSchemas as EventSchemasOfFamilies;
-export type UsageEventType = keyof EventSchemasOfFamilies & string;
+export const eventDataSchemas = builtInProducts.eventDataSchemas as unknown as BuiltInEventSchemas;
 export const usageEventTypes = builtInProducts.eventTypes as UsageEventType[];
-export type EventData<T extends UsageEventType> = import("zod").infer<EventSchemasOfFamilies[T]>;
-/** A validated usage message: the envelope with `data` narrowed by `type`. */
-export type UsageEvent = UsageEventOf<EventSchemasOfFamilies>;
+export type { EventData, ProductCode, UsageEvent, UsageEventType } from "./registered.js";
 
 /** The CloudEvents envelope, with `data` checked only as an object (the per-type check follows). */
 export const cloudEventEnvelopeSchema = builtInProducts.envelopeSchema;
 /** The full schema, a discriminated union over `type` (used for JSON Schema generation). */
-export const usageEventSchema = usageEventSchemaFor(eventDataSchemas);
+export const usageEventSchema = usageEventSchemaFor(builtInProducts.eventDataSchemas);
 /** Parses one SQS message body into a UsageEvent, or throws InvalidUsageMessageError with a readable reason. */
 export const parseUsageMessage = builtInProducts.parseUsageMessage as (body: string) => UsageEvent;
 
 /** The catalogue rows of every family: product code → line type, dimensions, unit. */
-export const catalogue = builtInProducts.definitions as RowsOfFamilies;
+export const catalogue = builtInProducts.definitions as unknown as BuiltInProductRows;
 
 export const productRuleDeclarations: readonly ProductRuleDeclaration[] = builtInFamilies.flatMap(
   (f): readonly ProductRuleDeclaration[] => f.rules as readonly ProductRuleDeclaration[],

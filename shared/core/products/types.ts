@@ -6,7 +6,7 @@
 import type { EventDataSchemas } from "../../contract/usage-event.js";
 import type { Carrier } from "../rating/carried-state.js";
 import type { LedgerEvent, ProductRule } from "../rating/types.js";
-import type { UsageEventType } from "./index.js";
+import type { UsageEventType } from "./registered.js";
 
 /** The invoice line type a product's charges take (contract §4). */
 export type ChargeLineType = "usage" | "recurring" | "one_time";

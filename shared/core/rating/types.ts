@@ -4,9 +4,8 @@
  * invoice lines cannot depend on arrival order, batching or retries (rating-rules G6).
  */
 import type { Account } from "../../contract/accounts.js";
-import type { ProductCode } from "../catalogue.js";
 import type { Dec } from "../money.js";
-import type { EventData, UsageEvent, UsageEventType } from "../products/index.js";
+import type { EventData, ProductCode, UsageEvent, UsageEventType } from "../products/registered.js";
 import type { PeriodWindow } from "../time.js";
 
 /** A usage event as stored in the ledger: validated, with its `time` as epoch ms. */

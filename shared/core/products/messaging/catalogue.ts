@@ -92,3 +92,8 @@ export const messagingProducts = {
     },
   },
 } as const satisfies ProductRows;
+
+type MessagingProducts = typeof messagingProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends MessagingProducts {}
+}

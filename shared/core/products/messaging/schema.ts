@@ -42,3 +42,8 @@ export const messagingEvents = {
   "kakao.message": deliveredToEndUser.extend({ product: z.enum(["alimtalk", "chingutalk"]) }),
   "kakao.sangdam_session": data({ endUserId: nonEmpty, sessionId: nonEmpty }),
 } as const;
+
+type MessagingEvents = typeof messagingEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends MessagingEvents {}
+}

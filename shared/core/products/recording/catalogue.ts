@@ -45,3 +45,8 @@ export const recordingProducts = {
     ),
   },
 } as const satisfies ProductRows;
+
+type RecordingProducts = typeof recordingProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends RecordingProducts {}
+}

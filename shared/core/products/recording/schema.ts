@@ -11,3 +11,8 @@ export const recordingEvents = {
   }),
   "recording.exported": data({ recordingId: nonEmpty }),
 } as const;
+
+type RecordingEvents = typeof recordingEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends RecordingEvents {}
+}

@@ -54,3 +54,8 @@ export const resourceProducts = {
     },
   },
 } as const satisfies ProductRows;
+
+type ResourceProducts = typeof resourceProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends ResourceProducts {}
+}

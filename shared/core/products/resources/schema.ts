@@ -45,3 +45,8 @@ export const resourceEvents = {
   "resource.activated": resourceData,
   "resource.deactivated": resourceData,
 } as const;
+
+type ResourceEvents = typeof resourceEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends ResourceEvents {}
+}

@@ -5,7 +5,7 @@
  */
 
 import { eventsOfType, type LedgerEvent } from "../../rating/types.js";
-import type { EventData } from "../index.js";
+import type { EventData } from "../registered.js";
 
 export type ResourceData = EventData<"resource.activated">;
 

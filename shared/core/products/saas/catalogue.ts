@@ -49,3 +49,8 @@ export const saasProducts = {
     },
   },
 } as const satisfies ProductRows;
+
+type SaasProducts = typeof saasProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends SaasProducts {}
+}

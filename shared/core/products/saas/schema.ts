@@ -28,3 +28,8 @@ export const saasEvents = {
     units: z.number().positive().optional(),
   }),
 } as const;
+
+type SaasEvents = typeof saasEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends SaasEvents {}
+}

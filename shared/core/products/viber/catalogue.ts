@@ -27,3 +27,8 @@ export const viberProducts = {
     ),
   },
 } as const satisfies ProductRows;
+
+type ViberProducts = typeof viberProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends ViberProducts {}
+}

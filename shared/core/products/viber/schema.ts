@@ -11,3 +11,8 @@ export const viberEvents = {
   "viber_bot.inbound": data({ endUserId: nonEmpty, botId: nonEmpty }),
   "viber_bot.message": deliveredToEndUser.extend({ botId: nonEmpty }),
 } as const;
+
+type ViberEvents = typeof viberEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends ViberEvents {}
+}

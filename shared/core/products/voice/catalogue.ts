@@ -46,3 +46,8 @@ export const voiceProducts = {
     },
   },
 } as const satisfies ProductRows;
+
+type VoiceProducts = typeof voiceProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends VoiceProducts {}
+}

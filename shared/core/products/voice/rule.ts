@@ -22,7 +22,7 @@ import {
   type SuspenseItem,
 } from "../../rating/types.js";
 import { MINUTE, type PeriodWindow, periodWindow, shiftPeriod } from "../../time.js";
-import type { EventData } from "../index.js";
+import type { EventData } from "../registered.js";
 import { type ResourceTimeline, resourceTimelines, segmentAt } from "../resources/timelines.js";
 
 type CallData = EventData<"voice.call">;

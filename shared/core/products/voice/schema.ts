@@ -39,3 +39,8 @@ export const voiceEvents = {
     participants: z.array(z.object({ participantId: nonEmpty, joinedAt: rfc3339, leftAt: rfc3339 })),
   }),
 } as const;
+
+type VoiceEvents = typeof voiceEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends VoiceEvents {}
+}

@@ -24,3 +24,8 @@ export const whatsappProducts = {
     explanation: explainPerEvent("§3.3 WhatsApp (from 2025-07-01)", "each delivered free-form message"),
   },
 } as const satisfies ProductRows;
+
+type WhatsappProducts = typeof whatsappProducts;
+declare module "../registered.js" {
+  interface BuiltInProductRows extends WhatsappProducts {}
+}

@@ -15,3 +15,8 @@ export const whatsappEvents = {
         ctx.addIssue({ code: "custom", path: ["category"], message: "required for kind template" });
     }),
 } as const;
+
+type WhatsappEvents = typeof whatsappEvents;
+declare module "../registered.js" {
+  interface BuiltInEventSchemas extends WhatsappEvents {}
+}
