@@ -1,0 +1,16 @@
+/** Pieces of keys several item kinds share. */
+import { createHash } from "node:crypto";
+
+/**
+ * `s` in a key, or its SHA-256 (`sha256:<hex>`) when it is over `maxBytes` of UTF-8: a partition
+ * key holds at most 2,048 bytes, a sort key 1,024, and ids and subjects come from senders.
+ */
+export const hashedPast = (s: string, maxBytes: number) =>
+  Buffer.byteLength(s) <= maxBytes ? s : `sha256:${createHash("sha256").update(s).digest("hex")}`;
+
+/** The account's shard among `shards` keys: the first byte of the SHA-256 of its id. */
+export const accountShard = (accountId: string, shards: number) =>
+  (createHash("sha256").update(accountId).digest()[0] as number) % shards;
+
+/** An account id as a sort key: itself, or its hash past 1,000 bytes. */
+export const accountSortKey = (accountId: string) => hashedPast(accountId, 1000);
