@@ -1,0 +1,103 @@
+/**
+ * The item codecs write the items byte for byte as the stores wrote them before codecs (same keys,
+ * attribute names and types): each kind's stored form is spelled out here, and read back.
+ */
+import { describe, expect, it } from "vitest";
+import { ItemTooLargeError, itemBytes } from "../../shared/adapters/dynamodb/item-size.js";
+import { itemCodec, json, num, opt, orElse, str } from "../../shared/adapters/dynamodb/items/codec.js";
+import { accountItem, accountVersionItem } from "../../shared/adapters/dynamodb/items/config.js";
+import { periodIndexItem, periodListItem } from "../../shared/adapters/dynamodb/items/period-index.js";
+import { unclosedItem } from "../../shared/adapters/dynamodb/items/unclosed-usage.js";
+
+describe("an item codec", () => {
+  const codec = itemCodec({
+    kind: "example",
+    key: (k: { id: string }) => ({ pk: `EX#${k.id}`, sk: "EX" }),
+    fields: { count: num("n"), note: opt(str("t")), body: json<{ a: number }>("x"), on: orElse(num("o"), 7) },
+    maxBytes: 100,
+  });
+
+  it("maps named fields to short stored names and back, in both clients' forms", () => {
+    const item = codec.item({ id: "1", count: 3, body: { a: 1 }, on: 2 });
+    expect(item).toEqual({ pk: "EX#1", sk: "EX", n: 3, x: '{"a":1}', o: 2 });
+    expect(codec.decode(item)).toEqual({ count: 3, body: { a: 1 }, on: 2 });
+    const av = codec.av.item({ id: "1", count: 3, body: { a: 1 }, on: 2, note: "é" });
+    expect(av).toEqual({
+      pk: { S: "EX#1" },
+      sk: { S: "EX" },
+      n: { N: "3" },
+      t: { S: "é" },
+      x: { S: '{"a":1}' },
+      o: { N: "2" },
+    });
+    expect(codec.av.decode(av)).toEqual({ count: 3, note: "é", body: { a: 1 }, on: 2 });
+    // A field absent from an item written before it existed reads as its default.
+    expect(codec.decode({ n: 1, x: "{}" }).on).toBe(7);
+  });
+
+  it("names fields in expressions by placeholders", () => {
+    expect(codec.assign("count", "note")).toBe("#count = :count, #note = :note");
+    expect(codec.names("count", "note")).toEqual({ "#count": "n", "#note": "t" });
+    expect(codec.values({ count: 1, body: { a: 2 } })).toEqual({ ":count": 1, ":body": '{"a":2}' });
+    expect(codec.projection("count")).toEqual({
+      ProjectionExpression: "pk, sk, #count",
+      ExpressionAttributeNames: { "#count": "n" },
+    });
+  });
+
+  it("refuses an item over its bound, counted in UTF-8 bytes", () => {
+    const fits = codec.item({ id: "1", count: 1, body: { a: 1 }, on: 1, note: "é".repeat(30) });
+    expect(itemBytes(fits)).toBeLessThanOrEqual(100);
+    // 40 characters, 80 bytes: over the bound in bytes, not in characters.
+    expect(() => codec.item({ id: "1", count: 1, body: { a: 1 }, on: 1, note: "é".repeat(40) })).toThrow(
+      ItemTooLargeError,
+    );
+  });
+});
+
+describe("stored items as before codecs", () => {
+  it("configuration", () => {
+    expect(
+      accountItem.item({
+        accountId: "acme",
+        position: 0,
+        accountJson: "{}",
+        tariffRev: "r",
+        version: undefined,
+      }),
+    ).toEqual({ pk: "CFG#ACCOUNT", sk: "acme", i: 0, account: "{}", tariffRev: "r" });
+    expect(accountVersionItem.item({ accountId: "acme", from: 5, accountJson: "{}" })).toEqual({
+      pk: "CFG#V#acme",
+      sk: "000000000000005#V",
+      from: 5,
+      account: "{}",
+    });
+  });
+
+  it("unclosed usage and the period index", () => {
+    const long = "a".repeat(1001);
+    expect(unclosedItem.item({ accountId: "acme", period: "2025-07", end: 9 })).toEqual({
+      pk: "UNCLOSED#2025-07#2",
+      sk: "acme",
+      accountId: "acme",
+      period: "2025-07",
+      end: 9,
+    });
+    expect(unclosedItem.key({ accountId: long, period: "2025-07" }).sk).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(
+      periodIndexItem.item({ accountId: "acme", period: "2025-07", closedAt: 1, references: ["2025-06"] }),
+    ).toEqual({
+      pk: "PERIOD#2025-07#2",
+      sk: "acme",
+      accountId: "acme",
+      period: "2025-07",
+      closedAt: 1,
+      refs: ["2025-06"],
+    });
+    expect(periodListItem.decode({ pk: "PERIOD#LIST", sk: "2025-07", period: "2025-07" })).toEqual({
+      period: "2025-07",
+      changes: 0,
+      manifested: 0,
+    });
+  });
+});
