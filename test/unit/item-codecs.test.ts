@@ -6,6 +6,11 @@ import { describe, expect, it } from "vitest";
 import { ItemTooLargeError, itemBytes } from "../../shared/adapters/dynamodb/item-size.js";
 import { itemCodec, json, num, opt, orElse, str } from "../../shared/adapters/dynamodb/items/codec.js";
 import { accountItem, accountVersionItem } from "../../shared/adapters/dynamodb/items/config.js";
+import {
+  lateConflictItem,
+  lateConflictListItem,
+} from "../../shared/adapters/dynamodb/items/late-conflicts.js";
+import { usageRecordItem, watermarkItem } from "../../shared/adapters/dynamodb/items/marketplace.js";
 import { periodIndexItem, periodListItem } from "../../shared/adapters/dynamodb/items/period-index.js";
 import { unclosedItem } from "../../shared/adapters/dynamodb/items/unclosed-usage.js";
 
@@ -99,5 +104,47 @@ describe("stored items as before codecs", () => {
       changes: 0,
       manifested: 0,
     });
+  });
+
+  it("marketplace", () => {
+    const record = {
+      accountId: "acme",
+      resourceId: "r",
+      planId: "p",
+      dimension: "sms",
+      hour: Date.parse("2025-07-02T10:00:00Z"),
+      effectiveStartTime: "2025-07-02T10:00:00Z",
+      quantity: "1.5",
+      byPeriod: { "2025-07": "1.5" },
+      status: "pending" as const,
+      failedAttempts: 0,
+      createdAt: 1,
+      updatedAt: 1,
+    };
+    expect(usageRecordItem.item(record)).toEqual({
+      pk: "MKT#acme",
+      sk: "USAGE#sms#2025-07-02T10:00:00Z",
+      ...record,
+    });
+    expect(usageRecordItem.decode(usageRecordItem.item(record))).toEqual(record);
+    expect(watermarkItem.key({ accountId: "acme" })).toEqual({ pk: "MKT#acme", sk: "WATERMARK" });
+  });
+
+  it("late conflicts", () => {
+    const c = {
+      accountId: "acme",
+      referencePeriod: "2025-07",
+      source: "/gw",
+      id: "e1",
+      hash: "h",
+      seenAt: 5,
+    };
+    expect(lateConflictItem.item(c)).toEqual({ pk: "LATECF#acme", sk: '2025-07#["/gw","e1"]#h', ...c });
+    expect(lateConflictListItem.item(c)).toEqual({
+      pk: "LATECF#LIST#2",
+      sk: '000000000000005#acme#2025-07#["/gw","e1"]#h',
+      ...c,
+    });
+    expect(lateConflictListItem.decode(lateConflictListItem.item(c))).toEqual(c);
   });
 });
