@@ -10,7 +10,6 @@ import {
   DynamoDBDocumentClient as Doc,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Account } from "../../contract/accounts.js";
