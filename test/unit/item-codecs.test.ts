@@ -4,14 +4,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { ItemTooLargeError, itemBytes } from "../../shared/adapters/dynamodb/item-size.js";
+import { zoneCursorItem } from "../../shared/adapters/dynamodb/items/close-schedule.js";
+import { closeRecordItem, lineChunkItem } from "../../shared/adapters/dynamodb/items/closes.js";
 import { itemCodec, json, num, opt, orElse, str } from "../../shared/adapters/dynamodb/items/codec.js";
 import { accountItem, accountVersionItem } from "../../shared/adapters/dynamodb/items/config.js";
+import { explanationItem } from "../../shared/adapters/dynamodb/items/explanations.js";
 import {
   lateConflictItem,
   lateConflictListItem,
 } from "../../shared/adapters/dynamodb/items/late-conflicts.js";
+import { lateMarkerItem } from "../../shared/adapters/dynamodb/items/late-markers.js";
 import { usageRecordItem, watermarkItem } from "../../shared/adapters/dynamodb/items/marketplace.js";
 import { periodIndexItem, periodListItem } from "../../shared/adapters/dynamodb/items/period-index.js";
+import { reportChunkItem } from "../../shared/adapters/dynamodb/items/report-chunks.js";
 import { unclosedItem } from "../../shared/adapters/dynamodb/items/unclosed-usage.js";
 
 describe("an item codec", () => {
@@ -146,5 +151,73 @@ describe("stored items as before codecs", () => {
       ...c,
     });
     expect(lateConflictListItem.decode(lateConflictListItem.item(c))).toEqual(c);
+  });
+
+  it("closes: record, line chunks, report chunks, explanations, late markers", () => {
+    expect(
+      closeRecordItem.item({
+        accountId: "acme",
+        period: "2025-07",
+        status: "closed",
+        startedAt: 1,
+        closedAt: 2,
+        report: { a: 1 },
+      }),
+    ).toEqual({
+      pk: "BILL#acme",
+      sk: "CLOSE#2025-07",
+      accountId: "acme",
+      period: "2025-07",
+      status: "closed",
+      startedAt: 1,
+      closedAt: 2,
+      report: '{"a":1}',
+    });
+    const z = new Uint8Array([1, 2]);
+    expect(
+      lineChunkItem.item({
+        accountId: "acme",
+        referencePeriod: "2025-06",
+        period: "2025-07",
+        chunk: 1,
+        lines: 3,
+        deflated: z,
+      }),
+    ).toEqual({ pk: "BILL#acme", sk: "LINE#2025-06#2025-07#C0001", period: "2025-07", n: 3, z });
+    expect(
+      reportChunkItem.item({
+        accountId: "acme",
+        period: "2025-07",
+        list: "conflicts",
+        chunk: 2,
+        entries: 5,
+        deflated: z,
+      }),
+    ).toEqual({ pk: "REPORT#acme#2025-07", sk: "conflicts#000002", n: 5, z });
+    const explanation = { lineId: "L-1" } as unknown as Parameters<
+      typeof explanationItem.item
+    >[0]["explanation"];
+    expect(
+      explanationItem.item({ lineId: "L-1", explanation, accountId: "acme", period: "2025-07" }),
+    ).toEqual({
+      pk: "EXPL#L-1",
+      sk: "EXPL",
+      x: '{"lineId":"L-1"}',
+      accountId: "acme",
+      period: "2025-07",
+    });
+    expect(
+      lateMarkerItem.decode({ pk: "ACCT#acme", sk: "LATE#2025-07", period: "2025-07", markedAt: 3 }),
+    ).toEqual({
+      period: "2025-07",
+      markedAt: 3,
+      later: true,
+    });
+    expect(zoneCursorItem.item({ zone: "UTC", period: "2025-07", done: false })).toEqual({
+      pk: "SCHED#close",
+      sk: "UTC",
+      period: "2025-07",
+      done: false,
+    });
   });
 });
