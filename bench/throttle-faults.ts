@@ -29,6 +29,7 @@ import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { faultyClient, throttled } from "../test/support/faulty-dynamodb.js";
 import { configOf, stdTariffs } from "../test/support/scenario.js";
+import { allLines } from "../test/support/table-scans.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
@@ -204,7 +205,7 @@ async function main() {
         );
     }
     const reports = await system.close(PERIOD, ACCOUNTS);
-    const lines = await system.store.allLines();
+    const lines = await allLines(system.store);
     for (const [account, e] of expected) {
       const mine = lines.filter((l) => l.account_id === account && l.period === PERIOD);
       const amount = (product: string) => mine.find((l) => l.product === product)?.amount ?? "0.00";

@@ -1,6 +1,6 @@
 /**
  * The finance exports (contract §4, §5): invoice lines as CSV and JSON, the close report (counts and
- * the first samples of each list), the close report's full lists (close-report-lists.jsonl, D16),
+ * the first samples of each list), the close report's full lists (close-report-lists.jsonl),
  * marketplace usage.
  */
 import { mkdir, open, writeFile } from "node:fs/promises";

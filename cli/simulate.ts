@@ -151,7 +151,7 @@ export async function runSimulation(
   opts.progress(
     `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
   );
-  // Receipt (D12): an ingest step's messages are received once its usage has happened — at its
+  // Receipt: an ingest step's messages are received once its usage has happened — at its
   // latest event time, or the clock if later — so no scenario event is "more than 24 hours ahead".
   let receivedFrom = Number.NEGATIVE_INFINITY;
   const receiptClock = { now: () => Math.max(clock.now(), receivedFrom) };
@@ -208,7 +208,7 @@ export async function runSimulation(
   let marketplaceRuns = 0;
   /**
    * Moves the clock to `to`, running the hourly marketplace reporter at the hour boundaries it passes
-   * where a run can report something (hours without usage are skipped: D9).
+   * where a run can report something (hours without usage are skipped).
    */
   const advance = async (to: number) => {
     if (!hasAzure) return clock.advanceTo(to);
@@ -277,7 +277,7 @@ export async function runSimulation(
         months.add(p);
     for (const period of [...months].sort())
       rows.push(...(await reconcileMarketplaceUsage(reporter, period)));
-    // Every line of every period the run closed, through the period index (D25), not a table scan.
+    // Every line of every period the run closed, through the period index, not a table scan.
     const lines: InvoiceLine[] = [];
     for (const period of [...new Set(reports.map((r) => r.period))].sort())
       lines.push(...(await readClosedPeriod(system.store, period)).lines);

@@ -1,5 +1,5 @@
 /**
- * SQS close queue → close worker (decisions D15): each message `{ "accountId", "period" }` closes one
+ * SQS close queue → close worker: each message `{ "accountId", "period" }` closes one
  * account's period (shared/app/close-period.ts `closeAccount`, atomic per account-period). The records
  * of a batch are closed concurrently. A message is acknowledged once its account-period is closed (by
  * this run or an earlier one) or names an account with no configuration at all (then kept in suspense
@@ -39,7 +39,7 @@ export interface CloseWorkerOptions {
   readonly budget?: CloseMemoryBudget;
   /** Sees each outcome (the local stack collects the reports of `billing simulate`). */
   readonly onOutcome?: (outcome: AccountCloseOutcome) => void;
-  /** Each batch's duration and outcomes (the Lambda handler publishes them as metrics, D22). */
+  /** Each batch's duration and outcomes (the Lambda handler publishes them as metrics). */
   readonly onBatch?: (run: { durationMs: number; reports: AccountCloseOutcome[]; suspended: number }) => void;
 }
 
@@ -120,7 +120,7 @@ export function closeWorkerDeps(
   // Each close reads its account and tariff afresh (two items): a tariff corrected just before
   // the close applies to it. The whole configuration is never loaded by the worker.
   const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
-  // Each close is followed by its objects in the exports bucket by period (D25).
+  // Each close is followed by its objects in the exports bucket by period.
   return storeDeps(store, clock, config, {
     configCacheMs: 0,
     exports: exportObjects(clients.endpoints, env.EXPORTS_BUCKET, clients.trace),

@@ -71,7 +71,7 @@ export interface BillingMonitoringProps {
   readonly scheduled: readonly BillingFunction[];
   readonly usageQueue: sqs.IQueue;
   readonly closeQueue: sqs.IQueue;
-  /** Hours after a period's end past which an account not closed is overdue (decisions D28). */
+  /** Hours after a period's end past which an account not closed is overdue. */
   readonly closeOverdueHours: number;
   readonly scheduleDlq: sqs.IQueue;
   readonly functions: Readonly<Record<string, BillingFunction>>;
@@ -247,7 +247,7 @@ export class BillingMonitoring extends Construct {
       "A close run ended with accounts another run still holds: the period is not closed for them (a crashed run's lease passes after 20 minutes; run the close again)",
       custom(METRIC.closeAccountsNotClosed, cloudwatch.Stats.MAXIMUM),
     );
-    // A period not closed N hours after its end (D28): the scheduler enqueued accounts that late (it
+    // A period not closed N hours after its end: the scheduler enqueued accounts that late (it
     // was down or failing), or a close request has waited that long (held, failing, or a backlog).
     const overdue = props.closeOverdueHours;
     over(

@@ -1,5 +1,5 @@
 /**
- * The lists of a close report at any size (issue 9 item 4, D16): conflicts, rejected messages and
+ * The lists of a close report at any size (issue 9 item 4): conflicts, rejected messages and
  * suspense appear in the report as a count with the first samples; the full list is stored in
  * chunks (≤ 1,000 entries, ≤ 100 KB of JSON each) beside the close record, written under the close
  * claim, so neither the close record nor any chunk approaches DynamoDB's 400 KB item limit however
@@ -133,9 +133,9 @@ export interface ReportListSources {
   readonly window: { readonly start: number; readonly end: number };
   readonly suspense: readonly SuspenseItem[];
   readonly suspenseCarried: readonly { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[];
-  /** No earlier attempt at this close wrote chunks (a fresh claim): none are looked for to remove (D24). */
+  /** No earlier attempt at this close wrote chunks (a fresh claim): none are looked for to remove. */
   readonly fresh?: boolean;
-  /** The account's usage markers, as read by the close: a period recorded without conflicts is not read (D31). */
+  /** The account's usage markers, as read by the close: a period recorded without conflicts is not read. */
   readonly markers?: ShardsOf;
 }
 

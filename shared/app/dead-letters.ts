@@ -41,7 +41,7 @@ export interface DeadLetterInput {
 }
 
 /**
- * The `subject` a refused body names, indexing its dead letter by account (D16); undefined when the
+ * The `subject` a refused body names, indexing its dead letter by account; undefined when the
  * body is not JSON or names none.
  */
 export const subjectOf = (body: string): string | undefined => {
@@ -92,7 +92,7 @@ export function eventOfLetter(letter: DeadLetter): EventReference | undefined {
 }
 
 /**
- * Stores a dead letter of any size (D12): reason, subject and excerpt bounded, SHA-256 of the body,
+ * Stores a dead letter of any size: reason, subject and excerpt bounded, SHA-256 of the body,
  * and the whole body inline when it fits the excerpt, else in the blob store (content-addressed).
  * If the blob store refuses the body for a non-transient reason, the letter is still stored with its
  * excerpt (the reason is never lost); a transient failure is thrown, so SQS retries the message.

@@ -1,5 +1,5 @@
 /**
- * The finance HTTP API (issue 10 item 2; decisions D23, D27): one handler for API Gateway HTTP API
+ * The finance HTTP API (issue 10 item 2): one handler for API Gateway HTTP API
  * payload 2.0 events, run by Lambda behind the HTTP API (IAM auth) and, locally, by
  * local/finance-api-server.ts.
  *
@@ -12,7 +12,7 @@
  * limit or cursor; 404 for an unknown account, a period no account was closed for, or an unknown
  * route; 405 for a method other than GET.
  *
- *   GET /invoice-lines/{lineId}/explanation   (D26: the line's explanation written at close)
+ *   GET /invoice-lines/{lineId}/explanation   (the line's explanation written at close)
  *
  * A period's lines are walked account by account in account-id order (the order of
  * `sortInvoiceLines`), a window of accounts read at a time, never the whole period in memory. JSON
@@ -465,7 +465,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
   };
 }
 
-// ---- GET /invoice-lines/{lineId}/explanation (issue 10 item 3, D26) ----
+// ---- GET /invoice-lines/{lineId}/explanation (issue 10 item 3) ----
 
 const EXPLANATION_PATH = /^\/invoice-lines\/([^/]*)\/explanation$/;
 

@@ -1,6 +1,6 @@
 /**
  * Bodies too large for a billing-table item, kept whole in an object store (the exports bucket, S3):
- * a dead letter keeps its excerpt and hash in the table and its full body here (docs/decisions.md D12).
+ * a dead letter keeps its excerpt and hash in the table and its full body here.
  */
 export interface BlobStore {
   put(key: string, body: string): Promise<void>;

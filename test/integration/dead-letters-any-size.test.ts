@@ -1,5 +1,5 @@
 /**
- * Every message reaches the dead-letter store with its reason, whatever its size or content (D12),
+ * Every message reaches the dead-letter store with its reason, whatever its size or content,
  * on real parts: DynamoDB Local, fauxqs for SQS and S3 (the exports bucket), the real ingest handler.
  * Bodies larger than the excerpt are kept whole in the bucket and redriven whole.
  */

@@ -18,6 +18,7 @@ import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { closeAndIngestDeps, withPeriods } from "../support/close-store.js";
 import { configOf, stdTariffs, usageBody, useDynamoDbLocal } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const tariffs = stdTariffs([
   { product: "number.setup", unitPrice: "1.00" },
@@ -110,7 +111,7 @@ describe("G7: a late event re-rates every later closed period its state reaches"
       { referencePeriod: "2025-01", amount: "3.00", lines: 2 },
       { referencePeriod: "2025-02", amount: "0.00", lines: 2 },
     ]);
-    const marchLines = (await store.allLines())
+    const marchLines = (await allLines(store))
       .filter((l) => l.period === "2025-03")
       .map(view)
       .sort();

@@ -1,6 +1,6 @@
 /**
- * Pure parts of D12: leap seconds, the source bound, which errors are transient, bounded excerpts
- * and reasons, and the hours a far-jumping clock must visit for the Marketplace reporter.
+ * Pure parts of the input bounds: leap seconds, the source bound, which errors are transient,
+ * bounded excerpts and reasons, and the hours a far-jumping clock must visit for the Marketplace reporter.
  */
 import { describe, expect, it } from "vitest";
 import { boundText, utf8Prefix } from "../../shared/app/dead-letters.js";

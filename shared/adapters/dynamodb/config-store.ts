@@ -240,7 +240,10 @@ export class DynamoConfigStore implements ConfigStore {
     }
   }
 
-  /** The account and the revision of its tariff written with it (none on items saved before tariff revisions). */
+  /**
+   * The account and the revision of its tariff written with it (none on items saved before tariff
+   * revisions were recorded).
+   */
   async getAccountEntry(accountId: string): Promise<{ account: Account; tariffRev?: string } | undefined> {
     // An id longer than a sort key can be (1,024 bytes) names no account: no request for it.
     const r =

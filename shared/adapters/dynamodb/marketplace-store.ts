@@ -29,13 +29,14 @@ import {
   usageRecordsTo,
   watermarkItem,
 } from "./items/marketplace.js";
-import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import { isConditionFailure, queryAll } from "./paginate.js";
 
 export class DynamoMarketplaceStore implements MarketplaceStore {
   private readonly doc: DynamoDBDocumentClient;
   constructor(
-    client: DynamoDBClient,
-    private readonly table: string,
+    /** The table's client and name, for diagnostics over the same table (test/support/table-scans.ts). */
+    readonly client: DynamoDBClient,
+    readonly table: string,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -191,21 +192,6 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
           (!wanted || wanted.has(r.dimension)) && (opts.fromHour === undefined || r.hour >= opts.fromHour),
       )
       .sort((a, b) => a.hour - b.hour || compareStrings(a.dimension, b.dimension));
-  }
-
-  /** Tests and diagnostics only: a table Scan. `billing export` reads per account (cli/exports.ts). */
-  async acceptedUsage(): Promise<AcceptedMarketplaceUsage[]> {
-    const items = await scanAll(this.doc, this.table, {
-      FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #status = :accepted",
-      ExpressionAttributeNames: usageRecordItem.names("status"),
-      ExpressionAttributeValues: {
-        ":mkt": marketplacePk(""),
-        ":usage": USAGE_RECORD_PREFIX,
-        ":accepted": "accepted",
-      },
-      ConsistentRead: true,
-    });
-    return acceptedUsageOf(items.map(usageRecordItem.decode));
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Loading usage straight into the usage store's items (benchmarks, migrations): counters, pages of
- * raw events and the usage markers with their shards (D24), in BatchWriteItem requests of 25,
+ * raw events and the usage markers with their shards, in BatchWriteItem requests of 25,
  * without identity claims or attempts. The caller vouches that every event is new and that no
  * ingest writes the same (account, period) meanwhile: a load's counters replace what their shard
  * held; pages and marker shards add up over calls. The close reads the result exactly as data
@@ -8,10 +8,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { mapLimit } from "../../core/map-limit.js";
 import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/counters.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
-import { ctrPk, EVENTS_SK, evtPk, mapLimit, markUsage, packPages } from "./usage-store.js";
+import { packPages } from "./usage/attempts.js";
+import { ctrPk, EVENTS_SK, evtPk } from "./usage/keys.js";
+import { markUsage } from "./usage/markers.js";
 
 type ItemAv = Record<string, AttributeValue>;
 

@@ -1,5 +1,5 @@
 /**
- * The state each product rule carries across a period start (carry.ts, D14), one carrier per kind
+ * The state each product rule carries across a period start (carry.ts), one carrier per kind
  * of state. A rule names its carriers in its declaration (rules/index.ts); the carry-over snapshot
  * runs the carriers of every declared rule, and the types they carry are the ones whose late events
  * can change later closed periods (G7). Each carrier keeps a bounded subset of the real events
