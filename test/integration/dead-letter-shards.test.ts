@@ -11,9 +11,11 @@ import {
   DEAD_LETTER_SHARDS,
   LEGACY_LETTER_PK,
   LETTER_INDEX_SHARDS,
+  legacyDeadLetterItem,
+  letterIndexItem,
   letterIndexPk,
   letterShardPks,
-} from "../../shared/adapters/dynamodb/dead-letter-keys.js";
+} from "../../shared/adapters/dynamodb/items/dead-letters.js";
 import { redriveDeadLetters } from "../../shared/app/dead-letters.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
 import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
@@ -160,20 +162,11 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     // The shape written before sharding: one DEADLETTER partition, the index under DLA#<subject>.
     const putOld = async (l: DeadLetter) => {
       const { excerpt: _excerpt, ...rest } = l;
-      await doc().send(
-        new PutCommand({ TableName: table, Item: { pk: LEGACY_LETTER_PK, sk: l.deadLetterId, ...rest } }),
-      );
+      await doc().send(new PutCommand({ TableName: table, Item: legacyDeadLetterItem.item(rest) }));
       await doc().send(
         new PutCommand({
           TableName: table,
-          Item: {
-            pk: letterIndexPk(l.subject ?? ""),
-            sk: `${String(l.receivedAt).padStart(15, "0")}#${l.deadLetterId}`,
-            deadLetterId: l.deadLetterId,
-            messageId: l.messageId,
-            receivedAt: l.receivedAt,
-            reason: l.reason,
-          },
+          Item: letterIndexItem.item({ ...l, indexPk: letterIndexPk(l.subject ?? "") }),
         }),
       );
     };
