@@ -10,7 +10,7 @@ import type { InvoiceLine } from "../../contract/invoice-line.js";
 import { compareStrings } from "../../core/compare.js";
 import type { PeriodId } from "../../core/time.js";
 import { checkedCompressed, MAX_PAYLOAD_BYTES } from "./item-size.js";
-import { billedKey, legacyLineItem, lineChunkItem } from "./items/closes.js";
+import { legacyLineItem, lineChunkItem } from "./items/closes.js";
 
 export const LINES_PER_CHUNK = 100;
 
@@ -57,10 +57,6 @@ export function closeLineChunks(
   }
   return out;
 }
-
-/** The same, by the account's `BILL#` key (billing-table.ts until its split moves to closeLineChunks). */
-export const lineChunkItems = (pk: string, period: PeriodId, lines: readonly InvoiceLine[]) =>
-  closeLineChunks(pk.slice(billedKey("").length), period, lines);
 
 /** The lines an item holds: a chunk's, or the one line of an item written before chunks. */
 export function linesOfItem(item: Record<string, unknown>): InvoiceLine[] {
