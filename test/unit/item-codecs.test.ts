@@ -8,6 +8,12 @@ import { zoneCursorItem } from "../../shared/adapters/dynamodb/items/close-sched
 import { closeRecordItem, lineChunkItem } from "../../shared/adapters/dynamodb/items/closes.js";
 import { itemCodec, json, num, opt, orElse, str } from "../../shared/adapters/dynamodb/items/codec.js";
 import { accountItem, accountVersionItem } from "../../shared/adapters/dynamodb/items/config.js";
+import {
+  burstMarkerItem,
+  deadLetterItem,
+  letterIndexItem,
+  letterIndexPk,
+} from "../../shared/adapters/dynamodb/items/dead-letters.js";
 import { explanationItem } from "../../shared/adapters/dynamodb/items/explanations.js";
 import {
   lateConflictItem,
@@ -18,6 +24,13 @@ import { usageRecordItem, watermarkItem } from "../../shared/adapters/dynamodb/i
 import { periodIndexItem, periodListItem } from "../../shared/adapters/dynamodb/items/period-index.js";
 import { reportChunkItem } from "../../shared/adapters/dynamodb/items/report-chunks.js";
 import { unclosedItem } from "../../shared/adapters/dynamodb/items/unclosed-usage.js";
+import {
+  conflictIndexItem,
+  conflictItem,
+  identityClaimItem,
+  snapshotHeadItem,
+  snapshotPartItem,
+} from "../../shared/adapters/dynamodb/items/usage.js";
 
 describe("an item codec", () => {
   const codec = itemCodec({
@@ -218,6 +231,115 @@ describe("stored items as before codecs", () => {
       sk: "UTC",
       period: "2025-07",
       done: false,
+    });
+  });
+
+  it("dead letters", () => {
+    const letter = { deadLetterId: "m1", messageId: "m1", receivedAt: 7, reason: "bad", subject: "acme" };
+    const stored = deadLetterItem.item({
+      ...letter,
+      bodyBytes: 2,
+      bodySha256: "s",
+      body: "{}",
+      indexPk: "DLS#3#acme",
+    });
+    expect(stored).toMatchObject({ ...letter, bodyBytes: 2, bodySha256: "s", body: "{}", ix: "DLS#3#acme" });
+    expect(stored.pk).toMatch(/^DEADLETTER#\d\d$/);
+    expect(stored.sk).toBe("m1");
+    expect(letterIndexItem.item({ ...letter, indexPk: letterIndexPk("acme") })).toEqual({
+      pk: "DLA#acme",
+      sk: "000000000000007#m1",
+      deadLetterId: "m1",
+      messageId: "m1",
+      receivedAt: 7,
+      reason: "bad",
+    });
+    expect(burstMarkerItem.item({ subject: "acme", receivedAt: 7, burst: true })).toEqual({
+      pk: "DLA#acme",
+      sk: "000000000000007#",
+      burst: true,
+      receivedAt: 7,
+    });
+  });
+
+  it("usage: identity claims, snapshots, conflicts (low-level client)", () => {
+    const claim = identityClaimItem.av.item({
+      identity: '["/gw","e1"]',
+      hash: "h",
+      accountId: "acme",
+      period: "2025-07",
+      time: 5,
+      owner: "A",
+      ownerAt: 6,
+      expiresAt: 7,
+    });
+    // The order of the PartiQL INSERT's names (usage/claims.ts insertOf) is the item's.
+    expect(Object.keys(claim)).toEqual(["pk", "sk", "h", "a", "p", "t", "o", "at", "expiresAt"]);
+    expect(claim).toEqual({
+      pk: { S: 'ID#["/gw","e1"]' },
+      sk: { S: "ID" },
+      h: { S: "h" },
+      a: { S: "acme" },
+      p: { S: "2025-07" },
+      t: { N: "5" },
+      o: { S: "A" },
+      at: { N: "6" },
+      expiresAt: { N: "7" },
+    });
+    const z = new Uint8Array([1]);
+    expect(
+      snapshotHeadItem.av.item({
+        accountId: "acme",
+        period: "2025-09",
+        write: "w",
+        parts: 0,
+        events: 2,
+        inline: z,
+      }),
+    ).toEqual({
+      pk: { S: "SNAP#acme#2025-09" },
+      sk: { S: "HEAD" },
+      w: { S: "w" },
+      parts: { N: "0" },
+      events: { N: "2" },
+      z: { B: z },
+    });
+    expect(
+      snapshotPartItem.av.item({ accountId: "acme", period: "2025-09", write: "w", n: 1, deflated: z }),
+    ).toEqual({ pk: { S: "SNAP#acme#2025-09" }, sk: { S: "PART#w#1" }, n: { N: "1" }, z: { B: z } });
+    const at = {
+      accountId: "acme",
+      identity: '["/gw","e1"]',
+      hash: "h2",
+      source: "/gw",
+      id: "e1",
+      seenAt: 9,
+    };
+    expect(conflictIndexItem.av.item({ ...at, period: "2025-07" })).toEqual({
+      pk: { S: "CONFLICTS#acme#2025-07" },
+      sk: { S: '["/gw","e1"]#h2' },
+      source: { S: "/gw" },
+      id: { S: "e1" },
+      seenAt: { N: "9" },
+    });
+    expect(
+      conflictItem.av.item({
+        ...at,
+        firstHash: "h1",
+        conflictingHash: "h2",
+        conflictingBody: "{}",
+        firstTime: 3,
+      }),
+    ).toEqual({
+      pk: { S: "ACCT#acme" },
+      sk: { S: 'CONFLICT#["/gw","e1"]#h2' },
+      source: { S: "/gw" },
+      id: { S: "e1" },
+      firstHash: { S: "h1" },
+      conflictingHash: { S: "h2" },
+      conflictingBody: { S: "{}" },
+      seenAt: { N: "9" },
+      t: { N: "3" },
     });
   });
 });
