@@ -18,9 +18,6 @@ import {
 } from "./items/period-index.js";
 import { queryAll } from "./paginate.js";
 
-export const periodIndexKey = (accountId: string, period: PeriodId) =>
-  periodIndexItem.key({ accountId, period });
-
 /** The entry as a transaction's Put (finishClose), with the reference periods the close adjusted. */
 export const periodIndexPut = (
   table: string,

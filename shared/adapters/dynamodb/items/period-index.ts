@@ -13,19 +13,18 @@ import type { AccountExports } from "../../../core/period-exports.js";
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { itemCodec, map, num, opt, orElse, str, strList } from "./codec.js";
-import { accountShard, accountSortKey } from "./keys.js";
+import { periodAccountKey } from "./keys.js";
 
 export const PERIOD_INDEX_SHARDS = 16;
 export const PERIOD_LIST_PK = "PERIOD#LIST";
 
-export const periodShardPk = (period: PeriodId, shard: number) => `PERIOD#${period}#${shard}`;
+/** Every shard of a period's entries has a key that starts so. */
+export const periodShardsPrefix = (period: PeriodId) => `PERIOD#${period}#`;
+export const periodShardPk = (period: PeriodId, shard: number) => `${periodShardsPrefix(period)}${shard}`;
 
 export const periodIndexItem = itemCodec({
   kind: "period index entry",
-  key: (k: { accountId: string; period: PeriodId }) => ({
-    pk: periodShardPk(k.period, accountShard(k.accountId, PERIOD_INDEX_SHARDS)),
-    sk: accountSortKey(k.accountId),
-  }),
+  key: periodAccountKey(periodShardPk, PERIOD_INDEX_SHARDS),
   fields: {
     accountId: str("accountId"),
     period: str("period"),
