@@ -10,7 +10,6 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
@@ -49,10 +48,6 @@ export class DynamoPeriodStore implements PeriodStore, PeriodIndex, ExplanationS
     readonly table: string,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
-  protected queryAll(input: Omit<QueryCommandInput, "TableName">) {
-    return queryAll(this.doc, this.table, input);
   }
 
   // ---- PeriodStore ----
@@ -116,7 +111,7 @@ export class DynamoPeriodStore implements PeriodStore, PeriodIndex, ExplanationS
     const stale = opts.fresh
       ? []
       : (
-          await this.queryAll({
+          await queryAll(this.doc, this.table, {
             KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
             // A chunk's `period`, or the `period` field of the line an item from before chunks holds.
             FilterExpression: "#period = :period OR #line.#period = :period",
@@ -214,7 +209,7 @@ export class DynamoPeriodStore implements PeriodStore, PeriodIndex, ExplanationS
   }
 
   async linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, this.table, {
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
       ExpressionAttributeValues: { ":pk": billedKey(accountId), ":p": linesOfReference(referencePeriod) },
       ConsistentRead: true,
@@ -240,7 +235,7 @@ export class DynamoPeriodStore implements PeriodStore, PeriodIndex, ExplanationS
   }
 
   async latePeriods(accountId: string): Promise<LateMarker[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, this.table, {
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
       ExpressionAttributeValues: { ":pk": accountPk(accountId), ":p": LATE_PREFIX },
       ConsistentRead: true,

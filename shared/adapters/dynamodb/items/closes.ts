@@ -16,6 +16,7 @@ import type { InvoiceLine } from "../../../contract/invoice-line.js";
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bytes, custom, itemCodec, json, map, num, opt, str } from "./codec.js";
+import { accountPeriodKey } from "./keys.js";
 
 export const billedKey = (accountId: string): string => `BILL#${accountId}`;
 export const CLOSE_PREFIX = "CLOSE#";
@@ -25,10 +26,7 @@ export const linesOfReference = (referencePeriod: PeriodId) => `${LINE_PREFIX}${
 
 export const closeRecordItem = itemCodec({
   kind: "close record",
-  key: (k: { accountId: string; period: PeriodId }) => ({
-    pk: billedKey(k.accountId),
-    sk: `${CLOSE_PREFIX}${k.period}`,
-  }),
+  key: accountPeriodKey(billedKey, CLOSE_PREFIX),
   fields: {
     accountId: str("accountId"),
     period: str<PeriodId>("period"),

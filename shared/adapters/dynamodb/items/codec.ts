@@ -253,6 +253,15 @@ export function itemCodec<K, S extends Fields>(def: {
     const { pk, sk } = def.key(k);
     return { pk: { S: pk }, sk: { S: sk } };
   };
+  /** The fields read from an item, each by `read`; those absent (undefined) left out. */
+  // biome-ignore lint/suspicious/noExplicitAny: any attribute, whatever its value type
+  const decodeBy = (read: (a: Attr<any>) => unknown) =>
+    Object.fromEntries(
+      entries.flatMap(([n, a]) => {
+        const v = read(a);
+        return v === undefined ? [] : [[n, v]];
+      }),
+    ) as FieldsOf<S>;
   return {
     kind: def.kind,
     fields: def.fields,
@@ -263,13 +272,7 @@ export function itemCodec<K, S extends Fields>(def: {
       const key = def.key(f);
       return checked({ pk: key.pk, sk: key.sk, ...encode(f) }, itemBytes, key);
     },
-    decode: (i) =>
-      Object.fromEntries(
-        entries.flatMap(([n, a]) => {
-          const v = a.fromDoc(i[a.name]);
-          return v === undefined ? [] : [[n, v]];
-        }),
-      ) as FieldsOf<S>,
+    decode: (i) => decodeBy((a) => a.fromDoc(i[a.name])),
     names: (...fields) => Object.fromEntries(fields.map((f) => [`#${f}`, fieldOf(f).name])),
     values: (f) => Object.fromEntries(present(f).map(([n, a]) => [`:${n}`, a.toDoc(get(f, n))])),
     assign: (...fields) => fields.map((f) => `#${f} = :${f}`).join(", "),
@@ -281,13 +284,7 @@ export function itemCodec<K, S extends Fields>(def: {
       key: avKey,
       encode: avEncode,
       item: (f) => checked({ ...avKey(f), ...avEncode(f) }, avItemBytes, def.key(f)),
-      decode: (i) =>
-        Object.fromEntries(
-          entries.flatMap(([n, a]) => {
-            const v = a.fromAv(i[a.name]);
-            return v === undefined ? [] : [[n, v]];
-          }),
-        ) as FieldsOf<S>,
+      decode: (i) => decodeBy((a) => a.fromAv(i[a.name])),
       values: (f) => Object.fromEntries(present(f).map(([n, a]) => [`:${n}`, a.toAv(get(f, n))])),
     },
   };

@@ -23,8 +23,11 @@ export const TARIFFS_PK = "CFG#TARIFF";
 export const ZONES_PK = "CFG#ZONE";
 export const zoneAccountsPk = (zone: string) => `CFG#TZ#${zone}`;
 export const accountHistoryPk = (accountId: string) => `CFG#V#${accountId}`;
-/** Version sort keys order chronologically: the load instant, 15 digits, then V (version) or E (end). */
-const historySk = (at: number, kind: "V" | "E") => `${String(at).padStart(15, "0")}#${kind}`;
+/** History sort keys order chronologically: the load instant, 15 digits, then V (version) or E (end). */
+const historyKey = (accountId: string, at: number, kind: "V" | "E") => ({
+  pk: accountHistoryPk(accountId),
+  sk: `${String(at).padStart(15, "0")}#${kind}`,
+});
 /** An item of an account's history is its end (else a version). */
 export const isAccountEnd = (sk: unknown) => String(sk).endsWith("#E");
 
@@ -70,20 +73,14 @@ export const zoneAccountItem = itemCodec({
 
 export const accountVersionItem = itemCodec({
   kind: "account version",
-  key: (k: { accountId: string; from: number }) => ({
-    pk: accountHistoryPk(k.accountId),
-    sk: historySk(k.from, "V"),
-  }),
+  key: (k: { accountId: string; from: number }) => historyKey(k.accountId, k.from, "V"),
   fields: { from: num("from"), accountJson: str("account"), tariffRev: opt(str("tariffRev")) },
   maxBytes: ITEM_LIMIT_BYTES,
 });
 
 export const accountEndItem = itemCodec({
   kind: "account end",
-  key: (k: { accountId: string; at: number }) => ({
-    pk: accountHistoryPk(k.accountId),
-    sk: historySk(k.at, "E"),
-  }),
+  key: (k: { accountId: string; at: number }) => historyKey(k.accountId, k.at, "E"),
   fields: { at: num("at") },
   maxBytes: MAX_KEY_BYTES + 20,
 });

@@ -14,3 +14,22 @@ export const accountShard = (accountId: string, shards: number) =>
 
 /** An account id as a sort key: itself, or its hash past 1,000 bytes. */
 export const accountSortKey = (accountId: string) => hashedPast(accountId, 1000);
+
+/**
+ * The key of an account's entry in a period's sharded index: `<prefix><period>#<shard>` (the
+ * account's shard) and the account id as the sort key (its hash past 1,000 bytes).
+ */
+export const periodAccountKey =
+  (shardPk: (period: string, shard: number) => string, shards: number) =>
+  (k: { accountId: string; period: string }) => ({
+    pk: shardPk(k.period, accountShard(k.accountId, shards)),
+    sk: accountSortKey(k.accountId),
+  });
+
+/** The key of an account's item of a period: the account's partition, the period after a prefix. */
+export const accountPeriodKey =
+  (accountPk: (accountId: string) => string, skPrefix: string) =>
+  (k: { accountId: string; period: string }) => ({
+    pk: accountPk(k.accountId),
+    sk: `${skPrefix}${k.period}`,
+  });

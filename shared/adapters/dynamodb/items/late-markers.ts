@@ -13,16 +13,14 @@
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bool, itemCodec, num, orElse, str } from "./codec.js";
+import { accountPeriodKey } from "./keys.js";
 
 export const LATE_PREFIX = "LATE#";
 export const accountPk = (accountId: string) => `ACCT#${accountId}`;
 
 export const lateMarkerItem = itemCodec({
   kind: "late marker",
-  key: (k: { accountId: string; period: PeriodId }) => ({
-    pk: accountPk(k.accountId),
-    sk: `${LATE_PREFIX}${k.period}`,
-  }),
+  key: accountPeriodKey(accountPk, LATE_PREFIX),
   fields: {
     period: str<PeriodId>("period"),
     markedAt: num("markedAt"),

@@ -11,7 +11,7 @@
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { itemCodec, num, opt, str } from "./codec.js";
-import { accountShard, accountSortKey } from "./keys.js";
+import { periodAccountKey } from "./keys.js";
 
 export const UNCLOSED_SHARDS = 16;
 
@@ -19,10 +19,7 @@ export const unclosedShardPk = (period: PeriodId, shard: number) => `UNCLOSED#${
 
 export const unclosedItem = itemCodec({
   kind: "unclosed usage",
-  key: (k: { accountId: string; period: PeriodId }) => ({
-    pk: unclosedShardPk(k.period, accountShard(k.accountId, UNCLOSED_SHARDS)),
-    sk: accountSortKey(k.accountId),
-  }),
+  key: periodAccountKey(unclosedShardPk, UNCLOSED_SHARDS),
   fields: {
     accountId: str("accountId"),
     period: str("period"),
