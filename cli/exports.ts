@@ -9,10 +9,10 @@ import {
   acceptedUsageOf,
   type DynamoMarketplaceStore,
 } from "../shared/adapters/dynamodb/marketplace-store.js";
-import type { AccountCloseReport } from "../shared/app/close-period.js";
-import { type ReportList, readReportList, reportListsOf } from "../shared/app/close-report.js";
+import { readReportList, reportListsOf } from "../shared/app/close-report.js";
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { AccountCloseReport, ReportList } from "../shared/core/close-report.js";
 import { compareStrings } from "../shared/core/compare.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import { mapLimit } from "../shared/core/map-limit.js";

@@ -11,12 +11,12 @@ import {
   entraTokenProvider,
   HttpMeteringClient,
 } from "../shared/adapters/marketplace/http-metering-client.js";
-import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { readClosedPeriod } from "../shared/app/period-exports.js";
 import { reconcileMarketplaceUsage, usageEventsCsv } from "../shared/app/reconcile-marketplace.js";
 import { reportMarketplaceUsageUntil } from "../shared/app/report-marketplace-usage.js";
 import { instantOf } from "../shared/contract/common.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { AccountCloseReport } from "../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";

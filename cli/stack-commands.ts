@@ -10,7 +10,7 @@ import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-
 import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
+import { closePeriod } from "../shared/app/close-period.js";
 import {
   type EventReference,
   eventOfLetter,
@@ -23,6 +23,7 @@ import { readClosedPeriod, writePeriodManifest } from "../shared/app/period-expo
 import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import { type AccountCloseReport, isCloseReport } from "../shared/core/close-report.js";
 import { BillingError } from "../shared/core/errors.js";
 import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
 import { isPeriodId, periodWindow } from "../shared/core/time.js";

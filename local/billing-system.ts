@@ -21,13 +21,13 @@ import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { CLOSE_WORKER_MEMORY_MB, CloseMemoryBudget } from "../shared/app/close-budget.js";
+import type { IngestOutcome } from "../shared/app/ingest-usage.js";
+import type { ZoneFanOut } from "../shared/app/schedule-closes.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
   isCloseReport,
-} from "../shared/app/close-period.js";
-import type { IngestOutcome } from "../shared/app/ingest-usage.js";
-import type { ZoneFanOut } from "../shared/app/schedule-closes.js";
+} from "../shared/core/close-report.js";
 import { DEFAULT_CLOSE_GRACE_HOURS } from "../shared/core/close-schedule.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import { compositeKey } from "../shared/core/keys.js";

@@ -12,12 +12,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { budgetedUsage, CloseMemoryBudget } from "../../shared/app/close-budget.js";
-import {
-  type AccountCloseOutcome,
-  type CloseDeps,
-  closeAccount,
-  UnknownAccountError,
-} from "../../shared/app/close-period.js";
+import { type CloseDeps, closeAccount, UnknownAccountError } from "../../shared/app/close-period.js";
+import type { AccountCloseOutcome } from "../../shared/core/close-report.js";
 import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { closeWorkerEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
@@ -49,12 +45,13 @@ class MalformedCloseRequestError extends Error {
 }
 
 /**
- * Closes each record's account-period concurrently (shared/runtime/sqs-batch.ts): a request held
- * by another run is returned to the queue without counting as a failure; when every record of a
- * batch failed the handler throws, so the function's Errors alarm sees it.
+ * Closes each record's account-period concurrently (Powertools' batch processor, through
+ * shared/runtime/sqs-batch.ts): a request held by another run is returned to the queue without
+ * counting as a failure; when every record of a batch failed the handler throws, so the function's
+ * Errors alarm sees it.
  */
 export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptions = {}) {
-  return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     const started = performance.now();
     const outcomes: AccountCloseOutcome[] = [];
     let suspended = 0;
@@ -103,6 +100,7 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
                 messageId: record.messageId,
                 error: e as Error,
               }),
+        context,
       );
     } finally {
       opts.onBatch?.({ durationMs: performance.now() - started, reports: outcomes, suspended });

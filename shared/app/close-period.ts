@@ -6,6 +6,12 @@ import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { periodAfterEnd, type RatedVersion, versionForPeriod } from "../core/account-versions.js";
+import type {
+  AccountCloseOutcome,
+  AccountCloseReport,
+  BeingClosed,
+  ClosedAccount,
+} from "../core/close-report.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
@@ -21,19 +27,13 @@ import type { PeriodIndex } from "../ports/period-index.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
 import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import { type AccountDirectory, shardsOf, type UsageStore } from "../ports/usage-store.js";
-import {
-  type ConflictEntry,
-  type RejectedEntry,
-  type ReportList,
-  type SuspenseList,
-  writeReportLists,
-} from "./close-report.js";
+import { writeReportLists } from "./close-report.js";
 
 export { UnknownAccountError };
 
 import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
-import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
+import { exportAfterClose } from "./period-exports.js";
 import {
   loadPeriodState,
   noStatefulHistory,
@@ -61,10 +61,10 @@ export interface CloseDeps {
    * two items, not the whole configuration. Without it, closeAccount looks the account up in `config`.
    */
   readonly accounts?: AccountDirectory;
-  /** Where each line's explanation goes (D26, explain-lines.ts); none written without it. */
+  /** Where each line's explanation goes (explain-lines.ts); none written without it. */
   readonly explanations?: ExplanationStore;
   /**
-   * The exports bucket by period (D25, period-exports.ts): with it, each account's close is followed
+   * The exports bucket by period (period-exports.ts): with it, each account's close is followed
    * by its objects, written from the committed state; a re-run repairs missing ones.
    */
   readonly exports?: { readonly objects: ExportObjects; readonly index: PeriodIndex };
@@ -73,64 +73,6 @@ export interface CloseDeps {
   /** Conflicts of periods closed before they arrived (G5): listed by the account's next close report. */
   readonly lateConflicts?: LateConflictStore;
 }
-
-export interface AccountCloseReport {
-  readonly accountId: string;
-  readonly period: PeriodId;
-  readonly status: "closed" | "already-closed";
-  readonly billingChannel: Account["billingChannel"];
-  readonly currency: string;
-  readonly closedAt: string;
-  readonly events: number;
-  readonly lines: number;
-  readonly totals: {
-    /** Sum of every line of this close; for azure-marketplace accounts Microsoft invoices it (rating-rules §6). */
-    readonly amount: string;
-    readonly invoicedByProvider: string;
-    readonly byLineType: Record<string, string>;
-  };
-  readonly adjustments: { referencePeriod: PeriodId; amount: string; lines: number }[];
-  /** Lists of any length: count, the first 20, and the whole list's stored chunks (close-report.ts, D16). */
-  readonly suspense: SuspenseList;
-  /** G10: suspense of earlier closed periods still unpriced after re-rating them at this close. */
-  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseList }[];
-  /**
-   * Earlier periods that hold usage but were never closed (e.g. usage from before the account's
-   * first close). Not billed automatically (they may be context only, such as a window opened the
-   * month before); listed so that nothing is silently left unbilled: close them explicitly.
-   */
-  readonly unclosedEarlierPeriods: { period: PeriodId; events: number }[];
-  /** Conflicts whose first-stored event falls in the period (G5). */
-  readonly conflicts: ReportList<ConflictEntry>;
-  /**
-   * Conflicts (G5) whose first copy belongs to an earlier period that was already closed when they
-   * arrived, not listed by any report yet: how many, which reference periods, the first 20.
-   * Absent from reports written before late conflicts were reported.
-   */
-  readonly lateConflicts?: {
-    readonly count: number;
-    readonly referencePeriods: PeriodId[];
-    readonly samples: { referencePeriod: PeriodId; source: string; id: string; seenAt: string }[];
-  };
-  /** Dead letters naming the account as subject, received in the period (D16). */
-  readonly rejectedMessages: ReportList<RejectedEntry>;
-  readonly compliance: Record<string, unknown>;
-}
-
-/** Another run holds this account-period's claim: this run wrote nothing for it. */
-export interface BeingClosed {
-  readonly accountId: string;
-  readonly period: PeriodId;
-  readonly status: "being-closed";
-  readonly claimedBy: string;
-  readonly startedAt: string;
-  /** When a crashed claimant's claim may be taken over by a new run. */
-  readonly leaseUntil?: string;
-}
-
-export type AccountCloseOutcome = AccountCloseReport | BeingClosed;
-
-export const isCloseReport = (o: AccountCloseOutcome): o is AccountCloseReport => o.status !== "being-closed";
 
 export async function closePeriod(
   periodId: PeriodId,
@@ -163,7 +105,7 @@ export async function closePeriod(
 }
 
 /**
- * Closes one account's period (the close worker's unit of work, decisions D15): looks the account
+ * Closes one account's period (the close worker's unit of work): looks the account
  * and its tariff up, then runs the same per-account close as closePeriod. Throws
  * UnknownAccountError when the account (or its tariff) is not configured.
  */
@@ -200,7 +142,7 @@ export async function closeAccount(
   return closeThenExport(found.account, found.tariff, periodId, deps);
 }
 
-/** The close, then (with an exports bucket) the account's objects by period from what it committed (D25). */
+/** The close, then (with an exports bucket) the account's objects by period from what it committed. */
 async function closeThenExport(
   account: Account,
   tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
@@ -239,7 +181,7 @@ async function closeAccountPeriod(
    */
   adjustmentsOnly = false,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
-  // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
+  // The claim is the first request: on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();
   const claim = await deps.periods.claimClose(
@@ -252,7 +194,7 @@ async function closeAccountPeriod(
   if (claim.kind === "claimed-by-other") return { outcome: beingClosed(claim.record) };
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
-  // One period's state (D14, rate-account-period.ts): this period's counters and raw events (and
+  // One period's state (rate-account-period.ts): this period's counters and raw events (and
   // the next period's first RATING_LOOKAHEAD, §3.1) plus the carry-over snapshot at its start;
   // from the earliest late period on when closed periods received late events (G7, G10).
   const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
@@ -347,7 +289,7 @@ async function closeAccountPeriod(
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
   const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
-  // A marker flagged closed needs no read (D24): only earlier periods never seen closed are looked up.
+  // A marker flagged closed needs no read: only earlier periods never seen closed are looked up.
   const where = shardsOf(usagePeriods);
   for (const { period: p, closed } of usagePeriods) {
     if (p >= periodId || closed || (await deps.periods.getClose(account.accountId, p))) continue;
@@ -360,7 +302,7 @@ async function closeAccountPeriod(
     if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
   }
   // Conflicts, rejected messages and suspense of any number: counts and samples in the report, the
-  // whole lists stored in chunks under this run's claim (close-report.ts, D16).
+  // whole lists stored in chunks under this run's claim (close-report.ts).
   const lists = await writeReportLists(deps, owner, {
     accountId: account.accountId,
     period: periodId,
@@ -413,10 +355,10 @@ async function closeAccountPeriod(
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
   const lost = async () => ({ outcome: await lostClaim(account.accountId, periodId, deps) });
   // A fresh claim (no earlier run's record) means no earlier attempt wrote lines to replace. The
-  // period's usage marker is flagged closed with the lines: later closes need not read its record (D24).
+  // period's usage marker is flagged closed with the lines: later closes need not read its record.
   const fresh = claim.takenOver === false;
   const flagUsage = usagePeriods.some((p) => p.period === periodId && !p.closed);
-  // Each line's explanation (D26), keyed by its deterministic id, in the lines' own transactions: a
+  // Each line's explanation, keyed by its deterministic id, in the lines' own transactions: a
   // redone close writes the same items.
   const explanations = deps.explanations
     ? await explainClose(deps, { account, tariff, periodId, rating, rechecked, lines: sorted })
@@ -427,15 +369,15 @@ async function closeAccountPeriod(
     explanations,
   });
   if (!written) return lost();
-  // The snapshot at the next period's start (D14), under the claim, before the record: the next close
-  // reads it. None for an account that never had a stateful event: the next close derives it (D31).
+  // The snapshot at the next period's start, under the claim, before the record: the next close
+  // reads it. None for an account that never had a stateful event: the next close derives it.
   if (!noStatefulHistory(usagePeriods, periodId))
     await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
-  // With an exports bucket the period is listed when the account's objects are recorded (D25, D31).
+  // With an exports bucket the period is listed when the account's objects are recorded.
   const listPeriod = deps.exports === undefined;
   const references = [...new Set(report.adjustments.map((a) => a.referencePeriod))];
   if (

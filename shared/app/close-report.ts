@@ -7,6 +7,7 @@
  * read: the close never holds more than a few chunks of a list in memory.
  */
 
+import type { ReportList, ReportLists, SuspenseList, SuspenseSummary } from "../core/close-report.js";
 import { compareStrings } from "../core/compare.js";
 import { compositeKey } from "../core/keys.js";
 import { formatDecimal, ZERO } from "../core/money.js";
@@ -22,32 +23,6 @@ export const CHUNK_ENTRIES = 1000;
 export const CHUNK_JSON_BYTES = 100_000;
 /** Chunks handed to the store at once (one claim-checked transaction holds at most 24). */
 const FLUSH_CHUNKS = 24;
-
-/**
- * A list of the report: how many entries, the first ≤ 20, and where the whole list is. A list of
- * at most 20 entries is complete in `samples` (`chunks` 0, nothing stored).
- */
-export interface ReportList<T> {
-  readonly count: number;
-  readonly samples: readonly T[];
-  /** Stored chunks of the whole list (0: `samples` is the whole list). */
-  readonly chunks: number;
-  /** The stored list's name within the account-period's report (`readReportList`), or null. */
-  readonly where: string | null;
-}
-
-export type SuspenseSummary = { product: string; reason: string; quantity: string; events: number };
-/** Suspense groups (product, reason), with the number of events held over all of them. */
-export type SuspenseList = ReportList<SuspenseSummary> & { readonly events: number };
-export type ConflictEntry = { source: string; id: string; seenAt: string };
-export type RejectedEntry = { deadLetterId: string; messageId: string; receivedAt: string; reason: string };
-
-export interface ReportLists {
-  readonly suspense: SuspenseList;
-  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseList }[];
-  readonly conflicts: ReportList<ConflictEntry>;
-  readonly rejectedMessages: ReportList<RejectedEntry>;
-}
 
 /** Suspense grouped by product and reason, in (product, reason) order. */
 export function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {

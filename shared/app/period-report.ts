@@ -10,6 +10,7 @@
  * are those the period index lists as closed, configured now or not (contract §2).
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import type { AccountCloseReport } from "../core/close-report.js";
 import type { BillingConfig } from "../core/config.js";
 import {
   type PeriodReportInput,
@@ -22,7 +23,6 @@ import { type PeriodId, shiftPeriod } from "../core/time.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
 import type { UsageStore } from "../ports/usage-store.js";
-import type { AccountCloseReport } from "./close-period.js";
 import { closedAccountLines } from "./period-exports.js";
 
 export interface PeriodReportDeps {

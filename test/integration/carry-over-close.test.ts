@@ -4,9 +4,10 @@
  * equals its close when nothing else arrives; an empty month still bills its package fee.
  */
 import { describe, expect, it } from "vitest";
-import { closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { closeAndIngestDeps } from "../support/close-store.js";

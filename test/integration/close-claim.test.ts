@@ -10,14 +10,13 @@ import { createInterface } from "node:readline";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  closePeriod,
   isCloseReport,
-} from "../../shared/app/close-period.js";
-import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+} from "../../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";

@@ -7,7 +7,8 @@
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
-import { CLOSE_LEASE_MS, isCloseReport } from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS } from "../../shared/app/close-period.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import { parseAccounts } from "../../shared/core/config.js";
 import { HOUR } from "../../shared/core/time.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";

@@ -21,13 +21,7 @@ import {
   reportChunkItem,
   reportChunksPk,
 } from "../../shared/adapters/dynamodb/items/report-chunks.js";
-import {
-  type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  type CloseDeps,
-  closePeriod,
-  isCloseReport,
-} from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import {
   CHUNK_ENTRIES,
   CHUNK_JSON_BYTES,
@@ -35,6 +29,7 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import { mapLimit } from "../../shared/core/map-limit.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";

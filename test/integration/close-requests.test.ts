@@ -13,8 +13,9 @@ import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-
 import { cachedAccountDirectory } from "../../shared/adapters/dynamodb/config-store.js";
 import { accountItem } from "../../shared/adapters/dynamodb/items/config.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
-import { CLOSE_LEASE_MS, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { type RatedAccount, shardsOf } from "../../shared/ports/usage-store.js";
 import { closeAndIngestDeps } from "../support/close-store.js";

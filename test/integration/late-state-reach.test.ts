@@ -6,14 +6,10 @@
  * taken back — and March itself carries the corrected state.
  */
 import { describe, expect, it } from "vitest";
-import {
-  type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  closePeriod,
-  isCloseReport,
-} from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestBatch } from "../../shared/app/ingest-usage.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { closeAndIngestDeps, withPeriods } from "../support/close-store.js";

@@ -14,11 +14,11 @@ import {
 } from "../../local/billing-system.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import type { AccountCloseReport } from "../../shared/app/close-period.js";
 import type { AccountInput } from "../../shared/contract/accounts.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import type { Tariff } from "../../shared/contract/tariffs.js";
 import type { UsageEventType } from "../../shared/contract/usage-event.js";
+import type { AccountCloseReport } from "../../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import type { PeriodId } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";

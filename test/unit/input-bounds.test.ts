@@ -3,8 +3,8 @@
  * bounded excerpts and reasons, and the hours a far-jumping clock must visit for the Marketplace reporter.
  */
 import { describe, expect, it } from "vitest";
+import { causeOf, isTransientError } from "../../shared/adapters/aws-errors.js";
 import { boundText, utf8Prefix } from "../../shared/app/dead-letters.js";
-import { causeOf, isTransientError } from "../../shared/app/transient-errors.js";
 import { instantOf, isRealDateTime } from "../../shared/contract/common.js";
 import { parseUsageMessage } from "../../shared/contract/usage-event.js";
 import { reportingBoundaries } from "../../shared/core/marketplace/usage.js";
