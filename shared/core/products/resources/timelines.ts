@@ -3,8 +3,9 @@
  * a resource is active on [activated, deactivated). A later `activated` of an active resource
  * changes its attributes (e.g. a SIP trunk's channel count) from that instant on.
  */
-import type { EventData } from "../../contract/usage-event.js";
-import { eventsOfType, type LedgerEvent } from "./types.js";
+
+import { eventsOfType, type LedgerEvent } from "../../rating/types.js";
+import type { EventData } from "../registered.js";
 
 export type ResourceData = EventData<"resource.activated">;
 

@@ -6,8 +6,15 @@
 
 import { compositeKey } from "../../keys.js";
 import { ONE } from "../../money.js";
+import {
+  type Charge,
+  eventsOfType,
+  inPeriod,
+  type LedgerEvent,
+  type ProductRule,
+  refOf,
+} from "../../rating/types.js";
 import { DAY } from "../../time.js";
-import { type Charge, eventsOfType, inPeriod, type LedgerEvent, type ProductRule, refOf } from "../types.js";
 
 /** §3.1: a session covers at most this many delivered session-type messages. */
 export const VIBER_SESSION_MESSAGES = 60;

@@ -6,9 +6,9 @@
 import type { Account } from "../../../contract/accounts.js";
 import { instantOf } from "../../../contract/common.js";
 import { dec, ONE } from "../../money.js";
+import type { Charge, LedgerEvent, LedgerEventOf, ProductRule } from "../../rating/types.js";
+import { eventsOfType, inPeriod, refOf } from "../../rating/types.js";
 import { type PeriodWindow, periodOf, periodWindow } from "../../time.js";
-import type { Charge, LedgerEvent, LedgerEventOf, ProductRule } from "../types.js";
-import { eventsOfType, inPeriod, refOf } from "../types.js";
 
 type StorageEvent = LedgerEventOf<"recording.storage">;
 

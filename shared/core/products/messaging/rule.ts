@@ -3,12 +3,13 @@
  * lookup, e-mail, e-mail validation, USSD, push, Messenger/Telegram/Google BM/Apple BC, LINE,
  * Zalo and Kakao.
  */
-import type { ProductCode } from "../../catalogue.js";
+
 import { compositeKey } from "../../keys.js";
 import { dec, ONE } from "../../money.js";
+import type { Charge, Dimensions, LedgerEvent, LedgerEventOf, ProductRule } from "../../rating/types.js";
+import { dims, eventsOfType, inPeriod, refOf } from "../../rating/types.js";
 import { DAY } from "../../time.js";
-import type { Charge, Dimensions, LedgerEvent, LedgerEventOf, ProductRule } from "../types.js";
-import { dims, eventsOfType, inPeriod, refOf } from "../types.js";
+import type { ProductCode } from "../registered.js";
 
 /** Turns one event into a per-event charge, or a blocked (G2) informational charge. */
 function perEvent(

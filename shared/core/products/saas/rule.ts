@@ -6,9 +6,9 @@
 
 import { compositeKey } from "../../keys.js";
 import { dec } from "../../money.js";
+import type { Charge, LedgerEvent, LedgerEventOf, ProductRule } from "../../rating/types.js";
+import { dims, eventsOfType, inPeriod, refOf } from "../../rating/types.js";
 import { MINUTE } from "../../time.js";
-import type { Charge, LedgerEvent, LedgerEventOf, ProductRule } from "../types.js";
-import { dims, eventsOfType, inPeriod, refOf } from "../types.js";
 
 /**
  * G2: Signals-blocked traffic counts in nothing. The contract's `blocked` flag may come on any

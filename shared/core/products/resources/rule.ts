@@ -7,11 +7,10 @@
  * - Setup fees (`number.setup`, `byoc.setup`): once per resourceId, ever, in the period of its first
  *   activation, priced at that activation's time.
  */
-import type { ProductCode } from "../../catalogue.js";
+
 import { compareStrings } from "../../compare.js";
 import { compositeKey } from "../../keys.js";
 import { dec, ONE } from "../../money.js";
-import { type ResourceData, type ResourceSegment, resourceTimelines } from "../resource-state.js";
 import {
   type Charge,
   type Dimensions,
@@ -21,7 +20,9 @@ import {
   type LedgerEventOf,
   type ProductRule,
   refOf,
-} from "../types.js";
+} from "../../rating/types.js";
+import type { ProductCode } from "../registered.js";
+import { type ResourceData, type ResourceSegment, resourceTimelines } from "./timelines.js";
 
 /** Dimensions of a resource's fee (rating-rules §1.1), only those its activation gives (G14). */
 function feeDimensions(d: ResourceData): Dimensions {

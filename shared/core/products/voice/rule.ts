@@ -7,10 +7,7 @@
  * belongs to that period and is priced at that instant.
  */
 import { instantOf } from "../../../contract/common.js";
-import type { EventData } from "../../../contract/usage-event.js";
 import { Dec, dec, ONE } from "../../money.js";
-import { MINUTE, type PeriodWindow, periodWindow, shiftPeriod } from "../../time.js";
-import { type ResourceTimeline, resourceTimelines, segmentAt } from "../resource-state.js";
 import {
   type Charge,
   type Dimensions,
@@ -23,7 +20,10 @@ import {
   type ProductRule,
   refOf,
   type SuspenseItem,
-} from "../types.js";
+} from "../../rating/types.js";
+import { MINUTE, type PeriodWindow, periodWindow, shiftPeriod } from "../../time.js";
+import type { EventData } from "../registered.js";
+import { type ResourceTimeline, resourceTimelines, segmentAt } from "../resources/timelines.js";
 
 type CallData = EventData<"voice.call">;
 type Call = LedgerEventOf<"voice.call">;

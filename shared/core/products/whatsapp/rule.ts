@@ -8,8 +8,15 @@
 
 import { compositeKey } from "../../keys.js";
 import { ONE } from "../../money.js";
+import {
+  type Charge,
+  eventsOfType,
+  inPeriod,
+  type ProductRule,
+  refOf,
+  type SuspenseItem,
+} from "../../rating/types.js";
 import { DAY } from "../../time.js";
-import { type Charge, eventsOfType, inPeriod, type ProductRule, refOf, type SuspenseItem } from "../types.js";
 
 /** §3.3: the per-message regime starts at this instant (UTC, whatever the account's time zone). */
 export const WHATSAPP_PER_MESSAGE_FROM = Date.parse("2025-07-01T00:00:00Z");
