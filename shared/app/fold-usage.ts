@@ -84,7 +84,10 @@ export async function foldShard(shard: number, deps: FoldDeps): Promise<FoldResu
     const prev = state ?? { ...FIRST_RUN, settled: deps.clock.now() - JOURNAL_RETENTION_MS };
     const now = deps.clock.now();
     // Attempts stamped ahead of our clock (skew) are listed too: up to a cut-off ahead.
-    const listed = await deps.journal.listJournals(shard, prev.settled, now + deps.journal.cutoffMs);
+    // Never further back than the journals live (their TTL): a clock that jumped (a simulation's)
+    // does not make the fold read years of empty days.
+    const from = Math.max(prev.settled, now - JOURNAL_RETENTION_MS);
+    const listed = await deps.journal.listJournals(shard, from, now + deps.journal.cutoffMs);
     const early = new Set(prev.extra);
     const fresh = listed.filter((j) => !early.has(j.attempt));
     const states = await deps.journal.commitStates([...new Set(fresh.map((j) => j.attempt))]);
