@@ -12,7 +12,7 @@
  *
  * The deployment's timing, scaled down: the ingest timeout is `--timeout-seconds` (default 5), the
  * take-over cut-off 4 of them, a failed message stays invisible for 6 timeouts + 1 s (the usage queue's
- * visibility), and a message goes to the DLQ after 5 receives, as in infra/billing-stack.ts.
+ * visibility), and a message goes to the DLQ after 5 receives, as in infra/constructs/usage-ingest.ts.
  *
  *   npm run bench:faults [-- --minutes 10 --rate 0.05 --per-second 100 --concurrency 4 --batch-size 1000]
  *

@@ -43,3 +43,8 @@ export function secureQueue(scope: Construct, id: string, props: SecureQueueProp
     );
   return queue;
 }
+
+/** What every dead-letter queue of the stack answers the rules asking it for a DLQ of its own. */
+export const DEAD_LETTER_QUEUE_TERMINAL = {
+  reason: "A dead-letter queue: terminal by design, its depth is alarmed and operators redrive it",
+} as const;
