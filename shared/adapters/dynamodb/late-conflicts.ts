@@ -15,14 +15,13 @@ import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { LateConflict, LateConflictStore } from "../../ports/late-conflicts.js";
+import { accountShard } from "./account-shards.js";
 import { queryAll } from "./paginate.js";
 
 const SHARDS = 16;
 const hashed = (s: string) =>
   Buffer.byteLength(s) <= 600 ? s : `sha256:${createHash("sha256").update(s).digest("hex")}`;
 const accountPk = (accountId: string) => `LATECF#${hashed(accountId)}`;
-const shardOf = (accountId: string) =>
-  (createHash("sha256").update(accountId).digest()[0] as number) % SHARDS;
 const entrySk = (c: LateConflict) =>
   `${c.referencePeriod}#${hashed(JSON.stringify([c.source, c.id]))}#${c.hash}`;
 
@@ -50,7 +49,7 @@ export class DynamoLateConflicts implements LateConflictStore {
       new PutCommand({
         TableName: this.table,
         Item: {
-          pk: `LATECF#LIST#${shardOf(c.accountId)}`,
+          pk: `LATECF#LIST#${accountShard(c.accountId, SHARDS)}`,
           sk: `${String(c.seenAt).padStart(15, "0")}#${hashed(c.accountId)}#${entrySk(c)}`,
           ...attributes,
         },

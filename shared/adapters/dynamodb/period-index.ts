@@ -1,5 +1,5 @@
 /**
- * The period index (docs/decisions.md D25) in the billing table:
+ * The period index (exports by period, docs/decisions.md) in the billing table:
  *
  * | item                 | pk                          | sk                  | attributes                         |
  * |----------------------|-----------------------------|---------------------|------------------------------------|
@@ -10,29 +10,22 @@
  * entry is put in the transaction that marks the close record closed (billing-table.ts finishClose).
  * A period's accounts are 16 Queries, whatever else the table holds. `changes` counts the exports
  * recorded for the period (ADD 1 after each entry's objects are noted), `manifested` the count its
- * manifest was last written at: the close scheduler rewrites the manifests where they differ (D25).
+ * manifest was last written at: the close scheduler rewrites the manifests where they differ.
  */
-import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AccountExports } from "../../core/period-exports.js";
 import type { PeriodId } from "../../core/time.js";
 import type { KeyedPeriodIndexEntry, PeriodIndexEntry } from "../../ports/period-index.js";
+import { accountShard, accountSortKey } from "./account-shards.js";
 import { queryAll } from "./paginate.js";
 
 export const PERIOD_INDEX_SHARDS = 16;
 const PERIOD_LIST = "PERIOD#LIST";
 
-const shardOf = (accountId: string) =>
-  (createHash("sha256").update(accountId).digest()[0] as number) % PERIOD_INDEX_SHARDS;
-
-/** An account id over 1,000 bytes is keyed by its SHA-256 (a sort key is at most 1,024 bytes). */
 export const periodIndexKey = (accountId: string, period: PeriodId) => ({
-  pk: `PERIOD#${period}#${shardOf(accountId)}`,
-  sk:
-    Buffer.byteLength(accountId) <= 1000
-      ? accountId
-      : `sha256:${createHash("sha256").update(accountId).digest("hex")}`,
+  pk: `PERIOD#${period}#${accountShard(accountId, PERIOD_INDEX_SHARDS)}`,
+  sk: accountSortKey(accountId),
 });
 
 /** The entry as a transaction's Put (finishClose), with the reference periods the close adjusted. */
@@ -202,7 +195,7 @@ export async function closedAccount(
 
 /**
  * Records the exported objects on the entry. Creates the entry when missing (a period closed before
- * the index existed, repaired by a later close run: D25), with the close record's closedAt.
+ * the index existed, repaired by a later close run), with the close record's closedAt.
  */
 export async function markExported(
   doc: DynamoDBDocumentClient,

@@ -11,24 +11,18 @@
  * every account's first event of it arrives, the writes are spread over 16 keys and each account
  * writes once. A period's list is 16 Queries bounded by the accounts not closed for it.
  */
-import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type PeriodId, periodWindow } from "../../core/time.js";
 import type { UnclosedUsage, UnclosedUsageIndex } from "../../ports/unclosed-usage.js";
+import { accountShard, accountSortKey } from "./account-shards.js";
 import { queryAll } from "./paginate.js";
 
 export const UNCLOSED_SHARDS = 16;
 
-const shardOf = (accountId: string) =>
-  (createHash("sha256").update(accountId).digest()[0] as number) % UNCLOSED_SHARDS;
-
 export const unclosedKey = (accountId: string, period: PeriodId) => ({
-  pk: `UNCLOSED#${period}#${shardOf(accountId)}`,
-  sk:
-    Buffer.byteLength(accountId) <= 1000
-      ? accountId
-      : `sha256:${createHash("sha256").update(accountId).digest("hex")}`,
+  pk: `UNCLOSED#${period}#${accountShard(accountId, UNCLOSED_SHARDS)}`,
+  sk: accountSortKey(accountId),
 });
 
 /** Enters the account-period (idempotent put): before the usage marker records `ix`. */

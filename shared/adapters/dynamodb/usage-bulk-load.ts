@@ -1,6 +1,6 @@
 /**
  * Loading usage straight into the usage store's items (benchmarks, migrations): counters, pages of
- * raw events and the usage markers with their shards (D24), in BatchWriteItem requests of 25,
+ * raw events and the usage markers with their shards (so the close reads only those), in BatchWriteItem requests of 25,
  * without identity claims or attempts. The caller vouches that every event is new and that no
  * ingest writes the same (account, period) meanwhile: a load's counters replace what their shard
  * held; pages and marker shards add up over calls. The close reads the result exactly as data
@@ -11,6 +11,7 @@ import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from 
 import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/counters.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
+import { putInBatches } from "./batch-put.js";
 import { ctrPk, EVENTS_SK, evtPk, mapLimit, markUsage, packPages } from "./usage-store.js";
 
 type ItemAv = Record<string, AttributeValue>;
@@ -52,15 +53,9 @@ export async function bulkLoadUsage(
     for (const s of ps) m.ps.add(s);
     markers.set(k, m);
   }
-  const batches: ItemAv[][] = [];
-  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  await mapLimit(batches, concurrency, async (batch) => {
-    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
-    for (let retry = 0; pending.length > 0; retry++) {
-      if (retry > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** retry)));
-      const r = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
-      pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
-    }
+  await putInBatches(items, concurrency, async (puts) => {
+    const r = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: puts } }));
+    return (r.UnprocessedItems?.[table] ?? []) as typeof puts;
   });
   // Markers after the items (ADD: shards of earlier loads stay).
   await mapLimit([...markers.values()], concurrency, (m) =>
