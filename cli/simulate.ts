@@ -20,6 +20,7 @@ import type { InvoiceLine } from "../shared/contract/invoice-line.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
+import { bodyElements } from "../shared/core/message-body.js";
 import { isPeriodId, periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
@@ -82,14 +83,8 @@ export async function loadConfigFiles(accountsFile: string, tariffsFile: string)
  * ingest handler reads it. A body that is not JSON, or an event without a readable time, adds none.
  */
 export function eventTimesOf(body: string): number[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return [];
-  }
   const times: number[] = [];
-  for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+  for (const event of bodyElements(body)) {
     const time = event !== null && typeof event === "object" ? (event as { time?: unknown }).time : undefined;
     const t = typeof time === "string" ? instantOf(time) : Number.NaN;
     if (!Number.isNaN(t)) times.push(t);
@@ -151,7 +146,7 @@ export async function runSimulation(
   opts.progress(
     `starting local stack (DynamoDB Local, SQS server); virtual clock at ${new Date(clock.now()).toISOString()}`,
   );
-  // Receipt (D12): an ingest step's messages are received once its usage has happened — at its
+  // Receipt: an ingest step's messages are received once its usage has happened — at its
   // latest event time, or the clock if later — so no scenario event is "more than 24 hours ahead".
   let receivedFrom = Number.NEGATIVE_INFINITY;
   const receiptClock = { now: () => Math.max(clock.now(), receivedFrom) };
@@ -277,7 +272,7 @@ export async function runSimulation(
         months.add(p);
     for (const period of [...months].sort())
       rows.push(...(await reconcileMarketplaceUsage(reporter, period)));
-    // Every line of every period the run closed, through the period index (D25), not a table scan.
+    // Every line of every period the run closed, through the period index, not a table scan.
     const lines: InvoiceLine[] = [];
     for (const period of [...new Set(reports.map((r) => r.period))].sort())
       lines.push(...(await readClosedPeriod(system.store, period)).lines);

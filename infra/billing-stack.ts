@@ -35,14 +35,15 @@ import {
 } from "./constructs/marketplace-reporting.js";
 import { AlarmsNotify, BillingMonitoring, notifyOnOk } from "./constructs/monitoring.js";
 import {
+  CLOSE_QUEUE_SETTINGS,
   closeFunctions,
-  closeQueues,
   closeSchedule,
   DEFAULT_CLOSE_OVERDUE_HOURS,
   periodCloseAlarms,
   wirePeriodClose,
 } from "./constructs/period-close.js";
 import { scheduleDeadLetterQueue } from "./constructs/schedules.js";
+import { queueWithDeadLetters } from "./constructs/secure-queue.js";
 import {
   SERVICE_TAG,
   STAGE_SETTINGS,
@@ -51,13 +52,13 @@ import {
   TagProviderResources,
   validateStageConfig,
 } from "./constructs/stage.js";
-import { grantTableAccess } from "./constructs/table-access.js";
+import { grantTableAccess, TABLE_ACCESS } from "./constructs/table-access.js";
 import {
   allowUsageProducers,
   deadLetterFunction,
   ingestFunction,
+  USAGE_QUEUE_SETTINGS,
   usageIngestAlarms,
-  usageQueues,
   wireUsageIngest,
 } from "./constructs/usage-ingest.js";
 
@@ -169,8 +170,16 @@ export class BillingStack extends Stack {
 
     // Queues (constructs/secure-queue.ts): SSE with the stack key, TLS only; a DLQ keeps 14 days.
     const queueBase = { key: this.key, removalPolicy };
-    ({ usageQueue: this.usageQueue, usageDlq: this.usageDlq } = usageQueues(this, queueBase));
-    ({ closeQueue: this.closeQueue, closeDlq: this.closeDlq } = closeQueues(this, queueBase));
+    ({ queue: this.usageQueue, deadLetters: this.usageDlq } = queueWithDeadLetters(
+      this,
+      { queue: "UsageQueue", deadLetters: "UsageDeadLetterQueue" },
+      { ...queueBase, ...USAGE_QUEUE_SETTINGS },
+    ));
+    ({ queue: this.closeQueue, deadLetters: this.closeDlq } = queueWithDeadLetters(
+      this,
+      { queue: "CloseQueue", deadLetters: "CloseDeadLetterQueue" },
+      { ...queueBase, ...CLOSE_QUEUE_SETTINGS },
+    ));
     allowUsageProducers(this.usageQueue, producers);
 
     ({ exportsBucket: this.exportsBucket, accessLogsBucket: this.accessLogsBucket } = exportsBuckets(this, {
@@ -232,10 +241,11 @@ export class BillingStack extends Stack {
     // Least privilege (constructs/grants.ts): exact item actions per key prefix, KMS only through
     // the service; each grant sets the variable naming its resource (grantWithEnv). The finance API
     // reads the table only (its lines and reports are the close records): no bucket grant.
+    for (const name of Object.keys(TABLE_ACCESS) as BillingFunctionName[])
+      grantTableAccess(this.functions[name], name, parts);
     wireUsageIngest(parts, { ingestUsage, deadLetter, usageQueue: this.usageQueue, usageDlq: this.usageDlq });
-    wireMarketplaceReporting(parts, { reporter: marketplaceReporter, credentials });
+    wireMarketplaceReporting({ reporter: marketplaceReporter, credentials });
     wirePeriodClose(parts, { closeScheduler, closeWorker, closeQueue: this.closeQueue });
-    grantTableAccess(financeApi, "financeApi", parts);
 
     // Schedules: retried, then dead-lettered to one encrypted queue (alarmed), each with its own role.
     this.scheduleDlq = scheduleDeadLetterQueue(this, queueBase);

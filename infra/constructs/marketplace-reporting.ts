@@ -21,7 +21,6 @@ import type { BillingParts } from "./function-set.js";
 import { grantWithEnv } from "./grants.js";
 import { hourlySchedule } from "./schedules.js";
 import type { StageConfig } from "./stage.js";
-import { grantTableAccess } from "./table-access.js";
 
 /** An RFC 2606 reserved name: never resolves, so a stage without a Metering API URL reports nowhere. */
 export const NO_MARKETPLACE_API_URL = "https://marketplace-reporting-off.invalid";
@@ -82,12 +81,14 @@ export function marketplaceReporterFunction(
   });
 }
 
-/** Its table rows, and the credentials secret (read, with the variable naming it). */
-export function wireMarketplaceReporting(
-  parts: BillingParts,
-  { reporter, credentials }: { reporter: BillingFunction; credentials: secretsmanager.ISecret },
-): void {
-  grantTableAccess(reporter, "marketplaceReporter", parts);
+/** The credentials secret: read, with the variable naming it. */
+export function wireMarketplaceReporting({
+  reporter,
+  credentials,
+}: {
+  reporter: BillingFunction;
+  credentials: secretsmanager.ISecret;
+}): void {
   grantWithEnv(reporter.function, "MARKETPLACE_CREDENTIALS_SECRET_ARN", credentials.secretArn, (g) =>
     credentials.grantRead(g),
   );

@@ -4,7 +4,7 @@
  * exports by period, their grants, schedule and alarm. Added to the given scope (the stack), so the
  * logical IDs stay those of the deployed resources (billing-data.ts says why).
  */
-import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
@@ -12,11 +12,10 @@ import { alarmAbove, queueDepth } from "./alarms.js";
 import { BillingFunction } from "./billing-function.js";
 import { acknowledgePrefixGrant, PERIOD_EXPORT_PREFIXES } from "./exports-buckets.js";
 import type { BillingParts } from "./function-set.js";
-import { grantObjectsPut, grantQueueConsume, grantQueueSend, grantWithEnv } from "./grants.js";
+import { grantObjectsPut, grantQueueSend, grantWithEnv } from "./grants.js";
 import { notifyOnOk } from "./monitoring.js";
+import { consumeQueue } from "./queue-source.js";
 import { hourlySchedule } from "./schedules.js";
-import { DEAD_LETTER_QUEUE_TERMINAL, secureQueue } from "./secure-queue.js";
-import { grantTableAccess } from "./table-access.js";
 
 /** A period not closed this long after its end (in the account's zone) alarms. */
 export const DEFAULT_CLOSE_OVERDUE_HOURS = 6;
@@ -37,22 +36,11 @@ export const CLOSE_MAX_CONCURRENCY = 20;
  */
 export const CLOSE_MAX_RECEIVE_COUNT = 5;
 
-/** One message per (account, period) to close, and its DLQ. */
-export function closeQueues(
-  scope: Construct,
-  base: { key: kms.IKey; removalPolicy: RemovalPolicy },
-): { closeQueue: sqs.Queue; closeDlq: sqs.Queue } {
-  const closeDlq = secureQueue(scope, "CloseDeadLetterQueue", {
-    ...base,
-    terminal: DEAD_LETTER_QUEUE_TERMINAL,
-  });
-  const closeQueue = secureQueue(scope, "CloseQueue", {
-    ...base,
-    visibilityTimeout: Duration.seconds(6 * CLOSE_WORKER_TIMEOUT.toSeconds()),
-    deadLetterQueue: { queue: closeDlq, maxReceiveCount: CLOSE_MAX_RECEIVE_COUNT },
-  });
-  return { closeQueue, closeDlq };
-}
+/** The close queue (one message per account-period to close) and when its DLQ takes a request. */
+export const CLOSE_QUEUE_SETTINGS = {
+  visibilityTimeout: Duration.seconds(6 * CLOSE_WORKER_TIMEOUT.toSeconds()),
+  maxReceiveCount: CLOSE_MAX_RECEIVE_COUNT,
+} as const;
 
 /** The hourly scheduler (enqueues due accounts) and the worker (closes one account-period per request). */
 export function closeFunctions(
@@ -83,31 +71,24 @@ export function closeFunctions(
   return { closeScheduler, closeWorker };
 }
 
-export interface PeriodCloseWiring {
-  readonly closeScheduler: BillingFunction;
-  readonly closeWorker: BillingFunction;
-  readonly closeQueue: sqs.Queue;
-}
-
 /**
  * The close fan-out: the scheduler only sends close requests, the worker consumes them. Each close
  * writes its account's objects by period, multipart past 5 MB (KMS Decrypt too); the scheduler
  * rewrites changed periods' manifests, exporting first any account missing its objects.
  */
-export function wirePeriodClose(parts: BillingParts, w: PeriodCloseWiring): void {
+export function wirePeriodClose(
+  parts: BillingParts,
+  w: { closeScheduler: BillingFunction; closeWorker: BillingFunction; closeQueue: sqs.Queue },
+): void {
   const { key, exportsBucket } = parts;
-  grantTableAccess(w.closeScheduler, "closeScheduler", parts);
-  grantTableAccess(w.closeWorker, "closeWorker", parts);
-  w.closeWorker.function.addEventSourceMapping("CloseQueueSource", {
-    eventSourceArn: w.closeQueue.queueArn,
-    batchSize: CLOSE_BATCH_SIZE,
-    reportBatchItemFailures: true,
-    maxConcurrency: CLOSE_MAX_CONCURRENCY,
-  });
-  grantQueueConsume(w.closeWorker.function, w.closeQueue, key);
   grantWithEnv(w.closeScheduler.function, "CLOSE_QUEUE_URL", w.closeQueue.queueUrl, (g) =>
     grantQueueSend(g, w.closeQueue, key),
   );
+  consumeQueue(w.closeWorker, "CloseQueueSource", w.closeQueue, key, {
+    batchSize: CLOSE_BATCH_SIZE,
+    maxConcurrency: CLOSE_MAX_CONCURRENCY,
+    failedMessages: "failed close requests go to the close DLQ by the queue's redrive policy (alarmed)",
+  });
   for (const prefix of PERIOD_EXPORT_PREFIXES)
     for (const f of [w.closeWorker, w.closeScheduler]) {
       grantWithEnv(f.function, "EXPORTS_BUCKET", exportsBucket.bucketName, (g) =>
@@ -120,11 +101,6 @@ export function wirePeriodClose(parts: BillingParts, w: PeriodCloseWiring): void
         "A period's exports (and its manifest) are objects under period=YYYY-MM/ of this prefix, one per account",
       );
     }
-  Validations.of(w.closeWorker.function).acknowledge({
-    id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
-    reason:
-      "An SQS event source has no on-failure destination: failed close requests go to the close DLQ by the queue's redrive policy (alarmed)",
-  });
 }
 
 /**

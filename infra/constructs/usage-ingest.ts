@@ -4,10 +4,9 @@
  * their grants, and the alarms on ingest. Added to the given scope (the stack), so the logical IDs
  * stay those of the deployed resources (billing-data.ts says why).
  */
-import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
-import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { INGEST_UNEXPECTED_ERRORS_METRIC } from "../../shared/runtime/observability.js";
@@ -24,8 +23,7 @@ import {
 } from "./grants.js";
 import { ingestDeadLetterRateAlarm } from "./ingest-fault-alarms.js";
 import { notifyOnOk } from "./monitoring.js";
-import { DEAD_LETTER_QUEUE_TERMINAL, secureQueue } from "./secure-queue.js";
-import { grantTableAccess } from "./table-access.js";
+import { consumeQueue } from "./queue-source.js";
 
 /** SQS's longest retention: usage survives a stopped event source for two weeks. */
 export const USAGE_QUEUE_RETENTION = Duration.days(14);
@@ -53,27 +51,16 @@ export const INGEST_MAX_CONCURRENCY = 20;
 export const INGEST_MEMORY_MB = 1024;
 
 /**
- * The usage queue and its DLQ. The usage queue keeps 14 days (SQS's most): a stopped event source
- * over a long weekend loses nothing. A message keeps its first enqueue time in the DLQ, so the
- * usage DLQ's depth pages at once (an operator then has what is left of the 14 days).
+ * The usage queue (its DLQ after 5 receives): it keeps 14 days (SQS's most), so a stopped event
+ * source over a long weekend loses nothing. A message keeps its first enqueue time in the DLQ, so
+ * the usage DLQ's depth pages at once (an operator then has what is left of the 14 days).
  */
-export function usageQueues(
-  scope: Construct,
-  base: { key: kms.IKey; removalPolicy: RemovalPolicy },
-): { usageQueue: sqs.Queue; usageDlq: sqs.Queue } {
-  const usageDlq = secureQueue(scope, "UsageDeadLetterQueue", {
-    ...base,
-    terminal: DEAD_LETTER_QUEUE_TERMINAL,
-  });
-  const usageQueue = secureQueue(scope, "UsageQueue", {
-    ...base,
-    retentionPeriod: USAGE_QUEUE_RETENTION,
-    // AWS guidance: at least 6x the function timeout, plus the batching window.
-    visibilityTimeout: Duration.seconds(6 * INGEST_TIMEOUT.toSeconds() + INGEST_BATCHING_WINDOW.toSeconds()),
-    deadLetterQueue: { queue: usageDlq, maxReceiveCount: 5 },
-  });
-  return { usageQueue, usageDlq };
-}
+export const USAGE_QUEUE_SETTINGS = {
+  retentionPeriod: USAGE_QUEUE_RETENTION,
+  // AWS guidance: at least 6x the function timeout, plus the batching window.
+  visibilityTimeout: Duration.seconds(6 * INGEST_TIMEOUT.toSeconds() + INGEST_BATCHING_WINDOW.toSeconds()),
+  maxReceiveCount: 5,
+} as const;
 
 /** The upstream systems' accounts may send to the usage queue (the key lets them through SQS). */
 export function allowUsageProducers(usageQueue: sqs.Queue, producers: readonly string[]): void {
@@ -127,16 +114,12 @@ export interface UsageIngestWiring {
  */
 export function wireUsageIngest(parts: BillingParts, w: UsageIngestWiring): void {
   const { key, exportsBucket } = parts;
-  grantTableAccess(w.ingestUsage, "ingestUsage", parts);
-  grantTableAccess(w.deadLetter, "deadLetter", parts);
-  w.ingestUsage.function.addEventSourceMapping("UsageQueueSource", {
-    eventSourceArn: w.usageQueue.queueArn,
+  consumeQueue(w.ingestUsage, "UsageQueueSource", w.usageQueue, key, {
     batchSize: INGEST_BATCH_SIZE,
     maxBatchingWindow: INGEST_BATCHING_WINDOW,
-    reportBatchItemFailures: true,
     maxConcurrency: INGEST_MAX_CONCURRENCY,
+    failedMessages: "failed messages go to the usage DLQ by the queue's redrive policy (5 receives)",
   });
-  grantQueueConsume(w.ingestUsage.function, w.usageQueue, key);
   grantQueueSend(w.deadLetter.function, w.usageQueue, key, { readsAttributes: true });
   grantQueueConsume(w.deadLetter.function, w.usageDlq, key);
   const bucketName = exportsBucket.bucketName;
@@ -153,11 +136,6 @@ export function wireUsageIngest(parts: BillingParts, w: UsageIngestWiring): void
       DEAD_LETTER_BODIES_PREFIX,
       "Dead letters' whole bodies are objects named by their SHA-256 under this one prefix",
     );
-  Validations.of(w.ingestUsage.function).acknowledge({
-    id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
-    reason:
-      "An SQS event source has no on-failure destination: failed messages go to the usage DLQ by the queue's redrive policy (5 receives)",
-  });
 }
 
 /** The alarms on ingest (each notifies the alarm topic; docs/runbook.md says what to do). */

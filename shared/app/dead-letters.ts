@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { BillingError } from "../core/errors.js";
+import { bodyElements } from "../core/message-body.js";
 import { codePointPrefix, utf8Prefix } from "../core/utf8.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
@@ -41,7 +42,7 @@ export interface DeadLetterInput {
 }
 
 /**
- * The `subject` a refused body names, indexing its dead letter by account (D16); undefined when the
+ * The `subject` a refused body names, indexing its dead letter by account (so a close reports it); undefined when the
  * body is not JSON or names none.
  */
 export const subjectOf = (body: string): string | undefined => {
@@ -72,13 +73,7 @@ function referenceOf(event: unknown): EventReference | undefined {
  * these, never by our SQS message id.
  */
 export function eventReferencesOf(body: string): EventReference[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return [];
-  }
-  return (Array.isArray(parsed) ? parsed : [parsed]).flatMap((e) => {
+  return bodyElements(body).flatMap((e) => {
     const r = referenceOf(e);
     return r ? [r] : [];
   });
@@ -92,7 +87,7 @@ export function eventOfLetter(letter: DeadLetter): EventReference | undefined {
 }
 
 /**
- * Stores a dead letter of any size (D12): reason, subject and excerpt bounded, SHA-256 of the body,
+ * Stores a dead letter of any size: reason, subject and excerpt bounded, SHA-256 of the body,
  * and the whole body inline when it fits the excerpt, else in the blob store (content-addressed).
  * If the blob store refuses the body for a non-transient reason, the letter is still stored with its
  * excerpt (the reason is never lost); a transient failure is thrown, so SQS retries the message.
