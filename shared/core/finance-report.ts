@@ -21,6 +21,7 @@ import {
 // The page's input and summary, importable from here as well as from period-summary.ts.
 export {
   type AccountSection,
+  emptyCloseSummary,
   type FamilyRow,
   type InvoicingRow,
   invoicer,

@@ -182,6 +182,19 @@ export function noLineReason(r: ReportCloseSummary): string {
   return "no line: no usage in the period and no fee in the tariff";
 }
 
+/** A close summary with nothing in it but the account: no amount, no list entry. */
+export const emptyCloseSummary = (
+  account: Pick<ReportCloseSummary, "accountId" | "period" | "billingChannel" | "currency">,
+): ReportCloseSummary => ({
+  ...account,
+  totals: { amount: "0" },
+  adjustments: [],
+  suspense: { count: 0, samples: [] },
+  suspenseCarried: [],
+  conflicts: { count: 0, samples: [] },
+  rejectedMessages: { count: 0, samples: [] },
+});
+
 export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
   const money = (d: Decimal, currency: string) => formatMoney(d, currency);
   const reports = [...new Map(input.reports.map((r) => [r.accountId, r])).values()].sort((a, b) =>
@@ -264,18 +277,14 @@ export function summarizePeriod(input: PeriodReportInput): PeriodSummary {
   const reported = new Set(reports.map((r) => r.accountId));
   for (const [accountId, own] of linesOf)
     if (!reported.has(accountId) && own[0])
-      sectionSources.push({
-        accountId,
-        period: input.period,
-        billingChannel: own[0].billing_channel,
-        currency: own[0].currency,
-        totals: { amount: "0" },
-        adjustments: [],
-        suspense: { count: 0, samples: [] },
-        suspenseCarried: [],
-        conflicts: { count: 0, samples: [] },
-        rejectedMessages: { count: 0, samples: [] },
-      });
+      sectionSources.push(
+        emptyCloseSummary({
+          accountId,
+          period: input.period,
+          billingChannel: own[0].billing_channel,
+          currency: own[0].currency,
+        }),
+      );
   const accountSections = sectionSources
     .map((r): AccountSection => {
       const now = accounts.get(r.accountId).amount;

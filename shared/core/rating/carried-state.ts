@@ -1,5 +1,5 @@
 /**
- * The state each product rule carries across a period start (carry.ts, D14), one carrier per kind
+ * The state each product rule carries across a period start (carry.ts), one carrier per kind
  * of state. A rule names its carriers in its declaration (rules/index.ts); the carry-over snapshot
  * runs the carriers of every declared rule, and the types they carry are the ones whose late events
  * can change later closed periods (G7). Each carrier keeps a bounded subset of the real events
@@ -38,47 +38,36 @@ export interface CarryContext {
 /** One kind of carried state: keeps its events, returns its facts (if any). */
 export type Carrier = (ctx: CarryContext) => Partial<CarriedRuleFacts> | undefined;
 
+/** A carrier that keeps events and carries no fact of its own. */
+const keeping =
+  (keep: (ctx: CarryContext) => void): Carrier =>
+  (ctx) => {
+    keep(ctx);
+    return undefined;
+  };
+
 /** §2.1: the longest Answers session timeout (accounts.ts); sessions are carried this long. */
 const ANSWERS_MAX_TIMEOUT = 1_440 * MINUTE;
 
 /** G11: per resourceId its first event, first activation and last non-empty stretch. */
-export const carryResources: Carrier = ({ all, add }) => {
-  keepResources(all, add);
-  return undefined;
-};
+export const carryResources = keeping(({ all, add }) => keepResources(all, add));
 /** §3.1: each Viber session open at S, its opener and the messages it covered. */
-export const carryViberSessions: Carrier = ({ all, start, add }) => {
-  keepViber(all, start, add);
-  return undefined;
-};
+export const carryViberSessions = keeping(({ all, start, add }) => keepViber(all, start, add));
 /** §3.2: the latest inbound of each (bot, user) whose CSW is open at S. */
-export const carryViberBotWindows: Carrier = ({ all, start, add }) => {
-  keepViberBot(all, start, add);
-  return undefined;
-};
+export const carryViberBotWindows = keeping(({ all, start, add }) => keepViberBot(all, start, add));
 /** §3.3: inbounds of the last 48 h and the openers of conversations still open at S. */
-export const carryWhatsApp: Carrier = ({ all, start, add }) => {
-  keepWhatsApp(all, start, add);
-  return undefined;
-};
+export const carryWhatsApp = keeping(({ all, start, add }) => keepWhatsApp(all, start, add));
 /** USSD / Sangdam: the last event of each session id seen in the SESSION_ID_REUSE_GAP before S. */
-export const carrySessionIds: Carrier = ({ all, start, add }) => {
-  keepSessions(all, start, add);
-  return undefined;
-};
+export const carrySessionIds = keeping(({ all, start, add }) => keepSessions(all, start, add));
 /** Conversations named users: the last `added` of each user provisioned at S. */
-export const carryNamedUsers: Carrier = ({ all, add }) => {
-  keepNamedUsers(all, add);
-  return undefined;
-};
+export const carryNamedUsers = keeping(({ all, add }) => keepNamedUsers(all, add));
 /** §5 recording licences: calls whose recording runs across S. */
-export const carryRecordingsAcross: Carrier = ({ all, start, add }) => {
+export const carryRecordingsAcross = keeping(({ all, start, add }) => {
   for (const c of eventsOfType(all, "voice.call")) {
     const r = c.data.recording;
     if (r && instantOf(r.endedAt) > start && instantOf(r.endedAt) > instantOf(r.startedAt)) add(c);
   }
-  return undefined;
-};
+});
 /** §5 storage: the latest report of each day of P or later, and the days of earlier periods settled. */
 export const carryStorageDays: Carrier = ({ all, periodId, previous, add }) => ({
   storageDaysSettled: keepStorage(all, periodId, previous?.storageDaysSettled ?? [], add),
