@@ -61,10 +61,10 @@ export interface CloseDeps {
    * two items, not the whole configuration. Without it, closeAccount looks the account up in `config`.
    */
   readonly accounts?: AccountDirectory;
-  /** Where each line's explanation goes (D26, explain-lines.ts); none written without it. */
+  /** Where each line's explanation goes (explain-lines.ts); none written without it. */
   readonly explanations?: ExplanationStore;
   /**
-   * The exports bucket by period (D25, period-exports.ts): with it, each account's close is followed
+   * The exports bucket by period (period-exports.ts): with it, each account's close is followed
    * by its objects, written from the committed state; a re-run repairs missing ones.
    */
   readonly exports?: { readonly objects: ExportObjects; readonly index: PeriodIndex };
@@ -90,7 +90,7 @@ export interface AccountCloseReport {
     readonly byLineType: Record<string, string>;
   };
   readonly adjustments: { referencePeriod: PeriodId; amount: string; lines: number }[];
-  /** Lists of any length: count, the first 20, and the whole list's stored chunks (close-report.ts, D16). */
+  /** Lists of any length: count, the first 20, and the whole list's stored chunks (close-report.ts). */
   readonly suspense: SuspenseList;
   /** G10: suspense of earlier closed periods still unpriced after re-rating them at this close. */
   readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseList }[];
@@ -112,7 +112,7 @@ export interface AccountCloseReport {
     readonly referencePeriods: PeriodId[];
     readonly samples: { referencePeriod: PeriodId; source: string; id: string; seenAt: string }[];
   };
-  /** Dead letters naming the account as subject, received in the period (D16). */
+  /** Dead letters naming the account as subject, received in the period (each letter in one period's report). */
   readonly rejectedMessages: ReportList<RejectedEntry>;
   readonly compliance: Record<string, unknown>;
 }
@@ -149,7 +149,7 @@ export async function closePeriod(
     reports.push(
       history && history.versions.length > 1
         ? await closeAccount(account.accountId, periodId, deps)
-        : await closeThenExport(account, index.tariffOf(account), periodId, deps),
+        : await closeThenExport({ account, tariff: index.tariffOf(account), periodId }, deps),
     );
   }
   // Accounts with usage in the period that are no longer configured (ended, contract §2) are closed
@@ -163,7 +163,7 @@ export async function closePeriod(
 }
 
 /**
- * Closes one account's period (the close worker's unit of work, decisions D15): looks the account
+ * Closes one account's period (the close worker's unit of work): looks the account
  * and its tariff up, then runs the same per-account close as closePeriod. Throws
  * UnknownAccountError when the account (or its tariff) is not configured.
  */
@@ -182,13 +182,15 @@ export async function closeAccount(
     if (rated?.history) {
       const { history } = rated;
       return closeThenExport(
-        found!.account,
-        found!.tariff,
-        periodId,
+        {
+          account: found!.account,
+          tariff: found!.tariff,
+          periodId,
+          versionOf: (p) => versionForPeriod(history, p),
+          // Contract §2: after its end the account was not a customer: its late events' adjustments only.
+          adjustmentsOnly: periodAfterEnd(history, periodId),
+        },
         deps,
-        (p) => versionForPeriod(history, p),
-        // Contract §2: after its end the account was not a customer: its late events' adjustments only.
-        periodAfterEnd(history, periodId),
       );
     }
   } else {
@@ -197,29 +199,30 @@ export async function closeAccount(
     found = account ? { account, tariff: index.tariffOf(account) } : undefined;
   }
   if (!found) throw new UnknownAccountError(`account ${accountId} is not configured (or its tariff is not)`);
-  return closeThenExport(found.account, found.tariff, periodId, deps);
+  return closeThenExport({ account: found.account, tariff: found.tariff, periodId }, deps);
 }
 
-/** The close, then (with an exports bucket) the account's objects by period from what it committed (D25). */
-async function closeThenExport(
-  account: Account,
-  tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
-  periodId: PeriodId,
-  deps: CloseDeps,
-  versionOf?: (p: PeriodId) => RatedVersion,
-  adjustmentsOnly = false,
-): Promise<AccountCloseOutcome> {
+/** One account-period to close, and what rates it. */
+interface CloseTarget {
+  readonly account: Account;
+  readonly tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>;
+  readonly periodId: PeriodId;
+  /** The configuration version rating each period (an account whose configuration changed). */
+  readonly versionOf?: (p: PeriodId) => RatedVersion;
+  /**
+   * The period begins after the account's end: none of its own charges (recurring fees, packages,
+   * minimums, commitments) are billed, only the adjustments of the earlier periods.
+   */
+  readonly adjustmentsOnly?: boolean;
+}
+
+/** The close, then (with an exports bucket) the account's objects by period from what it committed. */
+async function closeThenExport(target: CloseTarget, deps: CloseDeps): Promise<AccountCloseOutcome> {
+  const { account, periodId } = target;
   // Each period's raw events read and held once for the whole run (a first close needs its period
   // for the rebuilt snapshot and for its rating).
   const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
-  const { outcome, closed } = await closeAccountPeriod(
-    account,
-    tariff,
-    periodId,
-    run,
-    versionOf,
-    adjustmentsOnly,
-  );
+  const { outcome, closed } = await closeAccountPeriod(target, run);
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
   // Closed (now or before): the account-period leaves the unclosed-usage index; a crash before this
   // leaves it listed, so the scheduler requests the close again and this run removes it.
@@ -228,18 +231,11 @@ async function closeThenExport(
 }
 
 async function closeAccountPeriod(
-  account: Account,
-  tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
-  periodId: PeriodId,
+  target: CloseTarget,
   deps: CloseDeps,
-  versionOf?: (p: PeriodId) => RatedVersion,
-  /**
-   * The period begins after the account's end: none of its own charges (recurring fees, packages,
-   * minimums, commitments) are billed, only the adjustments of the earlier periods.
-   */
-  adjustmentsOnly = false,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
-  // The claim is the first request (D24): on a closed period its condition fails and the record is read then.
+  const { account, tariff, periodId, versionOf, adjustmentsOnly = false } = target;
+  // The claim is the first request (one request per close): on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();
   const claim = await deps.periods.claimClose(
@@ -252,7 +248,7 @@ async function closeAccountPeriod(
   if (claim.kind === "claimed-by-other") return { outcome: beingClosed(claim.record) };
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
-  // One period's state (D14, rate-account-period.ts): this period's counters and raw events (and
+  // One period's state (rate-account-period.ts): this period's counters and raw events (and
   // the next period's first RATING_LOOKAHEAD, §3.1) plus the carry-over snapshot at its start;
   // from the earliest late period on when closed periods received late events (G7, G10).
   const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
@@ -347,7 +343,7 @@ async function closeAccountPeriod(
     byLineType[l.line_type] = formatMoney(ZERO.plus(byLineType[l.line_type] ?? 0).plus(l.amount), currency);
   const amount = sorted.reduce((s, l) => s.plus(l.amount), ZERO);
   const unclosedEarlierPeriods: AccountCloseReport["unclosedEarlierPeriods"] = [];
-  // A marker flagged closed needs no read (D24): only earlier periods never seen closed are looked up.
+  // A marker flagged closed needs no read: only earlier periods never seen closed are looked up.
   const where = shardsOf(usagePeriods);
   for (const { period: p, closed } of usagePeriods) {
     if (p >= periodId || closed || (await deps.periods.getClose(account.accountId, p))) continue;
@@ -360,7 +356,7 @@ async function closeAccountPeriod(
     if (count > 0) unclosedEarlierPeriods.push({ period: p, events: count });
   }
   // Conflicts, rejected messages and suspense of any number: counts and samples in the report, the
-  // whole lists stored in chunks under this run's claim (close-report.ts, D16).
+  // whole lists stored in chunks under this run's claim (close-report.ts).
   const lists = await writeReportLists(deps, owner, {
     accountId: account.accountId,
     period: periodId,
@@ -413,10 +409,10 @@ async function closeAccountPeriod(
   // claim "closing", and the next run (after the lease) redoes it with the same deterministic line ids.
   const lost = async () => ({ outcome: await lostClaim(account.accountId, periodId, deps) });
   // A fresh claim (no earlier run's record) means no earlier attempt wrote lines to replace. The
-  // period's usage marker is flagged closed with the lines: later closes need not read its record (D24).
+  // period's usage marker is flagged closed with the lines: later closes need not read its record.
   const fresh = claim.takenOver === false;
   const flagUsage = usagePeriods.some((p) => p.period === periodId && !p.closed);
-  // Each line's explanation (D26), keyed by its deterministic id, in the lines' own transactions: a
+  // Each line's explanation, keyed by its deterministic id, in the lines' own transactions: a
   // redone close writes the same items.
   const explanations = deps.explanations
     ? await explainClose(deps, { account, tariff, periodId, rating, rechecked, lines: sorted })
@@ -427,15 +423,15 @@ async function closeAccountPeriod(
     explanations,
   });
   if (!written) return lost();
-  // The snapshot at the next period's start (D14), under the claim, before the record: the next close
-  // reads it. None for an account that never had a stateful event: the next close derives it (D31).
+  // The snapshot at the next period's start, under the claim, before the record: the next close
+  // reads it. None for an account that never had a stateful event: the next close derives it (fewer writes per close).
   if (!noStatefulHistory(usagePeriods, periodId))
     await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);
   for (const p of stillSuspended) await deps.periods.markLate(account.accountId, p, closedAt);
-  // With an exports bucket the period is listed when the account's objects are recorded (D25, D31).
+  // With an exports bucket the period is listed when the account's objects are recorded.
   const listPeriod = deps.exports === undefined;
   const references = [...new Set(report.adjustments.map((a) => a.referencePeriod))];
   if (
