@@ -7,8 +7,9 @@ import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-
 import type { CloseDeps } from "../../shared/app/close-period.js";
 import { directoryOf, type IngestDeps } from "../../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../../shared/core/config.js";
-import type { Clock } from "../../shared/ports/clock.js";
+import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
+import type { DynamoScenario } from "./scenario.js";
 
 const WRITES = ["claimClose", "writeCloseLines", "finishClose", "markLate", "clearLate"] as const;
 export type WriteCounts = Record<(typeof WRITES)[number], number>;
@@ -58,3 +59,19 @@ export const closeAndIngestDeps = (
   clock,
   config: async () => config,
 });
+
+/**
+ * A new table holding `config`, a virtual clock at `at`, and the ingest and close use cases'
+ * dependencies over them: the start of a test of ingest and close on DynamoDB Local.
+ */
+export async function configuredTable(
+  dynamo: DynamoScenario,
+  prefix: string,
+  config: BillingConfig,
+  at: string,
+): Promise<{ store: DynamoBillingStore; clock: VirtualClock; deps: CloseDeps & IngestDeps }> {
+  const { store } = await dynamo.table(prefix);
+  await store.saveConfig(config);
+  const clock = new VirtualClock(Date.parse(at));
+  return { store, clock, deps: closeAndIngestDeps(store, clock, config) };
+}
