@@ -82,7 +82,7 @@ const bodies = Array.from({ length: n }, (_, i) => {
   });
 });
 
-// Received after the month: its events are not "more than 24 hours ahead" (docs/decisions.md D12).
+// Received after the month: its events are not "more than 24 hours ahead".
 const clock = new VirtualClock(Date.parse("2025-08-01T00:00:00Z"));
 const t0 = performance.now();
 const system = await startLocalBillingSystem({ clock });

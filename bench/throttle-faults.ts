@@ -22,12 +22,13 @@ import { parseArgs } from "node:util";
 import type { Context, SQSEvent } from "aws-lambda";
 import { createIngestHandler, IngestBatchFailedError } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
+import { causeOf } from "../shared/adapters/aws-errors.js";
 import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js";
-import { causeOf } from "../shared/app/transient-errors.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { faultyClient, throttled } from "../test/support/faulty-dynamodb.js";
 import { configOf, stdTariffs } from "../test/support/scenario.js";
+import { allLines } from "../test/support/table-scans.js";
 import { INGEST_POLLER_ARGS, ingestPollers } from "./ingest-pollers.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -196,7 +197,7 @@ async function main() {
         );
     }
     const reports = await system.close(PERIOD, ACCOUNTS);
-    const lines = await system.store.allLines();
+    const lines = await allLines(system.store);
     for (const [account, e] of expected) {
       const mine = lines.filter((l) => l.account_id === account && l.period === PERIOD);
       const amount = (product: string) => mine.find((l) => l.product === product)?.amount ?? "0.00";

@@ -1,4 +1,4 @@
-/** `billing explain LINE_ID [--json]` (issue 10 item 3, D26): a line's explanation, read by its id. */
+/** `billing explain LINE_ID [--json]` (issue 10 item 3): a line's explanation, read by its id. */
 import { explainLine, formatExplanation, LINE_ID } from "../shared/app/explain-lines.js";
 import type { ExplanationStore } from "../shared/ports/explanations.js";
 import { EXIT, oneArgument, UsageError } from "./usage.js";

@@ -1,6 +1,6 @@
 /**
  * The finance exports (contract §4, §5): invoice lines as CSV and JSON, the close report (counts and
- * the first samples of each list), the close report's full lists (close-report-lists.jsonl, D16),
+ * the first samples of each list), the close report's full lists (close-report-lists.jsonl),
  * marketplace usage.
  */
 import { mkdir, open, writeFile } from "node:fs/promises";
@@ -9,10 +9,10 @@ import {
   acceptedUsageOf,
   type DynamoMarketplaceStore,
 } from "../shared/adapters/dynamodb/marketplace-store.js";
-import type { AccountCloseReport } from "../shared/app/close-period.js";
-import { type ReportList, readReportList, reportListsOf } from "../shared/app/close-report.js";
+import { readReportList, reportListsOf } from "../shared/app/close-report.js";
 import { isRefusedLine } from "../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { AccountCloseReport, ReportList } from "../shared/core/close-report.js";
 import { compareStrings } from "../shared/core/compare.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import { mapLimit } from "../shared/core/map-limit.js";

@@ -8,9 +8,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js";
-import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { periodReportInput } from "../shared/app/period-report.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { AccountCloseReport } from "../shared/core/close-report.js";
 import { renderPeriodReport } from "../shared/core/finance-report.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../shared/core/rating/invoice.js";
 import { shiftPeriod } from "../shared/core/time.js";

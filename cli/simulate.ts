@@ -11,12 +11,12 @@ import {
   entraTokenProvider,
   HttpMeteringClient,
 } from "../shared/adapters/marketplace/http-metering-client.js";
-import type { AccountCloseReport } from "../shared/app/close-period.js";
 import { readClosedPeriod } from "../shared/app/period-exports.js";
 import { reconcileMarketplaceUsage, usageEventsCsv } from "../shared/app/reconcile-marketplace.js";
 import { reportMarketplaceUsageUntil } from "../shared/app/report-marketplace-usage.js";
 import { instantOf } from "../shared/contract/common.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import type { AccountCloseReport } from "../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
@@ -203,7 +203,7 @@ export async function runSimulation(
   let marketplaceRuns = 0;
   /**
    * Moves the clock to `to`, running the hourly marketplace reporter at the hour boundaries it passes
-   * where a run can report something (hours without usage are skipped: D9).
+   * where a run can report something (hours without usage are skipped).
    */
   const advance = async (to: number) => {
     if (!hasAzure) return clock.advanceTo(to);

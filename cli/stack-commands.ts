@@ -10,7 +10,7 @@ import { DynamoMarketplaceStore } from "../shared/adapters/dynamodb/marketplace-
 import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { type AccountCloseReport, closePeriod, isCloseReport } from "../shared/app/close-period.js";
+import { closePeriod } from "../shared/app/close-period.js";
 import {
   type EventReference,
   eventOfLetter,
@@ -23,6 +23,7 @@ import { readClosedPeriod, writePeriodManifest } from "../shared/app/period-expo
 import { previewPeriod } from "../shared/app/preview-period.js";
 import { reconcileMarketplaceUsage } from "../shared/app/reconcile-marketplace.js";
 import type { InvoiceLine } from "../shared/contract/invoice-line.js";
+import { type AccountCloseReport, isCloseReport } from "../shared/core/close-report.js";
 import { BillingError } from "../shared/core/errors.js";
 import { reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
 import { isPeriodId, periodWindow } from "../shared/core/time.js";
@@ -180,7 +181,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
   const config = cachedConfig(store, systemClock, 0);
   // The exports bucket keeps dead letters' large bodies (EXPORTS_BUCKET; locally S3_ENDPOINT too).
   const blobs = blobStore(endpoints, env.EXPORTS_BUCKET);
-  // The exports bucket also takes each close's objects by period (D25).
+  // The exports bucket also takes each close's objects by period.
   const objects = exportObjects(endpoints, env.EXPORTS_BUCKET);
   const deps = storeDeps(store, systemClock, config, { blobs, exports: objects });
   const dlq =
@@ -256,7 +257,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
               .join(", ")}; closing it now would bill part of a month (--force closes it anyway)`,
           );
         if (env.CLOSE_QUEUE_URL) {
-          // A stack with a close queue: the same fan-out as the scheduler's (decisions D15); the close
+          // A stack with a close queue: the same fan-out as the scheduler's; the close
           // worker closes each account, and `billing export` shows the results once it is done.
           await new SqsCloseQueue(sqs, env.CLOSE_QUEUE_URL).enqueue(
             chosen.map((a) => ({ accountId: a.accountId, period: cmd.period })),
@@ -330,7 +331,7 @@ export async function runStackCommand(cmd: StackCommand): Promise<number> {
         return EXIT.ok;
       }
       case "export": {
-        // One period, or every period with closes: read through the period index, never a table scan (D25).
+        // One period, or every period with closes: read through the period index, never a table scan.
         const periods = cmd.period ? [cmd.period] : await store.closedPeriods();
         const lines: InvoiceLine[] = [];
         const reports: AccountCloseReport[] = [];

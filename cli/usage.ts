@@ -115,7 +115,7 @@ ${stackEnv}`,
   preview: `usage: billing preview --account ID --period YYYY-MM [--json]
 
 Month-to-date: the invoice lines the account's period would close with now (same rating as the close,
-from the same state), and the time of the newest raw event included. Writes nothing. --json prints one
+from the same state), and the time of the newest event included. Writes nothing. --json prints one
 JSON object.
 ${stackEnv}`,
   export: `usage: billing export --out DIR [--period YYYY-MM]

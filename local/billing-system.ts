@@ -2,7 +2,7 @@
  * The whole billing system on the embedded local stack: DynamoDB Local, the SQS-compatible server,
  * the event-source poller invoking the real ingest handler, and the close function — all on an
  * injected clock. fauxqs also serves S3: the exports bucket holds dead letters' large bodies and each close's
- * objects by period (D25). Used by `billing simulate`, the integration tests and the benchmarks.
+ * objects by period. Used by `billing simulate`, the integration tests and the benchmarks.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -21,13 +21,13 @@ import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
 import { CLOSE_WORKER_MEMORY_MB, CloseMemoryBudget } from "../shared/app/close-budget.js";
+import type { IngestOutcome } from "../shared/app/ingest-usage.js";
+import type { ZoneFanOut } from "../shared/app/schedule-closes.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
   isCloseReport,
-} from "../shared/app/close-period.js";
-import type { IngestOutcome } from "../shared/app/ingest-usage.js";
-import type { ZoneFanOut } from "../shared/app/schedule-closes.js";
+} from "../shared/core/close-report.js";
 import { DEFAULT_CLOSE_GRACE_HOURS } from "../shared/core/close-schedule.js";
 import type { BillingConfig } from "../shared/core/config.js";
 import { compositeKey } from "../shared/core/keys.js";
@@ -73,7 +73,7 @@ export interface LocalBillingSystem {
     opts?: { batchSize?: number; timeoutMs?: number },
   ): Promise<IngestTally>;
   /**
-   * Closes the period through the fan-out (decisions D15): one request per account (all configured
+   * Closes the period through the fan-out: one request per account (all configured
    * ones, or those named) on the close queue, drained by the close worker; reports in configuration order.
    */
   close(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
@@ -93,7 +93,7 @@ export interface LocalBillingSystem {
 
 export interface LocalSystemOptions {
   readonly clock: Clock;
-  /** The ingest handler's receipt clock (default: `clock`); `billing simulate` sets its own (D12). */
+  /** The ingest handler's receipt clock (default: `clock`); `billing simulate` sets its own. */
   readonly receiptClock?: Clock;
   readonly maxReceiveCount?: number;
   /** Messages per handler invocation (default 1000, as the deployed event source mapping). */
@@ -186,7 +186,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     // The close worker as Lambda runs it: accounts and tariffs looked up per close (never cached).
     const closeDeps = storeDeps(store, opts.clock, config, {
       configCacheMs: 0,
-      // Each close writes its objects by period to the exports bucket (D25), as in the stack.
+      // Each close writes its objects by period to the exports bucket, as in the stack.
       exports: new S3ExportObjects(s3, exportsBucket),
     });
     let closeOutcomes = new Map<string, AccountCloseOutcome>();

@@ -90,9 +90,9 @@ export async function startFinanceApiServer(
     };
     handler(event)
       .then(async (r) => {
-        res.writeHead(r.statusCode ?? 200, r.headers as Record<string, string>);
+        res.writeHead(r.statusCode, r.headers);
         if (!isStreamed(r)) {
-          res.end(r.body === undefined ? "" : r.isBase64Encoded ? Buffer.from(r.body, "base64") : r.body);
+          res.end(r.body); // the finance API's bodies are text, never base64
           return;
         }
         for await (const chunk of r.chunks) {

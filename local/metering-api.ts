@@ -1,6 +1,6 @@
 /**
  * A local Microsoft Marketplace Metering API (2018-08-31) that answers in the shapes the real
- * service gives (decision D17): a real HTTP server (node:http) on 127.0.0.1 and a free port,
+ * service gives: a real HTTP server (node:http) on 127.0.0.1 and a free port,
  * judging time against an injected clock (the simulation's virtual clock).
  *
  * POST /api/batchUsageEvent?api-version=2018-08-31, body `{ "request": [...] }`:

@@ -52,7 +52,7 @@ function required(value: string | undefined, what: string): string {
   return value;
 }
 
-/** The close queue and its DLQ (decisions D15), shaped like the stack's. */
+/** The close queue and its DLQ, shaped like the stack's. */
 export interface CloseQueues {
   readonly closeQueueUrl: string;
   readonly closeDeadLetterQueueUrl: string;

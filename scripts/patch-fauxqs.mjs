@@ -11,7 +11,8 @@
 // above U+FFFF pass, and everything SQS refuses (controls, U+FFFE/U+FFFF, lone surrogates) is still
 // refused. It edits only that one line of fauxqs's dist/sqs/sqsTypes.js, is idempotent, does nothing
 // once fauxqs ships the fix, and fails loudly if the file is neither the known text nor fixed (a new
-// fauxqs version: look again). Upstream note: docs/decisions.md (D35).
+// fauxqs version: look again). Upstream note: docs/decisions.md, "Sizes in
+// UTF-8 bytes".
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,12 +1,12 @@
 /**
- * Hourly (EventBridge Scheduler) → close scheduler (decisions D15): puts one close request per
+ * Hourly (EventBridge Scheduler) → close scheduler: puts one close request per
  * account on the close queue once the account's period has ended in its own time zone plus the
  * grace (CLOSE_GRACE_HOURS, default 2). Idempotent and resumable (shared/app/schedule-closes.ts).
  * It also requests the close of every account with usage in an ended period that is still not
  * closed (the unclosed-usage index: removed accounts, accounts added after their zone's fan-out or
  * moved to another zone). Each run emits CloseAccountsOverdue: the accounts with usage not closed
  * CLOSE_OVERDUE_HOURS after their period's end plus the grace (alarmed). After the fan-out, with EXPORTS_BUCKET set, it
- * rewrites the manifest of each period whose exports changed since its manifest was written (D25).
+ * rewrites the manifest of each period whose exports changed since its manifest was written.
  */
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoCloseScheduleStore } from "../../shared/adapters/dynamodb/close-schedule-store.js";
@@ -28,7 +28,7 @@ import { createMetrics, publishCloseSchedule } from "../../shared/runtime/observ
 import { exportObjects } from "../../shared/runtime/wiring.js";
 
 export interface CloseSchedulerDeps extends ScheduleClosesDeps {
-  /** The period index and the exports bucket, when one is configured: manifests kept current (D25). */
+  /** The period index and the exports bucket, when one is configured: manifests kept current. */
   readonly manifests?: PeriodExportDeps | undefined;
 }
 

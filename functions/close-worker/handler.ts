@@ -1,5 +1,5 @@
 /**
- * SQS close queue → close worker (decisions D15): each message `{ "accountId", "period" }` closes one
+ * SQS close queue → close worker: each message `{ "accountId", "period" }` closes one
  * account's period (shared/app/close-period.ts `closeAccount`, atomic per account-period). The records
  * of a batch are closed concurrently. A message is acknowledged once its account-period is closed (by
  * this run or an earlier one) or names an account with no configuration at all (then kept in suspense
@@ -12,12 +12,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { budgetedUsage, CloseMemoryBudget } from "../../shared/app/close-budget.js";
-import {
-  type AccountCloseOutcome,
-  type CloseDeps,
-  closeAccount,
-  UnknownAccountError,
-} from "../../shared/app/close-period.js";
+import { type CloseDeps, closeAccount, UnknownAccountError } from "../../shared/app/close-period.js";
+import type { AccountCloseOutcome } from "../../shared/core/close-report.js";
 import { type Clock, systemClock } from "../../shared/ports/clock.js";
 import { closeWorkerEnvironmentSchema } from "../../shared/runtime/environment.js";
 import { type AwsClients, lambdaEntry, logger } from "../../shared/runtime/lambda-entry.js";
@@ -39,7 +35,7 @@ export interface CloseWorkerOptions {
   readonly budget?: CloseMemoryBudget;
   /** Sees each outcome (the local stack collects the reports of `billing simulate`). */
   readonly onOutcome?: (outcome: AccountCloseOutcome) => void;
-  /** Each batch's duration and outcomes (the Lambda handler publishes them as metrics, D22). */
+  /** Each batch's duration and outcomes (the Lambda handler publishes them as metrics). */
   readonly onBatch?: (run: { durationMs: number; reports: AccountCloseOutcome[]; suspended: number }) => void;
 }
 
@@ -49,12 +45,13 @@ class MalformedCloseRequestError extends Error {
 }
 
 /**
- * Closes each record's account-period concurrently (shared/runtime/sqs-batch.ts): a request held
- * by another run is returned to the queue without counting as a failure; when every record of a
- * batch failed the handler throws, so the function's Errors alarm sees it.
+ * Closes each record's account-period concurrently (Powertools' batch processor, through
+ * shared/runtime/sqs-batch.ts): a request held by another run is returned to the queue without
+ * counting as a failure; when every record of a batch failed the handler throws, so the function's
+ * Errors alarm sees it.
  */
 export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptions = {}) {
-  return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     const started = performance.now();
     const outcomes: AccountCloseOutcome[] = [];
     let suspended = 0;
@@ -103,6 +100,7 @@ export function createCloseWorkerHandler(deps: CloseDeps, opts: CloseWorkerOptio
                 messageId: record.messageId,
                 error: e as Error,
               }),
+        context,
       );
     } finally {
       opts.onBatch?.({ durationMs: performance.now() - started, reports: outcomes, suspended });
@@ -120,7 +118,7 @@ export function closeWorkerDeps(
   // Each close reads its account and tariff afresh (two items): a tariff corrected just before
   // the close applies to it. The whole configuration is never loaded by the worker.
   const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
-  // Each close is followed by its objects in the exports bucket by period (D25).
+  // Each close is followed by its objects in the exports bucket by period.
   return storeDeps(store, clock, config, {
     configCacheMs: 0,
     exports: exportObjects(clients.endpoints, env.EXPORTS_BUCKET, clients.trace),

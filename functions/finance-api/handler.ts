@@ -1,6 +1,6 @@
 /**
- * API Gateway HTTP API (payload 2.0, IAM authorization) → the finance API (shared/app/finance-api.ts,
- * decisions D27): read-only routes over closed periods and the month-to-date preview. Bodies are
+ * API Gateway HTTP API (payload 2.0, IAM authorization) → the finance API (shared/app/finance-api.ts):
+ * read-only routes over closed periods and the month-to-date preview. Bodies are
  * strings (an HTTP API cannot stream a Lambda response): CSV comes in pages of at most
  * LAMBDA_MAX_BODY_BYTES with a `Link: rel="next"` header. An unexpected failure is logged and thrown:
  * API Gateway answers 500.

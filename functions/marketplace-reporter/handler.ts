@@ -6,11 +6,11 @@
  *
  * Environment: BILLING_TABLE, MARKETPLACE_API_URL (https://marketplaceapi.microsoft.com, or the
  * local Metering API); MARKETPLACE_CREDENTIALS_SECRET_ARN, the Secrets Manager secret holding the
- * publisher's Entra ID application `{ tenantId, clientId, clientSecret }` (D19) — without it calls
+ * publisher's Entra ID application `{ tenantId, clientId, clientSecret }` — without it calls
  * carry no token (a local Metering API); ENTRA_AUTHORITY overrides https://login.microsoftonline.com.
  *
  * The run's outcome is returned and logged as one JSON line; events refused by the Marketplace
- * (expired, rejected) and calls without an answer are logged at ERROR level. EMF metrics (D20):
+ * (expired, rejected) and calls without an answer are logged at ERROR level. EMF metrics:
  * MarketplaceRejectedEvents (refused for good in this run), MarketplaceExpiredEvents (the part of
  * those whose hour is past Microsoft's 24 hours: revenue lost), MarketplaceOverduePending (still
  * pending 20 hours after their hour ended) and MarketplaceIncompleteRuns (a call without answer, an
@@ -79,10 +79,10 @@ export function createMarketplaceReporterHandler(
   deps: MarketplaceReporterDeps,
   opts: {
     log?: (line: string) => void;
-    /** The run's alarm metrics (D20). */
+    /** The run's alarm metrics. */
     metric?: (name: string, value: number) => void;
     flushMetrics?: () => void;
-    /** The run's business metrics (D22). */
+    /** The run's business metrics. */
     onRun?: (report: MarketplaceRunReport) => void;
   } = {},
 ) {
@@ -139,7 +139,7 @@ export function marketplaceReporterDeps(
 ): MarketplaceReporterDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
   const marketplace = new DynamoMarketplaceStore(clients.dynamo, env.BILLING_TABLE);
-  // Cached per container until shortly before it expires; re-read after a 401 (D19).
+  // Cached per container until shortly before it expires; re-read after a 401.
   const token = env.MARKETPLACE_CREDENTIALS_SECRET_ARN
     ? entraTokenProvider({
         credentials: secretsManagerCredentials(

@@ -1,5 +1,5 @@
 /**
- * The finance API (issue 10 item 2, decisions D27): an API Gateway HTTP API whose every route —
+ * The finance API (issue 10 item 2): an API Gateway HTTP API whose every route —
  * the $default catch-all included, so unknown paths get the handler's problem+json 404 — requires
  * IAM authorization (SigV4: callers need `execute-api:Invoke` on the route), with JSON access logs
  * in an encrypted log group and stage throttling, in front of one read-only BillingFunction.

@@ -6,6 +6,12 @@ import { randomUUID } from "node:crypto";
 import type { Account } from "../contract/accounts.js";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import { periodAfterEnd, type RatedVersion, versionForPeriod } from "../core/account-versions.js";
+import type {
+  AccountCloseOutcome,
+  AccountCloseReport,
+  BeingClosed,
+  ClosedAccount,
+} from "../core/close-report.js";
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
@@ -21,19 +27,13 @@ import type { PeriodIndex } from "../ports/period-index.js";
 import type { CloseRecord, DeadLetterStore, PeriodStore } from "../ports/storage.js";
 import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import { type AccountDirectory, shardsOf, type UsageStore } from "../ports/usage-store.js";
-import {
-  type ConflictEntry,
-  type RejectedEntry,
-  type ReportList,
-  type SuspenseList,
-  writeReportLists,
-} from "./close-report.js";
+import { writeReportLists } from "./close-report.js";
 
 export { UnknownAccountError };
 
 import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
-import { type ClosedAccount, exportAfterClose } from "./period-exports.js";
+import { exportAfterClose } from "./period-exports.js";
 import {
   loadPeriodState,
   noStatefulHistory,
@@ -73,64 +73,6 @@ export interface CloseDeps {
   /** Conflicts of periods closed before they arrived (G5): listed by the account's next close report. */
   readonly lateConflicts?: LateConflictStore;
 }
-
-export interface AccountCloseReport {
-  readonly accountId: string;
-  readonly period: PeriodId;
-  readonly status: "closed" | "already-closed";
-  readonly billingChannel: Account["billingChannel"];
-  readonly currency: string;
-  readonly closedAt: string;
-  readonly events: number;
-  readonly lines: number;
-  readonly totals: {
-    /** Sum of every line of this close; for azure-marketplace accounts Microsoft invoices it (rating-rules §6). */
-    readonly amount: string;
-    readonly invoicedByProvider: string;
-    readonly byLineType: Record<string, string>;
-  };
-  readonly adjustments: { referencePeriod: PeriodId; amount: string; lines: number }[];
-  /** Lists of any length: count, the first 20, and the whole list's stored chunks (close-report.ts). */
-  readonly suspense: SuspenseList;
-  /** G10: suspense of earlier closed periods still unpriced after re-rating them at this close. */
-  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseList }[];
-  /**
-   * Earlier periods that hold usage but were never closed (e.g. usage from before the account's
-   * first close). Not billed automatically (they may be context only, such as a window opened the
-   * month before); listed so that nothing is silently left unbilled: close them explicitly.
-   */
-  readonly unclosedEarlierPeriods: { period: PeriodId; events: number }[];
-  /** Conflicts whose first-stored event falls in the period (G5). */
-  readonly conflicts: ReportList<ConflictEntry>;
-  /**
-   * Conflicts (G5) whose first copy belongs to an earlier period that was already closed when they
-   * arrived, not listed by any report yet: how many, which reference periods, the first 20.
-   * Absent from reports written before late conflicts were reported.
-   */
-  readonly lateConflicts?: {
-    readonly count: number;
-    readonly referencePeriods: PeriodId[];
-    readonly samples: { referencePeriod: PeriodId; source: string; id: string; seenAt: string }[];
-  };
-  /** Dead letters naming the account as subject, received in the period (each letter in one period's report). */
-  readonly rejectedMessages: ReportList<RejectedEntry>;
-  readonly compliance: Record<string, unknown>;
-}
-
-/** Another run holds this account-period's claim: this run wrote nothing for it. */
-export interface BeingClosed {
-  readonly accountId: string;
-  readonly period: PeriodId;
-  readonly status: "being-closed";
-  readonly claimedBy: string;
-  readonly startedAt: string;
-  /** When a crashed claimant's claim may be taken over by a new run. */
-  readonly leaseUntil?: string;
-}
-
-export type AccountCloseOutcome = AccountCloseReport | BeingClosed;
-
-export const isCloseReport = (o: AccountCloseOutcome): o is AccountCloseReport => o.status !== "being-closed";
 
 export async function closePeriod(
   periodId: PeriodId,
@@ -235,7 +177,7 @@ async function closeAccountPeriod(
   deps: CloseDeps,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
   const { account, tariff, periodId, versionOf, adjustmentsOnly = false } = target;
-  // The claim is the first request (one request per close): on a closed period its condition fails and the record is read then.
+  // The claim is the first request: on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();
   const claim = await deps.periods.claimClose(
@@ -424,7 +366,7 @@ async function closeAccountPeriod(
   });
   if (!written) return lost();
   // The snapshot at the next period's start, under the claim, before the record: the next close
-  // reads it. None for an account that never had a stateful event: the next close derives it (fewer writes per close).
+  // reads it. None for an account that never had a stateful event: the next close derives it.
   if (!noStatefulHistory(usagePeriods, periodId))
     await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are

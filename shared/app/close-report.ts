@@ -1,5 +1,5 @@
 /**
- * The lists of a close report at any size (issue 9 item 4, D16): conflicts, rejected messages and
+ * The lists of a close report at any size (issue 9 item 4): conflicts, rejected messages and
  * suspense appear in the report as a count with the first samples; the full list is stored in
  * chunks (≤ 1,000 entries, ≤ 100 KB of JSON each) beside the close record, written under the close
  * claim, so neither the close record nor any chunk approaches DynamoDB's 400 KB item limit however
@@ -7,6 +7,7 @@
  * read: the close never holds more than a few chunks of a list in memory.
  */
 
+import type { ReportList, ReportLists, SuspenseList, SuspenseSummary } from "../core/close-report.js";
 import { compareStrings } from "../core/compare.js";
 import { compositeKey } from "../core/keys.js";
 import { formatDecimal, ZERO } from "../core/money.js";
@@ -22,32 +23,6 @@ export const CHUNK_ENTRIES = 1000;
 export const CHUNK_JSON_BYTES = 100_000;
 /** Chunks handed to the store at once (one claim-checked transaction holds at most 24). */
 const FLUSH_CHUNKS = 24;
-
-/**
- * A list of the report: how many entries, the first ≤ 20, and where the whole list is. A list of
- * at most 20 entries is complete in `samples` (`chunks` 0, nothing stored).
- */
-export interface ReportList<T> {
-  readonly count: number;
-  readonly samples: readonly T[];
-  /** Stored chunks of the whole list (0: `samples` is the whole list). */
-  readonly chunks: number;
-  /** The stored list's name within the account-period's report (`readReportList`), or null. */
-  readonly where: string | null;
-}
-
-export type SuspenseSummary = { product: string; reason: string; quantity: string; events: number };
-/** Suspense groups (product, reason), with the number of events held over all of them. */
-export type SuspenseList = ReportList<SuspenseSummary> & { readonly events: number };
-export type ConflictEntry = { source: string; id: string; seenAt: string };
-export type RejectedEntry = { deadLetterId: string; messageId: string; receivedAt: string; reason: string };
-
-export interface ReportLists {
-  readonly suspense: SuspenseList;
-  readonly suspenseCarried: { referencePeriod: PeriodId; items: SuspenseList }[];
-  readonly conflicts: ReportList<ConflictEntry>;
-  readonly rejectedMessages: ReportList<RejectedEntry>;
-}
 
 /** Suspense grouped by product and reason, in (product, reason) order. */
 export function summarizeSuspense(items: readonly SuspenseItem[]): SuspenseSummary[] {
@@ -133,9 +108,9 @@ export interface ReportListSources {
   readonly window: { readonly start: number; readonly end: number };
   readonly suspense: readonly SuspenseItem[];
   readonly suspenseCarried: readonly { referencePeriod: PeriodId; items: readonly SuspenseItem[] }[];
-  /** No earlier attempt at this close wrote chunks (a fresh claim): none are looked for to remove (D24). */
+  /** No earlier attempt at this close wrote chunks (a fresh claim): none are looked for to remove. */
   readonly fresh?: boolean;
-  /** The account's usage markers, as read by the close: a period recorded without conflicts is not read (D31). */
+  /** The account's usage markers, as read by the close: a period recorded without conflicts is not read. */
   readonly markers?: ShardsOf;
 }
 

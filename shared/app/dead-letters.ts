@@ -4,13 +4,12 @@
  * them back on the usage queue; idempotent ingestion (G5) makes a redrive safe to repeat.
  */
 import { createHash } from "node:crypto";
-import { BillingError } from "../core/errors.js";
+import { BillingError, describeError } from "../core/errors.js";
 import { bodyElements } from "../core/message-body.js";
 import { codePointPrefix, utf8Prefix } from "../core/utf8.js";
-import type { BlobStore } from "../ports/blob-store.js";
+import { BlobRefusedError, type BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
 import type { DeadLetter, DeadLetterStore, EventReference, UsageQueue } from "../ports/storage.js";
-import { describeError, isTransientError } from "./transient-errors.js";
 
 /** The queue's port lives in shared/ports; handlers and the CLI name it from here too. */
 export type { EventReference, FailedMessage, FailedMessageQueue };
@@ -42,7 +41,7 @@ export interface DeadLetterInput {
 }
 
 /**
- * The `subject` a refused body names, indexing its dead letter by account (so a close reports it); undefined when the
+ * The `subject` a refused body names, indexing its dead letter by account; undefined when the
  * body is not JSON or names none.
  */
 export const subjectOf = (body: string): string | undefined => {
@@ -89,8 +88,8 @@ export function eventOfLetter(letter: DeadLetter): EventReference | undefined {
 /**
  * Stores a dead letter of any size: reason, subject and excerpt bounded, SHA-256 of the body,
  * and the whole body inline when it fits the excerpt, else in the blob store (content-addressed).
- * If the blob store refuses the body for a non-transient reason, the letter is still stored with its
- * excerpt (the reason is never lost); a transient failure is thrown, so SQS retries the message.
+ * If the blob store refuses the body for good (BlobRefusedError), the letter is still stored with its
+ * excerpt (the reason is never lost); any other failure is thrown, so SQS retries the message.
  */
 export async function putDeadLetter(
   deps: { readonly deadLetters: DeadLetterStore; readonly blobs?: BlobStore | undefined },
@@ -108,13 +107,14 @@ export async function putDeadLetter(
       await deps.blobs.put(bodyKey, body);
       kept = { bodyKey };
     } catch (e) {
-      if (isTransientError(e)) throw e;
+      // Only a refusal for good is tolerated; anything else may pass on a retry, so SQS retries the message.
+      if (!(e instanceof BlobRefusedError)) throw e;
       console.error(
         JSON.stringify({
           level: "ERROR",
           message: "dead letter body not kept",
           messageId: input.messageId,
-          error: describeError(e),
+          error: describeError(e.cause ?? e),
         }),
       );
     }

@@ -1,5 +1,5 @@
 /**
- * Explanations of invoice lines (issue 10 item 3, docs/decisions.md D26): built at close from what
+ * Explanations of invoice lines (issue 10 item 3): built at close from what
  * the close rated (the pure shared/core/rating/explain/), stored with the lines under the close's
  * claim, read back by line id for `billing explain` and the finance API.
  */
@@ -41,7 +41,7 @@ export interface ExplainDeps {
 
 /**
  * The explanation of every line of a close, built from what it rated; the close writes them with
- * its lines, under its claim (PeriodStore.writeCloseLines, D31).
+ * its lines, under its claim (PeriodStore.writeCloseLines).
  */
 export async function explainClose(
   deps: ExplainDeps,

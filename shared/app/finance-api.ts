@@ -22,7 +22,6 @@
  * names the account and the line within it where the next page starts: stable, because a closed
  * period's lines never change (G7: later corrections are lines of later periods).
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
 import { BillingError } from "../core/errors.js";
@@ -64,7 +63,26 @@ export interface FinanceApiDeps extends PeriodReportDeps {
   readonly explanations?: Pick<ExplanationStore, "explanation">;
 }
 
-export type FinanceApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+/**
+ * What the finance API reads of a request: the fields it uses of an HTTP API request in API
+ * Gateway's payload format 2.0, which the local server builds too. Named here so that the use case
+ * needs no Lambda types; an `APIGatewayProxyEventV2` is one.
+ */
+export interface FinanceApiRequest {
+  readonly rawPath: string;
+  readonly rawQueryString?: string | undefined;
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly requestContext?: { readonly http?: { readonly method?: string } };
+}
+
+/** A whole response (what API Gateway's structured result holds): status, headers and body. */
+export interface FinanceApiResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export type FinanceApiHandler = (event: FinanceApiRequest) => Promise<FinanceApiResponse>;
 
 /** A response whose body is sent chunk by chunk as it is produced (a server that can stream). */
 export interface StreamedResult {
@@ -73,11 +91,10 @@ export interface StreamedResult {
   readonly chunks: AsyncIterable<string>;
 }
 export type FinanceApiStreamingHandler = (
-  event: APIGatewayProxyEventV2,
-) => Promise<APIGatewayProxyStructuredResultV2 | StreamedResult>;
+  event: FinanceApiRequest,
+) => Promise<FinanceApiResponse | StreamedResult>;
 
-export const isStreamed = (r: APIGatewayProxyStructuredResultV2 | StreamedResult): r is StreamedResult =>
-  "chunks" in r;
+export const isStreamed = (r: FinanceApiResponse | StreamedResult): r is StreamedResult => "chunks" in r;
 
 class Problem extends BillingError {
   constructor(
@@ -89,7 +106,7 @@ class Problem extends BillingError {
   }
 }
 
-const problem = (e: Problem, instance: string): APIGatewayProxyStructuredResultV2 => ({
+const problem = (e: Problem, instance: string): FinanceApiResponse => ({
   statusCode: e.status,
   headers: { "content-type": "application/problem+json" },
   body: JSON.stringify({
@@ -104,7 +121,7 @@ const problem = (e: Problem, instance: string): APIGatewayProxyStructuredResultV
 const badRequest = (detail: string) => new Problem(400, "Bad Request", detail);
 const notFound = (detail: string) => new Problem(404, "Not Found", detail);
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+const json = (statusCode: number, body: unknown): FinanceApiResponse => ({
   statusCode,
   headers: { "content-type": "application/json" },
   body: JSON.stringify(body),
@@ -173,7 +190,7 @@ function limitOf(raw: string | undefined): number {
 }
 
 /** `rawPath?query` with `cursor` set: the next page's address, relative to the API's root. */
-function nextPageUrl(event: APIGatewayProxyEventV2, cursor: Cursor): string {
+function nextPageUrl(event: FinanceApiRequest, cursor: Cursor): string {
   const q = new URLSearchParams(event.rawQueryString ?? "");
   q.set("cursor", encodeCursor(cursor));
   return `${event.rawPath}?${q.toString()}`;
@@ -368,9 +385,9 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
   }
 
   const invoiceLines = async (
-    event: APIGatewayProxyEventV2,
+    event: FinanceApiRequest,
     p: string,
-  ): Promise<APIGatewayProxyStructuredResultV2 | StreamedResult> => {
+  ): Promise<FinanceApiResponse | StreamedResult> => {
     const q = event.queryStringParameters ?? {};
     const format = q.format ?? "json";
     if (format !== "json" && format !== "csv")
@@ -402,7 +419,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     });
   };
 
-  const closeReport = async (event: APIGatewayProxyEventV2, p: string) => {
+  const closeReport = async (event: FinanceApiRequest, p: string) => {
     const config = configOnce();
     const accountId = await account(event.queryStringParameters?.accountId, config, p);
     const b = await readPeriodBilling({ ...deps, config }, p, accountId ? [accountId] : undefined);
@@ -410,7 +427,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     return json(200, { period: p, reports: b.reports });
   };
 
-  const reportPage = async (p: string): Promise<APIGatewayProxyStructuredResultV2> => {
+  const reportPage = async (p: string): Promise<FinanceApiResponse> => {
     const { input, current } = await periodReportInput(deps, p, {
       csv: `invoice-lines?format=csv`,
       json: `invoice-lines?format=json`,
@@ -425,7 +442,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
   };
 
   /** The month-to-date preview of one account (`billing preview`): the lines its period would close with now. */
-  const usage = async (event: APIGatewayProxyEventV2, rawAccount: string) => {
+  const usage = async (event: FinanceApiRequest, rawAccount: string) => {
     const accountId = accountIdOf(segment(rawAccount));
     const p = period(event.queryStringParameters?.period);
     try {
@@ -472,10 +489,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
 const EXPLANATION_PATH = /^\/invoice-lines\/([^/]*)\/explanation$/;
 
 /** One key read by line id: 400 for a malformed id, 404 for one no close wrote. */
-async function explanationOf(
-  deps: FinanceApiDeps,
-  rawId: string,
-): Promise<APIGatewayProxyStructuredResultV2> {
+async function explanationOf(deps: FinanceApiDeps, rawId: string): Promise<FinanceApiResponse> {
   const lineId = segment(rawId);
   if (!LINE_ID.test(lineId))
     throw badRequest(`a line id is "L-" and 20 hex digits, not "${lineId.slice(0, 100)}"`);

@@ -2,7 +2,7 @@
  * Ingesting a batch of usage messages (one handler invocation): validate each event (contract §1; a
  * body may be one event or a JSON array of events), derive a counted event's contribution to its
  * monthly counters with the rating rules (counters.ts), store the batch once per identity (G5) in
- * one commit per attempt (usage-store.ts), then mark closed periods late (G7, D4 write-then-check):
+ * one commit per attempt (usage-store.ts), then mark closed periods late (G7, write-then-check):
  * each period whose charges an event can change, as its rules declare (rules/index.ts): its own;
  * for a Viber session message also the period that may have opened its session (§3.1); and when
  * its type carries state into later periods, the marker says so and the close follows the state
@@ -10,11 +10,11 @@
  * and batch, never a read of history.
  *
  * Whatever the message, it ends stored, dropped as a duplicate, dead-lettered with a reason, or
- * returned to the queue (D3, D12). Only the sender's faults are dead-lettered: an invalid event, a
+ * returned to the queue. Only the sender's faults are dead-lettered: an invalid event, a
  * body too large, an unknown account or no configuration at all, each found and named here. Any
  * other failure is ours or the platform's (throttling past the retries, AccessDenied, KMS, a
  * timeout, a bug): the message returns to SQS, whose redrive policy and alarms apply, and the
- * handler counts it (transient-errors.ts). A committed event is therefore never dead-lettered.
+ * handler counts it (shared/adapters/aws-errors.ts). A committed event is therefore never dead-lettered.
  */
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
@@ -82,13 +82,13 @@ export interface IngestBatchResult {
   readonly outcomes: IngestOutcome[];
   /** Messages to deliver again (SQS batch item failures): a failure of ours, or an event claimed by a running attempt. */
   readonly retry: string[];
-  /** Our failures behind `retry` (logged and counted by the handler; transient-errors.ts). */
+  /** Our failures behind `retry`: the handler logs and counts them, naming their cause (aws-errors.ts). */
   readonly failures: { messageId: string; error: unknown }[];
 }
 
-/** An event (one body, or one element of a batch body) may be at most 256 KiB of UTF-8 (D12). */
+/** An event (one body, or one element of a batch body) may be at most 256 KiB of UTF-8. */
 export const MAX_BODY_BYTES = 256 * 1024;
-/** An event dated more than this after its receipt is refused (D12, policy). */
+/** An event dated more than this after its receipt is refused (policy). */
 export const FUTURE_TOLERANCE_MS = DAY;
 /** The reason of a message that arrives before any configuration was loaded. */
 export const NO_CONFIGURATION = "no billing configuration loaded";
@@ -190,7 +190,7 @@ export async function ingestBatch(
         continue;
       }
       const t = instantOf(event.time);
-      // Usage is reported after it happens; a far-future time is a clock or unit error upstream (D12).
+      // Usage is reported after it happens; a far-future time is a clock or unit error upstream.
       if (t > now + FUTURE_TOLERANCE_MS) {
         letters.push({
           c,
@@ -247,7 +247,7 @@ export async function ingestBatch(
     }
   }
 
-  // Bad events never block good ones: each is dead-lettered on its own, with its reason (D3).
+  // Bad events never block good ones: each is dead-lettered on its own, with its reason.
   const deadLetterEach = (items: readonly { c: Candidate; reason: string }[]) =>
     Promise.all(
       items.map(async ({ c, reason }) => {
@@ -284,7 +284,7 @@ export async function ingestBatch(
     return { outcomes, retry: [...retry], failures };
   }
 
-  // G7 (D4): after the commit, the close record of each (account, period) is read once per batch,
+  // G7: after the commit, the close record of each (account, period) is read once per batch,
   // for duplicates too, so that a crash between the commit and the late mark is repaired by the
   // re-delivery. Either the close read the event, or the event sees the close record.
   const closes = new Map<string, Promise<CloseRecord | undefined>>();

@@ -1,5 +1,5 @@
 /**
- * Exports by period (issue 10 item 1, docs/decisions.md D25): after an account's close is committed,
+ * Exports by period (issue 10 item 1): after an account's close is committed,
  * its invoice lines and report go to the exports bucket under `period=YYYY-MM/account=<id>/`, and the
  * period index entry records the objects written. The objects are a pure function of the closed state
  * (immutable, G7), read back from the table: every writer — the close, a re-run of it, `billing export
@@ -8,6 +8,7 @@
  * the manifest's writer. Reading a period goes through the period index, never a table scan.
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import type { AccountCloseOutcome, AccountCloseReport, ClosedAccount } from "../core/close-report.js";
 import { mapLimit } from "../core/map-limit.js";
 import {
   type AccountExports,
@@ -23,7 +24,6 @@ import type { PeriodId } from "../core/time.js";
 import type { ExportObjects } from "../ports/export-objects.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
-import type { AccountCloseOutcome, AccountCloseReport } from "./close-period.js";
 
 export type ClosedStateReader = Pick<PeriodStore, "getClose" | "linesForReference">;
 
@@ -65,13 +65,6 @@ export async function referencedLines(
   return (await Promise.all(all.map((r) => periods.linesForReference(accountId, r)))).flatMap((ls) =>
     ls.filter((l) => l.period === period),
   );
-}
-
-/** What an account's close of a period committed: its report, when, and the lines it emitted. */
-export interface ClosedAccount {
-  readonly report: AccountCloseReport;
-  readonly closedAt: number;
-  readonly lines: readonly InvoiceLine[];
 }
 
 /** An account's closed period as stored (report and lines), or undefined when it is not closed. */
@@ -130,7 +123,7 @@ export async function exportClosedAccount(
 
 /**
  * After a close outcome: a new close exports at once, from what it committed (`closed`: the objects
- * are a pure function of it, byte for byte what a read back gives, D31); an `already-closed` one (a
+ * are a pure function of it, byte for byte what a read back gives); an `already-closed` one (a
  * re-delivered close request, a re-run) exports only if its entry has no objects yet — the repair of
  * a crash between the close and its exports. A close held by another run exports nothing.
  */
@@ -177,7 +170,7 @@ export async function writePeriodManifest(
 
 /**
  * Rewrites the manifest of every period whose exports changed since it was written (the close
- * scheduler's hourly run, D25): O(periods changed), each from its index. The count is read before
+ * scheduler's hourly run): O(periods changed), each from its index. The count is read before
  * the index, so an export noted after the read leaves the period due for the next run; a crash
  * before `markManifested` leaves it due too (the rewrite gives the same bytes).
  */

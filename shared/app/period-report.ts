@@ -7,9 +7,10 @@
  * period P, and the adjustments of earlier reference periods R that P's close report lists (each
  * read under LINE#R#P). Cost: per account and period one close record read and one query per
  * reference period billed, each bounded by that account's lines (docs/data-model.md); the accounts
- * are those the period index lists as closed (D25), configured now or not (contract §2).
+ * are those the period index lists as closed, configured now or not (contract §2).
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
+import type { AccountCloseReport } from "../core/close-report.js";
 import type { BillingConfig } from "../core/config.js";
 import {
   type PeriodReportInput,
@@ -22,11 +23,10 @@ import { type PeriodId, shiftPeriod } from "../core/time.js";
 import type { PeriodIndex } from "../ports/period-index.js";
 import type { PeriodStore } from "../ports/storage.js";
 import type { UsageStore } from "../ports/usage-store.js";
-import type { AccountCloseReport } from "./close-period.js";
 import { closedAccountLines } from "./period-exports.js";
 
 export interface PeriodReportDeps {
-  /** With the period index (D25), the accounts it lists as closed are read (else the configured ones). */
+  /** With the period index, the accounts it lists as closed are read (else the configured ones). */
   readonly periods: Pick<PeriodStore, "getClose" | "linesForReference"> &
     Partial<Pick<PeriodIndex, "closedAccounts" | "closedAccount">>;
   readonly config: () => Promise<BillingConfig>;

@@ -1,5 +1,5 @@
 /**
- * Month-to-date preview (issue 9 item 3, D14): the lines an account's period would close with now,
+ * Month-to-date preview (issue 9 item 3): the lines an account's period would close with now,
  * from the same bounded state as the close (rate-account-period.ts), writing nothing.
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";

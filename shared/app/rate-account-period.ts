@@ -1,5 +1,5 @@
 /**
- * Rating one account's period from that period's state alone (D14): its counters, its own raw
+ * Rating one account's period from that period's state alone: its counters, its own raw
  * (stateful) events, the first RATING_LOOKAHEAD of the next period's (§3.1), and the carry-over
  * snapshot at its start, written by the close of the period before. Used by the close, by the
  * re-rating of closed periods for late events (G7, G10) and by the month-to-date preview.
@@ -26,7 +26,7 @@ export interface PeriodState {
  * The snapshot at the start of `periodId`: the stored one, else (first close, or the period before
  * never closed) built once from the account's raw events of every earlier period that holds usage.
  * `usagePeriods` is the account's list of periods with usage (usage markers, with the shards that
- * hold each one's data: only those are read, D24), read by the caller.
+ * hold each one's data: only those are read), read by the caller.
  */
 export async function snapshotAtStart(
   usage: Pick<UsageStore, "snapshotAt" | "statefulEventsOf">,
@@ -34,7 +34,7 @@ export async function snapshotAtStart(
   periodId: PeriodId,
   usagePeriods: readonly UsagePeriod[],
 ): Promise<CarriedFacts> {
-  // Without any stateful event up to the period, the snapshot is the empty one: no read (D31).
+  // Without any stateful event up to the period, the snapshot is the empty one: no read.
   if (noStatefulHistory(usagePeriods, periodId)) return carryOver(account, periodId, []);
   const stored = await usage.snapshotAt(account.accountId, periodId);
   if (stored) return stored;
@@ -54,9 +54,9 @@ export async function snapshotAtStart(
 
 /**
  * True when no raw (stateful) event of the account was stored in any period up to `periodId`: every
- * such usage marker records its page shards (D24) and none has one. The snapshot at the start of
+ * such usage marker records its page shards and none has one. The snapshot at the start of
  * the period after it is then the empty one (carried facts come only from stateful events), so a
- * counters-only account's close neither reads nor writes a snapshot (D31).
+ * counters-only account's close neither reads nor writes a snapshot.
  */
 export const noStatefulHistory = (usagePeriods: readonly UsagePeriod[], periodId: PeriodId): boolean =>
   usagePeriods.every((p) => p.period > periodId || (p.pageShards !== undefined && p.pageShards.length === 0));

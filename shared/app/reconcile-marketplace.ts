@@ -1,5 +1,5 @@
 /**
- * Marketplace reconciliation of a billing month (issue 11, D20): per azure-marketplace account and
+ * Marketplace reconciliation of a billing month (issue 11): per azure-marketplace account and
  * Marketplace dimension, rated, included and overage quantities against what the usage records say
  * the Marketplace accepted, refused or has not answered yet (core/marketplace/reconciliation.ts).
  * Reads per account: the month's events (plus the rules' look-ahead) and the carry-over snapshot at

@@ -1,5 +1,5 @@
 /**
- * The close scheduler (decisions D15): every hour, for each time zone some account uses, find the
+ * The close scheduler: every hour, for each time zone some account uses, find the
  * latest period that ended there at least the grace ago (close-schedule.ts) and put one close
  * request per account of that zone on the close queue. It never reads all accounts: it lists only
  * the due zones' accounts, a page at a time, from the zone index. A cursor per zone remembers how

@@ -3,8 +3,8 @@
  * Unknown extra keys in `data` are kept (passthrough) but ignored by rating.
  */
 import { z } from "zod";
-import { BillingError } from "../core/errors.js";
 import { dimensionValue, isoInstant, isRealDateTime } from "./common.js";
+import { BillingError } from "./errors.js";
 
 const nonEmpty = z.string().min(1);
 const country = z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 country code (two upper-case letters)");
@@ -193,7 +193,7 @@ export type EventData<T extends UsageEventType> = z.infer<(typeof eventDataSchem
 export const cloudEventEnvelopeSchema = z.object({
   specversion: z.literal("1.0"),
   id: z.string().min(1).max(256),
-  /** At most 1,024 bytes of UTF-8 (policy, D12): with `id` it keys the ledger. */
+  /** At most 1,024 bytes of UTF-8 (policy): with `id` it keys the ledger. */
   source: z
     .string()
     .min(1)

@@ -1,5 +1,5 @@
 /**
- * When each account's period may be closed (rating-rules G3; decisions D15): a period ends at
+ * When each account's period may be closed (rating-rules G3): a period ends at
  * midnight on the first of the next month in the account's own time zone, so a UTC+14 account's
  * month ends 26 hours before a UTC−12 one's. A close starts `graceHours` after that end, for late
  * usage still in flight. Pure: no clock, no storage.
@@ -44,7 +44,7 @@ export function isDue(now: number, zone: string, period: PeriodId, graceHours: n
 
 /**
  * Accounts a scheduler run enqueued for a period that ended in their zone more than `overdueHours`
- * ago (decisions D28): their close is late (a scheduler down or failing for hours). Only what the
+ * ago: their close is late (a scheduler down or failing for hours). Only what the
  * run itself listed is counted, so the figure costs no read.
  */
 export function overdueAccounts(

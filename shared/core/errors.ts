@@ -1,9 +1,9 @@
 /**
- * The base of every error the billing code names (as Powertools' idempotency `errors.ts`): one
- * class to catch them by, and `cause` (ES2022 `ErrorOptions`) to keep the error a named one wraps,
- * so a stack trace or a log shows what went wrong underneath. Each subclass names itself with a
- * string literal (`override readonly name = "…"`), which survives a minifying bundler.
+ * The base of every named error, defined in the contract (the layer below, whose own errors extend
+ * it) and named from here by the core and the layers above.
  */
-export class BillingError extends Error {
-  override readonly name: string = "BillingError";
-}
+export { BillingError } from "../contract/errors.js";
+
+/** A short readable form of an error for a dead letter's reason or a log line. */
+export const describeError = (e: unknown): string =>
+  e instanceof Error ? `${e.name}: ${e.message}` : String(e);

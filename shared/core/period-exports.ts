@@ -1,5 +1,5 @@
 /**
- * The exports bucket by period (issue 10 item 1, docs/decisions.md D25), pure: the object keys, the
+ * The exports bucket by period (issue 10 item 1), pure: the object keys, the
  * text of each object as a stream of chunks (so no object is built whole in memory), and the period
  * manifest. Same closed state in, same bytes out: a re-run, a repair or `billing export --period`
  * writes identical objects.

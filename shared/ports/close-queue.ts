@@ -1,5 +1,5 @@
 /**
- * The close fan-out (decisions D15): one message per (account, period) on the close queue; the
+ * The close fan-out: one message per (account, period) on the close queue; the
  * close worker closes each account on its own. The scheduler lists each zone's accounts and keeps a
  * cursor per zone so that a re-run is idempotent and a crashed run resumes.
  */

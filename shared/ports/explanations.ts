@@ -1,6 +1,6 @@
 /**
- * Explanations of invoice lines (issue 10 item 3, docs/decisions.md D26): written at close in the
- * lines' transactions (PeriodStore.writeCloseLines, D31), read one at a time by line id (contract §4:
+ * Explanations of invoice lines (issue 10 item 3): written at close in the
+ * lines' transactions (PeriodStore.writeCloseLines), read one at a time by line id (contract §4:
  * line ids are deterministic).
  */
 import type { LineExplanation } from "../core/rating/explain/explain.js";

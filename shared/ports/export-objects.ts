@@ -1,5 +1,5 @@
 /**
- * Objects of the exports bucket by period (docs/decisions.md D25): invoice lines and close reports,
+ * Objects of the exports bucket by period: invoice lines and close reports,
  * written from a stream of text chunks so that no object is built whole in memory.
  */
 import type { ExportedObject } from "../core/period-exports.js";

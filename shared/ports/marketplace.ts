@@ -144,6 +144,4 @@ export interface MarketplaceStore {
     accountId: string,
     opts?: { readonly fromHour?: number; readonly dimensions?: readonly string[] },
   ): Promise<MarketplaceUsageRecord[]>;
-  /** Every accepted usage event of every account, by hour, account and dimension. */
-  acceptedUsage(): Promise<AcceptedMarketplaceUsage[]>;
 }

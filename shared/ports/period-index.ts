@@ -1,5 +1,5 @@
 /**
- * The period index (docs/decisions.md D25): which accounts were closed for a period, read by key,
+ * The period index: which accounts were closed for a period, read by key,
  * never by a table scan. The close enters an account when it marks the period closed (same
  * transaction), and records there what it exported to the bucket.
  */
@@ -16,7 +16,7 @@ export interface PeriodIndexEntry {
    * absent on entries written before it was recorded.
    */
   readonly references?: readonly PeriodId[];
-  /** The account's objects in the exports bucket; absent until written (a crash in between: D25). */
+  /** The account's objects in the exports bucket; absent until written (a crash in between). */
   readonly exports?: AccountExports;
 }
 

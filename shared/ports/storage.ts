@@ -91,16 +91,17 @@ export interface PeriodStore {
     lines: InvoiceLine[],
     /**
      * `fresh`: no earlier attempt at this period wrote lines (a fresh claim), so none are looked for.
-     * `flagUsage`: the period's usage marker (which exists) is flagged closed with the lines (D24).
-     * `explanations`: each line's explanation (D26), written in the same transactions (D31).
+     * `flagUsage`: the period's usage marker (which exists) is flagged closed with the lines, so a
+     *   later close skips its record.
+     * `explanations`: each line's explanation, written in the same transactions (a small close is one write).
      */
     opts?: { fresh?: boolean; flagUsage?: boolean; explanations?: readonly LineExplanation[] },
   ): Promise<boolean>;
   /**
    * Marks the period closed with its report, only if `owner` still holds the "closing" claim, and
-   * enters the account in the period index (period-index.ts, D25) in the same write. `listPeriod`
+   * enters the account in the period index (period-index.ts) in the same write. `listPeriod`
    * (default true) also lists the period among those with closes; false when the account's exports,
-   * recorded next, list it (PeriodIndex.markExported, D31). `references`: the earlier reference
+   * recorded next, list it (PeriodIndex.markExported). `references`: the earlier reference
    * periods the close adjusted, kept on the index entry for readers of the lines.
    */
   finishClose(
@@ -141,13 +142,10 @@ export interface PeriodStore {
   ): Promise<readonly unknown[] | undefined>;
   /** Every line emitted for a reference period, by any close. */
   linesForReference(accountId: string, referencePeriod: PeriodId): Promise<InvoiceLine[]>;
-  /** Tests and diagnostics only (table scans): user paths read a period through the period index (D25). */
-  allLines(): Promise<InvoiceLine[]>;
-  allCloses(): Promise<CloseRecord[]>;
 }
 
 /**
- * A message that could not be rated, with its reason. Bounded whatever the message (D12): the
+ * A message that could not be rated, with its reason. Bounded whatever the message: the
  * excerpt is at most 8 KiB, the reason and subject are cut; the full body is `body` when it is no
  * longer than the excerpt, else in the blob store under `bodyKey`; `bodySha256` identifies it.
  */

@@ -40,7 +40,7 @@ export interface UsageStore {
   ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]>;
   /** Periods of the account that hold usage (any event ever claimed for them). */
   usagePeriods(accountId: string): Promise<PeriodId[]>;
-  /** The same periods with the shards each one's events went to, as recorded at ingest (D24). */
+  /** The same periods with the shards each one's events went to, as recorded at ingest. */
   usageMarkers(accountId: string): Promise<UsagePeriod[]>;
   /**
    * The account's raw (stateful) events of the given periods. `where` (the markers read by the
@@ -55,7 +55,7 @@ export interface UsageStore {
   /**
    * Identities of the raw events of the account's period stored at or after `since` (epoch ms),
    * from the page keys (attempt ids begin with the storage time): the late events of a closed
-   * period (G7), for explanations (D26). At most `limit`, read page range by page range.
+   * period (G7), for explanations. At most `limit`, read page range by page range.
    */
   rawEventsStoredSince(
     accountId: string,
@@ -69,18 +69,18 @@ export interface UsageStore {
    * The conflicts reported in the account's period (the first-stored version's period), in key order,
    * page by page from the per-(account, period) index written with each conflict (without bodies).
    * `where` (the markers read by the caller): none read when the period's marker says none was
-   * recorded (D31).
+   * recorded.
    */
   periodConflicts(accountId: string, period: PeriodId, where?: ShardsOf): AsyncIterable<PeriodConflict>;
-  /** The carry-over snapshot at the start of `period` (D14), written by the close of the period before. */
+  /** The carry-over snapshot at the start of `period`, written by the close of the period before. */
   snapshotAt(accountId: string, period: PeriodId): Promise<CarriedFacts | undefined>;
   /** Stores a snapshot (chunked, its head last: a reader sees the whole previous one or the whole new one). */
   putSnapshot(accountId: string, snapshot: CarriedFacts): Promise<void>;
 }
 
 /**
- * A period with usage and the shards that hold it (D24). A shard list is absent when it was not
- * recorded (usage stored before D24): every shard is then read.
+ * A period with usage and the shards that hold it. A shard list is absent when it was not
+ * recorded (usage stored before markers named their shards): every shard is then read.
  */
 export interface UsagePeriod {
   readonly period: PeriodId;
@@ -88,9 +88,9 @@ export interface UsagePeriod {
   readonly counterShards?: readonly number[];
   /** Shards of the period's pages of raw (stateful) events. */
   readonly pageShards?: readonly number[];
-  /** Flagged with the period's close lines (D24): a later close need not read its close record. */
+  /** Flagged with the period's close lines: a later close need not read its close record. */
   readonly closed?: boolean;
-  /** No conflict was recorded for the period (a marker that tracks them, D31): none to read. */
+  /** No conflict was recorded for the period (a marker that tracks them): none to read. */
   readonly noConflicts?: boolean;
 }
 

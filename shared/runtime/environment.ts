@@ -21,13 +21,13 @@ export const baseEnvironmentSchema = z.object({
 });
 
 const url = z.string().url();
-/** Hours after a period's end in the account's zone before the scheduler closes it (D15). */
+/** Hours after a period's end in the account's zone before the scheduler closes it. */
 const closeGraceHours = z.coerce.number().int().min(0).max(MAX_CLOSE_GRACE_HOURS).default(2);
 
 /**
  * Ingest: the function's own timeout (set by infra from the function's configuration), from which
  * the take-over cut-off of a dead attempt's claims is derived (usage-store.ts attemptCutoffMsFor);
- * large dead letters to EXPORTS_BUCKET (D12).
+ * large dead letters to EXPORTS_BUCKET.
  */
 export const ingestEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
@@ -40,16 +40,16 @@ export const ingestEnvironmentSchema = baseEnvironmentSchema.extend({
     })
     .optional(),
 });
-/** The close scheduler sends to the close queue (D15) and reports accounts overdue (D28). */
+/** The close scheduler sends to the close queue and reports accounts overdue. */
 export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
   CLOSE_QUEUE_URL: url,
   CLOSE_GRACE_HOURS: closeGraceHours,
-  /** A period not closed this many hours after its end in the account's zone is overdue (D28). */
+  /** A period not closed this many hours after its end in the account's zone is overdue. */
   CLOSE_OVERDUE_HOURS: z.coerce.number().int().min(1).max(MAX_CLOSE_GRACE_HOURS).default(6),
-  /** Set: each run rewrites the manifests of the periods whose exports changed (D25). */
+  /** Set: each run rewrites the manifests of the periods whose exports changed. */
   EXPORTS_BUCKET: z.string().min(1).optional(),
 });
-/** The close worker writes each close's objects to the exports bucket by period (D25) when set. */
+/** The close worker writes each close's objects to the exports bucket by period when set. */
 export const closeWorkerEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
   /** Set by Lambda: the function's memory, from which the closes' memory budget is derived. */
@@ -63,7 +63,7 @@ export const deadLetterEnvironmentSchema = baseEnvironmentSchema.extend({
   USAGE_DLQ_URL: url.optional(),
   EXPORTS_BUCKET: z.string().min(1).optional(),
 });
-/** The Metering API and the Entra ID secret (D19); without the secret calls carry no token (local). */
+/** The Metering API and the Entra ID secret; without the secret calls carry no token (local). */
 export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
   MARKETPLACE_API_URL: url,
   MARKETPLACE_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
@@ -80,7 +80,7 @@ export const financeApiEnvironmentSchema = baseEnvironmentSchema;
 const environmentSchema = ingestEnvironmentSchema.extend({
   USAGE_QUEUE_URL: url.optional(),
   USAGE_DLQ_URL: url.optional(),
-  /** The close queue (decisions D15): `billing close` sends to it when set. */
+  /** The close queue: `billing close` sends to it when set. */
   CLOSE_QUEUE_URL: url.optional(),
   CLOSE_GRACE_HOURS: closeGraceHours,
 });

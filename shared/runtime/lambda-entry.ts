@@ -1,5 +1,5 @@
 /**
- * The one entry every function in functions/ uses (issue 13, decisions D28): its environment is
+ * The one entry every function in functions/ uses (issue 13): its environment is
  * parsed with the function's own schema once (at init in Lambda, so a bad configuration fails the
  * cold start, not an event); the SDK clients are made once and traced (Powertools Tracer: a
  * subsegment per AWS call); the handler is built once and wrapped in the two middlewares that do

@@ -16,14 +16,14 @@ export const METRICS_NAMESPACE = "CpaasBilling";
  * the retries, AccessDenied, KMS, a timeout, a bug): returned to the queue, never dead-lettered.
  */
 export const INGEST_UNEXPECTED_ERRORS_METRIC = "IngestUnexpectedErrors";
-/** Marketplace usage events refused for good (Expired or any rejection) in a reporter run (D20). */
+/** Marketplace usage events refused for good (Expired or any rejection) in a reporter run. */
 export const MARKETPLACE_REJECTED_EVENTS_METRIC = "MarketplaceRejectedEvents";
 /**
  * Marketplace usage events recorded expired in a reporter run: hours the reporter reached after
  * Microsoft's 24 hours, and events the Marketplace answered Expired. Usage Microsoft will never bill.
  */
 export const MARKETPLACE_EXPIRED_EVENTS_METRIC = "MarketplaceExpiredEvents";
-/** Marketplace usage events still pending 20 hours after their hour ended, per reporter run (D20). */
+/** Marketplace usage events still pending 20 hours after their hour ended, per reporter run. */
 export const MARKETPLACE_OVERDUE_PENDING_METRIC = "MarketplaceOverduePending";
 /** 1 for a reporter run that left work undone (a call without answer, an account, the time budget). */
 export const MARKETPLACE_INCOMPLETE_RUNS_METRIC = "MarketplaceIncompleteRuns";
@@ -51,7 +51,7 @@ export const METRIC = {
   closeAmount: "CloseAmount",
   /** Close requests for an account with no configuration at all, kept in suspense (alarmed). */
   closeRequestsSuspended: "CloseRequestsSuspended",
-  /** Per scheduler run: close requests sent, and those sent past CLOSE_OVERDUE_HOURS (D28). */
+  /** Per scheduler run: close requests sent, and those sent past CLOSE_OVERDUE_HOURS. */
   closeAccountsEnqueued: "CloseAccountsEnqueued",
   closeAccountsOverdue: "CloseAccountsOverdue",
   /** Per marketplace reporter run (usage events by outcome; rejected includes expired). */

@@ -77,7 +77,7 @@ export function blobStore(e: Endpoints, bucket: string | undefined, trace = untr
   );
 }
 
-/** The exports bucket by period (D25) as the close writes it. */
+/** The exports bucket by period as the close writes it. */
 export function exportObjects(
   e: Endpoints,
   bucket: string | undefined,

@@ -1,5 +1,5 @@
 /**
- * Every alarm of the stack, pinned (issue 12, decisions D28): one row per alarm with its metric
+ * Every alarm of the stack, pinned (issue 12): one row per alarm with its metric
  * (namespace, name, statistic, period, dimensions) and threshold; each notifies the alarm topic on
  * ALARM and OK; the alarms the issue asks for are all there; the period-not-closed hours come from
  * the stack's `closeOverdueHours`; and the close scheduler emits its overdue metric exactly as the

@@ -229,7 +229,7 @@ describe("BillingStack", () => {
       [["sqs:SendMessage"], arnOf(stack.functions[name].failureQueue)],
       [["kms:Decrypt", "kms:GenerateDataKey"], key, via("sqs")],
     ];
-    // The Entra ID credentials (D19): read by the reporter only (their key is granted in the key policy).
+    // The Entra ID credentials: read by the reporter only (their key is granted in the key policy).
     const [secretId] = Object.keys(template.findResources("AWS::SecretsManager::Secret"));
     // One row per function: add a row with a new function.
     const expected: Record<keyof BillingStack["functions"], Grant[]> = {
@@ -254,7 +254,7 @@ describe("BillingStack", () => {
         [["dynamodb:UpdateItem"], table, keys("PERIOD#*")],
         tableKey(true),
         [["sqs:SendMessage"], arnOf(stack.closeQueue)],
-        // Manifests by period (D25), and the objects of an account missing them.
+        // Manifests by period, and the objects of an account missing them.
         [["s3:PutObject"], objectsUnder("invoice-lines/")],
         [["s3:PutObject"], objectsUnder("close-reports/")],
         [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
@@ -278,7 +278,7 @@ describe("BillingStack", () => {
         [["dynamodb:UpdateItem"], table, keys("UNCLOSED#*")],
         tableKey(true),
         ...consume(stack.closeQueue),
-        // Exports by period (D25): objects under these two prefixes only, multipart past 5 MB.
+        // Exports by period: objects under these two prefixes only, multipart past 5 MB.
         [["s3:PutObject"], objectsUnder("invoice-lines/")],
         [["s3:PutObject"], objectsUnder("close-reports/")],
         [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
@@ -515,14 +515,14 @@ describe("BillingStack", () => {
       expect(JSON.stringify(statementsOf(name))).not.toContain(id(stack.exportsBucket));
       expect(bucketVar(name)).toBeUndefined();
     }
-    // The close worker (D25): PutObject under invoice-lines/ and close-reports/, nothing else of the bucket.
+    // The close worker: PutObject under invoice-lines/ and close-reports/, nothing else of the bucket.
     const under = (prefix: string) => ({ "Fn::Join": ["", [arnOf(stack.exportsBucket), `/${prefix}*`]] });
     expect(allows(statementsOf("closeWorker"), "s3:PutObject", under("invoice-lines/"))).toBe(true);
     expect(allows(statementsOf("closeWorker"), "s3:PutObject", under("close-reports/"))).toBe(true);
     expect(allows(statementsOf("closeWorker"), "s3:PutObject", objects)).toBe(false);
     expect(allows(statementsOf("closeWorker"), "s3:GetObject", under("invoice-lines/"))).toBe(false);
     expect(bucketVar("closeWorker")).toEqual({ Ref: id(stack.exportsBucket) });
-    // The close scheduler keeps the manifests by period current (D25): the same two prefixes, no read.
+    // The close scheduler keeps the manifests by period current: the same two prefixes, no read.
     expect(allows(statementsOf("closeScheduler"), "s3:PutObject", under("invoice-lines/"))).toBe(true);
     expect(allows(statementsOf("closeScheduler"), "s3:PutObject", objects)).toBe(false);
     expect(allows(statementsOf("closeScheduler"), "s3:GetObject", under("invoice-lines/"))).toBe(false);

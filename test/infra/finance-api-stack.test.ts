@@ -1,5 +1,5 @@
 /**
- * The finance API in the stack (decisions D27): an HTTP API whose every route requires IAM
+ * The finance API in the stack: an HTTP API whose every route requires IAM
  * authorization, integrated with the finance-api function (payload 2.0), JSON access logs in an
  * encrypted log group, stage throttling; invoked only by this API. The function's exact IAM policy is
  * pinned with the others' in billing-stack.test.ts; cdk-nag in nag-and-stages.test.ts.

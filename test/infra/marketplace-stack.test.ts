@@ -1,5 +1,5 @@
 /**
- * The marketplace parts of the stack (issue 11, D19/D20): the MarketplaceCredentials secret, its ARN
+ * The marketplace parts of the stack (issue 11): the MarketplaceCredentials secret, its ARN
  * in the reporter's environment and the reporter's read grant, and the alarms on the metrics the
  * reporter emits — compared with the EMF document the real handler writes.
  */

@@ -1,5 +1,5 @@
 /**
- * Grants proven against real requests (issue 12, decisions D28): each function's own Lambda wiring
+ * Grants proven against real requests (issue 12): each function's own Lambda wiring
  * (the `…Deps` its handler builds) runs its real code paths on DynamoDB Local through a client whose
  * middleware records every request: the IAM action it needs and the partition key of every item it
  * touches. Each recorded (action, key) must be allowed by that function's rows in TABLE_ACCESS
@@ -384,7 +384,7 @@ describe("table grants proven against the functions' real requests", () => {
     },
   );
 
-  /** Granted for paths this scenario does not reach (each read in the code, decisions D28). */
+  /** Granted for paths this scenario does not reach (each read in the code). */
   const NOT_EXERCISED = [
     // usage-store.ts takeOver: the claims of an attempt older than the cut-off (4 ingest timeouts).
     "ingestUsage dynamodb:UpdateItem ID#*",
@@ -397,14 +397,14 @@ describe("table grants proven against the functions' real requests", () => {
     "closeScheduler dynamodb:Query BILL#*",
     "closeScheduler dynamodb:GetItem BILL#*",
     // report-chunks.ts: chunks a crashed earlier attempt of the same close wrote and this one did not
-    // (looked for, Query, only when the claim was taken over from a crashed run: D24).
+    // (looked for, Query, only when the claim was taken over from a crashed run).
     "closeWorker dynamodb:Query REPORT#*",
     // billing-table.ts writeCloseLines: line chunks a crashed earlier attempt wrote and this one does not.
     "closeWorker dynamodb:DeleteItem BILL#*",
     "closeWorker dynamodb:DeleteItem REPORT#*",
     // usage-store.ts putSnapshot: the parts of a snapshot too large for its head item, replaced.
     "closeWorker dynamodb:DeleteItem SNAP#*",
-    // period-index.ts closedAccount: a close request delivered again for a closed account (D25).
+    // period-index.ts closedAccount: a close request delivered again for a closed account.
     "closeWorker dynamodb:GetItem PERIOD#*",
     // late-conflicts.ts: deleted by the next close once its report lists it (accounts-leave-arrive.test.ts).
     "closeWorker dynamodb:DeleteItem LATECF#*",

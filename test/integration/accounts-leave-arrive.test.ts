@@ -19,8 +19,8 @@ import { describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
 import { httpApiEvent } from "../../local/finance-api-server.js";
-import { type AccountCloseReport, isCloseReport } from "../../shared/app/close-period.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 

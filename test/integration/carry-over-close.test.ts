@@ -1,15 +1,17 @@
 /**
- * D14 on DynamoDB Local: a Viber session and a WhatsApp CSW opened at the end of June are carried
- * into July by the snapshot June's close writes; July's month-to-date preview equals its close when
- * nothing else arrives; an empty month still bills its package fee.
+ * Carry-over snapshots on DynamoDB Local: a Viber session and a WhatsApp CSW opened at the end of
+ * June are carried into July by the snapshot June's close writes; July's month-to-date preview
+ * equals its close when nothing else arrives; an empty month still bills its package fee.
  */
 import { describe, expect, it } from "vitest";
-import { closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { configuredTable } from "../support/close-store.js";
 import { configOf, stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const tariffs = stdTariffs(
   [
@@ -32,7 +34,7 @@ let seq = 0;
 const event = (type: string, time: string, data: Record<string, unknown>) =>
   JSON.stringify({ specversion: "1.0", id: `e${++seq}`, source: "/gw", type, subject: "acme", time, data });
 
-describe("D14: a close reads one period and its snapshot", () => {
+describe("carry-over: a close reads one period and its snapshot", () => {
   const dynamo = useDynamoDbLocal();
 
   it("carries a Viber session and a WhatsApp CSW across the edge; preview = close; an empty month bills its fee", async () => {
@@ -69,7 +71,7 @@ describe("D14: a close reads one period and its snapshot", () => {
     expect(preview.newestEventAt).toBe("2025-07-01T02:00:00.000Z");
     const [july] = await closePeriod("2025-07", deps);
     if (!july || !isCloseReport(july)) throw new Error("July not closed");
-    const closed = (await store.allLines()).filter((l) => l.period === "2025-07");
+    const closed = (await allLines(store)).filter((l) => l.period === "2025-07");
     const view = (ls: typeof closed) =>
       ls.map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.amount}`).sort();
     expect(view(preview.lines)).toEqual(view(closed));
@@ -81,7 +83,7 @@ describe("D14: a close reads one period and its snapshot", () => {
     clock.advanceTo(Date.parse("2025-09-01T03:00:00Z"));
     const [august] = await closePeriod("2025-08", deps);
     if (!august || !isCloseReport(august)) throw new Error("August not closed");
-    const fees = (await store.allLines()).filter(
+    const fees = (await allLines(store)).filter(
       (l) => l.period === "2025-08" && l.line_type === "package_fee",
     );
     expect(fees.map((l) => l.amount)).toEqual(["20.00"]);

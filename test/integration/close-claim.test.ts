@@ -1,5 +1,5 @@
 /**
- * A close claims its account-period atomically (rating-rules G7, decisions D4): on DynamoDB Local,
+ * A close claims its account-period atomically (rating-rules G7): on DynamoDB Local,
  * two closes started together write once; a close that crashed between its lines and its record is
  * redone by the next run after the claim's lease, with the same line ids and nothing extra; a
  * closed period's items never change again.
@@ -10,19 +10,19 @@ import { createInterface } from "node:readline";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
+import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
+import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import {
   type AccountCloseOutcome,
   type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  closePeriod,
   isCloseReport,
-} from "../../shared/app/close-period.js";
-import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+} from "../../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
 import { closeAndIngestDeps, countingPeriods, withPeriods } from "../support/close-store.js";
 import { stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
+import { allCloses, allLines } from "../support/table-scans.js";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const configWith = (unitPrice: string): BillingConfig => {
@@ -91,7 +91,7 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
       return all.sort((a, b) => (key(a) < key(b) ? -1 : 1));
     };
     const lines = async (period: string) =>
-      (await store.allLines())
+      (await allLines(store))
         .filter((l) => l.period === period)
         .sort((a, b) => (a.line_id < b.line_id ? -1 : 1));
     return { table, store, deps, items, lines };
@@ -123,7 +123,7 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
     const total = (k: "writeCloseLines" | "finishClose") => runs.reduce((s, r) => s + r.periods.writes[k], 0);
     expect(total("writeCloseLines")).toBe(2); // one per account, by whichever run claimed it
     expect(total("finishClose")).toBe(2);
-    const closes = (await t.store.allCloses()).filter((c) => c.period === "2025-07");
+    const closes = (await allCloses(t.store)).filter((c) => c.period === "2025-07");
     expect(closes.map((c) => `${c.accountId} ${c.status}`).sort()).toEqual(["acme closed", "globex closed"]);
     const reports = [...(a ?? []), ...(b ?? [])].filter(
       (r): r is AccountCloseReport => isCloseReport(r) && r.status === "closed",
@@ -288,7 +288,7 @@ describe("closing an account-period: one claimant, crash-safe, immutable once cl
     }
     expect(results.reduce((s, r) => s + (r.writes.writeCloseLines ?? 0), 0)).toBe(2);
     expect(results.reduce((s, r) => s + (r.writes.finishClose ?? 0), 0)).toBe(2);
-    const closes = (await t.store.allCloses()).filter((c) => c.period === "2025-07");
+    const closes = (await allCloses(t.store)).filter((c) => c.period === "2025-07");
     expect(closes.map((c) => `${c.accountId} ${c.status}`).sort()).toEqual(["acme closed", "globex closed"]);
     expect((await t.lines("2025-07")).length).toBe(3);
   });

@@ -1,5 +1,5 @@
 /**
- * The close fan-out on the embedded local stack (decisions D15, G3): the hourly scheduler enqueues
+ * The close fan-out on the embedded local stack (rating-rules G3): the hourly scheduler enqueues
  * each account once its own period has ended in its time zone plus the grace, the close worker
  * (several pollers side by side, as concurrent Lambda instances) closes it; a crash of one account's
  * close in a worker batch leaves the others closed and the failed one is redone on a later receive.
@@ -7,12 +7,14 @@
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
-import { CLOSE_LEASE_MS, isCloseReport } from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS } from "../../shared/app/close-period.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import { parseAccounts } from "../../shared/core/config.js";
 import { HOUR } from "../../shared/core/time.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
 import { withPeriods } from "../support/close-store.js";
 import { stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }], {
   effectiveFrom: "2024-12-01T00:00:00Z",
@@ -110,7 +112,7 @@ describe("close fan-out: each account closed after its own period end plus the g
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: "m-istanbul" }]);
     expect((await scenario.system.store.getClose("istanbul", "2025-02"))?.status).toBe("closing");
     const february = async () =>
-      (await scenario.system.store.allLines())
+      (await allLines(scenario.system.store))
         .filter((l) => l.period === "2025-02")
         .map((l) => `${l.account_id} ${l.line_id} ${l.amount}`)
         .sort();

@@ -8,7 +8,7 @@ import type { SQSEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
 import { BYTES_PER_RAW_EVENT, CloseMemoryBudget } from "../../shared/app/close-budget.js";
-import { type AccountCloseOutcome, isCloseReport } from "../../shared/app/close-period.js";
+import { type AccountCloseOutcome, isCloseReport } from "../../shared/core/close-report.js";
 import { parseAccounts } from "../../shared/core/config.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
 import { stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";

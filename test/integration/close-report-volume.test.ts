@@ -1,5 +1,5 @@
 /**
- * A close report of any size (issue 9 item 4, D16), on DynamoDB Local: 10,000 conflicts in one
+ * A close report of any size (issue 9 item 4), on DynamoDB Local: 10,000 conflicts in one
  * period and 600 rejected messages of one account. The report holds counts and the first 20 of
  * each list; the whole lists are stored in chunks beside the close record and read back complete;
  * no item comes near 400 KB; the export writes the full lists as JSON lines. A redo after a crashed
@@ -15,14 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPORT_LISTS_FILE, writeExports } from "../../cli/exports.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import { mapLimit } from "../../shared/adapters/dynamodb/usage-store.js";
-import {
-  type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  type CloseDeps,
-  closePeriod,
-  isCloseReport,
-} from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import {
   CHUNK_ENTRIES,
   CHUNK_JSON_BYTES,
@@ -30,6 +23,8 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
+import { mapLimit } from "../../shared/core/map-limit.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
@@ -69,7 +64,7 @@ function sms(n: number, version: string): PreparedEvent {
   };
 }
 
-describe("a close report of any size (D16)", () => {
+describe("a close report of any size", () => {
   let dynamo: DynamoDbLocal;
   let ddb: DynamoDBClient;
   let store: DynamoBillingStore;

@@ -1,10 +1,10 @@
 /**
- * What a close reads and writes at volume (D24), on DynamoDB Local: the usage markers name the
- * shards ingest wrote, and a close reads only those (a marker from before D24 makes it read every
- * shard, with the same result); a closed period is flagged on its marker, so later closes list
+ * What a close reads and writes at volume, on DynamoDB Local: the usage markers name the
+ * shards ingest wrote, and a close reads only those (a marker without shard lists makes it read
+ * every shard, with the same result); a closed period is flagged on its marker, so later closes list
  * only periods never closed without reading the records of closed ones; a close's writes go 99 to a
  * transaction, and a crash between two of them is redone after the lease with each line once.
- * D31: a counters-only account's close neither reads nor writes a snapshot, reads conflicts only
+ * A counters-only account's close neither reads nor writes a snapshot, reads conflicts only
  * where its marker says some were recorded, and the close worker reads a tariff once per revision.
  */
 import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
@@ -12,13 +12,15 @@ import { describe, expect, it } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { cachedAccountDirectory } from "../../shared/adapters/dynamodb/config-store.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
-import { CLOSE_LEASE_MS, closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import { type RatedAccount, shardsOf } from "../../shared/ports/usage-store.js";
 import { closeAndIngestDeps } from "../support/close-store.js";
 import { stdTariffs } from "../support/events.js";
 import { configOf, useDynamoDbLocal } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 /** 120 two-letter country codes: one invoice line each, more than one transaction of lines. */
 const COUNTRIES = Array.from(
@@ -50,7 +52,7 @@ const JULY = batch([
   messenger("m2", "acme", "2025-07-05T09:00:00Z", "u2"),
 ]);
 
-describe("a close reads the shards its markers name and writes lines in few transactions (D24)", () => {
+describe("a close reads the shards its markers name and writes lines in few transactions", () => {
   const dynamo = useDynamoDbLocal();
 
   /** A table on its own client; `calls` lists every request's command; `crashOnLinesTransaction` fails the Nth TransactWriteItems and all later requests. */
@@ -79,7 +81,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     return { table, client: c, store, deps, calls, fault, ingest };
   }
 
-  it("reads only the recorded shards; a marker from before D24 reads all, with the same lines", async () => {
+  it("reads only the recorded shards; a marker without shard lists reads all, with the same lines", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
     const t = await freshTable(clock);
     await t.ingest(JULY);
@@ -106,7 +108,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
 
     // The whole close reads: markers, late markers, the snapshot (none: built from July's one page
     // shard), July's page shard (once: the rebuilt snapshot and the rating share it) and counter
-    // shard, rejected messages (no conflicts: the marker says none, D31). Nothing else (the claim
+    // shard, rejected messages (no conflicts: the marker says none). Nothing else (the claim
     // reads nothing when fresh; account and tariff come from the configuration here).
     const from = t.calls.length;
     const [report] = await closePeriod("2025-07", t.deps, { accountIds: ["acme"] });
@@ -114,7 +116,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(reads).toHaveLength(6);
     expect(report && isCloseReport(report) ? report.totals.amount : undefined).toBe("0.22"); // 2 × 0.01 + 2 × 0.10
 
-    // The same usage under a marker written before D24 (no shard lists): every shard is read, same result.
+    // The same usage under a marker written without shard lists: every shard is read, same result.
     const legacy = await freshTable(clock);
     await legacy.ingest(JULY);
     await legacy.client.send(
@@ -131,7 +133,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
       2 * USAGE_SHARDS,
     );
     const linesOf = async (s: DynamoBillingStore) =>
-      (await s.allLines()).map((l) => `${l.line_id} ${l.amount}`).sort();
+      (await allLines(s)).map((l) => `${l.line_id} ${l.amount}`).sort();
     expect(await linesOf(legacy.store)).toEqual(await linesOf(t.store));
     expect(again && isCloseReport(again) ? again.totals.amount : undefined).toBe("0.22");
   });
@@ -157,14 +159,14 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(t.calls.slice(from).filter((c) => c === "GetItemCommand")).toHaveLength(1); // June's record
   });
 
-  it("a counters-only account's close neither reads nor writes a snapshot; its first stateful events still rate (D31)", async () => {
+  it("a counters-only account's close neither reads nor writes a snapshot; its first stateful events still rate", async () => {
     const clock = new VirtualClock(Date.parse("2025-09-01T02:00:00Z"));
     const t = await freshTable(clock);
     await t.ingest(sms("j1", "wide", "2025-07-10T09:00:00Z"));
     const from = t.calls.length;
     await closePeriod("2025-07", t.deps, { accountIds: ["wide"] });
     // Markers, late markers, the counter shard, rejected messages: no snapshot Query, and no conflicts
-    // Query (the marker tracks conflicts and has none, D31).
+    // Query (the marker tracks conflicts and has none).
     expect(t.calls.slice(from).filter((c) => c === "QueryCommand")).toHaveLength(4);
     // The claim only: no snapshot PutItem.
     expect(t.calls.slice(from).filter((c) => c === "PutItemCommand")).toHaveLength(1);
@@ -187,7 +189,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     });
   });
 
-  it("a conflict flags its period's marker: that close reads the conflicts and reports them (D31)", async () => {
+  it("a conflict flags its period's marker: that close reads the conflicts and reports them", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
     const t = await freshTable(clock);
     await t.ingest(sms("c1", "wide", "2025-07-10T09:00:00Z"), sms("c2", "wide", "2025-07-11T09:00:00Z"));
@@ -208,7 +210,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     });
   });
 
-  it("the close worker's account lookups read each tariff revision once, and a changed tariff at once (D31)", async () => {
+  it("the close worker's account lookups read each tariff revision once, and a changed tariff at once", async () => {
     const clock = new VirtualClock(Date.parse("2025-08-01T02:00:00Z"));
     const t = await freshTable(clock);
     // The close worker's directory: nothing cached by time (ttl 0).
@@ -236,7 +238,8 @@ describe("a close reads the shards its markers name and writes lines in few tran
     expect(after.gets).toBe(2);
     expect((after.out as RatedAccount).tariff).toEqual(raised);
 
-    // An account item saved before D31 names no revision: its tariff is read on every lookup.
+    // An account item saved before tariff revisions were recorded names none: its tariff is read on
+    // every lookup.
     await t.client.send(
       new UpdateItemCommand({
         TableName: t.table,
@@ -258,12 +261,12 @@ describe("a close reads the shards its markers name and writes lines in few tran
     const explained = async (lines: readonly { line_id: string }[]) =>
       (await Promise.all(lines.map((l) => t.store.explanation(l.line_id)))).filter((x) => x !== undefined)
         .length;
-    // 120 lines in two chunk items (D31), the marker's flag and 120 explanations: 99 writes, then 24.
+    // 120 lines in two chunk items, the marker's flag and 120 explanations: 99 writes, then 24.
     t.fault.transactionToFail = t.fault.transactions + 2;
     await expect(closePeriod("2025-07", deps, { accountIds: ["wide"] })).rejects.toThrow(/injected crash/);
     t.fault.crashed = false;
     t.fault.transactionToFail = 0;
-    const crashed = (await t.store.allLines()).filter((l) => l.period === "2025-07");
+    const crashed = (await allLines(t.store)).filter((l) => l.period === "2025-07");
     expect(crashed).toHaveLength(COUNTRIES.length);
     expect(await explained(crashed)).toBe(96);
     expect((await t.store.getClose("wide", "2025-07"))?.status).toBe("closing");
@@ -271,7 +274,7 @@ describe("a close reads the shards its markers name and writes lines in few tran
     clock.advanceTo(clock.now() + CLOSE_LEASE_MS + 1);
     const [report] = await closePeriod("2025-07", deps, { accountIds: ["wide"] });
     expect(report?.status).toBe("closed");
-    const lines = (await t.store.allLines()).filter((l) => l.period === "2025-07");
+    const lines = (await allLines(t.store)).filter((l) => l.period === "2025-07");
     expect(lines).toHaveLength(COUNTRIES.length);
     expect(new Set(lines.map((l) => l.line_id)).size).toBe(COUNTRIES.length);
     expect(await explained(lines)).toBe(COUNTRIES.length);

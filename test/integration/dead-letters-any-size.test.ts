@@ -1,12 +1,14 @@
 /**
- * Every message reaches the dead-letter store with its reason, whatever its size or content (D12),
+ * Every message reaches the dead-letter store with its reason, whatever its size or content,
  * on real parts: DynamoDB Local, fauxqs for SQS and S3 (the exports bucket), the real ingest handler.
  * Bodies larger than the excerpt are kept whole in the bucket and redriven whole.
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { EXCERPT_BYTES, redriveDeadLetters } from "../../shared/app/dead-letters.js";
+import { S3BlobStore, s3Client } from "../../shared/adapters/s3/blob-store.js";
+import { EXCERPT_BYTES, putDeadLetter, redriveDeadLetters } from "../../shared/app/dead-letters.js";
 import { NO_CONFIGURATION } from "../../shared/app/ingest-usage.js";
+import { BlobRefusedError } from "../../shared/ports/blob-store.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
 import { blobStore } from "../../shared/runtime/wiring.js";
 import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
@@ -109,6 +111,39 @@ describe("dead letters of any size and content, on DynamoDB Local and fauxqs (SQ
     });
     expect(kept.redriven).toBe(0);
     expect(kept.kept[0]?.reason).toMatch(/only an excerpt of the \d+-byte body was kept/);
+  });
+
+  it("a body the bucket refuses for good is kept as an excerpt; one it cannot take now returns the message to the queue", async () => {
+    const large = msg({ id: "refused" }, { padding: "r".repeat(2 * EXCERPT_BYTES) });
+    const at = { messageId: "refused-1", receivedAt: Date.parse("2025-07-02T10:00:00Z"), reason: "test" };
+    // No such bucket: S3 answers 404, which no retry changes (the SDK does not classify it transient).
+    const missing = new S3BlobStore(
+      s3Client({ region: "us-east-1", s3Endpoint: scenario.system.endpoints.s3 }),
+      "no-such-bucket",
+    );
+    await expect(missing.put("dead-letters/x", "x")).rejects.toBeInstanceOf(BlobRefusedError);
+    const letter = await putDeadLetter(
+      { deadLetters: scenario.system.store, blobs: missing },
+      { ...at, body: large },
+    );
+    expect(letter).toMatchObject({ bodyBytes: bytes(large), bodySha256: sha256(large) });
+    expect(letter.bodyKey).toBeUndefined();
+    expect(large.startsWith(letter.excerpt)).toBe(true);
+    expect((await letterWith(large)).deadLetterId).toBe("refused-1");
+
+    // Nothing listens on the endpoint: a network error, transient, so the dead letter is not written.
+    const unreachable = new S3BlobStore(
+      s3Client({ region: "us-east-1", s3Endpoint: "http://127.0.0.1:9" }),
+      scenario.system.exportsBucket,
+    );
+    const down = msg({ id: "unreachable" }, { padding: "u".repeat(2 * EXCERPT_BYTES) });
+    const failed = putDeadLetter(
+      { deadLetters: scenario.system.store, blobs: unreachable },
+      { ...at, messageId: "unreachable-1", body: down },
+    );
+    await expect(failed).rejects.not.toBeInstanceOf(BlobRefusedError);
+    await expect(failed).rejects.toThrow();
+    expect((await scenario.system.store.list()).some((l) => l.bodySha256 === sha256(down))).toBe(false);
   });
 
   it("an event dated more than 24 hours after its receipt is refused with the reason; 24 hours is still taken", async () => {

@@ -16,8 +16,8 @@
 import { describe, expect, it } from "vitest";
 import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
 import { httpApiEvent } from "../../local/finance-api-server.js";
-import { isCloseReport } from "../../shared/app/close-period.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs(

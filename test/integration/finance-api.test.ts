@@ -1,5 +1,5 @@
 /**
- * The finance API (issue 10 item 2, decisions D27) on the local stack (DynamoDB Local, SQS server,
+ * The finance API (issue 10 item 2) on the local stack (DynamoDB Local, SQS server,
  * the close worker): examples/moments (4 accounts, one in Europe/Istanbul) ingested, previewed, then
  * closed. The Lambda handler gets API Gateway HTTP API payload 2.0 events shaped as AWS sends them
  * through an IAM-authorized route; the local HTTP server streams the same CSV chunk by chunk.
@@ -22,6 +22,7 @@ import {
 import { previewPeriod } from "../../shared/app/preview-period.js";
 import { invoiceLinesToCsv, sortInvoiceLines } from "../../shared/core/rating/invoice.js";
 import { type Clock, systemClock } from "../../shared/ports/clock.js";
+import { allLines } from "../support/table-scans.js";
 
 const fixedClock = (at: string): Clock => ({ now: () => Date.parse(at) });
 
@@ -186,7 +187,7 @@ describe("finance API", () => {
     await system.close("2025-07");
     // Every stored line of the period (a test-only scan), as `billing export` writes them.
     expectedCsv = invoiceLinesToCsv(
-      sortInvoiceLines((await system.store.allLines()).filter((l) => l.period === "2025-07")),
+      sortInvoiceLines((await allLines(system.store)).filter((l) => l.period === "2025-07")),
     );
     const rows = expectedCsv.trimEnd().split("\n");
     expect(rows).toHaveLength(expectedRows.length);

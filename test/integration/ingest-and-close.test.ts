@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { configOf, rawBody, stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const RATES = [
   { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
@@ -20,7 +21,7 @@ const msg = (id: string, time: string, data: Record<string, unknown>, over: Reco
 const tr = (to: string) => ({ to, country: "TR", status: "submitted" });
 
 describe("ingest → close on the local stack", () => {
-  // Messages are received after their usage happened (more than 24 hours ahead is refused, D12).
+  // Messages are received after their usage happened (more than 24 hours ahead is refused).
   const scenario = useLocalSystem({ at: "2025-07-02T10:00:00Z", config });
 
   it("one batch with a duplicate, a conflict and five kinds of malformed message: exact totals, reasons kept, nothing lost", async () => {
@@ -58,7 +59,7 @@ describe("ingest → close on the local stack", () => {
     expect(letters.every((l) => l.excerpt.length > 0 && l.body === l.excerpt)).toBe(true);
 
     const [report] = await scenario.closeAt("2025-08-01T00:00:00Z", "2025-07");
-    const lines = await scenario.system.store.allLines();
+    const lines = await allLines(scenario.system.store);
     const view = lines
       .map((l) => `${l.line_type} ${l.product} ${l.dimensions} ${l.quantity} ${l.unit_price} ${l.amount}`)
       .sort();

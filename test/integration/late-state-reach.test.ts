@@ -6,17 +6,14 @@
  * taken back — and March itself carries the corrected state.
  */
 import { describe, expect, it } from "vitest";
-import {
-  type AccountCloseReport,
-  CLOSE_LEASE_MS,
-  closePeriod,
-  isCloseReport,
-} from "../../shared/app/close-period.js";
+import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestBatch } from "../../shared/app/ingest-usage.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import type { BillingConfig } from "../../shared/core/config.js";
 import { closeAndIngestDeps, configuredTable, withPeriods } from "../support/close-store.js";
 import { configOf, stdTariffs, usageBody, useDynamoDbLocal } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const tariffs = stdTariffs([
   { product: "number.setup", unitPrice: "1.00" },
@@ -111,7 +108,7 @@ describe("G7: a late event re-rates every later closed period its state reaches"
       { referencePeriod: "2025-01", amount: "3.00", lines: 2 },
       { referencePeriod: "2025-02", amount: "0.00", lines: 2 },
     ]);
-    const marchLines = (await store.allLines())
+    const marchLines = (await allLines(store))
       .filter((l) => l.period === "2025-03")
       .map(view)
       .sort();

@@ -1,5 +1,5 @@
 /**
- * Every invoice line explains itself (issue 10 item 3, D26), through the real ingest and close on
+ * Every invoice line explains itself (issue 10 item 3), through the real ingest and close on
  * the local stack (DynamoDB Local, the SQS server, the event-source poller): a counted usage line
  * (SMS, samples kept by the monthly counters), a package overage (Moments), a window-based line
  * (a WhatsApp conversation), a per-call line (voice minutes) and an adjustment (a late SMS after the
@@ -54,7 +54,7 @@ const event = (source: string, id: string, type: string, time: string, data: Rec
 const sms = (id: string, time: string) =>
   event("/sms/eu-1", id, "sms.mt", time, { to: "+905550000000", country: "TR", status: "submitted" });
 
-describe("invoice line explanations (D26) through ingest and close", () => {
+describe("invoice line explanations through ingest and close", () => {
   let system: LocalBillingSystem;
   const clock = new VirtualClock(Date.parse("2025-06-01T00:00:00Z"));
   let lines: InvoiceLine[] = [];

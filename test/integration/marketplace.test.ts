@@ -33,6 +33,7 @@ import {
   useMarketplaceLocal,
 } from "../support/marketplace-world.js";
 import { stdTariffs } from "../support/scenario.js";
+import { acceptedUsage } from "../support/table-scans.js";
 
 const tariffs = stdTariffs([
   { product: "sms.mt", unitPrice: "0.05" },
@@ -160,12 +161,7 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     ]);
     expect(records.every((r) => r.usageEventId)).toBe(true);
     expect(
-      (await w.store.acceptedUsage()).map((u) => [
-        u.accountId,
-        u.dimension,
-        u.quantity,
-        u.effectiveStartTime,
-      ]),
+      (await acceptedUsage(w.store)).map((u) => [u.accountId, u.dimension, u.quantity, u.effectiveStartTime]),
     ).toEqual(w.api.accepted().map((u) => ["contoso", u.dimension, u.quantity, u.effectiveStartTime]));
 
     // A rerun at the same instant, and the next hour with no new usage: nothing sent.
@@ -185,7 +181,7 @@ describe("hourly Marketplace reporting on DynamoDB Local and the local Metering 
     expect((await w.store.usageRecords("contoso")).map((r) => [r.status, r.failedAttempts])).toEqual([
       ["pending", 1],
     ]);
-    expect(await w.store.acceptedUsage()).toEqual([]);
+    expect(await acceptedUsage(w.store)).toEqual([]);
     expect(w.api.accepted()).toHaveLength(1);
 
     w.api.failNext(1); // the next call is refused before being processed (hour 09 resent + hour 10)

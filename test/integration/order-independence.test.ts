@@ -8,11 +8,12 @@ import { describe, expect, it } from "vitest";
 import { eventArb } from "../support/mixed-events.js";
 import { deliveredBy, twinCsv, twinDeliveryConfig } from "../support/mixed-tariff.js";
 import { useLocalSystem } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const config = twinDeliveryConfig();
 
 describe("order, duplicates and batching through SQS and the ingest handler (G5, G6)", () => {
-  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
+  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead".
   const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config });
 
   it("gives byte-identical invoice lines", async () => {
@@ -38,7 +39,7 @@ describe("order, duplicates and batching through SQS and the ingest handler (G5,
 
     scenario.travelTo("2025-08-01T00:00:00Z");
     await scenario.closePeriod("2025-07");
-    const lines = await scenario.system.store.allLines();
+    const lines = await allLines(scenario.system.store);
     const csvOf = (account: string) => twinCsv(lines, account);
     const inOrder = csvOf("in-order");
     expect(inOrder.split("\n").length).toBeGreaterThan(8);

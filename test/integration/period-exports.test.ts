@@ -1,5 +1,5 @@
 /**
- * Exports by period in the bucket (issue 10 item 1, docs/decisions.md D25), on the local stack
+ * Exports by period in the bucket (issue 10 item 1), on the local stack
  * (DynamoDB Local, fauxqs's S3): examples/late-events (July closed, late July events, August closed
  * with adjustments) plus two accounts without usage, one with an id that needs URL-encoding. Every
  * object is read back with the S3 client and compared with what the table holds.
@@ -38,6 +38,7 @@ import { billing, localSystemEnv, root as projectRoot } from "../support/cli.js"
 import { parseCsv } from "../support/csv.js";
 import { recordDynamoDbRequests } from "../support/dynamodb-request-log.js";
 import { runLateEventsExample } from "../support/late-events-example.js";
+import { allLines } from "../support/table-scans.js";
 
 const fixedClock = (at: string): Clock => ({ now: () => Date.parse(at) });
 
@@ -155,7 +156,7 @@ describe("exports by period in the bucket", () => {
             bytes: Buffer.byteLength(body),
             sha256: sha256(body),
           });
-        // The close wrote them from what it committed (D31): a re-export read back from the table
+        // The close wrote them from what it committed: a re-export read back from the table
         // gives the same bytes.
         expect(await exportClosedAccount(exportDeps(), accountId, period, { force: true })).toEqual(
           entry?.exports,
@@ -238,7 +239,7 @@ describe("exports by period in the bucket", () => {
   });
 
   it("reading a period goes through the period index: no Scan, no key of another period", async () => {
-    const all = await system.store.allLines(); // the scan, outside the recording: what the table holds
+    const all = await allLines(system.store); // the scan, outside the recording: what the table holds
     commands.length = 0;
     recording = true;
     const july = await readClosedPeriod(system.store, "2025-07");

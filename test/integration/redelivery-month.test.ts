@@ -10,6 +10,7 @@ import { countedEventArb } from "../support/counted-events.js";
 import { eventArb } from "../support/mixed-events.js";
 import { deliveredBy, mixedTariffVersion, twinCsv, twinDeliveryConfig } from "../support/mixed-tariff.js";
 import { useLocalSystem } from "../support/scenario.js";
+import { allLines } from "../support/table-scans.js";
 
 const config = twinDeliveryConfig({
   ...mixedTariffVersion,
@@ -22,7 +23,7 @@ const config = twinDeliveryConfig({
 });
 
 describe("a month re-delivered shuffled, in batch bodies and other batch sizes (G5, G6)", () => {
-  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead" (D12).
+  // Received after the last generated event (up to 2 August): none is "more than 24 hours ahead".
   const scenario = useLocalSystem({ at: "2025-08-03T00:00:00Z", config });
 
   it("gives byte-identical invoice lines", async () => {
@@ -70,7 +71,7 @@ describe("a month re-delivered shuffled, in batch bodies and other batch sizes (
 
     scenario.travelTo("2025-08-01T00:00:00Z");
     await scenario.closePeriod("2025-07");
-    const lines = await scenario.system.store.allLines();
+    const lines = await allLines(scenario.system.store);
     const csvOf = (account: string) => twinCsv(lines, account);
     const inOrder = csvOf("in-order");
     for (const product of [

@@ -1,5 +1,5 @@
 /**
- * The period manifest kept current by the deployed system (issue 10 item 1, D25), on the local stack
+ * The period manifest kept current by the deployed system (issue 10 item 1), on the local stack
  * (DynamoDB Local, fauxqs's S3): the close scheduler's Lambda wiring, after its fan-out, rewrites the
  * manifest of each period whose exports changed since it was written — no CLI run. Closes go through
  * the scheduler, the close queue and the worker; the manifest is read back with the S3 client.

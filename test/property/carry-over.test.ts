@@ -1,5 +1,5 @@
 /**
- * D14 carry-over snapshots: rating month N from (the snapshot at its start + its own events) gives
+ * Carry-over snapshots: rating month N from (the snapshot at its start + its own events) gives
  * the same lines, suspense, compliance figures and event count as rating it from the whole history,
  * for every family that carries state across a period edge (resources, Viber sessions, Viber Bot
  * CSW, WhatsApp windows and conversations in both regimes, USSD/Sangdam session ids, named users,
@@ -55,7 +55,7 @@ function checkHistory(a: Account, events: LedgerEvent[]) {
   }
 }
 
-describe("D14 carry-over snapshot", () => {
+describe("carry-over snapshot", () => {
   for (const tz of ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"]) {
     const a = account({
       timezone: tz,
@@ -72,7 +72,7 @@ describe("D14 carry-over snapshot", () => {
     });
   }
 
-  it("the Marketplace reporter's month-to-date quantities from the snapshot equal those from the whole history, at any hour (D34)", () => {
+  it("the Marketplace reporter's month-to-date quantities from the snapshot equal those from the whole history, at any hour", () => {
     // Every product the mix can charge maps to a dimension of its own name.
     const a: Account = {
       ...account({ settings: { answersSessionTimeoutMinutes: 90, recordingLimit: 1 } }),
@@ -150,7 +150,7 @@ describe("D14 carry-over snapshot", () => {
   });
 });
 
-describe("D14 carry-over examples across the edge", () => {
+describe("carry-over examples across the edge", () => {
   const a = account({ settings: { answersSessionTimeoutMinutes: 60 } });
   const S = Date.parse("2025-07-01T00:00:00Z");
   const at = (h: number) => new Date(S + h * HOUR).toISOString();

@@ -13,10 +13,11 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
-import { closePeriod, isCloseReport } from "../../shared/app/close-period.js";
+import { closePeriod } from "../../shared/app/close-period.js";
 import { ingestBatch } from "../../shared/app/ingest-usage.js";
 import type { Account } from "../../shared/contract/accounts.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import { isCloseReport } from "../../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { formatDecimal, ZERO } from "../../shared/core/money.js";
 import { periodsChangedBy, ratePeriod } from "../../shared/core/rating/engine.js";

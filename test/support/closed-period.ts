@@ -6,8 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import type { ClosedAccountLoad } from "../../shared/adapters/dynamodb/closed-period-bulk-load.js";
-import type { AccountCloseReport } from "../../shared/app/close-period.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
+import type { AccountCloseReport } from "../../shared/core/close-report.js";
 import { shiftPeriod } from "../../shared/core/time.js";
 
 const COUNTRIES = ["TR", "DE", "FR", "GB", "US", "IT", "ES", "NL", "BR", "IN"];

@@ -14,16 +14,17 @@ import {
 } from "../../local/billing-system.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import type { AccountCloseReport } from "../../shared/app/close-period.js";
 import type { AccountInput } from "../../shared/contract/accounts.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import type { Tariff } from "../../shared/contract/tariffs.js";
 import type { UsageEventType } from "../../shared/contract/usage-event.js";
+import type { AccountCloseReport } from "../../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import type { PeriodId } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import type { EnvelopeInput, EventInput } from "./events.js";
+import { allLines } from "./table-scans.js";
 
 export { stdTariffs } from "./events.js";
 
@@ -91,7 +92,7 @@ export interface Scenario {
   travelTo(time: string): void;
   /** Sends the bodies to the usage queue and drains it (`batchSize` messages per handler call). */
   ingest(bodies: readonly string[], batchSize?: number): ReturnType<LocalBillingSystem["drain"]>;
-  /** Closes the period through the close queue and worker, as the schedule does (D15). */
+  /** Closes the period through the close queue and worker, as the schedule does. */
   closePeriod(period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
   /** Travels to `time`, then closes the period there (`travelTo`, then `closePeriod`). */
   closeAt(time: string, period: PeriodId, accountIds?: readonly string[]): Promise<AccountCloseReport[]>;
@@ -138,7 +139,7 @@ export function useLocalSystem({
       return running().close(period, accountIds);
     },
     async lines({ period, accountId } = {}) {
-      return (await running().store.allLines()).filter(
+      return (await allLines(running().store)).filter(
         (l) =>
           (period === undefined || l.period === period) &&
           (accountId === undefined || l.account_id === accountId),

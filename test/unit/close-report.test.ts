@@ -1,5 +1,5 @@
 /**
- * Cutting a close report's list into count, samples and chunks (close-report.ts, D16): the pure
+ * Cutting a close report's list into count, samples and chunks (close-report.ts): the pure
  * part, with the chunks collected in memory (the storage is tested on DynamoDB Local in
  * test/integration/close-report-volume.test.ts).
  */

@@ -1,4 +1,4 @@
-/** Each account's close is due after its own period end plus the grace (G3, decisions D15). */
+/** Each account's close is due after its own period end plus the grace (G3). */
 import { describe, expect, it } from "vitest";
 import { dueZones, isDue } from "../../shared/core/close-schedule.js";
 

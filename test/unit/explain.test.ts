@@ -1,5 +1,5 @@
 /**
- * Explanations of invoice lines (D26), pure: the engine rates a period, the invoice lines are made
+ * Explanations of invoice lines, pure: the engine rates a period, the invoice lines are made
  * as the close makes them, and each line's explanation must name the contributors pricing used
  * (contract §3, §4), the rating-rules row, the rate or package, and at most 20 sample identities.
  */

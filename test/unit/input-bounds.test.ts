@@ -1,10 +1,10 @@
 /**
- * Pure parts of D12: leap seconds, the source bound, which errors are transient, bounded excerpts
- * and reasons, and the hours a far-jumping clock must visit for the Marketplace reporter.
+ * Pure parts of the input bounds: leap seconds, the source bound, which errors are transient,
+ * bounded excerpts and reasons, and the hours a far-jumping clock must visit for the Marketplace reporter.
  */
 import { describe, expect, it } from "vitest";
+import { causeOf, isTransientError } from "../../shared/adapters/aws-errors.js";
 import { boundText, utf8Prefix } from "../../shared/app/dead-letters.js";
-import { causeOf, isTransientError } from "../../shared/app/transient-errors.js";
 import { instantOf, isRealDateTime } from "../../shared/contract/common.js";
 import { parseUsageMessage } from "../../shared/contract/usage-event.js";
 import { reportingBoundaries } from "../../shared/core/marketplace/usage.js";

@@ -1,5 +1,5 @@
 /**
- * The Lambda edges (decisions D28): the SQS batch loop reports partial failures like Powertools'
+ * The Lambda edges: the SQS batch loop reports partial failures like Powertools'
  * processPartialResponse and throws when every record failed (a retry without an error is no
  * failure); each function's environment schema requires what that function cannot run without;
  * the close scheduler counts accounts enqueued past the overdue hours.

@@ -1,4 +1,4 @@
-/** Every status of the Metering API's StatusEnum has a defined outcome (D17). */
+/** Every status of the Metering API's StatusEnum has a defined outcome. */
 import { describe, expect, it } from "vitest";
 import { METERING_STATUSES, outcomeOfStatus } from "../../shared/core/marketplace/statuses.js";
 

@@ -1,5 +1,5 @@
 /**
- * The exports bucket's layout and bytes (docs/decisions.md D25), pure: the streamed objects are
+ * The exports bucket's layout and bytes, pure: the streamed objects are
  * byte for byte the contract §4 exports, whatever order a line's keys come back from storage in.
  */
 import { describe, expect, it } from "vitest";
@@ -115,8 +115,8 @@ describe("objects of the exports bucket by period", () => {
   });
 });
 
-describe("a close's lines in chunk items (D31)", () => {
-  it("chunks ≤ 100 lines by reference period, read back in line id order; an item from before D31 reads as its line", () => {
+describe("a close's lines in chunk items", () => {
+  it("chunks ≤ 100 lines by reference period, read back in line id order; a one-line item reads as its line", () => {
     const own = Array.from({ length: 230 }, (_, i) => line(229 - i));
     const adjustments = [2, 1].map((i) => line(i, { reference_period: "2025-06" }));
     const items = lineChunkItems("ACCT#acme", "2025-07", [...own, ...adjustments]);

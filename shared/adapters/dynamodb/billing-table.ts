@@ -6,11 +6,11 @@
  * | usage (G5, counters, raw events, conflicts): usage-store.ts; accounts and tariffs: config-store.ts |
  * | period close        | ACCT#<account>           | CLOSE#<period>                       |
  * | late marker (G7)    | ACCT#<account>           | LATE#<period>                        |
- * | invoice lines (D31): line-chunks.ts | ACCT#<account> | LINE#<ref period>#<period>#C<chunk> |
+ * | invoice lines, in chunks: line-chunks.ts | ACCT#<account> | LINE#<ref period>#<period>#C<chunk> |
  * | dead letters, sharded, and their per-account index: dead-letter-keys.ts |
- * | report chunk (D16): report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
- * | line explanation (D26): explanations.ts | EXPL#<line id>          | EXPL                     |
- * | period index (D25): period-index.ts | PERIOD#<period>#<shard>, PERIOD#LIST | <accountId>, <period> |
+ * | report chunk: report-chunks.ts | REPORT#<account>#<period> | <list>#<chunk>           |
+ * | line explanation: explanations.ts | EXPL#<line id>          | EXPL                     |
+ * | period index: period-index.ts | PERIOD#<period>#<shard>, PERIOD#LIST | <accountId>, <period> |
  */
 import {
   CreateTableCommand,
@@ -70,7 +70,6 @@ import {
   isTransactionRace,
   queryAll,
   queryItems,
-  scanAll,
   type TransactItem,
   transactUnderClaim,
   writeAllUnderClaim,
@@ -81,7 +80,7 @@ import { DynamoUnclosedUsageIndex } from "./unclosed-usage.js";
 import { DynamoUsageStore, type UsageStoreOptions } from "./usage-store.js";
 
 const acct = (accountId: string) => `ACCT#${accountId}`;
-/** The fields of a stored dead letter that place its account index entry (D16). */
+/** The fields of a stored dead letter that place its account index entry. */
 type StoredLetterKeys = { deadLetterId: string; subject?: string; receivedAt: number; ix?: string };
 const closeKey = (accountId: string, period: PeriodId) => ({
   pk: billedKey(accountId),
@@ -125,6 +124,8 @@ export class DynamoBillingStore
   implements PeriodStore, PeriodIndex, DeadLetterStore, ConfigStore, ExplanationStore
 {
   private readonly doc: DynamoDBDocumentClient;
+  /** The table's client and name, for diagnostics over the same table (test/support/table-scans.ts). */
+  readonly client: DynamoDBClient;
   /** Identity claims, counters and raw events (usage-store.ts). */
   readonly usage: DynamoUsageStore;
   /** Accounts and tariffs, one item each (config-store.ts). */
@@ -135,9 +136,10 @@ export class DynamoBillingStore
   readonly lateConflicts: DynamoLateConflicts;
   constructor(
     client: DynamoDBClient,
-    private readonly table: string,
+    readonly table: string,
     opts: UsageStoreOptions = {},
   ) {
+    this.client = client;
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.usage = new DynamoUsageStore(client, table, opts);
     this.configs = new DynamoConfigStore(client, table);
@@ -207,7 +209,7 @@ export class DynamoBillingStore
     const chunks = lineChunkItems(billedKey(accountId), period, lines);
     const writing = new Set(chunks.map((c) => String(c.item.sk)));
     // Items of a crashed attempt at this period that this attempt does not write (e.g. the tariff
-    // changed): chunks (`period`) and lines from before D31 (`line.period`).
+    // changed): chunks (`period`) and lines stored one per item, before lines were chunked (`line.period`).
     const stale = opts.fresh
       ? []
       : (
@@ -226,7 +228,7 @@ export class DynamoBillingStore
         item: { Delete: { TableName: this.table, Key: { pk: i.pk, sk: i.sk } } },
         bytes: 200,
       })),
-      // The usage marker (usage-store.ts), flagged closed: a later close skips this period's record (D24).
+      // The usage marker (usage-store.ts), flagged closed: a later close skips this period's record.
       ...(opts.flagUsage
         ? [
             {
@@ -242,7 +244,7 @@ export class DynamoBillingStore
             },
           ]
         : []),
-      // Each line's explanation (D26) in the same transactions: a small close is one write (D31).
+      // Each line's explanation in the same transactions: a small close is one write.
       ...explanationPuts(this.table, accountId, period, opts.explanations ?? []),
     ];
     // Every write in a transaction with a check that this run still holds the claim: a closed period,
@@ -260,7 +262,7 @@ export class DynamoBillingStore
   ): Promise<boolean> {
     if (opts.listPeriod !== false) await periodIndex.notePeriod(this.doc, this.table, period);
     // The record closed (its condition: `owner` still holds the claim) and the account entered in
-    // the period index (D25), atomically.
+    // the period index, atomically.
     return transactUnderClaim(this.doc, [
       {
         Update: {
@@ -274,7 +276,7 @@ export class DynamoBillingStore
     ]);
   }
 
-  // ---- PeriodIndex (D25): period-index.ts ----
+  // ---- PeriodIndex: period-index.ts ----
   closedAccounts(period: PeriodId): Promise<PeriodIndexEntry[]> {
     return periodIndex.closedAccounts(this.doc, this.table, period);
   }
@@ -378,7 +380,7 @@ export class DynamoBillingStore
     return readReportChunk(this.doc, this.table, accountId, period, list, chunk);
   }
 
-  // ---- ExplanationStore (D26): explanations.ts ----
+  // ---- ExplanationStore: explanations.ts ----
   explanation(lineId: string): Promise<LineExplanation | undefined> {
     return readExplanation(this.doc, this.table, lineId);
   }
@@ -392,26 +394,9 @@ export class DynamoBillingStore
     return items.flatMap(linesOfItem);
   }
 
-  private scanAll(prefix: string, field: "sk" | "pk") {
-    return scanAll(this.doc, this.table, {
-      FilterExpression: `begins_with(${field}, :p)`,
-      ExpressionAttributeValues: { ":p": prefix },
-      ConsistentRead: true,
-    });
-  }
-
-  /** Tests and diagnostics only: a table Scan. User paths read by period (closedAccounts, D25). */
-  async allLines(): Promise<InvoiceLine[]> {
-    return (await this.scanAll("LINE#", "sk")).flatMap(linesOfItem);
-  }
-
-  async allCloses(): Promise<CloseRecord[]> {
-    return (await this.scanAll("CLOSE#", "sk")).map(toClose);
-  }
-
   // ---- DeadLetterStore ----
   /**
-   * The letter and its entry in the account index (D16) in one transaction; a letter replaced (an
+   * The letter and its entry in the account index in one transaction; a letter replaced (an
    * SQS re-delivery of the same message) moves its index entry. The transaction's condition is the
    * letter as it was read, so two concurrent puts of one letter never leave two index entries.
    */
@@ -706,7 +691,8 @@ function eventReference(stored: object): EventReference {
   ) as EventReference;
 }
 
-function toClose(i: Record<string, unknown>): CloseRecord {
+/** A close record as stored (document client item). */
+export function toClose(i: Record<string, unknown>): CloseRecord {
   return {
     accountId: String(i.accountId),
     period: String(i.period),

@@ -1,5 +1,5 @@
 /**
- * The close scheduler's state (decisions D15): the configuration's zone index (config-store.ts) and
+ * The close scheduler's state: the configuration's zone index (config-store.ts) and
  * one cursor item per zone.
  *
  * | item        | pk          | sk     | attributes              |

@@ -7,7 +7,7 @@
  * | account | CFG#ACCOUNT | <accountId>| i (position in the file), account   |
  * | tariff  | CFG#TARIFF  | <tariffId> | i, tariff                           |
  * | zone    | CFG#ZONE    | <IANA zone>| (the set of zones some account uses)|
- * | in zone | CFG#TZ#<zone>| <accountId>| (the close scheduler lists a zone's accounts, D15) |
+ * | in zone | CFG#TZ#<zone>| <accountId>| (the close scheduler lists a zone's accounts) |
  * | account version | CFG#V#<accountId> | <from, 15 digits>#V | from, account, tariffRev (never overwritten) |
  * | account ended   | CFG#V#<accountId> | <at, 15 digits>#E   | at (the load that omitted the account)     |
  * | tariff revision | CFG#TARIFF#<tariffId> | <rev>        | tariff (each content ever loaded, kept)    |
@@ -81,7 +81,7 @@ export class DynamoConfigStore implements ConfigStore {
     return items.sort((a, b) => Number(a.i) - Number(b.i));
   }
 
-  /** The time zones some configured account uses (the close scheduler's first read, D15). */
+  /** The time zones some configured account uses (the close scheduler's first read). */
   async zones(): Promise<string[]> {
     return (await this.all(ZONES)).map((i) => String(i.sk)).sort();
   }
@@ -230,7 +230,10 @@ export class DynamoConfigStore implements ConfigStore {
     }
   }
 
-  /** The account and the revision of its tariff written with it (none on items saved before D31). */
+  /**
+   * The account and the revision of its tariff written with it (none on items saved before tariff
+   * revisions were recorded).
+   */
   async getAccountEntry(accountId: string): Promise<{ account: Account; tariffRev?: string } | undefined> {
     // An id longer than a sort key can be (1,024 bytes) names no account: no request for it.
     const r =
@@ -242,7 +245,7 @@ export class DynamoConfigStore implements ConfigStore {
         account: JSON.parse(String(r.Item.account)) as Account,
         ...(r.Item.tariffRev !== undefined ? { tariffRev: String(r.Item.tariffRev) } : {}),
       };
-    // Unknown account, or nothing configured at all (then not transient: NoConfigurationError, D12).
+    // Unknown account, or nothing configured at all (then not transient: NoConfigurationError).
     const any = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
@@ -319,7 +322,7 @@ const revisionOf = (json: string) => createHash("sha256").update(json).digest("h
  * staleness: a changed account or tariff reaches a warm Lambda within it; 0 = read every batch).
  * Eventually consistent reads (half the read units): the staleness bound already allows it.
  * Whatever `ttlMs`, a tariff is also kept by the revision its accounts name (content-addressed,
- * so never stale): the close worker (ttl 0) reads each account but not its tariff again (D31).
+ * so never stale): the close worker (ttl 0) reads each account but not its tariff again.
  */
 export function cachedAccountDirectory(
   store: DynamoConfigStore,

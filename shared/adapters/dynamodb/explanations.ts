@@ -1,5 +1,5 @@
 /**
- * Explanations of invoice lines (D26) on the billing table, one item per line:
+ * Explanations of invoice lines on the billing table, one item per line:
  *
  * | item             | pk              | sk     |
  * |------------------|-----------------|--------|

@@ -1,10 +1,10 @@
 /**
- * A close's invoice lines on the billing table, in chunk items (D31):
+ * A close's invoice lines on the billing table, in chunk items:
  *
  * | item              | pk             | sk                                             | attributes |
  * |-------------------|----------------|------------------------------------------------|------------|
  * | lines of a close  | BILL#<account> | LINE#<ref period>#<period>#C<chunk, 4 digits>  | `z` deflate of the JSON array of ≤ 100 lines and ≤ 300,000 UTF-8 bytes (line id order), `n` their count, `period` |
- * | one line (before D31) | BILL#<account> | LINE#<ref period>#<period>#<line id>       | `line`     |
+ * | one line (older items) | BILL#<account> | LINE#<ref period>#<period>#<line id>       | `line`     |
  *
  * A small account's close is one item instead of one per line (DynamoDB writes and read units scale
  * with items and KB: 30 lines of ≈ 500 B each are one ≈ 3 KB item). Chunk keys (`C…`) and line ids
@@ -60,7 +60,7 @@ export function lineChunkItems(
   return out;
 }
 
-/** The lines an item holds: a chunk's, or the one line of an item written before D31. */
+/** The lines an item holds: a chunk's, or the one line of an item written before lines were chunked. */
 export function linesOfItem(item: Record<string, unknown>): InvoiceLine[] {
   if (item.z instanceof Uint8Array)
     return JSON.parse(inflateRawSync(item.z).toString("utf8")) as InvoiceLine[];

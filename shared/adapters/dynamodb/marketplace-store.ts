@@ -29,7 +29,7 @@ import type {
   UsageRecordStatus,
   UsageRecordUpdate,
 } from "../../ports/marketplace.js";
-import { isConditionFailure, queryAll, scanAll } from "./paginate.js";
+import { isConditionFailure, queryAll } from "./paginate.js";
 
 const pk = (accountId: string) => `MKT#${accountId}`;
 const usageSk = (dimension: string, hour: number) => `USAGE#${dimension}#${hourIso(hour)}`;
@@ -37,8 +37,9 @@ const usageSk = (dimension: string, hour: number) => `USAGE#${dimension}#${hourI
 export class DynamoMarketplaceStore implements MarketplaceStore {
   private readonly doc: DynamoDBDocumentClient;
   constructor(
-    client: DynamoDBClient,
-    private readonly table: string,
+    /** The table's client and name, for diagnostics over the same table (test/support/table-scans.ts). */
+    readonly client: DynamoDBClient,
+    readonly table: string,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -191,17 +192,6 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       )
       .sort((a, b) => a.hour - b.hour || compareStrings(a.dimension, b.dimension));
   }
-
-  /** Tests and diagnostics only: a table Scan. `billing export` reads per account (cli/exports.ts). */
-  async acceptedUsage(): Promise<AcceptedMarketplaceUsage[]> {
-    const items = await scanAll(this.doc, this.table, {
-      FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #s = :accepted",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: { ":mkt": "MKT#", ":usage": "USAGE#", ":accepted": "accepted" },
-      ConsistentRead: true,
-    });
-    return acceptedUsageOf(items.map(toRecord));
-  }
 }
 
 /** The accepted records among these, as the export lists them (by hour, account, dimension). */
@@ -225,7 +215,8 @@ export function acceptedUsageOf(records: readonly MarketplaceUsageRecord[]): Acc
     }));
 }
 
-function toRecord(i: Record<string, unknown>): MarketplaceUsageRecord {
+/** A usage record as stored (document client item). */
+export function toRecord(i: Record<string, unknown>): MarketplaceUsageRecord {
   const opt = (name: string) => (i[name] !== undefined ? { [name]: String(i[name]) } : {});
   return {
     accountId: String(i.accountId),

@@ -1,6 +1,13 @@
-/** Helpers both DynamoDB stores share: reading every page of a Query or Scan (DynamoDB returns at
- * most 1 MB per call), writing behind a close claim, and telling a failed condition from a real error. */
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+/** Helpers the DynamoDB stores share: reading every page of a Query or Scan (DynamoDB returns at
+ * most 1 MB per call; one paging loop for both clients), writing behind a close claim, and telling a
+ * failed condition from a real error. */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  QueryCommand as LowLevelQueryCommand,
+  type QueryCommandInput as LowLevelQueryCommandInput,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   QueryCommand,
@@ -12,17 +19,19 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 
 export type Item = Record<string, unknown>;
+/** An item as the low-level client reads it (attribute values not unmarshalled). */
+export type ItemAv = Record<string, AttributeValue>;
 
 /** One page of a Query or Scan, with the key to start the next page from (none after the last). */
-type Page = { readonly Items?: Item[]; readonly LastEvaluatedKey?: Item };
+type Page<T> = { readonly Items?: T[]; readonly LastEvaluatedKey?: T };
 /** What a caller gives of a Query or Scan: the table is the store's, the start key the pager's. */
 type PagedInput<T> = Omit<T, "TableName" | "ExclusiveStartKey">;
 
 /** Every item, page after page (DynamoDB returns at most 1 MB per call), each page read when needed. */
-async function* pagedItems(
-  page: (ExclusiveStartKey: Item | undefined) => Promise<Page>,
-): AsyncGenerator<Item> {
-  let ExclusiveStartKey: Item | undefined;
+async function* pagedItems<T>(
+  page: (ExclusiveStartKey: T | undefined) => Promise<Page<T>>,
+): AsyncGenerator<T> {
+  let ExclusiveStartKey: T | undefined;
   do {
     const r = await page(ExclusiveStartKey);
     yield* r.Items ?? [];
@@ -30,8 +39,8 @@ async function* pagedItems(
   } while (ExclusiveStartKey);
 }
 
-async function collect(items: AsyncIterable<Item>): Promise<Item[]> {
-  const all: Item[] = [];
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
   for await (const i of items) all.push(i);
   return all;
 }
@@ -41,7 +50,9 @@ export const queryItems = (
   TableName: string,
   input: PagedInput<QueryCommandInput>,
 ) =>
-  pagedItems((ExclusiveStartKey) => doc.send(new QueryCommand({ ...input, TableName, ExclusiveStartKey })));
+  pagedItems<Item>((ExclusiveStartKey) =>
+    doc.send(new QueryCommand({ ...input, TableName, ExclusiveStartKey })),
+  );
 
 export const queryAll = (
   doc: DynamoDBDocumentClient,
@@ -49,13 +60,31 @@ export const queryAll = (
   input: PagedInput<QueryCommandInput>,
 ) => collect(queryItems(doc, TableName, input));
 
+/** Every item of a Query through the low-level client (binary and number sets read as stored). */
+export const queryItemsAv = (
+  client: DynamoDBClient,
+  TableName: string,
+  input: PagedInput<LowLevelQueryCommandInput>,
+) =>
+  pagedItems<ItemAv>((ExclusiveStartKey) =>
+    client.send(new LowLevelQueryCommand({ ...input, TableName, ExclusiveStartKey })),
+  );
+
+export const queryAllAv = (
+  client: DynamoDBClient,
+  TableName: string,
+  input: PagedInput<LowLevelQueryCommandInput>,
+) => collect(queryItemsAv(client, TableName, input));
+
 export const scanAll = (
   doc: DynamoDBDocumentClient,
   TableName: string,
   input: PagedInput<ScanCommandInput>,
 ) =>
   collect(
-    pagedItems((ExclusiveStartKey) => doc.send(new ScanCommand({ ...input, TableName, ExclusiveStartKey }))),
+    pagedItems<Item>((ExclusiveStartKey) =>
+      doc.send(new ScanCommand({ ...input, TableName, ExclusiveStartKey })),
+    ),
   );
 
 /** A conditional write that found its condition false (an expected outcome, not a fault). */

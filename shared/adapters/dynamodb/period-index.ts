@@ -1,5 +1,5 @@
 /**
- * The period index (exports by period, docs/decisions.md) in the billing table:
+ * The period index in the billing table:
  *
  * | item                 | pk                          | sk                  | attributes                         |
  * |----------------------|-----------------------------|---------------------|------------------------------------|

@@ -1,5 +1,5 @@
 /**
- * Chunks of close reports' full lists (shared/app/close-report.ts, D16), on the billing table:
+ * Chunks of close reports' full lists (shared/app/close-report.ts), on the billing table:
  *
  * | item          | pk                          | sk                        |
  * |---------------|-----------------------------|---------------------------|

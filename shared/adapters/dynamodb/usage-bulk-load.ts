@@ -8,11 +8,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { mapLimit } from "../../core/map-limit.js";
 import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/counters.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
 import { putInBatches } from "./batch-put.js";
-import { ctrPk, EVENTS_SK, evtPk, mapLimit, markUsage, packPages } from "./usage-store.js";
+import { packPages } from "./usage/attempts.js";
+import { ctrPk, EVENTS_SK, evtPk } from "./usage/keys.js";
+import { markUsage } from "./usage/markers.js";
 
 type ItemAv = Record<string, AttributeValue>;
 

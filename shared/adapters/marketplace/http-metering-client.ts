@@ -1,7 +1,7 @@
 /**
  * The Microsoft Marketplace Metering API 2018-08-31 over HTTPS (fetch), as Microsoft's OpenAPI
  * (`microsoft/commercial-marketplace-openapi`, Microsoft.Marketplace.Metering/2018-08-31/meteringapi.v1.json)
- * describes it and as the real service answers (decisions D17, D18):
+ * describes it and as the real service answers:
  * - more than one event: POST {baseUrl}/api/batchUsageEvent?api-version=2018-08-31 with
  *   `{ "request": [...] }` (at most 25), answered 200 `{ count, result: [...] }`;
  * - one event: POST {baseUrl}/api/usageEvent?api-version=2018-08-31, answered 200 (the event),
@@ -18,7 +18,7 @@
  * resourceId), dimension and hour, and checked on the quantity compared as a decimal at the
  * precision sent — never by position alone.
  *
- * Retries (D18): 429, 408, 5xx, timeouts and connection errors are retried with exponential backoff
+ * Retries: 429, 408, 5xx, timeouts and connection errors are retried with exponential backoff
  * and full jitter, honouring Retry-After, while the call's deadline (the run's time budget) allows;
  * a 401 drops the cached token (the credentials are re-read) and is retried once. Anything else, or
  * a retryable failure past the budget, throws MeteringCallError: the caller must assume nothing was
@@ -329,7 +329,7 @@ export class HttpMeteringClient implements MarketplaceMeteringClient {
 }
 
 /**
- * The status of a single event refused with HTTP 400 (policy, D17): Microsoft's time check
+ * The status of a single event refused with HTTP 400 (policy): Microsoft's time check
  * ("has expired or is in future", target effectiveStartTime) is Expired; a known status in the
  * body's code is taken as is; anything else is BadArgument.
  */

@@ -1,6 +1,6 @@
 /**
  * The publisher's Entra ID credentials for the Marketplace Metering API, read from AWS Secrets
- * Manager (decision D19): the secret `MarketplaceCredentials` holds the JSON
+ * Manager: the secret `MarketplaceCredentials` holds the JSON
  * `{ "tenantId": "…", "clientId": "…", "clientSecret": "…" }`; the reporter gets its ARN in
  * MARKETPLACE_CREDENTIALS_SECRET_ARN. A stage may name the tenant and the application itself
  * (ENTRA_TENANT_ID, ENTRA_CLIENT_ID): the secret may then hold only `clientSecret`, and a secret

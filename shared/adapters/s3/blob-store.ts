@@ -7,7 +7,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import type { BlobStore } from "../../ports/blob-store.js";
+import { BlobRefusedError, type BlobStore } from "../../ports/blob-store.js";
+import { isTransientError } from "../aws-errors.js";
 
 /** An S3 client for the region, or for a local endpoint (fauxqs serves path-style S3 on its one port). */
 export function s3Client(e: { readonly region: string; readonly s3Endpoint?: string | undefined }): S3Client {
@@ -29,15 +30,21 @@ export class S3BlobStore implements BlobStore {
     private readonly bucket: string,
   ) {}
 
+  /** A refusal the SDK does not classify as transient (throttling, 5xx, network) is BlobRefusedError. */
   async put(key: string, body: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentType: "application/octet-stream",
-      }),
-    );
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: "application/octet-stream",
+        }),
+      );
+    } catch (e) {
+      if (isTransientError(e)) throw e;
+      throw new BlobRefusedError(key, { cause: e });
+    }
   }
 
   async get(key: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-/** The close queue on SQS: one message per (account, period), sent in batches of 10 (decisions D15). */
+/** The close queue on SQS: one message per (account, period), sent in batches of 10. */
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { CloseQueue, CloseRequest } from "../../ports/close-queue.js";
 

@@ -1,5 +1,5 @@
 /**
- * Marketplace reconciliation (issue 11, decision D20), pure: per account, billing month and
+ * Marketplace reconciliation (issue 11), pure: per account, billing month and
  * Marketplace dimension, what our rating says is owed above the plan and what the Marketplace took.
  *
  * - rated: the month's cumulative quantity of the dimension from the product rules (usage.ts),

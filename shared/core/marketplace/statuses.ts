@@ -5,7 +5,8 @@
  * `microsoft/commercial-marketplace-openapi`, `Microsoft.Marketplace.Metering/2018-08-31/meteringapi.v1.json`).
  * An item's outcome is taken from its `status` only: Microsoft puts `error.code: "BadArgument"` on
  * every refused batch item whatever the reason (the field in `error.details[].target`), so the code
- * says nothing about the outcome. Decision D17 (docs/decisions.md).
+ * says nothing about the outcome. See docs/decisions.md,
+ * "Microsoft's Metering API as it really answers".
  */
 
 /** The ten statuses of the Metering API's StatusEnum. */
@@ -28,7 +29,7 @@ export type MeteringStatus = (typeof METERING_STATUSES)[number];
  * duplicate-accepted: it already holds one for the resource/dimension/hour — ours, sent by a call
  *   whose answer was lost — recorded as accepted, never resent.
  * rejected-final: refused for good; kept with Microsoft's status and reason, never resent, never
- *   carried into later hours (D9); `expired` tells the 24-hour window apart from other refusals.
+ *   carried into later hours; `expired` tells the 24-hour window apart from other refusals.
  * retry: no verdict on the event (a server-side error, or a status we do not know): it stays
  *   pending and is sent again; a second send is answered Duplicate if it was in fact taken.
  */

@@ -1,5 +1,5 @@
 /**
- * Carry-over snapshots (docs/decisions.md D14): what a period's rating needs from before its start,
+ * Carry-over snapshots: what a period's rating needs from before its start,
  * so that a close reads one period's state instead of the account's whole history.
  *
  * A snapshot at the start S of period P is a small subset of the account's real events before S

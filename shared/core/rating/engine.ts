@@ -64,7 +64,7 @@ export interface RatePeriodInput {
   /** The period's monthly counters (counted events, counters.ts), added to what the rules give. */
   readonly counters?: PeriodCounters;
   /**
-   * The carry-over snapshot at the period's start (carry.ts, D14). When given, it stands for every
+   * The carry-over snapshot at the period's start (carry.ts). When given, it stands for every
    * event before the period: `events` before the period's start are ignored and the snapshot's
    * events and facts are used instead. The lines are the same as from the whole history.
    */

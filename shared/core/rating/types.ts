@@ -83,7 +83,10 @@ export interface RuleInput {
   readonly carried?: CarriedRuleFacts;
 }
 
-/** The per-rule facts of a carry-over snapshot (carry.ts builds them; see docs/decisions.md D14). */
+/**
+ * The per-rule facts of a carry-over snapshot (carry.ts builds them; see docs/decisions.md, "Close from
+ * one period's state: carry-over snapshots").
+ */
 export interface CarriedRuleFacts {
   /** §5 fair use of the period just before (rules/voice.ts), computed when the snapshot was taken. */
   readonly previousFairUse?: FairUseFigure;

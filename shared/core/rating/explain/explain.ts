@@ -1,5 +1,5 @@
 /**
- * Every invoice line explains itself (issue 10 item 3; docs/decisions.md D26): the rating-rules row
+ * Every invoice line explains itself (issue 10 item 3): the rating-rules row
  * applied, the tariff version and rate entry used, how the quantity was derived, up to 20 sample
  * event identities, and for an adjustment the late events behind it and the lines it corrects.
  *

@@ -10,6 +10,9 @@
  *
  * The classification of service errors is the SDK's own (@smithy/core/retry, the same rules its retry
  * strategy applies), not a restated list; only the causes it does not name (access, KMS) are ours.
+ * It lives with the adapters because it reads the AWS SDK's errors: the use cases in shared/app
+ * import no AWS package, and receive what they need of it through a port (a blob store's
+ * BlobRefusedError) or leave it to the handler (the ingest's log line names `causeOf`).
  */
 import { isTransientError as isSdkTransient, isServerError, isThrottlingError } from "@smithy/core/retry";
 
@@ -91,7 +94,3 @@ export function isTransientError(e: unknown): boolean {
       cancelledBy(x, ["ThrottlingError", "TransactionConflict"]),
   );
 }
-
-/** A short readable form of an error for a dead letter's reason or a log line. */
-export const describeError = (e: unknown): string =>
-  e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -1,0 +1,61 @@
+/**
+ * Keys and attribute helpers of the usage store's items (the table of them is in usage-store.ts;
+ * docs/data-model.md has the full model), and the one consistent Query every usage read goes through.
+ */
+import { createHash } from "node:crypto";
+import type { AttributeValue, DynamoDBClient, QueryCommandInput } from "@aws-sdk/client-dynamodb";
+import type { LedgerEvent } from "../../../core/rating/types.js";
+import type { PeriodId } from "../../../core/time.js";
+import { type ItemAv, queryAllAv, queryItemsAv } from "../paginate.js";
+
+export type { ItemAv };
+export type Av = AttributeValue;
+
+/** The table the usage store's parts read and write, through the low-level client. */
+export interface UsageTable {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+}
+
+/** Shards of one (account, period)'s counters and pages (data-model.md: partition heat). */
+export const USAGE_SHARDS = 16;
+
+export const S = (s: string): Av => ({ S: s });
+export const N = (n: number | string): Av => ({ N: String(n) });
+
+/**
+ * The event identity (G5) as a key. A pair longer than 512 bytes (source ≤ 1,024 bytes, id ≤ 256
+ * characters) is keyed by its SHA-256, so `ID#` and `CONFLICT#` keys stay within DynamoDB's limits
+ * (sort key ≤ 1,024 bytes); short ones keep their readable form, which an operator can read.
+ */
+export const identityOf = (e: LedgerEvent) => {
+  const key = JSON.stringify([e.source, e.id]);
+  return Buffer.byteLength(key) <= 512 ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
+};
+export const claimKey = (identity: string): ItemAv => ({ pk: S(`ID#${identity}`), sk: S("ID") });
+export const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
+export const ctrPk = (account: string, period: PeriodId, shard: number) =>
+  `CTR#${account}#${period}#${shard}`;
+export const evtPk = (account: string, period: PeriodId, shard: number) =>
+  `EVT#${account}#${period}#${shard}`;
+export const EVENTS_SK = "#EVENTS";
+/** The usage marker of an (account, period). */
+export const usageMarkerKey = (account: string, period: PeriodId): ItemAv => ({
+  pk: S(`ACCT#${account}`),
+  sk: S(`USAGE#${period}`),
+});
+/** The close report's index of an (account, period)'s conflicts: small items, no bodies. */
+export const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
+
+type UsageQuery = Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">;
+
+/** Every item of a strongly consistent Query (the pager of paginate.ts). */
+export const consistentItems = (t: UsageTable, input: UsageQuery): AsyncIterable<ItemAv> =>
+  queryItemsAv(t.client, t.table, { ...input, ConsistentRead: true });
+
+export const consistentQuery = (t: UsageTable, input: UsageQuery): Promise<ItemAv[]> =>
+  queryAllAv(t.client, t.table, { ...input, ConsistentRead: true });
+
+/** Every item of one partition, consistently. */
+export const itemsOfPk = (t: UsageTable, pk: string): Promise<ItemAv[]> =>
+  consistentQuery(t, { KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": S(pk) } });
