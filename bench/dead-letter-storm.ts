@@ -16,7 +16,12 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import type { SqsEventSourcePollerOptions } from "../local/event-source-poller.js";
-import { DEAD_LETTER_SHARDS, LETTER_INDEX_SHARDS } from "../shared/adapters/dynamodb/dead-letter-keys.js";
+import {
+  DEAD_LETTER_SHARDS,
+  INDEX_PK_PREFIXES,
+  LETTER_INDEX_SHARDS,
+  LETTER_PK_PREFIX,
+} from "../shared/adapters/dynamodb/items/dead-letters.js";
 import { parseAccounts } from "../shared/core/config.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
@@ -144,9 +149,9 @@ try {
 
   const keys = [...m.pkWru].sort((a, b) => b[1] - a[1]);
   const kindOf = (pk: string) =>
-    pk.startsWith("DEADLETTER#")
+    pk.startsWith(LETTER_PK_PREFIX)
       ? "letter"
-      : pk.startsWith("DLA#") || pk.startsWith("DLS#")
+      : INDEX_PK_PREFIXES.some((p) => pk.startsWith(p))
         ? "index"
         : "other";
   const hottest = (kind: string) => keys.find(([pk]) => kindOf(pk) === kind) ?? ["-", 0];

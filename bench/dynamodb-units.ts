@@ -4,24 +4,13 @@
  * eventually consistent). The benchmarks meter the one DynamoDB client with these.
  */
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { avItemBytes, avValueBytes } from "../shared/adapters/dynamodb/item-size.js";
 
 export type Av = AttributeValue;
 
-export function valueSize(v: Av): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S);
-  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/g, "").length / 2) + 1;
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.M) return 3 + itemSize(v.M);
-  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
-  return Buffer.byteLength(JSON.stringify(v));
-}
-
-export function itemSize(item: Record<string, Av>): number {
-  let s = 0;
-  for (const [k, v] of Object.entries(item)) s += Buffer.byteLength(k) + valueSize(v);
-  return s;
-}
+/** Item sizes as DynamoDB bills them: the same count that bounds the items we write. */
+export const valueSize = avValueBytes;
+export const itemSize = avItemBytes;
 
 export const wru = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 export const rru = (bytes: number, consistent: boolean) =>

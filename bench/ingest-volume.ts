@@ -27,9 +27,9 @@ import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usag
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
-import { parseUsageMessage } from "../shared/contract/usage-event.js";
 import { parseAccounts } from "../shared/core/config.js";
 import { mapLimit } from "../shared/core/map-limit.js";
+import { parseUsageMessage } from "../shared/core/products/index.js";
 import { DAY, MINUTE } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";

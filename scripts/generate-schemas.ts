@@ -10,7 +10,7 @@ import { z } from "zod";
 import { accountsFileSchema } from "../shared/contract/accounts.js";
 import { invoiceLineSchema } from "../shared/contract/invoice-line.js";
 import { tariffsFileSchema } from "../shared/contract/tariffs.js";
-import { eventDataSchemas, usageEventSchema } from "../shared/contract/usage-event.js";
+import { eventDataSchemas, usageEventSchema } from "../shared/core/products/index.js";
 
 export const schemaDir = join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "schemas");
 

@@ -203,7 +203,7 @@ async function closeAccountPeriod(
   const late = latePeriods.filter((l) => l.period < periodId);
   late.sort((a, b) => compareStrings(a.period, b.period));
   const lateSet = new Set(late.map((l) => l.period));
-  // G7: a late event whose type carries state (rules/index.ts) may change every later closed period
+  // G7: a late event whose type carries state (products/<family>/index.ts) may change every later closed period
   // that state reaches. The rating goes forward from the earliest such period, and each later closed
   // period whose carried-in snapshot changed is re-rated and adjusted too; before its snapshot is
   // rewritten it is marked late itself, so that a crash after the rewrite still adjusts it on the

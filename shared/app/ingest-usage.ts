@@ -18,7 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { instantOf } from "../contract/common.js";
-import { InvalidUsageMessageError, parseUsageMessage } from "../contract/usage-event.js";
+import { InvalidUsageMessageError } from "../contract/usage-event.js";
 import {
   ACCOUNT_ENDED,
   type AccountHistory,
@@ -31,9 +31,9 @@ import {
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { isTooOld } from "../core/identity-retention.js";
 import { compositeKey } from "../core/keys.js";
+import { changesLaterPeriods, parseUsageMessage } from "../core/products/index.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
-import { changesLaterPeriods } from "../core/rating/rules/index.js";
 import { DAY, type PeriodId, periodWindow, shiftPeriod } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";

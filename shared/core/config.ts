@@ -21,10 +21,11 @@ import {
   tariffVersionSchema,
   tierStepSchema,
 } from "../contract/tariffs.js";
-import { catalogue, isProductCode, type ProductCode, type ProductDefinition } from "./catalogue.js";
+import { catalogue, isProductCode, type ProductDefinition } from "./catalogue.js";
 import { BillingError } from "./errors.js";
 import { compositeKey } from "./keys.js";
 import { minorUnits } from "./money.js";
+import { builtInProducts, type ProductCatalogue } from "./products/index.js";
 import { DAY } from "./time.js";
 
 export class ConfigFileError extends BillingError {
@@ -97,7 +98,12 @@ const priceOf = (v: TariffVersion, product: string) =>
     v.packages.filter((p) => p.product === product),
   );
 
-export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
+/** `products`: the catalogue the rates' and packages' products must be in (the built-in one unless a test registers its own). */
+export function parseTariffs(
+  raw: unknown,
+  file = "tariffs file",
+  products: ProductCatalogue = builtInProducts,
+): Tariff[] {
   const parsed = tariffsFileSchema.safeParse(raw);
   if (!parsed.success) throw firstIssue(file, raw, parsed.error, "tariffId");
   const seen = new Set<string>();
@@ -108,15 +114,15 @@ export function parseTariffs(raw: unknown, file = "tariffs file"): Tariff[] {
     tariff.versions.forEach((v, j) => {
       const at = (f: string) => `versions.${j}.${f}`;
       /** The entry's product, when the catalogue has it. */
-      const knownProduct = (list: "rates" | "packages", k: number, product: string): ProductCode => {
-        if (!isProductCode(product))
+      const knownProduct = (list: "rates" | "packages", k: number, product: string): ProductDefinition => {
+        const row = products.definitions[product];
+        if (!Object.hasOwn(products.definitions, product) || row === undefined)
           throw new ConfigFileError(file, entry, `${at(list)}.${k}.product`, `unknown product "${product}"`);
-        return product;
+        return row;
       };
       v.rates.forEach((r, k) => {
-        const product = knownProduct("rates", k, r.product);
         // rating-rules §1.1: a match key that is not a pricing dimension of the product never applies.
-        const dimensions = (catalogue[product] as ProductDefinition).dimensions;
+        const dimensions = knownProduct("rates", k, r.product).dimensions;
         for (const key of Object.keys(r.match))
           if (!dimensions.includes(key))
             throw new ConfigFileError(

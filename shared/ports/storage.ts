@@ -64,7 +64,7 @@ export interface LateMarker {
   readonly period: PeriodId;
   readonly markedAt: number;
   /**
-   * A late event may change later closed periods too (its type carries state, rules/index.ts).
+   * A late event may change later closed periods too (its type carries state, products/<family>/index.ts).
    * A marker written before the flag existed reads as true: following it forward is always exact.
    */
   readonly later: boolean;
@@ -114,7 +114,7 @@ export interface PeriodStore {
   ): Promise<boolean>;
   /**
    * Marks a closed period as having received late events (G7). `later`: one of them carries state
-   * into later periods (rules/index.ts), so the next close follows it forward; once set, it stays
+   * into later periods (products/<family>/index.ts), so the next close follows it forward; once set, it stays
    * set until the marker is cleared.
    */
   markLate(accountId: string, period: PeriodId, at: number, opts?: { later?: boolean }): Promise<void>;

@@ -6,7 +6,7 @@
  * (infra/billing-stack.ts, `dynamodb:LeadingKeys` StringLike patterns), as IAM would decide; and
  * every granted (action, prefix) must be used by some request, so a grant nothing needs fails too.
  */
-import { type AttributeValue, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +23,11 @@ import { type BillingFunctionName, TABLE_ACCESS } from "../../infra/billing-stac
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { httpApiEvent } from "../../local/finance-api-server.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
+import {
+  legacyDeadLetterItem,
+  letterIndexItem,
+  letterIndexPk,
+} from "../../shared/adapters/dynamodb/items/dead-letters.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
@@ -341,23 +346,18 @@ describe("table grants proven against the functions' real requests", () => {
     // A letter stored before dead letters were sharded (one DEADLETTER partition, its DLA# index
     // entry): the dead-letter function's listing moves it to its shard.
     const receivedAt = Date.parse("2025-07-02T00:00:00Z");
-    const oldShape: Record<string, AttributeValue>[] = [
-      { pk: { S: "DEADLETTER" }, sk: { S: "before-shards" }, subject: { S: "acme" } },
-      { pk: { S: "DLA#acme" }, sk: { S: `${String(receivedAt).padStart(15, "0")}#before-shards` } },
+    const old = {
+      deadLetterId: "before-shards",
+      messageId: "before-shards",
+      receivedAt,
+      reason: "unknown account",
+    };
+    const oldShape = [
+      legacyDeadLetterItem.av.item({ ...old, subject: "acme" }),
+      letterIndexItem.av.item({ ...old, indexPk: letterIndexPk("acme") }),
     ];
     for (const Item of oldShape)
-      await system.dynamodb.send(
-        new PutItemCommand({
-          TableName: system.tableName,
-          Item: {
-            ...Item,
-            deadLetterId: { S: "before-shards" },
-            messageId: { S: "before-shards" },
-            receivedAt: { N: String(receivedAt) },
-            reason: { S: "unknown account" },
-          },
-        }),
-      );
+      await system.dynamodb.send(new PutItemCommand({ TableName: system.tableName, Item }));
     // The operator lists and redrives the dead letters (back to the usage queue).
     const listed = (await deadLetters({ action: "list" })) as { letters?: unknown[] };
     expect(JSON.stringify(listed)).toContain("no.such.type");

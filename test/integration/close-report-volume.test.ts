@@ -15,6 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPORT_LISTS_FILE, writeExports } from "../../cli/exports.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-local.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { closeRecordItem } from "../../shared/adapters/dynamodb/items/closes.js";
+import {
+  chunkOfSk,
+  reportChunkItem,
+  reportChunksPk,
+} from "../../shared/adapters/dynamodb/items/report-chunks.js";
 import { CLOSE_LEASE_MS, type CloseDeps, closePeriod } from "../../shared/app/close-period.js";
 import {
   CHUNK_ENTRIES,
@@ -156,7 +162,7 @@ describe("a close report of any size", () => {
   it("no item approaches 400 KB: the close record and every chunk are bounded", async () => {
     const doc = DynamoDBDocumentClient.from(ddb);
     // The report chunks of July, read straight from their partitions (no scan of the usage).
-    const chunks: Record<string, unknown>[] = [];
+    const chunks: { accountId: string; sk: string; entries: number; deflated: Uint8Array }[] = [];
     for (const account of ["acme", "globex"]) {
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
@@ -164,31 +170,33 @@ describe("a close report of any size", () => {
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": `REPORT#${account}#2025-07` },
+            ExpressionAttributeValues: { ":pk": reportChunksPk(account, "2025-07") },
             ExclusiveStartKey,
           }),
         );
-        chunks.push(...((r.Items ?? []) as Record<string, unknown>[]));
+        for (const i of r.Items ?? [])
+          chunks.push({ accountId: account, sk: String(i.sk), ...reportChunkItem.decode(i) });
         ExclusiveStartKey = r.LastEvaluatedKey;
       } while (ExclusiveStartKey);
     }
     expect(chunks).toHaveLength(report.conflicts.chunks + report.rejectedMessages.chunks);
     for (const i of chunks) {
-      expect(Number(i.n)).toBeLessThanOrEqual(CHUNK_ENTRIES);
-      expect((i.z as Uint8Array).length).toBeLessThan(CHUNK_JSON_BYTES);
-      const entries = await store.readReportChunk(
-        String(i.pk).slice("REPORT#".length, -"#2025-07".length),
-        "2025-07",
-        String(i.sk).split("#")[0]!,
-        Number(String(i.sk).split("#")[1]),
-      );
+      expect(i.entries).toBeLessThanOrEqual(CHUNK_ENTRIES);
+      expect(i.deflated.length).toBeLessThan(CHUNK_JSON_BYTES);
+      const { list, chunk } = chunkOfSk(i.sk);
+      const entries = await store.readReportChunk(i.accountId, "2025-07", list, chunk);
       expect(Buffer.byteLength(JSON.stringify(entries))).toBeLessThanOrEqual(CHUNK_JSON_BYTES);
     }
     // The close record holds the report with its samples only.
     const close = await doc.send(
-      new GetCommand({ TableName: table, Key: { pk: "BILL#acme", sk: "CLOSE#2025-07" } }),
+      new GetCommand({
+        TableName: table,
+        Key: closeRecordItem.key({ accountId: "acme", period: "2025-07" }),
+      }),
     );
-    expect(Buffer.byteLength(String(close.Item?.report))).toBeLessThan(100_000);
+    expect(Buffer.byteLength(JSON.stringify(closeRecordItem.decode(close.Item!).report))).toBeLessThan(
+      100_000,
+    );
   });
 
   it("closing again changes nothing; the export holds counts and samples, and the full lists as JSON lines", async () => {

@@ -11,6 +11,7 @@ import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { cachedAccountDirectory } from "../../shared/adapters/dynamodb/config-store.js";
+import { accountItem } from "../../shared/adapters/dynamodb/items/config.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
@@ -243,8 +244,9 @@ describe("a close reads the shards its markers name and writes lines in few tran
     await t.client.send(
       new UpdateItemCommand({
         TableName: t.table,
-        Key: { pk: { S: "CFG#ACCOUNT" }, sk: { S: "acme" } },
-        UpdateExpression: "REMOVE tariffRev",
+        Key: accountItem.av.key({ accountId: "acme" }),
+        UpdateExpression: "REMOVE #tariffRev",
+        ExpressionAttributeNames: accountItem.names("tariffRev"),
       }),
     );
     expect((await gets(() => directory.lookup("acme"))).gets).toBe(2);

@@ -8,12 +8,15 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-d
 import { describe, expect, it } from "vitest";
 import {
   burstIndexPks,
+  burstMarkerItem,
   DEAD_LETTER_SHARDS,
   LEGACY_LETTER_PK,
   LETTER_INDEX_SHARDS,
+  legacyDeadLetterItem,
+  letterIndexItem,
   letterIndexPk,
   letterShardPks,
-} from "../../shared/adapters/dynamodb/dead-letter-keys.js";
+} from "../../shared/adapters/dynamodb/items/dead-letters.js";
 import { redriveDeadLetters } from "../../shared/app/dead-letters.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
@@ -47,6 +50,7 @@ const oldestFirst = (a: DeadLetter, b: DeadLetter) =>
 describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () => {
   const scenario = useLocalSystem({ at: "2025-07-03T00:00:00Z", config: configOf(tariffs) });
   const doc = () => DynamoDBDocumentClient.from(scenario.system.dynamodb);
+  const isMarker = (i: Record<string, unknown>) => burstMarkerItem.decode(i).burst;
   const partition = async (pk: string) =>
     (
       await doc().send(
@@ -91,10 +95,8 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     for (const l of letters)
       if (l.subject === "acme") perInstant.set(l.receivedAt, (perInstant.get(l.receivedAt) ?? 0) + 1);
     const own = await partition(letterIndexPk("acme"));
-    expect(own.filter((i) => i.burst !== true)).toHaveLength(perInstant.size);
-    expect(own.filter((i) => i.burst === true)).toHaveLength(
-      [...perInstant.values()].filter((n) => n > 1).length,
-    );
+    expect(own.filter((i) => !isMarker(i))).toHaveLength(perInstant.size);
+    expect(own.filter(isMarker)).toHaveLength([...perInstant.values()].filter((n) => n > 1).length);
     const perBurstKey = await Promise.all(
       burstIndexPks("acme").map(async (pk) => (await partition(pk)).length),
     );
@@ -148,7 +150,7 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     for (const pk of [...letterShardPks(), ...burstIndexPks("acme"), ...burstIndexPks("beta")])
       expect(await partition(pk)).toEqual([]);
     for (const subject of ["acme", "beta", "gamma"])
-      expect((await partition(letterIndexPk(subject))).filter((i) => i.burst !== true)).toEqual([]);
+      expect((await partition(letterIndexPk(subject))).filter((i) => !isMarker(i))).toEqual([]);
   }, 300_000);
 
   it("letters stored before sharding are listed, merged, redriven, and moved to their shards", async () => {
@@ -157,20 +159,11 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     // The shape written before sharding: one DEADLETTER partition, the index under DLA#<subject>.
     const putOld = async (l: DeadLetter) => {
       const { excerpt: _excerpt, ...rest } = l;
-      await doc().send(
-        new PutCommand({ TableName: table, Item: { pk: LEGACY_LETTER_PK, sk: l.deadLetterId, ...rest } }),
-      );
+      await doc().send(new PutCommand({ TableName: table, Item: legacyDeadLetterItem.item(rest) }));
       await doc().send(
         new PutCommand({
           TableName: table,
-          Item: {
-            pk: letterIndexPk(l.subject ?? ""),
-            sk: `${String(l.receivedAt).padStart(15, "0")}#${l.deadLetterId}`,
-            deadLetterId: l.deadLetterId,
-            messageId: l.messageId,
-            receivedAt: l.receivedAt,
-            reason: l.reason,
-          },
+          Item: letterIndexItem.item({ ...l, indexPk: letterIndexPk(l.subject ?? "") }),
         }),
       );
     };
@@ -199,9 +192,11 @@ describe("dead letters over sharded keys (DynamoDB Local, the SQS server)", () =
     // (old-3's entry of its first delivery gone with it).
     expect(await partition(LEGACY_LETTER_PK)).toEqual([]);
     const entries = async () =>
-      (await partition(letterIndexPk("acme"))).filter((i) => i.burst !== true && Number(i.receivedAt) >= T1);
+      (await partition(letterIndexPk("acme"))).filter(
+        (i) => !isMarker(i) && letterIndexItem.decode(i).receivedAt >= T1,
+      );
     expect((await entries()).map((i) => i.sk)).toEqual(
-      listed.map((l) => `${String(l.receivedAt).padStart(15, "0")}#${l.deadLetterId}`),
+      listed.map((l) => letterIndexItem.key({ ...l, indexPk: letterIndexPk("acme") }).sk),
     );
     expect(await store.list()).toEqual(listed);
     expect(

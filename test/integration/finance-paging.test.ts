@@ -11,7 +11,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from "../../local/dynamodb-loc
 import { httpApiEvent } from "../../local/finance-api-server.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { bulkLoadClosedAccounts } from "../../shared/adapters/dynamodb/closed-period-bulk-load.js";
-import { periodIndexKey } from "../../shared/adapters/dynamodb/period-index.js";
+import { periodIndexItem, periodShardsPrefix } from "../../shared/adapters/dynamodb/items/period-index.js";
 import { createFinanceApi } from "../../shared/app/finance-api.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { sortInvoiceLines } from "../../shared/core/rating/invoice.js";
@@ -40,7 +40,7 @@ beforeAll(async () => {
       requests.push({
         command: String(context.commandName),
         items: output.Items?.length ?? (output.Item ? 1 : 0),
-        index: (typeof pk === "string" ? pk : pk?.S)?.startsWith(`PERIOD#${PERIOD}#`) ?? false,
+        index: (typeof pk === "string" ? pk : pk?.S)?.startsWith(periodShardsPrefix(PERIOD)) ?? false,
       });
       return r;
     },
@@ -107,7 +107,7 @@ describe("finance API paging", () => {
       `${"x".repeat(1001)}-1`,
       `${"y".repeat(1100)}-2`,
     ];
-    const shards = new Set(ids.map((id) => periodIndexKey(id, period).pk));
+    const shards = new Set(ids.map((id) => periodIndexItem.key({ accountId: id, period }).pk));
     expect(shards.size).toBeGreaterThan(8);
     const loads = ids.map((accountId, i) =>
       closedAccountLoad(i, period, { accountId, maxLines: 2, adjustEvery: 0 }),

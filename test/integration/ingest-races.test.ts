@@ -11,6 +11,7 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
 import { configOf, rawBody, stdTariffs, useLocalSystem } from "../support/scenario.js";
@@ -346,14 +347,14 @@ describe("ingest races on DynamoDB Local", () => {
     }
   });
 
-  const claimOwner = async (table: string, id: string) =>
-    (
-      await healthyClient().send(
-        new GetItemCommand({
-          TableName: table,
-          Key: { pk: { S: `ID#${JSON.stringify(["/gw", id])}` }, sk: { S: "ID" } },
-          ConsistentRead: true,
-        }),
-      )
-    ).Item?.o?.S;
+  const claimOwner = async (table: string, id: string) => {
+    const { Item } = await healthyClient().send(
+      new GetItemCommand({
+        TableName: table,
+        Key: identityClaimItem.av.key({ identity: JSON.stringify(["/gw", id]) }),
+        ConsistentRead: true,
+      }),
+    );
+    return Item && identityClaimItem.av.decode(Item).owner;
+  };
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
+import { identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
@@ -221,10 +222,10 @@ describe("ingest at volume", () => {
     const claim = await ddb.send(
       new GetItemCommand({
         TableName: table,
-        Key: { pk: { S: `ID#${JSON.stringify(["/gw", "t1"])}` }, sk: { S: "ID" } },
+        Key: identityClaimItem.av.key({ identity: JSON.stringify(["/gw", "t1"]) }),
       }),
     );
-    const deadAttempt = claim.Item?.o?.S ?? "";
+    const deadAttempt = claim.Item ? identityClaimItem.av.decode(claim.Item).owner : "";
     expect(deadAttempt).not.toBe("");
 
     // Same instant (e.g. the same events in a concurrent message): the owner may be alive, retry later.

@@ -23,9 +23,9 @@ import {
   reportMarketplaceUsage,
 } from "../../shared/app/report-marketplace-usage.js";
 import type { Account } from "../../shared/contract/accounts.js";
-import type { UsageEventType } from "../../shared/contract/usage-event.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { reconciliationCsv } from "../../shared/core/marketplace/reconciliation.js";
+import type { UsageEventType } from "../../shared/core/products/index.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import {

@@ -6,6 +6,7 @@
  */
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
+import { identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { EXPIRES_AT_ATTRIBUTE } from "../../shared/core/identity-retention.js";
 import { DAY } from "../../shared/core/time.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
@@ -45,16 +46,16 @@ describe("G5: events older than 400 days at receipt", () => {
     const claim = await scenario.system.dynamodb.send(
       new GetItemCommand({
         TableName: scenario.system.tableName,
-        Key: { pk: { S: `ID#${JSON.stringify(["/gw", "late-399"])}` }, sk: { S: "ID" } },
+        Key: identityClaimItem.av.key({ identity: JSON.stringify(["/gw", "late-399"]) }),
         ConsistentRead: true,
       }),
     );
-    const expiresAt = Number(claim.Item?.[EXPIRES_AT_ATTRIBUTE]?.N);
+    const { expiresAt, owner } = identityClaimItem.av.decode(claim.Item!);
     expect(expiresAt).toBe((Date.parse(at399) + 401 * DAY) / 1000);
     const attempt = await scenario.system.dynamodb.send(
       new GetItemCommand({
         TableName: scenario.system.tableName,
-        Key: { pk: { S: `COMMIT#${claim.Item?.o?.S}` }, sk: { S: "COMMIT" } },
+        Key: { pk: { S: `COMMIT#${owner}` }, sk: { S: "COMMIT" } },
         ConsistentRead: true,
       }),
     );

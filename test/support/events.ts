@@ -10,12 +10,12 @@ import { type Account, type AccountInput, accountSchema } from "../../shared/con
 import { instantOf } from "../../shared/contract/common.js";
 import type { Tariff } from "../../shared/contract/tariffs.js";
 import { tariffSchema } from "../../shared/contract/tariffs.js";
+import { parseTariffs } from "../../shared/core/config.js";
 import {
   cloudEventEnvelopeSchema,
   eventDataSchemas,
   type UsageEventType,
-} from "../../shared/contract/usage-event.js";
-import { parseTariffs } from "../../shared/core/config.js";
+} from "../../shared/core/products/index.js";
 import type { LedgerEventOf } from "../../shared/core/rating/types.js";
 
 /** What a test writes as the `data` of an event of type T (the schema's input: optional keys may be left out). */

@@ -17,9 +17,9 @@ import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dy
 import type { AccountInput } from "../../shared/contract/accounts.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import type { Tariff } from "../../shared/contract/tariffs.js";
-import type { UsageEventType } from "../../shared/contract/usage-event.js";
 import type { AccountCloseReport } from "../../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
+import type { UsageEventType } from "../../shared/core/products/index.js";
 import type { PeriodId } from "../../shared/core/time.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";

@@ -6,9 +6,14 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { toClose } from "../../shared/adapters/dynamodb/billing-table.js";
+import { CLOSE_PREFIX, closeRecordItem, LINE_PREFIX } from "../../shared/adapters/dynamodb/items/closes.js";
+import {
+  marketplacePk,
+  USAGE_RECORD_PREFIX,
+  usageRecordItem,
+} from "../../shared/adapters/dynamodb/items/marketplace.js";
 import { linesOfItem } from "../../shared/adapters/dynamodb/line-chunks.js";
-import { acceptedUsageOf, toRecord } from "../../shared/adapters/dynamodb/marketplace-store.js";
+import { acceptedUsageOf } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import { scanAll } from "../../shared/adapters/dynamodb/paginate.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import type { AcceptedMarketplaceUsage } from "../../shared/ports/marketplace.js";
@@ -29,18 +34,22 @@ const scanPrefix = (t: ScannedTable, prefix: string, field: "sk" | "pk") =>
 
 /** Every invoice line of every account and period. */
 export const allLines = async (t: ScannedTable): Promise<InvoiceLine[]> =>
-  (await scanPrefix(t, "LINE#", "sk")).flatMap(linesOfItem);
+  (await scanPrefix(t, LINE_PREFIX, "sk")).flatMap(linesOfItem);
 
 /** Every close record of every account and period. */
 export const allCloses = async (t: ScannedTable): Promise<CloseRecord[]> =>
-  (await scanPrefix(t, "CLOSE#", "sk")).map(toClose);
+  (await scanPrefix(t, CLOSE_PREFIX, "sk")).map(closeRecordItem.decode);
 
 /** Every accepted Marketplace usage event of every account, by hour, account and dimension. */
 export async function acceptedUsage(t: ScannedTable): Promise<AcceptedMarketplaceUsage[]> {
   const items = await scan(t, {
-    FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #s = :accepted",
-    ExpressionAttributeNames: { "#s": "status" },
-    ExpressionAttributeValues: { ":mkt": "MKT#", ":usage": "USAGE#", ":accepted": "accepted" },
+    FilterExpression: "begins_with(pk, :mkt) AND begins_with(sk, :usage) AND #status = :accepted",
+    ExpressionAttributeNames: usageRecordItem.names("status"),
+    ExpressionAttributeValues: {
+      ":mkt": marketplacePk(""),
+      ":usage": USAGE_RECORD_PREFIX,
+      ":accepted": "accepted",
+    },
   });
-  return acceptedUsageOf(items.map(toRecord));
+  return acceptedUsageOf(items.map(usageRecordItem.decode));
 }

@@ -1,11 +1,8 @@
 /** The usage-message contract (contract.md §1): every type validates, malformed messages get a readable reason. */
 import { describe, expect, it } from "vitest";
-import {
-  InvalidUsageMessageError,
-  parseUsageMessage,
-  usageEventTypes,
-} from "../../shared/contract/usage-event.js";
+import { InvalidUsageMessageError } from "../../shared/contract/usage-event.js";
 import { parseTariffs } from "../../shared/core/config.js";
+import { parseUsageMessage, usageEventTypes } from "../../shared/core/products/index.js";
 
 const envelope = (type: string, data: unknown, over: Record<string, unknown> = {}) =>
   JSON.stringify({

@@ -6,11 +6,12 @@ import { UsageError } from "../../cli/usage.js";
 import { DrainStalledError } from "../../local/event-source-poller.js";
 import { UnknownDeadLetterError } from "../../shared/app/dead-letters.js";
 import { UnknownAccountError as PreviewUnknownAccountError } from "../../shared/app/preview-period.js";
-import { InvalidUsageMessageError, parseUsageMessage } from "../../shared/contract/usage-event.js";
+import { InvalidUsageMessageError } from "../../shared/contract/usage-event.js";
 import { compareStrings } from "../../shared/core/compare.js";
 import { ConfigFileError, UnknownAccountError } from "../../shared/core/config.js";
 import { BillingError } from "../../shared/core/errors.js";
 import { compositeKey, keyParts } from "../../shared/core/keys.js";
+import { parseUsageMessage } from "../../shared/core/products/index.js";
 import { MeteringCallError } from "../../shared/ports/marketplace.js";
 import { NoConfigurationError } from "../../shared/ports/storage.js";
 import { ConfigurationError } from "../../shared/runtime/environment.js";
@@ -89,6 +90,6 @@ describe("BillingError", () => {
         (m) => `${f}: ${m[1]}`,
       ),
     );
-    expect(direct).toEqual(["shared/core/errors.ts: BillingError"]);
+    expect(direct).toEqual(["shared/contract/errors.ts: BillingError"]);
   });
 });

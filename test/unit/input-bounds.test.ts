@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { causeOf, isTransientError } from "../../shared/adapters/aws-errors.js";
 import { boundText, utf8Prefix } from "../../shared/app/dead-letters.js";
 import { instantOf, isRealDateTime } from "../../shared/contract/common.js";
-import { parseUsageMessage } from "../../shared/contract/usage-event.js";
 import { reportingBoundaries } from "../../shared/core/marketplace/usage.js";
+import { parseUsageMessage } from "../../shared/core/products/index.js";
 import { HOUR } from "../../shared/core/time.js";
 import { account, ev } from "../support/events.js";
 

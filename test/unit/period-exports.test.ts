@@ -3,7 +3,7 @@
  * byte for byte the contract §4 exports, whatever order a line's keys come back from storage in.
  */
 import { describe, expect, it } from "vitest";
-import { lineChunkItems, linesOfItem } from "../../shared/adapters/dynamodb/line-chunks.js";
+import { closeLineChunks, linesOfItem } from "../../shared/adapters/dynamodb/line-chunks.js";
 import { type InvoiceLine, invoiceLineColumns } from "../../shared/contract/invoice-line.js";
 import {
   accountExportKeys,
@@ -119,7 +119,7 @@ describe("a close's lines in chunk items", () => {
   it("chunks ≤ 100 lines by reference period, read back in line id order; a one-line item reads as its line", () => {
     const own = Array.from({ length: 230 }, (_, i) => line(229 - i));
     const adjustments = [2, 1].map((i) => line(i, { reference_period: "2025-06" }));
-    const items = lineChunkItems("ACCT#acme", "2025-07", [...own, ...adjustments]);
+    const items = closeLineChunks("acme", "2025-07", [...own, ...adjustments]);
     expect(items.map((c) => [c.item.sk, c.item.n])).toEqual([
       ["LINE#2025-07#2025-07#C0000", 100],
       ["LINE#2025-07#2025-07#C0001", 100],

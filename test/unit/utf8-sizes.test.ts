@@ -5,7 +5,7 @@
 import { inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { MAX_COMPRESSED_BYTES, MAX_PAYLOAD_BYTES } from "../../shared/adapters/dynamodb/item-size.js";
-import { lineChunkItems, linesOfItem } from "../../shared/adapters/dynamodb/line-chunks.js";
+import { closeLineChunks, linesOfItem } from "../../shared/adapters/dynamodb/line-chunks.js";
 import { packPages } from "../../shared/adapters/dynamodb/usage-store.js";
 import { boundText } from "../../shared/app/dead-letters.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
@@ -86,7 +86,7 @@ describe("invoice line chunks", () => {
       tariff_version: "v1",
     });
     const lines = Array.from({ length: 60 }, (_, i) => line(i));
-    const items = lineChunkItems("ACCT#acme", "2025-07", lines);
+    const items = closeLineChunks("acme", "2025-07", lines);
     expect(items.length).toBeGreaterThan(1);
     for (const c of items) {
       const z = c.item.z as Uint8Array;

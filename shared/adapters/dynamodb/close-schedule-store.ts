@@ -1,17 +1,12 @@
 /**
- * The close scheduler's state: the configuration's zone index (config-store.ts) and
- * one cursor item per zone.
- *
- * | item        | pk          | sk     | attributes              |
- * |-------------|-------------|--------|-------------------------|
- * | zone cursor | SCHED#close | <zone> | period, done, after?    |
+ * The close scheduler's state: the configuration's zone index (config-store.ts) and one cursor item
+ * per zone (items/close-schedule.ts).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { CloseScheduleStore, ZoneCursor } from "../../ports/close-queue.js";
 import { DynamoConfigStore } from "./config-store.js";
-
-const CURSORS = "SCHED#close";
+import { zoneCursorItem } from "./items/close-schedule.js";
 
 export class DynamoCloseScheduleStore implements CloseScheduleStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -34,19 +29,14 @@ export class DynamoCloseScheduleStore implements CloseScheduleStore {
 
   async cursor(zone: string): Promise<ZoneCursor | undefined> {
     const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: CURSORS, sk: zone }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: zoneCursorItem.key({ zone }), ConsistentRead: true }),
     );
-    if (!r.Item) return undefined;
-    return {
-      period: String(r.Item.period),
-      done: r.Item.done === true,
-      ...(r.Item.after !== undefined ? { after: String(r.Item.after) } : {}),
-    };
+    return r.Item ? zoneCursorItem.decode(r.Item) : undefined;
   }
 
   async saveCursor(zone: string, cursor: ZoneCursor): Promise<void> {
     await this.doc.send(
-      new PutCommand({ TableName: this.table, Item: { pk: CURSORS, sk: zone, ...cursor } }),
+      new PutCommand({ TableName: this.table, Item: zoneCursorItem.item({ zone, ...cursor }) }),
     );
   }
 }

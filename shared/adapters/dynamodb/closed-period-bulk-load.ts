@@ -11,8 +11,8 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb
 import type { InvoiceLine } from "../../contract/invoice-line.js";
 import type { PeriodId } from "../../core/time.js";
 import { putInBatches } from "./batch-put.js";
-import { billedKey } from "./billed-key.js";
-import { lineChunkItems } from "./line-chunks.js";
+import { closeRecordItem } from "./items/closes.js";
+import { closeLineChunks } from "./line-chunks.js";
 import { notePeriod, periodIndexPut } from "./period-index.js";
 
 export interface ClosedAccountLoad {
@@ -35,18 +35,17 @@ export async function bulkLoadClosedAccounts(
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const items: Record<string, unknown>[] = [];
   for (const l of loads) {
-    const pk = billedKey(l.accountId);
-    items.push({
-      pk,
-      sk: `CLOSE#${l.period}`,
-      accountId: l.accountId,
-      period: l.period,
-      status: "closed",
-      startedAt: l.closedAt,
-      closedAt: l.closedAt,
-      report: JSON.stringify(l.report),
-    });
-    for (const c of lineChunkItems(pk, l.period, l.lines)) items.push(c.item);
+    items.push(
+      closeRecordItem.item({
+        accountId: l.accountId,
+        period: l.period,
+        status: "closed",
+        startedAt: l.closedAt,
+        closedAt: l.closedAt,
+        report: l.report,
+      }),
+    );
+    for (const c of closeLineChunks(l.accountId, l.period, l.lines)) items.push(c.item);
     const references = [...new Set(l.lines.map((x) => x.reference_period).filter((r) => r !== l.period))];
     items.push(periodIndexPut(table, l.accountId, l.period, l.closedAt, references).Put.Item);
   }

@@ -1,16 +1,7 @@
 /**
  * Configuration that scales (docs/data-model.md): one item per account and one per tariff, so that
- * 100,000 accounts fit (no item near the 400 KB limit) and ingest looks an account up in O(1).
- *
- * | item    | pk          | sk         | attributes                          |
- * |---------|-------------|------------|-------------------------------------|
- * | account | CFG#ACCOUNT | <accountId>| i (position in the file), account   |
- * | tariff  | CFG#TARIFF  | <tariffId> | i, tariff                           |
- * | zone    | CFG#ZONE    | <IANA zone>| (the set of zones some account uses)|
- * | in zone | CFG#TZ#<zone>| <accountId>| (the close scheduler lists a zone's accounts) |
- * | account version | CFG#V#<accountId> | <from, 15 digits>#V | from, account, tariffRev (never overwritten) |
- * | account ended   | CFG#V#<accountId> | <at, 15 digits>#E   | at (the load that omitted the account)     |
- * | tariff revision | CFG#TARIFF#<tariffId> | <rev>        | tariff (each content ever loaded, kept)    |
+ * 100,000 accounts fit (no item near the 400 KB limit) and ingest looks an account up in O(1). The
+ * items (accounts, tariffs, the zone index, versions and revisions): items/config.ts.
  */
 import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -19,7 +10,6 @@ import {
   DynamoDBDocumentClient as Doc,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Account } from "../../contract/accounts.js";
@@ -33,17 +23,23 @@ import type { Clock } from "../../ports/clock.js";
 import type { ZoneAccountsPage } from "../../ports/close-queue.js";
 import { type ConfigStore, NoConfigurationError } from "../../ports/storage.js";
 import type { AccountDirectory, RatedAccount } from "../../ports/usage-store.js";
+import {
+  ACCOUNTS_PK,
+  accountEndItem,
+  accountHistoryPk,
+  accountItem,
+  accountVersionItem,
+  isAccountEnd,
+  TARIFFS_PK,
+  tariffItem,
+  tariffRevisionItem,
+  ZONES_PK,
+  zoneAccountItem,
+  zoneAccountsPk,
+  zoneItem,
+} from "./items/config.js";
 import { queryAll } from "./paginate.js";
-import { unclosedKey } from "./unclosed-usage.js";
-
-const ACCOUNTS = "CFG#ACCOUNT";
-const TARIFFS = "CFG#TARIFF";
-const ZONES = "CFG#ZONE";
-const inZone = (zone: string) => `CFG#TZ#${zone}`;
-const versionsPk = (accountId: string) => `CFG#V#${accountId}`;
-const tariffRevPk = (tariffId: string) => `CFG#TARIFF#${tariffId}`;
-/** Version sort keys order chronologically: the load instant, 15 digits, then V (version) or E (end). */
-const versionSk = (at: number, kind: "V" | "E") => `${String(at).padStart(15, "0")}#${kind}`;
+import { putUnclosedIfAbsent } from "./unclosed-usage.js";
 
 export { NoConfigurationError };
 
@@ -64,26 +60,41 @@ export class DynamoConfigStore implements ConfigStore {
 
   /** Every account and tariff (the close iterates accounts by Query, one page at a time). */
   async loadConfig(): Promise<BillingConfig> {
-    const [accounts, tariffs] = await Promise.all([this.all(ACCOUNTS), this.all(TARIFFS)]);
+    const [accounts, tariffs] = await Promise.all([this.accounts(), this.tariffs()]);
     if (accounts.length === 0 && tariffs.length === 0) throw new NoConfigurationError();
     return {
-      accounts: accounts.map((i) => JSON.parse(String(i.account)) as Account),
-      tariffs: tariffs.map((i) => JSON.parse(String(i.tariff)) as Tariff),
+      accounts: accounts.map((a) => JSON.parse(a.accountJson) as Account),
+      tariffs: tariffs.map((t) => JSON.parse(t.tariffJson) as Tariff),
     };
   }
 
-  private async all(pk: string) {
-    const items = await queryAll(this.doc, this.table, {
+  /** Every item of a partition (its key and its stored attributes). */
+  private partition(pk: string) {
+    return queryAll(this.doc, this.table, {
       KeyConditionExpression: "pk = :pk",
       ExpressionAttributeValues: { ":pk": pk },
       ConsistentRead: true,
     });
-    return items.sort((a, b) => Number(a.i) - Number(b.i));
+  }
+
+  /** The stored accounts, in file order, each with its id. */
+  private async accounts() {
+    const items = await this.partition(ACCOUNTS_PK);
+    return items
+      .map((i) => ({ accountId: String(i.sk), ...accountItem.decode(i) }))
+      .sort((a, b) => a.position - b.position);
+  }
+
+  private async tariffs() {
+    const items = await this.partition(TARIFFS_PK);
+    return items
+      .map((i) => ({ tariffId: String(i.sk), ...tariffItem.decode(i) }))
+      .sort((a, b) => a.position - b.position);
   }
 
   /** The time zones some configured account uses (the close scheduler's first read). */
   async zones(): Promise<string[]> {
-    return (await this.all(ZONES)).map((i) => String(i.sk)).sort();
+    return (await this.partition(ZONES_PK)).map((i) => String(i.sk)).sort();
   }
 
   /** A page of the ids of the accounts in a zone, after `after` (exclusive), at most `limit`. */
@@ -96,7 +107,7 @@ export class DynamoConfigStore implements ConfigStore {
         TableName: this.table,
         KeyConditionExpression: opts.after !== undefined ? "pk = :pk AND sk > :after" : "pk = :pk",
         ExpressionAttributeValues: {
-          ":pk": inZone(zone),
+          ":pk": zoneAccountsPk(zone),
           ...(opts.after !== undefined ? { ":after": opts.after } : {}),
         },
         ProjectionExpression: "sk",
@@ -115,16 +126,16 @@ export class DynamoConfigStore implements ConfigStore {
    */
   async saveConfig(config: BillingConfig, at: number = Date.now()): Promise<void> {
     const [oldAccounts, oldTariffs, oldZones] = await Promise.all([
-      this.all(ACCOUNTS),
-      this.all(TARIFFS),
-      this.all(ZONES),
+      this.accounts(),
+      this.tariffs(),
+      this.partition(ZONES_PK),
     ]);
     const oldInZone = (
       await Promise.all(
         oldZones.map((z) =>
           queryAll(this.doc, this.table, {
             KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": inZone(String(z.sk)) },
+            ExpressionAttributeValues: { ":pk": zoneAccountsPk(String(z.sk)) },
             ProjectionExpression: "pk, sk",
             ConsistentRead: true,
           }),
@@ -135,57 +146,68 @@ export class DynamoConfigStore implements ConfigStore {
     const tariffRevisions = new Map(config.tariffs.map((t) => [t.tariffId, revisionOf(JSON.stringify(t))]));
     // Versions (contract §2): a changed or new account gets a version from this load, an omitted one
     // an end; one saved before versions were kept first gets its stored content as a version from 0.
-    const oldById = new Map(oldAccounts.map((o) => [String(o.sk), o]));
+    const oldById = new Map(oldAccounts.map((o) => [o.accountId, o]));
     const versionItems: Record<string, unknown>[] = [];
     const latestVersion = new Map<string, string>();
-    const versionOf = (accountId: string, from: number, account: string, tariffRev: unknown) => {
-      const sk = versionSk(from, "V");
-      versionItems.push({ pk: versionsPk(accountId), sk, from, account, tariffRev });
-      latestVersion.set(accountId, sk);
+    const versionOf = (accountId: string, from: number, accountJson: string, tariffRev?: string) => {
+      const item = accountVersionItem.item({ accountId, from, accountJson, tariffRev });
+      versionItems.push(item);
+      latestVersion.set(accountId, String(item.sk));
     };
     for (const a of config.accounts) {
       const old = oldById.get(a.accountId);
       const json = JSON.stringify(a);
       const rev = tariffRevisions.get(a.tariffId);
-      if (old && old.v === undefined) versionOf(a.accountId, 0, String(old.account), old.tariffRev);
+      if (old && old.version === undefined) versionOf(a.accountId, 0, old.accountJson, old.tariffRev);
       // Tariff content is effective-dated by itself (G8) and stays current (a rate added for suspense
       // re-rates closed periods, G10): only a change of the account's own entry is a new version.
-      if (!old || String(old.account) !== json) versionOf(a.accountId, at, json, rev);
-      else if (old.v !== undefined) latestVersion.set(a.accountId, String(old.v));
+      if (!old || old.accountJson !== json) versionOf(a.accountId, at, json, rev);
+      else if (old.version !== undefined) latestVersion.set(a.accountId, old.version);
     }
     const kept = new Set(config.accounts.map((a) => a.accountId));
     const endedAccounts: { accountId: string; timezone: string }[] = [];
     for (const old of oldAccounts) {
-      const id = String(old.sk);
-      if (kept.has(id)) continue;
-      if (old.v === undefined) versionOf(id, 0, String(old.account), old.tariffRev);
-      versionItems.push({ pk: versionsPk(id), sk: versionSk(at, "E"), at });
-      endedAccounts.push({ accountId: id, timezone: (JSON.parse(String(old.account)) as Account).timezone });
+      const { accountId } = old;
+      if (kept.has(accountId)) continue;
+      if (old.version === undefined) versionOf(accountId, 0, old.accountJson, old.tariffRev);
+      versionItems.push(accountEndItem.item({ accountId, at }));
+      endedAccounts.push({ accountId, timezone: (JSON.parse(old.accountJson) as Account).timezone });
     }
     // Every tariff content ever loaded stays readable by revision: an account's older versions name it.
     const revisionItems = [
-      ...oldTariffs.map((t) => String(t.tariff)),
+      ...oldTariffs.map((t) => t.tariffJson),
       ...config.tariffs.map((t) => JSON.stringify(t)),
-    ].map((json) => {
-      const t = JSON.parse(json) as Tariff;
-      return { pk: tariffRevPk(t.tariffId), sk: revisionOf(json), tariff: json };
-    });
+    ].map((tariffJson) =>
+      tariffRevisionItem.item({
+        tariffId: (JSON.parse(tariffJson) as Tariff).tariffId,
+        rev: revisionOf(tariffJson),
+        tariffJson,
+      }),
+    );
     const puts: Record<string, unknown>[] = [
-      ...config.tariffs.map((t, i) => ({ pk: TARIFFS, sk: t.tariffId, i, tariff: JSON.stringify(t) })),
+      ...config.tariffs.map((t, position) =>
+        tariffItem.item({ tariffId: t.tariffId, position, tariffJson: JSON.stringify(t) }),
+      ),
       // Each account names the revision of its tariff: readers cache tariffs by revision (never stale).
-      ...config.accounts.map((a, i) => ({
-        pk: ACCOUNTS,
-        sk: a.accountId,
-        i,
-        account: JSON.stringify(a),
-        tariffRev: tariffRevisions.get(a.tariffId),
-        v: latestVersion.get(a.accountId),
-      })),
-      ...config.accounts.map((a) => ({ pk: inZone(a.timezone), sk: a.accountId })),
-      ...zones.map((z) => ({ pk: ZONES, sk: z })),
+      ...config.accounts.map((a, position) =>
+        accountItem.item({
+          accountId: a.accountId,
+          position,
+          accountJson: JSON.stringify(a),
+          tariffRev: tariffRevisions.get(a.tariffId),
+          version: latestVersion.get(a.accountId),
+        }),
+      ),
+      ...config.accounts.map((a) => zoneAccountItem.item({ zone: a.timezone, accountId: a.accountId })),
+      ...zones.map((zone) => zoneItem.item({ zone })),
     ];
     const keep = new Set(puts.map((p) => compositeKey(p.pk, p.sk)));
-    const deletes = [...oldAccounts, ...oldTariffs, ...oldInZone, ...oldZones]
+    const deletes = [
+      ...oldAccounts.map((o) => accountItem.key(o)),
+      ...oldTariffs.map((o) => tariffItem.key(o)),
+      ...oldInZone,
+      ...oldZones,
+    ]
       .filter((o) => !keep.has(compositeKey(o.pk, o.sk)))
       .map((o) => ({ DeleteRequest: { Key: { pk: o.pk, sk: o.sk } } }));
     // Versions and revisions first: an account item never names a version that is not stored yet.
@@ -199,23 +221,11 @@ export class DynamoConfigStore implements ConfigStore {
     // the scheduler. A conditional put: an entry there already (usage, a suspension) is kept as it is.
     await mapLimit(endedAccounts, 8, async ({ accountId, timezone }) => {
       const period = periodOf(at, timezone);
-      const entry = {
-        ...unclosedKey(accountId, period),
+      await putUnclosedIfAbsent(this.doc, this.table, {
         accountId,
         period,
         end: periodWindow(period, timezone).end,
-      };
-      await this.doc
-        .send(
-          new PutCommand({
-            TableName: this.table,
-            Item: entry,
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        )
-        .catch((e: unknown) => {
-          if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
-        });
+      });
     });
   }
 
@@ -238,19 +248,21 @@ export class DynamoConfigStore implements ConfigStore {
     // An id longer than a sort key can be (1,024 bytes) names no account: no request for it.
     const r =
       Buffer.byteLength(accountId) <= 1024
-        ? await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: ACCOUNTS, sk: accountId } }))
+        ? await this.doc.send(new GetCommand({ TableName: this.table, Key: accountItem.key({ accountId }) }))
         : { Item: undefined };
-    if (r.Item)
+    if (r.Item) {
+      const { accountJson, tariffRev } = accountItem.decode(r.Item);
       return {
-        account: JSON.parse(String(r.Item.account)) as Account,
-        ...(r.Item.tariffRev !== undefined ? { tariffRev: String(r.Item.tariffRev) } : {}),
+        account: JSON.parse(accountJson) as Account,
+        ...(tariffRev !== undefined ? { tariffRev } : {}),
       };
+    }
     // Unknown account, or nothing configured at all (then not transient: NoConfigurationError).
     const any = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": ACCOUNTS },
+        ExpressionAttributeValues: { ":pk": ACCOUNTS_PK },
         Limit: 1,
       }),
     );
@@ -264,25 +276,22 @@ export class DynamoConfigStore implements ConfigStore {
    */
   async accountVersions(accountId: string): Promise<StoredVersions> {
     if (Buffer.byteLength(accountId) > 1000) return { versions: [] };
-    const items = await queryAll(this.doc, this.table, {
-      KeyConditionExpression: "pk = :pk",
-      ExpressionAttributeValues: { ":pk": versionsPk(accountId) },
-      ConsistentRead: true,
-    });
+    const items = await this.partition(accountHistoryPk(accountId));
     items.sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1));
     const versions: StoredVersions["versions"][number][] = [];
     let endedAt: number | undefined;
     for (const i of items) {
-      if (String(i.sk).endsWith("#E")) {
-        endedAt = Number(i.at);
+      if (isAccountEnd(i.sk)) {
+        endedAt = accountEndItem.decode(i).at;
         continue;
       }
       // A version after an end: the account was loaded again, so it is no longer ended.
       endedAt = undefined;
+      const { from, accountJson, tariffRev } = accountVersionItem.decode(i);
       versions.push({
-        from: Number(i.from),
-        account: JSON.parse(String(i.account)) as Account,
-        ...(i.tariffRev !== undefined ? { tariffRev: String(i.tariffRev) } : {}),
+        from,
+        account: JSON.parse(accountJson) as Account,
+        ...(tariffRev !== undefined ? { tariffRev } : {}),
       });
     }
     return { versions, ...(endedAt !== undefined ? { endedAt } : {}) };
@@ -292,9 +301,9 @@ export class DynamoConfigStore implements ConfigStore {
   async getTariffRevision(tariffId: string, rev: string | undefined): Promise<Tariff | undefined> {
     if (rev !== undefined) {
       const r = await this.doc.send(
-        new GetCommand({ TableName: this.table, Key: { pk: tariffRevPk(tariffId), sk: rev } }),
+        new GetCommand({ TableName: this.table, Key: tariffRevisionItem.key({ tariffId, rev }) }),
       );
-      if (r.Item) return JSON.parse(String(r.Item.tariff)) as Tariff;
+      if (r.Item) return JSON.parse(tariffRevisionItem.decode(r.Item).tariffJson) as Tariff;
     }
     return this.getTariff(tariffId);
   }
@@ -306,10 +315,10 @@ export class DynamoConfigStore implements ConfigStore {
   /** The tariff and its revision (the hash of the item's JSON, as saveConfig writes it on accounts). */
   async getTariffEntry(tariffId: string): Promise<{ tariff: Tariff; rev: string } | undefined> {
     const r = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: TARIFFS, sk: tariffId } }),
+      new GetCommand({ TableName: this.table, Key: tariffItem.key({ tariffId }) }),
     );
     if (!r.Item) return undefined;
-    const json = String(r.Item.tariff);
+    const json = tariffItem.decode(r.Item).tariffJson;
     return { tariff: JSON.parse(json) as Tariff, rev: revisionOf(json) };
   }
 }

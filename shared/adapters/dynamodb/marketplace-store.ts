@@ -1,16 +1,9 @@
 /**
- * MarketplaceStore on the single billing table (billing-table.ts):
- *
- * | item                 | pk              | sk                              |
- * |----------------------|-----------------|---------------------------------|
- * | reporting watermark  | MKT#<account>   | WATERMARK                       |
- * | usage record         | MKT#<account>   | USAGE#<dimension>#<hour ISO>    |
- *
- * The hour ISO (`2025-07-02T10:00:00Z`) sorts in time order, so one dimension's records from an
- * hour on are one range query. A usage record is created once (conditional put): the same account,
- * dimension and hour can never be reported twice, even by two overlapping runs.
+ * MarketplaceStore on the single billing table; its items (a reporting watermark and one usage
+ * record per account, dimension and hour): items/marketplace.ts. A usage record is created once
+ * (conditional put): the same account, dimension and hour can never be reported twice, even by two
+ * overlapping runs.
  */
-
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient,
@@ -26,13 +19,17 @@ import type {
   MarketplaceStore,
   MarketplaceUsageRecord,
   MarketplaceWatermark,
-  UsageRecordStatus,
   UsageRecordUpdate,
 } from "../../ports/marketplace.js";
+import {
+  marketplacePk,
+  USAGE_RECORD_PREFIX,
+  usageRecordItem,
+  usageRecordsFrom,
+  usageRecordsTo,
+  watermarkItem,
+} from "./items/marketplace.js";
 import { isConditionFailure, queryAll } from "./paginate.js";
-
-const pk = (accountId: string) => `MKT#${accountId}`;
-const usageSk = (dimension: string, hour: number) => `USAGE#${dimension}#${hourIso(hour)}`;
 
 export class DynamoMarketplaceStore implements MarketplaceStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -48,12 +45,13 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
     const r = await this.doc.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: pk(accountId), sk: "WATERMARK" },
+        Key: watermarkItem.key({ accountId }),
         ConsistentRead: true,
       }),
     );
     if (!r.Item) return undefined;
-    return { lastHour: Number(r.Item.lastHour), firstHour: Number(r.Item.firstHour) };
+    const { lastHour, firstHour } = watermarkItem.decode(r.Item);
+    return { lastHour, firstHour };
   }
 
   async advanceWatermark(accountId: string, watermark: MarketplaceWatermark): Promise<void> {
@@ -61,16 +59,16 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: pk(accountId), sk: "WATERMARK" },
-          UpdateExpression:
-            "SET lastHour = :h, lastHourIso = :iso, firstHour = if_not_exists(firstHour, :f), accountId = :a",
-          ConditionExpression: "attribute_not_exists(lastHour) OR lastHour < :h",
-          ExpressionAttributeValues: {
-            ":h": watermark.lastHour,
-            ":iso": hourIso(watermark.lastHour),
-            ":f": watermark.firstHour,
-            ":a": accountId,
-          },
+          Key: watermarkItem.key({ accountId }),
+          UpdateExpression: `SET ${watermarkItem.assign("lastHour", "lastHourIso", "accountId")}, #firstHour = if_not_exists(#firstHour, :firstHour)`,
+          ConditionExpression: "attribute_not_exists(#lastHour) OR #lastHour < :lastHour",
+          ExpressionAttributeNames: watermarkItem.names("lastHour", "lastHourIso", "firstHour", "accountId"),
+          ExpressionAttributeValues: watermarkItem.values({
+            lastHour: watermark.lastHour,
+            lastHourIso: hourIso(watermark.lastHour),
+            firstHour: watermark.firstHour,
+            accountId,
+          }),
         }),
       );
     } catch (e) {
@@ -83,7 +81,7 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: pk(record.accountId), sk: usageSk(record.dimension, record.hour), ...record },
+          Item: usageRecordItem.item(record),
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -100,35 +98,28 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
     hour: number,
     update: UsageRecordUpdate,
   ): Promise<void> {
-    const Key = { pk: pk(accountId), sk: usageSk(dimension, hour) };
+    const Key = usageRecordItem.key({ accountId, dimension, hour });
+    // An answered record never changes (the first answer is the Marketplace's truth).
+    const pending = { ConditionExpression: "#status = :pending" };
     try {
       if (update.kind === "answered") {
-        const values: Record<string, unknown> = {
-          ":s": update.status,
-          ":ms": update.marketplaceStatus,
-          ":at": update.at,
-          ":pending": "pending",
-        };
-        const sets = ["#s = :s", "marketplaceStatus = :ms", "updatedAt = :at"];
-        const optional = {
+        const fields = {
+          status: update.status,
+          marketplaceStatus: update.marketplaceStatus,
+          updatedAt: update.at,
           acceptedQuantity: update.acceptedQuantity,
           usageEventId: update.usageEventId,
           reason: update.reason,
         };
-        for (const [name, value] of Object.entries(optional)) {
-          if (value === undefined) continue;
-          sets.push(`${name} = :${name}`);
-          values[`:${name}`] = value;
-        }
+        const set = (Object.keys(fields) as (keyof typeof fields)[]).filter((f) => fields[f] !== undefined);
         await this.doc.send(
           new UpdateCommand({
             TableName: this.table,
             Key,
-            UpdateExpression: `SET ${sets.join(", ")}`,
-            // An answered record never changes (the first answer is the Marketplace's truth).
-            ConditionExpression: "#s = :pending",
-            ExpressionAttributeNames: { "#s": "status" },
-            ExpressionAttributeValues: values,
+            UpdateExpression: `SET ${usageRecordItem.assign(...set)}`,
+            ...pending,
+            ExpressionAttributeNames: usageRecordItem.names(...set),
+            ExpressionAttributeValues: { ...usageRecordItem.values(fields), ":pending": "pending" },
           }),
         );
       } else {
@@ -136,13 +127,17 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
           new UpdateCommand({
             TableName: this.table,
             Key,
-            UpdateExpression: "SET failedAttempts = failedAttempts + :one, lastError = :e, updatedAt = :at",
-            ConditionExpression: "#s = :pending",
-            ExpressionAttributeNames: { "#s": "status" },
+            UpdateExpression: `SET #failedAttempts = #failedAttempts + :one, ${usageRecordItem.assign("lastError", "updatedAt")}`,
+            ...pending,
+            ExpressionAttributeNames: usageRecordItem.names(
+              "status",
+              "failedAttempts",
+              "lastError",
+              "updatedAt",
+            ),
             ExpressionAttributeValues: {
+              ...usageRecordItem.values({ lastError: update.error, updatedAt: update.at }),
               ":one": 1,
-              ":e": update.error,
-              ":at": update.at,
               ":pending": "pending",
             },
           }),
@@ -164,12 +159,18 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
     const items: Record<string, unknown>[] = [];
     if (opts.dimensions) {
       for (const dimension of [...new Set(opts.dimensions)]) {
-        const from = opts.fromHour !== undefined ? usageSk(dimension, opts.fromHour) : `USAGE#${dimension}#`;
+        const from =
+          opts.fromHour !== undefined
+            ? usageRecordItem.key({ accountId, dimension, hour: opts.fromHour }).sk
+            : usageRecordsFrom(dimension);
         items.push(
           ...(await this.queryAll({
-            // "$" sorts right after "#": the end of this dimension's hours.
             KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-            ExpressionAttributeValues: { ":pk": pk(accountId), ":from": from, ":to": `USAGE#${dimension}$` },
+            ExpressionAttributeValues: {
+              ":pk": marketplacePk(accountId),
+              ":from": from,
+              ":to": usageRecordsTo(dimension),
+            },
             ConsistentRead: true,
           })),
         );
@@ -178,14 +179,14 @@ export class DynamoMarketplaceStore implements MarketplaceStore {
       items.push(
         ...(await this.queryAll({
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-          ExpressionAttributeValues: { ":pk": pk(accountId), ":p": "USAGE#" },
+          ExpressionAttributeValues: { ":pk": marketplacePk(accountId), ":p": USAGE_RECORD_PREFIX },
           ConsistentRead: true,
         })),
       );
     }
     const wanted = opts.dimensions ? new Set(opts.dimensions) : undefined;
     return items
-      .map(toRecord)
+      .map(usageRecordItem.decode)
       .filter(
         (r) =>
           (!wanted || wanted.has(r.dimension)) && (opts.fromHour === undefined || r.hour >= opts.fromHour),
@@ -213,30 +214,4 @@ export function acceptedUsageOf(records: readonly MarketplaceUsageRecord[]): Acc
       effectiveStartTime: r.effectiveStartTime,
       ...(r.usageEventId !== undefined ? { usageEventId: r.usageEventId } : {}),
     }));
-}
-
-/** A usage record as stored (document client item). */
-export function toRecord(i: Record<string, unknown>): MarketplaceUsageRecord {
-  const opt = (name: string) => (i[name] !== undefined ? { [name]: String(i[name]) } : {});
-  return {
-    accountId: String(i.accountId),
-    resourceId: String(i.resourceId),
-    planId: String(i.planId),
-    dimension: String(i.dimension),
-    hour: Number(i.hour),
-    effectiveStartTime: String(i.effectiveStartTime),
-    quantity: String(i.quantity),
-    byPeriod: Object.fromEntries(
-      Object.entries((i.byPeriod ?? {}) as Record<string, unknown>).map(([p, q]) => [p, String(q)]),
-    ),
-    status: String(i.status) as UsageRecordStatus,
-    ...opt("marketplaceStatus"),
-    ...opt("acceptedQuantity"),
-    ...opt("usageEventId"),
-    ...opt("reason"),
-    ...opt("lastError"),
-    failedAttempts: Number(i.failedAttempts ?? 0),
-    createdAt: Number(i.createdAt),
-    updatedAt: Number(i.updatedAt),
-  };
 }

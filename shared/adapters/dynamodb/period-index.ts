@@ -1,32 +1,22 @@
 /**
- * The period index in the billing table:
- *
- * | item                 | pk                          | sk                  | attributes                         |
- * |----------------------|-----------------------------|---------------------|------------------------------------|
- * | account closed in P  | PERIOD#<period>#<shard 0-15>| <accountId>         | accountId, period, closedAt, exports |
- * | period with closes   | PERIOD#LIST                 | <period>            | period, changes, manifested        |
- *
- * The shard is a hash of the account id, so a period's entries spread over 16 partition keys; the
- * entry is put in the transaction that marks the close record closed (billing-table.ts finishClose).
- * A period's accounts are 16 Queries, whatever else the table holds. `changes` counts the exports
- * recorded for the period (ADD 1 after each entry's objects are noted), `manifested` the count its
- * manifest was last written at: the close scheduler rewrites the manifests where they differ.
+ * The period index in the billing table (its items: items/period-index.ts). The entry is put in the
+ * transaction that marks the close record closed (billing-table.ts finishClose). A period's accounts
+ * are 16 Queries, whatever else the table holds. `changes` counts the exports recorded for the
+ * period (ADD 1 after each entry's objects are noted), `manifested` the count its manifest was last
+ * written at: the close scheduler rewrites the manifests where they differ.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { AccountExports } from "../../core/period-exports.js";
 import type { PeriodId } from "../../core/time.js";
 import type { KeyedPeriodIndexEntry, PeriodIndexEntry } from "../../ports/period-index.js";
-import { accountShard, accountSortKey } from "./account-shards.js";
+import {
+  PERIOD_INDEX_SHARDS,
+  PERIOD_LIST_PK,
+  periodIndexItem,
+  periodListItem,
+  periodShardPk,
+} from "./items/period-index.js";
 import { queryAll } from "./paginate.js";
-
-export const PERIOD_INDEX_SHARDS = 16;
-const PERIOD_LIST = "PERIOD#LIST";
-
-export const periodIndexKey = (accountId: string, period: PeriodId) => ({
-  pk: `PERIOD#${period}#${accountShard(accountId, PERIOD_INDEX_SHARDS)}`,
-  sk: accountSortKey(accountId),
-});
 
 /** The entry as a transaction's Put (finishClose), with the reference periods the close adjusted. */
 export const periodIndexPut = (
@@ -38,7 +28,7 @@ export const periodIndexPut = (
 ) => ({
   Put: {
     TableName: table,
-    Item: { ...periodIndexKey(accountId, period), accountId, period, closedAt, refs: [...references] },
+    Item: periodIndexItem.item({ accountId, period, closedAt, references: [...references] }),
   },
 });
 
@@ -56,21 +46,21 @@ export async function notePeriod(
   await doc.send(
     new UpdateCommand({
       TableName: table,
-      Key: { pk: PERIOD_LIST, sk: period },
-      UpdateExpression: opts.changed ? "SET #p = :p ADD changes :one" : "SET #p = :p",
-      ExpressionAttributeNames: { "#p": "period" },
-      ExpressionAttributeValues: { ":p": period, ...(opts.changed ? { ":one": 1 } : {}) },
+      Key: periodListItem.key({ period }),
+      UpdateExpression: `SET ${periodListItem.assign("period")}${opts.changed ? " ADD #changes :one" : ""}`,
+      ExpressionAttributeNames: periodListItem.names(
+        "period",
+        ...(opts.changed ? (["changes"] as const) : []),
+      ),
+      ExpressionAttributeValues: {
+        ...periodListItem.values({ period }),
+        ...(opts.changed ? { ":one": 1 } : {}),
+      },
     }),
   );
 }
 
-const toEntry = (i: Record<string, unknown>): PeriodIndexEntry => ({
-  accountId: String(i.accountId),
-  period: String(i.period),
-  closedAt: Number(i.closedAt),
-  ...(Array.isArray(i.refs) ? { references: i.refs.map(String) } : {}),
-  ...(i.exports !== undefined ? { exports: i.exports as AccountExports } : {}),
-});
+const toEntry = (i: Record<string, unknown>): PeriodIndexEntry => periodIndexItem.decode(i);
 
 export async function closedAccounts(
   doc: DynamoDBDocumentClient,
@@ -81,7 +71,7 @@ export async function closedAccounts(
     Array.from({ length: PERIOD_INDEX_SHARDS }, (_, s) =>
       queryAll(doc, table, {
         KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": `PERIOD#${period}#${s}` },
+        ExpressionAttributeValues: { ":pk": periodShardPk(period, s) },
         ConsistentRead: true,
       }),
     ),
@@ -166,7 +156,7 @@ export async function* closedAccountsFrom(
 ): AsyncGenerator<KeyedPeriodIndexEntry> {
   const shards = Array.from(
     { length: PERIOD_INDEX_SHARDS },
-    (_, s) => new ShardReader(doc, table, `PERIOD#${period}#${s}`, from),
+    (_, s) => new ShardReader(doc, table, periodShardPk(period, s), from),
   );
   await Promise.all(shards.map((s) => s.fill()));
   for (;;) {
@@ -188,7 +178,11 @@ export async function closedAccount(
   period: PeriodId,
 ): Promise<PeriodIndexEntry | undefined> {
   const r = await doc.send(
-    new GetCommand({ TableName: table, Key: periodIndexKey(accountId, period), ConsistentRead: true }),
+    new GetCommand({
+      TableName: table,
+      Key: periodIndexItem.key({ accountId, period }),
+      ConsistentRead: true,
+    }),
   );
   return r.Item ? toEntry(r.Item) : undefined;
 }
@@ -205,15 +199,15 @@ export async function markExported(
   await doc.send(
     new UpdateCommand({
       TableName: table,
-      Key: periodIndexKey(entry.accountId, entry.period),
-      UpdateExpression: "SET accountId = :a, #p = :p, closedAt = :c, #e = :e",
-      ExpressionAttributeNames: { "#p": "period", "#e": "exports" },
-      ExpressionAttributeValues: {
-        ":a": entry.accountId,
-        ":p": entry.period,
-        ":c": entry.closedAt,
-        ":e": entry.exports,
-      },
+      Key: periodIndexItem.key(entry),
+      UpdateExpression: `SET ${periodIndexItem.assign("accountId", "period", "closedAt", "exports")}`,
+      ExpressionAttributeNames: periodIndexItem.names("accountId", "period", "closedAt", "exports"),
+      ExpressionAttributeValues: periodIndexItem.values({
+        accountId: entry.accountId,
+        period: entry.period,
+        closedAt: entry.closedAt,
+        exports: entry.exports,
+      }),
     }),
   );
 }
@@ -221,7 +215,7 @@ export async function markExported(
 const periodList = (doc: DynamoDBDocumentClient, table: string) =>
   queryAll(doc, table, {
     KeyConditionExpression: "pk = :pk",
-    ExpressionAttributeValues: { ":pk": PERIOD_LIST },
+    ExpressionAttributeValues: { ":pk": PERIOD_LIST_PK },
     ConsistentRead: true,
   });
 
@@ -235,11 +229,7 @@ export async function periodsToManifest(
   table: string,
 ): Promise<{ period: PeriodId; changes: number }[]> {
   return (await periodList(doc, table))
-    .map((i) => ({
-      period: String(i.sk),
-      changes: Number(i.changes ?? 0),
-      manifested: Number(i.manifested ?? 0),
-    }))
+    .map((i) => ({ ...periodListItem.decode(i), period: String(i.sk) }))
     .filter((p) => p.changes > p.manifested)
     .map(({ period, changes }) => ({ period, changes }))
     .sort((a, b) => (a.period < b.period ? -1 : 1));
@@ -256,10 +246,11 @@ export async function markManifested(
     await doc.send(
       new UpdateCommand({
         TableName: table,
-        Key: { pk: PERIOD_LIST, sk: period },
-        UpdateExpression: "SET manifested = :c",
-        ConditionExpression: "attribute_not_exists(manifested) OR manifested < :c",
-        ExpressionAttributeValues: { ":c": changes },
+        Key: periodListItem.key({ period }),
+        UpdateExpression: `SET #manifested = :manifested`,
+        ConditionExpression: "attribute_not_exists(#manifested) OR #manifested < :manifested",
+        ExpressionAttributeNames: periodListItem.names("manifested"),
+        ExpressionAttributeValues: periodListItem.values({ manifested: changes }),
       }),
     );
   } catch (e) {

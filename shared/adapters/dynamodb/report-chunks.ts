@@ -1,22 +1,15 @@
 /**
- * Chunks of close reports' full lists (shared/app/close-report.ts), on the billing table:
- *
- * | item          | pk                          | sk                        |
- * |---------------|-----------------------------|---------------------------|
- * | report chunk  | REPORT#<account>#<period>   | <list>#<chunk, 6 digits>  |
- *
- * `z`: deflate of the chunk's JSON array (≤ 1,000 entries, ≤ 100 KB of JSON), `n`: its entries.
- * Written only under the close claim (a ConditionCheck on the close record in every transaction).
+ * Chunks of close reports' full lists (shared/app/close-report.ts) on the billing table (the item:
+ * items/report-chunks.ts). Written only under the close claim (a ConditionCheck on the close record
+ * in every transaction).
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { PeriodId } from "../../core/time.js";
 import type { ReportChunk } from "../../ports/storage.js";
 import { checkedCompressed } from "./item-size.js";
+import { chunkOfSk, reportChunkItem, reportChunksPk } from "./items/report-chunks.js";
 import { queryAll, type TransactItem, writeAllUnderClaim } from "./paginate.js";
-
-const reportPk = (accountId: string, period: PeriodId) => `REPORT#${accountId}#${period}`;
-const chunkSk = (list: string, chunk: number) => `${list}#${String(chunk).padStart(6, "0")}`;
 
 /**
  * Puts the chunks and, with `keep`, deletes every chunk of this account-period not among the first
@@ -31,18 +24,14 @@ export async function writeReportChunks(
   chunks: readonly ReportChunk[],
   keep?: Readonly<Record<string, number>>,
 ): Promise<boolean> {
-  const pk = reportPk(accountId, period);
+  const pk = reportChunksPk(accountId, period);
   const writes: { item: TransactItem; bytes: number }[] = chunks.map((c) => {
-    const z = checkedCompressed(
+    const deflated = checkedCompressed(
       `report chunk ${c.list}#${c.chunk}`,
       deflateRawSync(Buffer.from(JSON.stringify(c.entries))),
     );
-    return {
-      item: {
-        Put: { TableName: table, Item: { pk, sk: chunkSk(c.list, c.chunk), n: c.entries.length, z } },
-      },
-      bytes: z.length + 200,
-    };
+    const Item = reportChunkItem.item({ accountId, period, ...c, entries: c.entries.length, deflated });
+    return { item: { Put: { TableName: table, Item } }, bytes: deflated.length + 200 };
   });
   if (keep) {
     // Chunks of a crashed earlier attempt this one did not write (its lists were longer then).
@@ -53,11 +42,9 @@ export async function writeReportChunks(
       ConsistentRead: true,
     });
     for (const { sk } of existing) {
-      const s = String(sk);
-      const at = s.lastIndexOf("#");
-      const kept = keep[s.slice(0, at)] ?? 0;
-      if (Number(s.slice(at + 1)) >= kept)
-        writes.push({ item: { Delete: { TableName: table, Key: { pk, sk: s } } }, bytes: 100 });
+      const { list, chunk } = chunkOfSk(String(sk));
+      if (chunk >= (keep[list] ?? 0))
+        writes.push({ item: { Delete: { TableName: table, Key: { pk, sk } } }, bytes: 100 });
     }
   }
   return writeAllUnderClaim(doc, claimCheck, writes);
@@ -74,10 +61,10 @@ export async function readReportChunk(
   const r = await doc.send(
     new GetCommand({
       TableName: table,
-      Key: { pk: reportPk(accountId, period), sk: chunkSk(list, chunk) },
+      Key: reportChunkItem.key({ accountId, period, list, chunk }),
       ConsistentRead: true,
     }),
   );
-  const z = r.Item?.z as Uint8Array | undefined;
-  return z ? (JSON.parse(inflateRawSync(z).toString("utf8")) as unknown[]) : undefined;
+  if (!r.Item) return undefined;
+  return JSON.parse(inflateRawSync(reportChunkItem.decode(r.Item).deflated).toString("utf8")) as unknown[];
 }

@@ -1,9 +1,6 @@
 /**
- * Accounts with usage not yet closed, by period (shared/ports/unclosed-usage.ts):
- *
- * | item             | pk                              | sk          | attributes               |
- * |------------------|---------------------------------|-------------|--------------------------|
- * | unclosed usage   | UNCLOSED#<period>#<shard 0-15>  | <accountId> | accountId, period, end   |
+ * Accounts with usage not yet closed, by period (shared/ports/unclosed-usage.ts); the item:
+ * items/unclosed-usage.ts.
  *
  * Written once per account-period (usage-store.ts markUsage: when the period's usage marker has not
  * recorded it yet, flag `ix`), deleted by the close. The shard is the period index's hash of the
@@ -15,19 +12,35 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type PeriodId, periodWindow } from "../../core/time.js";
 import type { UnclosedUsage, UnclosedUsageIndex } from "../../ports/unclosed-usage.js";
-import { accountShard, accountSortKey } from "./account-shards.js";
-import { queryAll } from "./paginate.js";
+import { UNCLOSED_SHARDS, unclosedItem, unclosedShardPk } from "./items/unclosed-usage.js";
+import { isConditionFailure, queryAll } from "./paginate.js";
 
-export const UNCLOSED_SHARDS = 16;
-
-export const unclosedKey = (accountId: string, period: PeriodId) => ({
-  pk: `UNCLOSED#${period}#${accountShard(accountId, UNCLOSED_SHARDS)}`,
-  sk: accountSortKey(accountId),
-});
+const itemOf = (u: UnclosedUsage) =>
+  unclosedItem.item({
+    accountId: u.accountId,
+    period: u.period,
+    end: u.end,
+    suspended: u.suspended?.reason,
+    suspendedAt: u.suspended?.at,
+  });
 
 /** Enters the account-period (idempotent put): before the usage marker records `ix`. */
 export async function putUnclosedUsage(doc: DynamoDBDocumentClient, table: string, u: UnclosedUsage) {
-  await doc.send(new PutCommand({ TableName: table, Item: { ...unclosedKey(u.accountId, u.period), ...u } }));
+  await doc.send(new PutCommand({ TableName: table, Item: itemOf(u) }));
+}
+
+/**
+ * Enters the account-period unless it is there: an entry there already (usage, a suspension) keeps
+ * its end and any suspension. A conditional put: ingest may put, not update, these keys.
+ */
+export async function putUnclosedIfAbsent(doc: DynamoDBDocumentClient, table: string, u: UnclosedUsage) {
+  await doc
+    .send(
+      new PutCommand({ TableName: table, Item: itemOf(u), ConditionExpression: "attribute_not_exists(pk)" }),
+    )
+    .catch((e: unknown) => {
+      if (!isConditionFailure(e)) throw e;
+    });
 }
 
 export class DynamoUnclosedUsageIndex implements UnclosedUsageIndex {
@@ -44,21 +57,20 @@ export class DynamoUnclosedUsageIndex implements UnclosedUsageIndex {
       Array.from({ length: UNCLOSED_SHARDS }, (_, s) =>
         queryAll(this.doc, this.table, {
           KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": `UNCLOSED#${period}#${s}` },
+          ExpressionAttributeValues: { ":pk": unclosedShardPk(period, s) },
           ConsistentRead: true,
         }),
       ),
     );
     return shards
       .flat()
-      .map((i) => ({
-        accountId: String(i.accountId),
-        period: String(i.period),
-        end: Number(i.end),
-        ...(i.suspended !== undefined
-          ? { suspended: { reason: String(i.suspended), at: Number(i.suspendedAt) } }
-          : {}),
-      }))
+      .map((i) => {
+        const { suspended, suspendedAt, ...u } = unclosedItem.decode(i);
+        return {
+          ...u,
+          ...(suspended !== undefined ? { suspended: { reason: suspended, at: Number(suspendedAt) } } : {}),
+        };
+      })
       .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
   }
 
@@ -66,39 +78,35 @@ export class DynamoUnclosedUsageIndex implements UnclosedUsageIndex {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: unclosedKey(accountId, period),
+        Key: unclosedItem.key({ accountId, period }),
         // A request without usage behind it (no entry): the period's latest end in any zone (UTC−12).
-        UpdateExpression:
-          "SET accountId = :a, period = :p, #end = if_not_exists(#end, :end), suspended = :r, suspendedAt = if_not_exists(suspendedAt, :at)",
-        ExpressionAttributeNames: { "#end": "end" },
-        ExpressionAttributeValues: {
-          ":a": accountId,
-          ":p": period,
-          ":end": periodWindow(period, "Etc/GMT+12").end,
-          ":at": at,
-          ":r": reason.slice(0, 1000),
-        },
+        UpdateExpression: `SET ${unclosedItem.assign("accountId", "period")}, #end = if_not_exists(#end, :end), ${unclosedItem.assign("suspended")}, #suspendedAt = if_not_exists(#suspendedAt, :suspendedAt)`,
+        ExpressionAttributeNames: unclosedItem.names(
+          "accountId",
+          "period",
+          "end",
+          "suspended",
+          "suspendedAt",
+        ),
+        ExpressionAttributeValues: unclosedItem.values({
+          accountId,
+          period,
+          end: periodWindow(period, "Etc/GMT+12").end,
+          suspendedAt: at,
+          suspended: reason.slice(0, 1000),
+        }),
       }),
     );
   }
 
   async adjustmentDue(accountId: string, period: PeriodId, end: number): Promise<void> {
-    // A conditional put (ingest may put, not update, these keys): an entry there already keeps its
-    // end and any suspension; a re-delivery of the late event changes nothing.
-    await this.doc
-      .send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...unclosedKey(accountId, period), accountId, period, end },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      )
-      .catch((e: unknown) => {
-        if ((e as { name?: string }).name !== "ConditionalCheckFailedException") throw e;
-      });
+    // A re-delivery of the late event changes nothing.
+    await putUnclosedIfAbsent(this.doc, this.table, { accountId, period, end });
   }
 
   async usageClosed(accountId: string, period: PeriodId): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: unclosedKey(accountId, period) }));
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: unclosedItem.key({ accountId, period }) }),
+    );
   }
 }

@@ -44,10 +44,10 @@
 import type { Account } from "../../contract/accounts.js";
 import { compositeKey } from "../keys.js";
 import { type Dec, dec, formatDecimal, ZERO } from "../money.js";
+import { productRules } from "../products/index.js";
 import type { CarriedFacts } from "../rating/carry.js";
 import { RATING_LOOKAHEAD } from "../rating/engine.js";
 import { canonicalOrder } from "../rating/ordering.js";
-import { productRules } from "../rating/rules/index.js";
 import type { Charge, LedgerEvent } from "../rating/types.js";
 import { DAY, HOUR, type PeriodId, type PeriodWindow, periodOf, periodWindow, shiftPeriod } from "../time.js";
 

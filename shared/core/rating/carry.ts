@@ -8,8 +8,8 @@
  * (test/property/carry-over.test.ts), and the snapshot at the start of P+1 is built from (the
  * snapshot at S + P's events) alone, so each close reads one period and writes the next snapshot.
  *
- * Each product rule declares the state it carries (rules/index.ts, `carries`); the snapshot runs the
- * carriers of every declared rule (carried-state.ts), once each. What each rule reads from before
+ * Each product rule declares the state it carries (products/<family>/index.ts, `carries`); the
+ * snapshot runs the carriers of every declared rule (products/<family>/carry.ts), once each. What each rule reads from before
  * S, and what is kept (all bounded by the state open at S, never
  * by the length of the history, except the list of settled storage days: one short string a day):
  * - resources (G11; number/feature/trunk fees, setup fee once per resourceId ever, E911 and fair
@@ -31,10 +31,9 @@
  * Every other type is read only inside its own period (per-event charges, distinct sets).
  */
 import type { Account } from "../../contract/accounts.js";
+import { builtInProducts, type ProductCatalogue } from "../products/index.js";
 import { type PeriodId, periodWindow, shiftPeriod } from "../time.js";
-import type { Carrier } from "./carried-state.js";
 import { canonicalOrder } from "./ordering.js";
-import { productRuleDeclarations } from "./rules/index.js";
 import type { CarriedRuleFacts, LedgerEvent } from "./types.js";
 
 /** The carry-over snapshot at the start of `period`. */
@@ -44,11 +43,6 @@ export interface CarriedFacts extends CarriedRuleFacts {
   /** The events kept, all before the period's start, in canonical order (G12). */
   readonly events: readonly LedgerEvent[];
 }
-
-/** Every declared carrier, once (two rules may carry the same state, e.g. resources). */
-const carriers: readonly Carrier[] = [
-  ...new Set(productRuleDeclarations.flatMap((r) => r.carries?.carriers ?? [])),
-];
 
 /**
  * The snapshot at the start of `periodId`, from every event before it that the caller has: the
@@ -60,6 +54,7 @@ export function carryOver(
   periodId: PeriodId,
   events: readonly LedgerEvent[],
   previous?: CarriedFacts,
+  products: ProductCatalogue = builtInProducts,
 ): CarriedFacts {
   const start = periodWindow(periodId, account.timezone).start;
   if (previous && previous.period !== shiftPeriod(periodId, -1))
@@ -73,7 +68,7 @@ export function carryOver(
   };
   const previousPeriod = periodWindow(shiftPeriod(periodId, -1), account.timezone);
   const facts: Partial<CarriedRuleFacts> = {};
-  for (const carry of carriers)
+  for (const carry of products.carriers)
     Object.assign(facts, carry({ account, periodId, start, previousPeriod, all, previous, add }));
   // A fixed shape (snapshots are compared as JSON: a changed one means its period's state changed).
   return {

@@ -7,7 +7,7 @@
  * the account: its charges are additive over events, priced at the event's own time (G8), and it
  * neither reads nor changes the state of any other event (windows, sessions, distinct sets,
  * resources). Everything else is STATEFUL and kept as raw events (pages) for the close.
- * Checked type by type against rules/ (see test/unit/counters.test.ts, which proves the identity
+ * Checked type by type against the rules (products/<family>/rule.ts; see test/unit/counters.test.ts, which proves the identity
  * ratePeriod(all events) = price(counters + rules(stateful events)) on random mixes):
  * - rateMessages: sms/mms/rcs mt+mo, number lookup, e-mail, e-mail validation, push, LINE, Zalo,
  *   Kakao messages — one charge (or blocked line) per event, nothing else reads them;
@@ -20,19 +20,18 @@
  */
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
-import type { UsageEventType } from "../../contract/usage-event.js";
 import type { ProductCode } from "../catalogue.js";
 import { type Dec, ZERO } from "../money.js";
+import { builtInProducts, type ProductCatalogue, type UsageEventType } from "../products/index.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
 import { versionAt } from "./pricing.js";
-import { perEventOnlyTypes, productRules } from "./rules/index.js";
 import type { Charge, Dimensions, EventSample, LedgerEvent, SuspenseItem } from "./types.js";
 
 /**
  * Types counted in monthly counters instead of stored raw: those every rule reads one event at a
- * time (declared in rules/index.ts), never together with others nor carried across a period.
+ * time (declared in products/<family>/index.ts), never together with others nor carried across a period.
  */
-export const COUNTED_TYPES: ReadonlySet<UsageEventType> = perEventOnlyTypes;
+export const COUNTED_TYPES = builtInProducts.countedTypes as ReadonlySet<UsageEventType>;
 
 export type CounterKind = "charge" | "blocked" | "suspense";
 
@@ -103,13 +102,18 @@ export type Contribution =
  * suspense reason names the instant). Marketplace accounts keep raw events: the hourly reporter
  * needs each event's time (rating-rules §6).
  */
-export function contributionOf(account: Account, tariff: Tariff, event: LedgerEvent): Contribution {
+export function contributionOf(
+  account: Account,
+  tariff: Tariff,
+  event: LedgerEvent,
+  products: ProductCatalogue = builtInProducts,
+): Contribution {
   const periodId = periodOf(event.t, account.timezone);
   const raw = { counted: false, period: periodId } as const;
-  if (!COUNTED_TYPES.has(event.type) || account.billingChannel !== "direct") return raw;
+  if (!products.countedTypes.has(event.type) || account.billingChannel !== "direct") return raw;
   const period = periodWindow(periodId, account.timezone);
   const deltas: CounterDelta[] = [];
-  for (const rule of productRules) {
+  for (const rule of products.rules) {
     const out = rule({ account, period, events: [event] });
     if ((out.commitmentSenders?.length ?? 0) > 0) return raw;
     if (out.compliance && Object.keys(out.compliance).length > 0) return raw;

@@ -4,32 +4,36 @@
  */
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
+import { builtInProducts, type ProductCatalogue } from "../products/index.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
 import type { CarriedFacts } from "./carry.js";
 import { chargesFromCounters, NO_COUNTERS, type PeriodCounters } from "./counters.js";
 import { canonicalOrder } from "./ordering.js";
 import { type PricedLine, priceCharges } from "./pricing.js";
-import { earliestChangedInstant, LONGEST_REACH_BACK, productRules } from "./rules/index.js";
 import type { Charge, LedgerEvent, SuspenseItem } from "./types.js";
 
 /**
  * How far after a period's end events can still change its charges: the longest reach back a rule
- * declares (rules/index.ts; a Viber session opened in the period is charged there once its first
+ * declares (products/<family>/index.ts; a Viber session opened in the period is charged there once its first
  * session message is delivered, up to 24 h later, §3.1). A close reads the ledger this far past
  * the period's end.
  */
-export const RATING_LOOKAHEAD = LONGEST_REACH_BACK;
+export const RATING_LOOKAHEAD = builtInProducts.longestReachBack;
 
 /**
  * The periods up to its own whose charges an event can change (G7), from the rules' declarations
- * (rules/index.ts): its own, and each earlier one a rule's `reachesBack` names (a session-type Viber
+ * (products/<family>/index.ts): its own, and each earlier one a rule's `reachesBack` names (a session-type Viber
  * message: the period of `(t − 24 h, t]` in which its session may have been opened, §3.1).
  * Ingestion marks each of them late when it is already closed; whether later periods can change
  * too is `changesLaterPeriods` of its type (the close then follows the carried state forward).
  */
-export function periodsChangedBy(e: LedgerEvent, timezone: string): PeriodId[] {
+export function periodsChangedBy(
+  e: LedgerEvent,
+  timezone: string,
+  products: ProductCatalogue = builtInProducts,
+): PeriodId[] {
   const own = periodOf(e.t, timezone);
-  const earliest = periodOf(earliestChangedInstant(e), timezone);
+  const earliest = periodOf(products.earliestChangedInstant(e), timezone);
   return earliest === own ? [own] : [earliest, own];
 }
 
@@ -69,6 +73,8 @@ export interface RatePeriodInput {
    * events and facts are used instead. The lines are the same as from the whole history.
    */
   readonly carried?: CarriedFacts;
+  /** The products rated (products/index.ts): the built-in ones unless a test registers its own. */
+  readonly products?: ProductCatalogue;
 }
 
 export function ratePeriod({
@@ -78,6 +84,7 @@ export function ratePeriod({
   events,
   counters,
   carried,
+  products = builtInProducts,
 }: RatePeriodInput): PeriodRating {
   const period = periodWindow(periodId, account.timezone);
   const mine = (e: LedgerEvent) => e.subject === account.accountId;
@@ -88,13 +95,13 @@ export function ratePeriod({
       ]
     : canonicalOrder(events.filter(mine));
   const history = own.filter((e) => e.t < period.end);
-  const following = own.filter((e) => e.t >= period.end && e.t < period.end + RATING_LOOKAHEAD);
+  const following = own.filter((e) => e.t >= period.end && e.t < period.end + products.longestReachBack);
   const charges: Charge[] = [];
   const blocked: Charge[] = [];
   const suspense: SuspenseItem[] = [];
   const compliance: Record<string, unknown> = {};
   const commitmentSenders = new Set<string>();
-  for (const rule of productRules) {
+  for (const rule of products.rules) {
     const out = rule({ account, period, events: history, following, ...(carried ? { carried } : {}) });
     charges.push(...out.charges);
     if (out.blocked) blocked.push(...out.blocked);
@@ -106,7 +113,7 @@ export function ratePeriod({
   charges.push(...counted.charges);
   blocked.push(...counted.blocked);
   suspense.push(...counted.suspense);
-  const priced = priceCharges({ account, tariff, period, charges, blocked, commitmentSenders });
+  const priced = priceCharges({ account, tariff, period, charges, blocked, commitmentSenders, products });
   return {
     period,
     lines: priced.lines,

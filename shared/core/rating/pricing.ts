@@ -6,6 +6,8 @@
  * version, then each charge to the pricer of the rate that matches it (or to suspense), then
  * commitments on what the rates charged, then informational lines; the line book rounds.
  */
+
+import { builtInProducts } from "../products/index.js";
 import { commitmentPricer } from "./pricing/commitment.js";
 import { informationalPricer } from "./pricing/informational.js";
 import { LineBook, type PricedLine } from "./pricing/line-book.js";
@@ -27,9 +29,10 @@ export interface PricingResult {
 }
 
 export function priceCharges(input: PricingInput): PricingResult {
-  const { tariff, period } = input;
+  const { tariff, period, products = builtInProducts } = input;
   const periodVersion = versionAt(tariff, period.start);
-  const ctx: PricingContext = { input, periodVersion, book: new LineBook() };
+  const unitOf = (p: string) => products.definitions[p]?.unit ?? "";
+  const ctx: PricingContext = { input, periodVersion, book: new LineBook(unitOf) };
 
   const packages = packagesInForce(periodVersion);
   for (const pkg of packages.values()) {
@@ -41,14 +44,15 @@ export function priceCharges(input: PricingInput): PricingResult {
   const groups = new Map<RateGroup["rate"], RateGroup & { charges: Charge[] }>();
   for (const c of input.charges) {
     if (packages.has(c.product)) continue;
-    const found = rateFor(tariff, c);
+    const found = rateFor(tariff, c, products.packagedProducts);
     if ("reason" in found) {
       suspense.push(held(c, found.reason));
       continue;
     }
     const { rate, version } = found;
     // A rate object belongs to one version, so a group is one rate under one version (G8).
-    const group = groups.get(rate) ?? { rate, version, charges: [] };
+    const lineType = products.definitions[c.product]!.lineType;
+    const group = groups.get(rate) ?? { rate, version, charges: [], lineType };
     group.charges.push(c);
     groups.set(rate, group);
   }

@@ -4,9 +4,8 @@
  * invoice lines cannot depend on arrival order, batching or retries (rating-rules G6).
  */
 import type { Account } from "../../contract/accounts.js";
-import type { EventData, UsageEvent, UsageEventType } from "../../contract/usage-event.js";
-import type { ProductCode } from "../catalogue.js";
 import type { Dec } from "../money.js";
+import type { EventData, ProductCode, UsageEvent, UsageEventType } from "../products/registered.js";
 import type { PeriodWindow } from "../time.js";
 
 /** A usage event as stored in the ledger: validated, with its `time` as epoch ms. */
@@ -88,7 +87,7 @@ export interface RuleInput {
  * one period's state: carry-over snapshots").
  */
 export interface CarriedRuleFacts {
-  /** §5 fair use of the period just before (rules/voice.ts), computed when the snapshot was taken. */
+  /** §5 fair use of the period just before (products/voice/rule.ts), computed when the snapshot was taken. */
   readonly previousFairUse?: FairUseFigure;
   /** §2.1 Answers sessions open at the period start: [JSON [botId, endUserId], last message instant]. */
   readonly answersSessions?: readonly (readonly [string, number])[];
@@ -96,7 +95,7 @@ export interface CarriedRuleFacts {
   readonly storageDaysSettled?: readonly string[];
 }
 
-/** §5 SIP trunk unlimited fair use of one period (rules/voice.ts). */
+/** §5 SIP trunk unlimited fair use of one period (products/voice/rule.ts). */
 export interface FairUseFigure {
   period: string;
   /** Billed outbound minutes of calls on trunks that were on plan unlimited_us at the call's time. */

@@ -5,16 +5,16 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { usageEventTypes } from "../../../shared/contract/usage-event.js";
-import { carryOver } from "../../../shared/core/rating/carry.js";
-import { COUNTED_TYPES } from "../../../shared/core/rating/counters.js";
-import { periodsChangedBy } from "../../../shared/core/rating/engine.js";
-import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
 import {
   changesLaterPeriods,
   productRuleDeclarations,
   productRules,
-} from "../../../shared/core/rating/rules/index.js";
+  usageEventTypes,
+} from "../../../shared/core/products/index.js";
+import { carryOver } from "../../../shared/core/rating/carry.js";
+import { COUNTED_TYPES } from "../../../shared/core/rating/counters.js";
+import { periodsChangedBy } from "../../../shared/core/rating/engine.js";
+import { canonicalOrder } from "../../../shared/core/rating/ordering.js";
 import type { LedgerEvent } from "../../../shared/core/rating/types.js";
 import { periodWindow } from "../../../shared/core/time.js";
 import { account, ev } from "../../support/events.js";

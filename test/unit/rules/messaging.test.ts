@@ -1,7 +1,7 @@
 /** Per-message and active-user channels (rating-rules §3 table, G1, G2, G3). */
 import { describe, expect, it } from "vitest";
-import type { UsageEventType } from "../../../shared/contract/usage-event.js";
-import { rateActiveUsers, rateMessages, rateSessions } from "../../../shared/core/rating/rules/messaging.js";
+import type { UsageEventType } from "../../../shared/core/products/index.js";
+import { rateActiveUsers, rateMessages, rateSessions } from "../../../shared/core/products/messaging/rule.js";
 import type { LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { ev, evOf } from "../../support/events.js";
 import { july, julyIst, rate, rateText } from "./harness.js";

@@ -1,7 +1,7 @@
 /** Voice and video recording (rating-rules §5 "Recording", G3, G5, G8, G12, G13). */
 import { describe, expect, it } from "vitest";
 import type { AccountInput } from "../../../shared/contract/accounts.js";
-import { rateRecording, recordingAboveLimit } from "../../../shared/core/rating/rules/recording.js";
+import { rateRecording, recordingAboveLimit } from "../../../shared/core/products/recording/rule.js";
 import type { LedgerEvent, LedgerEventOf } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { ev } from "../../support/events.js";

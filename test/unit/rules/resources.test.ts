@@ -4,7 +4,7 @@
  * resources-edge-cases.test.ts merged, each case once).
  */
 import { describe, expect, it } from "vitest";
-import { rateResources } from "../../../shared/core/rating/rules/resources.js";
+import { rateResources } from "../../../shared/core/products/resources/rule.js";
 import type { LedgerEvent } from "../../../shared/core/rating/types.js";
 import { periodWindow } from "../../../shared/core/time.js";
 import { type EventInput, ev } from "../../support/events.js";

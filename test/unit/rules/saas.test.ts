@@ -5,13 +5,13 @@
 import { describe, expect, it } from "vitest";
 import type { AccountInput } from "../../../shared/contract/accounts.js";
 import { dec } from "../../../shared/core/money.js";
-import { priceCharges } from "../../../shared/core/rating/pricing.js";
 import {
   rateAnswers,
   rateConversations,
   rateGenAi,
   rateMoments,
-} from "../../../shared/core/rating/rules/saas.js";
+} from "../../../shared/core/products/saas/rule.js";
+import { priceCharges } from "../../../shared/core/rating/pricing.js";
 import type { LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, type EventInput, ev, tariff, v2025 } from "../../support/events.js";

@@ -1,7 +1,7 @@
 /** Viber business messages and Viber Bot (rating-rules §3.1, §3.2, G1, G2, G3, G12, G13). */
 import { describe, expect, it } from "vitest";
+import { rateViber, rateViberBot } from "../../../shared/core/products/viber/rule.js";
 import { ratePeriod } from "../../../shared/core/rating/engine.js";
-import { rateViber, rateViberBot } from "../../../shared/core/rating/rules/viber.js";
 import type { LedgerEvent, ProductRule } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { account, type EventInput, ev, tariff, viberPriceRise } from "../../support/events.js";

@@ -1,7 +1,7 @@
 /** Voice and video calls (rating-rules §5, G13, G11, G12) and the SIP trunk compliance figures. */
 import { describe, expect, it } from "vitest";
 import type { AccountInput } from "../../../shared/contract/accounts.js";
-import { conferenceExposure, rateVoice } from "../../../shared/core/rating/rules/voice.js";
+import { conferenceExposure, rateVoice } from "../../../shared/core/products/voice/rule.js";
 import type { LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { type EventInput, ev } from "../../support/events.js";

@@ -1,6 +1,6 @@
 /** WhatsApp Business Platform usage (rating-rules §3.3, G1, G2, G3, G12, G13). */
 import { describe, expect, it } from "vitest";
-import { rateWhatsApp } from "../../../shared/core/rating/rules/whatsapp.js";
+import { rateWhatsApp } from "../../../shared/core/products/whatsapp/rule.js";
 import type { LedgerEvent } from "../../../shared/core/rating/types.js";
 import { type PeriodWindow, periodWindow } from "../../../shared/core/time.js";
 import { type EventInput, ev } from "../../support/events.js";

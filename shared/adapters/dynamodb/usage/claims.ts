@@ -18,8 +18,9 @@ import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-
 import { mapLimit } from "../../../core/map-limit.js";
 import { DAY, type PeriodId } from "../../../core/time.js";
 import type { PreparedEvent } from "../../../ports/usage-store.js";
+import { identityClaimItem, identityOfClaimPk } from "../items/usage.js";
 import { isConditionFailure } from "../paginate.js";
-import { claimKey, commitKey, type ItemAv, N, S, type UsageTable } from "./keys.js";
+import { commitKey, type ItemAv, N, S, type UsageTable } from "./keys.js";
 
 /**
  * An attempt is taken over once it is older than this many ingest-function timeouts. The invocation
@@ -132,16 +133,26 @@ export interface Claim {
   readonly attempt: string;
 }
 
-function claimAttributes(p: PreparedEvent, attempt: string, now: number): ItemAv {
+function claimOf(identity: string, p: PreparedEvent, attempt: string, now: number) {
   return {
-    h: S(p.hash),
-    a: S(p.accountId),
-    p: S(p.contribution.period),
-    t: N(p.event.t),
-    o: S(attempt),
-    at: N(now),
+    identity,
+    hash: p.hash,
+    accountId: p.accountId,
+    period: p.contribution.period,
+    time: p.event.t,
+    owner: attempt,
+    ownerAt: now,
     // G5: forgotten 400 days after the event's time (DynamoDB TTL); older events are refused at ingest.
-    [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(p.event.t)),
+    expiresAt: identityExpiresAt(p.event.t),
+  };
+}
+
+/** A PartiQL INSERT of the item: a conditional put of an item that is not there yet. */
+export function insertOf(table: string, item: ItemAv) {
+  const names = Object.keys(item);
+  return {
+    Statement: `INSERT INTO "${table.replaceAll('"', '""')}" VALUE {${names.map((n) => `'${n}': ?`).join(", ")}}`,
+    Parameters: names.map((n) => item[n]!),
   };
 }
 
@@ -182,7 +193,8 @@ export class IdentityClaims {
         mine.add(i);
         return;
       }
-      const owner = old.o?.S ?? "";
+      const claimed = identityClaimItem.av.decode(old);
+      const owner = claimed.owner;
       // Our own claim: a claim request that landed but whose reply was lost, sent again by the
       // SDK, answers "already there" with what it wrote. The event is this attempt's to commit;
       // taken for another's, it would be a "duplicate" of the attempt's commit without being in it.
@@ -191,14 +203,14 @@ export class IdentityClaims {
         return;
       }
       const winner: Winner = {
-        hash: old.h?.S ?? "",
-        accountId: old.a?.S ?? "",
-        period: old.p?.S ?? "",
-        t: Number(old.t?.N ?? p.event.t),
+        hash: claimed.hash,
+        accountId: claimed.accountId,
+        period: claimed.period,
+        t: claimed.time ?? p.event.t,
       };
       let state = await memo(commitStates, owner, () => this.commitState(owner));
       if (state === "none") {
-        if (now - Number(old.at?.N ?? 0) < this.cutoffMs) {
+        if (now - (claimed.ownerAt ?? 0) < this.cutoffMs) {
           winners.set(identity, "retry");
           return;
         }
@@ -227,7 +239,6 @@ export class IdentityClaims {
     const { client, table } = this.t;
     const existing = new Map<string, ItemAv>();
     const toRead: string[] = [];
-    const statement = `INSERT INTO "${table.replaceAll('"', '""')}" VALUE {'pk': ?, 'sk': ?, 'h': ?, 'a': ?, 'p': ?, 't': ?, 'o': ?, 'at': ?, '${EXPIRES_AT_ATTRIBUTE}': ?}`;
     const chunks: Claim[][] = [];
     for (let i = 0; i < claims.length; i += 25) chunks.push(claims.slice(i, i + 25));
     await mapLimit(chunks, this.concurrency, (chunk) =>
@@ -235,15 +246,10 @@ export class IdentityClaims {
         this.t,
         "identity claims",
         chunk,
-        ({ identity, p, attempt }) => {
-          const a = claimAttributes(p, attempt, now);
-          const key = claimKey(identity);
-          return {
-            Statement: statement,
-            Parameters: [key.pk!, key.sk!, a.h!, a.a!, a.p!, a.t!, a.o!, a.at!, a[EXPIRES_AT_ATTRIBUTE]!],
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          };
-        },
+        ({ identity, p, attempt }) => ({
+          ...insertOf(table, identityClaimItem.av.item(claimOf(identity, p, attempt, now))),
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
         (c, item) => {
           if (item) existing.set(c.identity, item);
           else toRead.push(c.identity);
@@ -251,12 +257,12 @@ export class IdentityClaims {
       ),
     );
     for (let i = 0; i < toRead.length; i += 100) {
-      let keys = toRead.slice(i, i + 100).map(claimKey);
+      let keys = toRead.slice(i, i + 100).map((identity) => identityClaimItem.av.key({ identity }));
       for (let retry = 0; keys.length > 0; retry++) {
         const r = await client.send(
           new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
         );
-        for (const item of r.Responses?.[table] ?? []) existing.set(item.pk!.S!.slice(3), item);
+        for (const item of r.Responses?.[table] ?? []) existing.set(identityOfClaimPk(item.pk!.S!), item);
         keys = r.UnprocessedKeys?.[table]?.Keys ?? [];
         // Unprocessed keys are what a throttled batch read answers.
         if (keys.length > 0 && retry + 1 >= STATEMENT_ATTEMPTS)
@@ -281,25 +287,17 @@ export class IdentityClaims {
     attempt: string,
     now: number,
   ): Promise<boolean> {
-    const a = claimAttributes(p, attempt, now);
+    const { identity: _, ...claim } = claimOf(identity, p, attempt, now);
+    const fields = Object.keys(claim) as (keyof typeof claim)[];
     try {
       await this.t.client.send(
         new UpdateItemCommand({
           TableName: this.t.table,
-          Key: claimKey(identity),
-          UpdateExpression: "SET h = :h, a = :a, p = :p, t = :t, o = :o, #at = :at, #x = :x",
-          ConditionExpression: "o = :from",
-          ExpressionAttributeNames: { "#at": "at", "#x": EXPIRES_AT_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ":h": a.h!,
-            ":a": a.a!,
-            ":p": a.p!,
-            ":t": a.t!,
-            ":o": a.o!,
-            ":at": a.at!,
-            ":x": a[EXPIRES_AT_ATTRIBUTE]!,
-            ":from": S(from),
-          },
+          Key: identityClaimItem.av.key({ identity }),
+          UpdateExpression: `SET ${identityClaimItem.assign(...fields)}`,
+          ConditionExpression: "#owner = :from",
+          ExpressionAttributeNames: identityClaimItem.names(...fields),
+          ExpressionAttributeValues: { ...identityClaimItem.av.values(claim), ":from": S(from) },
         }),
       );
       return true;

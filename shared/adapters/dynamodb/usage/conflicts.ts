@@ -8,8 +8,9 @@ import { mapLimit } from "../../../core/map-limit.js";
 import type { PeriodId } from "../../../core/time.js";
 import { utf8Prefix } from "../../../core/utf8.js";
 import type { PeriodConflict, PreparedEvent, ShardsOf } from "../../../ports/usage-store.js";
-import { executeInserts, type Winner } from "./claims.js";
-import { conflictsPk, consistentItems, type ItemAv, identityOf, N, S, type UsageTable } from "./keys.js";
+import { conflictIndexItem, conflictItem, conflictsPk } from "../items/usage.js";
+import { executeInserts, insertOf, type Winner } from "./claims.js";
+import { consistentItems, type ItemAv, identityOf, S, type UsageTable } from "./keys.js";
 import { flagConflict } from "./markers.js";
 
 /** A conflicting body is kept up to this many UTF-8 bytes (the item limit is 400 KB; the rest is key and hashes). */
@@ -32,29 +33,30 @@ export async function putConflicts(
   const bodies: ItemAv[] = [];
   for (const [p, first] of conflicts) {
     const e = p.event;
-    const key = `${identityOf(e)}#${p.hash}`;
+    const identity = identityOf(e);
+    const key = compositeKey(identity, p.hash);
     if (seen.has(key)) continue; // the same conflicting version twice in one batch
     seen.add(key);
     const kept = utf8Prefix(p.body, MAX_CONFLICT_BODY);
     const body = kept.length < p.body.length ? `${kept}…` : p.body;
-    index.push({
-      pk: S(conflictsPk(first.accountId, first.period)),
-      sk: S(key),
-      source: S(e.source),
-      id: S(e.id),
-      seenAt: N(now),
-    });
-    bodies.push({
-      pk: S(`ACCT#${first.accountId}`),
-      sk: S(`CONFLICT#${key}`),
-      source: S(e.source),
-      id: S(e.id),
-      firstHash: S(first.hash),
-      conflictingHash: S(p.hash),
-      conflictingBody: S(body),
-      seenAt: N(now),
-      t: N(first.t),
-    });
+    const at = {
+      accountId: first.accountId,
+      identity,
+      hash: p.hash,
+      source: e.source,
+      id: e.id,
+      seenAt: now,
+    };
+    index.push(conflictIndexItem.av.item({ ...at, period: first.period }));
+    bodies.push(
+      conflictItem.av.item({
+        ...at,
+        firstHash: first.hash,
+        conflictingHash: p.hash,
+        conflictingBody: body,
+        firstTime: first.t,
+      }),
+    );
   }
   // The markers' `cf` flags first: a close skips the conflicts query of a marker that says it
   // tracks conflicts (`cft`) and has none; a crash after a flag leaves a query that finds none.
@@ -83,15 +85,8 @@ async function insertAll(t: UsageTable, items: readonly ItemAv[], concurrency: n
     bytes += size;
   }
   if (group.length > 0) groups.push(group);
-  const table = t.table.replaceAll('"', '""');
   await mapLimit(groups, concurrency, (g) =>
-    executeInserts(t, "inserts", g, (item) => {
-      const names = Object.keys(item);
-      return {
-        Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(", ")}}`,
-        Parameters: names.map((n) => item[n]!),
-      };
-    }),
+    executeInserts(t, "inserts", g, (item) => insertOf(t.table, item)),
   );
 }
 
@@ -107,5 +102,5 @@ export async function* periodConflicts(
     KeyConditionExpression: "pk = :pk",
     ExpressionAttributeValues: { ":pk": S(conflictsPk(accountId, period)) },
   }))
-    yield { source: i.source?.S ?? "", id: i.id?.S ?? "", seenAt: Number(i.seenAt?.N ?? 0) };
+    yield conflictIndexItem.av.decode(i);
 }

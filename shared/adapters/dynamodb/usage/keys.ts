@@ -32,7 +32,6 @@ export const identityOf = (e: LedgerEvent) => {
   const key = JSON.stringify([e.source, e.id]);
   return Buffer.byteLength(key) <= 512 ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
 };
-export const claimKey = (identity: string): ItemAv => ({ pk: S(`ID#${identity}`), sk: S("ID") });
 export const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
 export const ctrPk = (account: string, period: PeriodId, shard: number) =>
   `CTR#${account}#${period}#${shard}`;
@@ -44,8 +43,6 @@ export const usageMarkerKey = (account: string, period: PeriodId): ItemAv => ({
   pk: S(`ACCT#${account}`),
   sk: S(`USAGE#${period}`),
 });
-/** The close report's index of an (account, period)'s conflicts: small items, no bodies. */
-export const conflictsPk = (account: string, period: PeriodId) => `CONFLICTS#${account}#${period}`;
 
 type UsageQuery = Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">;
 

@@ -17,7 +17,7 @@ import type { PeriodRating } from "../engine.js";
 import { packagesInForce } from "../pricing/package.js";
 import { dimensionsKey, findRate, versionAt } from "../pricing.js";
 import type { Charge, EventSample, LedgerEvent } from "../types.js";
-import { lineTypeRows, type RuleRow, ruleRows, sourceTypes } from "./rule-rows.js";
+import { lineTypeRows, type RuleRow } from "./rule-rows.js";
 
 export type TariffEntry =
   | {
@@ -274,7 +274,7 @@ function derive(input: ExplainInput, key: LineKey, used: readonly Charge[]): Der
   }
   // A per-period figure (distinct users, peaks, resources) names no event: sample the events it counts.
   if (samples.length === 0 && used.length > 0) {
-    const types = new Set(sourceTypes[key.product] ?? []);
+    const types = new Set<string>(isProductCode(key.product) ? (catalogue[key.product].sources ?? []) : []);
     const { start, end } = input.rating.period;
     const blocked = key.lineType === "informational";
     for (const e of input.rating.basis.events) {
@@ -321,7 +321,7 @@ function summaryOf(
 
 function ruleOf(product: string, lineType: string): LineExplanation["rule"] {
   const row: RuleRow = isProductCode(product)
-    ? ruleRows[product]
+    ? catalogue[product].explanation
     : { section: "§3.1", chargeableEvent: "minimum monthly commitment per active sender", quantity: "1" };
   const note = lineTypeRows[lineType];
   return { ...row, product, ...(note ? { lineType: note } : {}) };

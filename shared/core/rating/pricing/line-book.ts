@@ -4,7 +4,6 @@
  * prices that a rule computes carry up to 6 decimals). No pricer rounds on its own.
  */
 import type { LineType } from "../../../contract/invoice-line.js";
-import { catalogue, type ProductCode } from "../../catalogue.js";
 import { compositeKey } from "../../keys.js";
 import { Dec, roundMoney, ZERO } from "../../money.js";
 import type { Charge, Dimensions } from "../types.js";
@@ -57,14 +56,14 @@ export const describeProduct = (product: string, d: Dimensions): string => {
   return k ? `${product} (${k})` : product;
 };
 
-const unitOf = (product: string): string =>
-  Object.hasOwn(catalogue, product) ? catalogue[product as ProductCode].unit : "";
-
 type Entry = { -readonly [K in keyof LineDraft]: LineDraft[K] };
 
 export class LineBook {
   private readonly entries = new Map<string, Entry>();
   private readonly exactByCommitment = new Map<string, Dec>();
+
+  /** `unitOf`: a product's catalogue unit, the unit of its lines unless a draft names another. */
+  constructor(private readonly unitOf: (product: string) => string) {}
 
   /** Adds a draft; drafts of the same line type, product, dimensions, version and unit price add up. */
   line(draft: LineDraft): void {
@@ -107,7 +106,7 @@ export class LineBook {
         amount: roundMoney(e.quantity.times(e.unitPrice), currency),
         tariffVersion: e.tariffVersion,
         description: `${describeProduct(e.product, e.dimensions)}: ${e.note ?? e.lineType.replace("_", " ")}`,
-        unit: e.unit ?? unitOf(e.product),
+        unit: e.unit ?? this.unitOf(e.product),
       });
     }
     return out;

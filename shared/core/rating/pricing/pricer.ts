@@ -4,7 +4,8 @@
  */
 import type { Account } from "../../../contract/accounts.js";
 import type { Rate, Tariff, TariffVersion } from "../../../contract/tariffs.js";
-import { type ChargeLineType, catalogue } from "../../catalogue.js";
+import type { ChargeLineType } from "../../catalogue.js";
+import type { ProductCatalogue } from "../../products/index.js";
 import type { PeriodWindow } from "../../time.js";
 import type { Charge } from "../types.js";
 import type { LineBook } from "./line-book.js";
@@ -17,6 +18,8 @@ export interface PricingInput {
   readonly blocked: readonly Charge[];
   /** Senders active in the period for §3.1 commitments, besides those with a charge. */
   readonly commitmentSenders?: ReadonlySet<string>;
+  /** The products priced (their line types and units): the built-in ones unless a test registers its own. */
+  readonly products?: ProductCatalogue;
 }
 
 export interface PricingContext {
@@ -36,6 +39,8 @@ export interface RateGroup {
   readonly rate: Rate;
   readonly version: TariffVersion;
   readonly charges: readonly Charge[];
+  /** The invoice line type of the rate's product (contract §4). */
+  readonly lineType: ChargeLineType;
 }
 
 /** How a rate prices: a unit price, or its tiers' mode (contract §3). */
@@ -44,6 +49,3 @@ export type PriceForm = "unit" | NonNullable<Rate["tiers"]>["mode"];
 /** The contract makes a rate carry exactly one of unitPrice or tiers. */
 export const priceFormOf = (rate: Rate): PriceForm =>
   rate.unitPrice !== undefined ? "unit" : rate.tiers!.mode;
-
-/** The invoice line type a product's charges take (contract §4). */
-export const chargeLineType = (c: Charge): ChargeLineType => catalogue[c.product].lineType;

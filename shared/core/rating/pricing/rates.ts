@@ -1,7 +1,6 @@
 /** Which tariff version and which rate price a charge (contract §3; rating-rules G8, G14). */
 import { instantOf } from "../../../contract/common.js";
 import type { Rate, Tariff, TariffVersion } from "../../../contract/tariffs.js";
-import { packagedProducts } from "../../catalogue.js";
 import type { Charge, Dimensions } from "../types.js";
 import { describeProduct } from "./line-book.js";
 
@@ -33,6 +32,7 @@ export function findRate(version: TariffVersion, product: string, dimensions: Di
 export function rateFor(
   tariff: Tariff,
   c: Charge,
+  packagedProducts: readonly string[],
 ): { readonly version: TariffVersion; readonly rate: Rate } | { readonly reason: string } {
   const version = versionAt(tariff, c.pricedAt);
   if (!version)
@@ -41,7 +41,7 @@ export function rateFor(
     };
   const rate = findRate(version, c.product, c.dimensions);
   if (rate) return { version, rate };
-  const pkgOnly = (packagedProducts as readonly string[]).includes(c.product) ? " and no package" : "";
+  const pkgOnly = packagedProducts.includes(c.product) ? " and no package" : "";
   return {
     reason: `no rate${pkgOnly} for ${describeProduct(c.product, c.dimensions)} in tariff ${tariff.tariffId} version ${version.effectiveFrom}`,
   };

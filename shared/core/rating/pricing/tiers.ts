@@ -6,7 +6,7 @@
 import type { Rate } from "../../../contract/tariffs.js";
 import { Dec, ZERO } from "../../money.js";
 import type { LineDraft } from "./line-book.js";
-import { chargeLineType, type RateGroup } from "./pricer.js";
+import type { RateGroup } from "./pricer.js";
 
 export type TierStep = NonNullable<Rate["tiers"]>["steps"][number];
 
@@ -42,10 +42,14 @@ export function volumeStep(steps: readonly TierStep[], total: Dec): TierStep {
 }
 
 /** A line of a tiered rate: contract §4, it carries the rate's match as its dimensions. */
-export function tieredLine({ rate, version, charges }: RateGroup, quantity: Dec, unitPrice: Dec): LineDraft {
+export function tieredLine(
+  { rate, version, charges, lineType }: RateGroup,
+  quantity: Dec,
+  unitPrice: Dec,
+): LineDraft {
   const first = charges[0]!;
   return {
-    lineType: chargeLineType(first),
+    lineType,
     product: first.product,
     dimensions: rate.match,
     quantity,
