@@ -1,5 +1,5 @@
 /** The recording products (rating-rules §5 recording). */
-import { explainPerEvent, recurring, usage } from "../rows.js";
+import { perEvent, recurring, usage } from "../rows.js";
 import type { ProductRows } from "../types.js";
 
 export const recordingProducts = {
@@ -36,14 +36,11 @@ export const recordingProducts = {
       quantity: "Σ over days of video GB stored that day (the day's latest storage report counts)",
     },
   },
-  "recording.video_export": {
-    ...usage("export"),
-    explanation: explainPerEvent(
-      "§5 Recording (policy)",
-      "each recording exported to the account's platform",
-      "export",
-    ),
-  },
+  "recording.video_export": perEvent(
+    usage("export"),
+    "§5 Recording (policy)",
+    "each recording exported to the account's platform",
+  ),
 } as const satisfies ProductRows;
 
 type RecordingProducts = typeof recordingProducts;

@@ -1,13 +1,20 @@
 /** The resource fees (rating-rules §4, §3.3 WhatsApp sender, G11): one-time and per active month. */
-import { explainResourceFee, oneTime, recurring } from "../rows.js";
-import type { ProductRows } from "../types.js";
+import { oneTime, type Row, recurring } from "../rows.js";
+import type { ProductDefinition, ProductRows } from "../types.js";
+
+/** A fee per period a resource (`what`) is active, read from its activations (G11: no proration). */
+const activeFee = (row: Row, what: string): ProductDefinition => ({
+  ...row,
+  explanation: {
+    section: "§4, G11",
+    chargeableEvent: `${what} active at any moment of the period ([activated, deactivated))`,
+    quantity: "1 per resource active in the period, no proration",
+  },
+  sources: ["resource.activated"],
+});
 
 export const resourceProducts = {
-  "whatsapp.sender": {
-    ...recurring("sender-month", ["hosting"]),
-    explanation: explainResourceFee("a registered WhatsApp sender"),
-    sources: ["resource.activated"],
-  },
+  "whatsapp.sender": activeFee(recurring("sender-month", ["hosting"]), "a registered WhatsApp sender"),
   "number.setup": {
     ...oneTime("number", ["numberType", "country"]),
     explanation: {
@@ -16,21 +23,9 @@ export const resourceProducts = {
       quantity: "1 per resourceId, once",
     },
   },
-  "number.monthly": {
-    ...recurring("number-month", ["numberType", "country"]),
-    explanation: explainResourceFee("a number"),
-    sources: ["resource.activated"],
-  },
-  "voice.cnam": {
-    ...recurring("number-month"),
-    explanation: explainResourceFee("a CNAM feature"),
-    sources: ["resource.activated"],
-  },
-  "voice.e911": {
-    ...recurring("number-month"),
-    explanation: explainResourceFee("an E911 feature"),
-    sources: ["resource.activated"],
-  },
+  "number.monthly": activeFee(recurring("number-month", ["numberType", "country"]), "a number"),
+  "voice.cnam": activeFee(recurring("number-month"), "a CNAM feature"),
+  "voice.e911": activeFee(recurring("number-month"), "an E911 feature"),
   "sip_trunk.channel": {
     ...recurring("channel-month", ["plan", "country"]),
     explanation: {
@@ -40,11 +35,7 @@ export const resourceProducts = {
     },
     sources: ["resource.activated"],
   },
-  "ip_address.monthly": {
-    ...recurring("address-month"),
-    explanation: explainResourceFee("an IP address"),
-    sources: ["resource.activated"],
-  },
+  "ip_address.monthly": activeFee(recurring("address-month"), "an IP address"),
   "byoc.setup": {
     ...oneTime("setup"),
     explanation: {

@@ -3,22 +3,16 @@
  * addresses and BYOC, each charged per period it is active and set up once ever. Their timelines
  * (timelines.ts) are read by voice too.
  */
-import type { ProductFamily } from "../types.js";
+import { carriedTogether, productFamily } from "../family.js";
 import { carryResources } from "./carry.js";
 import { resourceProducts } from "./catalogue.js";
 import { rateResources } from "./rule.js";
 import { resourceEvents } from "./schema.js";
 
-export const resources: ProductFamily<typeof resourceEvents, typeof resourceProducts> = {
-  name: "resources",
-  events: resourceEvents,
-  products: resourceProducts,
-  rules: [
-    {
-      name: "resources",
-      rate: rateResources,
-      together: ["resource.activated", "resource.deactivated"],
-      carries: { types: ["resource.activated", "resource.deactivated"], carriers: [carryResources] },
-    },
-  ],
-};
+export const resources = productFamily("resources", resourceEvents, resourceProducts, [
+  {
+    name: "resources",
+    rate: rateResources,
+    ...carriedTogether(["resource.activated", "resource.deactivated"], [carryResources]),
+  },
+]);

@@ -1,15 +1,13 @@
 /** The Viber products (rating-rules §3.1, §3.2). */
-import { explainPerEvent, usage } from "../rows.js";
+import { perEvent, usage } from "../rows.js";
 import type { ProductRows } from "../types.js";
 
 export const viberProducts = {
-  "viber.message": {
-    ...usage("message", ["messageType"]),
-    explanation: explainPerEvent(
-      "§3.1 Viber",
-      "each delivered message by messageType, except session-type messages covered by a session",
-    ),
-  },
+  "viber.message": perEvent(
+    usage("message", ["messageType"]),
+    "§3.1 Viber",
+    "each delivered message by messageType, except session-type messages covered by a session",
+  ),
   "viber.session": {
     ...usage("session"),
     explanation: {
@@ -19,13 +17,11 @@ export const viberProducts = {
       quantity: "1 per session opened by an inbound of the period (the opener is the sample)",
     },
   },
-  "viber_bot.message": {
-    ...usage("message"),
-    explanation: explainPerEvent(
-      "§3.2 Viber Bot",
-      "each delivered bot message outside the customer support window (24 h from the user's latest inbound)",
-    ),
-  },
+  "viber_bot.message": perEvent(
+    usage("message"),
+    "§3.2 Viber Bot",
+    "each delivered bot message outside the customer support window (24 h from the user's latest inbound)",
+  ),
 } as const satisfies ProductRows;
 
 type ViberProducts = typeof viberProducts;

@@ -1,6 +1,7 @@
 /** Voice (rating-rules §5): minutes, AMD, transcription, conferences, E911 penalties, fair use. */
+
+import { productFamily } from "../family.js";
 import { carryResources } from "../resources/carry.js";
-import type { ProductFamily } from "../types.js";
 import { carryFairUse } from "./carry.js";
 import { voiceProducts } from "./catalogue.js";
 import { rateVoice } from "./rule.js";
@@ -8,18 +9,13 @@ import { voiceEvents } from "./schema.js";
 
 const RESOURCES = ["resource.activated", "resource.deactivated"] as const;
 
-export const voice: ProductFamily<typeof voiceEvents, typeof voiceProducts> = {
-  name: "voice",
-  events: voiceEvents,
-  products: voiceProducts,
-  rules: [
-    {
-      name: "voice",
-      rate: rateVoice,
-      perEvent: ["voice.conference"],
-      // Minutes per call; SIP trunk channels and fair use, E911 and CNAM from the resources' timelines.
-      together: ["voice.call", ...RESOURCES],
-      carries: { types: ["voice.call", ...RESOURCES], carriers: [carryResources, carryFairUse] },
-    },
-  ],
-};
+export const voice = productFamily("voice", voiceEvents, voiceProducts, [
+  {
+    name: "voice",
+    rate: rateVoice,
+    perEvent: ["voice.conference"],
+    // Minutes per call; SIP trunk channels and fair use, E911 and CNAM from the resources' timelines.
+    together: ["voice.call", ...RESOURCES],
+    carries: { types: ["voice.call", ...RESOURCES], carriers: [carryResources, carryFairUse] },
+  },
+]);

@@ -1,5 +1,5 @@
 /** The WhatsApp products (rating-rules §3.3); the sender fee is a resource (resources/catalogue.ts). */
-import { explainPerEvent, usage } from "../rows.js";
+import { perEvent, usage } from "../rows.js";
 import type { ProductRows } from "../types.js";
 
 export const whatsappProducts = {
@@ -12,17 +12,16 @@ export const whatsappProducts = {
       quantity: "1 per conversation window opened in the period (the opening message is the sample)",
     },
   },
-  "whatsapp.template": {
-    ...usage("message", ["category"]),
-    explanation: explainPerEvent(
-      "§3.3 WhatsApp (from 2025-07-01)",
-      "each delivered template by category; utility templates inside the CSW are free",
-    ),
-  },
-  "whatsapp.freeform": {
-    ...usage("message"),
-    explanation: explainPerEvent("§3.3 WhatsApp (from 2025-07-01)", "each delivered free-form message"),
-  },
+  "whatsapp.template": perEvent(
+    usage("message", ["category"]),
+    "§3.3 WhatsApp (from 2025-07-01)",
+    "each delivered template by category; utility templates inside the CSW are free",
+  ),
+  "whatsapp.freeform": perEvent(
+    usage("message"),
+    "§3.3 WhatsApp (from 2025-07-01)",
+    "each delivered free-form message",
+  ),
 } as const satisfies ProductRows;
 
 type WhatsappProducts = typeof whatsappProducts;
