@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
-import { SqsEventSourcePoller } from "../local/event-source-poller.js";
+import type { SqsEventSourcePollerOptions } from "../local/event-source-poller.js";
 import {
   DEAD_LETTER_SHARDS,
   INDEX_PK_PREFIXES,
@@ -27,13 +27,13 @@ import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { stdTariffs } from "../test/support/events.js";
 import { type Av, itemSize, onEveryAnswer, readUnits, rru, wru } from "./dynamodb-units.js";
+import { drainPollers, INGEST_POLLER_ARGS, ingestPollers } from "./ingest-pollers.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { values } = parseArgs({
   options: {
     lines: { type: "string", default: "100000" },
-    concurrency: { type: "string", default: "4" },
-    "batch-size": { type: "string", default: "1000" },
+    ...INGEST_POLLER_ARGS,
     /** Bytes of padding per line (the letters' size: the body is kept inline up to 8 KiB). */
     bytes: { type: "string", default: "1000" },
   },
@@ -124,32 +124,17 @@ try {
   const sendSeconds = (performance.now() - tSend) / 1000;
 
   const config = cachedConfig(system.store, clock, 60_000);
-  type Handler = ConstructorParameters<typeof SqsEventSourcePoller>[0]["handler"];
+  type Handler = SqsEventSourcePollerOptions["handler"];
   const handler = wrapIngestHandler(
     createIngestHandler(
       storeDeps(system.store, clock, config, { configCacheMs: 60_000, blobs: system.blobs }),
     ),
   ) as unknown as Handler;
   meter = new KeyMeter();
-  const pollers = Array.from(
-    { length: CONCURRENCY },
-    () =>
-      new SqsEventSourcePoller({
-        sqs: system.sqs,
-        queueUrl: system.queueUrls.usage,
-        handler,
-        batchSize: BATCH_SIZE,
-        region: "us-east-1",
-        functionName: "ingest-usage",
-      }),
-  );
-  const t0 = performance.now();
-  const results = await Promise.all(pollers.map((p) => p.drain()));
-  const seconds = (performance.now() - t0) / 1000;
+  const pollers = ingestPollers(system, CONCURRENCY, { handler, batchSize: BATCH_SIZE, region: "us-east-1" });
+  const { seconds, processed, failed } = await drainPollers(pollers);
   const m = meter;
   meter = undefined;
-  const processed = results.reduce((s, r) => s + r.processed, 0);
-  const failed = results.reduce((s, r) => s + r.failed, 0);
 
   const tList = performance.now();
   const letters = await system.store.list();

@@ -12,7 +12,7 @@
  *
  * The deployment's timing, scaled down: the ingest timeout is `--timeout-seconds` (default 5), the
  * take-over cut-off 4 of them, a failed message stays invisible for 6 timeouts + 1 s (the usage queue's
- * visibility), and a message goes to the DLQ after 5 receives, as in infra/billing-stack.ts.
+ * visibility), and a message goes to the DLQ after 5 receives, as in infra/constructs/usage-ingest.ts.
  *
  *   npm run bench:faults [-- --minutes 10 --rate 0.05 --per-second 100 --concurrency 4 --batch-size 1000]
  *
@@ -22,7 +22,6 @@ import { parseArgs } from "node:util";
 import type { Context, SQSEvent } from "aws-lambda";
 import { createIngestHandler, IngestBatchFailedError } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
-import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { causeOf } from "../shared/adapters/aws-errors.js";
 import { DynamoBillingStore } from "../shared/adapters/dynamodb/billing-table.js";
 import { systemClock } from "../shared/ports/clock.js";
@@ -30,6 +29,7 @@ import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { faultyClient, throttled } from "../test/support/faulty-dynamodb.js";
 import { configOf, stdTariffs } from "../test/support/scenario.js";
 import { allLines } from "../test/support/table-scans.js";
+import { INGEST_POLLER_ARGS, ingestPollers } from "./ingest-pollers.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
@@ -38,8 +38,7 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     rate: { type: "string", default: "0.05" },
     "per-second": { type: "string", default: "100" },
-    concurrency: { type: "string", default: "4" },
-    "batch-size": { type: "string", default: "1000" },
+    ...INGEST_POLLER_ARGS,
     "timeout-seconds": { type: "string", default: "5" },
   },
 });
@@ -124,20 +123,13 @@ async function main() {
         throw e;
       }
     };
-    const pollers = Array.from(
-      { length: CONCURRENCY },
-      () =>
-        new SqsEventSourcePoller({
-          sqs: system.sqs,
-          queueUrl: system.queueUrls.usage,
-          handler,
-          batchSize: BATCH_SIZE,
-          maxBatchingWindowMs: 1000,
-          failedVisibilityTimeoutSeconds: 6 * TIMEOUT_S + 1,
-          functionName: "ingest-usage",
-          onHandlerError: () => undefined,
-        }),
-    );
+    const pollers = ingestPollers(system, CONCURRENCY, {
+      handler,
+      batchSize: BATCH_SIZE,
+      maxBatchingWindowMs: 1000,
+      failedVisibilityTimeoutSeconds: 6 * TIMEOUT_S + 1,
+      onHandlerError: () => undefined,
+    });
 
     // Expected totals: each distinct event once, whatever the copies and the retries.
     const expected = new Map(ACCOUNTS.map((a) => [a, { counted: 0, stateful: 0 }]));

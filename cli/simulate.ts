@@ -20,6 +20,7 @@ import type { AccountCloseReport } from "../shared/core/close-report.js";
 import { type BillingConfig, parseAccounts, parseTariffs } from "../shared/core/config.js";
 import { BillingError } from "../shared/core/errors.js";
 import { type ReconciliationRow, reconciliationCsv } from "../shared/core/marketplace/reconciliation.js";
+import { bodyElements } from "../shared/core/message-body.js";
 import { isPeriodId, periodOf, periodWindow, shiftPeriod } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { dynamoClient } from "../shared/runtime/wiring.js";
@@ -82,14 +83,8 @@ export async function loadConfigFiles(accountsFile: string, tariffsFile: string)
  * ingest handler reads it. A body that is not JSON, or an event without a readable time, adds none.
  */
 export function eventTimesOf(body: string): number[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return [];
-  }
   const times: number[] = [];
-  for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+  for (const event of bodyElements(body)) {
     const time = event !== null && typeof event === "object" ? (event as { time?: unknown }).time : undefined;
     const t = typeof time === "string" ? instantOf(time) : Number.NaN;
     if (!Number.isNaN(t)) times.push(t);

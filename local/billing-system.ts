@@ -42,7 +42,7 @@ import { createCloseQueues, createUsageQueues } from "./queues.js";
 import { startSqsServer } from "./sqs-server.js";
 
 export const REGION = "us-east-1";
-/** Messages per ingest invocation: the deployed event source mapping's batch size (infra/billing-stack.ts). */
+/** Messages per ingest invocation: the deployed event source mapping's batch size (infra/constructs/usage-ingest.ts). */
 export const DEFAULT_BATCH_SIZE = 1000;
 
 export type IngestTally = Record<IngestOutcome["kind"] | "failed", number>;

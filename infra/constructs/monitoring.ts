@@ -102,16 +102,18 @@ export class BillingMonitoring extends Construct {
       reason:
         "An e-mail subscription: SNS retries e-mail delivery itself, and every alarm also stays visible in CloudWatch and on the dashboard",
     });
-    const thisAccount = { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } };
+    // A service of this account (never another's) encrypts with the key what it sends on.
+    const allowServiceOfThisAccount = (service: string) =>
+      props.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal(service)],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          resources: ["*"],
+          conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
+        }),
+      );
     // CloudWatch publishes this account's alarms to the encrypted topic.
-    props.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-        resources: ["*"],
-        conditions: thisAccount,
-      }),
-    );
+    allowServiceOfThisAccount("cloudwatch.amazonaws.com");
     if (props.pagerUrl) {
       // A page SNS could not deliver after its retries is kept here, and its depth mails the topic.
       this.pagerDeadLetters = secureQueue(this, "PagerDeadLetterQueue", {
@@ -129,14 +131,7 @@ export class BillingMonitoring extends Construct {
         }),
       );
       // SNS encrypts the undelivered pages it moves to the (encrypted) dead-letter queue.
-      props.key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal("sns.amazonaws.com")],
-          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-          resources: ["*"],
-          conditions: thisAccount,
-        }),
-      );
+      allowServiceOfThisAccount("sns.amazonaws.com");
     }
 
     const over = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold = 0) => {

@@ -43,3 +43,24 @@ export function secureQueue(scope: Construct, id: string, props: SecureQueueProp
     );
   return queue;
 }
+
+/** What every dead-letter queue of the stack answers the rules asking it for a DLQ of its own. */
+export const DEAD_LETTER_QUEUE_TERMINAL = {
+  reason: "A dead-letter queue: terminal by design, its depth is alarmed and operators redrive it",
+} as const;
+
+/** A source queue and its dead-letter queue (terminal, 14 days), which it moves a message to after `maxReceiveCount` receives. */
+export function queueWithDeadLetters(
+  scope: Construct,
+  ids: { readonly queue: string; readonly deadLetters: string },
+  props: Omit<SecureQueueProps, "deadLetterQueue" | "terminal"> & { readonly maxReceiveCount: number },
+): { queue: sqs.Queue; deadLetters: sqs.Queue } {
+  const { maxReceiveCount, ...queueProps } = props;
+  const base = { key: props.key, removalPolicy: props.removalPolicy };
+  const deadLetters = secureQueue(scope, ids.deadLetters, { ...base, terminal: DEAD_LETTER_QUEUE_TERMINAL });
+  const queue = secureQueue(scope, ids.queue, {
+    ...queueProps,
+    deadLetterQueue: { queue: deadLetters, maxReceiveCount },
+  });
+  return { queue, deadLetters };
+}

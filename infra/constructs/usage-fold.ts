@@ -7,15 +7,18 @@
  * stale and the journal must never expire unfolded.
  */
 import { fileURLToPath } from "node:url";
-import { Duration } from "aws-cdk-lib";
+import { Aws, type CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { alarmAbove } from "./alarms.js";
 import { BillingFunction, type BillingFunctionProps } from "./billing-function.js";
-import { grantTableItems, grantWithEnv, type TableAccess } from "./grants.js";
+import { grantQueueSend, grantTableItems, grantWithEnv, type TableAccess } from "./grants.js";
 
 /**
  * What a fold run touches (the close worker and the Marketplace reporter fold their account's shard
@@ -48,8 +51,8 @@ export interface UsageFoldProps {
   readonly key: kms.IKey;
   /** The ingest function's timeout: dead attempts are aborted past the same cut-off as ingest's. */
   readonly ingestTimeout: Duration;
-  /** The stack's schedule target (its role and dead-letter queue). */
-  readonly target: (name: string, fn: BillingFunction) => scheduler.IScheduleTarget;
+  /** Where Scheduler sends the runs it could not deliver (the stack's schedule DLQ). */
+  readonly deadLetterQueue: sqs.IQueue;
   /** The handler file (tests may replace it). */
   readonly entry?: string;
 }
@@ -76,10 +79,30 @@ export class UsageFold extends Construct {
     grantWithEnv(this.fold.function, "BILLING_TABLE", props.table.tableName, (g) =>
       grantTableItems(g, props.table, props.key, [...USAGE_FOLD_ACCESS, ...ACCOUNT_LOOKUPS]),
     );
+    // Its own role: may invoke this function and send to the schedule DLQ, nothing else.
+    const role = new iam.Role(this, "ScheduleRole", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": Aws.ACCOUNT_ID } },
+      }),
+      description: "EventBridge Scheduler invokes UsageFold",
+    });
+    grantQueueSend(role, props.deadLetterQueue, props.key);
     new scheduler.Schedule(this, "Schedule", {
       description: "Fold the committed usage journals into the monthly counters and pages",
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
-      target: props.target("UsageFold", this.fold),
+      target: new LambdaInvoke(this.fold.function, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        role,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: props.deadLetterQueue,
+      }),
+    });
+    const functionId = Stack.of(this).getLogicalId(this.fold.function.node.defaultChild as CfnElement);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+      reason:
+        "Scheduler may invoke any version or alias of this one function (LambdaInvoke grants the function ARN and its qualifiers)",
     });
     alarmAbove(
       this,

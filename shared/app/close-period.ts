@@ -92,7 +92,7 @@ export async function closePeriod(
     reports.push(
       history && history.versions.length > 1
         ? await closeAccount(account.accountId, periodId, deps)
-        : await closeThenExport(account, index.tariffOf(account), periodId, deps),
+        : await closeThenExport({ account, tariff: index.tariffOf(account), periodId }, deps),
     );
   }
   // Accounts with usage in the period that are no longer configured (ended, contract §2) are closed
@@ -125,13 +125,15 @@ export async function closeAccount(
     if (rated?.history) {
       const { history } = rated;
       return closeThenExport(
-        found!.account,
-        found!.tariff,
-        periodId,
+        {
+          account: found!.account,
+          tariff: found!.tariff,
+          periodId,
+          versionOf: (p) => versionForPeriod(history, p),
+          // Contract §2: after its end the account was not a customer: its late events' adjustments only.
+          adjustmentsOnly: periodAfterEnd(history, periodId),
+        },
         deps,
-        (p) => versionForPeriod(history, p),
-        // Contract §2: after its end the account was not a customer: its late events' adjustments only.
-        periodAfterEnd(history, periodId),
       );
     }
   } else {
@@ -140,32 +142,33 @@ export async function closeAccount(
     found = account ? { account, tariff: index.tariffOf(account) } : undefined;
   }
   if (!found) throw new UnknownAccountError(`account ${accountId} is not configured (or its tariff is not)`);
-  return closeThenExport(found.account, found.tariff, periodId, deps);
+  return closeThenExport({ account: found.account, tariff: found.tariff, periodId }, deps);
+}
+
+/** One account-period to close, and what rates it. */
+interface CloseTarget {
+  readonly account: Account;
+  readonly tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>;
+  readonly periodId: PeriodId;
+  /** The configuration version rating each period (an account whose configuration changed). */
+  readonly versionOf?: (p: PeriodId) => RatedVersion;
+  /**
+   * The period begins after the account's end: none of its own charges (recurring fees, packages,
+   * minimums, commitments) are billed, only the adjustments of the earlier periods.
+   */
+  readonly adjustmentsOnly?: boolean;
 }
 
 /** The close, then (with an exports bucket) the account's objects by period from what it committed. */
-async function closeThenExport(
-  account: Account,
-  tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
-  periodId: PeriodId,
-  deps: CloseDeps,
-  versionOf?: (p: PeriodId) => RatedVersion,
-  adjustmentsOnly = false,
-): Promise<AccountCloseOutcome> {
+async function closeThenExport(target: CloseTarget, deps: CloseDeps): Promise<AccountCloseOutcome> {
+  const { account, periodId } = target;
   // The account's journal folded before the claim, so that its usage committed until now is in the
   // counters and pages the close reads (and not marked late by a fold that would see the claim).
   await foldForAccount(account.accountId, deps);
   // Each period's raw events read and held once for the whole run (a first close needs its period
   // for the rebuilt snapshot and for its rating).
   const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
-  const { outcome, closed } = await closeAccountPeriod(
-    account,
-    tariff,
-    periodId,
-    run,
-    versionOf,
-    adjustmentsOnly,
-  );
+  const { outcome, closed } = await closeAccountPeriod(target, run);
   if (deps.exports) await exportAfterClose({ periods: deps.periods, ...deps.exports }, outcome, closed);
   // Closed (now or before): the account-period leaves the unclosed-usage index; a crash before this
   // leaves it listed, so the scheduler requests the close again and this run removes it.
@@ -174,17 +177,10 @@ async function closeThenExport(
 }
 
 async function closeAccountPeriod(
-  account: Account,
-  tariff: ReturnType<ReturnType<typeof configIndex>["tariffOf"]>,
-  periodId: PeriodId,
+  target: CloseTarget,
   deps: CloseDeps,
-  versionOf?: (p: PeriodId) => RatedVersion,
-  /**
-   * The period begins after the account's end: none of its own charges (recurring fees, packages,
-   * minimums, commitments) are billed, only the adjustments of the earlier periods.
-   */
-  adjustmentsOnly = false,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
+  const { account, tariff, periodId, versionOf, adjustmentsOnly = false } = target;
   // The claim is the first request: on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { BillingError, describeError } from "../core/errors.js";
+import { bodyElements } from "../core/message-body.js";
 import { codePointPrefix, utf8Prefix } from "../core/utf8.js";
 import { BlobRefusedError, type BlobStore } from "../ports/blob-store.js";
 import type { FailedMessage, FailedMessageQueue } from "../ports/failed-message-queue.js";
@@ -71,13 +72,7 @@ function referenceOf(event: unknown): EventReference | undefined {
  * these, never by our SQS message id.
  */
 export function eventReferencesOf(body: string): EventReference[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return [];
-  }
-  return (Array.isArray(parsed) ? parsed : [parsed]).flatMap((e) => {
+  return bodyElements(body).flatMap((e) => {
     const r = referenceOf(e);
     return r ? [r] : [];
   });

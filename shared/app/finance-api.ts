@@ -309,22 +309,31 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
         : `no account was closed for period ${p}`,
     );
 
-  /** A JSON page of `limit` lines and the cursor of the next one, if any line is left. */
-  async function linesPage(parts: AsyncIterable<AccountPart>, limit: number) {
-    const lines: InvoiceLine[] = [];
+  /**
+   * Walks the accounts' lines into a page, at most PAGE_ACCOUNTS accounts: `take` keeps a line, or
+   * says the page is full. Whether an account walked was closed, and the cursor of the rest, if any.
+   */
+  async function fillPage(parts: AsyncIterable<AccountPart>, take: (line: InvoiceLine) => boolean) {
     let closed = false;
     let walked = 0;
     for await (const part of parts) {
-      if (walked++ === PAGE_ACCOUNTS)
-        return { lines, closed, next: { account: part.key, offset: part.first } };
+      if (walked++ === PAGE_ACCOUNTS) return { closed, next: { account: part.key, offset: part.first } };
       closed ||= part.closed;
-      for (const [i, line] of part.lines.entries()) {
-        if (lines.length === limit)
-          return { lines, closed, next: { account: part.key, offset: part.first + i } };
-        lines.push(line);
-      }
+      for (const [i, line] of part.lines.entries())
+        if (!take(line)) return { closed, next: { account: part.key, offset: part.first + i } };
     }
-    return { lines, closed, next: undefined };
+    return { closed, next: undefined };
+  }
+
+  /** A JSON page of `limit` lines and the cursor of the next one, if any line is left. */
+  async function linesPage(parts: AsyncIterable<AccountPart>, limit: number) {
+    const lines: InvoiceLine[] = [];
+    const page = await fillPage(parts, (line) => {
+      if (lines.length === limit) return false;
+      lines.push(line);
+      return true;
+    });
+    return { lines, ...page };
   }
 
   /** CSV rows (header first) up to `budget` bytes (at least one line), and the cursor of the rest. */
@@ -332,23 +341,16 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     let body = `${invoiceLinesCsvHeader}\n`;
     let bytes = Buffer.byteLength(body);
     let rows = 0;
-    let closed = false;
-    let walked = 0;
-    for await (const part of parts) {
-      if (walked++ === PAGE_ACCOUNTS)
-        return { body, closed, next: { account: part.key, offset: part.first } };
-      closed ||= part.closed;
-      for (const [i, line] of part.lines.entries()) {
-        const row = `${invoiceLineCsvRow(line)}\n`;
-        const size = Buffer.byteLength(row);
-        if (rows > 0 && bytes + size > budget)
-          return { body, closed, next: { account: part.key, offset: part.first + i } };
-        body += row;
-        bytes += size;
-        rows += 1;
-      }
-    }
-    return { body, closed, next: undefined };
+    const page = await fillPage(parts, (line) => {
+      const row = `${invoiceLineCsvRow(line)}\n`;
+      const size = Buffer.byteLength(row);
+      if (rows > 0 && bytes + size > budget) return false;
+      body += row;
+      bytes += size;
+      rows += 1;
+      return true;
+    });
+    return { body, ...page };
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Ports of the Marketplace pass-through (rating-rules §6): the Microsoft Marketplace Metering API
  * and the store of what was reported to it. Policies: shared/core/marketplace/usage.ts (what is
- * reported) and shared/app/report-marketplace-usage.ts (what happens to each answer).
+ * reported) and shared/app/marketplace-answers.ts (what happens to each answer).
  */
 
 import { BillingError } from "../core/errors.js";

@@ -18,6 +18,7 @@ import {
   STACK_LINE,
   simulateArgs,
 } from "../support/cli.js";
+import { usageBody } from "../support/scenario.js";
 
 const LINES = 2_000;
 let events: string;
@@ -27,15 +28,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "billing-interrupt-"));
   events = join(dir, "events.jsonl");
   const line = (i: number) =>
-    JSON.stringify({
-      specversion: "1.0",
-      id: `sms-${i}`,
-      source: "/interrupt-test",
-      type: "sms.mt",
-      subject: "acme",
-      time: new Date(Date.UTC(2025, 6, 2) + i * 1000).toISOString(),
-      data: { to: `9053211${String(i).padStart(5, "0")}`, country: "TR", status: "submitted" },
-    });
+    usageBody(
+      "sms.mt",
+      new Date(Date.UTC(2025, 6, 2) + i * 1000).toISOString(),
+      { to: `9053211${String(i).padStart(5, "0")}`, country: "TR", status: "submitted" },
+      { id: `sms-${i}`, source: "/interrupt-test" },
+    );
   await writeFile(events, `${Array.from({ length: LINES }, (_, i) => line(i)).join("\n")}\n`);
 });
 

@@ -17,11 +17,11 @@
 import type { SQSEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { createCloseWorkerHandler } from "../../functions/close-worker/handler.js";
-import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
-import { httpApiEvent } from "../../local/finance-api-server.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
-import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
+import type { AccountCloseReport } from "../../shared/core/close-report.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
+import { unclosedAccountClosedAt } from "../support/close-store.js";
+import { apiEvent, financeApiOver } from "../support/finance-api.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }], {
@@ -46,10 +46,6 @@ const quantity = (lines: readonly InvoiceLine[], ref?: string) =>
   lines
     .filter((l) => l.product === "sms.mt" && (ref === undefined || l.reference_period === ref))
     .reduce((n, l) => n + Number(l.quantity), 0);
-
-/** A GET of the finance API as API Gateway (HTTP API, payload 2.0) hands it to the handler. */
-const apiEvent = (path: string, query = "") =>
-  httpApiEvent({ method: "GET", url: query ? `${path}?${query}` : path, headers: {} });
 
 describe("accounts leave and arrive without loss (contract §2)", () => {
   const scenario = useLocalSystem({ at: "2025-05-01T00:00:00Z", config: UTC_ALL });
@@ -118,12 +114,8 @@ describe("accounts leave and arrive without loss (contract §2)", () => {
     ]);
     // The hourly run after July's end + 2 h grace + 1 h: the zone fan-out closes the configured
     // accounts, the unclosed-usage index the removed one.
-    at("2025-08-01T03:00:00Z");
-    const run = await scenario.system.runCloseScheduler(2, 6);
-    expect(run.unclosed.enqueued).toBeGreaterThanOrEqual(1);
-    const outcomes = await scenario.system.drainCloses();
-    const gone = outcomes.find((o) => o.accountId === "gone" && o.period === "2025-07");
-    expect(gone && isCloseReport(gone) ? gone.status : gone?.status).toBe("closed");
+    const gone = await unclosedAccountClosedAt(scenario, "2025-08-01T03:00:00Z", "gone", "2025-07");
+    expect(gone?.status).toBe("closed");
     expect(quantity(await scenario.lines({ period: "2025-07", accountId: "gone" }))).toBe(3);
     expect((await reportOf("gone", "2025-07"))?.totals.amount).toBe("0.15");
     // tz's July, in Tokyo time: 30 June 15:00Z … 31 July 14:59:59Z; 31 July 15:00Z is August's.
@@ -136,11 +128,7 @@ describe("accounts leave and arrive without loss (contract §2)", () => {
     expect(quantity(tzAll)).toBe(6);
 
     // The finance API lists the period's accounts from its own index: the removed one is there.
-    const api = createFinanceApiHandler({
-      periods: scenario.system.store,
-      usage: scenario.system.store.usage,
-      config: () => scenario.system.store.loadConfig(),
-    });
+    const api = financeApiOver(scenario.system.store);
     const all = await api(apiEvent("/periods/2025-07/invoice-lines", "format=json"));
     expect(all.statusCode).toBe(200);
     const body = JSON.parse(String(all.body)) as { lines: InvoiceLine[] };

@@ -9,8 +9,7 @@ import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
 import { isCloseReport } from "../../shared/core/close-report.js";
 import type { BillingConfig } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
-import { closeAndIngestDeps } from "../support/close-store.js";
+import { configuredTable } from "../support/close-store.js";
 import { configOf, stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 import { allLines } from "../support/table-scans.js";
 
@@ -39,10 +38,7 @@ describe("carry-over: a close reads one period and its snapshot", () => {
   const dynamo = useDynamoDbLocal();
 
   it("carries a Viber session and a WhatsApp CSW across the edge; preview = close; an empty month bills its fee", async () => {
-    const { store } = await dynamo.table("carry");
-    await store.saveConfig(config);
-    const clock = new VirtualClock(Date.parse("2025-07-01T03:00:00Z"));
-    const deps = closeAndIngestDeps(store, clock, config);
+    const { store, clock, deps } = await configuredTable(dynamo, "carry", config, "2025-07-01T03:00:00Z");
     const bodies = [
       event("viber.inbound", "2025-06-30T22:00:00Z", { endUserId: "u1", serviceId: "svc" }),
       event("whatsapp.inbound", "2025-06-30T23:00:00Z", { endUserId: "u1", senderId: "wa" }),

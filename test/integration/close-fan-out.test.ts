@@ -13,7 +13,7 @@ import { parseAccounts } from "../../shared/core/config.js";
 import { HOUR } from "../../shared/core/time.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
 import { withPeriods } from "../support/close-store.js";
-import { stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 import { allLines } from "../support/table-scans.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }], {
@@ -37,15 +37,7 @@ const accounts = parseAccounts(
   tariffs,
 );
 const sms = (id: string, subject: string, time: string) =>
-  JSON.stringify({
-    specversion: "1.0",
-    id,
-    source: "/gw",
-    type: "sms.mt",
-    subject,
-    time,
-    data: { to: id, country: "TR", status: "submitted" },
-  });
+  usageBody("sms.mt", time, { to: id, country: "TR", status: "submitted" }, { id, subject });
 
 describe("close fan-out: each account closed after its own period end plus the grace", () => {
   const scenario = useLocalSystem({

@@ -11,7 +11,7 @@ import { BYTES_PER_RAW_EVENT, CloseMemoryBudget } from "../../shared/app/close-b
 import { type AccountCloseOutcome, isCloseReport } from "../../shared/core/close-report.js";
 import { parseAccounts } from "../../shared/core/config.js";
 import { storeDeps } from "../../shared/runtime/wiring.js";
-import { stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs(
   [
@@ -33,25 +33,19 @@ const accounts = parseAccounts(
 const EVENTS = 300;
 const USERS = 120;
 const messenger = (subject: string, i: number) =>
-  JSON.stringify({
-    specversion: "1.0",
-    id: `${subject}-${i}`,
-    source: "/messenger",
-    type: "messenger.message",
-    subject,
-    time: new Date(Date.parse("2025-07-02T00:00:00Z") + i * 60_000).toISOString(),
-    data: { endUserId: `u${i % USERS}`, delivered: true },
-  });
+  usageBody(
+    "messenger.message",
+    new Date(Date.parse("2025-07-02T00:00:00Z") + i * 60_000).toISOString(),
+    { endUserId: `u${i % USERS}`, delivered: true },
+    { id: `${subject}-${i}`, source: "/messenger", subject },
+  );
 const sms = (i: number) =>
-  JSON.stringify({
-    specversion: "1.0",
-    id: `small-${i}`,
-    source: "/gw",
-    type: "sms.mt",
-    subject: "small",
-    time: "2025-07-03T00:00:00Z",
-    data: { to: `${i}`, country: "TR", status: "submitted" },
-  });
+  usageBody(
+    "sms.mt",
+    "2025-07-03T00:00:00Z",
+    { to: `${i}`, country: "TR", status: "submitted" },
+    { id: `small-${i}`, subject: "small" },
+  );
 
 describe("close memory budget: a batch of two big accounts closes them one at a time", () => {
   const scenario = useLocalSystem({ at: "2025-07-31T00:00:00Z", config: { accounts, tariffs } });

@@ -19,22 +19,19 @@ import {
 } from "../../shared/adapters/dynamodb/items/dead-letters.js";
 import { redriveDeadLetters } from "../../shared/app/dead-letters.js";
 import type { DeadLetter } from "../../shared/ports/storage.js";
-import { configOf, stdTariffs, useLocalSystem } from "../support/scenario.js";
+import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs([{ product: "sms.mt", unitPrice: "0.05" }]);
 const T0 = Date.UTC(2025, 6, 2, 9);
 /** Instants of the second test: none shared with the first (the store remembers bursts by instant). */
 const T1 = T0 + 10_000_000;
 const sms = (id: string, subject = "acme") =>
-  JSON.stringify({
-    specversion: "1.0",
-    id,
-    source: "/gw",
-    type: "sms.mt",
-    subject,
-    time: "2025-07-02T09:00:00Z",
-    data: { to: "1", country: "TR", status: "submitted" },
-  });
+  usageBody(
+    "sms.mt",
+    "2025-07-02T09:00:00Z",
+    { to: "1", country: "TR", status: "submitted" },
+    { id, subject },
+  );
 const letter = (id: string, receivedAt: number, subject = "acme"): DeadLetter => ({
   deadLetterId: id,
   messageId: id,

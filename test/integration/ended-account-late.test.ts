@@ -14,10 +14,9 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { createFinanceApiHandler } from "../../functions/finance-api/handler.js";
-import { httpApiEvent } from "../../local/finance-api-server.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
-import { isCloseReport } from "../../shared/core/close-report.js";
+import { unclosedAccountClosedAt } from "../support/close-store.js";
+import { apiEvent, financeApiOver } from "../support/finance-api.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
 const tariffs = stdTariffs(
@@ -42,10 +41,6 @@ const number = usageBody(
 
 const view = (l: InvoiceLine) =>
   `${l.period} ${l.reference_period} ${l.line_type} ${l.product} ${l.quantity} ${l.amount}`;
-
-/** A GET of the finance API as API Gateway (HTTP API, payload 2.0) hands it to the handler. */
-const apiEvent = (path: string, query = "") =>
-  httpApiEvent({ method: "GET", url: query ? `${path}?${query}` : path, headers: {} });
 
 describe("an ended account's late event after its last close is billed (contract §2)", () => {
   const scenario = useLocalSystem({ at: "2025-05-31T00:00:00Z", config: BOTH });
@@ -96,12 +91,8 @@ describe("an ended account's late event after its last close is billed (contract
     expect(await scenario.system.store.getClose("gone", "2025-08")).toBeUndefined();
 
     // The first hourly run after August's end + 2 h grace + 1 h closes it from the unclosed index.
-    at("2025-09-01T03:00:00Z");
-    const run = await scenario.system.runCloseScheduler(2, 6);
-    expect(run.unclosed.enqueued).toBeGreaterThanOrEqual(1);
-    const outcomes = await scenario.system.drainCloses();
-    const august = outcomes.find((o) => o.accountId === "gone" && o.period === "2025-08");
-    expect(august && isCloseReport(august) ? august.status : august?.status).toBe("closed");
+    const august = await unclosedAccountClosedAt(scenario, "2025-09-01T03:00:00Z", "gone", "2025-08");
+    expect(august?.status).toBe("closed");
     const augustLines = await scenario.lines({ period: "2025-08", accountId: "gone" });
     // Exactly the late SMS, as June's adjustment; no monthly fee of August for the still active number.
     expect(augustLines.map(view)).toEqual(["2025-08 2025-06 adjustment sms.mt 1 0.05"]);
@@ -113,11 +104,7 @@ describe("an ended account's late event after its last close is billed (contract
 
     // In the period index and the finance API like any close.
     expect(await scenario.system.store.closedAccount("gone", "2025-08")).toBeDefined();
-    const api = createFinanceApiHandler({
-      periods: scenario.system.store,
-      usage: scenario.system.store.usage,
-      config: () => scenario.system.store.loadConfig(),
-    });
+    const api = financeApiOver(scenario.system.store);
     const all = await api(apiEvent("/periods/2025-08/invoice-lines", "format=json"));
     expect(all.statusCode).toBe(200);
     const body = JSON.parse(String(all.body)) as { lines: InvoiceLine[] };

@@ -71,6 +71,22 @@ describe("ingest races on DynamoDB Local", () => {
       endpoint: scenario.system.endpoints.dynamodb,
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
+  /**
+   * A client whose invocation stalls (a GC pause, a slow network) just before its commit
+   * transaction: `reached` opens when it gets there, and it goes on once `held` is opened.
+   */
+  const stallingBeforeCommit = () => {
+    const held = gate();
+    const reached = gate();
+    const client = healthyClient();
+    beforeSend(client, async (command) => {
+      if (command === "TransactWriteItemsCommand") {
+        reached.open();
+        await held.opened;
+      }
+    });
+    return { client, held, reached };
+  };
   /** The ingest handler over `client` and `table`; a whole-batch failure answers every record failed, as Lambda. */
   const invocation = (client: DynamoDBClient, table: string) => {
     const store = new DynamoBillingStore(client, table, { attemptCutoffMs: CUTOFF });
@@ -193,15 +209,8 @@ describe("ingest races on DynamoDB Local", () => {
   it("a slow owner taken over after the cut-off: its late commit is refused, every event counts once", async () => {
     const table = await freshTable();
     const batch = smsBatch("slow", 10);
-    const held = gate();
-    const reached = gate();
-    const slowClient = healthyClient();
-    beforeSend(slowClient, async (command) => {
-      if (command === "TransactWriteItemsCommand") {
-        reached.open();
-        await held.opened; // the owner stalls (GC pause, a slow network) just before its commit
-      }
-    });
+    // The owner stalls just before its commit.
+    const { client: slowClient, held, reached } = stallingBeforeCommit();
     const slow = invocation(slowClient, table)(batch);
     await reached.opened;
     // Past the cut-off another invocation finds the claims, aborts the owner's attempt, takes over.
@@ -303,15 +312,7 @@ describe("ingest races on DynamoDB Local", () => {
       const table = await freshTable();
       const batch = smsBatch(`abort-${aws}`, 10);
       // The owner stalls before its commit, past the cut-off.
-      const held = gate();
-      const reached = gate();
-      const ownerClient = healthyClient();
-      beforeSend(ownerClient, async (command) => {
-        if (command === "TransactWriteItemsCommand") {
-          reached.open();
-          await held.opened;
-        }
-      });
+      const { client: ownerClient, held, reached } = stallingBeforeCommit();
       const owner = invocation(ownerClient, table)(batch);
       await reached.opened;
       scenario.clock.advanceTo(scenario.clock.now() + CUTOFF + 1);

@@ -11,8 +11,7 @@ import { ingestBatch } from "../../shared/app/ingest-usage.js";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import type { BillingConfig } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
-import { closeAndIngestDeps, withPeriods } from "../support/close-store.js";
+import { closeAndIngestDeps, configuredTable, withPeriods } from "../support/close-store.js";
 import { configOf, stdTariffs, usageBody, useDynamoDbLocal } from "../support/scenario.js";
 import { allLines } from "../support/table-scans.js";
 
@@ -35,10 +34,12 @@ describe("G7: a late event re-rates every later closed period its state reaches"
   const dynamo = useDynamoDbLocal();
 
   async function example({ crashFirstMarchClose }: { crashFirstMarchClose: boolean }) {
-    const { store } = await dynamo.table("late-reach");
-    await store.saveConfig(config);
-    const clock = new VirtualClock(Date.parse("2025-01-02T10:00:00Z"));
-    const deps = closeAndIngestDeps(store, clock, config);
+    const { store, clock, deps } = await configuredTable(
+      dynamo,
+      "late-reach",
+      config,
+      "2025-01-02T10:00:00Z",
+    );
     const send = async (bodies: string[]) => {
       const r = await ingestBatch(
         bodies.map((body, i) => ({ messageId: `m-${clock.now()}-${i}`, body })),

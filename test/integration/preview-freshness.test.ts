@@ -9,8 +9,7 @@ import { createStreamingFinanceApi } from "../../shared/app/finance-api.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
 import { previewPeriod } from "../../shared/app/preview-period.js";
 import type { BillingConfig } from "../../shared/core/config.js";
-import { VirtualClock } from "../../shared/ports/clock.js";
-import { closeAndIngestDeps } from "../support/close-store.js";
+import { configuredTable } from "../support/close-store.js";
 import { configOf, stdTariffs, useDynamoDbLocal } from "../support/scenario.js";
 
 const tariffs = stdTariffs([
@@ -33,10 +32,7 @@ describe("preview freshness from counted events", () => {
   const dynamo = useDynamoDbLocal();
 
   it("newestEventAt is the newest counted event's time, in the preview and the usage endpoint", async () => {
-    const { store } = await dynamo.table("fresh");
-    await store.saveConfig(config);
-    const clock = new VirtualClock(Date.parse("2025-07-20T00:00:00Z"));
-    const deps = closeAndIngestDeps(store, clock, config);
+    const { store, deps } = await configuredTable(dynamo, "fresh", config, "2025-07-20T00:00:00Z");
     expect((await previewPeriod("acme", "2025-07", deps)).newestEventAt).toBeNull();
 
     // One batch, out of time order, two counters (TR and DE): the batch's newest is 15:30 (DE).

@@ -3,12 +3,15 @@
  * run makes, hold a run at a point, or make its finish step fail as a crash would. Every call still
  * reaches DynamoDB Local; nothing of storage is imitated.
  */
+import { expect } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import type { CloseDeps } from "../../shared/app/close-period.js";
 import { directoryOf, type IngestDeps } from "../../shared/app/ingest-usage.js";
 import type { BillingConfig } from "../../shared/core/config.js";
-import type { Clock } from "../../shared/ports/clock.js";
+import type { PeriodId } from "../../shared/core/time.js";
+import { type Clock, VirtualClock } from "../../shared/ports/clock.js";
 import type { PeriodStore } from "../../shared/ports/storage.js";
+import type { DynamoScenario, Scenario } from "./scenario.js";
 
 const WRITES = ["claimClose", "writeCloseLines", "finishClose", "markLate", "clearLate"] as const;
 export type WriteCounts = Record<(typeof WRITES)[number], number>;
@@ -58,3 +61,37 @@ export const closeAndIngestDeps = (
   clock,
   config: async () => config,
 });
+
+/**
+ * A new table holding `config`, a virtual clock at `at`, and the ingest and close use cases'
+ * dependencies over them: the start of a test of ingest and close on DynamoDB Local.
+ */
+export async function configuredTable(
+  dynamo: DynamoScenario,
+  prefix: string,
+  config: BillingConfig,
+  at: string,
+): Promise<{ store: DynamoBillingStore; clock: VirtualClock; deps: CloseDeps & IngestDeps }> {
+  const { store } = await dynamo.table(prefix);
+  await store.saveConfig(config);
+  const clock = new VirtualClock(Date.parse(at));
+  return { store, clock, deps: closeAndIngestDeps(store, clock, config) };
+}
+
+/**
+ * The hourly close scheduler run at `time` (2 h grace, overdue after 6 h) with the closes it
+ * requested drained; `accountId` is no longer configured, so its request comes from the
+ * unclosed-usage index: the outcome of its close of `period`.
+ */
+export async function unclosedAccountClosedAt(
+  scenario: Scenario,
+  time: string,
+  accountId: string,
+  period: PeriodId,
+) {
+  scenario.travelTo(time);
+  const run = await scenario.system.runCloseScheduler(2, 6);
+  expect(run.unclosed.enqueued).toBeGreaterThanOrEqual(1);
+  const outcomes = await scenario.system.drainCloses();
+  return outcomes.find((o) => o.accountId === accountId && o.period === period);
+}

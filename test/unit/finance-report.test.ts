@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { InvoiceLine } from "../../shared/contract/invoice-line.js";
 import {
+  emptyCloseSummary,
   groupDigits,
   noLineReason,
   type ReportCloseSummary,
@@ -30,16 +31,7 @@ const line = (over: Partial<InvoiceLine>): InvoiceLine => ({
 });
 
 const report = (over: Partial<ReportCloseSummary>): ReportCloseSummary => ({
-  accountId: "acme",
-  period: "2025-08",
-  billingChannel: "direct",
-  currency: "EUR",
-  totals: { amount: "0" },
-  adjustments: [],
-  suspense: { count: 0, samples: [] },
-  suspenseCarried: [],
-  conflicts: { count: 0, samples: [] },
-  rejectedMessages: { count: 0, samples: [] },
+  ...emptyCloseSummary({ accountId: "acme", period: "2025-08", billingChannel: "direct", currency: "EUR" }),
   ...over,
 });
 

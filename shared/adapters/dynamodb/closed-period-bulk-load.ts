@@ -9,8 +9,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { InvoiceLine } from "../../contract/invoice-line.js";
-import { mapLimit } from "../../core/map-limit.js";
 import type { PeriodId } from "../../core/time.js";
+import { putInBatches } from "./batch-put.js";
 import { closeRecordItem } from "./items/closes.js";
 import { closeLineChunks } from "./line-chunks.js";
 import { notePeriod, periodIndexPut } from "./period-index.js";
@@ -49,15 +49,9 @@ export async function bulkLoadClosedAccounts(
     const references = [...new Set(l.lines.map((x) => x.reference_period).filter((r) => r !== l.period))];
     items.push(periodIndexPut(table, l.accountId, l.period, l.closedAt, references).Put.Item);
   }
-  const batches: Record<string, unknown>[][] = [];
-  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  await mapLimit(batches, concurrency, async (batch) => {
-    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
-    for (let retry = 0; pending.length > 0; retry++) {
-      if (retry > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** retry)));
-      const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
-    }
+  await putInBatches(items, concurrency, async (puts) => {
+    const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: puts } }));
+    return (r.UnprocessedItems?.[table] ?? []) as typeof puts;
   });
   for (const period of new Set(loads.map((l) => l.period))) await notePeriod(doc, table, period);
 }

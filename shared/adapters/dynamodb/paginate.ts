@@ -45,47 +45,28 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return all;
 }
 
-export const queryItems = (
-  doc: DynamoDBDocumentClient,
-  TableName: string,
-  input: PagedInput<QueryCommandInput>,
-) =>
-  pagedItems<Item>((ExclusiveStartKey) =>
-    doc.send(new QueryCommand({ ...input, TableName, ExclusiveStartKey })),
-  );
+/** The request of every page: the caller's input, the store's table, the start key the pager's. */
+const pages =
+  <I, T>(send: (input: I & { TableName: string; ExclusiveStartKey?: T }) => Promise<Page<T>>) =>
+  (TableName: string, input: I) =>
+    pagedItems<T>((ExclusiveStartKey) => send({ ...input, TableName, ExclusiveStartKey }));
 
-export const queryAll = (
-  doc: DynamoDBDocumentClient,
-  TableName: string,
-  input: PagedInput<QueryCommandInput>,
-) => collect(queryItems(doc, TableName, input));
+type Query = PagedInput<QueryCommandInput>;
+type LowLevelQuery = PagedInput<LowLevelQueryCommandInput>;
+
+export const queryItems = (doc: DynamoDBDocumentClient, table: string, input: Query) =>
+  pages<typeof input, Item>((i) => doc.send(new QueryCommand(i)))(table, input);
+
+export const queryAll = (...query: Parameters<typeof queryItems>) => collect(queryItems(...query));
 
 /** Every item of a Query through the low-level client (binary and number sets read as stored). */
-export const queryItemsAv = (
-  client: DynamoDBClient,
-  TableName: string,
-  input: PagedInput<LowLevelQueryCommandInput>,
-) =>
-  pagedItems<ItemAv>((ExclusiveStartKey) =>
-    client.send(new LowLevelQueryCommand({ ...input, TableName, ExclusiveStartKey })),
-  );
+export const queryItemsAv = (client: DynamoDBClient, table: string, input: LowLevelQuery) =>
+  pages<typeof input, ItemAv>((i) => client.send(new LowLevelQueryCommand(i)))(table, input);
 
-export const queryAllAv = (
-  client: DynamoDBClient,
-  TableName: string,
-  input: PagedInput<LowLevelQueryCommandInput>,
-) => collect(queryItemsAv(client, TableName, input));
+export const queryAllAv = (...query: Parameters<typeof queryItemsAv>) => collect(queryItemsAv(...query));
 
-export const scanAll = (
-  doc: DynamoDBDocumentClient,
-  TableName: string,
-  input: PagedInput<ScanCommandInput>,
-) =>
-  collect(
-    pagedItems<Item>((ExclusiveStartKey) =>
-      doc.send(new ScanCommand({ ...input, TableName, ExclusiveStartKey })),
-    ),
-  );
+export const scanAll = (doc: DynamoDBDocumentClient, table: string, input: PagedInput<ScanCommandInput>) =>
+  collect(pages<typeof input, Item>((i) => doc.send(new ScanCommand(i)))(table, input));
 
 /** A conditional write that found its condition false (an expected outcome, not a fault). */
 export const isConditionFailure = (e: unknown): boolean =>

@@ -1,6 +1,6 @@
 /**
  * Loading usage straight into the usage store's items (benchmarks, migrations): counters, pages of
- * raw events and the usage markers with their shards, in BatchWriteItem requests of 25,
+ * raw events and the usage markers with their shards (so the close reads only those), in BatchWriteItem requests of 25,
  * without identity claims or attempts. The caller vouches that every event is new and that no
  * ingest writes the same (account, period) meanwhile: a load's counters replace what their shard
  * held; pages and marker shards add up over calls. The close reads the result exactly as data
@@ -12,6 +12,7 @@ import { mapLimit } from "../../core/map-limit.js";
 import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/counters.js";
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
+import { putInBatches } from "./batch-put.js";
 import { packPages } from "./usage/attempts.js";
 import { ctrPk, EVENTS_SK, evtPk } from "./usage/keys.js";
 import { markUsage } from "./usage/markers.js";
@@ -55,15 +56,9 @@ export async function bulkLoadUsage(
     for (const s of ps) m.ps.add(s);
     markers.set(k, m);
   }
-  const batches: ItemAv[][] = [];
-  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  await mapLimit(batches, concurrency, async (batch) => {
-    let pending = batch.map((Item) => ({ PutRequest: { Item } }));
-    for (let retry = 0; pending.length > 0; retry++) {
-      if (retry > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** retry)));
-      const r = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
-      pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
-    }
+  await putInBatches(items, concurrency, async (puts) => {
+    const r = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: puts } }));
+    return (r.UnprocessedItems?.[table] ?? []) as typeof puts;
   });
   // Markers after the items (ADD: shards of earlier loads stay).
   await mapLimit([...markers.values()], concurrency, (m) =>

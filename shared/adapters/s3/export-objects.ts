@@ -65,7 +65,7 @@ export class S3ExportObjects implements ExportObjects {
       partSize: PART_BYTES,
       queueSize: 2,
       // The close worker may not abort uploads (its role has s3:PutObject only): the bucket's
-      // lifecycle rule removes an interrupted upload's parts after a day (infra/billing-stack.ts).
+      // lifecycle rule removes an interrupted upload's parts after a day (infra/constructs/exports-buckets.ts).
       leavePartsOnError: true,
     }).done();
     return { key, bytes, sha256: hash.digest("hex") };

@@ -92,7 +92,7 @@ export const rateMessages: ProductRule = ({ period, events }) => {
  * USSD sessions and Kakao Sangdam consultation sessions: one charge per distinct session id,
  * in the period of its first event (policy: a session reported twice under two event ids is one session).
  * A session id whose previous event is SESSION_ID_REUSE_GAP or more earlier starts a new session
- * (policy, D14: ids may be recycled, and a close then remembers session ids for a bounded time).
+ * (policy: ids may be recycled, and a close then remembers session ids for a bounded time).
  */
 export const SESSION_ID_REUSE_GAP = 7 * DAY;
 
