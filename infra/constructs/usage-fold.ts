@@ -106,7 +106,7 @@ export class UsageFold extends Construct {
     });
     alarmAbove(
       this,
-      "ErrorsAlarm",
+      "UsageFoldErrorsAlarm",
       "The usage fold failed for 15 minutes: previews and counters go stale, journals wait (docs/runbook.md)",
       this.fold.function.metricErrors({ period: Duration.minutes(15), statistic: cloudwatch.Stats.SUM }),
       10,
