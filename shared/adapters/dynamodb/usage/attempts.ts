@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
-import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { compareStrings } from "../../../core/compare.js";
 import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
 import { compositeKey } from "../../../core/keys.js";
@@ -102,12 +102,22 @@ export async function commitAttempt(
           [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
         },
         ConditionExpression: "attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     );
     return true;
   } catch (e) {
-    if (isConditionFailure(e)) return false;
-    throw e;
+    if (!isConditionFailure(e)) throw e;
+    // The record exists: "aborted" (another handler took the attempt over), or "committed" — by
+    // this attempt itself, whose put landed but whose reply was lost and which the SDK sent again.
+    const item =
+      (e as { Item?: Record<string, { S?: string }> }).Item ??
+      (
+        await t.client.send(
+          new GetItemCommand({ TableName: t.table, Key: commitKey(a.id), ConsistentRead: true }),
+        )
+      ).Item;
+    return item?.s?.S === "committed";
   }
 }
 
