@@ -51,7 +51,12 @@ const TIMEOUT_S = Number(values["timeout-seconds"]);
 const MAX_RECEIVES = 5;
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 
-const PERIOD = "2025-07";
+/**
+ * Last month on the real clock: ingest refuses events older than the identity retention (400 days),
+ * so a fixed month would be dead-lettered once it is that old.
+ */
+const PERIOD_START = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 1, 1);
+const PERIOD = new Date(PERIOD_START).toISOString().slice(0, 7);
 const ACCOUNTS = ["acme", "globex", "initech", "umbrella", "hooli"];
 const tariffs = stdTariffs([
   { product: "sms.mt", unitPrice: "0.05" },
@@ -63,7 +68,7 @@ const config = configOf(tariffs, ACCOUNTS);
 function body(n: number): { account: string; stateful: boolean; body: string } {
   const account = ACCOUNTS[n % ACCOUNTS.length]!;
   const stateful = n % 5 === 4;
-  const time = new Date(Date.parse("2025-07-01T00:00:00Z") + (n % 2_592_000) * 1000).toISOString();
+  const time = new Date(PERIOD_START + (n % 2_419_200) * 1000).toISOString(); // within 28 days
   const data = stateful
     ? { endUserId: `u${n}`, senderId: "wa1", kind: "template", category: "marketing", delivered: true }
     : { to: `${n}`, country: "TR", status: "submitted" };
