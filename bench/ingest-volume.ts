@@ -27,6 +27,7 @@ import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usag
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
+import { type FoldDeps, foldAll } from "../shared/app/fold-usage.js";
 import { parseAccounts } from "../shared/core/config.js";
 import { mapLimit } from "../shared/core/map-limit.js";
 import { parseUsageMessage } from "../shared/core/products/index.js";
@@ -53,8 +54,16 @@ const { values } = parseArgs({
     "realistic-accounts": { type: "string", default: "10000" },
     zipf: { type: "string", default: "1.1" },
     "low-traffic": { type: "string", default: "30000" },
+    /**
+     * The fold's cadence: it runs every minute; the bench folds after the events one minute carries
+     * at a stated rate (1,000 events/s for the customer base; the quiet hours' rate for low traffic).
+     */
+    "fold-events": { type: "string", default: "60000" },
+    "low-fold-events": { type: "string", default: "3600" },
   },
 });
+const FOLD_EVENTS = Number(values["fold-events"]);
+const LOW_FOLD_EVENTS = Number(values["low-fold-events"]);
 const REALISTIC = {
   events: Number(values.realistic),
   accounts: Number(values["realistic-accounts"]),
@@ -82,6 +91,7 @@ const PRICES = {
   lambdaPerMillionRequests: 0.2,
   lambdaArmPerGbSecond: 0.0000133334,
   lambdaMemoryGb: 0.5, // infra: ingest-usage runs with 512 MB (billing-function.ts)
+  foldMemoryGb: 1, // infra: the usage fold runs with 1,024 MB (constructs/usage-fold.ts)
 };
 
 // ---- configuration: every rule family, 12 accounts, acct-00 sends more than half ----
@@ -395,7 +405,8 @@ class Meter {
 
 // ---- run ----
 const clock = new VirtualClock(Date.parse("2025-07-31T12:00:00Z"));
-const system = await startLocalBillingSystem({ clock, configCacheMs: 60_000 });
+// As deployed: ingest writes journals and commits; the fold (below) applies them at its cadence.
+const system = await startLocalBillingSystem({ clock, configCacheMs: 60_000, foldInline: false });
 let meter: Meter | undefined;
 let sqsRequests = 0;
 onEveryAnswer(system.dynamodb, "benchMeter", (command, input, output) =>
@@ -412,6 +423,27 @@ system.sqs.middlewareStack.add(
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 const config = cachedConfig(system.store, clock, 60_000);
 const deps = storeDeps(system.store, clock, config, { configCacheMs: 60_000 });
+const foldDeps: FoldDeps = {
+  journal: system.store.usage.journal,
+  periods: system.store,
+  clock,
+  accounts: deps.accounts,
+  unclosed: system.store.unclosed,
+};
+/** Events handled since the last fold, the fold's cadence in the running phase, its runs and time. */
+let sinceFold = 0;
+let foldEvery = Number.POSITIVE_INFINITY;
+let foldChain: Promise<void> = Promise.resolve();
+let foldRuns = 0;
+let foldMs = 0;
+/** One scheduled fold: a minute has passed (the virtual clock moves on), every shard folded. */
+const runFold = async () => {
+  clock.advanceTo(clock.now() + MINUTE);
+  const t = performance.now();
+  await foldAll(foldDeps);
+  foldMs += performance.now() - t;
+  foldRuns += 1;
+};
 let handlerMs = 0;
 let invocations = 0;
 /** CPU time of this process during handler calls (its own with `--concurrency 1`: the Lambda memory choice). */
@@ -425,6 +457,11 @@ const timed =
     try {
       return await h(event, context);
     } finally {
+      sinceFold += event.Records.length;
+      if (sinceFold >= foldEvery) {
+        sinceFold = 0;
+        foldChain = foldChain.then(runFold);
+      }
       handlerMs += performance.now() - t;
       const used = process.cpuUsage(cpu);
       handlerCpuMs += (used.user + used.system) / 1000;
@@ -472,6 +509,9 @@ async function phase(
   events: number,
   handler: Handler,
   batchSize = BATCH_SIZE,
+  foldEvents = FOLD_EVENTS,
+  /** Sub-phases of one stretch of traffic: the fold's minute goes on across them (no reset, one last fold). */
+  stretch: { continued: boolean; last: boolean } = { continued: false, last: true },
 ) {
   await system.send(bodies);
   meter = new Meter();
@@ -479,6 +519,10 @@ async function phase(
   handlerMs = 0;
   handlerCpuMs = 0;
   invocations = 0;
+  foldRuns = 0;
+  foldMs = 0;
+  if (!stretch.continued) sinceFold = 0;
+  foldEvery = handler === ingest ? foldEvents : Number.POSITIVE_INFINITY;
   const pollers = Array.from(
     { length: CONCURRENCY },
     () =>
@@ -494,6 +538,12 @@ async function phase(
   const t0 = performance.now();
   const results = await Promise.all(pollers.map((p) => p.drain()));
   const seconds = (performance.now() - t0) / 1000;
+  // The phase's last events are folded too (a last, partial minute: counted in full, conservative).
+  await foldChain;
+  if (stretch.last) {
+    if (handler === ingest && sinceFold > 0) await runFold();
+    sinceFold = 0;
+  }
   const m = meter;
   meter = undefined;
   const processed = results.reduce((s, r) => s + r.processed, 0);
@@ -511,6 +561,8 @@ async function phase(
     handlerMs,
     handlerCpuMs,
     invocations,
+    foldRuns,
+    foldMs,
   };
 }
 
@@ -598,6 +650,8 @@ try {
                   part.length,
                   ingest,
                   size,
+                  LOW_FOLD_EVENTS,
+                  { continued: i > 0, last: i === sizes.length - 1 },
                 ),
               );
           }
@@ -626,6 +680,8 @@ try {
             handlerMs: sum((r) => r.handlerMs),
             handlerCpuMs: sum((r) => r.handlerCpuMs),
             invocations: sum((r) => r.invocations),
+            foldRuns: sum((r) => r.foldRuns),
+            foldMs: sum((r) => r.foldMs),
           };
         })()
       : undefined;
@@ -645,8 +701,11 @@ try {
     const perEvent = (x: number) => x / r.events;
     const producerSends = Math.ceil(r.messages / bodiesPerSend);
     const sqsReq = perEvent(producerSends + r.sqsRequests);
-    const lambdaReq = perEvent(r.invocations);
-    const gbSeconds = perEvent((r.handlerMs / 1000) * PRICES.lambdaMemoryGb);
+    // The fold: one invocation per run (every shard), at its own memory.
+    const lambdaReq = perEvent(r.invocations + r.foldRuns);
+    const gbSeconds = perEvent(
+      (r.handlerMs / 1000) * PRICES.lambdaMemoryGb + (r.foldMs / 1000) * PRICES.foldMemoryGb,
+    );
     const parts = {
       sqs: sqsReq * PRICES.sqsPerMillionRequests,
       lambda: lambdaReq * PRICES.lambdaPerMillionRequests + gbSeconds * PRICES.lambdaArmPerGbSecond * 1e6,
@@ -694,6 +753,10 @@ try {
       `${fmt(d.m.wru / r.events, 3)}  by item: ${[...d.m.kindWru].map(([k, v]) => `${k} ${fmt(v / r.events, 3)}`).join(", ")}`,
     );
     line("  read units per event", fmt(d.m.rru / r.events, 3));
+    line(
+      "  fold runs (all shards) / fold time per run",
+      `${r.foldRuns} / ${fmt(r.foldMs / Math.max(1, r.foldRuns), 0)} ms (every ${fmt(r.events / Math.max(1, r.foldRuns), 0)} events)`,
+    );
     line("  hottest partition key", `${d.hottest[0]}: ${d.hottest[1]} WRU`);
     line("  SQS requests per event (send + receive + delete)", fmt(c.sqsReq, 3));
     line(

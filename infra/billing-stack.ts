@@ -53,9 +53,11 @@ import {
   validateStageConfig,
 } from "./constructs/stage.js";
 import { grantTableAccess, TABLE_ACCESS } from "./constructs/table-access.js";
+import { UsageFold } from "./constructs/usage-fold.js";
 import {
   allowUsageProducers,
   deadLetterFunction,
+  INGEST_TIMEOUT,
   ingestFunction,
   USAGE_QUEUE_SETTINGS,
   usageIngestAlarms,
@@ -257,6 +259,14 @@ export class BillingStack extends Stack {
       reporting,
       deadLetterQueue: this.scheduleDlq,
       key: this.key,
+    });
+    // The usage fold: its function, grants, one-minute schedule and alarm (constructs/usage-fold.ts).
+    new UsageFold(this, "UsageFold", {
+      function: parts.common,
+      table: this.table,
+      key: this.key,
+      ingestTimeout: INGEST_TIMEOUT,
+      deadLetterQueue: this.scheduleDlq,
     });
 
     // Alarms (constructs/alarms.ts; each notifies the alarm topic, docs/runbook.md says what to do).

@@ -101,6 +101,11 @@ export interface LocalSystemOptions {
   /** How long ingest may use an account it read (default 0: once per batch, so config changes apply at once). */
   readonly configCacheMs?: number;
   readonly attemptCutoffMs?: number;
+  /**
+   * Fold each ingested batch at once (default). The ingest benchmark sets false, as deployed: it
+   * runs the fold itself at a stated cadence (shared/app/fold-usage.ts).
+   */
+  readonly foldInline?: boolean;
   /** Close workers polling side by side, as concurrent Lambda instances (default 1). */
   readonly closeWorkers?: number;
   /**
@@ -161,6 +166,7 @@ export async function startLocalBillingSystem(opts: LocalSystemOptions): Promise
     const store = new DynamoBillingStore(ddb, tableName, {
       claimConcurrency: 4,
       ...(opts.attemptCutoffMs !== undefined ? { attemptCutoffMs: opts.attemptCutoffMs } : {}),
+      ...(opts.foldInline !== undefined ? { foldInline: opts.foldInline } : {}),
     });
     const usageQueue = new SqsUsageQueue(sqs, queues.usageQueueUrl);
     const failedMessages = new SqsFailedMessageQueue(sqs, queues.deadLetterQueueUrl, queues.usageQueueUrl);

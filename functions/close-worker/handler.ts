@@ -114,7 +114,8 @@ export function closeWorkerDeps(
   clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
   clock: Clock = systemClock,
 ): CloseDeps {
-  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  // Deployed ingest leaves its journals to the fold: this function folds its accounts' shard first.
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, { foldInline: false });
   // Each close reads its account and tariff afresh (two items): a tariff corrected just before
   // the close applies to it. The whole configuration is never loaded by the worker.
   const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);

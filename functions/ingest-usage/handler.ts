@@ -115,6 +115,8 @@ export function ingestDeps(
 ): IngestDeps {
   const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, {
     ingestTimeoutMs: env.INGEST_TIMEOUT_SECONDS * 1000,
+    // The scheduled fold applies the journals (functions/usage-fold): ingest writes no per-account item.
+    foldInline: false,
   });
   const configCacheMs = env.CONFIG_CACHE_SECONDS * 1000;
   const config = cachedConfig(store, clock, configCacheMs);

@@ -28,6 +28,7 @@ import {
   HttpMeteringClient,
 } from "../../shared/adapters/marketplace/http-metering-client.js";
 import { secretsManagerCredentials } from "../../shared/adapters/marketplace/secrets-manager-credentials.js";
+import { foldForAccount } from "../../shared/app/fold-usage.js";
 import {
   type MarketplaceReporterDeps,
   type MarketplaceRunReport,
@@ -137,7 +138,8 @@ export function marketplaceReporterDeps(
   clients: Pick<AwsClients, "dynamo" | "endpoints" | "trace">,
   clock: Clock = systemClock,
 ): MarketplaceReporterDeps {
-  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE);
+  // Deployed ingest leaves its journals to the fold: this function folds its accounts' shard first.
+  const store = new DynamoBillingStore(clients.dynamo, env.BILLING_TABLE, { foldInline: false });
   const marketplace = new DynamoMarketplaceStore(clients.dynamo, env.BILLING_TABLE);
   // Cached per container until shortly before it expires; re-read after a 401.
   const token = env.MARKETPLACE_CREDENTIALS_SECRET_ARN
@@ -155,7 +157,10 @@ export function marketplaceReporterDeps(
     : undefined;
   const client = new HttpMeteringClient({ baseUrl: env.MARKETPLACE_API_URL, ...(token ? { token } : {}) });
   const config = cachedConfig(store, clock, env.CONFIG_CACHE_SECONDS * 1000);
-  return { ledger: store.usage, store: marketplace, client, clock, config };
+  // The reporter reads pages: it folds each account's journal first (the usage fold's grants).
+  const fold = (accountId: string) =>
+    foldForAccount(accountId, { usage: store.usage, periods: store, clock, unclosed: store.unclosed });
+  return { ledger: store.usage, store: marketplace, client, clock, config, fold };
 }
 
 export const handler = lambdaEntry(marketplaceEnvironmentSchema, (env, clients) => {

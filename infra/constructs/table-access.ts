@@ -7,6 +7,7 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type { BillingFunction } from "./billing-function.js";
 import type { BillingFunctionName } from "./function-set.js";
 import { grantTableItems, grantWithEnv, type TableAccess } from "./grants.js";
+import { USAGE_FOLD_ACCESS } from "./usage-fold.js";
 
 /**
  * Item access per function: exact actions on the partition-key prefixes each one touches
@@ -14,28 +15,26 @@ import { grantTableItems, grantWithEnv, type TableAccess } from "./grants.js";
  * PutItem/UpdateItem/DeleteItem/ConditionCheckItem; a PartiQL INSERT as PartiQLInsert.
  */
 export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAccess[]>> = {
-  // Claims (PartiQL INSERT, BatchGet, take-over), attempt commits, counters, pages, usage and late
-  // markers, conflicts and their per-period index, close records (read), configuration (read),
-  // dead letters with their per-account index (one transaction each, so a close
-  // reports them without a scan).
+  // Claims (PartiQL INSERT, BatchGet, take-over), journals and attempt commits (the fold writes the
+  // counters, pages and markers), conflicts and their per-period index, close records (read, for a
+  // late conflict), configuration (read), dead letters with their per-account index (one
+  // transaction each, so a close reports them without a scan).
   ingestUsage: [
     { actions: ["dynamodb:PartiQLInsert"], leadingKeys: ["ID#*", "CONFLICTS#*", "ACCT#*"] },
     { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["ID#*"] },
-    // ID#: a crashed attempt's claims taken over; CTR#: counters (ADD, in the attempt's transaction);
-    // ACCT#: the usage marker's shard sets (ADD, before the attempts commit, so a close
-    // reads only the shards named and never misses one holding data).
-    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "CTR#*", "ACCT#*"] },
+    // ID#: a crashed attempt's claims taken over; ACCT#: a period's usage marker flagged with a conflict.
+    { actions: ["dynamodb:UpdateItem"], leadingKeys: ["ID#*", "ACCT#*"] },
     { actions: ["dynamodb:GetItem"], leadingKeys: ["COMMIT#*", "BILL#*", "CFG#*", "DEADLETTER#*"] },
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*"] },
     // Dead letters go to their shards (DEADLETTER#); their account index to the account's key (DLA#)
     // or, in a burst, its burst keys (DLS#).
     {
       actions: ["dynamodb:PutItem"],
-      leadingKeys: ["COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
+      leadingKeys: ["COMMIT#*", "JRNL#*", "DEADLETTER#*", "DLA#*", "DLS#*"],
     },
     { actions: ["dynamodb:DeleteItem"], leadingKeys: ["DLA#*", "DLS#*"] },
-    // The unclosed-usage index (once per account-period) and late conflicts (G5).
-    { actions: ["dynamodb:PutItem"], leadingKeys: ["UNCLOSED#*", "LATECF#*"] },
+    // Late conflicts (G5).
+    { actions: ["dynamodb:PutItem"], leadingKeys: ["LATECF#*"] },
   ],
   // Lists the accounts of the due zones; keeps its per-zone cursor. Rewrites the manifests of
   // the periods whose exports changed: the period list and index (Query), the manifest's count
@@ -53,6 +52,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   // REPORT# list chunks (and a crashed
   // attempt's stale ones deleted), SNAP# snapshots (a rewritten one's old parts deleted).
   closeWorker: [
+    // It folds its account's journal before and under its claim (usage-fold.ts).
+    ...USAGE_FOLD_ACCESS,
     {
       actions: ["dynamodb:Query"],
       // DLA#: the account's dead-letter index; DLS#: its burst keys, read when a burst is marked.
@@ -94,6 +95,8 @@ export const TABLE_ACCESS: Readonly<Record<BillingFunctionName, readonly TableAc
   marketplaceReporter: [
     { actions: ["dynamodb:Query"], leadingKeys: ["CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*"] },
     { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], leadingKeys: ["MKT#*"] },
+    // It folds each account's journal before reading its pages.
+    ...USAGE_FOLD_ACCESS,
   ],
   // Lists and removes dead letters (with their per-account index entry, one transaction), over
   // every shard; letters from before sharding (DEADLETTER, DLA#) are moved to their shards.

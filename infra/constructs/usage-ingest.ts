@@ -28,7 +28,7 @@ import { consumeQueue } from "./queue-source.js";
 /** SQS's longest retention: usage survives a stopped event source for two weeks. */
 export const USAGE_QUEUE_RETENTION = Duration.days(14);
 /** Timeout of the ingest function; the usage queue's visibility timeout is derived from it. */
-const INGEST_TIMEOUT = Duration.seconds(30);
+export const INGEST_TIMEOUT = Duration.seconds(30);
 const INGEST_BATCHING_WINDOW = Duration.seconds(5);
 /**
  * Messages per ingest invocation (docs/data-model.md): an invocation commits its events' counters

@@ -205,6 +205,8 @@ export function rawEventsReadOnce(usage: UsageStore): UsageStore {
 /** Every method of `usage`, bound to it. */
 function delegate(usage: UsageStore): UsageStore {
   return {
+    ...(usage.journal ? { journal: usage.journal } : {}),
+    ...(usage.foldInline !== undefined ? { foldInline: usage.foldInline } : {}),
     ingest: (events, now) => usage.ingest(events, now),
     usagePeriods: (accountId) => usage.usagePeriods(accountId),
     usageMarkers: (accountId) => usage.usageMarkers(accountId),

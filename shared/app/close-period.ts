@@ -33,6 +33,7 @@ export { UnknownAccountError };
 
 import { rawEventsReadOnce } from "./close-budget.js";
 import { explainClose, type RecheckedPeriod } from "./explain-lines.js";
+import { foldForAccount } from "./fold-usage.js";
 import { exportAfterClose } from "./period-exports.js";
 import {
   loadPeriodState,
@@ -161,6 +162,9 @@ interface CloseTarget {
 /** The close, then (with an exports bucket) the account's objects by period from what it committed. */
 async function closeThenExport(target: CloseTarget, deps: CloseDeps): Promise<AccountCloseOutcome> {
   const { account, periodId } = target;
+  // The account's journal folded before the claim, so that its usage committed until now is in the
+  // counters and pages the close reads (and not marked late by a fold that would see the claim).
+  await foldForAccount(account.accountId, deps);
   // Each period's raw events read and held once for the whole run (a first close needs its period
   // for the rebuilt snapshot and for its rating).
   const run = { ...deps, usage: rawEventsReadOnce(deps.usage) };
@@ -188,6 +192,9 @@ async function closeAccountPeriod(
   );
   if (claim.kind === "closed") return { outcome: alreadyClosed(claim.record) };
   if (claim.kind === "claimed-by-other") return { outcome: beingClosed(claim.record) };
+  // Once more under the claim: every journal committed before it is folded before anything is read
+  // (write-then-check: what a fold applies from now on sees the claim and marks the period late).
+  await foldForAccount(account.accountId, deps);
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
   // One period's state (rate-account-period.ts): this period's counters and raw events (and

@@ -22,11 +22,9 @@ import { InvalidUsageMessageError } from "../contract/usage-event.js";
 import {
   ACCOUNT_ENDED,
   type AccountHistory,
-  adjustmentPeriodOf,
   endedBefore,
   periodOfAccount,
   versionForPeriod,
-  zoneScheduleOf,
 } from "../core/account-versions.js";
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { isTooOld } from "../core/identity-retention.js";
@@ -34,7 +32,7 @@ import { compositeKey } from "../core/keys.js";
 import { changesLaterPeriods, parseUsageMessage } from "../core/products/index.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
-import { DAY, type PeriodId, periodWindow, shiftPeriod } from "../core/time.js";
+import { DAY, periodWindow } from "../core/time.js";
 import type { BlobStore } from "../ports/blob-store.js";
 import type { Clock } from "../ports/clock.js";
 import type { LateConflictStore } from "../ports/late-conflicts.js";
@@ -47,6 +45,7 @@ import {
 import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
 import type { AccountDirectory, PreparedEvent, RatedAccount, UsageStore } from "../ports/usage-store.js";
 import { boundText, putDeadLetter, subjectOf } from "./dead-letters.js";
+import { foldAccounts, foldDepsOf } from "./fold-usage.js";
 
 export type IngestOutcome =
   | { kind: "stored"; accountId: string; late: boolean }
@@ -231,6 +230,13 @@ export async function ingestBatch(
       const hash = createHash("sha256")
         .update(canonicalJson({ type: event.type, subject: event.subject, time: t, data: event.data }))
         .digest("hex");
+      // Its own period, and each earlier one its rules reach back to (a Viber session's opener),
+      // with whether its type carries state into later periods (rules/index.ts): the fold checks
+      // them for a close once the event is applied.
+      const later = changesLaterPeriods(event.type);
+      const checks = [
+        ...new Set([contribution.period, ...periodsChangedBy(ledgerEvent, version.account.timezone)]),
+      ].map((period) => [period, later] as const);
       prepared.push({
         c,
         p: {
@@ -240,6 +246,7 @@ export async function ingestBatch(
           contribution,
           body: c.body,
           periodEnd: periodWindow(contribution.period, version.account.timezone).end,
+          checks,
         },
         timezone: version.account.timezone,
         ...(rated.history ? { history: rated.history } : {}),
@@ -284,46 +291,17 @@ export async function ingestBatch(
     return { outcomes, retry: [...retry], failures };
   }
 
-  // G7: after the commit, the close record of each (account, period) is read once per batch,
-  // for duplicates too, so that a crash between the commit and the late mark is repaired by the
-  // re-delivery. Either the close read the event, or the event sees the close record.
-  const closes = new Map<string, Promise<CloseRecord | undefined>>();
-  const late = new Map<string, boolean>();
+  // G7: the late check is the fold's (fold-usage.ts, write-then-check): it reads the close record
+  // of each (account, period) it applies, after its writes. The local run folds the batch's shards
+  // right away (duplicates' too, so a fold a crash interrupted is finished by the re-delivery).
+  let late = new Set<string>();
   try {
-    // Per (account, period): whether one of the batch's events in it carries state into later
-    // periods (rules/index.ts): the marker then tells the close to follow that state forward.
-    const marks = new Map<string, { accountId: string; period: PeriodId; later: boolean }>();
-    for (const [i, s] of stored.entries()) {
-      if (s.kind !== "stored" && s.kind !== "duplicate") continue;
-      const { p, timezone } = toStore[i]!;
-      const later = changesLaterPeriods(p.event.type);
-      // Its own period, and each earlier one its rules reach back to (a Viber session's opener).
-      for (const period of new Set([s.period, ...periodsChangedBy(p.event, timezone)])) {
-        const k = compositeKey(s.accountId, period);
-        const m = marks.get(k);
-        marks.set(k, { accountId: s.accountId, period, later: later || m?.later === true });
-      }
+    const fold = deps.usage.foldInline ? foldDepsOf(deps) : undefined;
+    if (fold) {
+      const accounts = new Set<string>();
+      for (const [i, s] of stored.entries()) if (s.kind !== "retry") accounts.add(toStore[i]!.p.accountId);
+      late = await foldAccounts(accounts, fold);
     }
-    for (const [k, m] of marks) closes.set(k, checkLate(deps, m.accountId, m.period, now, m.later));
-    const found = await Promise.all(closes.values());
-    for (const [i, k] of [...closes.keys()].entries()) late.set(k, found[i] !== undefined);
-    // Contract §2: an ended account's late event (dated before its end) in a closed period has no
-    // later close of the account to bill its adjustment: the period it arrives in is entered for a
-    // close (after the marks, so that close finds them; a re-delivery enters it again).
-    const ended = new Map<string, AccountHistory>();
-    for (const [i, s] of stored.entries()) {
-      const history = toStore[i]?.history;
-      if ((s.kind === "stored" || s.kind === "duplicate") && history?.endedAt !== undefined)
-        ended.set(s.accountId, history);
-    }
-    const lateOf = new Set(
-      [...marks.entries()].filter(([k]) => late.get(k) === true).map(([, m]) => m.accountId),
-    );
-    await Promise.all(
-      [...ended]
-        .filter(([accountId]) => lateOf.has(accountId))
-        .map(([accountId, history]) => enterAdjustmentClose(deps, accountId, history, now)),
-    );
     // G5: a conflict whose first copy's period is closed (or being closed) cannot be in that period's
     // report: it is kept for the account's next close report and the operators' listing. The close
     // record is read, not marked late: a conflict changes no charge.
@@ -354,44 +332,20 @@ export async function ingestBatch(
   }
 
   stored.forEach((s, i) => {
-    const { c, p, timezone } = toStore[i]!;
+    const { c, p } = toStore[i]!;
     if (s.kind === "retry")
       retry.add(c.messageId); // held by a running attempt: not an error
     else if (s.kind === "stored")
       outcomes.push({
         kind: "stored",
         accountId: s.accountId,
-        late: [s.period, ...periodsChangedBy(p.event, timezone)].some(
-          (period) => late.get(compositeKey(s.accountId, period)) === true,
+        late: (p.checks ?? [[s.period, false]]).some(([period]) =>
+          late.has(compositeKey(s.accountId, period)),
         ),
       });
     else outcomes.push({ kind: s.kind, accountId: s.accountId });
   });
   return { outcomes, retry: [...retry], failures };
-}
-
-/**
- * Enters the account-period whose close bills an ended account's late adjustments: the period of
- * receipt in the account's last zone, or the first one after it not closed yet (a period closed
- * ahead of its end by hand bills nothing more). A few reads, only for an ended account's late batch.
- */
-async function enterAdjustmentClose(
-  deps: IngestDeps,
-  accountId: string,
-  history: AccountHistory,
-  now: number,
-) {
-  if (!deps.unclosed) return;
-  let period = adjustmentPeriodOf(history, now);
-  for (let i = 0; i < 12 && (await deps.periods.getClose(accountId, period)); i++)
-    period = shiftPeriod(period, 1);
-  await deps.unclosed.adjustmentDue(accountId, period, periodWindow(period, zoneScheduleOf(history)).end);
-}
-
-async function checkLate(deps: IngestDeps, accountId: string, period: PeriodId, now: number, later: boolean) {
-  const close = await deps.periods.getClose(accountId, period);
-  if (close) await deps.periods.markLate(accountId, period, now, { later });
-  return close;
 }
 
 /**

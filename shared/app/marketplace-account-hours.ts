@@ -43,12 +43,19 @@ export interface PreparedAccount {
 
 export async function prepareAccount(
   account: Account,
-  deps: { readonly ledger: LedgerStore; readonly store: MarketplaceStore; readonly clock: Clock },
+  deps: {
+    readonly ledger: LedgerStore;
+    readonly store: MarketplaceStore;
+    readonly clock: Clock;
+    /** Folds the account's journal before its raw events are read. */
+    readonly fold?: (accountId: string) => Promise<void>;
+  },
   now: number,
   fromHour: number | undefined,
 ): Promise<PreparedAccount> {
   const azure = account.azure!;
   const tz = account.timezone;
+  await deps.fold?.(account.accountId);
   const watermark = await deps.store.getWatermark(account.accountId);
   const { hours, expired, skipped } = hoursToReport(
     now,

@@ -56,6 +56,11 @@ export interface MarketplaceReporterDeps {
   readonly client: MarketplaceMeteringClient;
   readonly clock: Clock;
   readonly config: () => Promise<BillingConfig>;
+  /**
+   * Folds the account's journal before its raw events are read (fold-usage.ts foldForAccount):
+   * the hours reported hold every event committed before the run.
+   */
+  readonly fold?: (accountId: string) => Promise<void>;
 }
 
 /** An hour still pending this long after it ended is overdue (an alarm watches the count). */

@@ -11,6 +11,7 @@ import type { CarriedFacts } from "../core/rating/carry.js";
 import type { Contribution, PeriodCounters } from "../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../core/rating/types.js";
 import type { PeriodId } from "../core/time.js";
+import type { UsageJournal } from "./usage-journal.js";
 
 /** A validated event of a batch, ready to be stored. */
 export interface PreparedEvent {
@@ -24,6 +25,12 @@ export interface PreparedEvent {
   readonly body: string;
   /** The end of the event's period for the account (the unclosed-usage index, shared/ports/unclosed-usage.ts). */
   readonly periodEnd?: number;
+  /**
+   * Periods whose close the event can change (its own; a Viber session message's opener's too),
+   * each with whether the event carries state into later periods: the fold checks them for a close
+   * after it applied the event (write-then-check). Absent: its own period, no state carried.
+   */
+  readonly checks?: readonly (readonly [PeriodId, boolean])[];
 }
 
 export type StoreOutcome =
@@ -36,6 +43,16 @@ export type StoreOutcome =
   | { readonly kind: "retry"; readonly reason: string };
 
 export interface UsageStore {
+  /**
+   * The journal ingest writes and the fold applies (shared/app/fold-usage.ts). Whoever reads
+   * counters or pages folds the account's shard first (close, reporter, preview).
+   */
+  readonly journal?: UsageJournal;
+  /**
+   * The local run and tests: every batch is folded right after it is stored (the shards of its
+   * accounts), so what was ingested is readable at once. Deployed ingest leaves it to the fold.
+   */
+  readonly foldInline?: boolean;
   /** Stores a batch; one outcome per input, in order. Throws on an unexpected error (nothing is then half-counted). */
   ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]>;
   /** Periods of the account that hold usage (any event ever claimed for them). */

@@ -73,6 +73,14 @@ export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
   ENTRA_CLIENT_ID: z.string().min(1).optional(),
 });
 
+/**
+ * The usage fold aborts dead attempts past the same cut-off as ingest's take-over, derived from the
+ * ingest function's timeout (the stack passes it).
+ */
+export const usageFoldEnvironmentSchema = baseEnvironmentSchema.extend({
+  INGEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(900).default(30),
+});
+
 /** The finance API reads the table (and, through the exports port, the bucket by period). */
 export const financeApiEnvironmentSchema = baseEnvironmentSchema;
 

@@ -5,6 +5,7 @@
  * the stack's `closeOverdueHours`; and the close scheduler emits its overdue metric exactly as the
  * alarm watches it. A fixture entry stands in for the handlers (no bundling needed here).
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BillingFunctionName, BillingStack, DEFAULT_ENTRIES } from "../../infra/billing-stack.js";
+import { UsageFold } from "../../infra/constructs/usage-fold.js";
 import { attemptCutoffMsFor } from "../../shared/adapters/dynamodb/usage-store.js";
 import {
   createMetrics,
@@ -189,6 +191,18 @@ describe("BillingStack alarms", () => {
     MarketplaceOverduePendingAlarm: fixed(custom("MarketplaceOverduePending", "Maximum", HOUR)),
     MarketplaceIncompleteRunAlarm: fixed(custom("MarketplaceIncompleteRuns", "Maximum", HOUR)),
     MarketplaceReporterErrorsAlarm: lambda("marketplaceReporter", "Errors", HOUR),
+    // The usage fold (constructs/usage-fold.ts): more than 10 failed runs in 15 minutes.
+    UsageFoldErrorsAlarm: () => {
+      const fold = stack.node.findAll().find((c) => c instanceof UsageFold) as UsageFold;
+      return {
+        Namespace: "AWS/Lambda",
+        MetricName: "Errors",
+        Statistic: "Sum",
+        Period: 900,
+        Threshold: 10,
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: id(fold.fold.function) } }],
+      };
+    },
     // Every function's failure queue (the two scheduled ones above).
     IngestUsageFailedAlarm: failureQueue("ingestUsage"),
     CloseWorkerFailedAlarm: failureQueue("closeWorker"),

@@ -12,6 +12,7 @@ import {
   INGEST_MAX_CONCURRENCY,
 } from "../../infra/billing-stack.js";
 import { MARKETPLACE_PENDING_ALARM_HOURS, USAGE_AGE_ALARM } from "../../infra/constructs/monitoring.js";
+import { USAGE_FOLD_ACCESS, UsageFold } from "../../infra/constructs/usage-fold.js";
 import { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { parseAccounts, parseTariffs } from "../../shared/core/config.js";
 import { systemClock } from "../../shared/ports/clock.js";
@@ -54,6 +55,7 @@ describe("BillingStack", () => {
   const propsOf = (c: IConstruct) => resourceOf(c).Properties;
 
   /** All statements of the policies attached to a function's execution role. */
+  const keysOf = (...k: string[]) => ({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": k } });
   const statementsOf = (name: keyof BillingStack["functions"]): Statement[] => {
     const role = id(stack.functions[name].function.role!);
     return Object.values(template.findResources("AWS::IAM::Policy"))
@@ -88,8 +90,9 @@ describe("BillingStack", () => {
     expect(DEFAULT_ENTRIES.financeApi).toMatch(/functions\/finance-api\/handler\.ts$/);
   });
 
-  it("creates six arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
-    template.resourceCountIs("AWS::Lambda::Function", 6);
+  it("creates seven arm64 nodejs22.x functions with active tracing, encrypted env and a retained, encrypted log group (prod: a year)", () => {
+    // The six of `functions` and the usage fold (constructs/usage-fold.ts).
+    template.resourceCountIs("AWS::Lambda::Function", 7);
     for (const f of Object.values(stack.functions)) {
       const props = propsOf(f.function);
       expect(props).toMatchObject({
@@ -149,8 +152,8 @@ describe("BillingStack", () => {
 
   it("encrypts every queue with the stack key and denies non-TLS access to each", () => {
     const queues = template.findResources("AWS::SQS::Queue");
-    // usage, close, their DLQs, schedule DLQ, one failure queue per function
-    expect(Object.keys(queues)).toHaveLength(11);
+    // usage, close, their DLQs, schedule DLQ, one failure queue per function (the usage fold's too)
+    expect(Object.keys(queues)).toHaveLength(12);
     for (const [queueId, q] of Object.entries(queues)) {
       expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.key));
       expectTlsOnlyQueue(template, queueId);
@@ -231,17 +234,20 @@ describe("BillingStack", () => {
     ];
     // The Entra ID credentials: read by the reporter only (their key is granted in the key policy).
     const [secretId] = Object.keys(template.findResources("AWS::SecretsManager::Secret"));
+    // The usage fold's rows: the close worker and the reporter fold their accounts' journals too.
+    const foldRows: Grant[] = USAGE_FOLD_ACCESS.map((r) => [[...r.actions], table, keys(...r.leadingKeys)]);
     // One row per function: add a row with a new function.
     const expected: Record<keyof BillingStack["functions"], Grant[]> = {
       ingestUsage: [
         [["dynamodb:PartiQLInsert"], table, keys("ID#*", "CONFLICTS#*", "ACCT#*")],
         [["dynamodb:BatchGetItem"], table, keys("ID#*")],
-        [["dynamodb:UpdateItem"], table, keys("ID#*", "CTR#*", "ACCT#*")],
+        // Ingest writes journals and commits: no counter, page or unclosed-usage entry (the fold's).
+        [["dynamodb:UpdateItem"], table, keys("ID#*", "ACCT#*")],
         [["dynamodb:GetItem"], table, keys("COMMIT#*", "BILL#*", "CFG#*", "DEADLETTER#*")],
         [["dynamodb:Query"], table, keys("CFG#*")],
-        [["dynamodb:PutItem"], table, keys("COMMIT#*", "EVT#*", "DEADLETTER#*", "DLA#*", "DLS#*")],
+        [["dynamodb:PutItem"], table, keys("COMMIT#*", "JRNL#*", "DEADLETTER#*", "DLA#*", "DLS#*")],
         [["dynamodb:DeleteItem"], table, keys("DLA#*", "DLS#*")],
-        [["dynamodb:PutItem"], table, keys("UNCLOSED#*", "LATECF#*")],
+        [["dynamodb:PutItem"], table, keys("LATECF#*")],
         tableKey(true),
         ...consume(stack.usageQueue),
         [["s3:PutObject"], objects],
@@ -260,6 +266,7 @@ describe("BillingStack", () => {
         [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
       ],
       closeWorker: [
+        ...foldRows,
         [
           ["dynamodb:Query"],
           table,
@@ -284,6 +291,7 @@ describe("BillingStack", () => {
         [["kms:GenerateDataKey", "kms:Decrypt"], key, via("s3")],
       ],
       marketplaceReporter: [
+        ...foldRows,
         [["dynamodb:Query"], table, keys("CFG#*", "ACCT#*", "EVT#*", "SNAP#*", "MKT#*")],
         [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], table, keys("MKT#*")],
         tableKey(true),
@@ -338,8 +346,42 @@ describe("BillingStack", () => {
     }
   });
 
+  it("folds the usage journal every minute: its function, its grants (the fold's rows and account lookups) and its alarm", () => {
+    const fold = stack.node.findAll().find((c) => c instanceof UsageFold) as UsageFold;
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      Target: Match.objectLike({ Arn: arnOf(fold.fold.function), Input: "{}" }),
+    });
+    expect(propsOf(fold.fold.function)).toMatchObject({
+      Architectures: ["arm64"],
+      Runtime: "nodejs22.x",
+      MemorySize: 1024,
+    });
+    expect(JSON.stringify(propsOf(fold.fold.function).Environment)).toContain(
+      '"INGEST_TIMEOUT_SECONDS":"30"',
+    );
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(id(fold.fold.function.role!)),
+    );
+    const dynamo = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((st) => [st.Action].flat().some((a) => String(a).startsWith("dynamodb:")))
+      .map((st) => JSON.stringify([[st.Action].flat().sort(), (st as { Condition?: unknown }).Condition]))
+      .sort();
+    expect(dynamo).toEqual(
+      [...USAGE_FOLD_ACCESS, { actions: ["dynamodb:GetItem", "dynamodb:Query"], leadingKeys: ["CFG#*"] }]
+        .map((r) => JSON.stringify([[...r.actions].sort(), keysOf(...r.leadingKeys)]))
+        .sort(),
+    );
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: id(fold.fold.function) } }],
+    });
+  });
+
   it("schedules the close scheduler and the reporter hourly", () => {
-    template.resourceCountIs("AWS::Scheduler::Schedule", 2);
+    template.resourceCountIs("AWS::Scheduler::Schedule", 3);
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(1 hour)",
       State: "ENABLED",
@@ -619,7 +661,7 @@ describe("BillingStack", () => {
 
   it("retries each schedule 3 times within an hour, then dead-letters it to the encrypted schedule DLQ, with its own role", () => {
     const schedules = Object.values(template.findResources("AWS::Scheduler::Schedule"));
-    expect(schedules).toHaveLength(2);
+    expect(schedules).toHaveLength(3);
     const roles = new Set<string>();
     for (const sch of schedules) {
       expect(sch.Properties.Target).toMatchObject({
@@ -628,7 +670,7 @@ describe("BillingStack", () => {
       });
       roles.add(JSON.stringify(sch.Properties.Target.RoleArn));
     }
-    expect(roles.size).toBe(2);
+    expect(roles.size).toBe(3);
     expect(propsOf(stack.scheduleDlq).KmsMasterKeyId).toEqual(arnOf(stack.key));
   });
 

@@ -396,6 +396,10 @@ describe("table grants proven against the functions' real requests", () => {
     // period-exports.ts writePeriodManifest: an account whose objects a crashed close did not write.
     "closeScheduler dynamodb:Query BILL#*",
     "closeScheduler dynamodb:GetItem BILL#*",
+    // fold/usage-journal.ts (the close folds its account's shard): a dead attempt aborted past the
+    // cut-off (usage-fold.test.ts), a counter outside its full bundle (none here: a few counters).
+    "closeWorker dynamodb:PutItem COMMIT#*",
+    "closeWorker dynamodb:UpdateItem CTR#*",
     // report-chunks.ts: chunks a crashed earlier attempt of the same close wrote and this one did not
     // (looked for, Query, only when the claim was taken over from a crashed run).
     "closeWorker dynamodb:Query REPORT#*",
@@ -413,6 +417,9 @@ describe("table grants proven against the functions' real requests", () => {
     // marketplace-ledger.ts: the snapshot at the first month in play, read once an earlier month
     // holds usage (this scenario's Marketplace account has July only; marketplace-outage.test.ts).
     "marketplaceReporter dynamodb:Query SNAP#*",
+    // The reporter's fold: as the close worker's above.
+    "marketplaceReporter dynamodb:PutItem COMMIT#*",
+    "marketplaceReporter dynamodb:UpdateItem CTR#*",
     // billing-table.ts remove: a letter from before sharding removed without a listing first.
     "deadLetter dynamodb:GetItem DEADLETTER",
     // period-index.ts closedAccount: ?accountId= of an account no longer configured (contract §2).

@@ -133,8 +133,15 @@ describe("ingest at volume", () => {
     await ensureBillingTable(system.dynamodb, table);
     return table;
   };
-  const handlerOn = (client: ReturnType<typeof dynamoClient>, table: string) => {
-    const store = new DynamoBillingStore(client, table, { attemptCutoffMs: CUTOFF });
+  /**
+   * `deployed`: ingest as deployed (journals and commits only; the fold's own failures are
+   * usage-fold.test.ts's); otherwise the local run's, which folds each batch at once.
+   */
+  const handlerOn = (client: ReturnType<typeof dynamoClient>, table: string, deployed = false) => {
+    const store = new DynamoBillingStore(client, table, {
+      attemptCutoffMs: CUTOFF,
+      ...(deployed ? { foldInline: false } : {}),
+    });
     const h = createIngestHandler({
       usage: store.usage,
       periods: store,
@@ -162,9 +169,12 @@ describe("ingest at volume", () => {
   it("a failure before, between or after any DynamoDB request, then the batch re-delivered: totals exact", async () => {
     const cleanTable = await freshTable();
     const counting = faultyClient(system.endpoints.dynamodb, { mode: "once" });
-    const clean = handlerOn(counting.client, cleanTable);
-    const first = await clean.handler(batch);
+    const deployed = await handlerOn(counting.client, cleanTable, true).handler(batch);
     const requests = counting.calls.length;
+    expect(deployed.batchItemFailures).toEqual([]);
+    // The same batch again on a local-run handler: all duplicates, and the fold applies the journals.
+    const clean = handlerOn(counting.client, await freshTable());
+    const first = await clean.handler(batch);
     expect(first.batchItemFailures).toEqual([]);
     expect(first.outcomes).toEqual({ stored: 7, duplicate: 1, conflict: 1, "dead-lettered": 2, failed: 0 });
     const expected = await snapshot(clean.store);
@@ -188,7 +198,7 @@ describe("ingest at volume", () => {
       for (let n = 1; n <= requests; n++) {
         const table = await freshTable();
         const faulty = faultyClient(system.endpoints.dynamodb, { mode, failAt: n });
-        const r1 = await handlerOn(faulty.client, table).handler(batch);
+        const r1 = await handlerOn(faulty.client, table, true).handler(batch);
         expect(faulty.fired(), `${mode} at request ${n}`).toBe(true);
         expect(
           r1.batchItemFailures.length,
@@ -212,11 +222,9 @@ describe("ingest at volume", () => {
   it("a claim held by a live attempt is retried later; a dead one (older than the cutoff) is aborted and taken over", async () => {
     const table = await freshTable();
     const one: SQSEvent = { Records: [record("x1", sms("t1")), record("x2", sms("t2"))] };
-    const crashed = faultyClient(system.endpoints.dynamodb, {
-      mode: "crash",
-      failCommand: "TransactWriteItemsCommand",
-    });
-    const r1 = await handlerOn(crashed.client, table).handler(one);
+    // Dies at its first journal put: claims written, no journal, no commit.
+    const crashed = faultyClient(system.endpoints.dynamodb, { mode: "crash", failCommand: "PutItemCommand" });
+    const r1 = await handlerOn(crashed.client, table, true).handler(one);
     expect(r1.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["x1", "x2"]);
     const ddb = dynamoClient({ region: "us-east-1", dynamodbEndpoint: system.endpoints.dynamodb });
     const claim = await ddb.send(

@@ -49,7 +49,7 @@ async function world(start: string) {
     deps,
     runs: () => runs,
     // Straight into the usage store (as ingest would store them), past the 24-hour receipt check.
-    ingest: (events: readonly LedgerEvent[]) => storeEvents(ledger, config, events, clock.now()),
+    ingest: (events: readonly LedgerEvent[]) => storeEvents(ledger, billing, config, events, clock.now()),
     /** A run at every hour boundary up to `to` (the old walk). */
     async walk(to: number) {
       runs += (await runEveryHour(clock, to, () => reportMarketplaceUsage(deps, { fromHour: at(start) })))

@@ -13,6 +13,7 @@ import { runMetrics } from "../../functions/marketplace-reporter/handler.js";
 import { LocalMeteringApi, meteringResourcesOf } from "../../local/metering-api.js";
 import { HttpMeteringClient } from "../../shared/adapters/marketplace/http-metering-client.js";
 import { closePeriod } from "../../shared/app/close-period.js";
+import { foldAccounts } from "../../shared/app/fold-usage.js";
 import { reconcileMarketplaceUsage } from "../../shared/app/reconcile-marketplace.js";
 import type { MarketplaceRunReport } from "../../shared/app/report-marketplace-usage.js";
 import { type BillingConfig, configIndex, parseAccounts } from "../../shared/core/config.js";
@@ -199,8 +200,8 @@ describe("a reporter run's reads", () => {
     // random shard choice (the page reads per month then do not vary between the two histories).
     const index = configIndex(w.config);
     const account = index.account("contoso")!;
-    const batch = (events: readonly LedgerEvent[]) =>
-      w.ledger.ingest(
+    const batch = async (events: readonly LedgerEvent[]) => {
+      await w.ledger.ingest(
         events.map((event) => ({
           event,
           hash: `${event.source}#${event.id}`,
@@ -210,6 +211,9 @@ describe("a reporter run's reads", () => {
         })),
         w.clock.now(),
       );
+      // Folded as the local run folds each batch (the pages the reporter reads).
+      await foldAccounts(["contoso"], { journal: w.ledger.journal, periods: w.billing, clock: w.clock });
+    };
     for (const m of months)
       await batch([
         ...Array.from({ length: 50 }, (_, i) =>

@@ -164,7 +164,10 @@ describe("G6 + G7: original plus adjustment lines equal rating each period once 
   });
 
   async function check(tz: string, steps: readonly Step[], all: readonly LedgerEvent[]) {
-    // A fresh account per run, so that runs share one table; event ids are unique per run.
+    // A fresh account per run, so that runs share one table; event ids are unique per run. Each
+    // run's clock starts over months back: a fresh table each, so the fold's settled instant (one
+    // per table, as one per deployment) never sits ahead of a run's attempts.
+    store = (await dynamo.table("late-property")).store;
     const accountId = `acct-${++run}`;
     const config: BillingConfig = {
       tariffs,

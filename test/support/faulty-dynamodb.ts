@@ -19,6 +19,8 @@ export interface FaultPlan {
   failAt?: number;
   /** Or: fail the first request of this command (e.g. "TransactWriteItemsCommand"). */
   failCommand?: string;
+  /** Or: fail the first request this predicate picks (e.g. an attempt's commit put). */
+  failIf?: (command: string, input: Record<string, unknown>) => boolean;
   /** Or: fail each request with this probability. */
   rate?: number;
   /**
@@ -47,6 +49,14 @@ export interface FaultyClient {
   /** Statements refused one by one so far (`statementRate`). */
   injectedStatements(): number;
 }
+
+/** An attempt's commit record put as committed (usage/attempts.ts), for `failIf`. */
+export const isCommitPut = (command: string, input: Record<string, unknown>): boolean => {
+  const item = input.Item as { pk?: { S?: string }; s?: { S?: string } } | undefined;
+  return (
+    command === "PutItemCommand" && item?.pk?.S?.startsWith("COMMIT#") === true && item.s?.S === "committed"
+  );
+};
 
 /** As an outage answers (503): the SDK and ingest take it as ours, not the sender's. */
 export const unavailable = (n: number, command: string) =>
@@ -89,7 +99,9 @@ export function faultyClient(endpoint: string, plan: FaultPlan): FaultyClient {
           plan.rate !== undefined
             ? random() < plan.rate
             : firedAt === undefined &&
-              (n === plan.failAt || (plan.failCommand !== undefined && command === plan.failCommand));
+              (n === plan.failAt ||
+                (plan.failCommand !== undefined && command === plan.failCommand) ||
+                plan.failIf?.(command, args.input as Record<string, unknown>) === true);
         if (hit) firedAt ??= n;
         const fail = hit || (plan.mode === "crash" && firedAt !== undefined);
         if (!fail) return next(args);

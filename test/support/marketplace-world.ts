@@ -9,6 +9,7 @@ import type { LocalMeteringApi } from "../../local/metering-api.js";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { DynamoMarketplaceStore } from "../../shared/adapters/dynamodb/marketplace-store.js";
 import type { DynamoUsageStore } from "../../shared/adapters/dynamodb/usage-store.js";
+import { foldAccounts } from "../../shared/app/fold-usage.js";
 import {
   type MarketplaceReporterDeps,
   type MarketplaceRunReport,
@@ -19,6 +20,7 @@ import { contributionOf } from "../../shared/core/rating/counters.js";
 import type { LedgerEvent } from "../../shared/core/rating/types.js";
 import { HOUR } from "../../shared/core/time.js";
 import type { VirtualClock } from "../../shared/ports/clock.js";
+import type { PeriodStore } from "../../shared/ports/storage.js";
 import { ev } from "./events.js";
 import { useDynamoDbLocal } from "./scenario.js";
 
@@ -46,9 +48,13 @@ export const azureAccount = (
 export const smsOf = (subject: string, time: string) =>
   ev("sms.mt", time, { to: "905320000000", country: "TR", status: "submitted" }, { subject });
 
-/** Stores the events in the usage store as ingestion would (each once, by source and id). */
+/**
+ * Stores the events in the usage store as ingestion would (each once, by source and id), then folds
+ * their accounts' journals as the local run does (the counters and pages the reporter reads).
+ */
 export async function storeEvents(
   ledger: DynamoUsageStore,
+  periods: PeriodStore,
   config: BillingConfig,
   events: readonly LedgerEvent[],
   now: number,
@@ -71,6 +77,10 @@ export async function storeEvents(
       now,
     );
   }
+  await foldAccounts(
+    events.map((e) => e.subject),
+    { journal: ledger.journal, periods, clock: { now: () => now } },
+  );
 }
 
 /** Runs `run` at every hour boundary after the clock's time up to `until`, then moves the clock to `until`. */
@@ -181,7 +191,7 @@ export function useMarketplaceLocal() {
         ledger,
         store,
         deps,
-        ingest: (events) => storeEvents(ledger, config, events, clock.now()),
+        ingest: (events) => storeEvents(ledger, billing, config, events, clock.now()),
         run,
         runHourly: (until) => runEveryHour(clock, at(until), run),
       };

@@ -1,32 +1,34 @@
 /**
  * The usage store on the billing table (docs/data-model.md has the full model and its arithmetic);
- * its parts live in ./usage/: keys, claims, attempts, markers, conflicts, period reads, snapshots.
+ * its parts live in ./usage/ (keys, claims, attempts, markers, conflicts, period reads, snapshots)
+ * and ./fold/ (journals, fold state, counter bundles).
  *
  * | item                 | pk                                   | sk                         |
  * |----------------------|--------------------------------------|----------------------------|
  * | identity claim (G5)  | ID#<JSON [source, id]>               | ID                         |
  * | attempt commit       | COMMIT#<attempt id>                  | COMMIT                     |
+ * | journal              | JRNL#<fold shard>#<UTC day>          | <attempt id>#<part>        |
+ * | fold state           | FOLD#<fold shard>                    | STATE                      |
+ * | counter bundle       | CTR#<account>#<period>#0             | #BUNDLE                    |
  * | monthly counter      | CTR#<account>#<period>#<shard>       | <JSON counter key>         |
- * | (counted events `e`  | on a counter item, or on             | #EVENTS                    |
- * |  of an attempt)      | CTR#<account>#<period>#<shard>       |                            |
- * | page of raw events   | EVT#<account>#<period>#<shard>       | <attempt id>#<n>           |
+ * | page of raw events   | EVT#<account>#<period>#<shard>       | <instant>-<run or attempt>#<n> |
  * | usage period marker  | ACCT#<account>                       | USAGE#<period>             |
  * | conflict (G5)        | ACCT#<account>                       | CONFLICT#<JSON>#<hash>     |
  * | conflict index       | CONFLICTS#<account>#<period>         | <JSON>#<hash>              |
  * | carry-over snapshot  | SNAP#<account>#<period>              | PART#<write id>#<n>, HEAD  |
  *
  * Protocol of one `ingest` call (one handler invocation):
- * 1. period markers (once per container and (account, period));
- * 2. the batch's distinct identities are split into attempts (each commits in ONE transaction of
- *    ≤ 100 items); each identity is claimed by its attempt with a conditional insert, 25 per
- *    request (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; where the service returns no item
- *    for a duplicate, one consistent BatchGetItem per 100 duplicates reads the existing claims);
- * 3. a claim owned by another attempt X: X committed → duplicate or conflict (first wins); X aborted
+ * 1. the batch's distinct identities form an attempt; each identity is claimed by it with a
+ *    conditional insert, 25 per request (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; where the
+ *    service returns no item for a duplicate, one consistent BatchGetItem per 100 duplicates reads
+ *    the existing claims);
+ * 2. a claim owned by another attempt X: X committed → duplicate or conflict (first wins); X aborted
  *    → take the claim over; X neither and older than the cutoff → X is dead: abort it (put
  *    COMMIT#X "aborted" if absent, so X's own commit can never succeed), then take over; X young →
  *    "retry" (SQS delivers the message again later);
- * 4. each attempt writes its effects and its commit record in one TransactWriteItems: counters
- *    (ADD), pages, and COMMIT#<attempt> (attribute_not_exists). Effects exist iff the commit does.
+ * 3. the attempt writes its journals (one per fold shard its accounts fall in), then its commit
+ *    record (attribute_not_exists). Effects exist iff the commit does: the fold
+ *    (shared/app/fold-usage.ts) applies a journal only once its commit exists, exactly once.
  * On an unexpected error the attempts not committed abort themselves (best effort), so that an
  * immediate re-delivery can take their claims over; after a crash, the cutoff does it.
  */
@@ -46,7 +48,8 @@ import type {
   UsagePeriod,
   UsageStore,
 } from "../../ports/usage-store.js";
-import { commitAttempt, planAttempts } from "./usage/attempts.js";
+import { DynamoUsageJournal } from "./fold/usage-journal.js";
+import { commitAttempt, packPages, planAttempts } from "./usage/attempts.js";
 import {
   attemptCutoffMsFor,
   DEFAULT_INGEST_TIMEOUT_MS,
@@ -55,8 +58,8 @@ import {
   type Winner,
 } from "./usage/claims.js";
 import { periodConflicts, putConflicts } from "./usage/conflicts.js";
-import { identityOf, USAGE_SHARDS, type UsageTable } from "./usage/keys.js";
-import { PeriodMarkers } from "./usage/markers.js";
+import { ctrPk, evtPk, identityOf, USAGE_SHARDS, type UsageTable } from "./usage/keys.js";
+import { markUsage } from "./usage/markers.js";
 import { UsagePeriodReads } from "./usage/period-reads.js";
 import { DynamoSnapshotStore } from "./usage/snapshots.js";
 
@@ -87,6 +90,11 @@ export interface UsageStoreOptions {
    * events, Lambda's 6 MB payload, take ≈ 1,200 requests; DynamoDB Local, one JVM, prefers fewer).
    */
   readonly claimConcurrency?: number;
+  /**
+   * Fold each batch's shards right after it is stored (default: the local run and tests, where what
+   * was ingested must be readable at once). Deployed ingest sets false: the scheduled fold does it.
+   */
+  readonly foldInline?: boolean;
 }
 
 /** The usage store: the parts in ./usage/, composed into the ingest protocol above and the reads. */
@@ -97,9 +105,11 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
   private readonly claimConcurrency: number;
   private readonly t: UsageTable;
   private readonly claims: IdentityClaims;
-  private readonly markers: PeriodMarkers;
   private readonly reads: UsagePeriodReads;
   private readonly snapshots: DynamoSnapshotStore;
+  /** The journal the attempts write and the fold applies (fold/usage-journal.ts). */
+  readonly journal: DynamoUsageJournal;
+  readonly foldInline: boolean;
 
   constructor(client: DynamoDBClient, table: string, opts: UsageStoreOptions = {}) {
     this.shards = opts.shards ?? USAGE_SHARDS;
@@ -112,17 +122,20 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     this.claimConcurrency = opts.claimConcurrency ?? 16;
     this.t = { client, table };
     this.claims = new IdentityClaims(this.t, this.cutoffMs, this.claimConcurrency);
-    this.markers = new PeriodMarkers(this.t);
     this.reads = new UsagePeriodReads(this.t, this.shards);
     this.snapshots = new DynamoSnapshotStore(client, table);
+    this.foldInline = opts.foldInline ?? true;
+    this.journal = new DynamoUsageJournal(client, table, this.cutoffMs, {
+      markUsage: (accountId, period, cs, ps, end) => markUsage(client, table, accountId, period, cs, ps, end),
+      ctrPk,
+      evtPk,
+      packPages,
+    });
   }
 
   async ingest(events: readonly PreparedEvent[], now: number): Promise<StoreOutcome[]> {
     if (events.length === 0) return [];
-    const { groups, attempts, attemptOf } = planAttempts(events, now, this.shards);
-
-    // Usage markers name the shards the attempts will write, before any of them commits.
-    await this.markers.markPeriods(events, attemptOf);
+    const { groups, attempts, attemptOf } = planAttempts(events, now);
 
     // Claims, then the resolution of claims held by other attempts.
     let mine: Set<number>;
@@ -139,7 +152,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
         now,
       ));
 
-      // One transaction per attempt: its effects and its commit record, atomically.
+      // Per attempt: its journals, then its commit record (the fold applies a journal only then).
       await mapLimit(attempts, 4, async (a) => {
         const members = a.members.filter((i) => mine.has(i));
         if (members.length === 0) return;
@@ -149,6 +162,7 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
             a,
             members.map((i) => events[i]!),
             now,
+            this.journal.shards,
           )
         )
           committedAttempts.add(a.id);

@@ -1,16 +1,12 @@
 /**
  * Usage markers (ACCT#<account> / USAGE#<period>): which periods of an account hold usage, which
  * shards of its counters (`cs`) and pages (`ps`) hold data, and whether conflicts were recorded
- * (`cf`, tracked since `cft`). Written before any attempt of the period commits, with the period's
- * entry in the unclosed-usage index done once (`ix`).
+ * (`cf`, tracked since `cft`). Written by the fold before it applies a run's counters and pages
+ * (one writer per account), with the period's entry in the unclosed-usage index done once (`ix`).
  */
 import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { compositeKey } from "../../../core/keys.js";
-import { mapLimit } from "../../../core/map-limit.js";
 import { type PeriodId, periodWindow } from "../../../core/time.js";
-import type { PreparedEvent } from "../../../ports/usage-store.js";
-import { isConditionFailure } from "../paginate.js";
 import { putUnclosedUsage } from "../unclosed-usage.js";
 import { S, type UsageTable, usageMarkerKey } from "./keys.js";
 
@@ -45,8 +41,8 @@ export async function markUsage(
       ReturnValues: "ALL_NEW",
     }),
   );
-  // Once per account-period (the marker's `ix`), before any attempt of it commits: the entry first,
-  // then the flag, so a crash in between writes the entry again on the re-delivery. A period without
+  // Once per account-period (the marker's `ix`), before the fold applies its run: the entry first,
+  // then the flag, so a crash in between writes the entry again when the run is redone. A period without
   // the entry's end known (bulk loads) takes the latest end any zone has (UTC−12): never closed early.
   if (marked.Attributes?.ix?.BOOL) return;
   const doc = DynamoDBDocumentClient.from(client);
@@ -66,69 +62,18 @@ export async function markUsage(
 }
 
 /**
- * Flags the period's usage marker `cf` (a conflict recorded for it). Only an existing marker: every
- * stored event's period has one (written before its commit), and a new item would read as a marker
- * from before markers named their shards (every shard read).
+ * Flags the period's usage marker `cf` (a conflict recorded for it). The marker may not exist yet:
+ * the fold writes it when it applies the first copy's journal, which may come after this. The flag
+ * then creates it with its period (read as a marker naming no shard list: every shard read, until
+ * the fold's update adds them), and the fold's update keeps the flag.
  */
 export async function flagConflict(t: UsageTable, accountId: string, period: PeriodId): Promise<void> {
-  await t.client
-    .send(
-      new UpdateItemCommand({
-        TableName: t.table,
-        Key: usageMarkerKey(accountId, period),
-        UpdateExpression: "SET cf = :t",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":t": { BOOL: true } },
-      }),
-    )
-    .catch((e: unknown) => {
-      if (!isConditionFailure(e)) throw e;
-    });
-}
-
-/** The usage markers one container writes, each (account, period, shard) once. */
-export class PeriodMarkers {
-  /** (account, period, counter or page shard) whose USAGE# marker this container has written. */
-  private readonly marked = new Set<string>();
-
-  constructor(private readonly t: UsageTable) {}
-
-  /**
-   * Usage markers with the shards of the period's counters (`cs`) and pages (`ps`) this batch's
-   * attempts write: a close reads only those shards. Written before the attempts commit, so a
-   * marker names every shard that holds data (and at worst one whose attempt did not commit: read,
-   * empty). One write per (account, period) and container as before, plus one per shard not yet
-   * marked by this container (≤ 2 × shards, ever).
-   */
-  async markPeriods(
-    events: readonly PreparedEvent[],
-    attemptOf: ReadonlyMap<number, { readonly shard: number }>,
-  ): Promise<void> {
-    const todo = new Map<
-      string,
-      { account: string; period: PeriodId; cs: Set<number>; ps: Set<number>; end?: number }
-    >();
-    events.forEach((p, i) => {
-      const attempt = attemptOf.get(i);
-      if (!attempt) return; // a repeat of an identity within the batch: its first occurrence counts
-      const k = compositeKey(p.accountId, p.contribution.period);
-      const kind = p.contribution.counted ? "c" : "p";
-      const mark = `${k}#${kind}${attempt.shard}`;
-      if (this.marked.has(mark)) return;
-      const t = todo.get(k) ?? {
-        account: p.accountId,
-        period: p.contribution.period,
-        cs: new Set(),
-        ps: new Set(),
-        ...(p.periodEnd !== undefined ? { end: p.periodEnd } : {}),
-      };
-      (kind === "c" ? t.cs : t.ps).add(attempt.shard);
-      todo.set(k, t);
-    });
-    await mapLimit([...todo], 8, async ([k, t]) => {
-      await markUsage(this.t.client, this.t.table, t.account, t.period, t.cs, t.ps, t.end);
-      for (const c of t.cs) this.marked.add(`${k}#c${c}`);
-      for (const c of t.ps) this.marked.add(`${k}#p${c}`);
-    });
-  }
+  await t.client.send(
+    new UpdateItemCommand({
+      TableName: t.table,
+      Key: usageMarkerKey(accountId, period),
+      UpdateExpression: "SET cf = :t, period = :p",
+      ExpressionAttributeValues: { ":t": { BOOL: true }, ":p": S(period) },
+    }),
+  );
 }

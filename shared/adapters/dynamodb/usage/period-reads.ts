@@ -15,6 +15,7 @@ import {
   shardsOf,
   type UsagePeriod,
 } from "../../../ports/usage-store.js";
+import { BUNDLE_SK, bundleOf } from "../fold/counter-bundle-codec.js";
 import { type Av, consistentQuery, ctrPk, EVENTS_SK, evtPk, itemsOfPk, S, type UsageTable } from "./keys.js";
 
 const EMPTY_PAGE = { c: 0, z: new Uint8Array() };
@@ -165,6 +166,30 @@ export class UsagePeriodReads {
       events += Number(r.e?.N ?? 0);
       if (r.t?.N !== undefined) newest = Math.max(newest, Number(r.t.N));
       if (sk === EVENTS_SK) continue;
+      // The fold's bundle: the (account, period)'s counters in one item (counter-bundle-codec.ts).
+      if (sk === BUNDLE_SK) {
+        for (const [key, c] of bundleOf(r)?.counters ?? []) {
+          const [kind, product, dims, version, reason] = JSON.parse(key) as [
+            CounterDelta["kind"],
+            string,
+            [string, string][],
+            string,
+            string,
+          ];
+          const samples = [c.first, c.latest].flatMap((x) => (x ? [JSON.parse(x) as EventSample] : []));
+          counters.push({
+            kind,
+            product,
+            dimensions: Object.fromEntries(dims),
+            version,
+            reason,
+            quantity: dec(c.quantity),
+            events: c.events,
+            ...(samples.length > 0 ? { samples } : {}),
+          });
+        }
+        continue;
+      }
       const [kind, product, dims, version, reason] = JSON.parse(sk) as [
         CounterDelta["kind"],
         string,

@@ -1,0 +1,403 @@
+/**
+ * The usage journal on the billing table (docs/data-model.md, "Journal and fold"): journals listed
+ * per fold shard, attempts' commit states, the shard's fold state, and a run's writes — usage
+ * markers, pages and counter increments each refused when the counter already carries the run.
+ */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type WriteRequest,
+} from "@aws-sdk/client-dynamodb";
+import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
+import { mapLimit } from "../../../core/map-limit.js";
+import { dec } from "../../../core/money.js";
+import { DAY } from "../../../core/time.js";
+import {
+  attemptStart,
+  type CommitState,
+  FOLD_SHARDS,
+  type FoldedGroup,
+  type FoldState,
+  type Journal,
+} from "../../../core/usage-fold.js";
+import type { UsageJournal } from "../../../ports/usage-journal.js";
+import { isConditionFailure } from "../paginate.js";
+import {
+  BUNDLE_SK,
+  type BundledCounter,
+  bundleItem,
+  bundleOf,
+  type CounterBundle,
+  counterBytes,
+  countersJson,
+  MAX_BUNDLE_JSON,
+} from "./counter-bundle-codec.js";
+import { foldStateItem, foldStateKey, foldStateOf } from "./fold-state-codec.js";
+import { attemptOfItem, decodeJournals, journalBucket, journalPk, journalSkAfter } from "./journal-codec.js";
+
+type ItemAv = Record<string, AttributeValue>;
+const S = (s: string): AttributeValue => ({ S: s });
+const N = (n: number | string): AttributeValue => ({ N: String(n) });
+
+/** The counter and page shard the fold writes: one writer per account, once a run, so no heat to spread. */
+export const FOLDED_SHARD = 0;
+
+export const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
+
+/** Writers of the usage items a run needs (usage-store.ts owns their layout). */
+export interface FoldWriters {
+  readonly markUsage: (
+    accountId: string,
+    period: string,
+    cs: ReadonlySet<number>,
+    ps: ReadonlySet<number>,
+    end?: number,
+  ) => Promise<void>;
+  readonly ctrPk: (account: string, period: string, shard: number) => string;
+  readonly evtPk: (account: string, period: string, shard: number) => string;
+  readonly packPages: (events: FoldedGroup["raw"]) => { c: number; z: Uint8Array }[];
+}
+
+export class DynamoUsageJournal implements UsageJournal {
+  readonly shards = FOLD_SHARDS;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    readonly cutoffMs: number,
+    private readonly writers: FoldWriters,
+  ) {}
+
+  async readState(shard: number): Promise<FoldState | undefined> {
+    const r = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: foldStateKey(shard), ConsistentRead: true }),
+    );
+    return foldStateOf(r.Item);
+  }
+
+  private async query(pk: string, from: string, to?: string): Promise<ItemAv[]> {
+    const items: ItemAv[] = [];
+    let start: ItemAv | undefined;
+    do {
+      const r = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: to ? "pk = :pk AND sk BETWEEN :a AND :b" : "pk = :pk AND sk > :a",
+          ExpressionAttributeValues: { ":pk": S(pk), ":a": S(from), ...(to ? { ":b": S(to) } : {}) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(r.Items ?? []));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async listJournals(shard: number, after: number, until: number): Promise<Journal[]> {
+    const first = journalBucket(after + 1);
+    const last = journalBucket(until);
+    const buckets = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+    const items = (
+      await mapLimit(buckets, 8, (b) => this.query(journalPk(shard, b), journalSkAfter(after)))
+    ).flat();
+    return decodeJournals(items.filter((i) => attemptStart(attemptOfItem(i)) <= until));
+  }
+
+  async journalsOf(shard: number, attempts: readonly string[]): Promise<Journal[]> {
+    const wanted = new Set(attempts);
+    const byBucket = new Map<number, string[]>();
+    for (const a of attempts) {
+      const b = journalBucket(attemptStart(a));
+      byBucket.set(b, [...(byBucket.get(b) ?? []), a]);
+    }
+    const items = (
+      await mapLimit([...byBucket], 8, ([b, as]) => {
+        const sorted = [...as].sort();
+        return this.query(journalPk(shard, b), `${sorted[0]}#`, `${sorted.at(-1)}#~`);
+      })
+    ).flat();
+    return decodeJournals(items.filter((i) => wanted.has(attemptOfItem(i))));
+  }
+
+  async commitStates(attempts: readonly string[]): Promise<Map<string, CommitState>> {
+    const out = new Map<string, CommitState>(attempts.map((a) => [a, "none"]));
+    const chunks: string[][] = [];
+    for (let i = 0; i < attempts.length; i += 100) chunks.push(attempts.slice(i, i + 100));
+    await mapLimit(chunks, 4, async (chunk) => {
+      let keys = chunk.map(commitKey);
+      for (let retry = 0; keys.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of r.Responses?.[this.table] ?? []) {
+          const s = item.s?.S;
+          out.set(
+            item.pk!.S!.slice("COMMIT#".length),
+            s === "committed" ? "committed" : s === "aborted" ? "aborted" : "none",
+          );
+        }
+        keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        if (keys.length > 0) await backoff(retry);
+      }
+    });
+    return out;
+  }
+
+  async abortAttempt(attempt: string, now: number): Promise<"committed" | "aborted"> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          // The same put as the take-over's: from now on the attempt's own commit fails.
+          Item: {
+            ...commitKey(attempt),
+            s: S("aborted"),
+            at: N(now),
+            [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return "aborted";
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const item = (e as { Item?: ItemAv }).Item;
+      if (item) return item.s?.S === "committed" ? "committed" : "aborted";
+      return (await this.commitStates([attempt])).get(attempt) === "committed" ? "committed" : "aborted";
+    }
+  }
+
+  async startRun(shard: number, prev: FoldState | undefined, next: FoldState): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: foldStateItem(shard, next),
+          ...(prev
+            ? {
+                ConditionExpression: "r = :r AND d = :t",
+                ExpressionAttributeValues: { ":r": N(prev.run), ":t": { BOOL: true } },
+              }
+            : { ConditionExpression: "attribute_not_exists(pk)" }),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async finishRun(shard: number, run: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: foldStateKey(shard),
+          UpdateExpression: "SET d = :t",
+          ConditionExpression: "r = :r",
+          ExpressionAttributeValues: { ":r": N(run), ":t": { BOOL: true } },
+        }),
+      );
+    } catch (e) {
+      // Another fold finished this run and started the next one: nothing left to mark.
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  async applyRun(shard: number, run: number, at: number, groups: readonly FoldedGroup[]): Promise<void> {
+    const w = this.writers;
+    const pkOf = (g: FoldedGroup) => w.ctrPk(g.accountId, g.period, FOLDED_SHARD);
+    // Each (account, period)'s counter bundle, read before it is rewritten (consistent).
+    const bundles = await this.readBundles(groups.map(pkOf));
+    // Markers first (naming the shard of the counters and pages about to be written), as the close
+    // reads only the shards its markers name: a kind the bundle does not record as marked yet.
+    await mapLimit(groups, 8, async (g) => {
+      const marked = bundles.get(pkOf(g))?.marked ?? [];
+      const c = !marked.includes("c");
+      const p = g.raw.length > 0 && !marked.includes("p");
+      if (!c && !p) return;
+      await w.markUsage(
+        g.accountId,
+        g.period,
+        new Set(c ? [FOLDED_SHARD] : []),
+        new Set(p ? [FOLDED_SHARD] : []),
+        g.end,
+      );
+    });
+    // Pages keyed by the run (its instant first: late events are read by storage time), so a redo
+    // puts the same items.
+    const puts: WriteRequest[] = [];
+    for (const g of groups)
+      for (const [n, page] of w.packPages(g.raw).entries())
+        puts.push({
+          PutRequest: {
+            Item: {
+              pk: S(w.evtPk(g.accountId, g.period, FOLDED_SHARD)),
+              sk: S(`${at}-f${shard}.${run}#${n}`),
+              c: N(page.c),
+              z: { B: page.z },
+            },
+          },
+        });
+    const batches: WriteRequest[][] = [];
+    let batch: WriteRequest[] = [];
+    let bytes = 0;
+    for (const p of puts) {
+      const size = (p.PutRequest?.Item?.z?.B?.length ?? 0) + 200;
+      if (batch.length > 0 && (batch.length >= 25 || bytes + size > 8_000_000)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(p);
+      bytes += size;
+    }
+    if (batch.length > 0) batches.push(batch);
+    await mapLimit(batches, 4, (b) => this.writeAll(b));
+    // Counters: the bundle rewritten with this run's sums, on the condition that it still is the
+    // one read (or absent), so a run applied twice — a redo, two folds at once — adds once. A
+    // counter that no longer fits the bundle gets its own item, incremented on the condition that
+    // it does not carry this run yet (a later run starts only once this one is done).
+    const updates: {
+      pk: string;
+      sk: string;
+      c: FoldedGroup["counters"] extends Map<string, infer V> ? V : never;
+    }[] = [];
+    await mapLimit(groups, 16, async (g) => {
+      const pk = pkOf(g);
+      const old = bundles.get(pk);
+      const counters = new Map(old?.counters ?? []);
+      let size = Buffer.byteLength(countersJson(counters));
+      const overflow: string[] = [];
+      for (const key of [...g.counters.keys()].sort()) {
+        const c = g.counters.get(key)!;
+        const cur = counters.get(key);
+        if (cur) {
+          const next: BundledCounter = {
+            quantity: dec(cur.quantity).plus(c.quantity).toFixed(),
+            events: cur.events + c.events,
+            newest: Math.max(cur.newest, c.newest),
+            ...((cur.first ?? c.first) !== undefined ? { first: (cur.first ?? c.first)! } : {}),
+            ...((c.latest ?? cur.latest) !== undefined ? { latest: (c.latest ?? cur.latest)! } : {}),
+          };
+          size += counterBytes(key, next) - counterBytes(key, cur);
+          counters.set(key, next);
+          continue;
+        }
+        const fresh: BundledCounter = {
+          quantity: c.quantity.toFixed(),
+          events: c.events,
+          newest: c.newest,
+          ...(c.first !== undefined ? { first: c.first } : {}),
+          ...(c.latest !== undefined ? { latest: c.latest } : {}),
+        };
+        if (size + counterBytes(key, fresh) > MAX_BUNDLE_JSON) overflow.push(key);
+        else {
+          counters.set(key, fresh);
+          size += counterBytes(key, fresh);
+        }
+      }
+      for (const key of overflow) updates.push({ pk, sk: key, c: g.counters.get(key)! });
+      // Already carries this run (a redo after it landed): only the overflow is left to check.
+      if (old && old.run >= run) return;
+      const newest = [g.uncharged, ...[...g.counters.values()].map((c) => c.newest)].filter(
+        (t): t is number => t !== undefined,
+      );
+      const marked = new Set(old?.marked ?? []);
+      marked.add("c");
+      if (g.raw.length > 0) marked.add("p");
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: bundleItem(pk, {
+              run,
+              events: (old?.events ?? 0) + g.counted,
+              ...(newest.length > 0 || old?.newest !== undefined
+                ? { newest: Math.max(...newest, old?.newest ?? Number.NEGATIVE_INFINITY) }
+                : {}),
+              marked: [...marked].sort(),
+              counters,
+            }),
+            ...(old
+              ? { ConditionExpression: "fr = :old", ExpressionAttributeValues: { ":old": N(old.run) } }
+              : { ConditionExpression: "attribute_not_exists(pk)" }),
+          }),
+        );
+      } catch (e) {
+        // Another fold applying this same run wrote it first, from the same bundle: the same item.
+        if (!isConditionFailure(e)) throw e;
+      }
+    });
+    await mapLimit(updates, 16, async (u) => {
+      const c = u.c;
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: S(u.pk), sk: S(u.sk) },
+            UpdateExpression: `ADD q :q, n :n SET t = :t, fr = :r${c.first !== undefined ? ", s = if_not_exists(s, :s)" : ""}${c.latest !== undefined ? ", l = :l" : ""}`,
+            ConditionExpression: "attribute_not_exists(fr) OR fr < :r",
+            ExpressionAttributeValues: {
+              ":q": N(c.quantity.toFixed()),
+              ":n": N(c.events),
+              ":t": N(c.newest),
+              ":r": N(run),
+              ...(c.first !== undefined ? { ":s": S(c.first) } : {}),
+              ...(c.latest !== undefined ? { ":l": S(c.latest) } : {}),
+            },
+          }),
+        );
+      } catch (e) {
+        // Already carries this run: its increment landed before (a redo, another fold at once).
+        if (!isConditionFailure(e)) throw e;
+      }
+    });
+  }
+
+  /** The bundles at these keys (consistent BatchGetItem, 100 keys a request). */
+  private async readBundles(pks: readonly string[]): Promise<Map<string, CounterBundle>> {
+    const out = new Map<string, CounterBundle>();
+    const unique = [...new Set(pks)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += 100) chunks.push(unique.slice(i, i + 100));
+    await mapLimit(chunks, 4, async (chunk) => {
+      let keys = chunk.map((pk) => ({ pk: S(pk), sk: S(BUNDLE_SK) }));
+      for (let retry = 0; keys.length > 0; retry++) {
+        const r = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of r.Responses?.[this.table] ?? []) {
+          const b = bundleOf(item);
+          if (b) out.set(item.pk!.S!, b);
+        }
+        keys = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
+        if (keys.length > 0) await backoff(retry);
+      }
+    });
+    return out;
+  }
+
+  private async writeAll(requests: WriteRequest[]) {
+    let pending = requests;
+    for (let retry = 0; pending.length > 0; retry++) {
+      const r = await this.client.send(
+        new BatchWriteItemCommand({ RequestItems: { [this.table]: pending } }),
+      );
+      pending = r.UnprocessedItems?.[this.table] ?? [];
+      if (pending.length > 0) await backoff(retry);
+    }
+  }
+}
+
+const backoff = (retry: number) =>
+  new Promise((res) => setTimeout(res, Math.floor(Math.random() * 20 * 2 ** Math.min(retry, 5)) + 5));

@@ -1,0 +1,239 @@
+/**
+ * Folding the usage journal into the monthly state (docs/data-model.md, "Journal and fold").
+ *
+ * A run of one fold shard: read the shard's state; if its last run is not done (a crash, or another
+ * fold still at it), redo it — the same attempts, the same run number, so every counter it already
+ * reached refuses the increment again; list the shard's journals not folded yet; abort the dead
+ * attempts among them (the take-over's own put), keep the committed ones; start the next run with a
+ * conditional write of the state (two folds at once: one starts it, the other redoes it or lists
+ * again); apply it; then the late check, write-then-check as ingest did before: after the run's
+ * writes landed, the close record of each (account, period) it touched is read and the period
+ * marked late when it exists — so either a close read the folded state, or the fold sees the close.
+ */
+import { type AccountHistory, adjustmentPeriodOf, zoneScheduleOf } from "../core/account-versions.js";
+import { BillingError } from "../core/errors.js";
+import { compositeKey } from "../core/keys.js";
+import { mapLimit } from "../core/map-limit.js";
+import { periodWindow, shiftPeriod } from "../core/time.js";
+import {
+  attemptStart,
+  type CommitState,
+  type FoldedGroup,
+  type FoldState,
+  foldJournals,
+  foldShardOf,
+  JOURNAL_RETENTION_MS,
+  planRun,
+} from "../core/usage-fold.js";
+import type { Clock } from "../ports/clock.js";
+import type { PeriodStore } from "../ports/storage.js";
+import type { UnclosedUsageIndex } from "../ports/unclosed-usage.js";
+import type { UsageJournal } from "../ports/usage-journal.js";
+import type { AccountDirectory } from "../ports/usage-store.js";
+
+export interface FoldDeps {
+  readonly journal: UsageJournal;
+  readonly periods: Pick<PeriodStore, "getClose" | "markLate">;
+  readonly clock: Clock;
+  /** An ended account's late event enters the close that bills its adjustment (contract §2). */
+  readonly accounts?: AccountDirectory;
+  readonly unclosed?: UnclosedUsageIndex;
+}
+
+/** What a fold of one shard did. */
+export interface FoldResult {
+  readonly shard: number;
+  /** Runs this call started and applied. */
+  readonly runs: number;
+  /** Runs of others (crashed or concurrent) this call redid. */
+  readonly redone: number;
+  readonly attempts: number;
+  /** (account, period) keys (compositeKey) marked late. */
+  readonly late: ReadonlySet<string>;
+}
+
+/** The fold kept losing its state's race to others for longer than any fold runs: ours, retried. */
+export class FoldContendedError extends BillingError {
+  override readonly name = "FoldContendedError";
+}
+
+const FIRST_RUN: FoldState = { run: 0, done: true, settled: 0, extra: [], attempts: [], at: 0 };
+/** Rounds of "someone else moved the state" before giving up (each round is progress by another). */
+const MAX_ROUNDS = 50;
+
+/**
+ * Folds every journal of the shard committed before this call began (and whatever else is
+ * committed by the time it lists them). Returns once a run it listed after its start is applied
+ * and done, or when its own listing found nothing to fold.
+ */
+export async function foldShard(shard: number, deps: FoldDeps): Promise<FoldResult> {
+  const late = new Set<string>();
+  let runs = 0;
+  let redone = 0;
+  let attempts = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const state = await deps.journal.readState(shard);
+    if (state && !state.done) {
+      // A run started and not finished: redo it whole (its counters refuse a second increment).
+      const journals = await deps.journal.journalsOf(shard, state.attempts);
+      await applyAndCheck(shard, state.run, state.at, foldJournals(journals), deps, late);
+      await deps.journal.finishRun(shard, state.run);
+      redone += 1;
+      continue;
+    }
+    const prev = state ?? { ...FIRST_RUN, settled: deps.clock.now() - JOURNAL_RETENTION_MS };
+    const now = deps.clock.now();
+    // Attempts stamped ahead of our clock (skew) are listed too: up to a cut-off ahead.
+    // Never further back than the journals live (their TTL): a clock that jumped (a simulation's)
+    // does not make the fold read years of empty days.
+    const from = Math.max(prev.settled, now - JOURNAL_RETENTION_MS);
+    const listed = await deps.journal.listJournals(shard, from, now + deps.journal.cutoffMs);
+    const early = new Set(prev.extra);
+    const fresh = listed.filter((j) => !early.has(j.attempt));
+    const states = await deps.journal.commitStates([...new Set(fresh.map((j) => j.attempt))]);
+    // Attempts past the cut-off without a commit are dead: aborted with the take-over's put, so
+    // their commit can never land after this run passed them.
+    await mapLimit(
+      [...states].filter(([a, s]) => s === "none" && attemptStart(a) <= now - deps.journal.cutoffMs),
+      8,
+      async ([a]) => states.set(a, await deps.journal.abortAttempt(a, now)),
+    );
+    const plan = planRun(
+      prev,
+      fresh.map((j) => j.attempt),
+      states as ReadonlyMap<string, CommitState>,
+      now,
+      deps.journal.cutoffMs,
+    );
+    if (!plan.changes) return { shard, runs, redone, attempts, late };
+    const next: FoldState = {
+      run: prev.run + 1,
+      done: false,
+      settled: plan.settled,
+      extra: plan.extra,
+      attempts: plan.attempts,
+      at: now,
+    };
+    if (!(await deps.journal.startRun(shard, state, next))) continue;
+    const taken = new Set(plan.attempts);
+    await applyAndCheck(
+      shard,
+      next.run,
+      now,
+      foldJournals(fresh.filter((j) => taken.has(j.attempt))),
+      deps,
+      late,
+    );
+    await deps.journal.finishRun(shard, next.run);
+    runs += 1;
+    attempts += plan.attempts.length;
+    return { shard, runs, redone, attempts, late };
+  }
+  throw new FoldContendedError(`fold of shard ${shard}: the state kept moving for ${MAX_ROUNDS} rounds`);
+}
+
+/** Folds the shards these accounts fall in (a close, a preview, the local run after a batch). */
+export async function foldAccounts(accountIds: Iterable<string>, deps: FoldDeps): Promise<Set<string>> {
+  const shards = new Set([...accountIds].map((a) => foldShardOf(a, deps.journal.shards)));
+  const late = new Set<string>();
+  for (const s of [...shards].sort((a, b) => a - b))
+    for (const k of (await foldShard(s, deps)).late) late.add(k);
+  return late;
+}
+
+/** Every shard (the scheduled fold), a few at once. */
+export async function foldAll(deps: FoldDeps, concurrency = 4): Promise<FoldResult[]> {
+  return mapLimit(
+    Array.from({ length: deps.journal.shards }, (_, s) => s),
+    concurrency,
+    (s) => foldShard(s, deps),
+  );
+}
+
+async function applyAndCheck(
+  shard: number,
+  run: number,
+  at: number,
+  groups: FoldedGroup[],
+  deps: FoldDeps,
+  late: Set<string>,
+) {
+  await deps.journal.applyRun(shard, run, at, groups);
+  // Write-then-check: the run's writes have landed; now each (account, period) they change is
+  // looked up for a close. Per period, "later" when one of its events carries state forward.
+  const checks = new Map<string, { accountId: string; period: string; later: boolean }>();
+  for (const g of groups)
+    for (const [period, later] of g.checks) {
+      const k = compositeKey(g.accountId, period);
+      checks.set(k, { accountId: g.accountId, period, later: later || checks.get(k)?.later === true });
+    }
+  const now = deps.clock.now();
+  const marked = new Set<string>();
+  await mapLimit([...checks], 8, async ([k, c]) => {
+    if (!(await deps.periods.getClose(c.accountId, c.period))) return;
+    await deps.periods.markLate(c.accountId, c.period, now, { later: c.later });
+    marked.add(c.accountId);
+    late.add(k);
+  });
+  // Contract §2: an ended account's late event has no later close of the account to bill its
+  // adjustment: the period of receipt is entered for a close (after the marks, so it finds them).
+  if (marked.size === 0 || !deps.accounts || !deps.unclosed) return;
+  const accounts = deps.accounts;
+  const unclosed = deps.unclosed;
+  await mapLimit([...marked], 4, async (accountId) => {
+    const history = (await accounts.lookup(accountId))?.history;
+    if (history?.endedAt !== undefined) await enterAdjustmentClose(deps, unclosed, accountId, history, now);
+  });
+}
+
+/**
+ * Enters the account-period whose close bills an ended account's late adjustments: the period of
+ * receipt in the account's last zone, or the first one after it not closed yet (a period closed
+ * ahead of its end by hand bills nothing more).
+ */
+async function enterAdjustmentClose(
+  deps: FoldDeps,
+  unclosed: UnclosedUsageIndex,
+  accountId: string,
+  history: AccountHistory,
+  now: number,
+) {
+  let period = adjustmentPeriodOf(history, now);
+  for (let i = 0; i < 12 && (await deps.periods.getClose(accountId, period)); i++)
+    period = shiftPeriod(period, 1);
+  await unclosed.adjustmentDue(accountId, period, periodWindow(period, zoneScheduleOf(history)).end);
+}
+
+/** The fold's dependencies from a use case's (close, ingest, reporter, preview); none without a journal. */
+export function foldDepsOf(deps: {
+  readonly usage: { readonly journal?: UsageJournal | undefined };
+  readonly periods: Pick<PeriodStore, "getClose" | "markLate">;
+  readonly clock: Clock;
+  readonly accounts?: AccountDirectory | undefined;
+  readonly unclosed?: UnclosedUsageIndex | undefined;
+}): FoldDeps | undefined {
+  const journal = deps.usage.journal;
+  if (!journal) return undefined;
+  return {
+    journal,
+    periods: deps.periods,
+    clock: deps.clock,
+    ...(deps.accounts ? { accounts: deps.accounts } : {}),
+    ...(deps.unclosed ? { unclosed: deps.unclosed } : {}),
+  };
+}
+
+/**
+ * Brings the account's fold shard up to date before its counters or pages are read: every journal
+ * committed before this call is folded when it returns.
+ */
+export async function foldForAccount(
+  accountId: string,
+  deps: Parameters<typeof foldDepsOf>[0] & { readonly usage: { readonly foldInline?: boolean } },
+): Promise<void> {
+  // The local run folds every batch as it is stored (on the receipt clock it was stamped with):
+  // nothing is left for a close or the reporter to fold there. Deployed ingest leaves it all here.
+  if (deps.usage.foldInline) return;
+  const fold = foldDepsOf(deps);
+  if (fold) await foldShard(foldShardOf(accountId, fold.journal.shards), fold);
+}

@@ -1,0 +1,234 @@
+/**
+ * The fold of the usage journal (docs/data-model.md, "Journal and fold"), its pure part: what an
+ * attempt journals for one fold shard, how a fold run sums many attempts' journals per (account,
+ * period, counter), and which journals a run takes.
+ *
+ * Ingest no longer writes per-account items: each attempt writes, per fold shard its accounts fall
+ * in, one journal (counted deltas pre-aggregated per counter, raw stateful events, the periods to
+ * check for lateness), then its commit. A fold run of a shard applies every committed journal
+ * once to the monthly counters, pages and markers; a journal whose attempt never committed is
+ * never applied.
+ */
+import { createHash } from "node:crypto";
+import { compositeKey } from "./keys.js";
+import { type Dec, dec } from "./money.js";
+import type { LedgerEvent } from "./rating/types.js";
+import type { PeriodId } from "./time.js";
+
+/**
+ * Fold shards: each account's counters, pages and markers have one fold writer (its shard). More
+ * shards spread the journal writes and the fold's work; each shard an attempt touches costs it one
+ * journal item (≥ 1 WRU), so a small attempt (a quiet hour's 50 messages) pays up to this many;
+ * four keep that at ≈ 0.06 WRU per event and a shard's journal key at ≈ 100 WRU/s at 10,000 events/s.
+ */
+export const FOLD_SHARDS = 4;
+
+/** The fold shard of an account: the first byte of the SHA-256 of its id, mod FOLD_SHARDS. */
+export function foldShardOf(accountId: string, shards = FOLD_SHARDS): number {
+  return createHash("sha256").update(accountId).digest()[0]! % shards;
+}
+
+/** One counter of an (account, period) as an attempt journals it: summed over the attempt's events. */
+export interface JournalCounter {
+  /** The counter key (counters.ts counterKey: JSON of kind, product, dimensions, version, reason). */
+  readonly key: string;
+  /** The summed quantity, exact decimal text. */
+  readonly quantity: string;
+  readonly events: number;
+  /** Newest event time among them (preview freshness). */
+  readonly newest: number;
+  /** The attempt's first and latest sample (explanations; absent when over its size bound). */
+  readonly first?: string;
+  readonly latest?: string;
+}
+
+/** What one attempt adds to one (account, period). A group may be split over parts (raw events). */
+export interface JournalGroup {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  /** The period's end for the account (the unclosed-usage index). */
+  readonly end?: number;
+  /** Periods to check for a close (write-then-check), with "carries state into later periods". */
+  readonly checks: readonly (readonly [PeriodId, boolean])[];
+  /** Counted events of the group (the close report's event count). */
+  readonly counted: number;
+  /** Newest time among counted events without any charge (the `#EVENTS` item). */
+  readonly uncharged?: number;
+  readonly counters: readonly JournalCounter[];
+  /** Stateful events, stored raw in pages. */
+  readonly raw: readonly LedgerEvent[];
+}
+
+/** A journal as the fold reads it: the attempt, its start (the attempt id's instant), its groups. */
+export interface Journal {
+  readonly attempt: string;
+  readonly at: number;
+  readonly groups: readonly JournalGroup[];
+}
+
+/**
+ * How long a journal is kept (its TTL) and how far back a fold's first run looks: far longer than
+ * any outage of the fold, which alarms within the hour (docs/runbook.md); a journal never folded
+ * in that time would be lost, so the alarm is what stands between an outage and a loss.
+ */
+export const JOURNAL_RETENTION_MS = 35 * 24 * 3_600_000;
+
+/** The start instant an attempt id carries (`<ms>-<uuid>`). */
+export const attemptStart = (attempt: string): number => Number(attempt.slice(0, attempt.indexOf("-")));
+
+export interface FoldedCounter {
+  readonly key: string;
+  quantity: Dec;
+  events: number;
+  newest: number;
+  first?: string;
+  latest?: string;
+}
+
+/** A run's effect on one (account, period): what the fold writes for it. */
+export interface FoldedGroup {
+  readonly accountId: string;
+  readonly period: PeriodId;
+  end?: number;
+  /** Late checks: period → whether one of its events carries state into later periods. */
+  readonly checks: Map<PeriodId, boolean>;
+  counted: number;
+  uncharged?: number;
+  readonly counters: Map<string, FoldedCounter>;
+  readonly raw: LedgerEvent[];
+}
+
+/**
+ * Sums journals (in attempt order) per (account, period) and counter: quantities and event counts
+ * added, the newest time kept, the first sample of the earliest attempt and the latest of the last.
+ * Raw events are kept in attempt order. Pure: a redo of a run computes the same writes.
+ */
+export function foldJournals(journals: readonly Journal[]): FoldedGroup[] {
+  const groups = new Map<string, FoldedGroup>();
+  const ordered = [...journals].sort((a, b) => (a.attempt < b.attempt ? -1 : a.attempt > b.attempt ? 1 : 0));
+  for (const j of ordered)
+    for (const g of j.groups) {
+      const k = compositeKey(g.accountId, g.period);
+      let f = groups.get(k);
+      if (!f) {
+        f = {
+          accountId: g.accountId,
+          period: g.period,
+          checks: new Map(),
+          counted: 0,
+          counters: new Map(),
+          raw: [],
+        };
+        groups.set(k, f);
+      }
+      if (g.end !== undefined) f.end = Math.max(f.end ?? g.end, g.end);
+      for (const [p, later] of g.checks) f.checks.set(p, later || f.checks.get(p) === true);
+      f.counted += g.counted;
+      if (g.uncharged !== undefined) f.uncharged = Math.max(f.uncharged ?? g.uncharged, g.uncharged);
+      for (const c of g.counters) {
+        const cur = f.counters.get(c.key);
+        if (!cur)
+          f.counters.set(c.key, {
+            key: c.key,
+            quantity: dec(c.quantity),
+            events: c.events,
+            newest: c.newest,
+            ...(c.first !== undefined ? { first: c.first } : {}),
+            ...(c.latest !== undefined ? { latest: c.latest } : {}),
+          });
+        else {
+          cur.quantity = cur.quantity.plus(dec(c.quantity));
+          cur.events += c.events;
+          cur.newest = Math.max(cur.newest, c.newest);
+          if (cur.first === undefined && c.first !== undefined) cur.first = c.first;
+          if (c.latest !== undefined) cur.latest = c.latest;
+        }
+      }
+      for (const e of g.raw) f.raw.push(e);
+    }
+  return [...groups.values()];
+}
+
+/** The fold state of one shard: the last run and what is settled. */
+export interface FoldState {
+  /** The last run started (0: none). */
+  readonly run: number;
+  /** Its writes all landed (and its late checks were made). */
+  readonly done: boolean;
+  /** Every journal of an attempt started at or before this instant is folded or aborted. */
+  readonly settled: number;
+  /** Attempts started after `settled` already folded (a close, a preview folds up to now). */
+  readonly extra: readonly string[];
+  /** The attempts of the last run (needed to redo it after a crash). */
+  readonly attempts: readonly string[];
+  /** The last run's instant: its pages' storage time (the same keys on a redo). */
+  readonly at: number;
+}
+
+export type CommitState = "committed" | "aborted" | "none";
+
+/** Bounds of one run (the state item holds its attempts and the early ones: < 400 KB). */
+export const MAX_RUN_ATTEMPTS = 2_000;
+export const MAX_EARLY_ATTEMPTS = 2_000;
+
+export interface RunPlan {
+  /** Committed attempts the run folds, in key order. */
+  readonly attempts: string[];
+  readonly settled: number;
+  readonly extra: string[];
+  /** Whether anything changes (a run to start). */
+  readonly changes: boolean;
+}
+
+/**
+ * Which listed attempts a run folds. Every attempt started at or before `now − cutoff` has
+ * committed or is dead (its invocation outlived no timeout; the caller aborted it first, so its
+ * state is final): those up to there are settled. Younger committed attempts are folded early and
+ * remembered (`extra`) until the settled bound passes them; a younger one not committed yet is left
+ * for a later run, whatever happens to it then. `states` holds every listed attempt's final or
+ * current state (after the aborts).
+ */
+export function planRun(
+  state: FoldState,
+  listed: readonly string[],
+  states: ReadonlyMap<string, CommitState>,
+  now: number,
+  cutoffMs: number,
+): RunPlan {
+  const done = new Set(state.extra);
+  let settled = Math.max(state.settled, now - cutoffMs);
+  const candidates = [...new Set(listed)]
+    .filter((a) => attemptStart(a) > state.settled && !done.has(a))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const attempts: string[] = [];
+  for (const a of candidates) {
+    const s = states.get(a) ?? "none";
+    if (s !== "committed") {
+      // Not committed and not settled: left for later. Settled and none cannot happen (aborted first).
+      if (s === "none" && attemptStart(a) <= settled) settled = Math.min(settled, attemptStart(a) - 1);
+      continue;
+    }
+    if (attempts.length >= MAX_RUN_ATTEMPTS) {
+      // The run is full: the bound stops before this one so that the next run takes it.
+      settled = Math.min(settled, attemptStart(a) - 1);
+      break;
+    }
+    attempts.push(a);
+  }
+  settled = Math.max(settled, state.settled);
+  // Early attempts beyond the bound are remembered; past MAX_EARLY_ATTEMPTS they wait to settle.
+  const early = [...done, ...attempts].filter((a) => attemptStart(a) > settled);
+  let kept = attempts;
+  if (early.length > MAX_EARLY_ATTEMPTS) {
+    const room = MAX_EARLY_ATTEMPTS - [...done].filter((a) => attemptStart(a) > settled).length;
+    let left = Math.max(0, room);
+    kept = attempts.filter((a) => attemptStart(a) <= settled || left-- > 0);
+  }
+  const extra = [...done, ...kept].filter((a) => attemptStart(a) > settled).sort();
+  return {
+    attempts: kept,
+    settled,
+    extra,
+    changes: kept.length > 0 || settled !== state.settled || extra.length !== state.extra.length,
+  };
+}
