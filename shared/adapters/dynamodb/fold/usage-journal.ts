@@ -14,10 +14,8 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
 import { mapLimit } from "../../../core/map-limit.js";
 import { dec } from "../../../core/money.js";
-import { DAY } from "../../../core/time.js";
 import {
   attemptStart,
   type CommitState,
@@ -28,6 +26,7 @@ import {
 } from "../../../core/usage-fold.js";
 import type { UsageJournal } from "../../../ports/usage-journal.js";
 import { isConditionFailure } from "../paginate.js";
+import { fenceAttempt } from "../usage/claims.js";
 import {
   BUNDLE_SK,
   type BundledCounter,
@@ -150,29 +149,11 @@ export class DynamoUsageJournal implements UsageJournal {
     return out;
   }
 
-  async abortAttempt(attempt: string, now: number): Promise<"committed" | "aborted"> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          // The same put as the take-over's: from now on the attempt's own commit fails.
-          Item: {
-            ...commitKey(attempt),
-            s: S("aborted"),
-            at: N(now),
-            [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return "aborted";
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      const item = (e as { Item?: ItemAv }).Item;
-      if (item) return item.s?.S === "committed" ? "committed" : "aborted";
-      return (await this.commitStates([attempt])).get(attempt) === "committed" ? "committed" : "aborted";
-    }
+  abortAttempt(attempt: string, now: number): Promise<"committed" | "aborted"> {
+    // The same put as the take-over's: from now on the attempt's own commit fails.
+    return fenceAttempt(this.client, this.table, attempt, now, async () => {
+      return (await this.commitStates([attempt])).get(attempt) === "committed";
+    });
   }
 
   async startRun(shard: number, prev: FoldState | undefined, next: FoldState): Promise<boolean> {

@@ -9,6 +9,7 @@ import {
   BatchExecuteStatementCommand,
   BatchGetItemCommand,
   type BatchStatementRequest,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -316,31 +317,46 @@ export class IdentityClaims {
   }
 
   /** Marks the attempt aborted unless it committed first; returns which one holds. */
-  async abort(attempt: string, now: number): Promise<"committed" | "aborted"> {
-    try {
-      await this.t.client.send(
-        new PutItemCommand({
-          TableName: this.t.table,
-          // Needed only while the dead attempt's claims name it; those of events up to a day ahead
-          // of now (the future tolerance) expire by then.
-          Item: {
-            ...commitKey(attempt),
-            s: S("aborted"),
-            at: N(now),
-            [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return "aborted";
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      // The record that was there: from the refusal (AWS returns it), else read (DynamoDB Local
-      // returns none). Taken for "aborted", a commit that landed in between would be counted twice.
-      const item = (e as { Item?: ItemAv }).Item;
-      if (item) return item.s?.S === "committed" ? "committed" : "aborted";
-      return (await this.commitState(attempt)) === "committed" ? "committed" : "aborted";
-    }
+  abort(attempt: string, now: number): Promise<"committed" | "aborted"> {
+    return fenceAttempt(this.t.client, this.t.table, attempt, now, async () => {
+      return (await this.commitState(attempt)) === "committed";
+    });
+  }
+}
+
+/**
+ * Marks a dead attempt aborted unless it committed first (from then on its own commit fails);
+ * returns which one holds. Needed only while the dead attempt's claims name it: those of events up
+ * to a day ahead of now (the future tolerance) expire by then. The record that was there comes from
+ * the refusal (AWS returns it), else from `committed` (DynamoDB Local returns none): taken for
+ * "aborted", a commit that landed in between would be counted twice.
+ */
+export async function fenceAttempt(
+  client: DynamoDBClient,
+  table: string,
+  attempt: string,
+  now: number,
+  committed: () => Promise<boolean>,
+): Promise<"committed" | "aborted"> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          ...commitKey(attempt),
+          s: S("aborted"),
+          at: N(now),
+          [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return "aborted";
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const item = (e as { Item?: ItemAv }).Item;
+    if (item) return item.s?.S === "committed" ? "committed" : "aborted";
+    return (await committed()) ? "committed" : "aborted";
   }
 }
