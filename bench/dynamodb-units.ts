@@ -59,3 +59,70 @@ export function onEveryAnswer(
     { step: "initialize", name },
   );
 }
+
+/** Item size of an update: key plus the values it sets (the counters' items are these and nothing else). */
+const updateSize = (key: Record<string, Av>, values: Record<string, Av> = {}) =>
+  itemSize(key) + Object.entries(values).reduce((s, [k, v]) => s + k.length + valueSize(v), 0);
+
+/** Requests, write and read units of every DynamoDB answer, by command, partition key and item kind. */
+export class Meter {
+  requests = 0;
+  wru = 0;
+  rru = 0;
+  byCommand = new Map<string, number>();
+  pkWru = new Map<string, number>();
+  /** WRU by item kind (the key prefix: ID, CTR, EVT, COMMIT, ACCT …). */
+  kindWru = new Map<string, number>();
+  private write(pk: string | undefined, units: number) {
+    this.wru += units;
+    if (!pk) return;
+    this.pkWru.set(pk, (this.pkWru.get(pk) ?? 0) + units);
+    const kind = pk.slice(0, pk.indexOf("#") + 1 || pk.length);
+    this.kindWru.set(kind, (this.kindWru.get(kind) ?? 0) + units);
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: SDK command inputs and outputs of every shape
+  record(command: string, input: any, output: any) {
+    this.requests += 1;
+    this.byCommand.set(command, (this.byCommand.get(command) ?? 0) + 1);
+    switch (command) {
+      case "PutItemCommand":
+        return this.write(input.Item?.pk?.S, wru(itemSize(input.Item)));
+      case "UpdateItemCommand":
+        return this.write(input.Key?.pk?.S, wru(updateSize(input.Key, input.ExpressionAttributeValues)));
+      case "DeleteItemCommand":
+        return this.write(input.Key?.pk?.S, 1);
+      case "TransactWriteItemsCommand":
+        for (const t of input.TransactItems ?? []) {
+          if (t.Put) this.write(t.Put.Item?.pk?.S, 2 * wru(itemSize(t.Put.Item)));
+          else if (t.Update)
+            this.write(
+              t.Update.Key?.pk?.S,
+              2 * wru(updateSize(t.Update.Key, t.Update.ExpressionAttributeValues)),
+            );
+          else if (t.Delete) this.write(t.Delete.Key?.pk?.S, 2);
+          else if (t.ConditionCheck) this.write(t.ConditionCheck.Key?.pk?.S, 2);
+        }
+        return;
+      case "BatchExecuteStatementCommand":
+        // Each INSERT is a conditional put of the item its parameters give (names: see usage-store.ts).
+        for (const s of input.Statements ?? []) {
+          const names = ["pk", "sk", "h", "a", "p", "t", "o", "at"];
+          const bytes = (s.Parameters ?? []).reduce(
+            (n: number, v: Av, i: number) => n + (names[i]?.length ?? 2) + valueSize(v),
+            0,
+          );
+          this.write(s.Parameters?.[0]?.S, wru(bytes));
+        }
+        return;
+      case "BatchWriteItemCommand":
+        for (const reqs of Object.values(input.RequestItems ?? {}) as {
+          PutRequest?: { Item: Record<string, Av> };
+        }[][])
+          for (const r of reqs)
+            this.write(r.PutRequest?.Item.pk?.S, r.PutRequest ? wru(itemSize(r.PutRequest.Item)) : 1);
+        return;
+      default:
+        this.rru += readUnits(command, input, output) ?? 0;
+    }
+  }
+}

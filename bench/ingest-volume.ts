@@ -21,21 +21,30 @@
  * line is one JSON object (single-event bodies).
  */
 import { parseArgs } from "node:util";
-import { PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
 import { type FoldDeps, foldAll } from "../shared/app/fold-usage.js";
-import { parseAccounts } from "../shared/core/config.js";
-import { mapLimit } from "../shared/core/map-limit.js";
-import { parseUsageMessage } from "../shared/core/products/index.js";
-import { DAY, MINUTE } from "../shared/core/time.js";
+import { MINUTE } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
-import { stdTariffs } from "../test/support/events.js";
-import { type Av, itemSize, onEveryAnswer, readUnits, valueSize, wru } from "./dynamodb-units.js";
+import { Meter, onEveryAnswer } from "./dynamodb-units.js";
+import {
+  accounts,
+  COUNTRIES_50,
+  DOMINANT,
+  type Mix,
+  makeEvents,
+  NETWORKS,
+  realisticAccountId,
+  realisticAccounts,
+  realisticTariffs,
+  tariffs,
+  zipfPicker,
+} from "./ingest-mix.js";
+import { naiveIngest } from "./naive-ingest.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { values } = parseArgs({
@@ -93,315 +102,6 @@ const PRICES = {
   lambdaMemoryGb: 0.5, // infra: ingest-usage runs with 512 MB (billing-function.ts)
   foldMemoryGb: 1, // infra: the usage fold runs with 1,024 MB (constructs/usage-fold.ts)
 };
-
-// ---- configuration: every rule family, 12 accounts, acct-00 sends more than half ----
-const rates = [
-  ["sms.mt", "0.012"],
-  ["sms.mo", "0.005"],
-  ["mms.mt", "0.05"],
-  ["rcs.mt", "0.03"],
-  ["number_lookup.request", "0.004"],
-  ["email.message", "0.0008"],
-  ["ussd.session", "0.02"],
-  ["messenger.active_user", "0.1"],
-  ["viber.message", "0.0125"],
-  ["viber.session", "0.1"],
-  ["viber_bot.message", "0.004"],
-  ["whatsapp.template", "0.05"],
-  ["whatsapp.freeform", "0.005"],
-  ["voice.minute", "0.011"],
-  ["voice.conference_participant", "0.004"],
-  ["recording.video_export", "0.02"],
-  ["genai.interaction", "0.002"],
-  ["number.monthly", "1.00"],
-  ["number.setup", "1.00"],
-].map(([product, unitPrice]) => ({ product, unitPrice }));
-// Packages: product, included quantity, monthly fee, overage unit price.
-const packages = (
-  [
-    ["moments.engaged_people", 100, "200.00", "0.15"],
-    ["answers.active_sessions", 100, "50.00", "0.2"],
-    ["conversations.active_conversations", 100, "10.00", "0.5"],
-  ] as const
-).map(([product, includedQuantity, fee, overageUnitPrice]) => ({
-  product,
-  includedQuantity,
-  fee,
-  overageUnitPrice,
-}));
-const tariffs = stdTariffs(rates, { packages });
-const ACCOUNTS = 12;
-const accounts = parseAccounts(
-  Array.from({ length: ACCOUNTS }, (_, i) => ({
-    accountId: `acct-${String(i).padStart(2, "0")}`,
-    name: `Account ${i}`,
-    currency: "EUR",
-    tariffId: "std",
-  })),
-  tariffs,
-);
-const DOMINANT = "acct-00";
-
-// ---- the realistic customer base (issue 23): many accounts, a long tail, country × network ----
-const COUNTRIES_50 = (
-  "TR DE FR GB US IT ES NL BE AT CH SE NO DK FI PL CZ HU RO BG GR PT IE BR MX IN ID NG ZA EG " +
-  "AR CL CO PE SA AE IL PK BD VN TH MY PH SG JP KR AU NZ CA KE"
-).split(" ");
-const NETWORKS = ["net-a", "net-b", "net-c", "net-d"];
-/** Per-message products priced by country × network in the realistic tariff. */
-const BY_NETWORK = ["sms.mt", "sms.mo", "mms.mt", "rcs.mt"];
-const realisticTariffs = stdTariffs(
-  [
-    ...BY_NETWORK.flatMap((product, p) =>
-      COUNTRIES_50.flatMap((country, c) =>
-        NETWORKS.map((network, n) => ({
-          product,
-          match: { country, network },
-          unitPrice: (0.004 + p / 100 + c / 10_000 + n / 100_000).toFixed(5),
-        })),
-      ),
-    ),
-    ...rates.filter((r) => !BY_NETWORK.includes(r.product as string)),
-  ],
-  { packages, tariffId: "real" },
-);
-const realisticAccountId = (rank: number) => `cust-${String(rank).padStart(5, "0")}`;
-const realisticAccounts = () =>
-  parseAccounts(
-    Array.from({ length: REALISTIC.accounts }, (_, i) => ({
-      accountId: realisticAccountId(i),
-      name: `Customer ${i}`,
-      currency: "EUR",
-      tariffId: "real",
-    })),
-    realisticTariffs,
-  );
-
-/** Account ranks drawn with P(rank k) ∝ 1 / (k + 1)^s (Zipf): a few large senders, a long tail. */
-function zipfPicker(n: number, s: number) {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let k = 0; k < n; k++) {
-    sum += 1 / (k + 1) ** s;
-    cdf[k] = sum;
-  }
-  return (u: number) => {
-    const x = u * sum;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((cdf[mid] as number) < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
-
-interface Mix {
-  readonly account: (r: () => number) => string;
-  readonly countries: readonly string[];
-  readonly networks?: readonly string[];
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const JULY = Date.parse("2025-07-01T00:00:00Z");
-/** Today's mix: 12 accounts, acct-00 above half, 6 countries, no network. */
-const TODAY: Mix = {
-  account: (r) =>
-    r() < 0.55 ? DOMINANT : `acct-${String(1 + Math.floor(r() * (ACCOUNTS - 1))).padStart(2, "0")}`,
-  countries: ["TR", "DE", "US", "GB", "FR", "BR"],
-};
-
-/** A CPaaS mix: mostly per-message traffic, every rule family present. */
-function makeEvents(
-  prefix: string,
-  n: number,
-  seed: number,
-  mix: Mix = TODAY,
-): { body: string; account: string }[] {
-  const r = rng(seed);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
-  const countries = mix.countries;
-  /** Country (and network, when the mix prices by network) of a per-message event. */
-  const where = () => ({
-    country: pick(countries),
-    ...(mix.networks ? { network: pick(mix.networks) } : {}),
-  });
-  return Array.from({ length: n }, (_, i) => {
-    const account = mix.account(r);
-    const time = new Date(JULY + Math.floor((i / n) * 30 * DAY) + Math.floor(r() * MINUTE)).toISOString();
-    const u = `u${Math.floor(r() * 5000)}`;
-    const x = r();
-    let type: string;
-    let data: Record<string, unknown>;
-    if (x < 0.5)
-      [type, data] = ["sms.mt", { to: u, ...where(), status: r() < 0.95 ? "submitted" : "rejected" }];
-    else if (x < 0.55) [type, data] = ["sms.mo", { from: u, ...where(), status: "accepted" }];
-    else if (x < 0.58) [type, data] = ["mms.mt", { to: u, ...where(), status: "submitted" }];
-    else if (x < 0.6) [type, data] = ["rcs.mt", { to: u, ...where(), status: "submitted", delivered: true }];
-    else if (x < 0.63) [type, data] = ["email.message", { to: `${u}@x.test`, status: "submitted" }];
-    else if (x < 0.65)
-      [type, data] = ["number_lookup.request", { msisdn: u, country: pick(countries), status: "sent" }];
-    else if (x < 0.73)
-      [type, data] = [
-        "whatsapp.message",
-        {
-          endUserId: u,
-          senderId: "wa1",
-          kind: "template",
-          category: pick(["marketing", "utility"]),
-          delivered: true,
-        },
-      ];
-    else if (x < 0.75) [type, data] = ["whatsapp.inbound", { endUserId: u, senderId: "wa1" }];
-    else if (x < 0.77) [type, data] = ["viber.inbound", { endUserId: u, serviceId: "svc1" }];
-    else if (x < 0.79)
-      [type, data] = [
-        "viber.message",
-        { endUserId: u, serviceId: "svc1", messageType: pick(["session", "promotional"]), delivered: true },
-      ];
-    else if (x < 0.8) [type, data] = ["viber_bot.message", { endUserId: u, botId: "b1", delivered: true }];
-    else if (x < 0.85)
-      [type, data] = [
-        "voice.call",
-        {
-          callId: `${prefix}c${i}`,
-          service: "calls",
-          direction: "outbound",
-          country: pick(countries),
-          answered: r() < 0.8,
-          durationSeconds: Math.floor(r() * 600),
-        },
-      ];
-    else if (x < 0.88)
-      [type, data] = [
-        "genai.interaction",
-        { feature: "summary", model: "m1", units: 1 + Math.floor(r() * 4) },
-      ];
-    else if (x < 0.9) [type, data] = ["messenger.message", { endUserId: u, delivered: true }];
-    else if (x < 0.92)
-      [type, data] = [
-        "conversations.message",
-        { conversationId: `k${Math.floor(r() * 500)}`, direction: "inbound" },
-      ];
-    else if (x < 0.93) [type, data] = ["moments.flow_entered", { endUserId: u, flowId: "f1" }];
-    else if (x < 0.95)
-      [type, data] = [
-        "answers.message",
-        { botId: "b1", endUserId: u, direction: pick(["inbound", "outbound"]) },
-      ];
-    else if (x < 0.96)
-      [type, data] = ["ussd.session", { sessionId: `${prefix}s${i}`, country: "TR", initiatedBy: "account" }];
-    else if (x < 0.97) [type, data] = ["recording.exported", { recordingId: `${prefix}r${i}` }];
-    else if (x < 0.975)
-      [type, data] = [
-        "voice.conference",
-        {
-          conferenceId: `${prefix}k${i}`,
-          participants: ["a", "b", "c"].map((p) => ({
-            participantId: p,
-            joinedAt: time,
-            leftAt: new Date(Date.parse(time) + 120_000).toISOString(),
-          })),
-        },
-      ];
-    else if (x < 0.976)
-      [type, data] = [
-        "resource.activated",
-        { resourceId: `${prefix}n${i}`, resourceType: "number", numberType: "long", country: "US" },
-      ];
-    else [type, data] = ["sms.mt", { to: u, country: "TR", status: "submitted" }];
-    const body = JSON.stringify({
-      specversion: "1.0",
-      id: `${prefix}-${i}`,
-      source: "/bench",
-      type,
-      subject: account,
-      time,
-      data,
-    });
-    return { body, account };
-  });
-}
-
-// ---- DynamoDB request and unit counting (SDK middleware) ----
-/** Item size of an update: key plus the values it sets (the counters' items are these and nothing else). */
-const updateSize = (key: Record<string, Av>, values: Record<string, Av> = {}) =>
-  itemSize(key) + Object.entries(values).reduce((s, [k, v]) => s + k.length + valueSize(v), 0);
-
-class Meter {
-  requests = 0;
-  wru = 0;
-  rru = 0;
-  byCommand = new Map<string, number>();
-  pkWru = new Map<string, number>();
-  /** WRU by item kind (the key prefix: ID, CTR, EVT, COMMIT, ACCT …). */
-  kindWru = new Map<string, number>();
-  private write(pk: string | undefined, units: number) {
-    this.wru += units;
-    if (!pk) return;
-    this.pkWru.set(pk, (this.pkWru.get(pk) ?? 0) + units);
-    const kind = pk.slice(0, pk.indexOf("#") + 1 || pk.length);
-    this.kindWru.set(kind, (this.kindWru.get(kind) ?? 0) + units);
-  }
-  // biome-ignore lint/suspicious/noExplicitAny: SDK command inputs and outputs of every shape
-  record(command: string, input: any, output: any) {
-    this.requests += 1;
-    this.byCommand.set(command, (this.byCommand.get(command) ?? 0) + 1);
-    switch (command) {
-      case "PutItemCommand":
-        return this.write(input.Item?.pk?.S, wru(itemSize(input.Item)));
-      case "UpdateItemCommand":
-        return this.write(input.Key?.pk?.S, wru(updateSize(input.Key, input.ExpressionAttributeValues)));
-      case "DeleteItemCommand":
-        return this.write(input.Key?.pk?.S, 1);
-      case "TransactWriteItemsCommand":
-        for (const t of input.TransactItems ?? []) {
-          if (t.Put) this.write(t.Put.Item?.pk?.S, 2 * wru(itemSize(t.Put.Item)));
-          else if (t.Update)
-            this.write(
-              t.Update.Key?.pk?.S,
-              2 * wru(updateSize(t.Update.Key, t.Update.ExpressionAttributeValues)),
-            );
-          else if (t.Delete) this.write(t.Delete.Key?.pk?.S, 2);
-          else if (t.ConditionCheck) this.write(t.ConditionCheck.Key?.pk?.S, 2);
-        }
-        return;
-      case "BatchExecuteStatementCommand":
-        // Each INSERT is a conditional put of the item its parameters give (names: see usage-store.ts).
-        for (const s of input.Statements ?? []) {
-          const names = ["pk", "sk", "h", "a", "p", "t", "o", "at"];
-          const bytes = (s.Parameters ?? []).reduce(
-            (n: number, v: Av, i: number) => n + (names[i]?.length ?? 2) + valueSize(v),
-            0,
-          );
-          this.write(s.Parameters?.[0]?.S, wru(bytes));
-        }
-        return;
-      case "BatchWriteItemCommand":
-        for (const reqs of Object.values(input.RequestItems ?? {}) as {
-          PutRequest?: { Item: Record<string, Av> };
-        }[][])
-          for (const r of reqs)
-            this.write(r.PutRequest?.Item.pk?.S, r.PutRequest ? wru(itemSize(r.PutRequest.Item)) : 1);
-        return;
-      default:
-        this.rru += readUnits(command, input, output) ?? 0;
-    }
-  }
-}
 
 // ---- run ----
 const clock = new VirtualClock(Date.parse("2025-07-31T12:00:00Z"));
@@ -471,37 +171,7 @@ const timed =
   };
 const ingest = timed(wrapIngestHandler(createIngestHandler(deps)) as unknown as Handler);
 const noop = timed(async () => ({ batchItemFailures: [] }));
-const naive = timed(async (event) => {
-  // Baseline: per event one conditional put of the identity and one ADD on the account's counter.
-  const failures: { itemIdentifier: string }[] = [];
-  await mapLimit(event.Records, 8, async (m) => {
-    try {
-      const e = parseUsageMessage(m.body);
-      const id = JSON.stringify([e.source, e.id]);
-      await system.dynamodb
-        .send(
-          new PutItemCommand({
-            TableName: system.tableName,
-            Item: { pk: { S: `NAIVE#${id}` }, sk: { S: "ID" }, a: { S: e.subject } },
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        )
-        .then(() =>
-          system.dynamodb.send(
-            new UpdateItemCommand({
-              TableName: system.tableName,
-              Key: { pk: { S: `NAIVECTR#${e.subject}#${e.time.slice(0, 7)}` }, sk: { S: e.type } },
-              UpdateExpression: "ADD q :one",
-              ExpressionAttributeValues: { ":one": { N: "1" } },
-            }),
-          ),
-        );
-    } catch {
-      failures.push({ itemIdentifier: m.messageId });
-    }
-  });
-  return { batchItemFailures: failures };
-});
+const naive = timed(naiveIngest(system.dynamodb, system.tableName));
 
 async function phase(
   name: string,
@@ -571,7 +241,10 @@ try {
   // Today's 12 accounts, and the realistic base beside them (loaded once: ingest reads accounts by key).
   await system.loadConfig(
     REALISTIC.events > 0 || REALISTIC.lowTraffic > 0
-      ? { accounts: [...accounts, ...realisticAccounts()], tariffs: [...tariffs, ...realisticTariffs] }
+      ? {
+          accounts: [...accounts, ...realisticAccounts(REALISTIC.accounts)],
+          tariffs: [...tariffs, ...realisticTariffs],
+        }
       : { accounts, tariffs },
   );
   const warm = makeEvents("warm", N.warmup, 1);

@@ -29,6 +29,7 @@ import {
   readReportList,
 } from "../../shared/app/close-report.js";
 import { putDeadLetter } from "../../shared/app/dead-letters.js";
+import { foldAccounts } from "../../shared/app/fold-usage.js";
 import { type AccountCloseReport, isCloseReport } from "../../shared/core/close-report.js";
 import { mapLimit } from "../../shared/core/map-limit.js";
 import { contributionOf } from "../../shared/core/rating/counters.js";
@@ -98,6 +99,8 @@ describe("a close report of any size", () => {
           new Set([version === "a" ? "stored" : "conflict"]),
         );
       }
+    // Stored through the store itself (not ingestBatch, which folds as the local run does): fold.
+    await foldAccounts(["acme"], { journal: store.usage.journal, periods: store, clock });
     // Rejected messages naming acme: 600 received in July (long reasons), 3 in August; 5 of globex.
     const letter = (id: string, subject: string, receivedAt: number, why: string) =>
       putDeadLetter(
