@@ -4,7 +4,6 @@
  * markers, pages and counter increments each refused when the counter already carries the run.
  */
 import {
-  type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   type DynamoDBClient,
@@ -27,6 +26,7 @@ import {
 import type { UsageJournal } from "../../../ports/usage-journal.js";
 import { isConditionFailure } from "../paginate.js";
 import { fenceAttempt } from "../usage/claims.js";
+import { commitKey, type ItemAv, N, S } from "../usage/keys.js";
 import {
   BUNDLE_SK,
   type BundledCounter,
@@ -40,14 +40,8 @@ import {
 import { foldStateItem, foldStateKey, foldStateOf } from "./fold-state-codec.js";
 import { attemptOfItem, decodeJournals, journalBucket, journalPk, journalSkAfter } from "./journal-codec.js";
 
-type ItemAv = Record<string, AttributeValue>;
-const S = (s: string): AttributeValue => ({ S: s });
-const N = (n: number | string): AttributeValue => ({ N: String(n) });
-
 /** The counter and page shard the fold writes: one writer per account, once a run, so no heat to spread. */
 export const FOLDED_SHARD = 0;
-
-export const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
 
 /** Writers of the usage items a run needs (usage-store.ts owns their layout). */
 export interface FoldWriters {
