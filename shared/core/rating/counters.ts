@@ -21,7 +21,7 @@
 import type { Account } from "../../contract/accounts.js";
 import type { Tariff } from "../../contract/tariffs.js";
 import type { ProductCode } from "../catalogue.js";
-import { type Dec, ZERO } from "../money.js";
+import { type Dec, dec, ZERO } from "../money.js";
 import { builtInProducts, type ProductCatalogue, type UsageEventType } from "../products/index.js";
 import { type PeriodId, type PeriodWindow, periodOf, periodWindow } from "../time.js";
 import { versionAt } from "./pricing.js";
@@ -89,6 +89,36 @@ export function counterKey(d: Pick<CounterDelta, "kind" | "product" | "dimension
     .sort()
     .map((k) => [k, d.dimensions[k]]);
   return JSON.stringify([d.kind, d.product, dims, d.version, d.reason]);
+}
+
+/**
+ * A stored counter back as a delta: its key (counterKey's JSON) parsed, its quantity and events, and
+ * the explanation samples it kept (the first and latest event, each JSON when present).
+ */
+export function counterOfKey(
+  key: string,
+  quantity: string,
+  events: number,
+  sampleJson: readonly (string | undefined)[],
+): CounterDelta {
+  const [kind, product, dims, version, reason] = JSON.parse(key) as [
+    CounterDelta["kind"],
+    string,
+    [string, string][],
+    string,
+    string,
+  ];
+  const samples = sampleJson.flatMap((x) => (x ? [JSON.parse(x) as EventSample] : []));
+  return {
+    kind,
+    product,
+    dimensions: Object.fromEntries(dims),
+    version,
+    reason,
+    quantity: dec(quantity),
+    events,
+    ...(samples.length > 0 ? { samples } : {}),
+  };
 }
 
 export type Contribution =

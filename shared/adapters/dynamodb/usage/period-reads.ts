@@ -5,8 +5,12 @@
  */
 import { inflateRawSync } from "node:zlib";
 import { mapLimit } from "../../../core/map-limit.js";
-import { dec } from "../../../core/money.js";
-import { type CounterDelta, mergeDeltas, type PeriodCounters } from "../../../core/rating/counters.js";
+import {
+  type CounterDelta,
+  counterOfKey,
+  mergeDeltas,
+  type PeriodCounters,
+} from "../../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../../core/rating/types.js";
 import { type PeriodId, periodOf, shiftPeriod } from "../../../core/time.js";
 import {
@@ -168,46 +172,11 @@ export class UsagePeriodReads {
       if (sk === EVENTS_SK) continue;
       // The fold's bundle: the (account, period)'s counters in one item (counter-bundle-codec.ts).
       if (sk === BUNDLE_SK) {
-        for (const [key, c] of bundleOf(r)?.counters ?? []) {
-          const [kind, product, dims, version, reason] = JSON.parse(key) as [
-            CounterDelta["kind"],
-            string,
-            [string, string][],
-            string,
-            string,
-          ];
-          const samples = [c.first, c.latest].flatMap((x) => (x ? [JSON.parse(x) as EventSample] : []));
-          counters.push({
-            kind,
-            product,
-            dimensions: Object.fromEntries(dims),
-            version,
-            reason,
-            quantity: dec(c.quantity),
-            events: c.events,
-            ...(samples.length > 0 ? { samples } : {}),
-          });
-        }
+        for (const [key, c] of bundleOf(r)?.counters ?? [])
+          counters.push(counterOfKey(key, c.quantity, c.events, [c.first, c.latest]));
         continue;
       }
-      const [kind, product, dims, version, reason] = JSON.parse(sk) as [
-        CounterDelta["kind"],
-        string,
-        [string, string][],
-        string,
-        string,
-      ];
-      const samples = [r.s?.S, r.l?.S].flatMap((x) => (x ? [JSON.parse(x) as EventSample] : []));
-      counters.push({
-        kind,
-        product,
-        dimensions: Object.fromEntries(dims),
-        version,
-        reason,
-        quantity: dec(r.q?.N ?? "0"),
-        events: n,
-        ...(samples.length > 0 ? { samples } : {}),
-      });
+      counters.push(counterOfKey(sk, r.q?.N ?? "0", n, [r.s?.S, r.l?.S]));
     }
     return {
       counters: mergeDeltas(counters),
