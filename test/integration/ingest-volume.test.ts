@@ -20,6 +20,7 @@ import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
 import { stdTariffs } from "../support/scenario.js";
+import { event, sms } from "../support/usage-messages.js";
 
 const tariffs = stdTariffs([
   { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
@@ -40,19 +41,6 @@ const accounts = parseAccounts(
 const config: BillingConfig = { accounts, tariffs };
 const CUTOFF = 120_000;
 
-type Ev = Record<string, unknown>;
-const event = (id: string, type: string, data: Ev, over: Ev = {}): Ev => ({
-  specversion: "1.0",
-  id,
-  source: "/gw",
-  type,
-  subject: "acme",
-  time: "2025-07-02T09:00:00Z",
-  data,
-  ...over,
-});
-const sms = (id: string, over: Ev = {}, country = "TR") =>
-  event(id, "sms.mt", { to: id, country, status: "submitted" }, over);
 const record = (messageId: string, body: unknown) =>
   ({ messageId, body: typeof body === "string" ? body : JSON.stringify(body) }) as SQSRecord;
 

@@ -19,6 +19,7 @@ import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
 import { stdTariffs } from "../support/scenario.js";
+import { type Ev, event, sms } from "../support/usage-messages.js";
 
 const tariffs = stdTariffs([
   { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
@@ -35,19 +36,6 @@ const accounts = parseAccounts(
 const config: BillingConfig = { accounts, tariffs };
 const CUTOFF = 120_000;
 
-type Ev = Record<string, unknown>;
-const event = (id: string, type: string, data: Ev, over: Ev = {}): Ev => ({
-  specversion: "1.0",
-  id,
-  source: "/gw",
-  type,
-  subject: "acme",
-  time: "2025-07-02T09:00:00Z",
-  data,
-  ...over,
-});
-const sms = (id: string, over: Ev = {}) =>
-  event(id, "sms.mt", { to: id, country: "TR", status: "submitted" }, over);
 const call = (id: string, subject: string) =>
   event(
     id,
