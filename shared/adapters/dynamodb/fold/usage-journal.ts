@@ -25,7 +25,7 @@ import {
 } from "../../../core/usage-fold.js";
 import type { UsageJournal } from "../../../ports/usage-journal.js";
 import { isConditionFailure } from "../paginate.js";
-import { fenceAttempt } from "../usage/claims.js";
+import { commitStateOf, fenceAttempt } from "../usage/claims.js";
 import { commitKey, type ItemAv, N, S } from "../usage/keys.js";
 import {
   BUNDLE_SK,
@@ -130,11 +130,7 @@ export class DynamoUsageJournal implements UsageJournal {
           new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
         );
         for (const item of r.Responses?.[this.table] ?? []) {
-          const s = item.s?.S;
-          out.set(
-            item.pk!.S!.slice("COMMIT#".length),
-            s === "committed" ? "committed" : s === "aborted" ? "aborted" : "none",
-          );
+          out.set(item.pk!.S!.slice("COMMIT#".length), commitStateOf(item));
         }
         keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
         if (keys.length > 0) await backoff(retry);

@@ -18,6 +18,7 @@ import { BillingError } from "../../../core/errors.js";
 import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
 import { mapLimit } from "../../../core/map-limit.js";
 import { DAY, type PeriodId } from "../../../core/time.js";
+import type { CommitState } from "../../../core/usage-fold.js";
 import type { PreparedEvent } from "../../../ports/usage-store.js";
 import { identityClaimItem, identityOfClaimPk } from "../items/usage.js";
 import { isConditionFailure } from "../paginate.js";
@@ -185,7 +186,7 @@ export class IdentityClaims {
   ): Promise<{ mine: Set<number>; winners: Map<string, Winner | "retry"> }> {
     const mine = new Set<number>();
     const winners = new Map<string, Winner | "retry">();
-    const commitStates = new Map<string, Promise<"committed" | "aborted" | "none">>();
+    const commitStates = new Map<string, Promise<CommitState>>();
     const aborts = new Map<string, Promise<"committed" | "aborted">>();
     const existing = await this.claimAll(claims, now);
     await mapLimit(claims, this.concurrency, async ({ identity, index: i, p, attempt }) => {
@@ -308,12 +309,11 @@ export class IdentityClaims {
     }
   }
 
-  private async commitState(attempt: string): Promise<"committed" | "aborted" | "none"> {
+  private async commitState(attempt: string): Promise<CommitState> {
     const r = await this.t.client.send(
       new GetItemCommand({ TableName: this.t.table, Key: commitKey(attempt), ConsistentRead: true }),
     );
-    const s = r.Item?.s?.S;
-    return s === "committed" ? "committed" : s === "aborted" ? "aborted" : "none";
+    return commitStateOf(r.Item);
   }
 
   /** Marks the attempt aborted unless it committed first; returns which one holds. */
@@ -322,6 +322,12 @@ export class IdentityClaims {
       return (await this.commitState(attempt)) === "committed";
     });
   }
+}
+
+/** What an attempt's commit record says: committed, aborted, or no record yet. */
+export function commitStateOf(item: ItemAv | undefined): CommitState {
+  const s = item?.s?.S;
+  return s === "committed" ? "committed" : s === "aborted" ? "aborted" : "none";
 }
 
 /**
