@@ -11,7 +11,6 @@ import {
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
-  type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { mapLimit } from "../../../core/map-limit.js";
 import { dec } from "../../../core/money.js";
@@ -24,6 +23,7 @@ import {
   type Journal,
 } from "../../../core/usage-fold.js";
 import type { UsageJournal } from "../../../ports/usage-journal.js";
+import { putInBatches } from "../batch-put.js";
 import { isConditionFailure } from "../paginate.js";
 import { commitStateOf, fenceAttempt } from "../usage/claims.js";
 import { commitKey, type ItemAv, N, S } from "../usage/keys.js";
@@ -206,34 +206,20 @@ export class DynamoUsageJournal implements UsageJournal {
     });
     // Pages keyed by the run (its instant first: late events are read by storage time), so a redo
     // puts the same items.
-    const puts: WriteRequest[] = [];
+    const pages: ItemAv[] = [];
     for (const g of groups)
       for (const [n, page] of w.packPages(g.raw).entries())
-        puts.push({
-          PutRequest: {
-            Item: {
-              pk: S(w.evtPk(g.accountId, g.period, FOLDED_SHARD)),
-              sk: S(`${at}-f${shard}.${run}#${n}`),
-              c: N(page.c),
-              z: { B: page.z },
-            },
-          },
+        pages.push({
+          pk: S(w.evtPk(g.accountId, g.period, FOLDED_SHARD)),
+          sk: S(`${at}-f${shard}.${run}#${n}`),
+          c: N(page.c),
+          z: { B: page.z },
         });
-    const batches: WriteRequest[][] = [];
-    let batch: WriteRequest[] = [];
-    let bytes = 0;
-    for (const p of puts) {
-      const size = (p.PutRequest?.Item?.z?.B?.length ?? 0) + 200;
-      if (batch.length > 0 && (batch.length >= 25 || bytes + size > 8_000_000)) {
-        batches.push(batch);
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(p);
-      bytes += size;
-    }
-    if (batch.length > 0) batches.push(batch);
-    await mapLimit(batches, 4, (b) => this.writeAll(b));
+    // 25 pages of at most 400 KB stay under BatchWriteItem's 16 MB.
+    await putInBatches(pages, 4, async (puts) => {
+      const r = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: puts } }));
+      return (r.UnprocessedItems?.[this.table] ?? []) as typeof puts;
+    });
     // Counters: the bundle rewritten with this run's sums, on the condition that it still is the
     // one read (or absent), so a run applied twice — a redo, two folds at once — adds once. A
     // counter that no longer fits the bundle gets its own item, incremented on the condition that
@@ -356,17 +342,6 @@ export class DynamoUsageJournal implements UsageJournal {
       }
     });
     return out;
-  }
-
-  private async writeAll(requests: WriteRequest[]) {
-    let pending = requests;
-    for (let retry = 0; pending.length > 0; retry++) {
-      const r = await this.client.send(
-        new BatchWriteItemCommand({ RequestItems: { [this.table]: pending } }),
-      );
-      pending = r.UnprocessedItems?.[this.table] ?? [];
-      if (pending.length > 0) await backoff(retry);
-    }
   }
 }
 
