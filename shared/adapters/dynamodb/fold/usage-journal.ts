@@ -121,21 +121,8 @@ export class DynamoUsageJournal implements UsageJournal {
 
   async commitStates(attempts: readonly string[]): Promise<Map<string, CommitState>> {
     const out = new Map<string, CommitState>(attempts.map((a) => [a, "none"]));
-    const chunks: string[][] = [];
-    for (let i = 0; i < attempts.length; i += 100) chunks.push(attempts.slice(i, i + 100));
-    await mapLimit(chunks, 4, async (chunk) => {
-      let keys = chunk.map(commitKey);
-      for (let retry = 0; keys.length > 0; retry++) {
-        const r = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of r.Responses?.[this.table] ?? []) {
-          out.set(item.pk!.S!.slice("COMMIT#".length), commitStateOf(item));
-        }
-        keys = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
-        if (keys.length > 0) await backoff(retry);
-      }
-    });
+    for (const item of await this.getConsistent(attempts.map(commitKey)))
+      out.set(item.pk!.S!.slice("COMMIT#".length), commitStateOf(item));
     return out;
   }
 
@@ -324,24 +311,33 @@ export class DynamoUsageJournal implements UsageJournal {
   /** The bundles at these keys (consistent BatchGetItem, 100 keys a request). */
   private async readBundles(pks: readonly string[]): Promise<Map<string, CounterBundle>> {
     const out = new Map<string, CounterBundle>();
-    const unique = [...new Set(pks)];
-    const chunks: string[][] = [];
-    for (let i = 0; i < unique.length; i += 100) chunks.push(unique.slice(i, i + 100));
+    const keys = [...new Set(pks)].map((pk) => ({ pk: S(pk), sk: S(BUNDLE_SK) }));
+    for (const item of await this.getConsistent(keys)) {
+      const b = bundleOf(item);
+      if (b) out.set(item.pk!.S!, b);
+    }
+    return out;
+  }
+
+  /** The items at these keys (consistent BatchGetItem, 100 keys a request, unprocessed ones again). */
+  private async getConsistent(keys: readonly ItemAv[]): Promise<ItemAv[]> {
+    const chunks: ItemAv[][] = [];
+    for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+    const found: ItemAv[] = [];
     await mapLimit(chunks, 4, async (chunk) => {
-      let keys = chunk.map((pk) => ({ pk: S(pk), sk: S(BUNDLE_SK) }));
-      for (let retry = 0; keys.length > 0; retry++) {
+      let pending = chunk;
+      for (let retry = 0; pending.length > 0; retry++) {
         const r = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+          new BatchGetItemCommand({
+            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } },
+          }),
         );
-        for (const item of r.Responses?.[this.table] ?? []) {
-          const b = bundleOf(item);
-          if (b) out.set(item.pk!.S!, b);
-        }
-        keys = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
-        if (keys.length > 0) await backoff(retry);
+        found.push(...(r.Responses?.[this.table] ?? []));
+        pending = r.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        if (pending.length > 0) await backoff(retry);
       }
     });
-    return out;
+    return found;
   }
 }
 
