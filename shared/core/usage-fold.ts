@@ -10,6 +10,7 @@
  * never applied.
  */
 import { createHash } from "node:crypto";
+import { compareStrings } from "./compare.js";
 import { compositeKey } from "./keys.js";
 import { type Dec, dec } from "./money.js";
 import type { LedgerEvent } from "./rating/types.js";
@@ -105,7 +106,7 @@ export interface FoldedGroup {
  */
 export function foldJournals(journals: readonly Journal[]): FoldedGroup[] {
   const groups = new Map<string, FoldedGroup>();
-  const ordered = [...journals].sort((a, b) => (a.attempt < b.attempt ? -1 : a.attempt > b.attempt ? 1 : 0));
+  const ordered = [...journals].sort((a, b) => compareStrings(a.attempt, b.attempt));
   for (const j of ordered)
     for (const g of j.groups) {
       const k = compositeKey(g.accountId, g.period);
@@ -199,7 +200,7 @@ export function planRun(
   let settled = Math.max(state.settled, now - cutoffMs);
   const candidates = [...new Set(listed)]
     .filter((a) => attemptStart(a) > state.settled && !done.has(a))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort(compareStrings);
   const attempts: string[] = [];
   for (const a of candidates) {
     const s = states.get(a) ?? "none";

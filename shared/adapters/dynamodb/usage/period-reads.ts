@@ -4,6 +4,7 @@
  * Every read is a key Query of known partitions, never a scan.
  */
 import { inflateRawSync } from "node:zlib";
+import { compareStrings } from "../../../core/compare.js";
 import { mapLimit } from "../../../core/map-limit.js";
 import {
   type CounterDelta,
@@ -74,7 +75,7 @@ export class UsagePeriodReads {
           ...(i.cft?.BOOL && !i.cf?.BOOL ? { noConflicts: true } : {}),
         };
       })
-      .sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
+      .sort((a, b) => compareStrings(a.period, b.period));
   }
 
   /** Shards to read: those the marker recorded, else (no marker passed, or one that names none) all. */
