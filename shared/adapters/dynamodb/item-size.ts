@@ -4,6 +4,7 @@
  * here, in bytes, never in string length (a CJK character is 1 UTF-16 unit and 3 bytes; an emoji, 2
  * and 4).
  */
+import { deflateRawSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { BillingError } from "../../core/errors.js";
 
@@ -37,6 +38,36 @@ export class ItemTooLargeError extends BillingError {
 export function checkedCompressed<T extends Uint8Array>(what: string, z: T): T {
   if (z.length > MAX_COMPRESSED_BYTES) throw new ItemTooLargeError(what, z.length, MAX_COMPRESSED_BYTES);
   return z;
+}
+
+/**
+ * JSON pieces as deflated JSON arrays of at most `maxBytes` UTF-8 bytes each (a piece and its comma
+ * counted; `start` the bytes counted before the first), in order, each compressed size checked.
+ */
+export function deflatedJsonArrays(
+  pieces: readonly string[],
+  maxBytes: number,
+  what: (count: number) => string,
+  start = 0,
+): { count: number; z: Buffer }[] {
+  const out: { count: number; z: Buffer }[] = [];
+  let chunk: string[] = [];
+  let size = start;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    const z = deflateRawSync(Buffer.from(`[${chunk.join(",")}]`));
+    out.push({ count: chunk.length, z: checkedCompressed(what(chunk.length), z) });
+    chunk = [];
+    size = start;
+  };
+  for (const p of pieces) {
+    const bytes = Buffer.byteLength(p) + 1;
+    if (size + bytes > maxBytes) flush();
+    chunk.push(p);
+    size += bytes;
+  }
+  flush();
+  return out;
 }
 
 /**

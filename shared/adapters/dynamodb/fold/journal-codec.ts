@@ -12,7 +12,7 @@
  * shard's journals: at 10,000 events/s, ≈ 10 attempts/s × a few KB ≈ 50 WRU/s, far below a
  * partition's 1,000; the key has no size limit (no local index).
  */
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { inflateRawSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { EXPIRES_AT_ATTRIBUTE } from "../../../core/identity-retention.js";
 import type { LedgerEvent } from "../../../core/rating/types.js";
@@ -23,7 +23,7 @@ import {
   type JournalCounter,
   type JournalGroup,
 } from "../../../core/usage-fold.js";
-import { checkedCompressed, MAX_PAYLOAD_BYTES } from "../item-size.js";
+import { deflatedJsonArrays, MAX_PAYLOAD_BYTES } from "../item-size.js";
 
 type ItemAv = Record<string, AttributeValue>;
 
@@ -113,24 +113,10 @@ export function encodeJournal(groups: readonly JournalGroup[]): Uint8Array[] {
     }
     flush();
   }
-  const parts: Uint8Array[] = [];
-  let chunk: string[] = [];
-  let size = 2;
-  const flush = () => {
-    if (chunk.length === 0) return;
-    const z = deflateRawSync(Buffer.from(`[${chunk.join(",")}]`));
-    parts.push(checkedCompressed(`journal part of ${chunk.length} groups`, z));
-    chunk = [];
-    size = 2;
-  };
-  for (const p of pieces) {
-    const bytes = Buffer.byteLength(p) + 1;
-    if (size + bytes > MAX_PAYLOAD_BYTES) flush();
-    chunk.push(p);
-    size += bytes;
-  }
-  flush();
-  return parts;
+  // The array's brackets count too.
+  return deflatedJsonArrays(pieces, MAX_PAYLOAD_BYTES, (n) => `journal part of ${n} groups`, 2).map(
+    (part) => part.z,
+  );
 }
 
 /** The journal item of one part. */

@@ -5,7 +5,6 @@
  * only once its commit exists, so effects exist iff the commit does.
  */
 import { randomUUID } from "node:crypto";
-import { deflateRawSync } from "node:zlib";
 import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { compareStrings } from "../../../core/compare.js";
 import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
@@ -13,7 +12,7 @@ import { compositeKey } from "../../../core/keys.js";
 import type { LedgerEvent } from "../../../core/rating/types.js";
 import type { PreparedEvent } from "../../../ports/usage-store.js";
 import { attemptJournals, writeJournals } from "../fold/attempt-journal.js";
-import { checkedCompressed, MAX_PAYLOAD_BYTES } from "../item-size.js";
+import { deflatedJsonArrays, MAX_PAYLOAD_BYTES } from "../item-size.js";
 import { isConditionFailure } from "../paginate.js";
 import { commitKey, identityOf, N, S, type UsageTable } from "./keys.js";
 
@@ -126,23 +125,9 @@ export async function commitAttempt(
  * same bytes), each deflated and its compressed size checked (`c`: its event count).
  */
 export function packPages(events: readonly LedgerEvent[]): { c: number; z: Uint8Array }[] {
-  const pages: { c: number; z: Uint8Array }[] = [];
-  let chunk: string[] = [];
-  let size = 0;
-  const flush = () => {
-    if (chunk.length === 0) return;
-    const z = deflateRawSync(Buffer.from(`[${chunk.join(",")}]`));
-    pages.push({ c: chunk.length, z: checkedCompressed(`page of ${chunk.length} raw events`, z) });
-    chunk = [];
-    size = 0;
-  };
-  for (const e of events) {
-    const json = JSON.stringify(e);
-    const bytes = Buffer.byteLength(json) + 1;
-    if (size + bytes > MAX_PAGE_JSON) flush();
-    chunk.push(json);
-    size += bytes;
-  }
-  flush();
-  return pages;
+  return deflatedJsonArrays(
+    events.map((e) => JSON.stringify(e)),
+    MAX_PAGE_JSON,
+    (n) => `page of ${n} raw events`,
+  ).map(({ count, z }) => ({ c: count, z }));
 }
