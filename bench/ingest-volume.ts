@@ -14,7 +14,15 @@
  *   and the other per-message channels priced by 50 countries × 4 networks, at 1,000 messages per
  *   invocation (`--realistic` events); and a low-traffic phase (`--low-traffic` events) whose
  *   invocations hold 50 to 100 messages (quiet hours: the batching window closes before filling).
- *   Their figures are the `realistic_*` and `low_traffic_*` keys of the last line.
+ *   Their figures are the `realistic_*` and `low_traffic_*` keys of the last line. Unless
+ *   `--steady 0`, a steady-state phase follows: every account's month begun (one unmetered event
+ *   each), then one cadence window of traffic (`--steady`, default 300,000 events: five minutes at
+ *   1,000 events/s): the `steady_*` keys.
+ * The fold is ticked as deployed: every minute of the stated rate's traffic (`--minute-events`
+ * 60,000 = 1,000 events/s for the customer base; `--low-minute-events` 3,600 = 60 events/s in quiet
+ * hours) the virtual clock moves a minute on and the scheduled fold runs with its cadence (a shard
+ * folded when its last run is `--fold-lag` minutes old, or by volume); each phase ends with a fold
+ * of everything (a last, partial run, counted in full).
  * DynamoDB requests and units are counted by an SDK middleware, units computed from item sizes as
  * DynamoDB bills them (1 WRU per started KB written, ×2 in a transaction, failed conditional writes
  * included; 1 RRU per started 4 KB read strongly consistent, ×0.5 eventually consistent). The last
@@ -23,11 +31,13 @@
 import { parseArgs } from "node:util";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
+import { RUNS_PER_TICK } from "../functions/usage-fold/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { SqsEventSourcePoller } from "../local/event-source-poller.js";
 import { USAGE_SHARDS } from "../shared/adapters/dynamodb/usage-store.js";
 import { type FoldDeps, foldAll } from "../shared/app/fold-usage.js";
 import { MINUTE } from "../shared/core/time.js";
+import { DEFAULT_FOLD_CADENCE, type FoldCadence } from "../shared/core/usage-fold.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { Meter, onEveryAnswer } from "./dynamodb-units.js";
@@ -63,16 +73,23 @@ const { values } = parseArgs({
     "realistic-accounts": { type: "string", default: "10000" },
     zipf: { type: "string", default: "1.1" },
     "low-traffic": { type: "string", default: "30000" },
+    /** Events of the steady-state phase (0: none); default one cadence window at the stated rate. */
+    steady: { type: "string" },
     /**
-     * The fold's cadence: it runs every minute; the bench folds after the events one minute carries
-     * at a stated rate (1,000 events/s for the customer base; the quiet hours' rate for low traffic).
+     * The fold's tick: the schedule ticks every minute; the bench ticks after the events one minute
+     * carries at a stated rate (1,000 events/s for the customer base; 60 events/s in quiet hours).
      */
-    "fold-events": { type: "string", default: "60000" },
-    "low-fold-events": { type: "string", default: "3600" },
+    "minute-events": { type: "string", default: "60000" },
+    "low-minute-events": { type: "string", default: "3600" },
+    /** The cadence's lag in minutes (the deployed default: 5). */
+    "fold-lag": { type: "string", default: "5" },
   },
 });
-const FOLD_EVENTS = Number(values["fold-events"]);
-const LOW_FOLD_EVENTS = Number(values["low-fold-events"]);
+const MINUTE_EVENTS = Number(values["minute-events"]);
+const LOW_MINUTE_EVENTS = Number(values["low-minute-events"]);
+const CADENCE: FoldCadence = { ...DEFAULT_FOLD_CADENCE, maxLagMs: Number(values["fold-lag"]) * MINUTE };
+const STEADY_EVENTS =
+  values.steady !== undefined ? Number(values.steady) : (CADENCE.maxLagMs / MINUTE) * MINUTE_EVENTS;
 const REALISTIC = {
   events: Number(values.realistic),
   accounts: Number(values["realistic-accounts"]),
@@ -130,19 +147,33 @@ const foldDeps: FoldDeps = {
   accounts: deps.accounts,
   unclosed: system.store.unclosed,
 };
-/** Events handled since the last fold, the fold's cadence in the running phase, its runs and time. */
-let sinceFold = 0;
-let foldEvery = Number.POSITIVE_INFINITY;
+/**
+ * Events handled since the last tick, the events a minute carries in the running phase, the fold's
+ * invocations (ticks), the shard runs they applied, and its time.
+ */
+let sinceTick = 0;
+let tickEvery = Number.POSITIVE_INFINITY;
 let foldChain: Promise<void> = Promise.resolve();
-let foldRuns = 0;
+let foldTicks = 0;
+let shardRuns = 0;
 let foldMs = 0;
-/** One scheduled fold: a minute has passed (the virtual clock moves on), every shard folded. */
-const runFold = async () => {
+/** One scheduled tick: a minute has passed (the virtual clock moves on), the shards due folded. */
+const tick = async () => {
   clock.advanceTo(clock.now() + MINUTE);
   const t = performance.now();
-  await foldAll(foldDeps);
+  const results = await foldAll(foldDeps, 4, { cadence: CADENCE, maxRuns: RUNS_PER_TICK });
   foldMs += performance.now() - t;
-  foldRuns += 1;
+  foldTicks += 1;
+  shardRuns += results.reduce((n, r) => n + r.runs, 0);
+};
+/** The phase's end: a minute on, every shard folded whatever its cadence (a partial run, in full). */
+const foldEverything = async () => {
+  clock.advanceTo(clock.now() + MINUTE);
+  const t = performance.now();
+  const results = await foldAll(foldDeps);
+  foldMs += performance.now() - t;
+  foldTicks += 1;
+  shardRuns += results.reduce((n, r) => n + r.runs, 0);
 };
 let handlerMs = 0;
 let invocations = 0;
@@ -157,10 +188,10 @@ const timed =
     try {
       return await h(event, context);
     } finally {
-      sinceFold += event.Records.length;
-      if (sinceFold >= foldEvery) {
-        sinceFold = 0;
-        foldChain = foldChain.then(runFold);
+      sinceTick += event.Records.length;
+      if (sinceTick >= tickEvery) {
+        sinceTick = 0;
+        foldChain = foldChain.then(tick);
       }
       handlerMs += performance.now() - t;
       const used = process.cpuUsage(cpu);
@@ -179,7 +210,7 @@ async function phase(
   events: number,
   handler: Handler,
   batchSize = BATCH_SIZE,
-  foldEvents = FOLD_EVENTS,
+  minuteEvents = MINUTE_EVENTS,
   /** Sub-phases of one stretch of traffic: the fold's minute goes on across them (no reset, one last fold). */
   stretch: { continued: boolean; last: boolean } = { continued: false, last: true },
 ) {
@@ -189,10 +220,11 @@ async function phase(
   handlerMs = 0;
   handlerCpuMs = 0;
   invocations = 0;
-  foldRuns = 0;
+  foldTicks = 0;
+  shardRuns = 0;
   foldMs = 0;
-  if (!stretch.continued) sinceFold = 0;
-  foldEvery = handler === ingest ? foldEvents : Number.POSITIVE_INFINITY;
+  if (!stretch.continued) sinceTick = 0;
+  tickEvery = handler === ingest ? minuteEvents : Number.POSITIVE_INFINITY;
   const pollers = Array.from(
     { length: CONCURRENCY },
     () =>
@@ -211,8 +243,8 @@ async function phase(
   // The phase's last events are folded too (a last, partial minute: counted in full, conservative).
   await foldChain;
   if (stretch.last) {
-    if (handler === ingest && sinceFold > 0) await runFold();
-    sinceFold = 0;
+    if (handler === ingest) await foldEverything();
+    sinceTick = 0;
   }
   const m = meter;
   meter = undefined;
@@ -231,7 +263,8 @@ async function phase(
     handlerMs,
     handlerCpuMs,
     invocations,
-    foldRuns,
+    foldTicks,
+    shardRuns,
     foldMs,
   };
 }
@@ -323,7 +356,7 @@ try {
                   part.length,
                   ingest,
                   size,
-                  LOW_FOLD_EVENTS,
+                  LOW_MINUTE_EVENTS,
                   { continued: i > 0, last: i === sizes.length - 1 },
                 ),
               );
@@ -353,12 +386,43 @@ try {
             handlerMs: sum((r) => r.handlerMs),
             handlerCpuMs: sum((r) => r.handlerCpuMs),
             invocations: sum((r) => r.invocations),
-            foldRuns: sum((r) => r.foldRuns),
+            foldTicks: sum((r) => r.foldTicks),
+            shardRuns: sum((r) => r.shardRuns),
             foldMs: sum((r) => r.foldMs),
           };
         })()
       : undefined;
 
+  /**
+   * The steady state: every account's month has begun (an unmetered event of each, after the first
+   * phase: at 1,000 events/s even the tail's last account sends hundreds a day), then one cadence
+   * window of traffic (`--steady`, default the lag × a minute's events: 300,000), so the figures are
+   * those of a deployed run every five minutes, not of the month's first marks.
+   */
+  const steady =
+    REALISTIC.events > 0 && STEADY_EVENTS > 0
+      ? await (async () => {
+          let next = 0;
+          const begin = makeEvents("begin", REALISTIC.accounts, 9, {
+            ...realisticMix,
+            account: () => realisticAccountId(next++ % REALISTIC.accounts),
+          });
+          await phase(
+            "month begun (unmetered)",
+            begin.map((e) => e.body),
+            begin.length,
+            ingest,
+          );
+          const events = makeEvents("steady", STEADY_EVENTS, 8, realisticMix);
+          const r = await phase(
+            "realistic",
+            events.map((e) => e.body),
+            events.length,
+            ingest,
+          );
+          return { ...r, name: "realistic, steady state (every account's month begun)" };
+        })()
+      : undefined;
   const describe = (r: typeof single) => {
     const m = r.meter!;
     const hottest = [...m.pkWru].sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
@@ -374,8 +438,8 @@ try {
     const perEvent = (x: number) => x / r.events;
     const producerSends = Math.ceil(r.messages / bodiesPerSend);
     const sqsReq = perEvent(producerSends + r.sqsRequests);
-    // The fold: one invocation per run (every shard), at its own memory.
-    const lambdaReq = perEvent(r.invocations + r.foldRuns);
+    // The fold: one invocation per tick (every minute, folding or not), at its own memory.
+    const lambdaReq = perEvent(r.invocations + r.foldTicks);
     const gbSeconds = perEvent(
       (r.handlerMs / 1000) * PRICES.lambdaMemoryGb + (r.foldMs / 1000) * PRICES.foldMemoryGb,
     );
@@ -392,6 +456,7 @@ try {
   // the 1 MiB batch limit only for large bodies; bill each body's 64 KB chunks.
   const cb = cost(batched, 1);
   const cr = realistic && cost(realistic, 10);
+  const cst = steady && cost(steady, 10);
   const cl = lowTraffic && cost(lowTraffic, 10);
 
   const line = (label: string, v: string) => console.log(`${label.padEnd(48)} ${v}`);
@@ -408,6 +473,7 @@ try {
     [single, s, cs],
     [batched, b, cb],
     ...(realistic && cr ? [[realistic, describe(realistic), cr] as const] : []),
+    ...(steady && cst ? [[steady, describe(steady), cst] as const] : []),
     ...(lowTraffic && cl ? [[lowTraffic, describe(lowTraffic), cl] as const] : []),
   ] as const) {
     console.log(
@@ -427,8 +493,8 @@ try {
     );
     line("  read units per event", fmt(d.m.rru / r.events, 3));
     line(
-      "  fold runs (all shards) / fold time per run",
-      `${r.foldRuns} / ${fmt(r.foldMs / Math.max(1, r.foldRuns), 0)} ms (every ${fmt(r.events / Math.max(1, r.foldRuns), 0)} events)`,
+      "  fold ticks / shard runs / fold time per tick",
+      `${r.foldTicks} / ${r.shardRuns} / ${fmt(r.foldMs / Math.max(1, r.foldTicks), 0)} ms (a shard run every ${fmt((r.events * foldDeps.journal.shards) / Math.max(1, r.shardRuns), 0)} events)`,
     );
     line("  hottest partition key", `${d.hottest[0]}: ${d.hottest[1]} WRU`);
     line("  SQS requests per event (send + receive + delete)", fmt(c.sqsReq, 3));
@@ -469,6 +535,13 @@ try {
             realistic_wru_per_event: Number(fmt((realistic.meter as Meter).wru / realistic.events, 3)),
             realistic_rru_per_event: Number(fmt((realistic.meter as Meter).rru / realistic.events, 3)),
             realistic_usd_per_million: Number(fmt(cr.total, 3)),
+          }
+        : {}),
+      ...(steady && cst
+        ? {
+            steady_wru_per_event: Number(fmt((steady.meter as Meter).wru / steady.events, 3)),
+            steady_rru_per_event: Number(fmt((steady.meter as Meter).rru / steady.events, 3)),
+            steady_usd_per_million: Number(fmt(cst.total, 3)),
           }
         : {}),
       ...(lowTraffic && cl

@@ -1,6 +1,7 @@
 /**
  * The usage fold (docs/data-model.md, "Journal and fold"): a function run every minute by
- * EventBridge Scheduler that applies the committed journals of every fold shard to the monthly
+ * EventBridge Scheduler that applies the committed journals of every fold shard due (its last run
+ * five minutes old, or a volume of journals waiting) to the monthly
  * counters, pages and usage markers (functions/usage-fold/handler.ts), its exact grants, and an
  * alarm when it fails: the journals it has not applied are kept JOURNAL_RETENTION_MS (35 days),
  * and the close and the Marketplace reporter fold their own accounts meanwhile, but previews go
@@ -55,6 +56,14 @@ export interface UsageFoldProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The handler file (tests may replace it). */
   readonly entry?: string;
+  /**
+   * How far the folded state may lag (a shard is folded when its last run is this old, at the
+   * minute's tick): previews and the finance API's month-to-date usage lag by at most this plus a
+   * minute. Default 5 minutes.
+   */
+  readonly maxLag?: Duration;
+  /** A shard whose journals since its last run hold this many events is folded at the next tick. */
+  readonly volumeEvents?: number;
 }
 
 export const USAGE_FOLD_MEMORY_MB = 1024;
@@ -69,10 +78,14 @@ export class UsageFold extends Construct {
       environment: {
         ...props.function.environment,
         INGEST_TIMEOUT_SECONDS: String(props.ingestTimeout.toSeconds()),
+        FOLD_MAX_LAG_SECONDS: String((props.maxLag ?? Duration.minutes(5)).toSeconds()),
+        FOLD_VOLUME_EVENTS: String(props.volumeEvents ?? 100_000),
       },
       entry: props.entry ?? fileURLToPath(new URL("../../functions/usage-fold/handler.ts", import.meta.url)),
-      description: "Every minute: folds the committed usage journals into the monthly counters and pages",
-      // A run folds a minute of every shard; a slow one is finished by the next (runs are safe together).
+      description:
+        "Every minute: folds the usage journals of the shards due into the monthly counters and pages",
+      // A tick folds the shards due (a few bounded runs each); a slow one is finished by the next
+      // (runs are safe together).
       timeout: Duration.minutes(5),
       memorySize: USAGE_FOLD_MEMORY_MB,
     });

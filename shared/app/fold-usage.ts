@@ -18,11 +18,15 @@ import { periodWindow, shiftPeriod } from "../core/time.js";
 import {
   attemptStart,
   type CommitState,
+  cadenceDue,
+  type FoldCadence,
   type FoldedGroup,
   type FoldState,
   foldJournals,
   foldShardOf,
   JOURNAL_RETENTION_MS,
+  MAX_RUN_ATTEMPTS,
+  MAX_RUN_PARTS,
   planRun,
 } from "../core/usage-fold.js";
 import type { Clock } from "../ports/clock.js";
@@ -38,6 +42,16 @@ export interface FoldDeps {
   /** An ended account's late event enters the close that bills its adjustment (contract §2). */
   readonly accounts?: AccountDirectory;
   readonly unclosed?: UnclosedUsageIndex;
+  /** A run's bounds (tests lower them to make a cap happen): journal parts loaded, attempts taken. */
+  readonly limits?: { readonly runParts?: number; readonly runAttempts?: number };
+}
+
+/** How a call folds a shard: the schedule's cadence and runs per call; none = fold everything now. */
+export interface FoldOptions {
+  /** Fold only when the cadence says the shard is due (the scheduled fold); absent: always. */
+  readonly cadence?: FoldCadence;
+  /** Runs this call may start; what is left past them waits for the next call. Default: no bound. */
+  readonly maxRuns?: number;
 }
 
 /** What a fold of one shard did. */
@@ -50,6 +64,10 @@ export interface FoldResult {
   readonly attempts: number;
   /** (account, period) keys (compositeKey) marked late. */
   readonly late: ReadonlySet<string>;
+  /** The cadence left the shard for a later tick (young and small). */
+  readonly skipped: boolean;
+  /** Committed journals were left past a run's bounds (the call's runs ran out): the next call goes on. */
+  readonly more: boolean;
 }
 
 /** The fold kept losing its state's race to others for longer than any fold runs: ours, retried. */
@@ -63,33 +81,69 @@ const MAX_ROUNDS = 50;
 
 /**
  * Folds every journal of the shard committed before this call began (and whatever else is
- * committed by the time it lists them). Returns once a run it listed after its start is applied
- * and done, or when its own listing found nothing to fold.
+ * committed by the time it lists them), run after run when a run's bounds leave some (at most
+ * `maxRuns`). Returns once the runs it listed after its start are applied and done, or when its
+ * own listing found nothing to fold, or — with a cadence — at once when the shard is not due.
  */
-export async function foldShard(shard: number, deps: FoldDeps): Promise<FoldResult> {
+export async function foldShard(shard: number, deps: FoldDeps, opts: FoldOptions = {}): Promise<FoldResult> {
   const late = new Set<string>();
+  const maxRuns = opts.maxRuns ?? Number.POSITIVE_INFINITY;
+  const runParts = deps.limits?.runParts ?? MAX_RUN_PARTS;
+  const runAttempts = deps.limits?.runAttempts ?? MAX_RUN_ATTEMPTS;
   let runs = 0;
   let redone = 0;
   let attempts = 0;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  let contended = 0;
+  let asked = false;
+  const result = (more: boolean, skipped = false): FoldResult => ({
+    shard,
+    runs,
+    redone,
+    attempts,
+    late,
+    skipped,
+    more,
+  });
+  while (contended < MAX_ROUNDS) {
     const state = await deps.journal.readState(shard);
     if (state && !state.done) {
       // A run started and not finished: redo it whole (its counters refuse a second increment).
+      // Whatever the cadence: a crash is repaired at the next tick.
       const journals = await deps.journal.journalsOf(shard, state.attempts);
       await applyAndCheck(shard, state.run, state.at, foldJournals(journals), deps, late);
       await deps.journal.finishRun(shard, state.run);
       redone += 1;
+      contended += 1;
       continue;
     }
-    const prev = state ?? { ...FIRST_RUN, settled: deps.clock.now() - JOURNAL_RETENTION_MS };
     const now = deps.clock.now();
+    if (opts.cadence && !asked) {
+      // Asked once per call: a young shard is probed (a bounded Query of its journals started
+      // since its last run, from that run's own instant on, less those it folded early) and left
+      // for a later tick unless they already hold enough.
+      asked = true;
+      let due = cadenceDue(state, now, opts.cadence);
+      if (!due && state) {
+        const probe = await deps.journal.probePending(
+          shard,
+          state.at - 1,
+          now + deps.journal.cutoffMs,
+          opts.cadence.probeParts,
+          new Set(state.extra),
+        );
+        due = cadenceDue(state, now, opts.cadence, probe);
+      }
+      if (!due) return result(false, true);
+    }
+    const prev = state ?? { ...FIRST_RUN, settled: now - JOURNAL_RETENTION_MS };
     // Attempts stamped ahead of our clock (skew) are listed too: up to a cut-off ahead.
     // Never further back than the journals live (their TTL): a clock that jumped (a simulation's)
     // does not make the fold read years of empty days.
     const from = Math.max(prev.settled, now - JOURNAL_RETENTION_MS);
-    const listed = await deps.journal.listJournals(shard, from, now + deps.journal.cutoffMs);
+    const until = now + deps.journal.cutoffMs;
     const early = new Set(prev.extra);
-    const fresh = listed.filter((j) => !early.has(j.attempt));
+    const listing = await deps.journal.listJournals(shard, from, until, runParts, early);
+    const fresh = listing.journals.filter((j) => !early.has(j.attempt));
     const states = await deps.journal.commitStates([...new Set(fresh.map((j) => j.attempt))]);
     // Attempts past the cut-off without a commit are dead: aborted with the take-over's put, so
     // their commit can never land after this run passed them.
@@ -104,8 +158,10 @@ export async function foldShard(shard: number, deps: FoldDeps): Promise<FoldResu
       states as ReadonlyMap<string, CommitState>,
       now,
       deps.journal.cutoffMs,
+      listing.upTo,
+      runAttempts,
     );
-    if (!plan.changes) return { shard, runs, redone, attempts, late };
+    if (!plan.changes) return result(false);
     const next: FoldState = {
       run: prev.run + 1,
       done: false,
@@ -114,7 +170,10 @@ export async function foldShard(shard: number, deps: FoldDeps): Promise<FoldResu
       attempts: plan.attempts,
       at: now,
     };
-    if (!(await deps.journal.startRun(shard, state, next))) continue;
+    if (!(await deps.journal.startRun(shard, state, next))) {
+      contended += 1;
+      continue;
+    }
     const taken = new Set(plan.attempts);
     await applyAndCheck(
       shard,
@@ -127,7 +186,9 @@ export async function foldShard(shard: number, deps: FoldDeps): Promise<FoldResu
     await deps.journal.finishRun(shard, next.run);
     runs += 1;
     attempts += plan.attempts.length;
-    return { shard, runs, redone, attempts, late };
+    // The bounds cut this run: the rest is listed from its settled bound by the next one.
+    const more = listing.upTo < until || plan.capped;
+    if (!more || runs >= maxRuns) return result(more);
   }
   throw new FoldContendedError(`fold of shard ${shard}: the state kept moving for ${MAX_ROUNDS} rounds`);
 }
@@ -141,12 +202,16 @@ export async function foldAccounts(accountIds: Iterable<string>, deps: FoldDeps)
   return late;
 }
 
-/** Every shard (the scheduled fold), a few at once. */
-export async function foldAll(deps: FoldDeps, concurrency = 4): Promise<FoldResult[]> {
+/** Every shard (the scheduled fold: with its cadence and runs per call), a few at once. */
+export async function foldAll(
+  deps: FoldDeps,
+  concurrency = 4,
+  opts: FoldOptions = {},
+): Promise<FoldResult[]> {
   return mapLimit(
     Array.from({ length: deps.journal.shards }, (_, s) => s),
     concurrency,
-    (s) => foldShard(s, deps),
+    (s) => foldShard(s, deps, opts),
   );
 }
 

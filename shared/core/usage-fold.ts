@@ -171,6 +171,64 @@ export type CommitState = "committed" | "aborted" | "none";
 /** Bounds of one run (the state item holds its attempts and the early ones: < 400 KB). */
 export const MAX_RUN_ATTEMPTS = 2_000;
 export const MAX_EARLY_ATTEMPTS = 2_000;
+/**
+ * Journal parts one run loads at most: its memory bound. A part is ≤ 300 KB of JSON (usually a few
+ * KB: a 1,000-message attempt's share of one shard is ≈ 8 KB deflated), so a run holds at most
+ * ≈ 150 MB of journal JSON in a 1,024 MB function, whatever the backlog; what is left is folded by
+ * the next run (the same call loops). At the design peak (10,000 events/s, 1,000-message
+ * invocations: ≈ 10 parts a second per shard) a run covers ≈ 50 s of a shard's traffic.
+ */
+export const MAX_RUN_PARTS = 500;
+
+/**
+ * When the scheduled fold folds a shard (the close and the Marketplace reporter always fold their
+ * shard, whatever this says: correctness never depends on the cadence). The schedule ticks every
+ * minute; a tick folds a shard whose last run is `maxLagMs` old, or whose journals since that run
+ * hold `volumeEvents` events or fill the probe (`probeParts` parts). Fewer, larger runs write each
+ * active (account, period)'s bundle and page once per run instead of once a minute.
+ */
+export interface FoldCadence {
+  readonly maxLagMs: number;
+  readonly volumeEvents: number;
+  readonly probeParts: number;
+}
+
+/**
+ * The deployed cadence: five minutes (what a preview or the finance API's month-to-date usage may
+ * lag, plus a minute's tick); a shard taking ≥ 100,000 events (≈ 1,300 events/s on the shard over
+ * five minutes: busier than the realistic base's 1,000 events/s over all four) is folded at the
+ * next tick, so a run stays a fraction of its bounds at the design peak.
+ */
+export const DEFAULT_FOLD_CADENCE: FoldCadence = {
+  maxLagMs: 5 * 60_000,
+  volumeEvents: 100_000,
+  probeParts: MAX_RUN_PARTS,
+};
+
+/** What the volume probe saw: journal parts started after the shard's last run, and their events. */
+export interface PendingProbe {
+  readonly parts: number;
+  readonly events: number;
+}
+
+/**
+ * Why a scheduled tick folds the shard now, or undefined to leave it for a later tick. Without a
+ * state (never folded) or with its last run unfinished (a crash to repair) it always folds; the
+ * lag is measured from the last run's instant, which bounds the age of what it left (a journal
+ * committed after that run started waits at most the lag and one tick).
+ */
+export function cadenceDue(
+  state: FoldState | undefined,
+  now: number,
+  cadence: FoldCadence,
+  probe?: PendingProbe,
+): "first" | "redo" | "lag" | "volume" | undefined {
+  if (!state || state.run === 0) return "first";
+  if (!state.done) return "redo";
+  if (now - state.at >= cadence.maxLagMs) return "lag";
+  if (probe && (probe.events >= cadence.volumeEvents || probe.parts >= cadence.probeParts)) return "volume";
+  return undefined;
+}
 
 export interface RunPlan {
   /** Committed attempts the run folds, in key order. */
@@ -179,6 +237,8 @@ export interface RunPlan {
   readonly extra: string[];
   /** Whether anything changes (a run to start). */
   readonly changes: boolean;
+  /** The run stopped at its attempts bound: committed attempts are left for the next run. */
+  readonly capped: boolean;
 }
 
 /**
@@ -187,7 +247,9 @@ export interface RunPlan {
  * state is final): those up to there are settled. Younger committed attempts are folded early and
  * remembered (`extra`) until the settled bound passes them; a younger one not committed yet is left
  * for a later run, whatever happens to it then. `states` holds every listed attempt's final or
- * current state (after the aborts).
+ * current state (after the aborts). `listedUpTo`: the listing was cut at its parts bound and holds
+ * every attempt started up to this instant only; the settled bound never passes it, so the next
+ * run lists on from there.
  */
 export function planRun(
   state: FoldState,
@@ -195,9 +257,12 @@ export function planRun(
   states: ReadonlyMap<string, CommitState>,
   now: number,
   cutoffMs: number,
+  listedUpTo = Number.POSITIVE_INFINITY,
+  maxAttempts = MAX_RUN_ATTEMPTS,
 ): RunPlan {
   const done = new Set(state.extra);
-  let settled = Math.max(state.settled, now - cutoffMs);
+  let settled = Math.max(state.settled, Math.min(now - cutoffMs, listedUpTo));
+  let capped = false;
   const candidates = [...new Set(listed)]
     .filter((a) => attemptStart(a) > state.settled && !done.has(a))
     .sort(compareStrings);
@@ -209,9 +274,10 @@ export function planRun(
       if (s === "none" && attemptStart(a) <= settled) settled = Math.min(settled, attemptStart(a) - 1);
       continue;
     }
-    if (attempts.length >= MAX_RUN_ATTEMPTS) {
+    if (attempts.length >= maxAttempts) {
       // The run is full: the bound stops before this one so that the next run takes it.
       settled = Math.min(settled, attemptStart(a) - 1);
+      capped = true;
       break;
     }
     attempts.push(a);
@@ -231,5 +297,6 @@ export function planRun(
     settled,
     extra,
     changes: kept.length > 0 || settled !== state.settled || extra.length !== state.extra.length,
+    capped: capped || kept.length < attempts.length,
   };
 }

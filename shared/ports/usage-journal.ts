@@ -4,7 +4,7 @@
  * usage store; the fold lists them per shard, learns which attempts committed, and applies a run's
  * sums to the monthly counters, pages and markers exactly once.
  */
-import type { CommitState, FoldedGroup, FoldState, Journal } from "../core/usage-fold.js";
+import type { CommitState, FoldedGroup, FoldState, Journal, PendingProbe } from "../core/usage-fold.js";
 
 export interface UsageJournal {
   /** Fold shards (core/usage-fold.ts foldShardOf). */
@@ -13,8 +13,30 @@ export interface UsageJournal {
   readonly cutoffMs: number;
   /** The shard's state (consistent read); undefined before its first run. */
   readState(shard: number): Promise<FoldState | undefined>;
-  /** Journals of the shard whose attempts started after `after`, up to `until` (inclusive). */
-  listJournals(shard: number, after: number, until: number): Promise<Journal[]>;
+  /**
+   * Journals of the shard whose attempts started after `after`, up to `until` (inclusive), oldest
+   * first, at most about `maxParts` parts not of the `skip` attempts (already folded; left out):
+   * `upTo` is the instant up to which the listing is complete (`until` unless the bound cut it).
+   */
+  listJournals(
+    shard: number,
+    after: number,
+    until: number,
+    maxParts?: number,
+    skip?: ReadonlySet<string>,
+  ): Promise<{ journals: Journal[]; upTo: number }>;
+  /**
+   * How many journal parts (at most `limit`) of attempts started after `after` and up to `until`,
+   * not of the `skip` attempts, the shard holds, and their events: the scheduled fold's volume
+   * probe (may lag a little).
+   */
+  probePending(
+    shard: number,
+    after: number,
+    until: number,
+    limit: number,
+    skip?: ReadonlySet<string>,
+  ): Promise<PendingProbe>;
   /** The journals of these attempts (a run redone after a crash). */
   journalsOf(shard: number, attempts: readonly string[]): Promise<Journal[]>;
   /** Each attempt's commit state (consistent reads). */

@@ -75,10 +75,14 @@ export const marketplaceEnvironmentSchema = baseEnvironmentSchema.extend({
 
 /**
  * The usage fold aborts dead attempts past the same cut-off as ingest's take-over, derived from the
- * ingest function's timeout (the stack passes it).
+ * ingest function's timeout (the stack passes it). Its cadence: a shard is folded when its last run
+ * is FOLD_MAX_LAG_SECONDS old (how stale a preview or the finance API's month-to-date usage may be,
+ * plus the minute's tick), or earlier when its journals since then hold FOLD_VOLUME_EVENTS events.
  */
 export const usageFoldEnvironmentSchema = baseEnvironmentSchema.extend({
   INGEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(900).default(30),
+  FOLD_MAX_LAG_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  FOLD_VOLUME_EVENTS: z.coerce.number().int().min(1).default(100_000),
 });
 
 /** The finance API reads the table (and, through the exports port, the bucket by period). */

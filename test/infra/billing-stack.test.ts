@@ -346,7 +346,7 @@ describe("BillingStack", () => {
     }
   });
 
-  it("folds the usage journal every minute: its function, its grants (the fold's rows and account lookups) and its alarm", () => {
+  it("ticks the usage fold every minute with its cadence (five minutes, 100,000 events): its function, its grants (the fold's rows and account lookups) and its alarm", () => {
     const fold = stack.node.findAll().find((c) => c instanceof UsageFold) as UsageFold;
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
       ScheduleExpression: "rate(1 minute)",
@@ -361,6 +361,11 @@ describe("BillingStack", () => {
     expect(JSON.stringify(propsOf(fold.fold.function).Environment)).toContain(
       '"INGEST_TIMEOUT_SECONDS":"30"',
     );
+    // Its cadence: a shard folded once its last run is five minutes old, or 100,000 events wait.
+    expect((propsOf(fold.fold.function).Environment as { Variables: unknown }).Variables).toMatchObject({
+      FOLD_MAX_LAG_SECONDS: "300",
+      FOLD_VOLUME_EVENTS: "100000",
+    });
     const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes(id(fold.fold.function.role!)),
     );

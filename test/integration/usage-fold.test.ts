@@ -14,7 +14,7 @@ import { type FoldDeps, foldAll, foldShard } from "../../shared/app/fold-usage.j
 import { directoryOf, type IngestDeps, ingestBatch } from "../../shared/app/ingest-usage.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
-import { foldShardOf } from "../../shared/core/usage-fold.js";
+import { type FoldCadence, foldShardOf } from "../../shared/core/usage-fold.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
@@ -254,7 +254,7 @@ describe("usage fold", () => {
     const batch = [message("x1", sms("t1")), message("x2", [sms("t2"), call("t3", "acme")])];
     const r = await ingestBatch(batch, ingestDeps(storeOn(dying, table)));
     expect(r.retry.sort()).toEqual(["x1", "x2"]);
-    const journals = await store.usage.journal.listJournals(
+    const { journals } = await store.usage.journal.listJournals(
       foldShardOf("acme"),
       clock.now() - CUTOFF,
       clock.now() + CUTOFF,
@@ -349,4 +349,143 @@ describe("usage fold", () => {
     const total = lines.reduce((s, l) => s + Number(l.amount), 0);
     expect(total.toFixed(2)).toBe("0.06");
   }, 180_000);
+  describe("the scheduled fold's cadence and a run's bounds", () => {
+    const MIN = 60_000;
+    const sept = (id: string, subject = "acme") =>
+      message(id, sms(id, { subject, time: "2025-09-01T00:30:00Z" }));
+    const septEvents = async (store: DynamoBillingStore, account = "acme") =>
+      (await store.usage.countersOf(account, "2025-09")).events;
+
+    it("skips a young small shard; folds it once its last run is the lag old, or once its journals hold the volume", async () => {
+      clock.advanceTo(Date.parse("2025-09-02T00:00:00Z"));
+      const store = storeOn(healthyClient(), await freshTable());
+      const shard = foldShardOf("acme");
+      const cadence: FoldCadence = { maxLagMs: 5 * MIN, volumeEvents: 6, probeParts: 100 };
+      const tick = () => foldShard(shard, foldDeps(store), { cadence });
+      // The first tick folds (no state yet): the last run's instant is now.
+      expect((await tick()).skipped).toBe(false);
+      await ingest(store, [sept("c1"), sept("c2")]);
+      for (const minutes of [1, 2, 3, 4]) {
+        clock.advanceTo(clock.now() + MIN);
+        const r = await tick();
+        expect(r.skipped, `${minutes} min after the last run`).toBe(true);
+        expect(await septEvents(store)).toBe(0);
+      }
+      // Five minutes after the last run: folded (lag).
+      clock.advanceTo(clock.now() + MIN);
+      const lag = await tick();
+      expect([lag.skipped, lag.runs]).toEqual([false, 1]);
+      expect(await septEvents(store)).toBe(2);
+
+      // Volume: 3 events wait (< 6): skipped; 4 more (7 ≥ 6) one minute later: folded, lag or not.
+      await ingest(store, [
+        sept("c3"),
+        message("c45", [
+          sms("c4", { time: "2025-09-01T00:30:00Z" }),
+          sms("c5", { time: "2025-09-01T00:30:00Z" }),
+        ]),
+      ]);
+      clock.advanceTo(clock.now() + MIN);
+      expect((await tick()).skipped).toBe(true);
+      await ingest(store, [sept("c6"), sept("c7"), sept("c8"), sept("c9")]);
+      clock.advanceTo(clock.now() + MIN);
+      const volume = await tick();
+      expect([volume.skipped, volume.runs]).toEqual([false, 1]);
+      expect(await septEvents(store)).toBe(9);
+      // The probe's parts bound folds as well: many small journals, few events.
+      const byParts = () =>
+        foldShard(shard, foldDeps(store), { cadence: { ...cadence, volumeEvents: 1_000, probeParts: 3 } });
+      await ingest(store, [sept("d1")]);
+      await ingest(store, [sept("d2")]);
+      clock.advanceTo(clock.now() + MIN);
+      expect((await byParts()).skipped).toBe(true);
+      await ingest(store, [sept("d3")]);
+      clock.advanceTo(clock.now() + MIN);
+      expect((await byParts()).skipped).toBe(false);
+      expect(await septEvents(store)).toBe(12);
+      // A tick without a cadence (the close's, the reporter's) always folds.
+      await ingest(store, [sept("e1")]);
+      expect((await foldShard(shard, foldDeps(store))).runs).toBe(1);
+      expect(await septEvents(store)).toBe(13);
+    }, 120_000);
+
+    it("a run at its bounds (journal parts, attempts) leaves the rest for the next run: nothing lost, nothing counted twice", async () => {
+      for (const limits of [{ runParts: 2 }, { runAttempts: 2 }]) {
+        clock.advanceTo(clock.now() + 24 * 3_600_000);
+        const store = storeOn(healthyClient(), await freshTable());
+        const shard = foldShardOf("acme");
+        await foldShard(shard, foldDeps(store));
+        // Five attempts of acme's shard, a second apart (attempts of one instant are listed together).
+        for (const n of [1, 2, 3, 4, 5]) {
+          await ingest(store, [sept(`p${n}a`), sept(`p${n}b`)]);
+          clock.advanceTo(clock.now() + 1_000);
+        }
+        // Settled: past the cut-off, so only the bound stops a run from passing them all.
+        clock.advanceTo(clock.now() + CUTOFF + 1);
+        const bounded = { ...foldDeps(store), limits };
+        const first = await foldShard(shard, bounded, { maxRuns: 1 });
+        expect([first.runs, first.attempts, first.more], JSON.stringify(limits)).toEqual([1, 2, true]);
+        expect(await septEvents(store)).toBe(4);
+        const second = await foldShard(shard, bounded, { maxRuns: 1 });
+        expect([second.attempts, second.more]).toEqual([2, true]);
+        expect(await septEvents(store)).toBe(8);
+        // Without a bound on runs, a call goes on until nothing is left (what a close relies on).
+        const rest = await foldShard(shard, bounded);
+        expect([rest.attempts, rest.more]).toEqual([1, false]);
+        expect(await septEvents(store)).toBe(10);
+        await foldAll(foldDeps(store));
+        expect(await septEvents(store)).toBe(10);
+      }
+    }, 120_000);
+
+    it("a run that brings an (account, period) only stateful events, its marks recorded, leaves its bundle unwritten", async () => {
+      const store = storeOn(healthyClient(), await freshTable());
+      await ingest(store, mixed("s"));
+      await foldAll(foldDeps(store));
+      const before = await store.usage.countersOf("acme", "2025-07");
+      await ingest(store, [message("s-call", call("s-call2", "acme"))]);
+      const counting = healthyClient();
+      const bundlePuts: string[] = [];
+      counting.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Item?: { pk?: unknown } };
+          if (context.commandName === "PutItemCommand" && text(input.Item?.pk).startsWith("CTR#"))
+            bundlePuts.push(text(input.Item?.pk));
+          return next(args);
+        },
+        { step: "initialize", name: "countBundlePuts" },
+      );
+      await foldAll(foldDeps(storeOn(counting, store.table)));
+      expect(bundlePuts).toEqual([]);
+      expect(await store.usage.countersOf("acme", "2025-07")).toEqual(before);
+      expect((await store.usage.statefulEventsOf("acme", ["2025-07"])).map((e) => e.id).sort()).toEqual(
+        ["s-call2", "sacmec0"].sort(),
+      );
+      // The next run with counted events rewrites it from the run it still carries.
+      await ingest(store, [message("s-sms", sms("s-sms1"))]);
+      await foldAll(foldDeps(store));
+      expect((await store.usage.countersOf("acme", "2025-07")).events).toBe(before.events + 1);
+    }, 120_000);
+
+    it("a close bills everything committed even when the scheduled fold skipped the shard", async () => {
+      clock.advanceTo(Date.parse("2025-09-20T00:00:00Z"));
+      const store = storeOn(healthyClient(), await freshTable());
+      const cadence: FoldCadence = { maxLagMs: 5 * MIN, volumeEvents: 100_000, probeParts: 500 };
+      await foldAll(foldDeps(store), 4, { cadence });
+      await ingest(store, [sept("z1"), sept("z2"), sept("z3")]);
+      clock.advanceTo(clock.now() + MIN);
+      const ticks = await foldAll(foldDeps(store), 4, { cadence });
+      expect(ticks.every((t) => t.skipped)).toBe(true);
+      expect(await septEvents(store)).toBe(0);
+      clock.advanceTo(Date.parse("2025-10-01T03:00:00Z"));
+      const [sep] = await closePeriod(
+        "2025-09",
+        { ...ingestDeps(store), config: async () => config },
+        { accountIds: ["acme"] },
+      );
+      expect(sep?.status).toBe("closed");
+      expect((sep as { events: number }).events).toBe(3);
+      expect((sep as { totals: { amount: string } }).totals.amount).toBe("0.04");
+    }, 120_000);
+  });
 });

@@ -112,6 +112,6 @@ export async function writeJournals(
 ): Promise<void> {
   const items: Record<string, AttributeValue>[] = [];
   for (const [shard, groups] of journals)
-    for (const [n, z] of encodeJournal(groups).entries()) items.push(journalItem(shard, attempt, n, z));
+    for (const [n, part] of encodeJournal(groups).entries()) items.push(journalItem(shard, attempt, n, part));
   await mapLimit(items, 8, (Item) => client.send(new PutItemCommand({ TableName: table, Item })));
 }

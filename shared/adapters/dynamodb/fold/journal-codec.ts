@@ -4,13 +4,15 @@
  *
  * | pk                                  | sk                      | attributes                         |
  * |-------------------------------------|-------------------------|------------------------------------|
- * | JRNL#<fold shard>#<UTC day>          | <attempt id>#<part n>   | z (deflated groups), expiresAt    |
+ * | JRNL#<fold shard>#<UTC day>          | <attempt id>#<part n>   | z (deflated groups), n events of  |
+ * |                                     |                         | the part, expiresAt               |
  *
  * The bucket is the attempt's start (its id's instant) as a UTC day number: a fold reads from its
  * settled bound on (`sk > <bound>`: only what is new), usually one Query, two across midnight; a
  * first run reads the JOURNAL_RETENTION_MS before it (35 Queries). One key takes a day of a
  * shard's journals: at 10,000 events/s, ≈ 10 attempts/s × a few KB ≈ 50 WRU/s, far below a
- * partition's 1,000; the key has no size limit (no local index).
+ * partition's 1,000; the key has no size limit (no local index). `n` lets the scheduled fold's
+ * volume probe weigh a shard's pending journals without inflating them.
  */
 import { inflateRawSync } from "node:zlib";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
@@ -83,12 +85,15 @@ const fromStored = ([a, p, end, checks, counted, uncharged, counters, raw]: Stor
  * The groups as parts of at most MAX_PAYLOAD_BYTES of JSON each (a group too large for one part is
  * cut between its raw events: its counters ride in the first piece), each deflated and checked.
  */
-export function encodeJournal(groups: readonly JournalGroup[]): Uint8Array[] {
+export function encodeJournal(groups: readonly JournalGroup[]): { z: Uint8Array; events: number }[] {
   const pieces: string[] = [];
+  /** Events each piece carries (counted and raw), for the part's `n`. */
+  const events: number[] = [];
   for (const g of groups) {
     const whole = JSON.stringify(toStored(g));
     if (Buffer.byteLength(whole) + 1 <= MAX_PAYLOAD_BYTES - 2) {
       pieces.push(whole);
+      events.push(g.counted + g.raw.length);
       continue;
     }
     // Cut the raw events into pieces that fit (an event is at most 300,000 bytes minus its envelope:
@@ -101,6 +106,7 @@ export function encodeJournal(groups: readonly JournalGroup[]): Uint8Array[] {
         ? { ...g, raw }
         : { accountId: g.accountId, period: g.period, checks: [], counted: 0, counters: [], raw };
       pieces.push(JSON.stringify(toStored(piece)));
+      events.push(piece.counted + piece.raw.length);
       head = false;
       raw = [];
       bytes = 200;
@@ -114,18 +120,29 @@ export function encodeJournal(groups: readonly JournalGroup[]): Uint8Array[] {
     flush();
   }
   // The array's brackets count too.
+  let next = 0;
   return deflatedJsonArrays(pieces, MAX_PAYLOAD_BYTES, (n) => `journal part of ${n} groups`, 2).map(
-    (part) => part.z,
+    (part) => {
+      const of = events.slice(next, next + part.count).reduce((a, b) => a + b, 0);
+      next += part.count;
+      return { z: part.z, events: of };
+    },
   );
 }
 
 /** The journal item of one part. */
-export function journalItem(shard: number, attempt: string, n: number, z: Uint8Array): ItemAv {
+export function journalItem(
+  shard: number,
+  attempt: string,
+  n: number,
+  part: { z: Uint8Array; events: number },
+): ItemAv {
   const at = attemptStart(attempt);
   return {
     pk: { S: journalPk(shard, journalBucket(at)) },
     sk: { S: `${attempt}#${n}` },
-    z: { B: z },
+    z: { B: part.z },
+    n: { N: String(part.events) },
     [EXPIRES_AT_ATTRIBUTE]: { N: String(Math.ceil((at + JOURNAL_RETENTION_MS) / 1000)) },
   };
 }

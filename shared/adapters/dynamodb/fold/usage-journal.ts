@@ -21,6 +21,7 @@ import {
   type FoldedGroup,
   type FoldState,
   type Journal,
+  type PendingProbe,
 } from "../../../core/usage-fold.js";
 import type { UsageJournal } from "../../../ports/usage-journal.js";
 import { putInBatches } from "../batch-put.js";
@@ -74,8 +75,23 @@ export class DynamoUsageJournal implements UsageJournal {
     return foldStateOf(r.Item);
   }
 
-  private async query(pk: string, from: string, to?: string): Promise<ItemAv[]> {
+  /**
+   * The items of `pk` after `from` (up to `to`), in key order; at most `limit` (then the listing
+   * stops after the page that reached it: a run's memory bound, not a promise of exactly `limit`).
+   */
+  private async query(
+    pk: string,
+    from: string,
+    to?: string,
+    opts: {
+      limit?: number;
+      consistent?: boolean;
+      projection?: string;
+      keep?: (item: ItemAv) => boolean;
+    } = {},
+  ): Promise<ItemAv[]> {
     const items: ItemAv[] = [];
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
     let start: ItemAv | undefined;
     do {
       const r = await this.client.send(
@@ -83,24 +99,95 @@ export class DynamoUsageJournal implements UsageJournal {
           TableName: this.table,
           KeyConditionExpression: to ? "pk = :pk AND sk BETWEEN :a AND :b" : "pk = :pk AND sk > :a",
           ExpressionAttributeValues: { ":pk": S(pk), ":a": S(from), ...(to ? { ":b": S(to) } : {}) },
-          ConsistentRead: true,
+          ConsistentRead: opts.consistent ?? true,
           ExclusiveStartKey: start,
+          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
+          ...(opts.projection ? { ProjectionExpression: opts.projection } : {}),
         }),
       );
-      items.push(...(r.Items ?? []));
+      const keep = opts.keep;
+      items.push(...(keep ? (r.Items ?? []).filter(keep) : (r.Items ?? [])));
       start = r.LastEvaluatedKey;
-    } while (start);
+    } while (start && items.length < limit);
     return items;
   }
 
-  async listJournals(shard: number, after: number, until: number): Promise<Journal[]> {
+  private bucketsOf(after: number, until: number): number[] {
     const first = journalBucket(after + 1);
     const last = journalBucket(until);
-    const buckets = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
-    const items = (
-      await mapLimit(buckets, 8, (b) => this.query(journalPk(shard, b), journalSkAfter(after)))
-    ).flat();
-    return decodeJournals(items.filter((i) => attemptStart(attemptOfItem(i)) <= until));
+    return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+  }
+
+  async listJournals(
+    shard: number,
+    after: number,
+    until: number,
+    maxParts = Number.POSITIVE_INFINITY,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<{ journals: Journal[]; upTo: number }> {
+    const items: ItemAv[] = [];
+    // Attempts already folded early are dropped as they come: they neither count toward the bound
+    // nor stay in memory (else a close at the peak could list the same early ones again and again).
+    const keep = skip.size > 0 ? (i: ItemAv) => !skip.has(attemptOfItem(i)) : undefined;
+    let more = false;
+    // Day by day, oldest first, until the parts bound: what is left is listed by the next run.
+    for (const b of this.bucketsOf(after, until)) {
+      const room = maxParts - items.length;
+      const got = await this.query(journalPk(shard, b), journalSkAfter(after), undefined, {
+        limit: Number.isFinite(room) ? room + 1 : room,
+        ...(keep ? { keep } : {}),
+      });
+      items.push(...got);
+      if (items.length > maxParts) {
+        more = true;
+        break;
+      }
+    }
+    let upTo = until;
+    let kept = items.filter((i) => attemptStart(attemptOfItem(i)) <= until);
+    if (more) {
+      // Cut at a millisecond boundary: the last listed attempt may miss parts, and others of its
+      // instant may not be listed yet. Everything started before that instant is complete.
+      const lastAt = attemptStart(attemptOfItem(items.at(-1)!));
+      const before = kept.filter((i) => attemptStart(attemptOfItem(i)) < lastAt);
+      if (before.length > 0) {
+        kept = before;
+        upTo = Math.min(until, lastAt - 1);
+      } else {
+        // One instant holds more parts than the bound (hundreds of attempts in one millisecond):
+        // that instant is listed whole, so the run still moves on.
+        const bucket = journalPk(shard, journalBucket(lastAt));
+        kept = (await this.query(bucket, `${lastAt}-`, `${lastAt}-~`, keep ? { keep } : {})).filter(
+          (i) => attemptStart(attemptOfItem(i)) <= until,
+        );
+        upTo = Math.min(until, lastAt);
+      }
+    }
+    return { journals: decodeJournals(kept), upTo };
+  }
+
+  async probePending(
+    shard: number,
+    after: number,
+    until: number,
+    limit: number,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<PendingProbe> {
+    let parts = 0;
+    let events = 0;
+    for (const b of this.bucketsOf(after, until)) {
+      // Eventually consistent and keys plus `n` only: a heuristic for when to fold, never for what.
+      const got = await this.query(journalPk(shard, b), journalSkAfter(after), undefined, {
+        limit: limit - parts,
+        consistent: false,
+        projection: "sk, n",
+        ...(skip.size > 0 ? { keep: (i: ItemAv) => !skip.has(attemptOfItem(i)) } : {}),
+      });
+      parts += got.length;
+      events += got.reduce((sum, i) => sum + Number(i.n?.N ?? 0), 0);
+      if (parts >= limit) break;
+    }
+    return { parts, events };
   }
 
   async journalsOf(shard: number, attempts: readonly string[]): Promise<Journal[]> {
@@ -253,6 +340,16 @@ export class DynamoUsageJournal implements UsageJournal {
       for (const key of overflow) updates.push({ pk, sk: key, c: g.counters.get(key)! });
       // Already carries this run (a redo after it landed): only the overflow is left to check.
       if (old && old.run >= run) return;
+      // Nothing of the bundle changes (only stateful events, its marks recorded): no write. A redo
+      // finds the same and skips it again; the next run's condition is on the run it still carries.
+      const unchanged =
+        old !== undefined &&
+        g.counted === 0 &&
+        g.counters.size === 0 &&
+        g.uncharged === undefined &&
+        old.marked.includes("c") &&
+        (g.raw.length === 0 || old.marked.includes("p"));
+      if (unchanged) return;
       const newest = [g.uncharged, ...[...g.counters.values()].map((c) => c.newest)].filter(
         (t): t is number => t !== undefined,
       );
