@@ -395,7 +395,7 @@ describe("stored items as before codecs", () => {
     });
 
     const shard = { ...acme, shard: 2 };
-    const counter = counterItem.av.item({ ...shard, counter: '["sms.mt"]', quantity: "1.50", events: 3 });
+    const counter = counterItem.av.item({ ...shard, sk: '["sms.mt"]', quantity: "1.50", events: 3 });
     expect(counter).toEqual({
       pk: { S: "CTR#acme#2025-07#2" },
       sk: { S: '["sms.mt"]' },
@@ -432,7 +432,7 @@ describe("stored items as before codecs", () => {
     const z = new Uint8Array([1]);
     const page = rawPageItem.av.item({
       ...shard,
-      page: pageSk("1751328000000-f3.4", 0),
+      sk: pageSk("1751328000000-f3.4", 0),
       events: 5,
       deflated: z,
     });

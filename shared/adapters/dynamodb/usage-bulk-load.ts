@@ -80,7 +80,7 @@ function loadItems(load: UsageLoad): { items: ItemAv[]; cs: number[]; ps: readon
       items.push(
         counterItem.av.item({
           ...shard,
-          counter: counterKey(d),
+          sk: counterKey(d),
           quantity: d.quantity.toFixed(),
           events: d.events,
           ...(i === 0 ? { shardEvents: events } : {}),
@@ -95,7 +95,7 @@ function loadItems(load: UsageLoad): { items: ItemAv[]; cs: number[]; ps: readon
         accountId,
         period,
         shard: pageShards[n % pageShards.length]!,
-        page: pageSk(write, n),
+        sk: pageSk(write, n),
         events: page.c,
         deflated: page.z,
       }),

@@ -48,18 +48,23 @@ export const evtPk = (accountId: string, period: PeriodId, shard: number) =>
   `EVT#${accountId}#${period}#${shard}`;
 export const EVENTS_SK = "#EVENTS";
 
-interface ShardKey {
-  readonly accountId: string;
-  readonly period: PeriodId;
-  readonly shard: number;
-}
+/** Counters and pages: an item of one shard of the (account, period), under its own sort key. */
+const inShard =
+  (pkOf: (accountId: string, period: PeriodId, shard: number) => string) =>
+  (k: {
+    readonly accountId: string;
+    readonly period: PeriodId;
+    readonly shard: number;
+    readonly sk: string;
+  }) => ({
+    pk: pkOf(k.accountId, k.period, k.shard),
+    sk: k.sk,
+  });
 
+/** `sk`: the counter's key (JSON). */
 export const counterItem = itemCodec({
   kind: "counter",
-  key: (k: ShardKey & { readonly counter: string }) => ({
-    pk: ctrPk(k.accountId, k.period, k.shard),
-    sk: k.counter,
-  }),
+  key: inShard(ctrPk),
   fields: {
     /** Exact: added to with ADD, read as the stored decimal string. */
     quantity: orElse(decimal("q"), "0"),
@@ -80,7 +85,7 @@ export const counterItem = itemCodec({
 
 export const countedEventsItem = itemCodec({
   kind: "counted events",
-  key: (k: ShardKey) => ({ pk: ctrPk(k.accountId, k.period, k.shard), sk: EVENTS_SK }),
+  key: (k: { accountId: string; period: PeriodId; shard: number }) => inShard(ctrPk)({ ...k, sk: EVENTS_SK }),
   fields: { events: num("e"), newest: opt(num("t")) },
   maxBytes: ITEM_LIMIT_BYTES,
 });
@@ -90,12 +95,10 @@ export const pageSk = (write: string, n: number) => `${write}#${n}`;
 /** The storage instant a page's sort key starts with (NaN for a bulk load's). */
 export const storedAtOfPage = (sk: string) => Number(sk.split("-")[0]);
 
+/** `sk`: pageSk(write, n). */
 export const rawPageItem = itemCodec({
   kind: "page of raw events",
-  key: (k: ShardKey & { readonly page: string }) => ({
-    pk: evtPk(k.accountId, k.period, k.shard),
-    sk: k.page,
-  }),
+  key: inShard(evtPk),
   fields: {
     events: orElse(num("c"), 0),
     /** Deflate of ≤ MAX_PAGE_JSON bytes of the events' JSON array, checked ≤ MAX_COMPRESSED_BYTES. */

@@ -18,15 +18,14 @@ import { EXPIRES_AT_ATTRIBUTE } from "../../../core/identity-retention.js";
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bytes, itemCodec, num, opt, str } from "./codec.js";
+import { idKeyed } from "./keys.js";
 import { accountPk } from "./late-markers.js";
 
-const CLAIM_PREFIX = "ID#";
-/** The identity a claim's partition key names. */
-export const identityOfClaimPk = (pk: string) => pk.slice(CLAIM_PREFIX.length);
+const claimKeys = idKeyed("identity", "ID#", "ID");
 
 export const identityClaimItem = itemCodec({
   kind: "identity claim",
-  key: (k: { identity: string }) => ({ pk: `${CLAIM_PREFIX}${k.identity}`, sk: "ID" }),
+  key: claimKeys.key,
   fields: {
     /** SHA-256 of the event's canonical content: the same hash again is a duplicate, another a conflict. */
     hash: str("h"),
@@ -44,13 +43,14 @@ export const identityClaimItem = itemCodec({
   maxBytes: 8_192,
 });
 
-const COMMIT_PREFIX = "COMMIT#";
-/** The attempt a commit record's partition key names. */
-export const attemptOfCommitPk = (pk: string) => pk.slice(COMMIT_PREFIX.length);
+/** The identity a claim's partition key names. */
+export const identityOfClaimPk = claimKeys.idOf;
+
+const commitKeys = idKeyed("attempt", "COMMIT#", "COMMIT");
 
 export const attemptCommitItem = itemCodec({
   kind: "attempt commit",
-  key: (k: { attempt: string }) => ({ pk: `${COMMIT_PREFIX}${k.attempt}`, sk: "COMMIT" }),
+  key: commitKeys.key,
   fields: {
     /** Committed by the attempt, or aborted by another that took its claims over. */
     state: str<"committed" | "aborted">("s"),
@@ -63,6 +63,9 @@ export const attemptCommitItem = itemCodec({
   // An attempt id is `<ms>-<uuid>`.
   maxBytes: 1_024,
 });
+
+/** The attempt a commit record's partition key names. */
+export const attemptOfCommitPk = commitKeys.idOf;
 
 export const snapshotsPk = (accountId: string, period: PeriodId) => `SNAP#${accountId}#${period}`;
 export const SNAPSHOT_HEAD_SK = "HEAD";
