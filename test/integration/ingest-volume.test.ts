@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import { identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
+import { attemptCommitItem, identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
 import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
@@ -238,16 +238,19 @@ describe("ingest at volume", () => {
     const commit = await ddb.send(
       new GetItemCommand({
         TableName: table,
-        Key: { pk: { S: `COMMIT#${deadAttempt}` }, sk: { S: "COMMIT" } },
+        Key: attemptCommitItem.av.key({ attempt: deadAttempt }),
       }),
     );
-    expect(commit.Item?.s?.S).toBe("aborted");
+    expect(attemptCommitItem.av.decode(commit.Item!).state).toBe("aborted");
     // The dead attempt's own commit can never succeed now (its transaction's condition).
     await expect(
       ddb.send(
         new PutItemCommand({
           TableName: table,
-          Item: { pk: { S: `COMMIT#${deadAttempt}` }, sk: { S: "COMMIT" }, s: { S: "committed" } },
+          Item: {
+            ...attemptCommitItem.av.key({ attempt: deadAttempt }),
+            ...attemptCommitItem.av.encode({ state: "committed" }),
+          },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       ),
