@@ -79,7 +79,8 @@ export const counterItem = itemCodec({
     /** The last fold run whose increment it carries. */
     run: opt(num("fr")),
   },
-  // The key ≤ 3 KB and two samples; the samples are the rules' (unbounded here).
+  // ≈ 1 KB (dimension values ≤ 128 characters, samples ≤ 2 × 300 B), bounded upstream; the fold
+  // increments it with UpdateItem, which no codec bound sees: only a bulk load's put is checked.
   maxBytes: ITEM_LIMIT_BYTES,
 });
 
