@@ -14,31 +14,14 @@ import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/bi
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
 import { attemptCommitItem, identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
-import { stdTariffs } from "../support/scenario.js";
-import { event, sms } from "../support/usage-messages.js";
+import { configOf } from "../support/scenario.js";
+import { event, messageTariffs, sms } from "../support/usage-messages.js";
 
-const tariffs = stdTariffs([
-  { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-  { product: "sms.mt", unitPrice: "0.05" },
-  { product: "genai.interaction", unitPrice: "0.002" },
-  { product: "whatsapp.template", match: { category: "marketing" }, unitPrice: "0.05" },
-  { product: "voice.minute", unitPrice: "0.011" },
-]);
-const accounts = parseAccounts(
-  ["acme", "globex", "burst", "mib", "big"].map((accountId) => ({
-    accountId,
-    name: accountId,
-    currency: "EUR",
-    tariffId: "std",
-  })),
-  tariffs,
-);
-const config: BillingConfig = { accounts, tariffs };
+const config = configOf(messageTariffs, ["acme", "globex", "burst", "mib", "big"]);
 const CUTOFF = 120_000;
 
 const record = (messageId: string, body: unknown) =>
