@@ -11,7 +11,7 @@
  * the writes, scaled to 1,000 letters per second (DynamoDB's per-partition limit is 1,000 WCU/s).
  * Then the listing (every shard) and a check that every line is a letter, once.
  */
-import { parseArgs } from "node:util";
+
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
@@ -26,22 +26,20 @@ import { parseAccounts } from "../shared/core/config.js";
 import { systemClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { stdTariffs } from "../test/support/events.js";
+import { benchOptions } from "./bench-options.js";
 import { type Av, itemSize, onEveryAnswer, readUnits, rru, wru } from "./dynamodb-units.js";
 import { drainPollers, INGEST_POLLER_ARGS, ingestPollers } from "./ingest-pollers.js";
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const { values } = parseArgs({
-  options: {
-    lines: { type: "string", default: "100000" },
-    ...INGEST_POLLER_ARGS,
-    /** Bytes of padding per line (the letters' size: the body is kept inline up to 8 KiB). */
-    bytes: { type: "string", default: "1000" },
-  },
+const args = benchOptions({
+  lines: 100_000,
+  ...INGEST_POLLER_ARGS,
+  /** Bytes of padding per line (the letters' size: the body is kept inline up to 8 KiB). */
+  bytes: 1000,
 });
-const LINES = Number(values.lines);
-const CONCURRENCY = Number(values.concurrency);
-const BATCH_SIZE = Number(values["batch-size"]);
-const PAD = Number(values.bytes);
+const LINES = args.lines;
+const CONCURRENCY = args.concurrency;
+const BATCH_SIZE = args["batch-size"];
+const PAD = args.bytes;
 
 /** The store writes through the document client: its inputs are plain values, marshalled here to size them. */
 // biome-ignore lint/suspicious/noExplicitAny: an item as the low-level or the document client gives it

@@ -6,11 +6,8 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsEventSourcePoller, type SqsEventSourcePollerOptions } from "../local/event-source-poller.js";
 
-/** `--concurrency` (pollers at once) and `--batch-size` (messages per invocation), for parseArgs. */
-export const INGEST_POLLER_ARGS = {
-  concurrency: { type: "string", default: "4" },
-  "batch-size": { type: "string", default: "1000" },
-} as const;
+/** `--concurrency` (pollers at once) and `--batch-size` (messages per invocation), for benchOptions. */
+export const INGEST_POLLER_ARGS = { concurrency: 4, "batch-size": 1000 } as const;
 
 /** `count` pollers of the usage queue, each invoking `options.handler` as the function ingest-usage. */
 export const ingestPollers = (

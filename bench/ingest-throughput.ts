@@ -2,20 +2,16 @@
  * Benchmark (not a test): ingest and close throughput on the embedded local stack.
  * `npm run bench [-- --events 5000 --accounts 5]` prints figures; nothing is asserted.
  */
-import { parseArgs } from "node:util";
+
 import { startLocalBillingSystem } from "../local/billing-system.js";
 import { parseAccounts } from "../shared/core/config.js";
 import { DAY } from "../shared/core/time.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { stdTariffs } from "../test/support/events.js";
+import { benchOptions } from "./bench-options.js";
 
 // Local tools run on Node 20 by design (Lambda runs nodejs22.x): the SDK's Node 22 notice is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const { values } = parseArgs({
-  options: { events: { type: "string", default: "5000" }, accounts: { type: "string", default: "5" } },
-});
-const n = Number(values.events);
-const accountCount = Number(values.accounts);
+const { events: n, accounts: accountCount } = benchOptions({ events: 5000, accounts: 5 });
 
 const tariffs = stdTariffs(
   Object.entries({

@@ -28,7 +28,7 @@
  * included; 1 RRU per started 4 KB read strongly consistent, ×0.5 eventually consistent). The last
  * line is one JSON object (single-event bodies).
  */
-import { parseArgs } from "node:util";
+
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createIngestHandler, wrapIngestHandler } from "../functions/ingest-usage/handler.js";
 import { RUNS_PER_TICK } from "../functions/usage-fold/handler.js";
@@ -40,6 +40,7 @@ import { MINUTE } from "../shared/core/time.js";
 import { DEFAULT_FOLD_CADENCE, type FoldCadence } from "../shared/core/usage-fold.js";
 import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
+import { benchOptions } from "./bench-options.js";
 import { Meter, onEveryAnswer } from "./dynamodb-units.js";
 import {
   accounts,
@@ -54,59 +55,55 @@ import {
   tariffs,
   zipfPicker,
 } from "./ingest-mix.js";
+import { INGEST_POLLER_ARGS } from "./ingest-pollers.js";
 import { naiveIngest } from "./naive-ingest.js";
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const { values } = parseArgs({
-  options: {
-    single: { type: "string", default: "100000" },
-    batched: { type: "string", default: "100000" },
-    naive: { type: "string", default: "20000" },
-    sqs: { type: "string", default: "30000" },
-    warmup: { type: "string", default: "5000" },
-    concurrency: { type: "string", default: "4" },
-    "batch-size": { type: "string", default: "1000" },
-    "body-events": { type: "string", default: "50" },
-    /** Messages per invocation for batch bodies: about as many events per invocation as single bodies. */
-    "body-batch-size": { type: "string", default: "20" },
-    realistic: { type: "string", default: "100000" },
-    "realistic-accounts": { type: "string", default: "10000" },
-    zipf: { type: "string", default: "1.1" },
-    "low-traffic": { type: "string", default: "30000" },
-    /** Events of the steady-state phase (0: none); default one cadence window at the stated rate. */
-    steady: { type: "string" },
-    /**
-     * The fold's tick: the schedule ticks every minute; the bench ticks after the events one minute
-     * carries at a stated rate (1,000 events/s for the customer base; 60 events/s in quiet hours).
-     */
-    "minute-events": { type: "string", default: "60000" },
-    "low-minute-events": { type: "string", default: "3600" },
-    /** The cadence's lag in minutes (the deployed default: 5). */
-    "fold-lag": { type: "string", default: "5" },
-  },
+const values = benchOptions({
+  single: 100_000,
+  batched: 100_000,
+  naive: 20_000,
+  sqs: 30_000,
+  warmup: 5000,
+  ...INGEST_POLLER_ARGS,
+  "body-events": 50,
+  /** Messages per invocation for batch bodies: about as many events per invocation as single bodies. */
+  "body-batch-size": 20,
+  realistic: 100_000,
+  "realistic-accounts": 10_000,
+  zipf: 1.1,
+  "low-traffic": 30_000,
+  /** Events of the steady-state phase (0: none; −1, the default: one cadence window at the stated rate). */
+  steady: -1,
+  /**
+   * The fold's tick: the schedule ticks every minute; the bench ticks after the events one minute
+   * carries at a stated rate (1,000 events/s for the customer base; 60 events/s in quiet hours).
+   */
+  "minute-events": 60_000,
+  "low-minute-events": 3600,
+  /** The cadence's lag in minutes (the deployed default: 5). */
+  "fold-lag": 5,
 });
-const MINUTE_EVENTS = Number(values["minute-events"]);
-const LOW_MINUTE_EVENTS = Number(values["low-minute-events"]);
-const CADENCE: FoldCadence = { ...DEFAULT_FOLD_CADENCE, maxLagMs: Number(values["fold-lag"]) * MINUTE };
-const STEADY_EVENTS =
-  values.steady !== undefined ? Number(values.steady) : (CADENCE.maxLagMs / MINUTE) * MINUTE_EVENTS;
+const MINUTE_EVENTS = values["minute-events"];
+const LOW_MINUTE_EVENTS = values["low-minute-events"];
+const CADENCE: FoldCadence = { ...DEFAULT_FOLD_CADENCE, maxLagMs: values["fold-lag"] * MINUTE };
+const STEADY_EVENTS = values.steady >= 0 ? values.steady : (CADENCE.maxLagMs / MINUTE) * MINUTE_EVENTS;
 const REALISTIC = {
-  events: Number(values.realistic),
-  accounts: Number(values["realistic-accounts"]),
-  zipf: Number(values.zipf),
-  lowTraffic: Number(values["low-traffic"]),
+  events: values.realistic,
+  accounts: values["realistic-accounts"],
+  zipf: values.zipf,
+  lowTraffic: values["low-traffic"],
 };
 const N = {
-  single: Number(values.single),
-  batched: Number(values.batched),
-  naive: Number(values.naive),
-  sqs: Number(values.sqs),
-  warmup: Number(values.warmup),
+  single: values.single,
+  batched: values.batched,
+  naive: values.naive,
+  sqs: values.sqs,
+  warmup: values.warmup,
 };
-const CONCURRENCY = Number(values.concurrency);
-const BATCH_SIZE = Number(values["batch-size"]);
-const BODY_EVENTS = Number(values["body-events"]);
-const BODY_BATCH_SIZE = Number(values["body-batch-size"]);
+const CONCURRENCY = values.concurrency;
+const BATCH_SIZE = values["batch-size"];
+const BODY_EVENTS = values["body-events"];
+const BODY_BATCH_SIZE = values["body-batch-size"];
 
 // List prices, us-east-1 (aws.amazon.com pricing pages): DynamoDB on-demand since 2024-11-01,
 // SQS standard queues (per request, each 64 KB chunk of a payload billed as one), Lambda arm64.

@@ -2,15 +2,15 @@
  * Benchmark (not a test): the pure rating core alone — `ratePeriod` over one account's ledger of N
  * mixed events (every stateful rule in play). `npx tsx bench/rating-core.ts [--events 100000]`.
  */
-import { parseArgs } from "node:util";
+
 import fc from "fast-check";
 import { ratePeriod } from "../shared/core/rating/engine.js";
 import { account, tariff } from "../test/support/events.js";
 import { eventArb } from "../test/support/mixed-events.js";
 import { mixedTariffVersion } from "../test/support/mixed-tariff.js";
+import { benchOptions } from "./bench-options.js";
 
-const { values } = parseArgs({ options: { events: { type: "string", default: "100000" } } });
-const n = Number(values.events);
+const { events: n } = benchOptions({ events: 100_000 });
 const events = fc.sample(eventArb, { numRuns: n, seed: 1 });
 const a = account({ commitments: [{ serviceId: "svc-1", minimumAmount: "5.00" }] });
 const t = tariff([mixedTariffVersion]);

@@ -18,7 +18,7 @@
  *
  * Stderr: progress each 30 s; stdout: the figures, the last line one JSON object.
  */
-import { parseArgs } from "node:util";
+
 import type { Context, SQSEvent } from "aws-lambda";
 import { createIngestHandler, IngestBatchFailedError } from "../functions/ingest-usage/handler.js";
 import { startLocalBillingSystem } from "../local/billing-system.js";
@@ -29,25 +29,23 @@ import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { faultyClient, throttled } from "../test/support/faulty-dynamodb.js";
 import { configOf, stdTariffs } from "../test/support/scenario.js";
 import { allLines } from "../test/support/table-scans.js";
+import { benchOptions } from "./bench-options.js";
 import { INGEST_POLLER_ARGS, ingestPollers } from "./ingest-pollers.js";
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-const { values } = parseArgs({
-  options: {
-    minutes: { type: "string", default: "10" },
-    rate: { type: "string", default: "0.05" },
-    "per-second": { type: "string", default: "100" },
-    ...INGEST_POLLER_ARGS,
-    "timeout-seconds": { type: "string", default: "5" },
-  },
+const args = benchOptions({
+  minutes: 10,
+  rate: 0.05,
+  "per-second": 100,
+  ...INGEST_POLLER_ARGS,
+  "timeout-seconds": 5,
 });
-const MINUTES = Number(values.minutes);
-const RATE = Number(values.rate);
-const PER_SECOND = Number(values["per-second"]);
-const CONCURRENCY = Number(values.concurrency);
-const BATCH_SIZE = Number(values["batch-size"]);
-const TIMEOUT_S = Number(values["timeout-seconds"]);
+const MINUTES = args.minutes;
+const RATE = args.rate;
+const PER_SECOND = args["per-second"];
+const CONCURRENCY = args.concurrency;
+const BATCH_SIZE = args["batch-size"];
+const TIMEOUT_S = args["timeout-seconds"];
 const MAX_RECEIVES = 5;
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 

@@ -20,7 +20,7 @@ import { S3ExportObjects } from "../shared/adapters/s3/export-objects.js";
 import { SqsCloseQueue } from "../shared/adapters/sqs/close-queue.js";
 import { SqsFailedMessageQueue } from "../shared/adapters/sqs/failed-message-queue.js";
 import { SqsUsageQueue } from "../shared/adapters/sqs/usage-queue.js";
-import { CLOSE_WORKER_MEMORY_MB, CloseMemoryBudget } from "../shared/app/close-budget.js";
+import { CloseMemoryBudget } from "../shared/app/close-budget.js";
 import type { IngestOutcome } from "../shared/app/ingest-usage.js";
 import type { ZoneFanOut } from "../shared/app/schedule-closes.js";
 import {
@@ -35,6 +35,7 @@ import { type PeriodId, parsePeriod } from "../shared/core/time.js";
 import type { BlobStore } from "../shared/ports/blob-store.js";
 import type { Clock } from "../shared/ports/clock.js";
 import type { RefusedBody } from "../shared/ports/storage.js";
+import { CLOSE_WORKER_MEMORY_MB } from "../shared/runtime/environment.js";
 import { cachedConfig, dynamoClient, sqsClient, storeDeps } from "../shared/runtime/wiring.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { SqsEventSourcePoller } from "./event-source-poller.js";

@@ -8,6 +8,8 @@ import { Duration } from "aws-cdk-lib";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { DEFAULT_CLOSE_GRACE_HOURS } from "../../shared/core/close-schedule.js";
+import { CLOSE_WORKER_MEMORY_MB } from "../../shared/runtime/environment.js";
 import { alarmAbove, queueDepth } from "./alarms.js";
 import { BillingFunction } from "./billing-function.js";
 import { acknowledgePrefixGrant, PERIOD_EXPORT_PREFIXES } from "./exports-buckets.js";
@@ -53,7 +55,7 @@ export function closeFunctions(
     ...common,
     environment: {
       ...common.environment,
-      CLOSE_GRACE_HOURS: "2",
+      CLOSE_GRACE_HOURS: String(DEFAULT_CLOSE_GRACE_HOURS),
       CLOSE_OVERDUE_HOURS: String(closeOverdueHours),
     },
     entry: parts.entries.closeScheduler,
@@ -66,7 +68,7 @@ export function closeFunctions(
     entry: parts.entries.closeWorker,
     description: "Closes one account's period per close-queue message (atomic per account-period)",
     timeout: CLOSE_WORKER_TIMEOUT,
-    memorySize: 1024,
+    memorySize: CLOSE_WORKER_MEMORY_MB,
   });
   return { closeScheduler, closeWorker };
 }

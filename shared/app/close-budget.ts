@@ -29,11 +29,6 @@ export const BYTES_PER_RAW_EVENT = 700;
 /** What a close holds besides its raw events (counters, lines, SDK buffers, the report). */
 export const BYTES_PER_CLOSE = 8 * 2 ** 20;
 /**
- * The deployed close worker's memory (infra/constructs/period-close.ts); the Lambda reads its own from
- * AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the local stack uses this.
- */
-export const CLOSE_WORKER_MEMORY_MB = 1024;
-/**
  * The worker's own footprint in its function (Node.js, SDK clients, code): not for closes. Set to
  * the RSS bench:close measured before its big close (≈ 250 MiB, with the local SQS server in the
  * same process): an upper bound for the Lambda, which has no server in it.

@@ -15,7 +15,7 @@ import type {
 import { compareStrings } from "../core/compare.js";
 import { type BillingConfig, configIndex, UnknownAccountError } from "../core/config.js";
 import { formatMoney, ZERO } from "../core/money.js";
-import { RATING_LOOKAHEAD } from "../core/rating/engine.js";
+import { builtInProducts, type ProductCatalogue } from "../core/products/index.js";
 import { adjustmentLines, sortInvoiceLines, toInvoiceLine } from "../core/rating/invoice.js";
 import type { SuspenseItem } from "../core/rating/types.js";
 import { MINUTE, type PeriodId, parsePeriod, periodOf, periodWindow } from "../core/time.js";
@@ -73,6 +73,11 @@ export interface CloseDeps {
   readonly unclosed?: UnclosedUsageIndex;
   /** Conflicts of periods closed before they arrived (G5): listed by the account's next close report. */
   readonly lateConflicts?: LateConflictStore;
+  /**
+   * The products rated, carried and explained (default: the built-in registry); the same catalogue
+   * as the ingest that stored the usage, or a type it counted or kept raw is rated by no rule.
+   */
+  readonly products?: ProductCatalogue;
 }
 
 export async function closePeriod(
@@ -181,6 +186,7 @@ async function closeAccountPeriod(
   deps: CloseDeps,
 ): Promise<{ outcome: AccountCloseOutcome; closed?: ClosedAccount }> {
   const { account, tariff, periodId, versionOf, adjustmentsOnly = false } = target;
+  const products = deps.products ?? builtInProducts;
   // The claim is the first request: on a closed period its condition fails and the record is read then.
   const startedAt = deps.clock.now();
   const owner = randomUUID();
@@ -198,9 +204,9 @@ async function closeAccountPeriod(
   const period = periodWindow(periodId, account.timezone);
   // Read after the close record exists: a later event sees it and marks the period late (ingest-usage.ts).
   // One period's state (rate-account-period.ts): this period's counters and raw events (and
-  // the next period's first RATING_LOOKAHEAD, §3.1) plus the carry-over snapshot at its start;
-  // from the earliest late period on when closed periods received late events (G7, G10).
-  const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
+  // the next period's first hours a rule reaches back from, §3.1) plus the carry-over snapshot at
+  // its start; from the earliest late period on when closed periods received late events (G7, G10).
+  const lastPeriod = periodOf(period.end + products.longestReachBack - 1, account.timezone);
   const [markers, latePeriods] = await Promise.all([
     deps.usage.usageMarkers(account.accountId),
     deps.periods.latePeriods(account.accountId),
@@ -237,6 +243,7 @@ async function closeAccountPeriod(
     lateSet,
     reached,
     versionOf,
+    products,
   );
   for (const { period: p } of late)
     if (p < walkFrom)
@@ -245,7 +252,8 @@ async function closeAccountPeriod(
         rateAccountPeriod(
           versionOf?.(p).account ?? account,
           versionOf?.(p).tariff ?? tariff,
-          await loadPeriodState(deps.usage, account, p, usagePeriods),
+          await loadPeriodState(deps.usage, account, p, usagePeriods, undefined, products),
+          products,
         ),
       );
   // Every earlier period to adjust, in order: those marked late, and those the carried state reached.
@@ -364,7 +372,7 @@ async function closeAccountPeriod(
   // Each line's explanation, keyed by its deterministic id, in the lines' own transactions: a
   // redone close writes the same items.
   const explanations = deps.explanations
-    ? await explainClose(deps, { account, tariff, periodId, rating, rechecked, lines: sorted })
+    ? await explainClose(deps, { account, tariff, periodId, rating, rechecked, lines: sorted, products })
     : [];
   const written = await deps.periods.writeCloseLines(account.accountId, periodId, owner, sorted, {
     fresh,
@@ -375,7 +383,7 @@ async function closeAccountPeriod(
   // The snapshot at the next period's start, under the claim, before the record: the next close
   // reads it. None for an account that never had a stateful event: the next close derives it.
   if (!noStatefulHistory(usagePeriods, periodId))
-    await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state));
+    await deps.usage.putSnapshot(account.accountId, snapshotAfter(account, forward.state, products));
   // Suspense markers before the record: a crash after it must not lose one (G10). Old markers are
   // cleared after it, only those read (and not re-marked) by this run; a new one stays (G7).
   if (rating.suspense.length > 0) stillSuspended.push(periodId);

@@ -48,14 +48,17 @@ export async function explainClose(
   input: CloseExplanationInput,
 ): Promise<LineExplanation[]> {
   const { account, tariff, periodId } = input;
+  const products = input.products ? { products: input.products } : {};
   const own = input.lines.filter((l) => l.reference_period === periodId);
-  const out = explainLines({ account, tariff, rating: input.rating }, own);
+  const out = explainLines({ account, tariff, rating: input.rating, ...products }, own);
   for (const r of input.rechecked) {
     const adjustments = input.lines.filter((l) => l.reference_period === r.referencePeriod);
     if (adjustments.length === 0) continue;
     const isLate = await lateSince(deps, account.accountId, r);
     for (const line of adjustments)
-      out.push(explainAdjustment({ account, tariff, rating: r.rating }, line, r.emitted, isLate));
+      out.push(
+        explainAdjustment({ account, tariff, rating: r.rating, ...products }, line, r.emitted, isLate),
+      );
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * body may be one event or a JSON array of events), derive a counted event's contribution to its
  * monthly counters with the rating rules (counters.ts), store the batch once per identity (G5) in
  * one commit per attempt (usage-store.ts), then mark closed periods late (G7, write-then-check):
- * each period whose charges an event can change, as its rules declare (rules/index.ts): its own;
+ * each period whose charges an event can change, as its rules declare (products/<family>/index.ts): its own;
  * for a Viber session message also the period that may have opened its session (§3.1); and when
  * its type carries state into later periods, the marker says so and the close follows the state
  * forward through the later closed periods (close-period.ts) — one marker per (account, period)
@@ -29,7 +29,12 @@ import {
 import { type BillingConfig, configIndex } from "../core/config.js";
 import { isTooOld } from "../core/identity-retention.js";
 import { compositeKey } from "../core/keys.js";
-import { changesLaterPeriods, parseUsageMessage } from "../core/products/index.js";
+import {
+  builtInProducts,
+  changesLaterPeriods,
+  type ProductCatalogue,
+  type UsageEvent,
+} from "../core/products/index.js";
 import { contributionOf } from "../core/rating/counters.js";
 import { periodsChangedBy } from "../core/rating/engine.js";
 import { DAY, periodWindow } from "../core/time.js";
@@ -69,6 +74,13 @@ export interface IngestDeps {
    * (contract §2): no other close of that account would run.
    */
   readonly unclosed?: UnclosedUsageIndex;
+  /**
+   * The products whose events are accepted, counted and marked late (default: the built-in
+   * registry). A catalogue with families outside the built-in list (a test product) parses their
+   * events here; past the parser they travel as `UsageEvent` (the built-in types), since nothing
+   * on the way to the store reads more than the envelope, and each rule narrows its own types.
+   */
+  readonly products?: ProductCatalogue;
 }
 
 export interface UsageMessage {
@@ -138,6 +150,7 @@ export async function ingestBatch(
   deps: IngestDeps,
 ): Promise<IngestBatchResult> {
   const now = deps.clock.now();
+  const products = deps.products ?? builtInProducts;
   const outcomes: IngestOutcome[] = [];
   const retry = new Set<string>();
   const failures: { messageId: string; error: unknown }[] = [];
@@ -167,9 +180,9 @@ export async function ingestBatch(
         });
         continue;
       }
-      let event: ReturnType<typeof parseUsageMessage>;
+      let event: UsageEvent;
       try {
-        event = parseUsageMessage(c.body);
+        event = products.parseUsageMessage(c.body) as UsageEvent;
       } catch (e) {
         if (e instanceof InvalidUsageMessageError) letters.push({ c, reason: e.reason });
         else throw e;
@@ -219,7 +232,7 @@ export async function ingestBatch(
         ? versionForPeriod(rated.history, periodOfAccount(rated.history, t))
         : rated;
       const ledgerEvent = { ...event, t };
-      const contribution = contributionOf(version.account, version.tariff, ledgerEvent);
+      const contribution = contributionOf(version.account, version.tariff, ledgerEvent, products);
       if (!contribution.counted && Buffer.byteLength(c.body) > MAX_EVENT_BYTES) {
         letters.push({
           c,
@@ -231,11 +244,14 @@ export async function ingestBatch(
         .update(canonicalJson({ type: event.type, subject: event.subject, time: t, data: event.data }))
         .digest("hex");
       // Its own period, and each earlier one its rules reach back to (a Viber session's opener),
-      // with whether its type carries state into later periods (rules/index.ts): the fold checks
-      // them for a close once the event is applied.
-      const later = changesLaterPeriods(event.type);
+      // with whether its type carries state into later periods (its family's declaration): the
+      // fold checks them for a close once the event is applied.
+      const later = changesLaterPeriods(event.type, products);
       const checks = [
-        ...new Set([contribution.period, ...periodsChangedBy(ledgerEvent, version.account.timezone)]),
+        ...new Set([
+          contribution.period,
+          ...periodsChangedBy(ledgerEvent, version.account.timezone, products),
+        ]),
       ].map((period) => [period, later] as const);
       prepared.push({
         c,

@@ -3,12 +3,15 @@
  * (stateful) events, the first RATING_LOOKAHEAD of the next period's (§3.1), and the carry-over
  * snapshot at its start, written by the close of the period before. Used by the close, by the
  * re-rating of closed periods for late events (G7, G10) and by the month-to-date preview.
+ * Each function rates, carries and looks ahead with the products it is given (`products`, last,
+ * default the built-in registry): the close passes its own, so a test product is rated like any.
  */
 import type { Account } from "../contract/accounts.js";
 import type { Tariff } from "../contract/tariffs.js";
+import { builtInProducts, type ProductCatalogue } from "../core/products/index.js";
 import { type CarriedFacts, carryOver } from "../core/rating/carry.js";
 import { NO_COUNTERS, type PeriodCounters } from "../core/rating/counters.js";
-import { type PeriodRating, RATING_LOOKAHEAD, ratePeriod } from "../core/rating/engine.js";
+import { type PeriodRating, ratePeriod } from "../core/rating/engine.js";
 import type { LedgerEvent } from "../core/rating/types.js";
 import { type PeriodId, periodOf, periodWindow, shiftPeriod } from "../core/time.js";
 import { shardsOf, type UsagePeriod, type UsageStore } from "../ports/usage-store.js";
@@ -33,9 +36,10 @@ export async function snapshotAtStart(
   account: Account,
   periodId: PeriodId,
   usagePeriods: readonly UsagePeriod[],
+  products: ProductCatalogue = builtInProducts,
 ): Promise<CarriedFacts> {
   // Without any stateful event up to the period, the snapshot is the empty one: no read.
-  if (noStatefulHistory(usagePeriods, periodId)) return carryOver(account, periodId, []);
+  if (noStatefulHistory(usagePeriods, periodId)) return carryOver(account, periodId, [], undefined, products);
   const stored = await usage.snapshotAt(account.accountId, periodId);
   if (stored) return stored;
   const start = periodWindow(periodId, account.timezone).start;
@@ -49,6 +53,8 @@ export async function snapshotAtStart(
     account,
     periodId,
     events.filter((e) => e.t < start),
+    undefined,
+    products,
   );
 }
 
@@ -68,27 +74,34 @@ export async function loadPeriodState(
   periodId: PeriodId,
   usagePeriods: readonly UsagePeriod[],
   carried?: CarriedFacts,
+  products: ProductCatalogue = builtInProducts,
 ): Promise<PeriodState> {
   const period = periodWindow(periodId, account.timezone);
-  const lastPeriod = periodOf(period.end + RATING_LOOKAHEAD - 1, account.timezone);
+  const lookahead = products.longestReachBack;
+  const lastPeriod = periodOf(period.end + lookahead - 1, account.timezone);
   const own = usagePeriods.filter((p) => p.period >= periodId && p.period <= lastPeriod).map((p) => p.period);
   const where = shardsOf(usagePeriods);
   // A period without a marker holds no usage: nothing to read (a marker precedes every commit).
   const marked = where.has(periodId);
   const [snapshot, raw, counters] = await Promise.all([
-    carried ?? snapshotAtStart(usage, account, periodId, usagePeriods),
+    carried ?? snapshotAtStart(usage, account, periodId, usagePeriods, products),
     own.length > 0 ? usage.statefulEventsOf(account.accountId, own, where) : Promise.resolve([]),
     marked ? usage.countersOf(account.accountId, periodId, where) : Promise.resolve(NO_COUNTERS),
   ]);
   return {
     periodId,
     carried: snapshot,
-    events: raw.filter((e) => e.t >= period.start && e.t < period.end + RATING_LOOKAHEAD),
+    events: raw.filter((e) => e.t >= period.start && e.t < period.end + lookahead),
     counters,
   };
 }
 
-export function rateAccountPeriod(account: Account, tariff: Tariff, state: PeriodState): PeriodRating {
+export function rateAccountPeriod(
+  account: Account,
+  tariff: Tariff,
+  state: PeriodState,
+  products: ProductCatalogue = builtInProducts,
+): PeriodRating {
   return ratePeriod({
     account,
     tariff,
@@ -96,17 +109,23 @@ export function rateAccountPeriod(account: Account, tariff: Tariff, state: Perio
     events: state.events,
     counters: state.counters,
     carried: state.carried,
+    products,
   });
 }
 
 /** The snapshot at the start of the next period: this one's snapshot carried over its own events. */
-export function snapshotAfter(account: Account, state: PeriodState): CarriedFacts {
+export function snapshotAfter(
+  account: Account,
+  state: PeriodState,
+  products: ProductCatalogue = builtInProducts,
+): CarriedFacts {
   const end = periodWindow(state.periodId, account.timezone).end;
   return carryOver(
     account,
     shiftPeriod(state.periodId, 1),
     state.events.filter((e) => e.t < end),
     state.carried,
+    products,
   );
 }
 
@@ -135,21 +154,22 @@ export async function rateForward(
   reached: (period: PeriodId) => Promise<boolean> = async () => false,
   /** The configuration version that rates each period (contract §2); default: `account` and `tariff`. */
   versionOf?: (p: PeriodId) => { readonly account: Account; readonly tariff: Tariff },
+  products: ProductCatalogue = builtInProducts,
 ): Promise<{ ratings: Map<PeriodId, PeriodRating>; reached: PeriodId[]; state: PeriodState }> {
   const ratings = new Map<PeriodId, PeriodRating>();
   const changed: PeriodId[] = [];
-  let state = await loadPeriodState(usage, account, from, usagePeriods);
+  let state = await loadPeriodState(usage, account, from, usagePeriods, undefined, products);
   for (let p = from; ; ) {
     const v = versionOf?.(p) ?? { account, tariff };
     if (rate.has(p) || p === to || changed.includes(p))
-      ratings.set(p, rateAccountPeriod(v.account, v.tariff, state));
+      ratings.set(p, rateAccountPeriod(v.account, v.tariff, state, products));
     if (p >= to) return { ratings, reached: changed, state };
-    const next = snapshotAfter(account, state);
+    const next = snapshotAfter(account, state, products);
     p = next.period;
     if (!sameSnapshot(next, await usage.snapshotAt(account.accountId, p))) {
       if (p < to && !rate.has(p) && (await reached(p))) changed.push(p);
       await usage.putSnapshot(account.accountId, next);
     }
-    state = await loadPeriodState(usage, account, p, usagePeriods, next);
+    state = await loadPeriodState(usage, account, p, usagePeriods, next, products);
   }
 }

@@ -30,7 +30,14 @@ export const envelopeSchemaFor = <T extends string>(types: readonly T[]) =>
       .max(1024)
       .regex(/^[^\s]+$/, "URI-reference without white space")
       .refine((s) => Buffer.byteLength(s) <= 1024, "at most 1024 bytes (UTF-8)"),
-    type: z.enum(types as [T, ...T[]]),
+    // An unknown type names itself: the sender sees which type the catalogue lacks, not a list of
+    // every type it has (a missing or non-string type keeps zod's "expected one of" list).
+    type: z.enum(types as [T, ...T[]], {
+      error: (iss) =>
+        typeof iss.input === "string"
+          ? `unknown event type ${JSON.stringify(iss.input)}: not a product of the catalogue`
+          : undefined,
+    }),
     subject: z.string().min(1),
     time: isoInstant,
     datacontenttype: z.string().optional(),

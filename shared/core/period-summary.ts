@@ -119,9 +119,8 @@ export interface FamilyRow {
   readonly lines: number;
 }
 
-export interface PeriodSummary {
-  readonly period: string;
-  readonly previousPeriod: string;
+/** The summary of a period's report, for the period and the previous period its input names. */
+export interface PeriodSummary extends Pick<PeriodReportInput, "period" | "previousPeriod"> {
   /** Whether any account was closed for the previous period. */
   readonly previousClosed: boolean;
   /** Accounts closed for the period (distinct), those without lines included. */

@@ -86,8 +86,8 @@ export interface FoldedCounter {
   latest?: string;
 }
 
-/** A run's effect on one (account, period): what the fold writes for it. */
-export interface FoldedGroup {
+/** An (account, period)'s sums while they are added up: an attempt's for its journal, a fold run's. */
+export interface SummedGroup<C> {
   readonly accountId: string;
   readonly period: PeriodId;
   end?: number;
@@ -95,9 +95,31 @@ export interface FoldedGroup {
   readonly checks: Map<PeriodId, boolean>;
   counted: number;
   uncharged?: number;
-  readonly counters: Map<string, FoldedCounter>;
+  readonly counters: Map<string, C>;
   readonly raw: LedgerEvent[];
 }
+
+/** A run's effect on one (account, period): what the fold writes for it. */
+export type FoldedGroup = SummedGroup<FoldedCounter>;
+
+/** The group of an (account, period) among `groups`, added empty the first time. */
+export function summedGroup<C>(
+  groups: Map<string, SummedGroup<C>>,
+  accountId: string,
+  period: PeriodId,
+): SummedGroup<C> {
+  const k = compositeKey(accountId, period);
+  let g = groups.get(k);
+  if (!g) {
+    g = { accountId, period, checks: new Map(), counted: 0, counters: new Map(), raw: [] };
+    groups.set(k, g);
+  }
+  return g;
+}
+
+/** A late check added to a group's: a period carries state forward if any of its events does. */
+export const addCheck = (checks: Map<PeriodId, boolean>, period: PeriodId, later: boolean) =>
+  checks.set(period, later || checks.get(period) === true);
 
 /**
  * Sums journals (in attempt order) per (account, period) and counter: quantities and event counts
@@ -109,21 +131,9 @@ export function foldJournals(journals: readonly Journal[]): FoldedGroup[] {
   const ordered = [...journals].sort((a, b) => compareStrings(a.attempt, b.attempt));
   for (const j of ordered)
     for (const g of j.groups) {
-      const k = compositeKey(g.accountId, g.period);
-      let f = groups.get(k);
-      if (!f) {
-        f = {
-          accountId: g.accountId,
-          period: g.period,
-          checks: new Map(),
-          counted: 0,
-          counters: new Map(),
-          raw: [],
-        };
-        groups.set(k, f);
-      }
+      const f = summedGroup(groups, g.accountId, g.period);
       if (g.end !== undefined) f.end = Math.max(f.end ?? g.end, g.end);
-      for (const [p, later] of g.checks) f.checks.set(p, later || f.checks.get(p) === true);
+      for (const [p, later] of g.checks) addCheck(f.checks, p, later);
       f.counted += g.counted;
       if (g.uncharged !== undefined) f.uncharged = Math.max(f.uncharged ?? g.uncharged, g.uncharged);
       for (const c of g.counters) {

@@ -4,7 +4,7 @@
  * variable a function cannot run without is required by its own schema, not checked by hand.
  */
 import { z } from "zod";
-import { MAX_CLOSE_GRACE_HOURS } from "../core/close-schedule.js";
+import { DEFAULT_CLOSE_GRACE_HOURS, MAX_CLOSE_GRACE_HOURS } from "../core/close-schedule.js";
 import { BillingError } from "../core/errors.js";
 
 /** What every billing function reads: the table, the region, local endpoints and caches. */
@@ -22,7 +22,12 @@ export const baseEnvironmentSchema = z.object({
 
 const url = z.string().url();
 /** Hours after a period's end in the account's zone before the scheduler closes it. */
-const closeGraceHours = z.coerce.number().int().min(0).max(MAX_CLOSE_GRACE_HOURS).default(2);
+const closeGraceHours = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_CLOSE_GRACE_HOURS)
+  .default(DEFAULT_CLOSE_GRACE_HOURS);
 
 /**
  * Ingest: the function's own timeout (set by infra from the function's configuration), from which
@@ -49,11 +54,17 @@ export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
   /** Set: each run rewrites the manifests of the periods whose exports changed. */
   EXPORTS_BUCKET: z.string().min(1).optional(),
 });
+/**
+ * The close worker's memory as deployed (infra/constructs/period-close.ts): the Lambda reads its
+ * own from AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the local stack and a worker run outside Lambda use this.
+ */
+export const CLOSE_WORKER_MEMORY_MB = 1024;
+
 /** The close worker writes each close's objects to the exports bucket by period when set. */
 export const closeWorkerEnvironmentSchema = baseEnvironmentSchema.extend({
   EXPORTS_BUCKET: z.string().min(1).optional(),
   /** Set by Lambda: the function's memory, from which the closes' memory budget is derived. */
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().min(128).default(1024),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().min(128).default(CLOSE_WORKER_MEMORY_MB),
   /** Overrides the derived budget (MB the batch's closes may hold together; close-budget.ts). */
   CLOSE_MEMORY_BUDGET_MB: z.coerce.number().positive().optional(),
 });

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { DynamoBillingStore } from "../../shared/adapters/dynamodb/billing-table.js";
 import { cachedAccountDirectory } from "../../shared/adapters/dynamodb/config-store.js";
 import { accountItem } from "../../shared/adapters/dynamodb/items/config.js";
+import { usageMarkerItem } from "../../shared/adapters/dynamodb/items/usage-period.js";
 import { USAGE_SHARDS } from "../../shared/adapters/dynamodb/usage-store.js";
 import { CLOSE_LEASE_MS, closePeriod } from "../../shared/app/close-period.js";
 import { ingestUsageMessage } from "../../shared/app/ingest-usage.js";
@@ -123,8 +124,9 @@ describe("a close reads the shards its markers name and writes lines in few tran
     await legacy.client.send(
       new UpdateItemCommand({
         TableName: legacy.table,
-        Key: { pk: { S: "ACCT#acme" }, sk: { S: "USAGE#2025-07" } },
-        UpdateExpression: "REMOVE cs, ps, cft",
+        Key: usageMarkerItem.av.key({ accountId: "acme", period: "2025-07" }),
+        UpdateExpression: "REMOVE #counterShards, #pageShards, #tracksConflicts",
+        ExpressionAttributeNames: usageMarkerItem.names("counterShards", "pageShards", "tracksConflicts"),
       }),
     );
     expect(await legacy.store.usage.usageMarkers("acme")).toEqual([{ period: "2025-07" }]);

@@ -12,33 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler, IngestBatchFailedError } from "../../functions/ingest-usage/handler.js";
 import { type LocalBillingSystem, startLocalBillingSystem } from "../../local/billing-system.js";
 import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dynamodb/billing-table.js";
-import { identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
+import { attemptCommitItem, identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { directoryOf } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
-import { stdTariffs } from "../support/scenario.js";
-import { event, sms } from "../support/usage-messages.js";
+import { configOf } from "../support/scenario.js";
+import { event, messageTariffs, sms } from "../support/usage-messages.js";
 
-const tariffs = stdTariffs([
-  { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-  { product: "sms.mt", unitPrice: "0.05" },
-  { product: "genai.interaction", unitPrice: "0.002" },
-  { product: "whatsapp.template", match: { category: "marketing" }, unitPrice: "0.05" },
-  { product: "voice.minute", unitPrice: "0.011" },
-]);
-const accounts = parseAccounts(
-  ["acme", "globex", "burst", "mib", "big"].map((accountId) => ({
-    accountId,
-    name: accountId,
-    currency: "EUR",
-    tariffId: "std",
-  })),
-  tariffs,
-);
-const config: BillingConfig = { accounts, tariffs };
+const config = configOf(messageTariffs, ["acme", "globex", "burst", "mib", "big"]);
 const CUTOFF = 120_000;
 
 const record = (messageId: string, body: unknown) =>
@@ -238,16 +221,19 @@ describe("ingest at volume", () => {
     const commit = await ddb.send(
       new GetItemCommand({
         TableName: table,
-        Key: { pk: { S: `COMMIT#${deadAttempt}` }, sk: { S: "COMMIT" } },
+        Key: attemptCommitItem.av.key({ attempt: deadAttempt }),
       }),
     );
-    expect(commit.Item?.s?.S).toBe("aborted");
+    expect(attemptCommitItem.av.decode(commit.Item!).state).toBe("aborted");
     // The dead attempt's own commit can never succeed now (its transaction's condition).
     await expect(
       ddb.send(
         new PutItemCommand({
           TableName: table,
-          Item: { pk: { S: `COMMIT#${deadAttempt}` }, sk: { S: "COMMIT" }, s: { S: "committed" } },
+          Item: {
+            ...attemptCommitItem.av.key({ attempt: deadAttempt }),
+            ...attemptCommitItem.av.encode({ state: "committed" }),
+          },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       ),

@@ -6,8 +6,7 @@
  */
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
-import { identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
-import { EXPIRES_AT_ATTRIBUTE } from "../../shared/core/identity-retention.js";
+import { attemptCommitItem, identityClaimItem } from "../../shared/adapters/dynamodb/items/usage.js";
 import { DAY } from "../../shared/core/time.js";
 import { configOf, stdTariffs, usageBody, useLocalSystem } from "../support/scenario.js";
 
@@ -55,11 +54,11 @@ describe("G5: events older than 400 days at receipt", () => {
     const attempt = await scenario.system.dynamodb.send(
       new GetItemCommand({
         TableName: scenario.system.tableName,
-        Key: { pk: { S: `COMMIT#${owner}` }, sk: { S: "COMMIT" } },
+        Key: attemptCommitItem.av.key({ attempt: owner }),
         ConsistentRead: true,
       }),
     );
-    expect(Number(attempt.Item?.[EXPIRES_AT_ATTRIBUTE]?.N)).toBeGreaterThanOrEqual(expiresAt);
+    expect(attemptCommitItem.av.decode(attempt.Item!).expiresAt).toBeGreaterThanOrEqual(expiresAt);
 
     await scenario.closeAt("2026-03-01T13:00:00Z", "2026-02", ["acme"]);
     const lines = await scenario.lines({ accountId: "acme" });

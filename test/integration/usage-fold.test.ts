@@ -12,28 +12,16 @@ import { DynamoBillingStore, ensureBillingTable } from "../../shared/adapters/dy
 import { closePeriod } from "../../shared/app/close-period.js";
 import { type FoldDeps, foldAll, foldShard } from "../../shared/app/fold-usage.js";
 import { directoryOf, type IngestDeps, ingestBatch } from "../../shared/app/ingest-usage.js";
-import { type BillingConfig, parseAccounts } from "../../shared/core/config.js";
 import { counterKey } from "../../shared/core/rating/counters.js";
 import { type FoldCadence, foldShardOf } from "../../shared/core/usage-fold.js";
 import { VirtualClock } from "../../shared/ports/clock.js";
 import { dynamoClient } from "../../shared/runtime/wiring.js";
 import { faultyClient } from "../support/faulty-dynamodb.js";
-import { stdTariffs } from "../support/scenario.js";
-import { type Ev, event, sms } from "../support/usage-messages.js";
+import { configOf } from "../support/scenario.js";
+import { type Ev, event, messageTariffs, sms } from "../support/usage-messages.js";
 
-const tariffs = stdTariffs([
-  { product: "sms.mt", match: { country: "TR" }, unitPrice: "0.012" },
-  { product: "sms.mt", unitPrice: "0.05" },
-  { product: "genai.interaction", unitPrice: "0.002" },
-  { product: "whatsapp.template", match: { category: "marketing" }, unitPrice: "0.05" },
-  { product: "voice.minute", unitPrice: "0.011" },
-]);
 const ACCOUNTS = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
-const accounts = parseAccounts(
-  ACCOUNTS.map((accountId) => ({ accountId, name: accountId, currency: "EUR", tariffId: "std" })),
-  tariffs,
-);
-const config: BillingConfig = { accounts, tariffs };
+const config = configOf(messageTariffs, ACCOUNTS);
 const CUTOFF = 120_000;
 
 const call = (id: string, subject: string) =>

@@ -194,8 +194,12 @@ describe("tariffs file", () => {
   });
 
   describe("G9 notice periods", () => {
-    const genai = (price: string, publishedAt: string, effectiveFrom: string) =>
-      version({ publishedAt, effectiveFrom, rates: [{ product: "genai.interaction", unitPrice: price }] });
+    /** A version pricing one product, published and in force at the given instants. */
+    const pricing = (product: string) => (price: string, publishedAt: string, effectiveFrom: string) =>
+      version({ publishedAt, effectiveFrom, rates: [{ product, unitPrice: price }] });
+    const genai = pricing("genai.interaction");
+    const freeform = pricing("whatsapp.freeform");
+    const FIRST = ["2024-12-01T00:00:00Z", "2025-01-01T00:00:00Z"] as const;
     it.each([
       [
         "genai 8 days exactly: allowed",
@@ -217,22 +221,14 @@ describe("tariffs file", () => {
       ],
       [
         "whatsapp.freeform 6 days: refused",
-        version({ rates: [{ product: "whatsapp.freeform", unitPrice: "0.005" }] }),
-        version({
-          publishedAt: "2025-03-01T00:00:00Z",
-          effectiveFrom: "2025-03-07T00:00:00Z",
-          rates: [{ product: "whatsapp.freeform", unitPrice: "0.006" }],
-        }),
+        freeform("0.005", ...FIRST),
+        freeform("0.006", "2025-03-01T00:00:00Z", "2025-03-07T00:00:00Z"),
         false,
       ],
       [
         "whatsapp.freeform 7 days: allowed",
-        version({ rates: [{ product: "whatsapp.freeform", unitPrice: "0.005" }] }),
-        version({
-          publishedAt: "2025-03-01T00:00:00Z",
-          effectiveFrom: "2025-03-08T00:00:00Z",
-          rates: [{ product: "whatsapp.freeform", unitPrice: "0.006" }],
-        }),
+        freeform("0.005", ...FIRST),
+        freeform("0.006", "2025-03-01T00:00:00Z", "2025-03-08T00:00:00Z"),
         true,
       ],
       [

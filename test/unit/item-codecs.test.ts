@@ -25,12 +25,22 @@ import { periodIndexItem, periodListItem } from "../../shared/adapters/dynamodb/
 import { reportChunkItem } from "../../shared/adapters/dynamodb/items/report-chunks.js";
 import { unclosedItem } from "../../shared/adapters/dynamodb/items/unclosed-usage.js";
 import {
+  attemptCommitItem,
+  attemptOfCommitPk,
   conflictIndexItem,
   conflictItem,
   identityClaimItem,
   snapshotHeadItem,
   snapshotPartItem,
 } from "../../shared/adapters/dynamodb/items/usage.js";
+import {
+  countedEventsItem,
+  counterItem,
+  pageSk,
+  rawPageItem,
+  storedAtOfPage,
+  usageMarkerItem,
+} from "../../shared/adapters/dynamodb/items/usage-period.js";
 
 describe("an item codec", () => {
   const codec = itemCodec({
@@ -341,5 +351,115 @@ describe("stored items as before codecs", () => {
       seenAt: { N: "9" },
       t: { N: "3" },
     });
+  });
+
+  it("usage of a period: markers, counters, counted events, pages; attempt commits (low-level client)", () => {
+    const acme = { accountId: "acme", period: "2025-07" as const };
+    // The marker as markUsage and the flags update it: names and values of its expressions.
+    expect(usageMarkerItem.av.key(acme)).toEqual({ pk: { S: "ACCT#acme" }, sk: { S: "USAGE#2025-07" } });
+    expect(usageMarkerItem.names("period", "counterShards", "pageShards", "tracksConflicts")).toEqual({
+      "#period": "period",
+      "#counterShards": "cs",
+      "#pageShards": "ps",
+      "#tracksConflicts": "cft",
+    });
+    expect(usageMarkerItem.names("closed", "conflicts", "indexed")).toEqual({
+      "#closed": "closed",
+      "#conflicts": "cf",
+      "#indexed": "ix",
+    });
+    expect(usageMarkerItem.av.values({ counterShards: [0, 3], conflicts: true })).toEqual({
+      ":counterShards": { NS: ["0", "3"] },
+      ":conflicts": { BOOL: true },
+    });
+    // The close's flag goes through the document client.
+    expect(usageMarkerItem.key(acme)).toEqual({ pk: "ACCT#acme", sk: "USAGE#2025-07" });
+    expect(usageMarkerItem.values({ closed: true })).toEqual({ ":closed": true });
+    const marker = { period: { S: "2025-07" }, cs: { NS: ["3", "0"] }, ps: { NS: ["1"] } };
+    expect(usageMarkerItem.av.decode({ ...marker, cft: { BOOL: true }, ix: { BOOL: true } })).toEqual({
+      period: "2025-07",
+      counterShards: [0, 3],
+      pageShards: [1],
+      closed: false,
+      conflicts: false,
+      tracksConflicts: true,
+      indexed: true,
+    });
+    // A marker from before shard lists and flags: no shard list, every flag false.
+    expect(usageMarkerItem.av.decode({ period: { S: "2025-06" }, closed: { BOOL: true } })).toEqual({
+      period: "2025-06",
+      closed: true,
+      conflicts: false,
+      tracksConflicts: false,
+      indexed: false,
+    });
+
+    const shard = { ...acme, shard: 2 };
+    const counter = counterItem.av.item({ ...shard, sk: '["sms.mt"]', quantity: "1.50", events: 3 });
+    expect(counter).toEqual({
+      pk: { S: "CTR#acme#2025-07#2" },
+      sk: { S: '["sms.mt"]' },
+      q: { N: "1.50" },
+      n: { N: "3" },
+    });
+    const full = { shardEvents: 7, newest: 8, first: "a", latest: "b", run: 9 };
+    expect(counterItem.av.encode(full)).toEqual({
+      e: { N: "7" },
+      t: { N: "8" },
+      s: { S: "a" },
+      l: { S: "b" },
+      fr: { N: "9" },
+    });
+    expect(counterItem.av.decode({ ...counter, ...counterItem.av.encode(full) })).toEqual({
+      quantity: "1.50",
+      events: 3,
+      ...full,
+    });
+    // The fold's increment names them in its expression.
+    expect(counterItem.names("quantity", "events", "newest", "first", "latest", "run")).toEqual({
+      "#quantity": "q",
+      "#events": "n",
+      "#newest": "t",
+      "#first": "s",
+      "#latest": "l",
+      "#run": "fr",
+    });
+    expect(countedEventsItem.av.item({ ...shard, events: 4 })).toEqual({
+      pk: { S: "CTR#acme#2025-07#2" },
+      sk: { S: "#EVENTS" },
+      e: { N: "4" },
+    });
+    const z = new Uint8Array([1]);
+    const page = rawPageItem.av.item({
+      ...shard,
+      sk: pageSk("1751328000000-f3.4", 0),
+      events: 5,
+      deflated: z,
+    });
+    expect(page).toEqual({
+      pk: { S: "EVT#acme#2025-07#2" },
+      sk: { S: "1751328000000-f3.4#0" },
+      c: { N: "5" },
+      z: { B: z },
+    });
+    expect(storedAtOfPage(String(page.sk?.S))).toBe(1751328000000);
+    expect(rawPageItem.av.decode(page)).toEqual({ events: 5, deflated: z });
+
+    const commit = attemptCommitItem.av.item({
+      attempt: "1-u",
+      state: "committed",
+      at: 2,
+      events: 3,
+      expiresAt: 4,
+    });
+    expect(commit).toEqual({
+      pk: { S: "COMMIT#1-u" },
+      sk: { S: "COMMIT" },
+      s: { S: "committed" },
+      at: { N: "2" },
+      events: { N: "3" },
+      expiresAt: { N: "4" },
+    });
+    expect(attemptOfCommitPk("COMMIT#1-u")).toBe("1-u");
   });
 });

@@ -28,6 +28,7 @@ import {
   linesOfReference,
 } from "./items/closes.js";
 import { accountPk, LATE_PREFIX, lateMarkerItem } from "./items/late-markers.js";
+import { usageMarkerItem } from "./items/usage-period.js";
 import { closeLineChunks, linesOfItem } from "./line-chunks.js";
 import { isConditionFailure, queryAll, transactUnderClaim, writeAllUnderClaim } from "./paginate.js";
 import * as periodIndex from "./period-index.js";
@@ -134,9 +135,10 @@ export class DynamoPeriodStore implements PeriodStore, PeriodIndex, ExplanationS
               item: {
                 Update: {
                   TableName: this.table,
-                  Key: { pk: accountPk(accountId), sk: `USAGE#${period}` },
-                  UpdateExpression: "SET closed = :t",
-                  ExpressionAttributeValues: { ":t": true },
+                  Key: usageMarkerItem.key({ accountId, period }),
+                  UpdateExpression: `SET ${usageMarkerItem.assign("closed")}`,
+                  ExpressionAttributeNames: usageMarkerItem.names("closed"),
+                  ExpressionAttributeValues: usageMarkerItem.values({ closed: true }),
                 },
               },
               bytes: 200,

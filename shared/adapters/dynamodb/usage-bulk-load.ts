@@ -13,8 +13,8 @@ import { type CounterDelta, counterKey, mergeDeltas } from "../../core/rating/co
 import type { LedgerEvent } from "../../core/rating/types.js";
 import type { PeriodId } from "../../core/time.js";
 import { putInBatches } from "./batch-put.js";
+import { countedEventsItem, counterItem, pageSk, rawPageItem } from "./items/usage-period.js";
 import { packPages } from "./usage/attempts.js";
-import { ctrPk, EVENTS_SK, evtPk } from "./usage/keys.js";
 import { markUsage } from "./usage/markers.js";
 
 type ItemAv = Record<string, AttributeValue>;
@@ -72,27 +72,34 @@ function loadItems(load: UsageLoad): { items: ItemAv[]; cs: number[]; ps: readon
   const counterShard = load.counterShard ?? 0;
   const pageShards = load.pageShards ?? [0];
   if (load.counters) {
-    const pk = { S: ctrPk(accountId, period, counterShard) };
+    const shard = { accountId, period, shard: counterShard };
     const deltas = mergeDeltas(load.counters.deltas);
-    if (deltas.length === 0) items.push({ pk, sk: { S: EVENTS_SK }, e: { N: String(load.counters.events) } });
+    const events = load.counters.events;
+    if (deltas.length === 0) items.push(countedEventsItem.av.item({ ...shard, events }));
     for (const [i, d] of deltas.entries())
-      items.push({
-        pk,
-        sk: { S: counterKey(d) },
-        q: { N: d.quantity.toFixed() },
-        n: { N: String(d.events) },
-        ...(i === 0 ? { e: { N: String(load.counters.events) } } : {}),
-      });
+      items.push(
+        counterItem.av.item({
+          ...shard,
+          sk: counterKey(d),
+          quantity: d.quantity.toFixed(),
+          events: d.events,
+          ...(i === 0 ? { shardEvents: events } : {}),
+        }),
+      );
   }
   const write = `bulk-${randomUUID()}`;
   const pages = packPages(load.events ?? []);
   for (const [n, page] of pages.entries())
-    items.push({
-      pk: { S: evtPk(accountId, period, pageShards[n % pageShards.length]!) },
-      sk: { S: `${write}#${n}` },
-      c: { N: String(page.c) },
-      z: { B: page.z },
-    });
+    items.push(
+      rawPageItem.av.item({
+        accountId,
+        period,
+        shard: pageShards[n % pageShards.length]!,
+        sk: pageSk(write, n),
+        events: page.c,
+        deflated: page.z,
+      }),
+    );
   const n = pages.length;
   return {
     items,

@@ -58,7 +58,7 @@ import {
   type Winner,
 } from "./usage/claims.js";
 import { periodConflicts, putConflicts } from "./usage/conflicts.js";
-import { ctrPk, evtPk, identityOf, USAGE_SHARDS, type UsageTable } from "./usage/keys.js";
+import { ctrPk, identityOf, USAGE_SHARDS, type UsageTable } from "./usage/keys.js";
 import { markUsage } from "./usage/markers.js";
 import { UsagePeriodReads } from "./usage/period-reads.js";
 import { DynamoSnapshotStore } from "./usage/snapshots.js";
@@ -128,7 +128,6 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     this.journal = new DynamoUsageJournal(client, table, this.cutoffMs, {
       markUsage: (accountId, period, cs, ps, end) => markUsage(client, table, accountId, period, cs, ps, end),
       ctrPk,
-      evtPk,
       packPages,
     });
   }

@@ -10,7 +10,7 @@ import type { CarriedFacts } from "./carry.js";
 import { chargesFromCounters, NO_COUNTERS, type PeriodCounters } from "./counters.js";
 import { canonicalOrder } from "./ordering.js";
 import { type PricedLine, priceCharges } from "./pricing.js";
-import type { Charge, LedgerEvent, SuspenseItem } from "./types.js";
+import type { Charge, LedgerEvent, PeriodCharges, SuspenseItem } from "./types.js";
 
 /**
  * How far after a period's end events can still change its charges: the longest reach back a rule
@@ -49,9 +49,7 @@ export interface PeriodRating {
 }
 
 /** The charges a period's lines were priced from and the ledger events the rules read (explain/). */
-export interface RatingBasis {
-  readonly charges: readonly Charge[];
-  readonly blocked: readonly Charge[];
+export interface RatingBasis extends PeriodCharges {
   /** The account's events read by the rules, in canonical order (carried, the period's, look-ahead). */
   readonly events: readonly LedgerEvent[];
 }

@@ -38,6 +38,13 @@ export interface Charge {
   readonly samples?: readonly EventSample[];
 }
 
+/** A period's charges as the rules and counters gave them: those priced, and the blocked (G2). */
+export interface PeriodCharges {
+  readonly charges: readonly Charge[];
+  /** Signals-blocked traffic: informational lines, never charged. */
+  readonly blocked: readonly Charge[];
+}
+
 /** An event's identity (G5) and time, as an invoice line's explanation lists it (explain/). */
 export interface EventSample {
   readonly source: string;

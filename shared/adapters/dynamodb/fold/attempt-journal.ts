@@ -5,13 +5,18 @@
  * for a close. Plain puts, before the attempt's commit: a journal counts only once its commit exists.
  */
 import { type AttributeValue, type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { compositeKey } from "../../../core/keys.js";
 import { mapLimit } from "../../../core/map-limit.js";
 import { type Dec, ZERO } from "../../../core/money.js";
 import { counterKey } from "../../../core/rating/counters.js";
 import type { EventSample, LedgerEvent } from "../../../core/rating/types.js";
-import type { PeriodId } from "../../../core/time.js";
-import { FOLD_SHARDS, foldShardOf, type JournalGroup } from "../../../core/usage-fold.js";
+import {
+  addCheck,
+  FOLD_SHARDS,
+  foldShardOf,
+  type JournalGroup,
+  type SummedGroup,
+  summedGroup,
+} from "../../../core/usage-fold.js";
 import type { PreparedEvent } from "../../../ports/usage-store.js";
 import { encodeJournal, journalItem } from "./journal-codec.js";
 
@@ -22,16 +27,13 @@ const counterSample = (e: LedgerEvent, storedAt: number): string | undefined => 
   return Buffer.byteLength(json) <= MAX_SAMPLE_JSON ? json : undefined;
 };
 
-interface Building {
-  accountId: string;
-  period: PeriodId;
-  end?: number;
-  checks: Map<PeriodId, boolean>;
-  counted: number;
-  uncharged?: number;
-  counters: Map<string, { quantity: Dec; events: number; newest: number; first?: string; latest?: string }>;
-  raw: LedgerEvent[];
-}
+type Building = SummedGroup<{
+  quantity: Dec;
+  events: number;
+  newest: number;
+  first?: string;
+  latest?: string;
+}>;
 
 /** The attempt's groups by fold shard. */
 export function attemptJournals(
@@ -42,22 +44,9 @@ export function attemptJournals(
   const groups = new Map<string, Building>();
   for (const p of members) {
     const c = p.contribution;
-    const k = compositeKey(p.accountId, c.period);
-    let g = groups.get(k);
-    if (!g) {
-      g = {
-        accountId: p.accountId,
-        period: c.period,
-        checks: new Map(),
-        counted: 0,
-        counters: new Map(),
-        raw: [],
-      };
-      if (p.periodEnd !== undefined) g.end = p.periodEnd;
-      groups.set(k, g);
-    }
-    for (const [period, later] of p.checks ?? [[c.period, false] as const])
-      g.checks.set(period, later || g.checks.get(period) === true);
+    const g = summedGroup(groups, p.accountId, c.period);
+    if (g.end === undefined && p.periodEnd !== undefined) g.end = p.periodEnd;
+    for (const [period, later] of p.checks ?? [[c.period, false] as const]) addCheck(g.checks, period, later);
     if (!c.counted) {
       g.raw.push(p.event);
       continue;

@@ -25,6 +25,8 @@ import {
 } from "../../../core/usage-fold.js";
 import type { UsageJournal } from "../../../ports/usage-journal.js";
 import { putInBatches } from "../batch-put.js";
+import { attemptOfCommitPk } from "../items/usage.js";
+import { counterItem, pageSk, rawPageItem } from "../items/usage-period.js";
 import { isConditionFailure } from "../paginate.js";
 import { commitStateOf, fenceAttempt } from "../usage/claims.js";
 import { commitKey, type ItemAv, N, S } from "../usage/keys.js";
@@ -54,7 +56,6 @@ export interface FoldWriters {
     end?: number,
   ) => Promise<void>;
   readonly ctrPk: (account: string, period: string, shard: number) => string;
-  readonly evtPk: (account: string, period: string, shard: number) => string;
   readonly packPages: (events: FoldedGroup["raw"]) => { c: number; z: Uint8Array }[];
 }
 
@@ -209,7 +210,7 @@ export class DynamoUsageJournal implements UsageJournal {
   async commitStates(attempts: readonly string[]): Promise<Map<string, CommitState>> {
     const out = new Map<string, CommitState>(attempts.map((a) => [a, "none"]));
     for (const item of await this.getConsistent(attempts.map(commitKey)))
-      out.set(item.pk!.S!.slice("COMMIT#".length), commitStateOf(item));
+      out.set(attemptOfCommitPk(item.pk!.S!), commitStateOf(item));
     return out;
   }
 
@@ -283,12 +284,16 @@ export class DynamoUsageJournal implements UsageJournal {
     const pages: ItemAv[] = [];
     for (const g of groups)
       for (const [n, page] of w.packPages(g.raw).entries())
-        pages.push({
-          pk: S(w.evtPk(g.accountId, g.period, FOLDED_SHARD)),
-          sk: S(`${at}-f${shard}.${run}#${n}`),
-          c: N(page.c),
-          z: { B: page.z },
-        });
+        pages.push(
+          rawPageItem.av.item({
+            accountId: g.accountId,
+            period: g.period,
+            shard: FOLDED_SHARD,
+            sk: pageSk(`${at}-f${shard}.${run}`, n),
+            events: page.c,
+            deflated: page.z,
+          }),
+        );
     // 25 pages of at most 400 KB stay under BatchWriteItem's 16 MB.
     await putInBatches(pages, 4, async (puts) => {
       const r = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: puts } }));
@@ -299,8 +304,8 @@ export class DynamoUsageJournal implements UsageJournal {
     // counter that no longer fits the bundle gets its own item, incremented on the condition that
     // it does not carry this run yet (a later run starts only once this one is done).
     const updates: {
-      pk: string;
-      sk: string;
+      g: FoldedGroup;
+      key: string;
       c: FoldedGroup["counters"] extends Map<string, infer V> ? V : never;
     }[] = [];
     await mapLimit(groups, 16, async (g) => {
@@ -337,7 +342,7 @@ export class DynamoUsageJournal implements UsageJournal {
           size += counterBytes(key, fresh);
         }
       }
-      for (const key of overflow) updates.push({ pk, sk: key, c: g.counters.get(key)! });
+      for (const key of overflow) updates.push({ g, key, c: g.counters.get(key)! });
       // Already carries this run (a redo after it landed): only the overflow is left to check.
       if (old && old.run >= run) return;
       // Nothing of the bundle changes (only stateful events, its marks recorded): no write. A redo
@@ -385,17 +390,30 @@ export class DynamoUsageJournal implements UsageJournal {
         await this.client.send(
           new UpdateItemCommand({
             TableName: this.table,
-            Key: { pk: S(u.pk), sk: S(u.sk) },
-            UpdateExpression: `ADD q :q, n :n SET t = :t, fr = :r${c.first !== undefined ? ", s = if_not_exists(s, :s)" : ""}${c.latest !== undefined ? ", l = :l" : ""}`,
-            ConditionExpression: "attribute_not_exists(fr) OR fr < :r",
-            ExpressionAttributeValues: {
-              ":q": N(c.quantity.toFixed()),
-              ":n": N(c.events),
-              ":t": N(c.newest),
-              ":r": N(run),
-              ...(c.first !== undefined ? { ":s": S(c.first) } : {}),
-              ...(c.latest !== undefined ? { ":l": S(c.latest) } : {}),
-            },
+            Key: counterItem.av.key({
+              accountId: u.g.accountId,
+              period: u.g.period,
+              shard: FOLDED_SHARD,
+              sk: u.key,
+            }),
+            UpdateExpression: `ADD #quantity :quantity, #events :events SET ${counterItem.assign("newest", "run")}${c.first !== undefined ? ", #first = if_not_exists(#first, :first)" : ""}${c.latest !== undefined ? `, ${counterItem.assign("latest")}` : ""}`,
+            ConditionExpression: "attribute_not_exists(#run) OR #run < :run",
+            ExpressionAttributeNames: counterItem.names(
+              "quantity",
+              "events",
+              "newest",
+              "run",
+              ...(c.first !== undefined ? (["first"] as const) : []),
+              ...(c.latest !== undefined ? (["latest"] as const) : []),
+            ),
+            ExpressionAttributeValues: counterItem.av.values({
+              quantity: c.quantity.toFixed(),
+              events: c.events,
+              newest: c.newest,
+              run,
+              first: c.first,
+              latest: c.latest,
+            }),
           }),
         );
       } catch (e) {

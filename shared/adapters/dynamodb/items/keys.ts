@@ -33,3 +33,12 @@ export const accountPeriodKey =
     pk: accountPk(k.accountId),
     sk: `${skPrefix}${k.period}`,
   });
+
+/**
+ * The key of a kind with one item per id: the id after a prefix, a fixed sort key; `idOf` reads
+ * the id back from a partition key.
+ */
+export const idKeyed = <F extends string>(field: F, prefix: string, sk: string) => ({
+  key: (k: { readonly [P in F]: string }) => ({ pk: `${prefix}${k[field]}`, sk }),
+  idOf: (pk: string) => pk.slice(prefix.length),
+});

@@ -1,11 +1,12 @@
 /**
- * The usage store's identity claims, carry-over snapshots and conflicts (usage/claims.ts,
- * usage/snapshots.ts, usage/conflicts.ts). Counters, pages, usage markers and attempt commits are
- * read and written in usage/ itself.
+ * The usage store's identity claims, attempt commits, carry-over snapshots and conflicts
+ * (usage/claims.ts, usage/attempts.ts, usage/snapshots.ts, usage/conflicts.ts). Usage markers,
+ * counters and pages: usage-period.ts.
  *
  * | item                  | pk                                      | sk                          | attributes |
  * |-----------------------|-----------------------------------------|-----------------------------|------------|
  * | identity claim (G5)   | ID#<identity>                           | ID                          | h hash, a account, p period, t event time, o owning attempt, at its start, expiresAt (TTL) |
+ * | attempt commit        | COMMIT#<attempt id>                     | COMMIT                      | s state, at, events, expiresAt (TTL) |
  * | snapshot head         | SNAP#<account>#<period>                 | HEAD                        | w write id, parts, events; z the whole snapshot when one part |
  * | snapshot part         | SNAP#<account>#<period>                 | PART#<write id>#<n>         | n, z       |
  * | conflict (G5)         | ACCT#<account of the first>             | CONFLICT#<identity>#<hash>  | source, id, firstHash, conflictingHash, conflictingBody, seenAt, t (the first's time) |
@@ -17,15 +18,14 @@ import { EXPIRES_AT_ATTRIBUTE } from "../../../core/identity-retention.js";
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bytes, itemCodec, num, opt, str } from "./codec.js";
+import { idKeyed } from "./keys.js";
 import { accountPk } from "./late-markers.js";
 
-const CLAIM_PREFIX = "ID#";
-/** The identity a claim's partition key names. */
-export const identityOfClaimPk = (pk: string) => pk.slice(CLAIM_PREFIX.length);
+const claimKeys = idKeyed("identity", "ID#", "ID");
 
 export const identityClaimItem = itemCodec({
   kind: "identity claim",
-  key: (k: { identity: string }) => ({ pk: `${CLAIM_PREFIX}${k.identity}`, sk: "ID" }),
+  key: claimKeys.key,
   fields: {
     /** SHA-256 of the event's canonical content: the same hash again is a duplicate, another a conflict. */
     hash: str("h"),
@@ -42,6 +42,30 @@ export const identityClaimItem = itemCodec({
   // ≈ 250 B + the identity (≤ 512 bytes) + the account id (a sort key elsewhere: ≤ 1,024 bytes).
   maxBytes: 8_192,
 });
+
+/** The identity a claim's partition key names. */
+export const identityOfClaimPk = claimKeys.idOf;
+
+const commitKeys = idKeyed("attempt", "COMMIT#", "COMMIT");
+
+export const attemptCommitItem = itemCodec({
+  kind: "attempt commit",
+  key: commitKeys.key,
+  fields: {
+    /** Committed by the attempt, or aborted by another that took its claims over. */
+    state: str<"committed" | "aborted">("s"),
+    at: num("at"),
+    /** The attempt's events (a commit only). */
+    events: opt(num("events")),
+    /** TTL (epoch seconds): as long as the longest-lived claim that names the attempt. */
+    expiresAt: num(EXPIRES_AT_ATTRIBUTE),
+  },
+  // An attempt id is `<ms>-<uuid>`.
+  maxBytes: 1_024,
+});
+
+/** The attempt a commit record's partition key names. */
+export const attemptOfCommitPk = commitKeys.idOf;
 
 export const snapshotsPk = (accountId: string, period: PeriodId) => `SNAP#${accountId}#${period}`;
 export const SNAPSHOT_HEAD_SK = "HEAD";

@@ -7,14 +7,16 @@
 import { randomUUID } from "node:crypto";
 import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { compareStrings } from "../../../core/compare.js";
-import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
+import { identityExpiresAt } from "../../../core/identity-retention.js";
 import { compositeKey } from "../../../core/keys.js";
 import type { LedgerEvent } from "../../../core/rating/types.js";
 import type { PreparedEvent } from "../../../ports/usage-store.js";
 import { attemptJournals, writeJournals } from "../fold/attempt-journal.js";
 import { deflatedJsonArrays, MAX_PAYLOAD_BYTES } from "../item-size.js";
+import { attemptCommitItem } from "../items/usage.js";
 import { isConditionFailure } from "../paginate.js";
-import { commitKey, identityOf, N, S, type UsageTable } from "./keys.js";
+import { commitStateOf } from "./claims.js";
+import { commitKey, type ItemAv, identityOf, type UsageTable } from "./keys.js";
 
 /** UTF-8 bytes of one attempt's events: past it (never within one invocation's payload) a new attempt. */
 const MAX_ATTEMPT_BYTES = 12_000_000;
@@ -93,13 +95,13 @@ export async function commitAttempt(
         TableName: t.table,
         // Kept as long as the longest-lived claim that names it: a claim whose attempt record is
         // gone would be taken over as a dead attempt's, and its event counted again.
-        Item: {
-          ...commitKey(a.id),
-          s: S("committed"),
-          at: N(now),
-          events: N(members.length),
-          [EXPIRES_AT_ATTRIBUTE]: N(Math.max(...members.map((m) => identityExpiresAt(m.event.t)))),
-        },
+        Item: attemptCommitItem.av.item({
+          attempt: a.id,
+          state: "committed",
+          at: now,
+          events: members.length,
+          expiresAt: Math.max(...members.map((m) => identityExpiresAt(m.event.t))),
+        }),
         ConditionExpression: "attribute_not_exists(pk)",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
@@ -110,13 +112,13 @@ export async function commitAttempt(
     // The record exists: "aborted" (another handler took the attempt over), or "committed" — by
     // this attempt itself, whose put landed but whose reply was lost and which the SDK sent again.
     const item =
-      (e as { Item?: Record<string, { S?: string }> }).Item ??
+      (e as { Item?: ItemAv }).Item ??
       (
         await t.client.send(
           new GetItemCommand({ TableName: t.table, Key: commitKey(a.id), ConsistentRead: true }),
         )
       ).Item;
-    return item?.s?.S === "committed";
+    return commitStateOf(item) === "committed";
   }
 }
 

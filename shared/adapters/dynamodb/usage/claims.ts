@@ -15,14 +15,14 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { BillingError } from "../../../core/errors.js";
-import { EXPIRES_AT_ATTRIBUTE, identityExpiresAt } from "../../../core/identity-retention.js";
+import { identityExpiresAt } from "../../../core/identity-retention.js";
 import { mapLimit } from "../../../core/map-limit.js";
 import { DAY, type PeriodId } from "../../../core/time.js";
 import type { CommitState } from "../../../core/usage-fold.js";
 import type { PreparedEvent } from "../../../ports/usage-store.js";
-import { identityClaimItem, identityOfClaimPk } from "../items/usage.js";
+import { attemptCommitItem, identityClaimItem, identityOfClaimPk } from "../items/usage.js";
 import { isConditionFailure } from "../paginate.js";
-import { commitKey, type ItemAv, N, S, type UsageTable } from "./keys.js";
+import { commitKey, type ItemAv, S, type UsageTable } from "./keys.js";
 
 /**
  * An attempt is taken over once it is older than this many ingest-function timeouts. The invocation
@@ -326,7 +326,7 @@ export class IdentityClaims {
 
 /** What an attempt's commit record says: committed, aborted, or no record yet. */
 export function commitStateOf(item: ItemAv | undefined): CommitState {
-  const s = item?.s?.S;
+  const s = item && attemptCommitItem.av.decode(item).state;
   return s === "committed" ? "committed" : s === "aborted" ? "aborted" : "none";
 }
 
@@ -348,12 +348,12 @@ export async function fenceAttempt(
     await client.send(
       new PutItemCommand({
         TableName: table,
-        Item: {
-          ...commitKey(attempt),
-          s: S("aborted"),
-          at: N(now),
-          [EXPIRES_AT_ATTRIBUTE]: N(identityExpiresAt(now + DAY)),
-        },
+        Item: attemptCommitItem.av.item({
+          attempt,
+          state: "aborted",
+          at: now,
+          expiresAt: identityExpiresAt(now + DAY),
+        }),
         ConditionExpression: "attribute_not_exists(pk)",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
@@ -362,7 +362,7 @@ export async function fenceAttempt(
   } catch (e) {
     if (!isConditionFailure(e)) throw e;
     const item = (e as { Item?: ItemAv }).Item;
-    if (item) return item.s?.S === "committed" ? "committed" : "aborted";
+    if (item) return commitStateOf(item) === "committed" ? "committed" : "aborted";
     return (await committed()) ? "committed" : "aborted";
   }
 }

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { AttributeValue, DynamoDBClient, QueryCommandInput } from "@aws-sdk/client-dynamodb";
 import type { LedgerEvent } from "../../../core/rating/types.js";
-import type { PeriodId } from "../../../core/time.js";
+import { attemptCommitItem } from "../items/usage.js";
 import { type ItemAv, queryAllAv, queryItemsAv } from "../paginate.js";
 
 export type { ItemAv };
@@ -32,17 +32,8 @@ export const identityOf = (e: LedgerEvent) => {
   const key = JSON.stringify([e.source, e.id]);
   return Buffer.byteLength(key) <= 512 ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
 };
-export const commitKey = (attempt: string): ItemAv => ({ pk: S(`COMMIT#${attempt}`), sk: S("COMMIT") });
-export const ctrPk = (account: string, period: PeriodId, shard: number) =>
-  `CTR#${account}#${period}#${shard}`;
-export const evtPk = (account: string, period: PeriodId, shard: number) =>
-  `EVT#${account}#${period}#${shard}`;
-export const EVENTS_SK = "#EVENTS";
-/** The usage marker of an (account, period). */
-export const usageMarkerKey = (account: string, period: PeriodId): ItemAv => ({
-  pk: S(`ACCT#${account}`),
-  sk: S(`USAGE#${period}`),
-});
+export const commitKey = (attempt: string): ItemAv => attemptCommitItem.av.key({ attempt });
+export { ctrPk, EVENTS_SK, evtPk } from "../items/usage-period.js";
 
 type UsageQuery = Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey" | "ConsistentRead">;
 

@@ -1,18 +1,19 @@
 /**
- * Usage markers (ACCT#<account> / USAGE#<period>): which periods of an account hold usage, which
- * shards of its counters (`cs`) and pages (`ps`) hold data, and whether conflicts were recorded
- * (`cf`, tracked since `cft`). Written by the fold before it applies a run's counters and pages
- * (one writer per account), with the period's entry in the unclosed-usage index done once (`ix`).
+ * Usage markers (items/usage-period.ts): which periods of an account hold usage, which shards of
+ * its counters and pages hold data, and whether conflicts were recorded. Written by the fold before
+ * it applies a run's counters and pages (one writer per account), with the period's entry in the
+ * unclosed-usage index done once.
  */
 import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type PeriodId, periodWindow } from "../../../core/time.js";
+import { usageMarkerItem } from "../items/usage-period.js";
 import { putUnclosedUsage } from "../unclosed-usage.js";
-import { S, type UsageTable, usageMarkerKey } from "./keys.js";
+import type { UsageTable } from "./keys.js";
 
 /**
- * The usage marker of an (account, period), with the shards of its counters (`cs`) and pages (`ps`)
- * added to those it names, and `cft`: conflicts of the period flag it (`cf`).
+ * The usage marker of an (account, period), with the shards of its counters and pages added to
+ * those it names, and tracking conflicts: a conflict of the period flags it.
  */
 export async function markUsage(
   client: DynamoDBClient,
@@ -24,27 +25,33 @@ export async function markUsage(
   /** The period's end for the account: enters the account-period in the unclosed-usage index once. */
   end?: number,
 ): Promise<void> {
-  const adds = [...(cs.size > 0 ? ["cs :cs"] : []), ...(ps.size > 0 ? ["ps :ps"] : [])];
+  const key = usageMarkerItem.av.key({ accountId, period });
+  const adds = [
+    ...(cs.size > 0 ? (["counterShards"] as const) : []),
+    ...(ps.size > 0 ? (["pageShards"] as const) : []),
+  ];
   const marked = await client.send(
     new UpdateItemCommand({
       TableName: table,
-      Key: usageMarkerKey(accountId, period),
-      // `cft`: this marker is flagged `cf` when a conflict is recorded for its period, so a close
-      // may skip the conflicts query of a marker that tracks them and has none.
-      UpdateExpression: `SET period = :p, cft = :t${adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""}`,
-      ExpressionAttributeValues: {
-        ":p": S(period),
-        ":t": { BOOL: true },
-        ...(cs.size > 0 ? { ":cs": { NS: [...cs].map(String) } } : {}),
-        ...(ps.size > 0 ? { ":ps": { NS: [...ps].map(String) } } : {}),
-      },
+      Key: key,
+      // `tracksConflicts`: this marker is flagged when a conflict is recorded for its period, so a
+      // close may skip the conflicts query of a marker that tracks them and has none.
+      UpdateExpression: `SET ${usageMarkerItem.assign("period", "tracksConflicts")}${adds.length > 0 ? ` ADD ${adds.map((f) => `#${f} :${f}`).join(", ")}` : ""}`,
+      ExpressionAttributeNames: usageMarkerItem.names("period", "tracksConflicts", ...adds),
+      ExpressionAttributeValues: usageMarkerItem.av.values({
+        period,
+        tracksConflicts: true,
+        ...(cs.size > 0 ? { counterShards: [...cs] } : {}),
+        ...(ps.size > 0 ? { pageShards: [...ps] } : {}),
+      }),
       ReturnValues: "ALL_NEW",
     }),
   );
-  // Once per account-period (the marker's `ix`), before the fold applies its run: the entry first,
-  // then the flag, so a crash in between writes the entry again when the run is redone. A period without
-  // the entry's end known (bulk loads) takes the latest end any zone has (UTC−12): never closed early.
-  if (marked.Attributes?.ix?.BOOL) return;
+  // Once per account-period (the marker's `indexed`), before the fold applies its run: the entry
+  // first, then the flag, so a crash in between writes the entry again when the run is redone. A
+  // period without the entry's end known (bulk loads) takes the latest end any zone has (UTC−12):
+  // never closed early.
+  if (usageMarkerItem.av.decode(marked.Attributes ?? {}).indexed) return;
   const doc = DynamoDBDocumentClient.from(client);
   await putUnclosedUsage(doc, table, {
     accountId,
@@ -54,15 +61,16 @@ export async function markUsage(
   await client.send(
     new UpdateItemCommand({
       TableName: table,
-      Key: usageMarkerKey(accountId, period),
-      UpdateExpression: "SET ix = :t",
-      ExpressionAttributeValues: { ":t": { BOOL: true } },
+      Key: key,
+      UpdateExpression: `SET ${usageMarkerItem.assign("indexed")}`,
+      ExpressionAttributeNames: usageMarkerItem.names("indexed"),
+      ExpressionAttributeValues: usageMarkerItem.av.values({ indexed: true }),
     }),
   );
 }
 
 /**
- * Flags the period's usage marker `cf` (a conflict recorded for it). The marker may not exist yet:
+ * Flags the period's usage marker (a conflict recorded for it). The marker may not exist yet:
  * the fold writes it when it applies the first copy's journal, which may come after this. The flag
  * then creates it with its period (read as a marker naming no shard list: every shard read, until
  * the fold's update adds them), and the fold's update keeps the flag.
@@ -71,9 +79,10 @@ export async function flagConflict(t: UsageTable, accountId: string, period: Per
   await t.client.send(
     new UpdateItemCommand({
       TableName: t.table,
-      Key: usageMarkerKey(accountId, period),
-      UpdateExpression: "SET cf = :t, period = :p",
-      ExpressionAttributeValues: { ":t": { BOOL: true }, ":p": S(period) },
+      Key: usageMarkerItem.av.key({ accountId, period }),
+      UpdateExpression: `SET ${usageMarkerItem.assign("conflicts", "period")}`,
+      ExpressionAttributeNames: usageMarkerItem.names("conflicts", "period"),
+      ExpressionAttributeValues: usageMarkerItem.av.values({ conflicts: true, period }),
     }),
   );
 }

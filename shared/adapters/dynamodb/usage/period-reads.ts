@@ -21,7 +21,19 @@ import {
   type UsagePeriod,
 } from "../../../ports/usage-store.js";
 import { BUNDLE_SK, bundleOf } from "../fold/counter-bundle-codec.js";
-import { type Av, consistentQuery, ctrPk, EVENTS_SK, evtPk, itemsOfPk, S, type UsageTable } from "./keys.js";
+import { accountPk } from "../items/late-markers.js";
+import {
+  countedEventsItem,
+  counterItem,
+  ctrPk,
+  EVENTS_SK,
+  evtPk,
+  rawPageItem,
+  storedAtOfPage,
+  USAGE_PREFIX,
+  usageMarkerItem,
+} from "../items/usage-period.js";
+import { consistentQuery, itemsOfPk, S, type UsageTable } from "./keys.js";
 
 const EMPTY_PAGE = { c: 0, z: new Uint8Array() };
 
@@ -58,21 +70,19 @@ export class UsagePeriodReads {
   async usageMarkers(accountId: string): Promise<UsagePeriod[]> {
     const items = await consistentQuery(this.t, {
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
-      ExpressionAttributeValues: { ":pk": S(`ACCT#${accountId}`), ":p": S("USAGE#") },
+      ExpressionAttributeValues: { ":pk": S(accountPk(accountId)), ":p": S(USAGE_PREFIX) },
     });
-    const shards = (a: Av | undefined) => a?.NS?.map(Number).sort((x, y) => x - y);
     return items
       .map((i) => {
-        const counterShards = shards(i.cs);
-        const pageShards = shards(i.ps);
+        const m = usageMarkerItem.av.decode(i);
         // A marker that names its shards names both kinds (an absent kind: no shard); an older one names neither.
-        const recorded = counterShards !== undefined || pageShards !== undefined;
+        const recorded = m.counterShards !== undefined || m.pageShards !== undefined;
         return {
-          period: i.period?.S ?? "",
-          ...(recorded ? { counterShards: counterShards ?? [], pageShards: pageShards ?? [] } : {}),
-          ...(i.closed?.BOOL ? { closed: true } : {}),
+          period: m.period,
+          ...(recorded ? { counterShards: m.counterShards ?? [], pageShards: m.pageShards ?? [] } : {}),
+          ...(m.closed ? { closed: true } : {}),
           // Conflicts are known absent only where the marker tracks them.
-          ...(i.cft?.BOOL && !i.cf?.BOOL ? { noConflicts: true } : {}),
+          ...(m.tracksConflicts && !m.conflicts ? { noConflicts: true } : {}),
         };
       })
       .sort((a, b) => compareStrings(a.period, b.period));
@@ -98,10 +108,10 @@ export class UsagePeriodReads {
       await mapLimit(pks, 8, async (pk) =>
         (
           await itemsOfPk(this.t, pk)
-        ).map((i) => ({
-          c: Number(i.c?.N ?? 0),
-          z: i.z?.B ?? new Uint8Array(),
-        })),
+        ).map((i) => {
+          const { events, deflated } = rawPageItem.av.decode(i);
+          return { c: events, z: deflated };
+        }),
       )
     ).flat();
     await opts.beforeDecode?.({
@@ -137,9 +147,9 @@ export class UsagePeriodReads {
     );
     const out: EventSample[] = [];
     for (const i of pages.flat()) {
-      const storedAt = Number((i.sk?.S ?? "").split("-")[0]);
+      const storedAt = storedAtOfPage(i.sk?.S ?? "");
       for (const e of JSON.parse(
-        inflateRawSync(i.z?.B ?? new Uint8Array()).toString("utf8"),
+        inflateRawSync(rawPageItem.av.decode(i).deflated).toString("utf8"),
       ) as LedgerEvent[])
         if (out.length < limit) out.push({ source: e.source, id: e.id, time: e.time, storedAt });
     }
@@ -165,19 +175,25 @@ export class UsagePeriodReads {
     let events = 0;
     let newest = Number.NEGATIVE_INFINITY;
     const counters: CounterDelta[] = [];
+    const count = (e: { events?: number | undefined; newest?: number | undefined }) => {
+      events += e.events ?? 0;
+      if (e.newest !== undefined) newest = Math.max(newest, e.newest);
+    };
     for (const r of rows) {
       const sk = r.sk?.S ?? "";
-      const n = Number(r.n?.N ?? 0);
-      events += Number(r.e?.N ?? 0);
-      if (r.t?.N !== undefined) newest = Math.max(newest, Number(r.t.N));
-      if (sk === EVENTS_SK) continue;
+      if (sk === EVENTS_SK) count(countedEventsItem.av.decode(r));
       // The fold's bundle: the (account, period)'s counters in one item (counter-bundle-codec.ts).
-      if (sk === BUNDLE_SK) {
-        for (const [key, c] of bundleOf(r)?.counters ?? [])
+      else if (sk === BUNDLE_SK) {
+        const b = bundleOf(r);
+        if (!b) continue;
+        count(b);
+        for (const [key, c] of b.counters)
           counters.push(counterOfKey(key, c.quantity, c.events, [c.first, c.latest]));
-        continue;
+      } else {
+        const c = counterItem.av.decode(r);
+        count({ events: c.shardEvents, newest: c.newest });
+        counters.push(counterOfKey(sk, c.quantity, c.events, [c.first, c.latest]));
       }
-      counters.push(counterOfKey(sk, r.q?.N ?? "0", n, [r.s?.S, r.l?.S]));
     }
     return {
       counters: mergeDeltas(counters),

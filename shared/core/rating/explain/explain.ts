@@ -10,8 +10,8 @@
 import type { Account } from "../../../contract/accounts.js";
 import type { InvoiceLine } from "../../../contract/invoice-line.js";
 import type { Rate, Tariff, TariffVersion } from "../../../contract/tariffs.js";
-import { catalogue, isProductCode } from "../../catalogue.js";
 import { dec, formatDecimal, ZERO } from "../../money.js";
+import { builtInProducts, type ProductCatalogue, type ProductDefinition } from "../../products/index.js";
 import { boundedSamples, MAX_SAMPLES } from "../counters.js";
 import type { PeriodRating } from "../engine.js";
 import { packagesInForce } from "../pricing/package.js";
@@ -102,6 +102,14 @@ export interface ExplainInput {
   readonly tariff: Tariff;
   /** The rating of the line's reference period. */
   readonly rating: PeriodRating;
+  /** The products the rating used (default: the built-in registry): each line's catalogue row. */
+  readonly products?: ProductCatalogue;
+}
+
+/** The catalogue row of a product the rating knows; none for a line of no product (a commitment). */
+function rowOf(input: ExplainInput, product: string): ProductDefinition | undefined {
+  const rows = (input.products ?? builtInProducts).definitions;
+  return Object.hasOwn(rows, product) ? rows[product] : undefined;
 }
 
 const versionOf = (tariff: Tariff, effectiveFrom: string): TariffVersion | undefined =>
@@ -274,7 +282,7 @@ function derive(input: ExplainInput, key: LineKey, used: readonly Charge[]): Der
   }
   // A per-period figure (distinct users, peaks, resources) names no event: sample the events it counts.
   if (samples.length === 0 && used.length > 0) {
-    const types = new Set<string>(isProductCode(key.product) ? (catalogue[key.product].sources ?? []) : []);
+    const types = new Set<string>(rowOf(input, key.product)?.sources ?? []);
     const { start, end } = input.rating.period;
     const blocked = key.lineType === "informational";
     for (const e of input.rating.basis.events) {
@@ -294,13 +302,14 @@ function derive(input: ExplainInput, key: LineKey, used: readonly Charge[]): Der
 }
 
 function summaryOf(
+  row: ProductDefinition | undefined,
   key: LineKey,
   used: readonly Charge[],
   d: Derived,
   entry: TariffEntry,
   quantity: string,
 ): string {
-  const unit = isProductCode(key.product) ? catalogue[key.product].unit : "unit";
+  const unit = row?.unit ?? "unit";
   switch (key.lineType) {
     case "package_fee":
       return `monthly package fee: quantity 1 at the fee, charged every period used or not`;
@@ -319,9 +328,13 @@ function summaryOf(
   return `${used.length} charges${counted}, Σ quantity = ${d.total} ${unit}${tiered}; this line: ${quantity}`;
 }
 
-function ruleOf(product: string, lineType: string): LineExplanation["rule"] {
-  const row: RuleRow = isProductCode(product)
-    ? catalogue[product].explanation
+function ruleOf(
+  definition: ProductDefinition | undefined,
+  product: string,
+  lineType: string,
+): LineExplanation["rule"] {
+  const row: RuleRow = definition
+    ? definition.explanation
     : { section: "§3.1", chargeableEvent: "minimum monthly commitment per active sender", quantity: "1" };
   const note = lineTypeRows[lineType];
   return { ...row, product, ...(note ? { lineType: note } : {}) };
@@ -349,14 +362,14 @@ function explainKey(
     unitPrice: line.unit_price,
     amount: line.amount,
     currency: line.currency,
-    rule: ruleOf(line.product, key.lineType),
+    rule: ruleOf(rowOf(input, line.product), line.product, key.lineType),
     tariff: {
       tariffId: input.tariff.tariffId,
       version: version ? { effectiveFrom: version.effectiveFrom, publishedAt: version.publishedAt } : null,
       entry,
     },
     derivation: {
-      summary: summaryOf(key, used, d, entry, line.quantity),
+      summary: summaryOf(rowOf(input, key.product), key, used, d, entry, line.quantity),
       charges: used.length,
       events: d.events,
       chargedQuantity: d.total,

@@ -7,15 +7,14 @@ import type { Rate, Tariff, TariffVersion } from "../../../contract/tariffs.js";
 import type { ChargeLineType } from "../../catalogue.js";
 import type { ProductCatalogue } from "../../products/index.js";
 import type { PeriodWindow } from "../../time.js";
-import type { Charge } from "../types.js";
+import type { Charge, PeriodCharges } from "../types.js";
 import type { LineBook } from "./line-book.js";
 
-export interface PricingInput {
+/** What one account's period is priced from: its charges under its tariff. */
+export interface PricingInput extends PeriodCharges {
   readonly account: Account;
   readonly tariff: Tariff;
   readonly period: PeriodWindow;
-  readonly charges: readonly Charge[];
-  readonly blocked: readonly Charge[];
   /** Senders active in the period for §3.1 commitments, besides those with a charge. */
   readonly commitmentSenders?: ReadonlySet<string>;
   /** The products priced (their line types and units): the built-in ones unless a test registers its own. */
