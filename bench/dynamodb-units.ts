@@ -4,19 +4,40 @@
  * eventually consistent). The benchmarks meter the one DynamoDB client with these.
  */
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { avItemBytes, avValueBytes } from "../shared/adapters/dynamodb/item-size.js";
+import { avItemBytes, avValueBytes, itemBytes } from "../shared/adapters/dynamodb/item-size.js";
 
 export type Av = AttributeValue;
 
+/**
+ * The document client's requests reach the client's middleware with plain values (it marshals
+ * inside): their items are sized as plain values, their keys read as plain strings.
+ */
+const AV_TAGS = new Set(["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"]);
+const isAv = (v: unknown): v is Av =>
+  typeof v === "object" &&
+  v !== null &&
+  !(v instanceof Uint8Array) &&
+  !Array.isArray(v) &&
+  !(v instanceof Set) &&
+  Object.keys(v).length === 1 &&
+  AV_TAGS.has(Object.keys(v)[0]!);
+
 /** Item sizes as DynamoDB bills them: the same count that bounds the items we write. */
-export const valueSize = avValueBytes;
-export const itemSize = avItemBytes;
+export const valueSize = (v: unknown): number => (isAv(v) ? avValueBytes(v) : itemBytes({ "": v }));
+export const itemSize = (item: Record<string, unknown>): number =>
+  Object.values(item).every(isAv) ? avItemBytes(item as Record<string, Av>) : itemBytes(item);
+/** An item's or key's partition key, low-level or plain. */
+const pkOf = (item: Record<string, unknown> | undefined): string | undefined => {
+  const pk = item?.pk;
+  return typeof pk === "string" ? pk : isAv(pk) ? pk.S : undefined;
+};
 
 export const wru = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 export const rru = (bytes: number, consistent: boolean) =>
   Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
 
-const itemsSize = (items: readonly Record<string, Av>[] = []) => items.reduce((s, i) => s + itemSize(i), 0);
+const itemsSize = (items: readonly Record<string, unknown>[] = []) =>
+  items.reduce((s, i) => s + itemSize(i), 0);
 
 /** The read units of a read command (GetItem, Query, Scan, ExecuteStatement, BatchGetItem); undefined for any other. */
 // biome-ignore lint/suspicious/noExplicitAny: SDK command inputs and outputs of every shape
@@ -61,7 +82,7 @@ export function onEveryAnswer(
 }
 
 /** Item size of an update: key plus the values it sets (the counters' items are these and nothing else). */
-const updateSize = (key: Record<string, Av>, values: Record<string, Av> = {}) =>
+const updateSize = (key: Record<string, unknown>, values: Record<string, unknown> = {}) =>
   itemSize(key) + Object.entries(values).reduce((s, [k, v]) => s + k.length + valueSize(v), 0);
 
 /** Requests, write and read units of every DynamoDB answer, by command, partition key and item kind. */
@@ -86,21 +107,21 @@ export class Meter {
     this.byCommand.set(command, (this.byCommand.get(command) ?? 0) + 1);
     switch (command) {
       case "PutItemCommand":
-        return this.write(input.Item?.pk?.S, wru(itemSize(input.Item)));
+        return this.write(pkOf(input.Item), wru(itemSize(input.Item)));
       case "UpdateItemCommand":
-        return this.write(input.Key?.pk?.S, wru(updateSize(input.Key, input.ExpressionAttributeValues)));
+        return this.write(pkOf(input.Key), wru(updateSize(input.Key, input.ExpressionAttributeValues)));
       case "DeleteItemCommand":
-        return this.write(input.Key?.pk?.S, 1);
+        return this.write(pkOf(input.Key), 1);
       case "TransactWriteItemsCommand":
         for (const t of input.TransactItems ?? []) {
-          if (t.Put) this.write(t.Put.Item?.pk?.S, 2 * wru(itemSize(t.Put.Item)));
+          if (t.Put) this.write(pkOf(t.Put.Item), 2 * wru(itemSize(t.Put.Item)));
           else if (t.Update)
             this.write(
-              t.Update.Key?.pk?.S,
+              pkOf(t.Update.Key),
               2 * wru(updateSize(t.Update.Key, t.Update.ExpressionAttributeValues)),
             );
-          else if (t.Delete) this.write(t.Delete.Key?.pk?.S, 2);
-          else if (t.ConditionCheck) this.write(t.ConditionCheck.Key?.pk?.S, 2);
+          else if (t.Delete) this.write(pkOf(t.Delete.Key), 2);
+          else if (t.ConditionCheck) this.write(pkOf(t.ConditionCheck.Key), 2);
         }
         return;
       case "BatchExecuteStatementCommand":
@@ -119,7 +140,7 @@ export class Meter {
           PutRequest?: { Item: Record<string, Av> };
         }[][])
           for (const r of reqs)
-            this.write(r.PutRequest?.Item.pk?.S, r.PutRequest ? wru(itemSize(r.PutRequest.Item)) : 1);
+            this.write(pkOf(r.PutRequest?.Item), r.PutRequest ? wru(itemSize(r.PutRequest.Item)) : 1);
         return;
       default:
         this.rru += readUnits(command, input, output) ?? 0;
