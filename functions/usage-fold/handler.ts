@@ -20,7 +20,7 @@ export const USAGE_FOLD_ATTEMPTS_METRIC = "UsageFoldAttempts";
 export const USAGE_FOLD_LATE_METRIC = "UsageFoldLatePeriods";
 
 /**
- * Runs one tick may start per shard: a run loads at most MAX_RUN_PARTS journal parts, so six cover
+ * Runs one tick may start per shard: a run loads at most `RUN_BOUNDS.parts` journal parts, so six cover
  * 3,000 parts a minute (five times a shard's minute at the design peak); a backlog past that goes
  * on at the next tick, the shard then due by volume.
  */

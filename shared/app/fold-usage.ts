@@ -25,9 +25,8 @@ import {
   foldJournals,
   foldShardOf,
   JOURNAL_RETENTION_MS,
-  MAX_RUN_ATTEMPTS,
-  MAX_RUN_PARTS,
   planRun,
+  RUN_BOUNDS,
 } from "../core/usage-fold.js";
 import type { Clock } from "../ports/clock.js";
 import type { PeriodStore } from "../ports/storage.js";
@@ -88,8 +87,8 @@ const MAX_ROUNDS = 50;
 export async function foldShard(shard: number, deps: FoldDeps, opts: FoldOptions = {}): Promise<FoldResult> {
   const late = new Set<string>();
   const maxRuns = opts.maxRuns ?? Number.POSITIVE_INFINITY;
-  const runParts = deps.limits?.runParts ?? MAX_RUN_PARTS;
-  const runAttempts = deps.limits?.runAttempts ?? MAX_RUN_ATTEMPTS;
+  const runParts = deps.limits?.runParts ?? RUN_BOUNDS.parts;
+  const runAttempts = deps.limits?.runAttempts ?? RUN_BOUNDS.attempts;
   let runs = 0;
   let redone = 0;
   let attempts = 0;

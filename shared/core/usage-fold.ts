@@ -178,17 +178,15 @@ export interface FoldState {
 
 export type CommitState = "committed" | "aborted" | "none";
 
-/** Bounds of one run (the state item holds its attempts and the early ones: < 400 KB). */
-export const MAX_RUN_ATTEMPTS = 2_000;
-export const MAX_EARLY_ATTEMPTS = 2_000;
 /**
- * Journal parts one run loads at most: its memory bound. A part is ≤ 300 KB of JSON (usually a few
- * KB: a 1,000-message attempt's share of one shard is ≈ 8 KB deflated), so a run holds at most
- * ≈ 150 MB of journal JSON in a 1,024 MB function, whatever the backlog; what is left is folded by
- * the next run (the same call loops). At the design peak (10,000 events/s, 1,000-message
- * invocations: ≈ 10 parts a second per shard) a run covers ≈ 50 s of a shard's traffic.
+ * What one run takes at most. `parts`: the journal parts it loads, its memory bound — a part is
+ * ≤ 300 KB of JSON (usually a few KB: a 1,000-message attempt's share of one shard is ≈ 8 KB
+ * deflated), so a run holds at most ≈ 150 MB of journal JSON in a 1,024 MB function, whatever the
+ * backlog; what is left is folded by the next run (the same call loops). At the design peak (10,000
+ * events/s, 1,000-message invocations: ≈ 10 parts a second per shard) a run covers ≈ 50 s of a
+ * shard's traffic. `attempts` and `earlyAttempts`: what the state item lists (< 400 KB).
  */
-export const MAX_RUN_PARTS = 500;
+export const RUN_BOUNDS = { parts: 500, attempts: 2_000, earlyAttempts: 2_000 } as const;
 
 /**
  * When the scheduled fold folds a shard (the close and the Marketplace reporter always fold their
@@ -212,7 +210,7 @@ export interface FoldCadence {
 export const DEFAULT_FOLD_CADENCE: FoldCadence = {
   maxLagMs: 5 * 60_000,
   volumeEvents: 100_000,
-  probeParts: MAX_RUN_PARTS,
+  probeParts: RUN_BOUNDS.parts,
 };
 
 /** What the volume probe saw: journal parts started after the shard's last run, and their events. */
@@ -268,7 +266,7 @@ export function planRun(
   now: number,
   cutoffMs: number,
   listedUpTo = Number.POSITIVE_INFINITY,
-  maxAttempts = MAX_RUN_ATTEMPTS,
+  maxAttempts: number = RUN_BOUNDS.attempts,
 ): RunPlan {
   const done = new Set(state.extra);
   let settled = Math.max(state.settled, Math.min(now - cutoffMs, listedUpTo));
@@ -293,11 +291,11 @@ export function planRun(
     attempts.push(a);
   }
   settled = Math.max(settled, state.settled);
-  // Early attempts beyond the bound are remembered; past MAX_EARLY_ATTEMPTS they wait to settle.
+  // Early attempts beyond the bound are remembered; past `RUN_BOUNDS.earlyAttempts` they wait to settle.
   const early = [...done, ...attempts].filter((a) => attemptStart(a) > settled);
   let kept = attempts;
-  if (early.length > MAX_EARLY_ATTEMPTS) {
-    const room = MAX_EARLY_ATTEMPTS - [...done].filter((a) => attemptStart(a) > settled).length;
+  if (early.length > RUN_BOUNDS.earlyAttempts) {
+    const room = RUN_BOUNDS.earlyAttempts - [...done].filter((a) => attemptStart(a) > settled).length;
     let left = Math.max(0, room);
     kept = attempts.filter((a) => attemptStart(a) <= settled || left-- > 0);
   }

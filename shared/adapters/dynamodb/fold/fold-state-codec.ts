@@ -7,7 +7,7 @@
  * | FOLD#<shard>  | STATE | r run, d done, k settled (ms), at run instant, j attempts of the   |
  * |               |       | run and x attempts folded early (each deflated JSON)               |
  *
- * Bounded: a run holds at most MAX_RUN_ATTEMPTS attempts and the early list MAX_EARLY_ATTEMPTS
+ * Bounded: a run holds at most `RUN_BOUNDS.attempts` attempts and the early list `RUN_BOUNDS.earlyAttempts`
  * (≈ 50 bytes each before compression): ≤ 200 KB of JSON, checked after deflating.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
