@@ -94,6 +94,19 @@ export class Meter {
   pkWru = new Map<string, number>();
   /** WRU by item kind (the key prefix: ID, CTR, EVT, COMMIT, ACCT …). */
   kindWru = new Map<string, number>();
+  /** Adds another meter's counts to this one (the sub-phases of one stretch of traffic). */
+  add(other: Meter): this {
+    this.requests += other.requests;
+    this.wru += other.wru;
+    this.rru += other.rru;
+    for (const [mine, theirs] of [
+      [this.byCommand, other.byCommand],
+      [this.kindWru, other.kindWru],
+      [this.pkWru, other.pkWru],
+    ] as const)
+      for (const [k, v] of theirs) mine.set(k, (mine.get(k) ?? 0) + v);
+    return this;
+  }
   private write(pk: string | undefined, units: number) {
     this.wru += units;
     if (!pk) return;

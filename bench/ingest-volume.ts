@@ -42,6 +42,7 @@ import { VirtualClock } from "../shared/ports/clock.js";
 import { cachedConfig, storeDeps } from "../shared/runtime/wiring.js";
 import { benchOptions } from "./bench-options.js";
 import { Meter, onEveryAnswer } from "./dynamodb-units.js";
+import { costPerMillion, type PhaseResult, PRICES, sumPhases } from "./ingest-cost.js";
 import {
   accounts,
   COUNTRIES_50,
@@ -104,18 +105,6 @@ const CONCURRENCY = values.concurrency;
 const BATCH_SIZE = values["batch-size"];
 const BODY_EVENTS = values["body-events"];
 const BODY_BATCH_SIZE = values["body-batch-size"];
-
-// List prices, us-east-1 (aws.amazon.com pricing pages): DynamoDB on-demand since 2024-11-01,
-// SQS standard queues (per request, each 64 KB chunk of a payload billed as one), Lambda arm64.
-const PRICES = {
-  dynamodbPerMillionWru: 0.625,
-  dynamodbPerMillionRru: 0.125,
-  sqsPerMillionRequests: 0.4,
-  lambdaPerMillionRequests: 0.2,
-  lambdaArmPerGbSecond: 0.0000133334,
-  lambdaMemoryGb: 0.5, // infra: ingest-usage runs with 512 MB (billing-function.ts)
-  foldMemoryGb: 1, // infra: the usage fold runs with 1,024 MB (constructs/usage-fold.ts)
-};
 
 // ---- run ----
 const clock = new VirtualClock(Date.parse("2025-07-31T12:00:00Z"));
@@ -210,7 +199,7 @@ async function phase(
   minuteEvents = MINUTE_EVENTS,
   /** Sub-phases of one stretch of traffic: the fold's minute goes on across them (no reset, one last fold). */
   stretch: { continued: boolean; last: boolean } = { continued: false, last: true },
-) {
+): Promise<PhaseResult> {
   await system.send(bodies);
   meter = new Meter();
   sqsRequests = 0;
@@ -342,7 +331,7 @@ try {
           const events = makeEvents("quiet", REALISTIC.lowTraffic, 7, realisticMix);
           const sizes = [50, 60, 70, 80, 90, 100];
           const share = Math.ceil(events.length / sizes.length);
-          const runs: Awaited<ReturnType<typeof phase>>[] = [];
+          const runs: PhaseResult[] = [];
           for (const [i, size] of sizes.entries()) {
             const part = events.slice(i * share, (i + 1) * share);
             if (part.length > 0)
@@ -358,35 +347,7 @@ try {
                 ),
               );
           }
-          const total = new Meter();
-          for (const r of runs) {
-            const m = r.meter as Meter;
-            total.requests += m.requests;
-            total.wru += m.wru;
-            total.rru += m.rru;
-            for (const [k, v] of m.byCommand) total.byCommand.set(k, (total.byCommand.get(k) ?? 0) + v);
-            for (const [k, v] of m.kindWru) total.kindWru.set(k, (total.kindWru.get(k) ?? 0) + v);
-            for (const [k, v] of m.pkWru) total.pkWru.set(k, (total.pkWru.get(k) ?? 0) + v);
-          }
-          const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((s, r) => s + f(r), 0);
-          const seconds = sum((r) => r.seconds);
-          return {
-            name: "low-traffic (50–100 messages per invocation)",
-            events: sum((r) => r.events),
-            messages: sum((r) => r.messages),
-            processed: sum((r) => r.processed),
-            failed: sum((r) => r.failed),
-            seconds,
-            perSecond: sum((r) => r.events) / seconds,
-            meter: total,
-            sqsRequests: sum((r) => r.sqsRequests),
-            handlerMs: sum((r) => r.handlerMs),
-            handlerCpuMs: sum((r) => r.handlerCpuMs),
-            invocations: sum((r) => r.invocations),
-            foldTicks: sum((r) => r.foldTicks),
-            shardRuns: sum((r) => r.shardRuns),
-            foldMs: sum((r) => r.foldMs),
-          };
+          return sumPhases("low-traffic (50–100 messages per invocation)", runs);
         })()
       : undefined;
 
@@ -429,32 +390,13 @@ try {
   const b = describe(batched);
   const hottestPer10k = (s.hottest[1] / dominantEvents) * 10_000;
 
-  /** USD per million events: SQS (producer sends + consumer receives/deletes), Lambda, DynamoDB on-demand. */
-  const cost = (r: typeof single, bodiesPerSend: number) => {
-    const m = r.meter!;
-    const perEvent = (x: number) => x / r.events;
-    const producerSends = Math.ceil(r.messages / bodiesPerSend);
-    const sqsReq = perEvent(producerSends + r.sqsRequests);
-    // The fold: one invocation per tick (every minute, folding or not), at its own memory.
-    const lambdaReq = perEvent(r.invocations + r.foldTicks);
-    const gbSeconds = perEvent(
-      (r.handlerMs / 1000) * PRICES.lambdaMemoryGb + (r.foldMs / 1000) * PRICES.foldMemoryGb,
-    );
-    const parts = {
-      sqs: sqsReq * PRICES.sqsPerMillionRequests,
-      lambda: lambdaReq * PRICES.lambdaPerMillionRequests + gbSeconds * PRICES.lambdaArmPerGbSecond * 1e6,
-      dynamodb:
-        perEvent(m.wru) * PRICES.dynamodbPerMillionWru + perEvent(m.rru) * PRICES.dynamodbPerMillionRru,
-    };
-    return { ...parts, total: parts.sqs + parts.lambda + parts.dynamodb, sqsReq };
-  };
-  const cs = cost(single, 10);
+  const cs = costPerMillion(single, 10);
   // A batch body of 50 small events is far below 64 KB: 10 bodies per SendMessageBatch would exceed
   // the 1 MiB batch limit only for large bodies; bill each body's 64 KB chunks.
-  const cb = cost(batched, 1);
-  const cr = realistic && cost(realistic, 10);
-  const cst = steady && cost(steady, 10);
-  const cl = lowTraffic && cost(lowTraffic, 10);
+  const cb = costPerMillion(batched, 1);
+  const cr = realistic && costPerMillion(realistic, 10);
+  const cst = steady && costPerMillion(steady, 10);
+  const cl = lowTraffic && costPerMillion(lowTraffic, 10);
 
   const line = (label: string, v: string) => console.log(`${label.padEnd(48)} ${v}`);
   console.log(
@@ -543,7 +485,7 @@ try {
         : {}),
       ...(lowTraffic && cl
         ? {
-            low_traffic_wru_per_event: Number(fmt(lowTraffic.meter.wru / lowTraffic.events, 3)),
+            low_traffic_wru_per_event: Number(fmt((lowTraffic.meter as Meter).wru / lowTraffic.events, 3)),
             low_traffic_usd_per_million: Number(fmt(cl.total, 3)),
           }
         : {}),
