@@ -55,6 +55,9 @@ export const counterBytes = (key: string, c: BundledCounter): number =>
     JSON.stringify([key, c.quantity, c.events, c.newest, c.first ?? null, c.latest ?? null]),
   ) + 1;
 
+/** The fold run a bundle carries: the condition of its rewrite names it. */
+export const BUNDLE_RUN_ATTR = "fr";
+
 export function bundleItem(pk: string, b: CounterBundle): ItemAv {
   return {
     pk: { S: pk },
@@ -64,7 +67,7 @@ export function bundleItem(pk: string, b: CounterBundle): ItemAv {
     },
     e: { N: String(b.events) },
     ...(b.newest !== undefined ? { t: { N: String(b.newest) } } : {}),
-    fr: { N: String(b.run) },
+    [BUNDLE_RUN_ATTR]: { N: String(b.run) },
     ...(b.marked.length > 0 ? { m: { SS: [...b.marked] } } : {}),
   };
 }
@@ -73,7 +76,7 @@ export function bundleOf(item: ItemAv | undefined): CounterBundle | undefined {
   if (!item) return undefined;
   const stored = item.z?.B ? (JSON.parse(inflateRawSync(item.z.B).toString("utf8")) as Stored) : [];
   return {
-    run: Number(item.fr?.N ?? 0),
+    run: Number(item[BUNDLE_RUN_ATTR]?.N ?? 0),
     events: Number(item.e?.N ?? 0),
     ...(item.t?.N !== undefined ? { newest: Number(item.t.N) } : {}),
     marked: item.m?.SS ?? [],

@@ -17,6 +17,9 @@ import { checkedCompressed } from "../item-size.js";
 
 type ItemAv = Record<string, AttributeValue>;
 
+/** The attributes the state's conditions name: its run number and its done flag. */
+export const FOLD_STATE_ATTR = { run: "r", done: "d" } as const;
+
 export const foldStateKey = (shard: number): ItemAv => ({ pk: { S: `FOLD#${shard}` }, sk: { S: "STATE" } });
 
 const packList = (what: string, xs: readonly string[]): AttributeValue => ({
@@ -28,8 +31,8 @@ const unpackList = (v: AttributeValue | undefined): string[] =>
 export function foldStateItem(shard: number, s: FoldState): ItemAv {
   return {
     ...foldStateKey(shard),
-    r: { N: String(s.run) },
-    d: { BOOL: s.done },
+    [FOLD_STATE_ATTR.run]: { N: String(s.run) },
+    [FOLD_STATE_ATTR.done]: { BOOL: s.done },
     k: { N: String(s.settled) },
     at: { N: String(s.at) },
     j: packList(`fold run ${s.run} of shard ${shard}`, s.attempts),
@@ -40,8 +43,8 @@ export function foldStateItem(shard: number, s: FoldState): ItemAv {
 export function foldStateOf(item: ItemAv | undefined): FoldState | undefined {
   if (!item) return undefined;
   return {
-    run: Number(item.r?.N ?? 0),
-    done: item.d?.BOOL === true,
+    run: Number(item[FOLD_STATE_ATTR.run]?.N ?? 0),
+    done: item[FOLD_STATE_ATTR.done]?.BOOL === true,
     settled: Number(item.k?.N ?? 0),
     at: Number(item.at?.N ?? 0),
     attempts: unpackList(item.j),

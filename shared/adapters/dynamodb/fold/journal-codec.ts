@@ -130,6 +130,10 @@ export function encodeJournal(groups: readonly JournalGroup[]): { z: Uint8Array;
   );
 }
 
+/** A part's event count: what the fold's volume probe projects. */
+export const JOURNAL_EVENTS_ATTR = "n";
+export const journalEventsOf = (item: ItemAv): number => Number(item[JOURNAL_EVENTS_ATTR]?.N ?? 0);
+
 /** The journal item of one part. */
 export function journalItem(
   shard: number,
@@ -142,7 +146,7 @@ export function journalItem(
     pk: { S: journalPk(shard, journalBucket(at)) },
     sk: { S: `${attempt}#${n}` },
     z: { B: part.z },
-    n: { N: String(part.events) },
+    [JOURNAL_EVENTS_ATTR]: { N: String(part.events) },
     [EXPIRES_AT_ATTRIBUTE]: { N: String(Math.ceil((at + JOURNAL_RETENTION_MS) / 1000)) },
   };
 }

@@ -31,6 +31,7 @@ import { isConditionFailure } from "../paginate.js";
 import { commitStateOf, fenceAttempt } from "../usage/claims.js";
 import { commitKey, type ItemAv, N, S } from "../usage/keys.js";
 import {
+  BUNDLE_RUN_ATTR,
   BUNDLE_SK,
   type BundledCounter,
   bundleItem,
@@ -40,8 +41,16 @@ import {
   countersJson,
   MAX_BUNDLE_JSON,
 } from "./counter-bundle-codec.js";
-import { foldStateItem, foldStateKey, foldStateOf } from "./fold-state-codec.js";
-import { attemptOfItem, decodeJournals, journalBucket, journalPk, journalSkAfter } from "./journal-codec.js";
+import { FOLD_STATE_ATTR, foldStateItem, foldStateKey, foldStateOf } from "./fold-state-codec.js";
+import {
+  attemptOfItem,
+  decodeJournals,
+  JOURNAL_EVENTS_ATTR,
+  journalBucket,
+  journalEventsOf,
+  journalPk,
+  journalSkAfter,
+} from "./journal-codec.js";
 
 /** The counter and page shard the fold writes: one writer per account, once a run, so no heat to spread. */
 export const FOLDED_SHARD = 0;
@@ -181,11 +190,11 @@ export class DynamoUsageJournal implements UsageJournal {
       const got = await this.query(journalPk(shard, b), journalSkAfter(after), undefined, {
         limit: limit - parts,
         consistent: false,
-        projection: "sk, n",
+        projection: `sk, ${JOURNAL_EVENTS_ATTR}`,
         ...(skip.size > 0 ? { keep: (i: ItemAv) => !skip.has(attemptOfItem(i)) } : {}),
       });
       parts += got.length;
-      events += got.reduce((sum, i) => sum + Number(i.n?.N ?? 0), 0);
+      events += got.reduce((sum, i) => sum + journalEventsOf(i), 0);
       if (parts >= limit) break;
     }
     return { parts, events };
@@ -229,7 +238,7 @@ export class DynamoUsageJournal implements UsageJournal {
           Item: foldStateItem(shard, next),
           ...(prev
             ? {
-                ConditionExpression: "r = :r AND d = :t",
+                ConditionExpression: `${FOLD_STATE_ATTR.run} = :r AND ${FOLD_STATE_ATTR.done} = :t`,
                 ExpressionAttributeValues: { ":r": N(prev.run), ":t": { BOOL: true } },
               }
             : { ConditionExpression: "attribute_not_exists(pk)" }),
@@ -248,8 +257,8 @@ export class DynamoUsageJournal implements UsageJournal {
         new UpdateItemCommand({
           TableName: this.table,
           Key: foldStateKey(shard),
-          UpdateExpression: "SET d = :t",
-          ConditionExpression: "r = :r",
+          UpdateExpression: `SET ${FOLD_STATE_ATTR.done} = :t`,
+          ConditionExpression: `${FOLD_STATE_ATTR.run} = :r`,
           ExpressionAttributeValues: { ":r": N(run), ":t": { BOOL: true } },
         }),
       );
@@ -375,7 +384,10 @@ export class DynamoUsageJournal implements UsageJournal {
               counters,
             }),
             ...(old
-              ? { ConditionExpression: "fr = :old", ExpressionAttributeValues: { ":old": N(old.run) } }
+              ? {
+                  ConditionExpression: `${BUNDLE_RUN_ATTR} = :old`,
+                  ExpressionAttributeValues: { ":old": N(old.run) },
+                }
               : { ConditionExpression: "attribute_not_exists(pk)" }),
           }),
         );
