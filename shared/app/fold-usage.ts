@@ -116,6 +116,8 @@ export async function foldShard(shard: number, deps: FoldDeps, opts: FoldOptions
       continue;
     }
     const now = deps.clock.now();
+    // Attempts the last run folded early (ahead of its settled bound): never listed again.
+    const early = new Set(state?.extra ?? []);
     if (opts.cadence && !asked) {
       // Asked once per call: a young shard is probed (a bounded Query of its journals started
       // since its last run, from that run's own instant on, less those it folded early) and left
@@ -128,7 +130,7 @@ export async function foldShard(shard: number, deps: FoldDeps, opts: FoldOptions
           state.at - 1,
           now + deps.journal.cutoffMs,
           opts.cadence.probeParts,
-          new Set(state.extra),
+          early,
         );
         due = cadenceDue(state, now, opts.cadence, probe);
       }
@@ -140,7 +142,6 @@ export async function foldShard(shard: number, deps: FoldDeps, opts: FoldOptions
     // does not make the fold read years of empty days.
     const from = Math.max(prev.settled, now - JOURNAL_RETENTION_MS);
     const until = now + deps.journal.cutoffMs;
-    const early = new Set(prev.extra);
     const listing = await deps.journal.listJournals(shard, from, until, runParts, early);
     const fresh = listing.journals.filter((j) => !early.has(j.attempt));
     const states = await deps.journal.commitStates([...new Set(fresh.map((j) => j.attempt))]);

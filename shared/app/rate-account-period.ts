@@ -1,8 +1,9 @@
 /**
  * Rating one account's period from that period's state alone: its counters, its own raw
- * (stateful) events, the first RATING_LOOKAHEAD of the next period's (§3.1), and the carry-over
- * snapshot at its start, written by the close of the period before. Used by the close, by the
- * re-rating of closed periods for late events (G7, G10) and by the month-to-date preview.
+ * (stateful) events, the next period's first hours its products reach back from (§3.1,
+ * `longestReachBack`), and the carry-over snapshot at its start, written by the close of the
+ * period before. Used by the close, by the re-rating of closed periods for late events (G7, G10)
+ * and by the month-to-date preview.
  * Each function rates, carries and looks ahead with the products it is given (`products`, last,
  * default the built-in registry): the close passes its own, so a test product is rated like any.
  */

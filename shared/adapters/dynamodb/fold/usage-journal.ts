@@ -52,6 +52,10 @@ import {
   journalSkAfter,
 } from "./journal-codec.js";
 
+/** A filter of journal items keeping those not of the `skip` attempts (none when there are none). */
+const outside = (skip: ReadonlySet<string>) =>
+  skip.size > 0 ? (i: ItemAv) => !skip.has(attemptOfItem(i)) : undefined;
+
 /** The counter and page shard the fold writes: one writer per account, once a run, so no heat to spread. */
 export const FOLDED_SHARD = 0;
 
@@ -138,7 +142,7 @@ export class DynamoUsageJournal implements UsageJournal {
     const items: ItemAv[] = [];
     // Attempts already folded early are dropped as they come: they neither count toward the bound
     // nor stay in memory (else a close at the peak could list the same early ones again and again).
-    const keep = skip.size > 0 ? (i: ItemAv) => !skip.has(attemptOfItem(i)) : undefined;
+    const keep = outside(skip);
     let more = false;
     // Day by day, oldest first, until the parts bound: what is left is listed by the next run.
     for (const b of this.bucketsOf(after, until)) {
@@ -185,13 +189,14 @@ export class DynamoUsageJournal implements UsageJournal {
   ): Promise<PendingProbe> {
     let parts = 0;
     let events = 0;
+    const keep = outside(skip);
     for (const b of this.bucketsOf(after, until)) {
       // Eventually consistent and keys plus `n` only: a heuristic for when to fold, never for what.
       const got = await this.query(journalPk(shard, b), journalSkAfter(after), undefined, {
         limit: limit - parts,
         consistent: false,
         projection: `sk, ${JOURNAL_EVENTS_ATTR}`,
-        ...(skip.size > 0 ? { keep: (i: ItemAv) => !skip.has(attemptOfItem(i)) } : {}),
+        ...(keep ? { keep } : {}),
       });
       parts += got.length;
       events += got.reduce((sum, i) => sum + journalEventsOf(i), 0);
