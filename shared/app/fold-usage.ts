@@ -143,7 +143,8 @@ export async function foldShard(shard: number, deps: FoldDeps, opts: FoldOptions
     const from = Math.max(prev.settled, now - JOURNAL_RETENTION_MS);
     const until = now + deps.journal.cutoffMs;
     const listing = await deps.journal.listJournals(shard, from, until, runParts, early);
-    const fresh = listing.journals.filter((j) => !early.has(j.attempt));
+    // The listing leaves the early attempts out (its memory bound); planRun never takes one again.
+    const fresh = listing.journals;
     const states = await deps.journal.commitStates([...new Set(fresh.map((j) => j.attempt))]);
     // Attempts past the cut-off without a commit are dead: aborted with the take-over's put, so
     // their commit can never land after this run passed them.

@@ -426,6 +426,29 @@ describe("usage fold", () => {
       }
     }, 120_000);
 
+    it("attempts folded early (inside the cut-off) are never folded again by the runs that list their days again", async () => {
+      clock.advanceTo(clock.now() + 24 * 3_600_000);
+      const store = storeOn(healthyClient(), await freshTable());
+      const shard = foldShardOf("acme");
+      await foldShard(shard, foldDeps(store));
+      const time = new Date(clock.now() - MIN).toISOString();
+      const events = async () => (await store.usage.countersOf("acme", time.slice(0, 7))).events;
+      // Each fold comes right after its attempt committed: inside the cut-off, so the run's settled
+      // bound stays before it and the attempt is recorded as folded early; the next runs list from
+      // that bound again and must leave it out.
+      for (const [n, id] of ["q1", "q2", "q3"].entries()) {
+        await ingest(store, [message(id, sms(id, { subject: "acme", time }))]);
+        clock.advanceTo(clock.now() + 1_000);
+        expect((await foldShard(shard, foldDeps(store))).attempts).toBe(1);
+        expect(await events()).toBe(n + 1);
+      }
+      expect((await store.usage.journal.readState(shard))?.extra).toHaveLength(3);
+      // Past the cut-off the bound settles beyond them: nothing is left to fold, nothing refolded.
+      clock.advanceTo(clock.now() + CUTOFF + 1);
+      await foldShard(shard, foldDeps(store));
+      expect(await events()).toBe(3);
+    }, 120_000);
+
     it("a run that brings an (account, period) only stateful events, its marks recorded, leaves its bundle unwritten", async () => {
       const store = storeOn(healthyClient(), await freshTable());
       await ingest(store, mixed("s"));
