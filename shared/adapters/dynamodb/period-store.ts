@@ -27,7 +27,8 @@ import {
   lineChunkItem,
   linesOfReference,
 } from "./items/closes.js";
-import { accountPk, LATE_PREFIX, lateMarkerItem } from "./items/late-markers.js";
+import { accountPk } from "./items/keys.js";
+import { LATE_PREFIX, lateMarkerItem } from "./items/late-markers.js";
 import { usageMarkerItem } from "./items/usage-period.js";
 import { closeLineChunks, linesOfItem } from "./line-chunks.js";
 import { isConditionFailure, queryAll, transactUnderClaim, writeAllUnderClaim } from "./paginate.js";

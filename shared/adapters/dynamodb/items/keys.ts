@@ -26,6 +26,9 @@ export const periodAccountKey =
     sk: accountSortKey(k.accountId),
   });
 
+/** An account's own partition: its markers of every period (usage, late) and their likes. */
+export const accountPk = (accountId: string) => `ACCT#${accountId}`;
+
 /** The key of an account's item of a period: the account's partition, the period after a prefix. */
 export const accountPeriodKey =
   (accountPk: (accountId: string) => string, skPrefix: string) =>

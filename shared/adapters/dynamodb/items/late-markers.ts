@@ -13,10 +13,9 @@
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bool, itemCodec, num, orElse, str } from "./codec.js";
-import { accountPeriodKey } from "./keys.js";
+import { accountPeriodKey, accountPk } from "./keys.js";
 
 export const LATE_PREFIX = "LATE#";
-export const accountPk = (accountId: string) => `ACCT#${accountId}`;
 
 export const lateMarkerItem = itemCodec({
   kind: "late marker",

@@ -16,8 +16,7 @@
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bool, bytes, decimal, itemCodec, num, numSet, opt, orElse, str } from "./codec.js";
-import { accountPeriodKey } from "./keys.js";
-import { accountPk } from "./late-markers.js";
+import { accountPeriodKey, accountPk } from "./keys.js";
 
 export const USAGE_PREFIX = "USAGE#";
 

@@ -18,8 +18,7 @@ import { EXPIRES_AT_ATTRIBUTE } from "../../../core/identity-retention.js";
 import type { PeriodId } from "../../../core/time.js";
 import { ITEM_LIMIT_BYTES } from "../item-size.js";
 import { bytes, itemCodec, num, opt, str } from "./codec.js";
-import { idKeyed } from "./keys.js";
-import { accountPk } from "./late-markers.js";
+import { accountPk, idKeyed } from "./keys.js";
 
 const claimKeys = idKeyed("identity", "ID#", "ID");
 

@@ -21,7 +21,7 @@ import {
   type UsagePeriod,
 } from "../../../ports/usage-store.js";
 import { BUNDLE_SK, bundleOf } from "../fold/counter-bundle-codec.js";
-import { accountPk } from "../items/late-markers.js";
+import { accountPk } from "../items/keys.js";
 import {
   countedEventsItem,
   counterItem,
