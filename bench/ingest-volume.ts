@@ -12,7 +12,8 @@
  * - then, unless `--realistic 0`, a realistic customer base (issue 23): `--realistic-accounts`
  *   accounts (10,000) with Zipf-distributed traffic (`--zipf`, s = 1.1), every rule family, `sms.*`
  *   and the other per-message channels priced by 50 countries × 4 networks, at 1,000 messages per
- *   invocation (`--realistic` events); and a low-traffic phase (`--low-traffic` events) whose
+ *   invocation, from the month's start (`--realistic` events, default one cadence window: the
+ *   month's first run of the fold, every account's first marks in it); and a low-traffic phase (`--low-traffic` events) whose
  *   invocations hold 50 to 100 messages (quiet hours: the batching window closes before filling).
  *   Their figures are the `realistic_*` and `low_traffic_*` keys of the last line. Unless
  *   `--steady 0`, a steady-state phase follows: every account's month begun (one unmetered event
@@ -69,7 +70,8 @@ const values = benchOptions({
   "body-events": 50,
   /** Messages per invocation for batch bodies: about as many events per invocation as single bodies. */
   "body-batch-size": 20,
-  realistic: 100_000,
+  /** Events from the month's start (0: none; −1, the default: one cadence window, the fold's first run). */
+  realistic: -1,
   "realistic-accounts": 10_000,
   zipf: 1.1,
   "low-traffic": 30_000,
@@ -87,9 +89,11 @@ const values = benchOptions({
 const MINUTE_EVENTS = values["minute-events"];
 const LOW_MINUTE_EVENTS = values["low-minute-events"];
 const CADENCE: FoldCadence = { ...DEFAULT_FOLD_CADENCE, maxLagMs: values["fold-lag"] * MINUTE };
-const STEADY_EVENTS = values.steady >= 0 ? values.steady : (CADENCE.maxLagMs / MINUTE) * MINUTE_EVENTS;
+/** One cadence window of the customer base's traffic (300,000). */
+const STEADY_WINDOW = (CADENCE.maxLagMs / MINUTE) * MINUTE_EVENTS;
+const STEADY_EVENTS = values.steady >= 0 ? values.steady : STEADY_WINDOW;
 const REALISTIC = {
-  events: values.realistic,
+  events: values.realistic >= 0 ? values.realistic : STEADY_WINDOW,
   accounts: values["realistic-accounts"],
   zipf: values.zipf,
   lowTraffic: values["low-traffic"],

@@ -2,8 +2,8 @@
  * Accounts with usage not yet closed, by period (shared/ports/unclosed-usage.ts); the item:
  * items/unclosed-usage.ts.
  *
- * Written once per account-period (usage-store.ts markUsage: when the period's usage marker has not
- * recorded it yet, flag `ix`), deleted by the close. The shard is the period index's hash of the
+ * Written on an account-period's first mark (usage/markers.ts markUsage, before the usage marker
+ * records it, flag `ix`), deleted by the close. The shard is the period index's hash of the
  * account id, so a period's entries spread over 16 partition keys: at the start of a month, when
  * every account's first event of it arrives, the writes are spread over 16 keys and each account
  * writes once. A period's list is 16 Queries bounded by the accounts not closed for it.
@@ -23,11 +23,6 @@ const itemOf = (u: UnclosedUsage) =>
     suspended: u.suspended?.reason,
     suspendedAt: u.suspended?.at,
   });
-
-/** Enters the account-period (idempotent put): before the usage marker records `ix`. */
-export async function putUnclosedUsage(doc: DynamoDBDocumentClient, table: string, u: UnclosedUsage) {
-  await doc.send(new PutCommand({ TableName: table, Item: itemOf(u) }));
-}
 
 /**
  * Enters the account-period unless it is there: an entry there already (usage, a suspension) keeps

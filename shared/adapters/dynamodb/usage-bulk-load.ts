@@ -62,7 +62,7 @@ export async function bulkLoadUsage(
   });
   // Markers after the items (ADD: shards of earlier loads stay).
   await mapLimit([...markers.values()], concurrency, (m) =>
-    markUsage(client, table, m.accountId, m.period, m.cs, m.ps),
+    markUsage(client, table, m.accountId, m.period, m.cs, m.ps, {}),
   );
 }
 

@@ -126,7 +126,8 @@ export class DynamoUsageStore implements UsageStore, LedgerStore {
     this.snapshots = new DynamoSnapshotStore(client, table);
     this.foldInline = opts.foldInline ?? true;
     this.journal = new DynamoUsageJournal(client, table, this.cutoffMs, {
-      markUsage: (accountId, period, cs, ps, end) => markUsage(client, table, accountId, period, cs, ps, end),
+      markUsage: (accountId, period, cs, ps, index) =>
+        markUsage(client, table, accountId, period, cs, ps, index),
       ctrPk,
       packPages,
     });

@@ -66,7 +66,8 @@ export interface FoldWriters {
     period: string,
     cs: ReadonlySet<number>,
     ps: ReadonlySet<number>,
-    end?: number,
+    /** The account-period's first mark: it enters the unclosed-usage index, ending at `end`. */
+    index?: { readonly end?: number },
   ) => Promise<void>;
   readonly ctrPk: (account: string, period: string, shard: number) => string;
   readonly packPages: (events: FoldedGroup["raw"]) => { c: number; z: Uint8Array }[];
@@ -285,12 +286,13 @@ export class DynamoUsageJournal implements UsageJournal {
       const c = !marked.includes("c");
       const p = g.raw.length > 0 && !marked.includes("p");
       if (!c && !p) return;
+      // No "c" yet: the first mark (or its redo after a crash before the bundle recorded it).
       await w.markUsage(
         g.accountId,
         g.period,
         new Set(c ? [FOLDED_SHARD] : []),
         new Set(p ? [FOLDED_SHARD] : []),
-        g.end,
+        c ? (g.end !== undefined ? { end: g.end } : {}) : undefined,
       );
     });
     // Pages keyed by the run (its instant first: late events are read by storage time), so a redo

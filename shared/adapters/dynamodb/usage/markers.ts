@@ -2,18 +2,20 @@
  * Usage markers (items/usage-period.ts): which periods of an account hold usage, which shards of
  * its counters and pages hold data, and whether conflicts were recorded. Written by the fold before
  * it applies a run's counters and pages (one writer per account), with the period's entry in the
- * unclosed-usage index done once.
+ * unclosed-usage index on its first mark.
  */
 import { type DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type PeriodId, periodWindow } from "../../../core/time.js";
 import { usageMarkerItem } from "../items/usage-period.js";
-import { putUnclosedUsage } from "../unclosed-usage.js";
+import { putUnclosedIfAbsent } from "../unclosed-usage.js";
 import type { UsageTable } from "./keys.js";
 
 /**
  * The usage marker of an (account, period), with the shards of its counters and pages added to
- * those it names, and tracking conflicts: a conflict of the period flags it.
+ * those it names, and tracking conflicts: a conflict of the period flags it. With `index` (the
+ * account-period's first mark) the period also enters the unclosed-usage index, and the marker
+ * records it (`ix`) in the same update: two writes for a first mark, one for any other.
  */
 export async function markUsage(
   client: DynamoDBClient,
@@ -22,49 +24,39 @@ export async function markUsage(
   period: PeriodId,
   cs: ReadonlySet<number>,
   ps: ReadonlySet<number>,
-  /** The period's end for the account: enters the account-period in the unclosed-usage index once. */
-  end?: number,
+  /** First mark: the period's end for the account (none known: bulk loads). */
+  index?: { readonly end?: number },
 ): Promise<void> {
-  const key = usageMarkerItem.av.key({ accountId, period });
+  // The entry before the marker that records it. The caller marks first until the bundle records
+  // the mark, so a crash anywhere puts both again when the run is redone. If absent: an entry
+  // there already keeps its end and any suspension. A period without the account's end known
+  // takes the latest end any zone has (UTC−12): never closed early.
+  if (index)
+    await putUnclosedIfAbsent(DynamoDBDocumentClient.from(client), table, {
+      accountId,
+      period,
+      end: index.end ?? periodWindow(period, "Etc/GMT+12").end,
+    });
   const adds = [
     ...(cs.size > 0 ? (["counterShards"] as const) : []),
     ...(ps.size > 0 ? (["pageShards"] as const) : []),
   ];
-  const marked = await client.send(
-    new UpdateItemCommand({
-      TableName: table,
-      Key: key,
-      // `tracksConflicts`: this marker is flagged when a conflict is recorded for its period, so a
-      // close may skip the conflicts query of a marker that tracks them and has none.
-      UpdateExpression: `SET ${usageMarkerItem.assign("period", "tracksConflicts")}${adds.length > 0 ? ` ADD ${adds.map((f) => `#${f} :${f}`).join(", ")}` : ""}`,
-      ExpressionAttributeNames: usageMarkerItem.names("period", "tracksConflicts", ...adds),
-      ExpressionAttributeValues: usageMarkerItem.av.values({
-        period,
-        tracksConflicts: true,
-        ...(cs.size > 0 ? { counterShards: [...cs] } : {}),
-        ...(ps.size > 0 ? { pageShards: [...ps] } : {}),
-      }),
-      ReturnValues: "ALL_NEW",
-    }),
-  );
-  // Once per account-period (the marker's `indexed`), before the fold applies its run: the entry
-  // first, then the flag, so a crash in between writes the entry again when the run is redone. A
-  // period without the entry's end known (bulk loads) takes the latest end any zone has (UTC−12):
-  // never closed early.
-  if (usageMarkerItem.av.decode(marked.Attributes ?? {}).indexed) return;
-  const doc = DynamoDBDocumentClient.from(client);
-  await putUnclosedUsage(doc, table, {
-    accountId,
-    period,
-    end: end ?? periodWindow(period, "Etc/GMT+12").end,
-  });
+  const sets = ["period", "tracksConflicts", ...(index ? (["indexed"] as const) : [])] as const;
   await client.send(
     new UpdateItemCommand({
       TableName: table,
-      Key: key,
-      UpdateExpression: `SET ${usageMarkerItem.assign("indexed")}`,
-      ExpressionAttributeNames: usageMarkerItem.names("indexed"),
-      ExpressionAttributeValues: usageMarkerItem.av.values({ indexed: true }),
+      Key: usageMarkerItem.av.key({ accountId, period }),
+      // `tracksConflicts`: this marker is flagged when a conflict is recorded for its period, so a
+      // close may skip the conflicts query of a marker that tracks them and has none.
+      UpdateExpression: `SET ${usageMarkerItem.assign(...sets)}${adds.length > 0 ? ` ADD ${adds.map((f) => `#${f} :${f}`).join(", ")}` : ""}`,
+      ExpressionAttributeNames: usageMarkerItem.names(...sets, ...adds),
+      ExpressionAttributeValues: usageMarkerItem.av.values({
+        period,
+        tracksConflicts: true,
+        ...(index ? { indexed: true } : {}),
+        ...(cs.size > 0 ? { counterShards: [...cs] } : {}),
+        ...(ps.size > 0 ? { pageShards: [...ps] } : {}),
+      }),
     }),
   );
 }
