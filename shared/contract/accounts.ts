@@ -4,7 +4,7 @@
  * Cross-field checks (tariff, currency minor units, Marketplace dimension keys) are in core/config.ts.
  */
 import { z } from "zod";
-import { currencyCode, ianaTimeZone, isRealDay, moneyString } from "./common.js";
+import { configId, currencyCode, ianaTimeZone, isRealDay, moneyString } from "./common.js";
 
 export const azureSettingsSchema = z.strictObject({
   resourceId: z.string().min(1),
@@ -31,11 +31,11 @@ export const accountSettingsSchema = z.strictObject({
 
 export const accountSchema = z
   .strictObject({
-    accountId: z.string().min(1),
+    accountId: configId,
     name: z.string().min(1),
     currency: currencyCode,
     timezone: ianaTimeZone.default("UTC"),
-    tariffId: z.string().min(1),
+    tariffId: configId,
     billingChannel: z.enum(["direct", "azure-marketplace"]).default("direct"),
     settings: accountSettingsSchema.default(() => accountSettingsSchema.parse({})),
     commitments: z

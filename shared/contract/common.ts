@@ -44,6 +44,16 @@ export function instantOf(s: string): number {
   return Date.parse(`${s.slice(0, 17)}59${s.slice(19)}`) + 1000;
 }
 
+/**
+ * An id of the configuration (account, tariff): at most 1,024 bytes of UTF-8 (a policy), since it
+ * is a sort key of the stored configuration (DynamoDB's bound) and part of the account's keys.
+ */
+export const ID_MAX_BYTES = 1024;
+export const configId = z
+  .string()
+  .min(1)
+  .refine((s) => Buffer.byteLength(s) <= ID_MAX_BYTES, `at most ${ID_MAX_BYTES} bytes (UTF-8)`);
+
 /** RFC 3339 with an explicit offset (Z or ±hh:mm), calendar-valid. */
 export const isoInstant = z
   .string()

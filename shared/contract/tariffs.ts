@@ -4,7 +4,14 @@
  * minor unit, version order, G9 notice) are in core/config.ts.
  */
 import { z } from "zod";
-import { currencyCode, dimensionValue, isoInstant, moneyString, unitPriceString } from "./common.js";
+import {
+  configId,
+  currencyCode,
+  dimensionValue,
+  isoInstant,
+  moneyString,
+  unitPriceString,
+} from "./common.js";
 
 export const tierStepSchema = z.strictObject({
   upTo: z.number().positive().nullable(),
@@ -69,7 +76,7 @@ export const tariffVersionSchema = z.strictObject({
 });
 
 export const tariffSchema = z.strictObject({
-  tariffId: z.string().min(1),
+  tariffId: configId,
   currency: currencyCode,
   versions: z.array(tariffVersionSchema).min(1),
 });

@@ -351,6 +351,17 @@ describe("accounts file", () => {
       'examples/x/accounts.json: entry 0 (acme), field timeZone: unknown field "timeZone" (did you mean "timezone"?)',
     );
   });
+  it("takes an account id of 1,024 bytes of UTF-8 (a sort key of the stored configuration), not more", () => {
+    const id = "ş".repeat(512); // 1,024 bytes, 512 characters
+    expect(parseAccounts([acct({ accountId: id })], tariffs)[0]?.accountId).toBe(id);
+    const e = refusal(() => parseAccounts([acct({ accountId: `${id}x` })], tariffs, "accounts.json"));
+    expect(e.field).toBe("accountId");
+    expect(e.message).toMatch(/at most 1024 bytes \(UTF-8\)/);
+    const t = refusal(() =>
+      parseTariffs(tariffFile([version()], { tariffId: "t".repeat(1025) }), "tariffs.json"),
+    );
+    expect(t.field).toBe("tariffId");
+  });
   it("refuses an empty accounts file", () => {
     expect(refusal(() => parseAccounts([], tariffs, "accounts.json")).message).toBe(
       "accounts.json: (file): the file holds no accounts",

@@ -176,6 +176,22 @@ describe("stored items as before codecs", () => {
     expect(lateConflictListItem.decode(lateConflictListItem.item(c))).toEqual(c);
   });
 
+  it("late conflicts: every key within DynamoDB's bounds (UTF-8 bytes) at the hash thresholds", () => {
+    // Each part just under the 600 bytes past which it is hashed, in multi-byte characters.
+    const accountId = "ç".repeat(300); // 600 bytes
+    const id = "ğ".repeat((600 - Buffer.byteLength(JSON.stringify(["/gw", ""]))) / 2);
+    const c = { accountId, referencePeriod: "2025-07", source: "/gw", id, hash: "h".repeat(64), seenAt: 5 };
+    expect(Buffer.byteLength(JSON.stringify([c.source, c.id]))).toBe(600);
+    for (const item of [lateConflictItem.item(c), lateConflictListItem.item(c)]) {
+      expect(Buffer.byteLength(String(item.pk))).toBeLessThanOrEqual(2_048);
+      expect(Buffer.byteLength(String(item.sk))).toBeLessThanOrEqual(1_024);
+    }
+    // Still one listing entry per conflict and instant, in the order of the instant.
+    const other = lateConflictListItem.item({ ...c, id: `${id.slice(1)}x` });
+    expect(other.sk).not.toBe(lateConflictListItem.item(c).sk);
+    expect(String(other.sk).startsWith("000000000000005#")).toBe(true);
+  });
+
   it("closes: record, line chunks, report chunks, explanations, late markers", () => {
     expect(
       closeRecordItem.item({

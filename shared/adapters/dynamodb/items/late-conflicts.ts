@@ -6,6 +6,7 @@
  * |-------------------------|--------------------------|------------------------------------------|
  * | unreported, per account | LATECF#<account>         | <ref period>#<JSON [source,id]>#<hash>   |
  * | listing                 | LATECF#LIST#<shard 0-15> | <seenAt, 15 digits>#<account>#<…same>    |
+ * |                         |                          | (past 1,024 bytes: <seenAt>#<SHA-256 of the rest>) |
  *
  * Attributes of both: accountId, referencePeriod, source, id, hash, seenAt. An account id or a
  * [source, id] over 600 bytes is keyed by its SHA-256; the listing's shard is a hash of the account id.
@@ -17,6 +18,8 @@ import { accountShard, hashedPast } from "./keys.js";
 export const LATE_CONFLICT_SHARDS = 16;
 
 const hashed = (s: string) => hashedPast(s, 600);
+/** DynamoDB's bound on a sort key, in UTF-8 bytes. */
+const MAX_SORT_KEY_BYTES = 1_024;
 export const lateConflictsPk = (accountId: string) => `LATECF#${hashed(accountId)}`;
 export const lateConflictListPk = (shard: number) => `LATECF#LIST#${shard}`;
 const entrySk = (c: LateConflict) =>
@@ -47,7 +50,9 @@ export const lateConflictListItem = itemCodec({
   kind: "late conflict listing",
   key: (c: LateConflict) => ({
     pk: lateConflictListPk(accountShard(c.accountId, LATE_CONFLICT_SHARDS)),
-    sk: `${String(c.seenAt).padStart(15, "0")}#${hashed(c.accountId)}#${entrySk(c)}`,
+    // The account and the entry's key each stay within 600 bytes, but together with the instant
+    // they can pass DynamoDB's 1,024-byte sort key: past it, the two are keyed by their SHA-256.
+    sk: `${String(c.seenAt).padStart(15, "0")}#${hashedPast(`${c.accountId}#${entrySk(c)}`, MAX_SORT_KEY_BYTES - 16)}`,
   }),
   fields,
   maxBytes: MAX_BYTES,
