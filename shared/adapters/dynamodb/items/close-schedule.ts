@@ -19,6 +19,6 @@ export const zoneCursorItem = itemCodec({
     /** The last account id enqueued (ids are listed in order). */
     after: opt(str("after")),
   },
-  // ≈ 100 B; `after` is an account id of the configuration (unbounded there).
+  // ≈ 100 B; `after` is an account id of the configuration (≤ 1,024 bytes there).
   maxBytes: ITEM_LIMIT_BYTES,
 });

@@ -25,6 +25,6 @@ export const lateMarkerItem = itemCodec({
     markedAt: num("markedAt"),
     later: orElse(bool("later"), true),
   },
-  // ≈ 80 B; the account id is the configuration's (unbounded there).
+  // ≈ 80 B; the account id is the configuration's (≤ 1,024 bytes there).
   maxBytes: ITEM_LIMIT_BYTES,
 });

@@ -34,7 +34,7 @@ export const periodIndexItem = itemCodec({
     /** Key, bytes and SHA-256 of the account's export objects, and its line count. */
     exports: opt(map<AccountExports>("exports")),
   },
-  // ≈ 1 KB; the account id attribute is the configuration's (unbounded there).
+  // ≈ 1 KB; the account id attribute is the configuration's (≤ 1,024 bytes there).
   maxBytes: ITEM_LIMIT_BYTES,
 });
 

@@ -29,6 +29,6 @@ export const unclosedItem = itemCodec({
     suspended: opt(str("suspended")),
     suspendedAt: opt(num("suspendedAt")),
   },
-  // ≈ 150 B; the account id attribute is the configuration's (unbounded there).
+  // ≈ 150 B; the account id attribute is the configuration's (≤ 1,024 bytes there).
   maxBytes: ITEM_LIMIT_BYTES,
 });

@@ -37,7 +37,7 @@ export const usageMarkerItem = itemCodec({
     /** The period's entry in the unclosed-usage index is written. */
     indexed: orElse(bool("ix"), false),
   },
-  // ≈ 150 B with every shard named; the account id is the configuration's (unbounded there).
+  // ≈ 150 B with every shard named; the account id is the configuration's (≤ 1,024 bytes there).
   maxBytes: ITEM_LIMIT_BYTES,
 });
 
