@@ -4,7 +4,7 @@
  * local/finance-api-server.ts.
  *
  *   GET /periods/{period}/invoice-lines?format=csv|json[&accountId=…][&limit=N][&cursor=…]
- *   GET /periods/{period}/close-report[?accountId=…]
+ *   GET /periods/{period}/close-report[?accountId=…][&limit=N][&cursor=…]
  *   GET /periods/{period}/report.html
  *   GET /accounts/{accountId}/usage?period=YYYY-MM        (the month-to-date preview, writes nothing)
  *
@@ -24,23 +24,35 @@
  */
 import type { InvoiceLine } from "../contract/invoice-line.js";
 import type { BillingConfig } from "../core/config.js";
-import { BillingError } from "../core/errors.js";
 import { renderPeriodReport } from "../core/finance-report.js";
 import { invoiceLineCsvRow, invoiceLinesCsvHeader, sortInvoiceLines } from "../core/rating/invoice.js";
-import { isPeriodId } from "../core/time.js";
 import type { ExplanationStore } from "../ports/explanations.js";
 import type { PeriodIndex, PeriodIndexEntry } from "../ports/period-index.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { LINE_ID } from "./explain-lines.js";
+import {
+  accountIdOf,
+  badRequest,
+  type Cursor,
+  decodeCursor,
+  encodeCursor,
+  LINES,
+  limitOf,
+  notFound,
+  Problem,
+  period,
+  REPORTS,
+  segment,
+} from "./finance-api-params.js";
 import { readClosedAccount, referencedLines } from "./period-exports.js";
-import { type PeriodReportDeps, periodReportInput, readPeriodBilling } from "./period-report.js";
+import {
+  closeReportPage,
+  type PeriodReportDeps,
+  periodReportInput,
+  readPeriodBilling,
+} from "./period-report.js";
 import { previewPeriod, UnknownAccountError } from "./preview-period.js";
 
-/** Any non-empty account id the accounts file allows, without control characters, at most 1,024 long. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
-const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,1024}$/;
-const DEFAULT_LIMIT = 1000;
-const MAX_LIMIT = 10_000;
 /** Accounts of a period walk read at once (close record and lines each). */
 const READ_AHEAD = 8;
 /**
@@ -96,16 +108,6 @@ export type FinanceApiStreamingHandler = (
 
 export const isStreamed = (r: FinanceApiResponse | StreamedResult): r is StreamedResult => "chunks" in r;
 
-class Problem extends BillingError {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
 const problem = (e: Problem, instance: string): FinanceApiResponse => ({
   statusCode: e.status,
   headers: { "content-type": "application/problem+json" },
@@ -118,9 +120,6 @@ const problem = (e: Problem, instance: string): FinanceApiResponse => ({
   }),
 });
 
-const badRequest = (detail: string) => new Problem(400, "Bad Request", detail);
-const notFound = (detail: string) => new Problem(404, "Not Found", detail);
-
 const json = (statusCode: number, body: unknown): FinanceApiResponse => ({
   statusCode,
   headers: { "content-type": "application/json" },
@@ -128,28 +127,6 @@ const json = (statusCode: number, body: unknown): FinanceApiResponse => ({
 });
 
 const CSV_HEADERS = { "content-type": "text/csv; charset=utf-8" };
-
-/**
- * Where a page starts: the line `offset` (0-based) of the account whose period index key is
- * `account` (its id, or the id's hash past 1,000 bytes), in that account's sorted lines. The walk
- * resumes each index shard at that key: the cursor is all the next page needs.
- */
-interface Cursor {
-  readonly account: string;
-  readonly offset: number;
-}
-const encodeCursor = (c: Cursor) =>
-  Buffer.from(JSON.stringify({ a: c.account, o: c.offset })).toString("base64url");
-function decodeCursor(raw: string): Cursor {
-  try {
-    const v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as { a?: unknown; o?: unknown };
-    if (typeof v.a === "string" && ACCOUNT_ID.test(v.a) && Number.isSafeInteger(v.o) && (v.o as number) >= 0)
-      return { account: v.a, offset: v.o as number };
-  } catch {
-    // not base64url JSON
-  }
-  throw badRequest("malformed cursor");
-}
 
 /** One account's part of a period walk: its lines from the cursor on (sorted), and whether it was closed. */
 interface AccountPart {
@@ -160,33 +137,6 @@ interface AccountPart {
   /** Index in the account's sorted lines of `lines[0]`. */
   readonly first: number;
   readonly lines: readonly InvoiceLine[];
-}
-
-/** A path segment decoded; 400 when its percent-encoding is broken. */
-function segment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw badRequest(`malformed path segment "${raw.slice(0, 200)}"`);
-  }
-}
-
-function period(raw: string | undefined): string {
-  if (!raw || !isPeriodId(raw))
-    throw badRequest(`the period must be YYYY-MM with a month from 01 to 12, not "${raw ?? ""}"`);
-  return raw;
-}
-
-function accountIdOf(raw: string): string {
-  if (!ACCOUNT_ID.test(raw)) throw badRequest(`malformed account id "${raw.slice(0, 200)}"`);
-  return raw;
-}
-
-function limitOf(raw: string | undefined): number {
-  const limit = raw === undefined ? DEFAULT_LIMIT : Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
-    throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}, not "${raw}"`);
-  return limit;
 }
 
 /** `rawPath?query` with `cursor` set: the next page's address, relative to the API's root. */
@@ -410,7 +360,7 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
         body: page.body,
       };
     }
-    const page = await linesPage(parts, limit ?? DEFAULT_LIMIT);
+    const page = await linesPage(parts, limit ?? LINES.default);
     if (from === undefined && !page.closed) throw notClosed(p, accountId);
     return json(200, {
       period: p,
@@ -419,12 +369,24 @@ function financeApi(deps: FinanceApiDeps, maxBodyBytes: number | undefined): Fin
     });
   };
 
+  /** One account's report, or the period's a page of `limit` accounts at a time (cursor: where the next starts). */
   const closeReport = async (event: FinanceApiRequest, p: string) => {
+    const q = event.queryStringParameters ?? {};
     const config = configOnce();
-    const accountId = await account(event.queryStringParameters?.accountId, config, p);
-    const b = await readPeriodBilling({ ...deps, config }, p, accountId ? [accountId] : undefined);
-    if (b.reports.length === 0) throw notClosed(p, accountId);
-    return json(200, { period: p, reports: b.reports });
+    const accountId = await account(q.accountId, config, p);
+    if (accountId) {
+      const b = await readPeriodBilling({ ...deps, config }, p, [accountId]);
+      if (b.reports.length === 0) throw notClosed(p, accountId);
+      return json(200, { period: p, reports: b.reports });
+    }
+    const from = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const page = await closeReportPage(deps.periods, p, limitOf(q.limit, REPORTS), from?.account);
+    if (page.reports.length === 0 && from === undefined) throw notClosed(p, undefined);
+    return json(200, {
+      period: p,
+      reports: page.reports,
+      ...(page.next !== undefined ? { nextCursor: encodeCursor({ account: page.next, offset: 0 }) } : {}),
+    });
   };
 
   const reportPage = async (p: string): Promise<FinanceApiResponse> => {

@@ -130,3 +130,40 @@ export async function periodReportHtml(
 ): Promise<string> {
   return renderPeriodReport((await periodReportInput(deps, period, links)).input);
 }
+
+/** A page of a period's close reports: those of `limit` accounts from the index key `fromKey` on. */
+export interface CloseReportPage {
+  readonly reports: AccountCloseReport[];
+  /** The index key of the first account of the next page (none: the period's last page). */
+  readonly next?: string;
+}
+
+/**
+ * The close reports of a period a page at a time, in the period index's order: `limit` entries of
+ * the index from `fromKey` (inclusive), then one close record per entry. A page reads its own
+ * accounts plus a constant, whatever the period's size, and holds only its reports (a period of
+ * 100,000 accounts in one response would pass Lambda's 6 MB).
+ */
+export async function closeReportPage(
+  periods: Pick<PeriodStore, "getClose"> & Pick<PeriodIndex, "closedAccountsFrom">,
+  period: PeriodId,
+  limit: number,
+  fromKey?: string,
+): Promise<CloseReportPage> {
+  const ids: string[] = [];
+  let next: string | undefined;
+  for await (const e of periods.closedAccountsFrom(period, fromKey)) {
+    if (ids.length === limit) {
+      next = e.key;
+      break;
+    }
+    ids.push(e.accountId);
+  }
+  const closes = await mapLimit(ids, CONCURRENCY, (accountId) => periods.getClose(accountId, period));
+  return {
+    reports: closes.flatMap((c) =>
+      c?.status === "closed" && c.report ? [c.report as AccountCloseReport] : [],
+    ),
+    ...(next !== undefined ? { next } : {}),
+  };
+}

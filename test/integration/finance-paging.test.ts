@@ -97,6 +97,37 @@ describe("finance API paging", () => {
     expect(total).toBeLessThanOrEqual(3 * ACCOUNTS + 72 * pages.length);
   }, 300_000);
 
+  it("pages a period's close reports: each account's once, in index order, reads per page bounded by the page", async () => {
+    const period = "2025-08";
+    const loads = Array.from({ length: 300 }, (_, i) => closedAccountLoad(i, period));
+    await bulkLoadClosedAccounts(client, TABLE, loads);
+    const store = new DynamoBillingStore(client, TABLE);
+    const api = createFinanceApi({ periods: store, usage: store.usage, config: () => store.loadConfig() });
+    const seen: string[] = [];
+    const perPage: number[] = [];
+    let cursor: string | undefined;
+    do {
+      requests = [];
+      const url = `/periods/${period}/close-report?limit=50${cursor ? `&cursor=${cursor}` : ""}`;
+      const r = await api(httpApiEvent({ method: "GET", url, headers: {} }));
+      expect(r.statusCode, String(r.body)).toBe(200);
+      const body = JSON.parse(String(r.body)) as { reports: { accountId: string }[]; nextCursor?: string };
+      expect(body.reports.length).toBeLessThanOrEqual(50);
+      seen.push(...body.reports.map((x) => x.accountId));
+      perPage.push(requests.length);
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(loads.map((l) => l.accountId).sort());
+    expect(perPage).toHaveLength(6);
+    // Per page: the 16 index shards' Queries (and one more per shard read past), a close record per
+    // account — not the period's 300 (the whole period in one response read them all, and its lines).
+    for (const n of perPage) expect(n).toBeLessThanOrEqual(32 + 50 + 2);
+    const bad = await api(
+      httpApiEvent({ method: "GET", url: `/periods/${period}/close-report?limit=501`, headers: {} }),
+    );
+    expect(bad.statusCode).toBe(400);
+  }, 120_000);
+
   it("resumes in DynamoDB's key order: ids past U+FFFF and over 1,000 bytes, every line once across pages of one line", async () => {
     const period = "2025-09";
     // Code-unit order puts "a😀" (a surrogate pair, 0xD83D…) before "a｡" (U+FF61); DynamoDB's byte
