@@ -19,8 +19,9 @@ import { notifyOnOk } from "./monitoring.js";
 import { consumeQueue } from "./queue-source.js";
 import { hourlySchedule } from "./schedules.js";
 
-/** A period not closed this long after its end (in the account's zone) alarms. */
-export const DEFAULT_CLOSE_OVERDUE_HOURS = 6;
+/** A period not closed this long after its end plus the grace alarms (shared with the scheduler's default). */
+export { DEFAULT_CLOSE_OVERDUE_HOURS } from "../../shared/core/close-schedule.js";
+
 /** Timeout of one close-worker invocation (a batch of CLOSE_BATCH_SIZE accounts closed side by side). */
 const CLOSE_WORKER_TIMEOUT = Duration.minutes(5);
 /** Close requests per worker invocation, closed concurrently. */

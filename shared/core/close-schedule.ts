@@ -10,6 +10,8 @@ import { HOUR, type PeriodId, periodOf, periodWindow, shiftPeriod } from "./time
 export const DEFAULT_CLOSE_GRACE_HOURS = 2;
 /** Upper bound of the grace: ten days (a longer one would overlap the next month's close). */
 export const MAX_CLOSE_GRACE_HOURS = 240;
+/** A period not closed this long after its end plus the grace (in the account's zone) is overdue (alarmed). */
+export const DEFAULT_CLOSE_OVERDUE_HOURS = 6;
 
 export interface DueZone {
   readonly zone: string;

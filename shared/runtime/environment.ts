@@ -4,7 +4,11 @@
  * variable a function cannot run without is required by its own schema, not checked by hand.
  */
 import { z } from "zod";
-import { DEFAULT_CLOSE_GRACE_HOURS, MAX_CLOSE_GRACE_HOURS } from "../core/close-schedule.js";
+import {
+  DEFAULT_CLOSE_GRACE_HOURS,
+  DEFAULT_CLOSE_OVERDUE_HOURS,
+  MAX_CLOSE_GRACE_HOURS,
+} from "../core/close-schedule.js";
 import { BillingError } from "../core/errors.js";
 
 /** What every billing function reads: the table, the region, local endpoints and caches. */
@@ -50,7 +54,12 @@ export const closeSchedulerEnvironmentSchema = baseEnvironmentSchema.extend({
   CLOSE_QUEUE_URL: url,
   CLOSE_GRACE_HOURS: closeGraceHours,
   /** A period not closed this many hours after its end in the account's zone is overdue. */
-  CLOSE_OVERDUE_HOURS: z.coerce.number().int().min(1).max(MAX_CLOSE_GRACE_HOURS).default(6),
+  CLOSE_OVERDUE_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CLOSE_GRACE_HOURS)
+    .default(DEFAULT_CLOSE_OVERDUE_HOURS),
   /** Set: each run rewrites the manifests of the periods whose exports changed. */
   EXPORTS_BUCKET: z.string().min(1).optional(),
 });
