@@ -1,6 +1,9 @@
 /** Pieces of keys several item kinds share. */
 import { createHash } from "node:crypto";
 
+/** DynamoDB's bound on a sort key, in UTF-8 bytes. */
+export const MAX_SORT_KEY_BYTES = 1_024;
+
 /**
  * `s` in a key, or its SHA-256 (`sha256:<hex>`) when it is over `maxBytes` of UTF-8: a partition
  * key holds at most 2,048 bytes, a sort key 1,024, and ids and subjects come from senders.
@@ -31,9 +34,9 @@ export const accountPk = (accountId: string) => `ACCT#${accountId}`;
 
 /** The key of an account's item of a period: the account's partition, the period after a prefix. */
 export const accountPeriodKey =
-  (accountPk: (accountId: string) => string, skPrefix: string) =>
+  (partition: (accountId: string) => string, skPrefix: string) =>
   (k: { accountId: string; period: string }) => ({
-    pk: accountPk(k.accountId),
+    pk: partition(k.accountId),
     sk: `${skPrefix}${k.period}`,
   });
 

@@ -13,13 +13,11 @@
  */
 import type { LateConflict } from "../../../ports/late-conflicts.js";
 import { itemCodec, MAX_KEY_BYTES, num, str } from "./codec.js";
-import { accountShard, hashedPast } from "./keys.js";
+import { accountShard, hashedPast, MAX_SORT_KEY_BYTES } from "./keys.js";
 
 export const LATE_CONFLICT_SHARDS = 16;
 
 const hashed = (s: string) => hashedPast(s, 600);
-/** DynamoDB's bound on a sort key, in UTF-8 bytes. */
-const MAX_SORT_KEY_BYTES = 1_024;
 export const lateConflictsPk = (accountId: string) => `LATECF#${hashed(accountId)}`;
 export const lateConflictListPk = (shard: number) => `LATECF#LIST#${shard}`;
 const entrySk = (c: LateConflict) =>
@@ -48,12 +46,15 @@ export const lateConflictItem = itemCodec({
 
 export const lateConflictListItem = itemCodec({
   kind: "late conflict listing",
-  key: (c: LateConflict) => ({
-    pk: lateConflictListPk(accountShard(c.accountId, LATE_CONFLICT_SHARDS)),
+  key: (c: LateConflict) => {
     // The account and the entry's key each stay within 600 bytes, but together with the instant
     // they can pass DynamoDB's 1,024-byte sort key: past it, the two are keyed by their SHA-256.
-    sk: `${String(c.seenAt).padStart(15, "0")}#${hashedPast(`${c.accountId}#${entrySk(c)}`, MAX_SORT_KEY_BYTES - 16)}`,
-  }),
+    const at = `${String(c.seenAt).padStart(15, "0")}#`;
+    return {
+      pk: lateConflictListPk(accountShard(c.accountId, LATE_CONFLICT_SHARDS)),
+      sk: `${at}${hashedPast(`${c.accountId}#${entrySk(c)}`, MAX_SORT_KEY_BYTES - Buffer.byteLength(at))}`,
+    };
+  },
   fields,
   maxBytes: MAX_BYTES,
 });
