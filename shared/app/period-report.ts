@@ -21,7 +21,7 @@ import {
 import { mapLimit } from "../core/map-limit.js";
 import { type PeriodId, shiftPeriod } from "../core/time.js";
 import type { PeriodIndex } from "../ports/period-index.js";
-import type { PeriodStore } from "../ports/storage.js";
+import type { CloseRecord, PeriodStore } from "../ports/storage.js";
 import type { UsageStore } from "../ports/usage-store.js";
 import { closedAccountLines } from "./period-exports.js";
 
@@ -45,6 +45,10 @@ export interface PeriodBilling {
 /** Account reads in flight at once. */
 const CONCURRENCY = 8;
 
+/** The report of a close that is done (none while one is being closed, or without a report). */
+const closedReport = (close: CloseRecord | undefined): AccountCloseReport | undefined =>
+  close?.status === "closed" && close.report ? (close.report as AccountCloseReport) : undefined;
+
 /** What every account closed for `period` was billed in it. */
 export async function readPeriodBilling(
   deps: PeriodReportDeps,
@@ -60,9 +64,8 @@ export async function readPeriodBilling(
       ? (await deps.periods.closedAccounts(period)).map((e) => e.accountId)
       : (await deps.config()).accounts.map((a) => a.accountId));
   const perAccount = await mapLimit(ids, CONCURRENCY, async (accountId) => {
-    const close = await deps.periods.getClose(accountId, period);
-    if (close?.status !== "closed" || !close.report) return { lines: [], report: undefined };
-    const report = close.report as AccountCloseReport;
+    const report = closedReport(await deps.periods.getClose(accountId, period));
+    if (!report) return { lines: [], report: undefined };
     return { lines: await closedAccountLines(deps.periods, accountId, period, report), report };
   });
   return {
@@ -161,9 +164,7 @@ export async function closeReportPage(
   }
   const closes = await mapLimit(ids, CONCURRENCY, (accountId) => periods.getClose(accountId, period));
   return {
-    reports: closes.flatMap((c) =>
-      c?.status === "closed" && c.report ? [c.report as AccountCloseReport] : [],
-    ),
+    reports: closes.flatMap((c) => closedReport(c) ?? []),
     ...(next !== undefined ? { next } : {}),
   };
 }

@@ -292,7 +292,7 @@ export class DynamoUsageJournal implements UsageJournal {
         g.period,
         new Set(c ? [FOLDED_SHARD] : []),
         new Set(p ? [FOLDED_SHARD] : []),
-        c ? (g.end !== undefined ? { end: g.end } : {}) : undefined,
+        c ? { end: g.end } : undefined,
       );
     });
     // Pages keyed by the run (its instant first: late events are read by storage time), so a redo
